@@ -1,0 +1,55 @@
+// Result<T> and Status: how every library call reports failure. Spelled like
+// std::expected (has_value, value, error) so it can be swapped once C++23 is the baseline.
+// Exceptions never cross the library boundary; messages are one line and name the file,
+// node or field at fault.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace diviml {
+
+struct Error {
+  std::string message;
+};
+
+// Shorthand for `return fail("...")` inside functions returning Result<T> or Status.
+inline Error fail(std::string message) { return Error{std::move(message)}; }
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like expected
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT
+
+  bool has_value() const { return v_.index() == 0; }
+  explicit operator bool() const { return has_value(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT
+  static Status ok_status() { return Status(); }
+  bool ok() const { return ok_; }
+  explicit operator bool() const { return ok_; }
+  const Error& error() const { return error_; }
+
+ private:
+  Error error_;
+  bool ok_ = true;
+};
+
+}  // namespace diviml

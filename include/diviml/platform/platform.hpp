@@ -1,0 +1,60 @@
+// Devices and links (platform file `diviml.platform/1`, docs/formats.md).
+//
+// Transfer time of `bytes` from device a to b != a is `latency_us + bytes / (gbps * 1e3)`
+// microseconds; 0 on the same device. Links are symmetric unless marked directed; a pair
+// without a link uses the default link; with neither the pair cannot communicate.
+#pragma once
+
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diviml/core/result.hpp"
+
+namespace diviml {
+
+struct Device {
+  std::string name;
+  std::string kind;    // "cpu", "gpu", ... (free text; identical kind+specs = symmetric)
+  std::string server;  // machine the device sits in
+  std::optional<double> peak_gflops;         // 1e9 FLOP/s
+  std::optional<double> mem_bandwidth_gbps;  // 1e9 B/s
+  std::optional<double> memory_bytes;        // capacity for resident weights; none = unlimited
+  double launch_overhead_us = 0;             // added to every analytic op cost
+};
+
+struct Link {
+  double latency_us = 0;
+  double bandwidth_gbps = 0;
+  double transfer_us(double bytes) const { return latency_us + bytes / (bandwidth_gbps * 1e3); }
+};
+
+class Platform {
+ public:
+  std::string name;
+  std::vector<Device> devices;
+  int host = 0;  // index of the host device
+
+  int num_devices() const { return static_cast<int>(devices.size()); }
+  int find(const std::string& device_name) const;  // -1 when absent
+
+  // Sets the link a -> b (and b -> a unless directed).
+  void set_link(int a, int b, Link link, bool directed = false);
+  void set_default_link(std::optional<Link> link) { default_link_ = link; }
+  // Link used from a to b != a, or nullopt when the pair cannot communicate.
+  std::optional<Link> link(int a, int b) const;
+  // Transfer time in microseconds; +inf when the pair cannot communicate; 0 when a == b.
+  double transfer_us(int a, int b, double bytes) const;
+
+  // Checks names, host, specs; sizes the link table. Call after editing devices.
+  Status finalize();
+
+ private:
+  std::vector<std::optional<Link>> links_;  // row-major num_devices^2
+  std::optional<Link> default_link_;
+};
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace diviml

@@ -1,0 +1,29 @@
+// Human-facing output: an SVG Gantt chart of a plan and a plain-text comparison table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "diviml/sched/plan.hpp"
+
+namespace diviml {
+
+// One lane per device (ops coloured by op kind, with a legend), a thin band under each lane
+// for the transfers it sends, and an arrow from each transfer to its receiving node.
+std::string gantt_svg(const Problem& problem, const Plan& plan);
+
+struct SummaryRow {
+  std::string solver;
+  std::string status;        // plan status, or "error"
+  double makespan_us = 0;
+  double lower_bound_us = 0;
+  double solve_time_s = 0;
+  std::string error;         // when the solver failed
+};
+
+// Fixed-width table: solver, status, makespan, lower bound, gap, speed-up over the
+// `fastest` baseline (when given, > 0), solve time.
+std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_makespan_us);
+SummaryRow summary_row(const Plan& plan);
+
+}  // namespace diviml

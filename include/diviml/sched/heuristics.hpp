@@ -1,0 +1,32 @@
+// Baseline solvers that prove nothing: the whole model on its best single device, and HEFT.
+#pragma once
+
+#include "diviml/sched/solver.hpp"
+
+namespace diviml {
+
+// `fastest`: every node on the one device that gives the lowest replayed makespan among
+// devices that can run all nodes and hold all weights; nodes in topological order.
+class FastestSolver : public Solver {
+ public:
+  std::string name() const override { return "fastest"; }
+  std::string description() const override { return "whole graph on the best single device"; }
+  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+};
+
+// `heft`: Heterogeneous Earliest Finish Time (Topcuoglu, Hariri, Wu; IEEE TPDS 2002) with
+// insertion. Priority = upward rank over mean compute cost (over devices that can run the
+// node) and mean transfer delay (over distinct device pairs with a link); ties go to the
+// earlier node in topological order. Each node goes to the device with the earliest finish
+// (plus its return to the host for sinks), skipping devices whose memory it would overflow.
+class HeftSolver : public Solver {
+ public:
+  std::string name() const override { return "heft"; }
+  std::string description() const override { return "insertion-based HEFT list scheduling"; }
+  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+};
+
+// Upward ranks used by HEFT (exposed for tests against the published example).
+std::vector<double> heft_upward_rank(const Problem& problem);
+
+}  // namespace diviml

@@ -1,0 +1,63 @@
+// A plan: where and when each node runs, and the transfers it implies (plan file
+// `diviml.plan/1`, docs/formats.md). Times in microseconds from the start of one inference.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "diviml/cost/problem.hpp"
+
+namespace diviml {
+
+// What a solver proved about its plan (the "model status"; whether the call worked at all
+// is the Result around the plan).
+enum class PlanStatus { kOptimal, kFeasible, kHeuristic };
+const char* to_string(PlanStatus s);
+Result<PlanStatus> plan_status_from_string(const std::string& s);
+
+struct Placement {
+  int node = -1;
+  int device = -1;
+  double start_us = 0;
+  double end_us = 0;
+};
+
+struct Transfer {
+  int edge = -1;  // graph edge index
+  int from = -1, to = -1;
+  double start_us = 0, end_us = 0;
+};
+
+// Model input from the host (to_host = false) or a sink's output back to it (to_host = true).
+struct HostTransfer {
+  int node = -1;
+  bool to_host = false;
+  int from = -1, to = -1;
+  double start_us = 0, end_us = 0;
+  double bytes = 0;
+};
+
+// Device choice and per-device execution order: what a solver decides. Times follow by replay.
+struct Mapping {
+  std::vector<int> device;              // per node
+  std::vector<std::vector<int>> order;  // per device: node indices in execution order
+};
+
+struct Plan {
+  std::string solver;
+  PlanStatus status = PlanStatus::kHeuristic;
+  double makespan_us = 0;
+  double lower_bound_us = 0;
+  double solve_time_s = 0;
+  std::vector<Placement> placements;  // indexed by node
+  std::vector<Transfer> transfers;    // one per edge whose ends sit on different devices
+  std::vector<HostTransfer> host_transfers;
+  std::vector<std::string> notes;     // solver remarks written to the plan file
+
+  // Gap between makespan and lower bound relative to the makespan, in [0, 1].
+  double gap() const;
+  // Per-device node order by start time (ties by node index): the mapping behind the plan.
+  Mapping mapping(int num_devices) const;
+};
+
+}  // namespace diviml

@@ -1,0 +1,19 @@
+// Independent discrete-event replay: given a mapping (device per node and the order on each
+// device), compute the earliest start of every node, its transfers and the makespan. Every
+// solver's output goes through it, so the reported makespan is the replayed one.
+#pragma once
+
+#include "diviml/sched/plan.hpp"
+
+namespace diviml {
+
+// Fails (naming the node) when the mapping is incomplete, puts a node on a device that
+// cannot run it or cannot receive its inputs, or orders a device against precedence.
+// The returned plan has status kHeuristic, no solver name and no lower bound.
+Result<Plan> replay(const Problem& problem, const Mapping& mapping);
+
+// Mapping that runs nodes in `priority` order (a topological order) on the given devices.
+Mapping mapping_from_priority(const Problem& problem, const std::vector<int>& device,
+                              const std::vector<int>& priority);
+
+}  // namespace diviml

@@ -1,0 +1,53 @@
+// The solver interface and registry. A solver decides a Mapping; `solve()` then replays it,
+// attaches the lower bound and validates the plan, so every plan that leaves the library is
+// replayed and valid.
+//
+// @code
+//   auto problem = diviml::Problem::build(graph, platform);
+//   diviml::SolveOptions opt;
+//   opt.time_limit_s = 10;
+//   diviml::Result<diviml::Plan> plan = diviml::solve("heft", *problem, opt);
+// @endcode
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "diviml/sched/plan.hpp"
+
+namespace diviml {
+
+struct SolveOptions {
+  double time_limit_s = 60.0;  // wall-clock limit for searching solvers
+  int threads = 1;
+  std::uint64_t seed = 0;
+  bool verbose = false;
+};
+
+// What a solver returns before replay: its decision, what it proved, and a bound if it has one.
+struct SolverOutput {
+  Mapping mapping;
+  PlanStatus status = PlanStatus::kHeuristic;
+  double bound_us = 0;  // a proven lower bound the solver found (0 = none)
+  std::vector<std::string> notes;
+};
+
+class Solver {
+ public:
+  virtual ~Solver() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  virtual Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const = 0;
+};
+
+// Registered solver names, in the order `diviml plan --help` lists them.
+std::vector<std::string> solver_names();
+std::unique_ptr<Solver> make_solver(const std::string& name);
+
+// Runs the named solver and returns a replayed, validated plan with its lower bound (max of
+// the static bounds and the solver's own). A plan whose makespan meets the bound is optimal.
+Result<Plan> solve(const std::string& solver, const Problem& problem, const SolveOptions& options);
+
+}  // namespace diviml

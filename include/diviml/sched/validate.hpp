@@ -1,0 +1,16 @@
+// Plan validator: checks a plan with explicit times against the problem, independently of
+// the solver that made it. Returns the first violation as a one-line error.
+#pragma once
+
+#include "diviml/sched/plan.hpp"
+
+namespace diviml {
+
+// Checks: every node placed once on a device that can run it; end - start equals the cost;
+// start >= 0; each edge's dst starts no earlier than src's end plus the transfer delay;
+// host inputs arrive before their node starts; no two nodes overlap on one device; resident
+// weights fit each device's memory; makespan_us equals the latest finish including returns
+// to the host; lower_bound_us <= makespan_us. Relative tolerance 1e-6.
+Status validate(const Problem& problem, const Plan& plan);
+
+}  // namespace diviml

@@ -1,0 +1,520 @@
+#include "diviml/io/json_io.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#ifndef DIVIML_PLATFORMS_DIR
+#define DIVIML_PLATFORMS_DIR "platforms"
+#endif
+
+namespace diviml {
+namespace {
+
+using json = nlohmann::json;
+
+Result<json> parse_json(const std::string& text, const std::string& source) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    auto p = what.find("] ");
+    if (p != std::string::npos) what = what.substr(p + 2);
+    return fail(source + ": malformed JSON: " + what);
+  }
+}
+
+// Field access with messages of the form "<source>: <where>: <problem>".
+class Fields {
+ public:
+  Fields(const json& obj, std::string source, std::string where)
+      : obj_(obj), source_(std::move(source)), where_(std::move(where)) {}
+
+  Error err(const std::string& what) const {
+    return fail(source_ + ": " + (where_.empty() ? "" : where_ + ": ") + what);
+  }
+  bool has(const char* key) const { return obj_.contains(key) && !obj_.at(key).is_null(); }
+
+  Result<std::string> str(const char* key) const {
+    if (!obj_.contains(key)) return err(std::string("missing required field '") + key + "'");
+    return str_value(key);
+  }
+  Result<std::string> str_or(const char* key, const std::string& dflt) const {
+    if (!has(key)) return dflt;
+    return str_value(key);
+  }
+  Result<double> num(const char* key) const {
+    if (!obj_.contains(key)) return err(std::string("missing required field '") + key + "'");
+    return num_value(obj_.at(key), key);
+  }
+  Result<std::optional<double>> opt_num(const char* key) const {
+    if (!has(key)) return std::optional<double>{};
+    Result<double> r = num_value(obj_.at(key), key);
+    if (!r) return r.error();
+    return std::optional<double>{*r};
+  }
+  Result<double> num_value(const json& v, const std::string& key) const {
+    if (!v.is_number()) return err("field '" + key + "' must be a number");
+    double x = v.get<double>();
+    if (!std::isfinite(x)) return err("field '" + key + "' is not finite");
+    return x;
+  }
+  Result<double> nonneg(const char* key, double dflt) const {
+    if (!has(key)) return dflt;
+    Result<double> r = num_value(obj_.at(key), key);
+    if (!r) return r;
+    if (*r < 0) return err(std::string("field '") + key + "' is negative");
+    return r;
+  }
+
+ private:
+  Result<std::string> str_value(const char* key) const {
+    const json& v = obj_.at(key);
+    if (!v.is_string()) return err(std::string("field '") + key + "' must be a string");
+    return v.get<std::string>();
+  }
+  const json& obj_;
+  std::string source_, where_;
+};
+
+Status check_format(const json& doc, const std::string& source, const std::string& expected) {
+  if (!doc.is_object()) return fail(source + ": expected a JSON object at the top level");
+  if (doc.contains("format")) {
+    if (!doc["format"].is_string() || doc["format"].get<std::string>() != expected)
+      return fail(source + ": field 'format' must be \"" + expected + "\"");
+  }
+  return {};
+}
+
+Result<const json*> array_field(const json& doc, const char* key, const std::string& source, bool required) {
+  static const json kEmpty = json::array();
+  if (!doc.contains(key)) {
+    if (required) return fail(source + ": missing required field '" + key + "'");
+    return &kEmpty;
+  }
+  if (!doc[key].is_array()) return fail(source + ": field '" + key + "' must be an array");
+  return &doc[key];
+}
+
+}  // namespace
+
+Result<Graph> parse_graph(const std::string& text, const std::string& source) {
+  Result<json> doc = parse_json(text, source);
+  if (!doc) return doc.error();
+  if (Status s = check_format(*doc, source, "diviml.graph/1"); !s) return s.error();
+  Graph g;
+  Fields top(*doc, source, "");
+  auto name = top.str_or("name", std::filesystem::path(source).stem().string());
+  if (!name) return name.error();
+  g.name = *name;
+  auto nodes = array_field(*doc, "nodes", source, true);
+  if (!nodes) return nodes.error();
+  for (size_t i = 0; i < (*nodes)->size(); ++i) {
+    const json& jn = (**nodes)[i];
+    std::string where = "node #" + std::to_string(i);
+    if (!jn.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(jn, source, where);
+    auto id = f.str("id");
+    if (!id) return id.error();
+    where = "node '" + *id + "'";
+    Fields fn(jn, source, where);
+    Node v;
+    v.id = *id;
+    auto op = fn.str_or("op", "unknown");
+    if (!op) return op.error();
+    v.op = *op;
+    if (jn.contains("cost_us")) {
+      const json& c = jn["cost_us"];
+      if (!c.is_object()) return fn.err("field 'cost_us' must be an object of device -> microseconds");
+      for (auto it = c.begin(); it != c.end(); ++it) {
+        if (it->is_null()) {
+          v.cost_us[it.key()] = std::nullopt;
+          continue;
+        }
+        auto x = fn.num_value(*it, "cost_us." + it.key());
+        if (!x) return x.error();
+        if (*x < 0) return fn.err("field 'cost_us." + it.key() + "' is negative");
+        v.cost_us[it.key()] = *x;
+      }
+    }
+    for (auto [key, dst] : {std::pair<const char*, std::optional<double>*>{"flops", &v.flops},
+                            {"bytes_accessed", &v.bytes_accessed},
+                            {"output_bytes", &v.output_bytes}}) {
+      auto x = fn.opt_num(key);
+      if (!x) return x.error();
+      if (*x && **x < 0) return fn.err(std::string("field '") + key + "' is negative");
+      *dst = *x;
+    }
+    auto pb = fn.nonneg("param_bytes", 0.0);
+    if (!pb) return pb.error();
+    v.param_bytes = *pb;
+    auto ib = fn.nonneg("input_bytes", 0.0);
+    if (!ib) return ib.error();
+    v.input_bytes = *ib;
+    if (g.find(v.id) >= 0) return fail(source + ": " + where + ": duplicate id");
+    g.add_node(std::move(v));
+  }
+  auto edges = array_field(*doc, "edges", source, false);
+  if (!edges) return edges.error();
+  for (size_t i = 0; i < (*edges)->size(); ++i) {
+    const json& je = (**edges)[i];
+    std::string where = "edge #" + std::to_string(i);
+    if (!je.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(je, source, where);
+    auto src = f.str("src");
+    if (!src) return src.error();
+    auto dst = f.str("dst");
+    if (!dst) return dst.error();
+    Fields fe(je, source, "edge " + *src + " -> " + *dst);
+    auto bytes = fe.opt_num("bytes");
+    if (!bytes) return bytes.error();
+    if (*bytes && **bytes < 0) return fe.err("field 'bytes' is negative");
+    if (Status s = g.add_edge(*src, *dst, *bytes); !s) return fail(source + ": " + s.error().message);
+  }
+  if (Status s = g.finalize(); !s) return fail(source + ": " + s.error().message);
+  return g;
+}
+
+Result<Platform> parse_platform(const std::string& text, const std::string& source) {
+  Result<json> doc = parse_json(text, source);
+  if (!doc) return doc.error();
+  if (Status s = check_format(*doc, source, "diviml.platform/1"); !s) return s.error();
+  Platform p;
+  Fields top(*doc, source, "");
+  auto name = top.str_or("name", std::filesystem::path(source).stem().string());
+  if (!name) return name.error();
+  p.name = *name;
+  auto devices = array_field(*doc, "devices", source, true);
+  if (!devices) return devices.error();
+  for (size_t i = 0; i < (*devices)->size(); ++i) {
+    const json& jd = (**devices)[i];
+    std::string where = "device #" + std::to_string(i);
+    if (!jd.is_object()) return fail(source + ": " + where + ": expected an object");
+    auto dname = Fields(jd, source, where).str("name");
+    if (!dname) return dname.error();
+    Fields f(jd, source, "device '" + *dname + "'");
+    Device d;
+    d.name = *dname;
+    auto kind = f.str("kind");
+    if (!kind) return kind.error();
+    d.kind = *kind;
+    auto server = f.str_or("server", "node0");
+    if (!server) return server.error();
+    d.server = *server;
+    for (auto [key, dst] : {std::pair<const char*, std::optional<double>*>{"peak_gflops", &d.peak_gflops},
+                            {"mem_bandwidth_gbps", &d.mem_bandwidth_gbps},
+                            {"memory_bytes", &d.memory_bytes}}) {
+      auto x = f.opt_num(key);
+      if (!x) return x.error();
+      *dst = *x;
+    }
+    auto lo = f.nonneg("launch_overhead_us", 0.0);
+    if (!lo) return lo.error();
+    d.launch_overhead_us = *lo;
+    if (p.find(d.name) >= 0) return f.err("duplicate device name");
+    p.devices.push_back(std::move(d));
+  }
+  if (p.devices.empty()) return fail(source + ": field 'devices' is empty");
+  auto host = top.str_or("host", p.devices.front().name);
+  if (!host) return host.error();
+  p.host = p.find(*host);
+  if (p.host < 0) return fail(source + ": field 'host': unknown device '" + *host + "'");
+  auto read_link = [&](const json& jl, const std::string& where) -> Result<Link> {
+    Fields f(jl, source, where);
+    auto lat = f.nonneg("latency_us", 0.0);
+    if (!lat) return lat.error();
+    auto bw = f.num("bandwidth_gbps");
+    if (!bw) return bw.error();
+    if (*bw <= 0) return f.err("field 'bandwidth_gbps' must be positive");
+    return Link{*lat, *bw};
+  };
+  auto links = array_field(*doc, "links", source, false);
+  if (!links) return links.error();
+  std::vector<std::pair<std::pair<int, int>, std::pair<Link, bool>>> pending;
+  for (size_t i = 0; i < (*links)->size(); ++i) {
+    const json& jl = (**links)[i];
+    std::string where = "link #" + std::to_string(i);
+    if (!jl.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(jl, source, where);
+    auto a = f.str("a");
+    if (!a) return a.error();
+    auto b = f.str("b");
+    if (!b) return b.error();
+    where = "link " + *a + " - " + *b;
+    int ia = p.find(*a), ib = p.find(*b);
+    if (ia < 0) return fail(source + ": " + where + ": unknown device '" + *a + "'");
+    if (ib < 0) return fail(source + ": " + where + ": unknown device '" + *b + "'");
+    if (ia == ib) return fail(source + ": " + where + ": a link needs two different devices");
+    auto l = read_link(jl, where);
+    if (!l) return l.error();
+    bool directed = jl.contains("directed") && jl["directed"].is_boolean() && jl["directed"].get<bool>();
+    pending.push_back({{ia, ib}, {*l, directed}});
+  }
+  if (doc->contains("default_link") && !(*doc)["default_link"].is_null()) {
+    if (!(*doc)["default_link"].is_object()) return fail(source + ": field 'default_link' must be an object");
+    auto l = read_link((*doc)["default_link"], "default_link");
+    if (!l) return l.error();
+    p.set_default_link(*l);
+  }
+  if (Status s = p.finalize(); !s) return fail(source + ": " + s.error().message);
+  // Undirected entries first, so a directed entry overrides its direction only.
+  std::stable_partition(pending.begin(), pending.end(), [](const auto& x) { return !x.second.second; });
+  for (const auto& [ab, ld] : pending) p.set_link(ab.first, ab.second, ld.first, ld.second);
+  return p;
+}
+
+Result<Plan> parse_plan(const std::string& text, const std::string& source, const Problem& pr) {
+  Result<json> doc = parse_json(text, source);
+  if (!doc) return doc.error();
+  if (Status s = check_format(*doc, source, "diviml.plan/1"); !s) return s.error();
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  Fields top(*doc, source, "");
+  Plan plan;
+  auto solver = top.str_or("solver", "unknown");
+  if (!solver) return solver.error();
+  plan.solver = *solver;
+  auto status = top.str_or("status", "heuristic");
+  if (!status) return status.error();
+  auto st = plan_status_from_string(*status);
+  if (!st) return fail(source + ": field 'status': " + st.error().message);
+  plan.status = *st;
+  auto ms = top.num("makespan_us");
+  if (!ms) return ms.error();
+  plan.makespan_us = *ms;
+  auto lb = top.nonneg("lower_bound_us", 0.0);
+  if (!lb) return lb.error();
+  plan.lower_bound_us = *lb;
+  auto t = top.nonneg("solve_time_s", 0.0);
+  if (!t) return t.error();
+  plan.solve_time_s = *t;
+  auto placements = array_field(*doc, "placements", source, true);
+  if (!placements) return placements.error();
+  for (size_t i = 0; i < (*placements)->size(); ++i) {
+    const json& jp = (**placements)[i];
+    std::string where = "placement #" + std::to_string(i);
+    if (!jp.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(jp, source, where);
+    auto node = f.str("node");
+    if (!node) return node.error();
+    Fields fp(jp, source, "placement of '" + *node + "'");
+    auto dev = fp.str("device");
+    if (!dev) return dev.error();
+    Placement p;
+    p.node = g.find(*node);
+    if (p.node < 0) return fp.err("unknown node '" + *node + "'");
+    p.device = pf.find(*dev);
+    if (p.device < 0) return fp.err("unknown device '" + *dev + "'");
+    auto s = fp.num("start_us");
+    if (!s) return s.error();
+    auto e = fp.num("end_us");
+    if (!e) return e.error();
+    p.start_us = *s;
+    p.end_us = *e;
+    plan.placements.push_back(p);
+  }
+  auto transfers = array_field(*doc, "transfers", source, false);
+  if (!transfers) return transfers.error();
+  std::map<std::pair<int, int>, std::vector<int>> edge_of;
+  for (int e = g.num_edges() - 1; e >= 0; --e) edge_of[{g.edges[e].src, g.edges[e].dst}].push_back(e);
+  for (size_t i = 0; i < (*transfers)->size(); ++i) {
+    const json& jt = (**transfers)[i];
+    std::string where = "transfer #" + std::to_string(i);
+    if (!jt.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(jt, source, where);
+    auto src = f.str("src");
+    if (!src) return src.error();
+    auto dst = f.str("dst");
+    if (!dst) return dst.error();
+    auto from = f.str("from");
+    if (!from) return from.error();
+    auto to = f.str("to");
+    if (!to) return to.error();
+    Transfer tr;
+    auto it = edge_of.find({g.find(*src), g.find(*dst)});
+    if (it == edge_of.end() || it->second.empty())
+      return f.err("no edge " + *src + " -> " + *dst + " in the graph");
+    tr.edge = it->second.back();
+    it->second.pop_back();
+    tr.from = pf.find(*from);
+    tr.to = pf.find(*to);
+    if (tr.from < 0) return f.err("unknown device '" + *from + "'");
+    if (tr.to < 0) return f.err("unknown device '" + *to + "'");
+    auto s = f.num("start_us");
+    if (!s) return s.error();
+    auto e = f.num("end_us");
+    if (!e) return e.error();
+    tr.start_us = *s;
+    tr.end_us = *e;
+    plan.transfers.push_back(tr);
+  }
+  return plan;
+}
+
+namespace {
+
+template <class T, class F>
+Result<T> read_with(const std::string& path, F&& parse) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse(*text, path);
+}
+
+}  // namespace
+
+Result<Graph> read_graph_file(const std::string& path) { return read_with<Graph>(path, parse_graph); }
+Result<Platform> read_platform_file(const std::string& path) {
+  return read_with<Platform>(path, parse_platform);
+}
+Result<Plan> read_plan_file(const std::string& path, const Problem& problem) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_plan(*text, path, problem);
+}
+
+std::string graph_to_json(const Graph& g) {
+  json doc;
+  doc["format"] = "diviml.graph/1";
+  doc["name"] = g.name;
+  json nodes = json::array();
+  for (const Node& v : g.nodes) {
+    json jn;
+    jn["id"] = v.id;
+    jn["op"] = v.op;
+    if (!v.cost_us.empty()) {
+      json c = json::object();
+      for (const auto& [d, x] : v.cost_us) c[d] = x ? json(*x) : json(nullptr);
+      jn["cost_us"] = c;
+    }
+    if (v.flops) jn["flops"] = *v.flops;
+    if (v.bytes_accessed) jn["bytes_accessed"] = *v.bytes_accessed;
+    if (v.param_bytes > 0) jn["param_bytes"] = v.param_bytes;
+    if (v.output_bytes) jn["output_bytes"] = *v.output_bytes;
+    if (v.input_bytes > 0) jn["input_bytes"] = v.input_bytes;
+    nodes.push_back(std::move(jn));
+  }
+  doc["nodes"] = std::move(nodes);
+  json edges = json::array();
+  for (const Edge& e : g.edges)
+    edges.push_back({{"src", g.nodes[e.src].id}, {"dst", g.nodes[e.dst].id}, {"bytes", e.bytes}});
+  doc["edges"] = std::move(edges);
+  return doc.dump(1) + "\n";
+}
+
+std::string platform_to_json(const Platform& p) {
+  json doc;
+  doc["format"] = "diviml.platform/1";
+  doc["name"] = p.name;
+  doc["host"] = p.devices[p.host].name;
+  json devs = json::array();
+  for (const Device& d : p.devices) {
+    json jd{{"name", d.name}, {"kind", d.kind}, {"server", d.server}, {"launch_overhead_us", d.launch_overhead_us}};
+    if (d.peak_gflops) jd["peak_gflops"] = *d.peak_gflops;
+    if (d.mem_bandwidth_gbps) jd["mem_bandwidth_gbps"] = *d.mem_bandwidth_gbps;
+    if (d.memory_bytes) jd["memory_bytes"] = *d.memory_bytes;
+    devs.push_back(jd);
+  }
+  doc["devices"] = devs;
+  json links = json::array();
+  const int k = p.num_devices();
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b) {
+      if (a == b) continue;
+      auto l = p.link(a, b);
+      if (l) links.push_back({{"a", p.devices[a].name}, {"b", p.devices[b].name}, {"latency_us", l->latency_us},
+                              {"bandwidth_gbps", l->bandwidth_gbps}, {"directed", true}});
+    }
+  doc["links"] = links;
+  return doc.dump(2) + "\n";
+}
+
+std::string plan_to_json(const Problem& pr, const Plan& plan) {
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  json doc;
+  doc["format"] = "diviml.plan/1";
+  doc["solver"] = plan.solver;
+  doc["status"] = to_string(plan.status);
+  doc["objective"] = "latency";
+  doc["makespan_us"] = plan.makespan_us;
+  doc["lower_bound_us"] = plan.lower_bound_us;
+  doc["gap"] = plan.gap();
+  doc["solve_time_s"] = plan.solve_time_s;
+  doc["graph"] = g.name;
+  doc["platform"] = pf.name;
+  json pl = json::array();
+  for (const Placement& p : plan.placements)
+    pl.push_back({{"node", g.nodes[p.node].id}, {"device", pf.devices[p.device].name},
+                  {"start_us", p.start_us}, {"end_us", p.end_us}});
+  doc["placements"] = std::move(pl);
+  json tr = json::array();
+  for (const Transfer& t : plan.transfers) {
+    const Edge& e = g.edges[t.edge];
+    tr.push_back({{"src", g.nodes[e.src].id}, {"dst", g.nodes[e.dst].id}, {"from", pf.devices[t.from].name},
+                  {"to", pf.devices[t.to].name}, {"start_us", t.start_us}, {"end_us", t.end_us},
+                  {"bytes", e.bytes}});
+  }
+  doc["transfers"] = std::move(tr);
+  json ht = json::array();
+  for (const HostTransfer& t : plan.host_transfers)
+    ht.push_back({{"node", g.nodes[t.node].id}, {"direction", t.to_host ? "output" : "input"},
+                  {"from", pf.devices[t.from].name}, {"to", pf.devices[t.to].name},
+                  {"start_us", t.start_us}, {"end_us", t.end_us}, {"bytes", t.bytes}});
+  doc["host_transfers"] = std::move(ht);
+  if (!plan.notes.empty()) doc["notes"] = plan.notes;
+  return doc.dump(1) + "\n";
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return fail(path + ": is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(path + ": cannot open file");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return fail(path + ": read error");
+  return s.str();
+}
+
+Status write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) return fail(path + ": cannot open file for writing");
+  out << text;
+  out.close();
+  if (!out) return fail(path + ": write error");
+  return {};
+}
+
+std::string bundled_platforms_dir() {
+  if (const char* env = std::getenv("DIVIML_PLATFORMS_DIR"); env && *env) return env;
+  return DIVIML_PLATFORMS_DIR;
+}
+
+std::vector<std::string> bundled_platform_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(bundled_platforms_dir(), ec))
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<Platform> load_platform(const std::string& spec) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(spec, ec)) return read_platform_file(spec);
+  if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos) {
+    std::string path = bundled_platforms_dir() + "/" + spec + ".json";
+    if (std::filesystem::is_regular_file(path, ec)) return read_platform_file(path);
+    std::string known;
+    for (const auto& n : bundled_platform_names()) known += (known.empty() ? "" : ", ") + n;
+    return fail(spec + ": no such platform file or bundled platform (bundled: " + known + ")");
+  }
+  return fail(spec + ": cannot open file");
+}
+
+}  // namespace diviml

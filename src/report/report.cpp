@@ -1,0 +1,166 @@
+#include "diviml/report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace diviml {
+namespace {
+
+std::string esc(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+// A readable, colour-blind-friendly palette (Okabe-Ito plus a few), cycled by op kind.
+const char* kPalette[] = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+                          "#CC79A7", "#999999", "#8DD3C7", "#BEBADA", "#FB8072", "#80B1D3"};
+
+double nice_step(double span, int ticks) {
+  double raw = span / std::max(1, ticks);
+  double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (raw <= m * p) return m * p;
+  return 10 * p;
+}
+
+}  // namespace
+
+std::string gantt_svg(const Problem& pr, const Plan& plan) {
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  const int k = pr.num_devices();
+  const double left = 110, right = 30, top = 50, lane_h = 36, xfer_h = 10, gap_h = 14;
+  const double width = 1100;
+  const double span = std::max(plan.makespan_us, 1e-9);
+  const double plot_w = width - left - right;
+  auto x = [&](double t) { return left + t / span * plot_w; };
+  auto lane_y = [&](int d) { return top + d * (lane_h + xfer_h + gap_h); };
+  std::map<std::string, int> color_of;
+  for (const Placement& p : plan.placements) color_of.emplace(g.nodes[p.node].op, 0);
+  int c = 0;
+  for (auto& [op, idx] : color_of) idx = c++ % static_cast<int>(std::size(kPalette));
+  const double legend_y = lane_y(k) + 30;
+  const int per_row = 6;
+  const double height = legend_y + (static_cast<double>(color_of.size() + 1) / per_row + 1) * 20 + 20;
+
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+    << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  s << "<text x=\"" << left << "\" y=\"20\" font-size=\"14\" font-weight=\"bold\">" << esc(g.name) << " on "
+    << esc(pf.name) << " - " << esc(plan.solver) << " (" << to_string(plan.status) << "), makespan "
+    << fmt("%.1f", plan.makespan_us) << " us, lower bound " << fmt("%.1f", plan.lower_bound_us) << " us</text>\n";
+  // Time axis.
+  double step = nice_step(span, 10);
+  double axis_y = lane_y(k) + 4;
+  s << "<line x1=\"" << left << "\" y1=\"" << axis_y << "\" x2=\"" << x(span) << "\" y2=\"" << axis_y
+    << "\" stroke=\"#333\"/>\n";
+  for (double t = 0; t <= span * (1 + 1e-9); t += step) {
+    s << "<line x1=\"" << x(t) << "\" y1=\"" << top - 6 << "\" x2=\"" << x(t) << "\" y2=\"" << axis_y + 4
+      << "\" stroke=\"#ddd\"/>\n";
+    s << "<text x=\"" << x(t) << "\" y=\"" << axis_y + 16 << "\" text-anchor=\"middle\">" << fmt("%g", t)
+      << "</text>\n";
+  }
+  s << "<text x=\"" << x(span) << "\" y=\"" << axis_y + 30 << "\" text-anchor=\"end\">time (us)</text>\n";
+  for (int d = 0; d < k; ++d) {
+    double y = lane_y(d);
+    s << "<text x=\"" << left - 8 << "\" y=\"" << y + lane_h / 2 + 4 << "\" text-anchor=\"end\">"
+      << esc(pf.devices[d].name) << "</text>\n";
+    s << "<rect x=\"" << left << "\" y=\"" << y << "\" width=\"" << plot_w << "\" height=\"" << lane_h
+      << "\" fill=\"#f7f7f7\" stroke=\"#ccc\"/>\n";
+  }
+  for (const Placement& p : plan.placements) {
+    const Node& v = g.nodes[p.node];
+    double y = lane_y(p.device);
+    double w = std::max(0.5, x(p.end_us) - x(p.start_us));
+    s << "<rect x=\"" << x(p.start_us) << "\" y=\"" << y + 2 << "\" width=\"" << w << "\" height=\"" << lane_h - 4
+      << "\" fill=\"" << kPalette[color_of[v.op]] << "\" stroke=\"#333\" stroke-width=\"0.4\"><title>"
+      << esc(v.id) << " (" << esc(v.op) << ") on " << esc(pf.devices[p.device].name) << ": "
+      << fmt("%.3f", p.start_us) << " - " << fmt("%.3f", p.end_us) << " us</title></rect>\n";
+    if (w > 7.0 * static_cast<double>(v.id.size()))
+      s << "<text x=\"" << x(p.start_us) + w / 2 << "\" y=\"" << y + lane_h / 2 + 4
+        << "\" text-anchor=\"middle\" pointer-events=\"none\">" << esc(v.id) << "</text>\n";
+  }
+  for (const Transfer& t : plan.transfers) {
+    const Edge& e = g.edges[t.edge];
+    double y = lane_y(t.from) + lane_h + 1;
+    double w = std::max(0.5, x(t.end_us) - x(t.start_us));
+    s << "<rect x=\"" << x(t.start_us) << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << xfer_h - 2
+      << "\" fill=\"#444\" opacity=\"0.55\"><title>transfer " << esc(g.nodes[e.src].id) << " -> "
+      << esc(g.nodes[e.dst].id) << " " << esc(pf.devices[t.from].name) << " -> " << esc(pf.devices[t.to].name)
+      << ", " << fmt("%.0f", e.bytes) << " bytes, " << fmt("%.3f", t.start_us) << " - " << fmt("%.3f", t.end_us)
+      << " us</title></rect>\n";
+    double ty = lane_y(t.to) + (t.to > t.from ? 2 : lane_h - 2);
+    s << "<line x1=\"" << x(t.end_us) << "\" y1=\"" << y + (xfer_h - 2) / 2 << "\" x2=\""
+      << x(plan.placements[e.dst].start_us) << "\" y2=\"" << ty
+      << "\" stroke=\"#444\" stroke-width=\"0.6\" stroke-dasharray=\"3,2\"/>\n";
+  }
+  for (const HostTransfer& t : plan.host_transfers) {
+    int lane = t.to_host ? t.from : t.to;
+    double y = lane_y(lane) + lane_h + 1;
+    double w = std::max(0.5, x(t.end_us) - x(t.start_us));
+    s << "<rect x=\"" << x(t.start_us) << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << xfer_h - 2
+      << "\" fill=\"#8B0000\" opacity=\"0.55\"><title>host " << (t.to_host ? "output of " : "input of ")
+      << esc(g.nodes[t.node].id) << ", " << fmt("%.0f", t.bytes) << " bytes</title></rect>\n";
+  }
+  // Legend.
+  int i = 0;
+  auto legend = [&](const std::string& label, const char* fill, double opacity) {
+    double lx = left + (i % per_row) * 160, ly = legend_y + (i / per_row) * 20;
+    s << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"12\" fill=\"" << fill
+      << "\" opacity=\"" << opacity << "\" stroke=\"#333\" stroke-width=\"0.4\"/>\n";
+    s << "<text x=\"" << lx + 19 << "\" y=\"" << ly + 10 << "\">" << esc(label) << "</text>\n";
+    ++i;
+  };
+  for (const auto& [op, idx] : color_of) legend(op, kPalette[idx], 1.0);
+  legend("transfer (sender's band)", "#444", 0.55);
+  if (!plan.host_transfers.empty()) legend("host input/output", "#8B0000", 0.55);
+  s << "</svg>\n";
+  return s.str();
+}
+
+SummaryRow summary_row(const Plan& plan) {
+  return SummaryRow{plan.solver, to_string(plan.status), plan.makespan_us, plan.lower_bound_us,
+                    plan.solve_time_s, ""};
+}
+
+std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us) {
+  std::ostringstream s;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-10s %-10s %14s %14s %8s %9s %10s\n", "solver", "status", "makespan_us",
+                "lower_bound_us", "gap", "speedup", "time_s");
+  s << buf;
+  for (const SummaryRow& r : rows) {
+    if (!r.error.empty()) {
+      std::snprintf(buf, sizeof buf, "%-10s %-10s %s\n", r.solver.c_str(), "error", r.error.c_str());
+      s << buf;
+      continue;
+    }
+    double gap = r.makespan_us > 0 ? std::max(0.0, (r.makespan_us - r.lower_bound_us) / r.makespan_us) : 0.0;
+    std::string speed = fastest_us > 0 && r.makespan_us > 0 ? fmt("%.2fx", fastest_us / r.makespan_us) : "-";
+    std::snprintf(buf, sizeof buf, "%-10s %-10s %14.1f %14.1f %7.1f%% %9s %10.3f\n", r.solver.c_str(),
+                  r.status.c_str(), r.makespan_us, r.lower_bound_us, gap * 100, speed.c_str(), r.solve_time_s);
+    s << buf;
+  }
+  return s.str();
+}
+
+}  // namespace diviml

@@ -1,0 +1,171 @@
+#include "diviml/sched/heuristics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "diviml/sched/replay.hpp"
+
+namespace diviml {
+
+Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveOptions&) const {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  double best = kInf;
+  int best_dev = -1;
+  std::string why;
+  for (int d = 0; d < k; ++d) {
+    double mem = 0;
+    int bad = -1;
+    for (int v = 0; v < n && bad < 0; ++v) {
+      mem += pr.param_bytes(v);
+      if (!pr.can_run(v, d)) bad = v;
+    }
+    const std::string& dev = pr.platform().devices[d].name;
+    if (bad >= 0) {
+      if (why.empty()) why = "node '" + pr.graph().nodes[bad].id + "' cannot run on '" + dev + "'";
+      continue;
+    }
+    if (mem > pr.capacity_bytes(d)) {
+      if (why.empty()) why = "the weights do not fit in '" + dev + "'";
+      continue;
+    }
+    Result<Plan> p = replay(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
+    if (p && p->makespan_us < best) {
+      best = p->makespan_us;
+      best_dev = d;
+    }
+  }
+  if (best_dev < 0) return fail("fastest: no single device can run the whole graph (" + why + ")");
+  SolverOutput out;
+  out.mapping = mapping_from_priority(pr, std::vector<int>(n, best_dev), pr.graph().topo_order());
+  out.notes.push_back("device " + pr.platform().devices[best_dev].name);
+  return out;
+}
+
+namespace {
+
+double mean_finite(const std::vector<double>& xs) {
+  double s = 0;
+  int c = 0;
+  for (double x : xs)
+    if (std::isfinite(x)) s += x, ++c;
+  return c ? s / c : 0.0;
+}
+
+}  // namespace
+
+std::vector<double> heft_upward_rank(const Problem& pr) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<double> w(n), rank(n, 0.0);
+  std::vector<double> tmp;
+  for (int v = 0; v < n; ++v) {
+    tmp.clear();
+    for (int d = 0; d < k; ++d) tmp.push_back(pr.cost_us(v, d));
+    w[v] = mean_finite(tmp);
+  }
+  const auto& topo = g.topo_order();
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    int v = *it;
+    double succ = 0;
+    for (int e : g.out_edges(v)) {
+      tmp.clear();
+      for (int a = 0; a < k; ++a)
+        for (int b = 0; b < k; ++b)
+          if (a != b) tmp.push_back(pr.comm_us(e, a, b));
+      succ = std::max(succ, mean_finite(tmp) + rank[g.edges[e].dst]);
+    }
+    rank[v] = w[v] + succ;
+  }
+  return rank;
+}
+
+Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) const {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<double> rank = heft_upward_rank(pr);
+  std::vector<int> pos(n);
+  for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
+  std::vector<int> prio(n);
+  std::iota(prio.begin(), prio.end(), 0);
+  // Descending rank; ties by topological position so a node never precedes its predecessor
+  // (ranks of a chain with zero costs are equal).
+  std::stable_sort(prio.begin(), prio.end(), [&](int a, int b) {
+    if (rank[a] != rank[b]) return rank[a] > rank[b];
+    return pos[a] < pos[b];
+  });
+  // Zero-cost tails can still put a successor first; repair by a stable topological pass.
+  {
+    std::vector<int> indeg(n), out;
+    std::vector<char> done(n, 0);
+    for (int v = 0; v < n; ++v) indeg[v] = static_cast<int>(g.in_edges(v).size());
+    while (static_cast<int>(out.size()) < n) {
+      for (int v : prio)
+        if (!done[v] && indeg[v] == 0) {
+          done[v] = 1;
+          out.push_back(v);
+          for (int e : g.out_edges(v)) --indeg[g.edges[e].dst];
+          break;
+        }
+    }
+    prio = out;
+  }
+  struct Slot {
+    double start, end;
+    int node;
+  };
+  std::vector<std::vector<Slot>> busy(k);
+  std::vector<double> mem(k, 0.0), fin(n, 0.0);
+  std::vector<int> dev(n, -1);
+  for (int v : prio) {
+    double best_score = kInf, best_start = 0;
+    int best_d = -1;
+    size_t best_pos = 0;
+    for (int d = 0; d < k; ++d) {
+      if (!pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      double ready = pr.input_us(v, d);
+      for (int e : g.in_edges(v)) {
+        int u = g.edges[e].src;
+        ready = std::max(ready, fin[u] + pr.comm_us(e, dev[u], d));
+      }
+      if (!std::isfinite(ready)) continue;
+      const double dur = pr.cost_us(v, d);
+      double start = ready;
+      size_t at = busy[d].size();
+      double prev_end = 0;
+      for (size_t j = 0; j < busy[d].size(); ++j) {
+        double s = std::max(ready, prev_end);
+        if (s + dur <= busy[d][j].start) {
+          start = s;
+          at = j;
+          break;
+        }
+        prev_end = busy[d][j].end;
+      }
+      if (at == busy[d].size()) start = std::max(ready, prev_end);
+      double score = start + dur + pr.output_us(v, d);
+      if (score < best_score) {
+        best_score = score;
+        best_d = d;
+        best_start = start;
+        best_pos = at;
+      }
+    }
+    if (best_d < 0)
+      return fail("heft: node '" + g.nodes[v].id +
+                  "' fits on no device (memory full, no link, or it cannot run anywhere left)");
+    dev[v] = best_d;
+    fin[v] = best_start + pr.cost_us(v, best_d);
+    mem[best_d] += pr.param_bytes(v);
+    busy[best_d].insert(busy[best_d].begin() + static_cast<std::ptrdiff_t>(best_pos),
+                        Slot{best_start, fin[v], v});
+  }
+  SolverOutput out;
+  out.mapping.device = dev;
+  out.mapping.order.assign(k, {});
+  for (int d = 0; d < k; ++d)
+    for (const Slot& s : busy[d]) out.mapping.order[d].push_back(s.node);
+  return out;
+}
+
+}  // namespace diviml

@@ -1,0 +1,48 @@
+#include "diviml/sched/lower_bound.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace diviml {
+
+double critical_path_bound_us(const Problem& pr) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<double> fin(static_cast<size_t>(n) * k, kInf);
+  double bound = 0;
+  for (int v : g.topo_order()) {
+    for (int d = 0; d < k; ++d) {
+      if (!pr.can_run(v, d)) continue;
+      double ready = pr.input_us(v, d);
+      for (int e : g.in_edges(v)) {
+        int u = g.edges[e].src;
+        double best = kInf;
+        for (int l = 0; l < k; ++l) best = std::min(best, fin[u * k + l] + pr.comm_us(e, l, d));
+        ready = std::max(ready, best);
+      }
+      fin[v * k + d] = ready + pr.cost_us(v, d);
+    }
+    if (g.is_sink(v)) {
+      double best = kInf;
+      for (int d = 0; d < k; ++d) best = std::min(best, fin[v * k + d] + pr.output_us(v, d));
+      bound = std::max(bound, best);
+    }
+  }
+  return bound;
+}
+
+double average_work_bound_us(const Problem& pr) {
+  double work = 0;
+  for (int v = 0; v < pr.num_nodes(); ++v) {
+    double best = kInf;
+    for (int d = 0; d < pr.num_devices(); ++d) best = std::min(best, pr.cost_us(v, d));
+    work += best;
+  }
+  return work / pr.num_devices();
+}
+
+double lower_bound_us(const Problem& pr) {
+  return std::max(critical_path_bound_us(pr), average_work_bound_us(pr));
+}
+
+}  // namespace diviml

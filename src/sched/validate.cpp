@@ -1,0 +1,93 @@
+#include "diviml/sched/validate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace diviml {
+namespace {
+
+bool leq(double a, double b) { return a <= b + 1e-6 * std::max({1.0, std::abs(a), std::abs(b)}); }
+bool near(double a, double b) { return leq(a, b) && leq(b, a); }
+
+std::string num(double x) {
+  std::ostringstream s;
+  s.precision(10);
+  s << x;
+  return s.str();
+}
+
+}  // namespace
+
+Status validate(const Problem& pr, const Plan& plan) {
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<const Placement*> at(n, nullptr);
+  for (const Placement& p : plan.placements) {
+    if (p.node < 0 || p.node >= n) return fail("placement of an unknown node");
+    const std::string& id = g.nodes[p.node].id;
+    if (at[p.node]) return fail("node '" + id + "' is placed twice");
+    at[p.node] = &p;
+    if (p.device < 0 || p.device >= k) return fail("node '" + id + "' is placed on an unknown device");
+    const std::string& dev = pf.devices[p.device].name;
+    if (!pr.can_run(p.node, p.device)) return fail("node '" + id + "' cannot run on device '" + dev + "'");
+    if (!std::isfinite(p.start_us) || !std::isfinite(p.end_us) || p.start_us < 0)
+      return fail("node '" + id + "': start_us/end_us must be finite and start_us >= 0");
+    if (!near(p.end_us - p.start_us, pr.cost_us(p.node, p.device)))
+      return fail("node '" + id + "' on '" + dev + "': duration " + num(p.end_us - p.start_us) +
+                  " us differs from its cost " + num(pr.cost_us(p.node, p.device)) + " us");
+    double in = pr.input_us(p.node, p.device);
+    if (!leq(in, p.start_us))
+      return fail("node '" + id + "' starts at " + num(p.start_us) + " us before its host input arrives at " +
+                  num(in) + " us");
+  }
+  for (int v = 0; v < n; ++v)
+    if (!at[v]) return fail("node '" + g.nodes[v].id + "' is not placed");
+  for (const Edge& e : g.edges) {
+    const Placement &a = *at[e.src], &b = *at[e.dst];
+    int idx = static_cast<int>(&e - g.edges.data());
+    double c = pr.comm_us(idx, a.device, b.device);
+    if (!leq(a.end_us + c, b.start_us))
+      return fail("edge " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id + ": '" + g.nodes[e.dst].id +
+                  "' starts at " + num(b.start_us) + " us but its input is ready at " + num(a.end_us + c) +
+                  " us");
+  }
+  for (const Transfer& t : plan.transfers) {
+    if (t.edge < 0 || t.edge >= g.num_edges()) return fail("transfer of an unknown edge");
+    const Edge& e = g.edges[t.edge];
+    std::string name = "transfer " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id;
+    if (t.from != at[e.src]->device || t.to != at[e.dst]->device)
+      return fail(name + ": devices do not match the placements");
+    if (!leq(at[e.src]->end_us, t.start_us) || !leq(t.end_us, at[e.dst]->start_us) ||
+        !leq(pr.comm_us(t.edge, t.from, t.to), t.end_us - t.start_us))
+      return fail(name + ": times do not fit between the two placements");
+  }
+  std::vector<std::vector<const Placement*>> lanes(k);
+  for (const Placement& p : plan.placements) lanes[p.device].push_back(&p);
+  for (int d = 0; d < k; ++d) {
+    auto& lane = lanes[d];
+    std::sort(lane.begin(), lane.end(), [](const Placement* a, const Placement* b) {
+      return a->start_us != b->start_us ? a->start_us < b->start_us : a->end_us < b->end_us;
+    });
+    double mem = 0;
+    for (size_t j = 0; j < lane.size(); ++j) {
+      mem += pr.param_bytes(lane[j]->node);
+      if (j > 0 && !leq(lane[j - 1]->end_us, lane[j]->start_us))
+        return fail("device '" + pf.devices[d].name + "': nodes '" + g.nodes[lane[j - 1]->node].id + "' and '" +
+                    g.nodes[lane[j]->node].id + "' overlap");
+    }
+    if (!leq(mem, pr.capacity_bytes(d)))
+      return fail("device '" + pf.devices[d].name + "': resident weights " + num(mem) +
+                  " bytes exceed memory_bytes " + num(pr.capacity_bytes(d)));
+  }
+  double makespan = 0;
+  for (int v = 0; v < n; ++v) makespan = std::max(makespan, at[v]->end_us + pr.output_us(v, at[v]->device));
+  if (!near(makespan, plan.makespan_us))
+    return fail("makespan_us " + num(plan.makespan_us) + " differs from the schedule's " + num(makespan));
+  if (!leq(plan.lower_bound_us, plan.makespan_us))
+    return fail("lower_bound_us " + num(plan.lower_bound_us) + " exceeds makespan_us " + num(plan.makespan_us));
+  return {};
+}
+
+}  // namespace diviml

@@ -1,0 +1,194 @@
+// diviml: command-line front end. Thin by design: it parses flags, calls the library and
+// prints; all logic lives in the library. Errors go to stderr as one line, exit code 1.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "diviml/io/json_io.hpp"
+#include "diviml/report/report.hpp"
+#include "diviml/sched/lower_bound.hpp"
+#include "diviml/sched/solver.hpp"
+#include "diviml/sched/validate.hpp"
+
+namespace {
+
+using namespace diviml;
+
+int die(const std::string& message) {
+  std::fprintf(stderr, "diviml: error: %s\n", message.c_str());
+  return 1;
+}
+
+Result<Problem> load_problem(const std::string& graph_path, const std::string& platform_spec) {
+  auto graph = read_graph_file(graph_path);
+  if (!graph) return graph.error();
+  auto platform = load_platform(platform_spec.empty() ? std::string(kDefaultPlatform) : platform_spec);
+  if (!platform) return platform.error();
+  auto problem = Problem::build(std::move(*graph), std::move(*platform));
+  if (!problem) return fail(graph_path + ": " + problem.error().message);
+  return problem;
+}
+
+struct PlanArgs {
+  std::string graph, platform, solver = "heft", objective = "latency", output, gantt;
+  double time_limit_s = 60;
+  std::uint64_t seed = 0;
+  int threads = 1;
+  bool verbose = false, quiet = false;
+};
+
+void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform) {
+  cmd->add_option("--graph,-g", graph, "graph file (diviml.graph/1)")->required();
+  cmd->add_option("--platform,-p", platform,
+                  std::string("platform file or bundled platform name (default: ") + kDefaultPlatform + ")");
+}
+
+SolveOptions options_of(const PlanArgs& a) {
+  SolveOptions o;
+  o.time_limit_s = a.time_limit_s;
+  o.seed = a.seed;
+  o.threads = a.threads;
+  o.verbose = a.verbose;
+  return o;
+}
+
+int run_plan(const PlanArgs& a) {
+  if (a.objective != "latency")
+    return die("objective '" + a.objective + "' is not supported yet (supported: latency)");
+  if (a.time_limit_s <= 0) return die("--time-limit must be positive");
+  if (a.threads < 1) return die("--threads must be at least 1");
+  auto problem = load_problem(a.graph, a.platform);
+  if (!problem) return die(problem.error().message);
+  auto plan = solve(a.solver, *problem, options_of(a));
+  if (!plan) return die(plan.error().message);
+  if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error().message);
+  if (!a.gantt.empty())
+    if (Status s = write_text_file(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error().message);
+  if (!a.quiet) {
+    std::vector<SummaryRow> rows{summary_row(*plan)};
+    double fastest_us = plan->solver == "fastest" ? plan->makespan_us : 0;
+    if (plan->solver != "fastest") {
+      auto base = solve("fastest", *problem, options_of(a));
+      if (base) {
+        rows.push_back(summary_row(*base));
+        fastest_us = base->makespan_us;
+      } else {
+        rows.push_back(SummaryRow{"fastest", "error", 0, 0, 0, base.error().message});
+      }
+    }
+    std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
+                problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
+                problem->num_devices());
+    std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
+    std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
+                a.gantt.c_str());
+  }
+  return 0;
+}
+
+int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, const std::string& out_dir) {
+  auto problem = load_problem(a.graph, a.platform);
+  if (!problem) return die(problem.error().message);
+  std::vector<SummaryRow> rows;
+  double fastest_us = 0;
+  bool any = false;
+  for (const std::string& name : solvers) {
+    auto plan = solve(name, *problem, options_of(a));
+    if (!plan) {
+      rows.push_back(SummaryRow{name, "error", 0, 0, 0, plan.error().message});
+      continue;
+    }
+    any = true;
+    if (name == "fastest") fastest_us = plan->makespan_us;
+    rows.push_back(summary_row(*plan));
+    if (!out_dir.empty()) {
+      std::string base = out_dir + "/" + problem->graph().name + "." + name;
+      if (Status s = write_text_file(base + ".plan.json", plan_to_json(*problem, *plan)); !s)
+        return die(s.error().message);
+      if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error().message);
+    }
+  }
+  std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
+              problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
+              problem->num_devices());
+  std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
+  return any ? 0 : 1;
+}
+
+int run_validate(const std::string& graph, const std::string& platform, const std::string& plan_path) {
+  auto problem = load_problem(graph, platform);
+  if (!problem) return die(problem.error().message);
+  auto plan = read_plan_file(plan_path, *problem);
+  if (!plan) return die(plan.error().message);
+  if (Status s = validate(*problem, *plan); !s) return die(plan_path + ": " + s.error().message);
+  std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,
+              problem->num_devices());
+  return 0;
+}
+
+int run_platforms() {
+  auto names = bundled_platform_names();
+  if (names.empty()) return die("no bundled platforms found in " + bundled_platforms_dir());
+  std::printf("bundled platforms in %s (default: %s)\n", bundled_platforms_dir().c_str(), kDefaultPlatform);
+  for (const auto& n : names) {
+    auto p = load_platform(n);
+    if (!p) {
+      std::printf("  %-14s error: %s\n", n.c_str(), p.error().message.c_str());
+      continue;
+    }
+    std::string devs;
+    for (const auto& d : p->devices) devs += (devs.empty() ? "" : ", ") + d.name + "(" + d.kind + ")";
+    std::printf("  %-14s %2d devices: %s\n", n.c_str(), p->num_devices(), devs.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"DiviML: map and schedule a DNN graph onto heterogeneous devices"};
+  app.require_subcommand(1);
+  PlanArgs a;
+  std::string solver_help = "solver: ";
+  for (const auto& s : solver_names()) solver_help += s + " (" + make_solver(s)->description() + "); ";
+
+  auto* plan = app.add_subcommand("plan", "plan a graph on a platform and write the plan");
+  add_problem_flags(plan, a.graph, a.platform);
+  plan->add_option("--solver,-s", a.solver, solver_help + "default heft");
+  plan->add_option("--objective", a.objective, "latency (default)");
+  plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
+  plan->add_option("--seed", a.seed, "random seed");
+  plan->add_option("--threads", a.threads, "solver threads");
+  plan->add_option("--output,-o", a.output, "plan file to write")->required();
+  plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
+  plan->add_flag("--verbose,-v", a.verbose, "solver details");
+  plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
+
+  std::vector<std::string> solvers = solver_names();
+  std::string out_dir;
+  auto* compare = app.add_subcommand("compare", "run several solvers on one problem and print a table");
+  add_problem_flags(compare, a.graph, a.platform);
+  compare->add_option("--solvers", solvers, "solvers to run (default: all)")->delimiter(',');
+  compare->add_option("--time-limit", a.time_limit_s, "wall-clock limit per solver, seconds");
+  compare->add_option("--seed", a.seed, "random seed");
+  compare->add_option("--threads", a.threads, "solver threads");
+  compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
+
+  std::string vgraph, vplatform, vplan;
+  auto* val = app.add_subcommand("validate", "check a plan: precedence + transfers, no overlap, memory");
+  add_problem_flags(val, vgraph, vplatform);
+  val->add_option("plan", vplan, "plan file")->required();
+
+  app.add_subcommand("platforms", "list the bundled platforms");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (plan->parsed()) return run_plan(a);
+  if (compare->parsed()) return run_compare(a, solvers, out_dir);
+  if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  return run_platforms();
+}
