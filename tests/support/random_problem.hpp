@@ -1,0 +1,67 @@
+// Seeded random problems for property tests: a DAG with random costs and transfer sizes on a
+// random platform. Same seed, same problem.
+#pragma once
+
+#include <random>
+#include <string>
+
+#include "diviml/cost/problem.hpp"
+
+namespace diviml::testing {
+
+struct RandomSpec {
+  int nodes = 8;
+  int devices = 3;
+  double edge_prob = 0.3;
+  double forbid_prob = 0.0;   // chance a node cannot run on a non-host device
+  bool host_io = true;        // input_bytes on sources, output_bytes on sinks
+  bool memory = false;        // give devices a capacity and nodes weights
+};
+
+inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Platform p;
+  p.name = "rand" + std::to_string(seed);
+  for (int d = 0; d < spec.devices; ++d) {
+    Device dev;
+    dev.name = "d" + std::to_string(d);
+    dev.kind = d == 0 ? "cpu" : "gpu";
+    if (spec.memory) dev.memory_bytes = 100 + 200 * u(rng);
+    p.devices.push_back(dev);
+  }
+  p.host = 0;
+  (void)p.finalize();
+  for (int a = 0; a < spec.devices; ++a)
+    for (int b = a + 1; b < spec.devices; ++b)
+      p.set_link(a, b, Link{1 + 5 * u(rng), 0.5 + 2 * u(rng)});
+  Graph g;
+  g.name = "rand" + std::to_string(seed);
+  for (int i = 0; i < spec.nodes; ++i) {
+    Node v;
+    v.id = "v" + std::to_string(i);
+    v.op = i % 3 == 0 ? "conv" : (i % 3 == 1 ? "relu" : "add");
+    for (int d = 0; d < spec.devices; ++d) {
+      if (d != 0 && u(rng) < spec.forbid_prob) {
+        v.cost_us[p.devices[d].name] = std::nullopt;
+      } else {
+        v.cost_us[p.devices[d].name] = std::round(1 + 30 * u(rng));
+      }
+    }
+    v.output_bytes = std::round(1000 * u(rng) * u(rng) * 10);
+    if (spec.memory) v.param_bytes = std::round(60 * u(rng));
+    g.add_node(v);
+  }
+  for (int i = 0; i < spec.nodes; ++i)
+    for (int j = i + 1; j < spec.nodes; ++j)
+      if (u(rng) < spec.edge_prob) g.edges.push_back(Edge{i, j, std::round(20000 * u(rng) * u(rng))});
+  (void)g.finalize();
+  if (spec.host_io) {
+    for (int i = 0; i < spec.nodes; ++i)
+      if (g.is_source(i)) g.nodes[i].input_bytes = std::round(5000 * u(rng));
+  }
+  auto pr = Problem::build(std::move(g), std::move(p));
+  return std::move(*pr);
+}
+
+}  // namespace diviml::testing

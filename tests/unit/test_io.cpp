@@ -1,0 +1,219 @@
+#include <gtest/gtest.h>
+
+#include "diviml/io/json_io.hpp"
+
+using namespace diviml;
+
+namespace {
+
+const char* kPlatform = R"({
+  "format": "diviml.platform/1", "name": "p", "host": "cpu",
+  "devices": [
+    {"name": "cpu", "kind": "cpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100, "launch_overhead_us": 2},
+    {"name": "gpu0", "kind": "gpu", "peak_gflops": 10000, "mem_bandwidth_gbps": 1000, "memory_bytes": 1000}
+  ],
+  "links": [{"a": "cpu", "b": "gpu0", "latency_us": 10, "bandwidth_gbps": 10}]
+})";
+
+std::string graph_error(const std::string& text) {
+  auto g = parse_graph(text, "g.json");
+  return g ? std::string("<parsed>") : g.error().message;
+}
+
+std::string platform_error(const std::string& text) {
+  auto p = parse_platform(text, "p.json");
+  return p ? std::string("<parsed>") : p.error().message;
+}
+
+}  // namespace
+
+TEST(GraphIo, ParsesSpecExample) {
+  auto g = parse_graph(R"({"format": "diviml.graph/1", "name": "resnet18",
+    "nodes": [
+      {"id": "conv1", "op": "conv2d", "cost_us": {"cpu": 812.0, "gpu0": 41.5, "gpu1": null},
+       "flops": 118013952, "bytes_accessed": 3813376, "param_bytes": 37632, "output_bytes": 3211264,
+       "future_field": [1, 2]},
+      {"id": "relu1", "op": "relu", "cost_us": {"cpu": 20.0, "gpu0": 3.1}}],
+    "edges": [{"src": "conv1", "dst": "relu1"}]})",
+                       "g.json");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->name, "resnet18");
+  ASSERT_EQ(g->num_nodes(), 2);
+  EXPECT_DOUBLE_EQ(*g->nodes[0].cost_us.at("gpu0"), 41.5);
+  EXPECT_FALSE(g->nodes[0].cost_us.at("gpu1").has_value());
+  EXPECT_DOUBLE_EQ(g->nodes[0].param_bytes, 37632);
+  ASSERT_EQ(g->num_edges(), 1);
+  EXPECT_DOUBLE_EQ(g->edges[0].bytes, 3211264);  // defaults to src's output_bytes
+}
+
+TEST(GraphIo, EdgeBytesDefaultToZeroWithoutOutputBytes) {
+  auto g = parse_graph(R"({"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"src": "a", "dst": "b"}]})", "g.json");
+  ASSERT_TRUE(g);
+  EXPECT_DOUBLE_EQ(g->edges[0].bytes, 0.0);
+  EXPECT_EQ(g->name, "g");  // falls back to the file's stem
+}
+
+TEST(GraphIo, ErrorsNameTheFileAndTheCulprit) {
+  EXPECT_EQ(graph_error("{\"nodes\": [}"), "g.json: malformed JSON: parse error at line 1, column 12: "
+                                          "syntax error while parsing value - unexpected '}'; expected '[', "
+                                          "'{', or a literal");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}, {"id": "b"}],
+      "edges": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "a"}]})"),
+            "g.json: cycle through node 'a'");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}], "edges": [{"src": "a", "dst": "zz"}]})"),
+            "g.json: edge a -> zz: unknown node 'zz'");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}, {"id": "a"}]})"), "g.json: node 'a': duplicate id");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": -1}}]})"),
+            "g.json: node 'a': field 'cost_us.cpu' is negative");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a", "flops": "many"}]})"),
+            "g.json: node 'a': field 'flops' must be a number");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"op": "relu"}]})"), "g.json: node #0: missing required field 'id'");
+  EXPECT_EQ(graph_error(R"({"edges": []})"), "g.json: missing required field 'nodes'");
+  EXPECT_EQ(graph_error(R"({"format": "diviml.plan/1", "nodes": []})"),
+            "g.json: field 'format' must be \"diviml.graph/1\"");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}], "edges": [{"src": "a", "dst": "a"}]})"),
+            "g.json: edge a -> itself: cycle");
+  EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}, {"id": "b"}], "edges": [{"src": "a", "dst": "b", "bytes": -4}]})"),
+            "g.json: edge a -> b: field 'bytes' is negative");
+  EXPECT_EQ(graph_error("[1, 2]"), "g.json: expected a JSON object at the top level");
+}
+
+TEST(GraphIo, CycleMessageNamesANodeOnTheCycleNotBelowIt) {
+  // x -> a -> b -> c -> a, and c -> tail: a, b or c must be named, never x or tail.
+  auto msg = graph_error(R"({"nodes": [{"id": "x"}, {"id": "tail"}, {"id": "a"}, {"id": "b"}, {"id": "c"}],
+    "edges": [{"src": "x", "dst": "a"}, {"src": "a", "dst": "b"}, {"src": "b", "dst": "c"},
+              {"src": "c", "dst": "a"}, {"src": "c", "dst": "tail"}]})");
+  EXPECT_TRUE(msg == "g.json: cycle through node 'a'" || msg == "g.json: cycle through node 'b'" ||
+              msg == "g.json: cycle through node 'c'")
+      << msg;
+}
+
+TEST(PlatformIo, ParsesLinksAndDefaults) {
+  auto p = parse_platform(kPlatform, "p.json");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->num_devices(), 2);
+  EXPECT_EQ(p->host, 0);
+  EXPECT_DOUBLE_EQ(p->transfer_us(0, 1, 1e6), 10 + 1e6 / 1e4);
+  EXPECT_DOUBLE_EQ(p->transfer_us(1, 0, 1e6), 10 + 1e6 / 1e4);  // symmetric
+  EXPECT_DOUBLE_EQ(p->transfer_us(1, 1, 1e6), 0.0);
+  EXPECT_EQ(p->devices[0].server, "node0");
+}
+
+TEST(PlatformIo, DirectedLinkOverridesOneDirectionAndMissingLinkIsInfinite) {
+  auto p = parse_platform(R"({"devices": [{"name": "a", "kind": "cpu"}, {"name": "b", "kind": "gpu"},
+      {"name": "c", "kind": "gpu"}],
+    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 1, "directed": true},
+              {"a": "a", "b": "b", "latency_us": 5, "bandwidth_gbps": 1}]})",
+                          "p.json");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_DOUBLE_EQ(p->transfer_us(0, 1, 0), 1.0);
+  EXPECT_DOUBLE_EQ(p->transfer_us(1, 0, 0), 5.0);
+  EXPECT_EQ(p->transfer_us(0, 2, 0), kInf);
+}
+
+TEST(PlatformIo, Errors) {
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu"}], "host": "gpu9"})"),
+            "p.json: field 'host': unknown device 'gpu9'");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu"}],
+      "links": [{"a": "a", "b": "gpu3", "latency_us": 1, "bandwidth_gbps": 1}]})"),
+            "p.json: link a - gpu3: unknown device 'gpu3'");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu"}, {"name": "a", "kind": "gpu"}]})"),
+            "p.json: device 'a': duplicate device name");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a"}]})"), "p.json: device 'a': missing required field 'kind'");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu"}, {"name": "b", "kind": "cpu"}],
+      "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 0}]})"),
+            "p.json: link a - b: field 'bandwidth_gbps' must be positive");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "peak_gflops": -3}]})"),
+            "p.json: device 'a': peak_gflops must be a positive number");
+  EXPECT_EQ(platform_error(R"({"devices": []})"), "p.json: field 'devices' is empty");
+}
+
+TEST(ProblemBuild, ProfiledCostWinsRooflineOtherwise) {
+  auto p = parse_platform(kPlatform, "p.json");
+  auto g = parse_graph(R"({"nodes": [
+      {"id": "a", "cost_us": {"cpu": 7}, "flops": 2e6, "bytes_accessed": 1e6},
+      {"id": "b", "flops": 1e3, "bytes_accessed": 1e6, "cost_us": {"gpu0": null}}]})",
+                       "g.json");
+  ASSERT_TRUE(p && g);
+  auto pr = Problem::build(*g, *p);
+  ASSERT_TRUE(pr) << pr.error().message;
+  EXPECT_DOUBLE_EQ(pr->cost_us(0, 0), 7.0);                       // profiled
+  EXPECT_DOUBLE_EQ(pr->cost_us(0, 1), std::max(2e6 / 1e7, 1e6 / 1e6));  // roofline, no overhead
+  EXPECT_DOUBLE_EQ(pr->cost_us(1, 0), std::max(1e3 / 1e6, 1e6 / 1e5) + 2.0);  // memory bound + launch
+  EXPECT_FALSE(pr->can_run(1, 1));
+}
+
+TEST(ProblemBuild, Errors) {
+  auto p = parse_platform(kPlatform, "p.json");
+  auto build_error = [&](const char* graph) {
+    auto g = parse_graph(graph, "g.json");
+    EXPECT_TRUE(g) << g.error().message;
+    auto pr = Problem::build(*g, *p);
+    return pr ? std::string("<built>") : pr.error().message;
+  };
+  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1, "gpu7": 2}}]})"),
+            "node 'a': cost_us names device 'gpu7' which platform 'p' does not have");
+  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": null, "gpu0": null}}]})"),
+            "node 'a': can run on no device of platform 'p'");
+  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 3}}]})"),
+            "node 'a': no cost_us for device 'gpu0' and no flops/bytes_accessed for the cost model");
+}
+
+TEST(ProblemBuild, HostIoDelays) {
+  auto p = parse_platform(kPlatform, "p.json");
+  auto g = parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1, "gpu0": 1}, "input_bytes": 1e4},
+      {"id": "b", "cost_us": {"cpu": 1, "gpu0": 1}, "output_bytes": 2e4}],
+      "edges": [{"src": "a", "dst": "b", "bytes": 5}]})",
+                       "g.json");
+  auto pr = Problem::build(*g, *p);
+  ASSERT_TRUE(pr);
+  EXPECT_DOUBLE_EQ(pr->input_us(0, 0), 0.0);
+  EXPECT_DOUBLE_EQ(pr->input_us(0, 1), 10 + 1e4 / 1e4);
+  EXPECT_DOUBLE_EQ(pr->output_us(1, 1), 10 + 2e4 / 1e4);
+  EXPECT_DOUBLE_EQ(pr->output_us(0, 1), 0.0);  // not a sink
+  EXPECT_DOUBLE_EQ(pr->comm_us(0, 0, 1), 10 + 5 / 1e4);
+}
+
+TEST(Bundled, PlatformsLoadAndDefaultExists) {
+  auto names = bundled_platform_names();
+  ASSERT_GE(names.size(), 2u);
+  for (const auto& n : names) {
+    auto p = load_platform(n);
+    EXPECT_TRUE(p) << n << ": " << p.error().message;
+  }
+  auto def = load_platform(kDefaultPlatform);
+  ASSERT_TRUE(def) << def.error().message;
+  EXPECT_GE(def->num_devices(), 3);
+  auto missing = load_platform("no-such-platform");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("no such platform"), std::string::npos);
+}
+
+TEST(PlanIo, RoundTripKeepsEverythingValidationNeeds) {
+  auto p = parse_platform(kPlatform, "p.json");
+  auto g = parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1, "gpu0": 1}},
+      {"id": "b", "cost_us": {"cpu": 1, "gpu0": 1}}], "edges": [{"src": "a", "dst": "b", "bytes": 5}]})",
+                       "g.json");
+  auto pr = Problem::build(*g, *p);
+  ASSERT_TRUE(pr);
+  Plan plan;
+  plan.solver = "hand";
+  plan.status = PlanStatus::kFeasible;
+  plan.placements = {{0, 0, 0.0, 1.0}, {1, 1, 12.0, 13.0}};
+  plan.transfers = {{0, 0, 1, 1.0, 11.0005}};
+  plan.makespan_us = 13.0;
+  plan.lower_bound_us = 2.0;
+  auto back = parse_plan(plan_to_json(*pr, plan), "plan.json", *pr);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->solver, "hand");
+  EXPECT_EQ(back->status, PlanStatus::kFeasible);
+  ASSERT_EQ(back->placements.size(), 2u);
+  EXPECT_EQ(back->placements[1].device, 1);
+  ASSERT_EQ(back->transfers.size(), 1u);
+  EXPECT_EQ(back->transfers[0].edge, 0);
+  auto bad = parse_plan(R"({"makespan_us": 1, "placements": [{"node": "a", "device": "tpu", "start_us": 0,
+      "end_us": 1}]})",
+                        "plan.json", *pr);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "plan.json: placement of 'a': unknown device 'tpu'");
+}

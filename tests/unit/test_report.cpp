@@ -1,0 +1,51 @@
+#include <gtest/gtest.h>
+
+#include "../support/random_problem.hpp"
+#include "diviml/report/report.hpp"
+#include "diviml/sched/solver.hpp"
+
+using namespace diviml;
+
+TEST(Gantt, HasALaneAndLegendEntryPerDeviceAndOpKind) {
+  Problem pr = diviml::testing::random_problem(3, {12, 3, 0.3, 0.0, true, false});
+  auto plan = solve("heft", pr, {});
+  ASSERT_TRUE(plan);
+  std::string svg = gantt_svg(pr, *plan);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("</svg>"), std::string::npos);
+  for (const auto& d : pr.platform().devices) EXPECT_NE(svg.find(">" + d.name + "</text>"), std::string::npos);
+  for (const char* op : {"conv", "relu", "add"}) EXPECT_NE(svg.find(std::string(">") + op + "</text>"), std::string::npos);
+  // One box with a tooltip per node, one band per transfer.
+  size_t titles = 0;
+  for (size_t p = svg.find("<title>"); p != std::string::npos; p = svg.find("<title>", p + 1)) ++titles;
+  EXPECT_EQ(titles, plan->placements.size() + plan->transfers.size() + plan->host_transfers.size());
+  if (!plan->transfers.empty()) EXPECT_NE(svg.find("transfer (sender's band)"), std::string::npos);
+}
+
+TEST(Gantt, EscapesNames) {
+  Graph g;
+  g.name = "a<b>&\"c\"";
+  g.add_node(Node{"n<1>", "op&", {{"d", 1.0}}});
+  ASSERT_TRUE(g.finalize());
+  Platform p;
+  p.name = "p";
+  p.devices.push_back(Device{"d", "cpu", "s"});
+  ASSERT_TRUE(p.finalize());
+  auto pr = Problem::build(g, p);
+  ASSERT_TRUE(pr);
+  auto plan = solve("fastest", *pr, {});
+  ASSERT_TRUE(plan);
+  std::string svg = gantt_svg(*pr, *plan);
+  EXPECT_EQ(svg.find("n<1>"), std::string::npos);
+  EXPECT_NE(svg.find("n&lt;1&gt;"), std::string::npos);
+}
+
+TEST(Summary, TableShowsGapAndSpeedup) {
+  std::vector<SummaryRow> rows{{"heft", "heuristic", 80, 60, 0.01, ""}, {"fastest", "heuristic", 120, 60, 0, ""},
+                               {"milp", "error", 0, 0, 0, "boom"}};
+  std::string t = summary_table(rows, 120);
+  EXPECT_NE(t.find("25.0%"), std::string::npos);  // (80-60)/80
+  EXPECT_NE(t.find("1.50x"), std::string::npos);
+  EXPECT_NE(t.find("1.00x"), std::string::npos);
+  EXPECT_NE(t.find("milp       error      boom"), std::string::npos);
+}
