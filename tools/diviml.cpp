@@ -31,7 +31,7 @@ Result<Problem> load_problem(const std::string& graph_path, const std::string& p
 }
 
 struct PlanArgs {
-  std::string graph, platform, solver = "heft", objective = "latency", output, gantt;
+  std::string graph, platform, solver = "auto", objective = "latency", output, gantt;
   double time_limit_s = 60;
   std::uint64_t seed = 0;
   int threads = 1;
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
 
   auto* plan = app.add_subcommand("plan", "plan a graph on a platform and write the plan");
   add_problem_flags(plan, a.graph, a.platform);
-  plan->add_option("--solver,-s", a.solver, solver_help + "default heft");
+  plan->add_option("--solver,-s", a.solver, solver_help + "default auto");
   plan->add_option("--objective", a.objective, "latency (default)");
   plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
   plan->add_option("--seed", a.seed, "random seed");

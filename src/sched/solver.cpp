@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
@@ -10,9 +11,54 @@
 
 namespace diviml {
 
-std::vector<std::string> solver_names() { return {"fastest", "heft"}; }
+namespace {
+
+// `auto`: the project's default. Runs every baseline and keeps the plan with the lowest
+// replayed makespan, so the default is never worse than the whole model on one device.
+class AutoSolver : public Solver {
+ public:
+  std::string name() const override { return "auto"; }
+  std::string description() const override { return "best plan of the available solvers"; }
+  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override {
+    std::optional<SolverOutput> best;
+    double best_us = kInf;
+    std::vector<std::string> tried, errors;
+    for (const char* name : {"fastest", "heft"}) {
+      Result<SolverOutput> out = make_solver(name)->run(problem, options);
+      if (!out) {
+        errors.push_back(out.error().message);
+        continue;
+      }
+      Result<Plan> plan = replay(problem, out->mapping);
+      if (!plan) {
+        errors.push_back(std::string(name) + ": " + plan.error().message);
+        continue;
+      }
+      tried.push_back(std::string(name) + " " + std::to_string(plan->makespan_us) + " us");
+      if (plan->makespan_us < best_us) {
+        best_us = plan->makespan_us;
+        best = std::move(*out);
+        best->notes.insert(best->notes.begin(), std::string("auto chose ") + name);
+      }
+    }
+    if (!best) {
+      std::string all;
+      for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+      return fail("auto: no solver found a plan (" + all + ")");
+    }
+    std::string summary = "auto tried:";
+    for (const auto& t : tried) summary += " " + t + ";";
+    best->notes.push_back(summary);
+    return std::move(*best);
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft"}; }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
+  if (name == "auto") return std::make_unique<AutoSolver>();
   if (name == "fastest") return std::make_unique<FastestSolver>();
   if (name == "heft") return std::make_unique<HeftSolver>();
   return nullptr;

@@ -82,3 +82,19 @@ TEST(Properties, SameInputSamePlan) {
     EXPECT_EQ(plan_to_json(pr, *a), plan_to_json(pr, *b)) << name;
   }
 }
+
+TEST(Properties, AutoIsTheBestOfTheBaselines) {
+  int heft_lost = 0;
+  for (std::uint64_t seed = 200; seed < 230; ++seed) {
+    Problem pr = random_problem(seed, RandomSpec{10 + static_cast<int>(seed % 20), 3, 0.25, 0.0, true, false});
+    auto a = solve("auto", pr, {});
+    auto f = solve("fastest", pr, {});
+    auto h = solve("heft", pr, {});
+    ASSERT_TRUE(a && f && h);
+    EXPECT_DOUBLE_EQ(a->makespan_us, std::min(f->makespan_us, h->makespan_us)) << "seed " << seed;
+    if (h->makespan_us > f->makespan_us) ++heft_lost;
+    ASSERT_FALSE(a->notes.empty());
+    EXPECT_EQ(a->notes[0].rfind("auto chose ", 0), 0u);
+  }
+  RecordProperty("heft_lost_to_fastest", heft_lost);
+}

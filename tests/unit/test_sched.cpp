@@ -116,7 +116,7 @@ TEST(Solve, UnknownSolverListsKnownOnes) {
   Problem pr = load("topcuoglu.graph.json", "topcuoglu.platform.json");
   auto plan = solve("magic", pr, {});
   ASSERT_FALSE(plan);
-  EXPECT_EQ(plan.error().message.rfind("unknown solver 'magic' (known: fastest, heft", 0), 0u);
+  EXPECT_EQ(plan.error().message.rfind("unknown solver 'magic' (known: auto, fastest, heft", 0), 0u);
 }
 
 TEST(Replay, ComputesTransfersAndHostIo) {

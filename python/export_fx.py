@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Export a PyTorch module to a DiviML graph file (diviml.graph/1) with torch.fx.
+
+    python3 python/export_fx.py --torchvision resnet18 -o models/resnet18.json
+    python3 python/export_fx.py --module mypkg.nets:make_net --input-shape 1,3,64,64 -o g.json
+
+Every operator node of the FX graph becomes a graph node with its op kind, forward FLOPs,
+bytes accessed (inputs + output + weights), resident weight bytes and output bytes; every
+tensor flowing between two operators becomes an edge sized by that tensor. Shapes come from
+running the module once on a random input (torch.fx ShapeProp), so they are the real ones.
+
+Folded nodes (no work of their own; see docs/formats.md): model inputs become `input_bytes`
+of the nodes that read them; get_attr tensors become `param_bytes` of their readers; views
+and bookkeeping ops (flatten, view, reshape, getitem, size, dropout in eval, identity, ...)
+are removed and their readers connected to the node that produced the data.
+"""
+import argparse
+import importlib
+import json
+import math
+import operator
+import sys
+
+import torch
+import torch.fx
+from torch.fx.passes.shape_prop import ShapeProp
+
+# Ops that move no data and do no arithmetic in eval mode: folded into their producer.
+FOLD_NAMES = {
+    "flatten", "view", "reshape", "squeeze", "unsqueeze", "contiguous", "getitem", "size",
+    "dim", "getattr", "dropout", "identity", "expand", "type_as", "to", "detach", "clone",
+    "permute", "transpose", "chunk", "split", "unbind",
+}
+
+ELEMENTWISE_FLOPS = {
+    "relu": 1, "relu6": 2, "hardtanh": 2, "leakyrelu": 2, "sigmoid": 4, "hardsigmoid": 3,
+    "silu": 5, "hardswish": 4, "gelu": 8, "tanh": 6, "add": 1, "iadd": 1, "sub": 1, "mul": 1,
+    "imul": 1, "truediv": 1, "div": 1, "batchnorm2d": 2, "batchnorm1d": 2, "layernorm": 5,
+    "softmax": 5, "mean": 1, "sum": 1, "cat": 0, "stochasticdepth": 1,
+}
+
+
+def tensor_metas(meta):
+    """Flattened list of TensorMetadata in a ShapeProp result (tensor, tuple or None)."""
+    if meta is None:
+        return []
+    if hasattr(meta, "shape") and hasattr(meta, "dtype"):
+        return [meta]
+    if isinstance(meta, (list, tuple)):
+        out = []
+        for m in meta:
+            out.extend(tensor_metas(m))
+        return out
+    if isinstance(meta, dict):
+        out = []
+        for m in meta.values():
+            out.extend(tensor_metas(m))
+        return out
+    return []
+
+
+def element_size(dtype):
+    return torch.empty((), dtype=dtype).element_size()
+
+
+def nbytes(node):
+    return sum(math.prod(m.shape) * element_size(m.dtype) for m in tensor_metas(node.meta.get("tensor_meta")))
+
+
+def numel(node):
+    return sum(math.prod(m.shape) for m in tensor_metas(node.meta.get("tensor_meta")))
+
+
+def first_shape(node):
+    ms = tensor_metas(node.meta.get("tensor_meta"))
+    return list(ms[0].shape) if ms else []
+
+
+def op_name(gm, node):
+    if node.op == "call_module":
+        return type(gm.get_submodule(node.target)).__name__.lower()
+    if node.op == "call_function":
+        name = getattr(node.target, "__name__", str(node.target))
+        return name.lower().strip("_")
+    if node.op == "call_method":
+        return str(node.target).lower().strip("_")
+    return node.op
+
+
+def module_state_bytes(mod):
+    total = 0
+    for t in list(mod.parameters()) + list(mod.buffers()):
+        total += t.numel() * t.element_size()
+    return total
+
+
+def input_nodes(node):
+    found = []
+    torch.fx.node.map_arg((node.args, node.kwargs), lambda a: found.append(a))
+    seen, out = set(), []
+    for a in found:
+        if a.name not in seen:
+            seen.add(a.name)
+            out.append(a)
+    return out
+
+
+def flops_of(gm, node, op, inputs):
+    out_n = numel(node)
+    mod = gm.get_submodule(node.target) if node.op == "call_module" else None
+    if op in ("conv1d", "conv2d", "conv3d", "convtranspose2d"):
+        if mod is not None:
+            k = math.prod(mod.kernel_size) * mod.in_channels // mod.groups
+        else:  # functional conv: weight is args[1]
+            w = first_shape(node.args[1]) if len(node.args) > 1 else [1, 1]
+            k = math.prod(w[1:])
+        return 2 * out_n * k
+    if op == "linear":
+        in_f = mod.in_features if mod is not None else first_shape(node.args[1])[-1]
+        return 2 * out_n * in_f
+    if op in ("matmul", "bmm", "mm"):
+        a = first_shape(inputs[0]) if inputs else [1]
+        return 2 * out_n * a[-1]
+    if op in ("maxpool2d", "avgpool2d", "max_pool2d", "avg_pool2d"):
+        if mod is not None:
+            ks = mod.kernel_size
+        else:
+            ks = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else 1)
+        ks = (ks, ks) if isinstance(ks, int) else ks
+        return out_n * math.prod(ks)
+    if op in ("adaptiveavgpool2d", "adaptive_avg_pool2d", "adaptivemaxpool2d"):
+        return sum(numel(i) for i in inputs)
+    if op == "multiheadattention":
+        # q, k, v and output projections plus the two attention matmuls; batch_first input.
+        shape = first_shape(inputs[0])
+        b, l, e = (shape + [1, 1, 1])[:3] if mod is not None and mod.batch_first else (1, 1, 1)
+        if mod is not None and not mod.batch_first:
+            l, b, e = shape[0], shape[1], shape[2]
+        return b * (4 * 2 * l * e * e + 2 * 2 * l * l * e + 5 * mod.num_heads * l * l)
+    return ELEMENTWISE_FLOPS.get(op, 1) * out_n
+
+
+def export(module, example, name):
+    module.eval()
+    gm = torch.fx.symbolic_trace(module)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(example)
+    rep = {}  # fx node name -> ("op", id) | ("input", None) | ("param", None)
+    nodes, index = [], {}
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            rep[node.name] = ("input", None)
+            continue
+        if node.op == "get_attr":
+            rep[node.name] = ("param", None)
+            continue
+        if node.op == "output":
+            continue
+        op = op_name(gm, node)
+        ins = input_nodes(node)
+        tensor_ins = [a for a in ins if tensor_metas(a.meta.get("tensor_meta"))]
+        if op in FOLD_NAMES or op.startswith("dropout") or (node.op == "call_function" and node.target is operator.getitem):
+            src = tensor_ins[0] if tensor_ins else (ins[0] if ins else None)
+            rep[node.name] = rep.get(src.name, ("input", None)) if src is not None else ("param", None)
+            continue
+        param_bytes = module_state_bytes(gm.get_submodule(node.target)) if node.op == "call_module" else 0
+        in_bytes, input_bytes, edges = 0, 0, {}
+        for a in tensor_ins:
+            b = nbytes(a)
+            in_bytes += b
+            kind, src = rep.get(a.name, ("input", None))
+            if kind == "op":
+                edges[src] = edges.get(src, 0) + b
+            elif kind == "input":
+                input_bytes += b
+            else:
+                param_bytes += b
+        out_bytes = nbytes(node)
+        entry = {
+            "id": node.name,
+            "op": op,
+            "flops": int(flops_of(gm, node, op, tensor_ins)),
+            "bytes_accessed": int(in_bytes + out_bytes + param_bytes),
+            "param_bytes": int(param_bytes),
+            "output_bytes": int(out_bytes),
+        }
+        if input_bytes:
+            entry["input_bytes"] = int(input_bytes)
+        index[node.name] = len(nodes)
+        nodes.append((entry, edges))
+        rep[node.name] = ("op", node.name)
+    graph = {
+        "format": "diviml.graph/1",
+        "name": name,
+        "source": {"exporter": "python/export_fx.py", "torch": torch.__version__,
+                   "input_shape": list(example.shape), "dtype": str(example.dtype).replace("torch.", "")},
+        "nodes": [e for e, _ in nodes],
+        "edges": [{"src": s, "dst": e["id"], "bytes": int(b)} for e, edges in nodes for s, b in edges.items()],
+    }
+    return graph
+
+
+TORCHVISION_INPUT = {"inception_v3": 299}
+
+
+def load_torchvision(name):
+    import torchvision.models as tvm
+    ctor = getattr(tvm, name, None)
+    if ctor is None or not callable(ctor):
+        raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
+    kwargs = {"weights": None}
+    if name in ("googlenet", "inception_v3"):
+        kwargs.update(aux_logits=False, init_weights=False)
+    return ctor(**kwargs)
+
+
+def load_module(spec):
+    if ":" not in spec:
+        raise SystemExit(f"export_fx: error: --module '{spec}' must look like package.module:factory")
+    mod_name, attr = spec.split(":", 1)
+    try:
+        factory = getattr(importlib.import_module(mod_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise SystemExit(f"export_fx: error: cannot load '{spec}': {e}")
+    return factory()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model")
+    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
+    ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
+    ap.add_argument("--name", help="graph name (default: the model name)")
+    ap.add_argument("-o", "--output", required=True)
+    args = ap.parse_args(argv)
+    torch.manual_seed(0)
+    if args.torchvision:
+        model, name = load_torchvision(args.torchvision), args.torchvision
+        side = TORCHVISION_INPUT.get(args.torchvision, 224)
+        shape = [1, 3, side, side]
+    else:
+        model, name = load_module(args.module), args.module.split(":")[-1]
+        shape = [1, 3, 224, 224]
+    if args.input_shape:
+        try:
+            shape = [int(x) for x in args.input_shape.split(",")]
+        except ValueError:
+            raise SystemExit(f"export_fx: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    try:
+        graph = export(model, torch.randn(*shape), args.name or name)
+    except torch.fx.proxy.TraceError as e:
+        raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
+    with open(args.output, "w") as f:
+        json.dump(graph, f, indent=1)
+        f.write("\n")
+    print(f"{args.output}: {len(graph['nodes'])} nodes, {len(graph['edges'])} edges")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, plan the bundled default model on the bundled
+# default platform, print the comparison table, and write a plan and a Gantt chart to out/.
+#   bash scripts/run.sh [GRAPH.json] [PLATFORM]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+bash "$root/scripts/build.sh" >/dev/null
+graph="${1:-$root/models/inception_v3.json}"
+platform="${2:-cpu-2gpu}"
+mkdir -p "$root/out"
+echo
+"$root/build/diviml" compare --graph "$graph" --platform "$platform"
+echo
+"$root/build/diviml" plan --graph "$graph" --platform "$platform" \
+  -o "$root/out/plan.json" --gantt "$root/out/plan.svg"

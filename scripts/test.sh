@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build, run CTest (unit, cli labels) and the
+# Python tests with pytest. Exits non-zero if any test fails.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh" || exit 1
+bash "$root/scripts/build.sh" || exit 1
+status=0
+(cd "$root/build" && ctest --output-on-failure -j "$(nproc)") || status=1
+DIVIML_BIN="$root/build/diviml" /usr/bin/python3 -m pytest -q "$root/tests/python" -p no:cacheprovider
+rc=$?
+# pytest exit 5 means it collected no test: that is a failure of the suite, not a pass.
+[ $rc -eq 0 ] || status=1
+exit $status
