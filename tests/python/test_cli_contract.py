@@ -1,0 +1,93 @@
+"""Acceptance checks of the interchange contract (../shared/spec/interchange.md) through the CLI."""
+import json
+import subprocess
+
+import pytest
+
+PLAN_FIELDS = {"format", "solver", "status", "makespan_us", "lower_bound_us", "solve_time_s", "placements", "transfers"}
+
+
+def run(*args):
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120)
+
+
+def plan(diviml_bin, graph, platform, tmp_path, solver=None):
+    out = tmp_path / "plan.json"
+    args = [diviml_bin, "plan", "--graph", graph, "-o", out, "--gantt", tmp_path / "plan.svg"]
+    if platform:
+        args += ["--platform", platform]
+    if solver:
+        args += ["--solver", solver]
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(out.read_text()), out
+
+
+def test_heft_plan_matches_the_contract(diviml_bin, root, tmp_path):
+    data = root / "tests" / "data"
+    p, path = plan(diviml_bin, data / "topcuoglu.graph.json", data / "topcuoglu.platform.json", tmp_path, "heft")
+    assert PLAN_FIELDS <= set(p)
+    assert p["format"] == "diviml.plan/1"
+    assert p["solver"] == "heft" and p["status"] in ("optimal", "feasible", "heuristic")
+    assert p["makespan_us"] == pytest.approx(80.0)
+    assert 0 <= p["lower_bound_us"] <= p["makespan_us"]
+    assert len(p["placements"]) == 10
+    for pl in p["placements"]:
+        assert {"node", "device", "start_us", "end_us"} <= set(pl)
+    assert max(pl["end_us"] for pl in p["placements"]) == pytest.approx(p["makespan_us"])
+    for t in p["transfers"]:
+        assert {"src", "dst", "from", "to", "start_us", "end_us", "bytes"} <= set(t)
+        assert t["from"] != t["to"]
+    assert (tmp_path / "plan.svg").read_text().startswith("<svg")
+    r = run(diviml_bin, "validate", "--graph", data / "topcuoglu.graph.json",
+            "--platform", data / "topcuoglu.platform.json", path)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("model", ["resnet18", "googlenet", "inception_v3", "mobilenet_v2"])
+@pytest.mark.parametrize("solver", ["auto", "fastest", "heft"])
+def test_bundled_models_plan_and_validate_on_the_default_platform(diviml_bin, root, tmp_path, model, solver):
+    graph = root / "models" / f"{model}.json"
+    p, path = plan(diviml_bin, graph, None, tmp_path, solver)
+    assert p["platform"] == "cpu-2gpu"
+    assert p["lower_bound_us"] <= p["makespan_us"]
+    r = run(diviml_bin, "validate", "--graph", graph, path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_validate_rejects_a_tampered_plan_with_one_line(diviml_bin, root, tmp_path):
+    data = root / "tests" / "data"
+    p, path = plan(diviml_bin, data / "topcuoglu.graph.json", data / "topcuoglu.platform.json", tmp_path, "heft")
+    last = max(p["placements"], key=lambda x: x["start_us"])
+    last["start_us"] -= 5
+    last["end_us"] -= 5
+    p["makespan_us"] -= 5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(p))
+    r = run(diviml_bin, "validate", "--graph", data / "topcuoglu.graph.json",
+            "--platform", data / "topcuoglu.platform.json", bad)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("diviml: error: ") and "n10" in lines[0]
+
+
+def test_auto_is_never_worse_than_fastest(diviml_bin, root, tmp_path):
+    for model in ["resnet18", "googlenet", "mobilenet_v2"]:
+        graph = root / "models" / f"{model}.json"
+        a, _ = plan(diviml_bin, graph, None, tmp_path, "auto")
+        f, _ = plan(diviml_bin, graph, None, tmp_path, "fastest")
+        assert a["makespan_us"] <= f["makespan_us"] + 1e-9
+
+
+def test_platforms_lists_bundled(diviml_bin):
+    r = run(diviml_bin, "platforms")
+    assert r.returncode == 0
+    assert "cpu-2gpu" in r.stdout and "cluster-3srv" in r.stdout
+
+
+def test_cluster_platform_plans(diviml_bin, root, tmp_path):
+    graph = root / "models" / "googlenet.json"
+    p, path = plan(diviml_bin, graph, "cluster-3srv", tmp_path, "heft")
+    assert p["platform"] == "cluster-3srv"
+    r = run(diviml_bin, "validate", "--graph", graph, "--platform", "cluster-3srv", path)
+    assert r.returncode == 0, r.stderr
