@@ -6,7 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 bash "$root/scripts/build.sh" >/dev/null
-graph="${1:-$root/models/inception_v3.json}"
+graph="${1:-$root/models/googlenet.json}"
 platform="${2:-cpu-2gpu}"
 mkdir -p "$root/out"
 echo
