@@ -12,5 +12,6 @@ mkdir -p "$root/out"
 echo
 "$root/build/diviml" compare --graph "$graph" --platform "$platform"
 echo
-"$root/build/diviml" plan --graph "$graph" --platform "$platform" \
+"$root/build/diviml" plan --graph "$graph" --platform "$platform" --quiet \
   -o "$root/out/plan.json" --gantt "$root/out/plan.svg"
+echo "default solver's plan written to out/plan.json, Gantt chart to out/plan.svg"
