@@ -81,6 +81,8 @@ int run_plan(const PlanArgs& a) {
                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                 problem->num_devices());
     std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
+    if (a.verbose)
+      for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
     std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
                 a.gantt.c_str());
   }
