@@ -6,6 +6,7 @@
 
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
+#include "diviml/sched/milp_solver.hpp"
 #include "diviml/sched/replay.hpp"
 #include "diviml/sched/validate.hpp"
 
@@ -55,12 +56,13 @@ class AutoSolver : public Solver {
 
 }  // namespace
 
-std::vector<std::string> solver_names() { return {"auto", "fastest", "heft"}; }
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp"}; }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "auto") return std::make_unique<AutoSolver>();
   if (name == "fastest") return std::make_unique<FastestSolver>();
   if (name == "heft") return std::make_unique<HeftSolver>();
+  if (name == "milp") return std::make_unique<MilpSolver>();
   return nullptr;
 }
 

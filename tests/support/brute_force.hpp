@@ -1,7 +1,7 @@
-// Exhaustive optimum for tiny instances: every device assignment times every linear
-// extension of the DAG, each replayed. Any optimal schedule's per-device orders come from
-// some linear extension (sort by start time), and the replay of those orders is no later, so
-// the minimum over this set is the true optimum. Memory capacities are honoured.
+// Exhaustive optimum for tiny instances: every device assignment that fits memory, times every
+// combination of per-device orders that respects precedence, each replayed. Any optimal
+// schedule's per-device orders are among them, and the replay of those orders is no later, so
+// the minimum over this set is the true optimum.
 #pragma once
 
 #include <algorithm>
@@ -16,29 +16,34 @@ namespace diviml::testing {
 inline double brute_force_optimum(const Problem& pr) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
-  std::vector<std::vector<int>> extensions;
-  std::vector<int> indeg(n), cur;
-  for (int v = 0; v < n; ++v) indeg[v] = static_cast<int>(g.in_edges(v).size());
-  std::vector<char> used(n, 0);
-  std::function<void()> extend = [&]() {
-    if (static_cast<int>(cur.size()) == n) {
-      extensions.push_back(cur);
-      return;
+  // ancestor[i][j]: j must precede i.
+  std::vector<std::vector<char>> before(n, std::vector<char>(n, 0));
+  for (int v : g.topo_order())
+    for (int e : g.in_edges(v)) {
+      int u = g.edges[e].src;
+      before[v][u] = 1;
+      for (int w = 0; w < n; ++w)
+        if (before[u][w]) before[v][w] = 1;
     }
-    for (int v = 0; v < n; ++v) {
-      if (used[v] || indeg[v] != 0) continue;
-      used[v] = 1;
-      cur.push_back(v);
-      for (int e : g.out_edges(v)) --indeg[g.edges[e].dst];
-      extend();
-      for (int e : g.out_edges(v)) ++indeg[g.edges[e].dst];
-      cur.pop_back();
-      used[v] = 0;
-    }
-  };
-  extend();
   double best = kInf;
   std::vector<int> dev(n, 0);
+  Mapping m;
+  m.device.assign(n, 0);
+  std::function<void(int)> orders = [&](int d) {
+    if (d == k) {
+      auto plan = replay(pr, m);
+      if (plan) best = std::min(best, plan->makespan_us);
+      return;
+    }
+    std::vector<int>& o = m.order[d];
+    std::sort(o.begin(), o.end());
+    do {
+      bool ok = true;
+      for (size_t a = 0; a < o.size() && ok; ++a)
+        for (size_t b = a + 1; b < o.size() && ok; ++b) ok = !before[o[a]][o[b]];
+      if (ok) orders(d + 1);
+    } while (std::next_permutation(o.begin(), o.end()));
+  };
   while (true) {
     bool ok = true;
     std::vector<double> mem(k, 0.0);
@@ -47,11 +52,12 @@ inline double brute_force_optimum(const Problem& pr) {
       ok = pr.can_run(v, dev[v]);
     }
     for (int d = 0; d < k && ok; ++d) ok = mem[d] <= pr.capacity_bytes(d);
-    if (ok)
-      for (const auto& ext : extensions) {
-        auto plan = replay(pr, mapping_from_priority(pr, dev, ext));
-        if (plan) best = std::min(best, plan->makespan_us);
-      }
+    if (ok) {
+      m.device = dev;
+      m.order.assign(k, {});
+      for (int v = 0; v < n; ++v) m.order[dev[v]].push_back(v);
+      orders(0);
+    }
     int i = 0;
     while (i < n && ++dev[i] == k) dev[i++] = 0;
     if (i == n) break;

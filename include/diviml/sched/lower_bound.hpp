@@ -15,6 +15,11 @@ double critical_path_bound_us(const Problem& problem);
 // minimum costs: sum_i min_k cost(i,k) / num_devices.
 double average_work_bound_us(const Problem& problem);
 
+// LP work bound: min T s.t. every node is split fractionally over the devices that can run
+// it (sum_k y_ik = 1, y >= 0) and every device's fractional load sum_i p_ik y_ik <= T.
+// Never below the average work bound; solved with the MILP backend's LP (CLP). 0 on failure.
+double lp_work_bound_us(const Problem& problem);
+
 // Max of the bounds above.
 double lower_bound_us(const Problem& problem);
 

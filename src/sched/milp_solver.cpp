@@ -1,0 +1,270 @@
+#include "diviml/sched/milp_solver.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+
+#include "diviml/sched/heuristics.hpp"
+#include "diviml/sched/replay.hpp"
+
+namespace diviml {
+namespace {
+
+// reach[i] has bit j set when j is reachable from i (bitset transitive closure).
+std::vector<std::vector<std::uint64_t>> closure(const Graph& g) {
+  const int n = g.num_nodes();
+  const int words = (n + 63) / 64;
+  std::vector<std::vector<std::uint64_t>> reach(n, std::vector<std::uint64_t>(words, 0));
+  const auto& topo = g.topo_order();
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    int v = *it;
+    for (int e : g.out_edges(v)) {
+      int w = g.edges[e].dst;
+      reach[v][w / 64] |= std::uint64_t{1} << (w % 64);
+      for (int k = 0; k < words; ++k) reach[v][k] |= reach[w][k];
+    }
+  }
+  return reach;
+}
+
+bool reaches(const std::vector<std::vector<std::uint64_t>>& r, int a, int b) {
+  return (r[a][b / 64] >> (b % 64)) & 1;
+}
+
+// An upper bound on the optimal makespan without any plan: run every node one after another
+// on its slowest feasible device with every transfer and host move paid in full.
+double serial_horizon(const Problem& pr) {
+  const Graph& g = pr.graph();
+  double h = 0;
+  for (int v = 0; v < pr.num_nodes(); ++v) {
+    double worst = 0, in = 0, out = 0;
+    for (int d = 0; d < pr.num_devices(); ++d) {
+      if (!pr.can_run(v, d)) continue;
+      worst = std::max(worst, pr.cost_us(v, d));
+      if (std::isfinite(pr.input_us(v, d))) in = std::max(in, pr.input_us(v, d));
+      if (std::isfinite(pr.output_us(v, d))) out = std::max(out, pr.output_us(v, d));
+    }
+    h += worst + in + out;
+  }
+  for (int e = 0; e < g.num_edges(); ++e) {
+    double worst = 0;
+    for (int a = 0; a < pr.num_devices(); ++a)
+      for (int b = 0; b < pr.num_devices(); ++b)
+        if (std::isfinite(pr.comm_us(e, a, b))) worst = std::max(worst, pr.comm_us(e, a, b));
+    h += worst;
+  }
+  return h;
+}
+
+}  // namespace
+
+LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  LatencyMilp L;
+  MilpModel& m = L.model;
+  const double H = inc ? inc->makespan_us : serial_horizon(pr);
+  L.horizon_us = H;
+  L.x.assign(n, std::vector<int>(k, -1));
+  L.start.assign(n, -1);
+  for (int i = 0; i < n; ++i) {
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(i, d) && std::isfinite(pr.input_us(i, d)) && std::isfinite(pr.output_us(i, d)))
+        L.x[i][d] = m.add_var(0, 1, 0, true, "x_" + std::to_string(i) + "_" + std::to_string(d));
+    L.start[i] = m.add_var(0, H, 0, false, "s_" + std::to_string(i));
+  }
+  L.cmax = m.add_var(0, H, 1.0, false, "cmax");
+  // Assignment; host input before the start; sinks' outputs before Cmax.
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<int, double>> row, in{{L.start[i], 1.0}};
+    std::vector<std::pair<int, double>> out{{L.cmax, 1.0}, {L.start[i], -1.0}};
+    for (int d = 0; d < k; ++d) {
+      int x = L.x[i][d];
+      if (x < 0) continue;
+      row.push_back({x, 1.0});
+      if (pr.input_us(i, d) > 0) in.push_back({x, -pr.input_us(i, d)});
+      out.push_back({x, -(pr.cost_us(i, d) + pr.output_us(i, d))});
+    }
+    m.add_row(row, 1, 1);
+    if (in.size() > 1) m.add_row(in, 0, kInf);
+    if (g.is_sink(i)) m.add_row(out, 0, kInf);
+  }
+  // Precedence with transfer delays. For each device a of i:
+  //   S_j >= C_i + sum_{b != a} c_ij^ab (x_ia + x_jb - 1)
+  // which is C_i + c^ab when i is on a and j on b, and never more than C_i otherwise.
+  for (int e = 0; e < g.num_edges(); ++e) {
+    const int i = g.edges[e].src, j = g.edges[e].dst;
+    auto completion = [&](std::vector<std::pair<int, double>>& row) {
+      row.push_back({L.start[j], 1.0});
+      row.push_back({L.start[i], -1.0});
+      for (int d = 0; d < k; ++d)
+        if (L.x[i][d] >= 0) row.push_back({L.x[i][d], -pr.cost_us(i, d)});
+    };
+    std::vector<std::pair<int, double>> plain;
+    completion(plain);
+    m.add_row(plain, 0, kInf);
+    for (int a = 0; a < k; ++a) {
+      if (L.x[i][a] < 0) continue;
+      std::vector<std::pair<int, double>> row;
+      completion(row);
+      double coef_xia = 0, rhs = 0;
+      bool any = false;
+      for (int b = 0; b < k; ++b) {
+        if (b == a || L.x[j][b] < 0) continue;
+        double c = pr.comm_us(e, a, b);
+        if (!std::isfinite(c)) {
+          m.add_row({{L.x[i][a], 1.0}, {L.x[j][b], 1.0}}, -kInf, 1);  // no link: not both
+          continue;
+        }
+        if (c <= 0) continue;
+        any = true;
+        row.push_back({L.x[j][b], -c});
+        coef_xia -= c;
+        rhs -= c;
+      }
+      if (!any) continue;
+      row.push_back({L.x[i][a], coef_xia});
+      m.add_row(row, rhs, kInf);
+    }
+  }
+  // No overlap, only for pairs the closure leaves unordered, only on devices both can use.
+  auto reach = closure(g);
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[g.topo_order()[t]] = t;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) {
+      if (reaches(reach, i, j) || reaches(reach, j, i)) continue;
+      bool share = false;
+      for (int d = 0; d < k && !share; ++d) share = L.x[i][d] >= 0 && L.x[j][d] >= 0;
+      if (!share) continue;
+      int dij = m.add_var(0, 1, 0, true, "d_" + std::to_string(i) + "_" + std::to_string(j));
+      L.order.push_back({dij, i, j});
+      for (int d = 0; d < k; ++d) {
+        int xi = L.x[i][d], xj = L.x[j][d];
+        if (xi < 0 || xj < 0) continue;
+        // d = 1: i before j. S_j >= S_i + p_id - M(1 - d) - M(2 - x_id - x_jd), M = H + p_id.
+        double mi = H + pr.cost_us(i, d), mj = H + pr.cost_us(j, d);
+        m.add_row({{L.start[j], 1.0}, {L.start[i], -1.0}, {dij, -mi}, {xi, -mi}, {xj, -mi}},
+                  pr.cost_us(i, d) - 3 * mi, kInf);
+        // d = 0: j before i. S_i >= S_j + p_jd - M d - M(2 - x_id - x_jd).
+        m.add_row({{L.start[i], 1.0}, {L.start[j], -1.0}, {dij, mj}, {xi, -mj}, {xj, -mj}},
+                  pr.cost_us(j, d) - 2 * mj, kInf);
+      }
+    }
+  // Memory capacities.
+  for (int d = 0; d < k; ++d) {
+    if (!std::isfinite(pr.capacity_bytes(d))) continue;
+    std::vector<std::pair<int, double>> row;
+    double total = 0;
+    for (int i = 0; i < n; ++i)
+      if (L.x[i][d] >= 0 && pr.param_bytes(i) > 0) {
+        row.push_back({L.x[i][d], pr.param_bytes(i)});
+        total += pr.param_bytes(i);
+      }
+    if (total > pr.capacity_bytes(d)) m.add_row(row, -kInf, pr.capacity_bytes(d));
+  }
+  // MIP start from the incumbent.
+  if (inc) {
+    m.start.assign(m.num_vars(), 0.0);
+    for (const Placement& p : inc->placements) {
+      if (L.x[p.node][p.device] >= 0) m.start[L.x[p.node][p.device]] = 1.0;
+      m.start[L.start[p.node]] = p.start_us;
+    }
+    m.start[L.cmax] = inc->makespan_us;
+    for (const auto& o : L.order) {
+      const Placement &a = inc->placements[o.first], &b = inc->placements[o.second];
+      bool first = a.start_us < b.start_us || (a.start_us == b.start_us && pos[o.first] < pos[o.second]);
+      m.start[o.column] = first ? 1.0 : 0.0;
+    }
+  }
+  return L;
+}
+
+Mapping mapping_from_solution(const Problem& pr, const LatencyMilp& L, const std::vector<double>& x) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const Graph& g = pr.graph();
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[g.topo_order()[t]] = t;
+  Mapping m;
+  m.device.assign(n, -1);
+  m.order.assign(k, {});
+  for (int i = 0; i < n; ++i) {
+    double best = -1;
+    for (int d = 0; d < k; ++d)
+      if (L.x[i][d] >= 0 && x[L.x[i][d]] > best) best = x[L.x[i][d]], m.device[i] = d;
+  }
+  std::vector<int> nodes(n);
+  for (int i = 0; i < n; ++i) nodes[i] = i;
+  // Order by start; zero-length and tied nodes keep a topological order.
+  std::sort(nodes.begin(), nodes.end(), [&](int a, int b) {
+    double sa = x[L.start[a]], sb = x[L.start[b]];
+    if (std::abs(sa - sb) > 1e-6 * std::max(1.0, std::abs(sa))) return sa < sb;
+    return pos[a] < pos[b];
+  });
+  for (int i : nodes) m.order[m.device[i]].push_back(i);
+  return m;
+}
+
+Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt) const {
+  auto t0 = std::chrono::steady_clock::now();
+  // Incumbent: the better baseline that exists.
+  std::optional<Plan> inc;
+  std::string inc_name;
+  for (const char* name : {"heft", "fastest"}) {
+    auto out = make_solver(name)->run(pr, opt);
+    if (!out) continue;
+    auto plan = replay(pr, out->mapping);
+    if (plan && (!inc || plan->makespan_us < inc->makespan_us)) {
+      inc = std::move(*plan);
+      inc_name = name;
+    }
+  }
+  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr);
+  MilpOptions mo;
+  double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  mo.time_limit_s = std::max(0.05, opt.time_limit_s - spent);
+  mo.threads = opt.threads;
+  mo.seed = opt.seed;
+  mo.verbose = opt.verbose;
+  auto res = backend_->solve(L.model, mo);
+  if (!res) return res.error();
+  SolverOutput out;
+  std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
+                     " rows, " + std::to_string(L.order.size()) + " order pairs";
+  if (res->status == MilpResult::Status::kInfeasible) {
+    if (inc) return fail("milp: the model is infeasible although " + inc_name + " found a plan (internal error)");
+    return fail("milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
+                "(or nodes lack a device they can run on and reach)");
+  }
+  bool have_milp = !res->x.empty();
+  std::optional<Plan> milp_plan;
+  if (have_milp) {
+    Mapping mp = mapping_from_solution(pr, L, res->x);
+    auto p = replay(pr, mp);
+    if (!p) return fail("milp: solution does not replay: " + p.error().message);
+    milp_plan = std::move(*p);
+    out.mapping = std::move(mp);
+  }
+  if (!milp_plan || (inc && inc->makespan_us < milp_plan->makespan_us)) {
+    if (!inc)
+      return fail("milp: no feasible plan found within the time limit of " + std::to_string(opt.time_limit_s) +
+                  " s (" + size + ")");
+    out.mapping = inc->mapping(pr.num_devices());
+    out.notes.push_back("milp kept the " + inc_name + " start");
+  }
+  out.status = res->status == MilpResult::Status::kOptimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;
+  // CBC's bound carries its tolerances; shave a hair so it stays a bound.
+  if (std::isfinite(res->best_bound) && res->best_bound > 0)
+    out.bound_us = res->best_bound - 1e-7 * std::max(1.0, res->best_bound);
+  out.notes.push_back(std::string("cbc ") +
+                      (res->status == MilpResult::Status::kOptimal    ? "optimal"
+                       : res->status == MilpResult::Status::kFeasible ? "time limit with a solution"
+                                                                      : "time limit without a solution") +
+                      ", " + std::to_string(res->nodes) + " nodes, " + std::to_string(res->seconds) + " s; " + size +
+                      (inc ? "; start " + inc_name + " " + std::to_string(inc->makespan_us) + " us" : "; no start"));
+  return out;
+}
+
+}  // namespace diviml
