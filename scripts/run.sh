@@ -10,7 +10,7 @@ graph="${1:-$root/models/googlenet.json}"
 platform="${2:-cpu-2gpu}"
 mkdir -p "$root/out"
 echo
-"$root/build/diviml" compare --graph "$graph" --platform "$platform"
+"$root/build/diviml" compare --graph "$graph" --platform "$platform" --time-limit 10
 echo
 "$root/build/diviml" plan --graph "$graph" --platform "$platform" --quiet \
   -o "$root/out/plan.json" --gantt "$root/out/plan.svg"

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/sched/lower_bound.hpp"
@@ -184,6 +185,24 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("platforms", "list the bundled platforms");
 
+  auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
+  gen->require_subcommand(1);
+  int gen_nodes = 30, gen_modules = 4, gen_width = 3;
+  double gen_p = 0.08;
+  std::uint64_t gen_seed = 1;
+  std::string gen_out;
+  auto* gen_random = gen->add_subcommand("random", "random DAG of conv-like layers");
+  gen_random->add_option("--nodes", gen_nodes, "operators")->check(CLI::Range(1, 1000000));
+  gen_random->add_option("--edge-prob", gen_p, "probability of an edge from each earlier node")
+      ->check(CLI::Range(0.0, 1.0));
+  auto* gen_chain = gen->add_subcommand("chain", "chain of Inception-like modules");
+  gen_chain->add_option("--modules", gen_modules, "modules")->check(CLI::Range(1, 100000));
+  gen_chain->add_option("--width", gen_width, "parallel branches per module")->check(CLI::Range(1, 1000));
+  for (auto* g : {gen_random, gen_chain}) {
+    g->add_option("--seed", gen_seed, "random seed");
+    g->add_option("--output,-o", gen_out, "graph file to write")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -192,5 +211,11 @@ int main(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  if (gen->parsed()) {
+    Graph g = gen_random->parsed() ? random_dag(gen_nodes, gen_p, gen_seed) : module_chain(gen_modules, gen_width, gen_seed);
+    if (Status s = write_text_file(gen_out, graph_to_json(g)); !s) return die(s.error().message);
+    std::printf("%s: %d nodes, %d edges\n", gen_out.c_str(), g.num_nodes(), g.num_edges());
+    return 0;
+  }
   return run_platforms();
 }

@@ -1,36 +1,59 @@
 #include "diviml/sched/lower_bound.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "diviml/milp/milp.hpp"
 
 namespace diviml {
 
-double critical_path_bound_us(const Problem& pr) {
+HeadTail heads_and_tails(const Problem& pr) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
-  std::vector<double> fin(static_cast<size_t>(n) * k, kInf);
-  double bound = 0;
-  for (int v : g.topo_order()) {
+  HeadTail ht;
+  ht.head.assign(static_cast<size_t>(n) * k, kInf);
+  ht.tail.assign(static_cast<size_t>(n) * k, kInf);
+  const auto& topo = g.topo_order();
+  for (int v : topo)
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d)) continue;
       double ready = pr.input_us(v, d);
       for (int e : g.in_edges(v)) {
         int u = g.edges[e].src;
         double best = kInf;
-        for (int l = 0; l < k; ++l) best = std::min(best, fin[u * k + l] + pr.comm_us(e, l, d));
+        for (int l = 0; l < k; ++l) best = std::min(best, ht.head[u * k + l] + pr.cost_us(u, l) + pr.comm_us(e, l, d));
         ready = std::max(ready, best);
       }
-      fin[v * k + d] = ready + pr.cost_us(v, d);
+      ht.head[v * k + d] = ready;
     }
-    if (g.is_sink(v)) {
-      double best = kInf;
-      for (int d = 0; d < k; ++d) best = std::min(best, fin[v * k + d] + pr.output_us(v, d));
-      bound = std::max(bound, best);
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    int v = *it;
+    for (int d = 0; d < k; ++d) {
+      if (!pr.can_run(v, d)) continue;
+      double after = pr.output_us(v, d);
+      for (int e : g.out_edges(v)) {
+        int w = g.edges[e].dst;
+        double best = kInf;
+        for (int l = 0; l < k; ++l) best = std::min(best, pr.comm_us(e, d, l) + ht.tail[w * k + l]);
+        after = std::max(after, best);
+      }
+      ht.tail[v * k + d] = pr.cost_us(v, d) + after;
     }
   }
-  return bound;
+  return ht;
+}
+
+double critical_path_bound_us(const Problem& pr) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  HeadTail ht = heads_and_tails(pr);
+  double bound = 0;
+  for (int v = 0; v < n; ++v) {
+    double best = kInf;
+    for (int d = 0; d < k; ++d) best = std::min(best, ht.head[v * k + d] + ht.tail[v * k + d]);
+    bound = std::max(bound, best);
+  }
+  return std::isfinite(bound) ? bound : 0.0;
 }
 
 double average_work_bound_us(const Problem& pr) {

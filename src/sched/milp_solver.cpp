@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "diviml/sched/heuristics.hpp"
+#include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/replay.hpp"
 
 namespace diviml {
@@ -60,6 +61,16 @@ double serial_horizon(const Problem& pr) {
 
 }  // namespace
 
+long count_unordered_pairs(const Graph& g) {
+  auto reach = closure(g);
+  const int n = g.num_nodes();
+  long pairs = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      if (!reaches(reach, i, j) && !reaches(reach, j, i)) ++pairs;
+  return pairs;
+}
+
 LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
@@ -67,16 +78,31 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
   MilpModel& m = L.model;
   const double H = inc ? inc->makespan_us : serial_horizon(pr);
   L.horizon_us = H;
+  // Heads and tails tighten everything: a node on device d starts no earlier than its head
+  // and leaves at least its tail before the end, so in any plan no longer than H it can use d
+  // only if head + tail <= H, and its start lies in [min head, H - min tail].
+  const HeadTail ht = heads_and_tails(pr);
+  auto head = [&](int i, int d) { return ht.head[i * k + d]; };
+  auto tail = [&](int i, int d) { return ht.tail[i * k + d]; };
+  const double slack = 1e-9 * std::max(1.0, H);
+  std::vector<double> s_lo(n, kInf), s_hi(n, -kInf);
   L.x.assign(n, std::vector<int>(k, -1));
   L.start.assign(n, -1);
   for (int i = 0; i < n; ++i) {
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(i, d) && std::isfinite(pr.input_us(i, d)) && std::isfinite(pr.output_us(i, d)))
-        L.x[i][d] = m.add_var(0, 1, 0, true, "x_" + std::to_string(i) + "_" + std::to_string(d));
-    L.start[i] = m.add_var(0, H, 0, false, "s_" + std::to_string(i));
+    for (int d = 0; d < k; ++d) {
+      if (!pr.can_run(i, d) || !std::isfinite(head(i, d)) || !std::isfinite(tail(i, d))) continue;
+      bool on_incumbent = inc && inc->placements[i].device == d;
+      if (head(i, d) + tail(i, d) > H + slack && !on_incumbent) continue;
+      L.x[i][d] = m.add_var(0, 1, 0, true, "x_" + std::to_string(i) + "_" + std::to_string(d));
+      s_lo[i] = std::min(s_lo[i], head(i, d));
+      s_hi[i] = std::max(s_hi[i], H - tail(i, d));
+    }
+    if (!std::isfinite(s_lo[i])) s_lo[i] = 0, s_hi[i] = H;  // no device left: the model is infeasible
+    s_hi[i] = std::max(s_hi[i], s_lo[i]);
+    L.start[i] = m.add_var(s_lo[i], s_hi[i], 0, false, "s_" + std::to_string(i));
   }
   L.cmax = m.add_var(0, H, 1.0, false, "cmax");
-  // Assignment; host input before the start; sinks' outputs before Cmax.
+  // Assignment; start after the head; Cmax after start + tail (covers the sinks' outputs).
   for (int i = 0; i < n; ++i) {
     std::vector<std::pair<int, double>> row, in{{L.start[i], 1.0}};
     std::vector<std::pair<int, double>> out{{L.cmax, 1.0}, {L.start[i], -1.0}};
@@ -84,12 +110,19 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
       int x = L.x[i][d];
       if (x < 0) continue;
       row.push_back({x, 1.0});
-      if (pr.input_us(i, d) > 0) in.push_back({x, -pr.input_us(i, d)});
-      out.push_back({x, -(pr.cost_us(i, d) + pr.output_us(i, d))});
+      if (head(i, d) > s_lo[i]) in.push_back({x, -(head(i, d) - s_lo[i])});
+      out.push_back({x, -tail(i, d)});
     }
     m.add_row(row, 1, 1);
-    if (in.size() > 1) m.add_row(in, 0, kInf);
-    if (g.is_sink(i)) m.add_row(out, 0, kInf);
+    if (in.size() > 1) m.add_row(in, s_lo[i], kInf);
+    m.add_row(out, 0, kInf);
+  }
+  // Each device's load fits in the makespan.
+  for (int d = 0; d < k; ++d) {
+    std::vector<std::pair<int, double>> load{{L.cmax, 1.0}};
+    for (int i = 0; i < n; ++i)
+      if (L.x[i][d] >= 0 && pr.cost_us(i, d) > 0) load.push_back({L.x[i][d], -pr.cost_us(i, d)});
+    if (load.size() > 1) m.add_row(load, 0, kInf);
   }
   // Precedence with transfer delays. For each device a of i:
   //   S_j >= C_i + sum_{b != a} c_ij^ab (x_ia + x_jb - 1)
@@ -144,8 +177,10 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
       for (int d = 0; d < k; ++d) {
         int xi = L.x[i][d], xj = L.x[j][d];
         if (xi < 0 || xj < 0) continue;
-        // d = 1: i before j. S_j >= S_i + p_id - M(1 - d) - M(2 - x_id - x_jd), M = H + p_id.
-        double mi = H + pr.cost_us(i, d), mj = H + pr.cost_us(j, d);
+        // d = 1: i before j. S_j >= S_i + p_id - M(1 - d) - M(2 - x_id - x_jd), with the
+        // smallest M that relaxes the row for every start the bounds allow.
+        double mi = std::max(0.0, s_hi[i] + pr.cost_us(i, d) - s_lo[j]);
+        double mj = std::max(0.0, s_hi[j] + pr.cost_us(j, d) - s_lo[i]);
         m.add_row({{L.start[j], 1.0}, {L.start[i], -1.0}, {dij, -mi}, {xi, -mi}, {xj, -mi}},
                   pr.cost_us(i, d) - 3 * mi, kInf);
         // d = 0: j before i. S_i >= S_j + p_jd - M d - M(2 - x_id - x_jd).

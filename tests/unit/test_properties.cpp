@@ -29,7 +29,7 @@ TEST(Properties, EverySolverPlanIsValidAndAboveTheBound) {
       // The exact solver is covered on instances it proves (test_milp); here only small ones.
       if (name == "milp" && spec.nodes > 14) continue;
       SolveOptions opt;
-      opt.time_limit_s = 5;
+      opt.time_limit_s = 1;  // validity, not optimality, is the property here
       auto plan = solve(name, pr, opt);
       if (!plan) {
         // Only capacity or capability limits may stop a solver, and then with a message.
@@ -97,11 +97,13 @@ TEST(Properties, AutoIsTheBestOfTheBaselines) {
   int heft_lost = 0;
   for (std::uint64_t seed = 200; seed < 230; ++seed) {
     Problem pr = random_problem(seed, RandomSpec{10 + static_cast<int>(seed % 20), 3, 0.25, 0.0, true, false});
-    auto a = solve("auto", pr, {});
-    auto f = solve("fastest", pr, {});
-    auto h = solve("heft", pr, {});
+    SolveOptions opt;
+    opt.time_limit_s = 1;
+    auto a = solve("auto", pr, opt);
+    auto f = solve("fastest", pr, opt);
+    auto h = solve("heft", pr, opt);
     ASSERT_TRUE(a && f && h);
-    EXPECT_DOUBLE_EQ(a->makespan_us, std::min(f->makespan_us, h->makespan_us)) << "seed " << seed;
+    EXPECT_LE(a->makespan_us, std::min(f->makespan_us, h->makespan_us)) << "seed " << seed;
     if (h->makespan_us > f->makespan_us) ++heft_lost;
     ASSERT_FALSE(a->notes.empty());
     EXPECT_EQ(a->notes[0].rfind("auto chose ", 0), 0u);

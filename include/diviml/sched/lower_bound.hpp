@@ -2,13 +2,26 @@
 // feasible plan; docs/formulation.md gives the argument. The combined bound is their max.
 #pragma once
 
+#include <vector>
+
 #include "diviml/cost/problem.hpp"
 
 namespace diviml {
 
+// Heads and tails, per node and device (index node * K + device; +inf where the node cannot
+// run). head = a lower bound on the node's start when it runs on that device; tail = a lower
+// bound on the time from that start to the end of the plan (its own cost, then the longest
+// chain of successors with the cheapest transfers, then the return to the host).
+struct HeadTail {
+  std::vector<double> head, tail;
+};
+HeadTail heads_and_tails(const Problem& problem);
+
 // Device-aware critical path: L_i(k) = cost(i,k) + max(input(i,k),
 //   max over preds p of min over l of (L_p(l) + comm(p->i, l, k))); bound = max over sinks of
 //   min over k of L_i(k) + output(i,k). Ignores device contention, so it never overestimates.
+//   Computed as max over all nodes i of min over k of head(i,k) + tail(i,k), which is the same
+//   at sinks and can only be larger elsewhere.
 double critical_path_bound_us(const Problem& problem);
 
 // Work bound: the busiest device in any plan runs at least the average of the per-node

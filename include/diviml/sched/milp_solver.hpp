@@ -25,6 +25,10 @@ struct LatencyMilp {
   double horizon_us = 0;            // big-M horizon H (upper bound on the makespan)
 };
 
+// Pairs of nodes that neither precedes the other (each needs an order binary in the MILP):
+// the measure of how hard the MILP is. Bitset transitive closure, O(n * E / 64 + n^2).
+long count_unordered_pairs(const Graph& graph);
+
 // Builds the model. `incumbent` (optional) supplies the horizon and the MIP start.
 LatencyMilp build_latency_milp(const Problem& problem, const Plan* incumbent);
 // Device per node and per-device order (by start time) from a solution vector.
