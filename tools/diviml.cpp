@@ -152,6 +152,10 @@ int run_platforms() {
 int main(int argc, char** argv) {
   CLI::App app{"DiviML: map and schedule a DNN graph onto heterogeneous devices"};
   app.require_subcommand(1);
+  // Usage errors read like every other error: one line on stderr, non-zero exit.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("diviml: error: ") + e.what() + " (see diviml --help)\n";
+  });
   PlanArgs a;
   std::string solver_help = "solver: ";
   for (const auto& s : solver_names()) solver_help += s + " (" + make_solver(s)->description() + "); ";
