@@ -202,7 +202,27 @@ int main(int argc, char** argv) {
   auto* gen_chain = gen->add_subcommand("chain", "chain of Inception-like modules");
   gen_chain->add_option("--modules", gen_modules, "modules")->check(CLI::Range(1, 100000));
   gen_chain->add_option("--width", gen_width, "parallel branches per module")->check(CLI::Range(1, 1000));
-  for (auto* g : {gen_random, gen_chain}) {
+  RwnnSpec rw;
+  auto* gen_rwnn = gen->add_subcommand("rwnn", "randomly wired network (Xie et al. 2019)");
+  gen_rwnn->add_option("--graph-model", rw.model, "random graph model: ws, er or ba (default ws)");
+  gen_rwnn->add_option("--nodes", rw.nodes, "nodes per stage (default 32)");
+  gen_rwnn->add_option("--stages", rw.stages, "random stages (default 3)");
+  gen_rwnn->add_option("--k", rw.k, "WS: ring neighbours, even (default 4)");
+  gen_rwnn->add_option("--p", rw.p, "WS rewiring / ER edge probability (default 0.75)");
+  gen_rwnn->add_option("--m", rw.m, "BA: edges per new node (default 5)");
+  gen_rwnn->add_option("--channels", rw.channels, "channels of the first stage (default 78)");
+  gen_rwnn->add_option("--resolution", rw.resolution, "input image side (default 224)");
+  TransformerSpec tf;
+  auto* gen_tf = gen->add_subcommand("transformer", "GPT-style decoder, one forward pass");
+  gen_tf->add_option("--layers", tf.layers, "decoder blocks (default 12)");
+  gen_tf->add_option("--d-model", tf.d_model, "model width (default 768)");
+  gen_tf->add_option("--heads", tf.heads, "attention heads (default 12)");
+  gen_tf->add_option("--seq", tf.seq, "sequence length (default 128)");
+  gen_tf->add_option("--batch", tf.batch, "sequences (default 1)");
+  gen_tf->add_option("--vocab", tf.vocab, "vocabulary (default 50257)");
+  gen_tf->add_option("--bytes-per-value", tf.bytes_per_value, "2 = fp16 (default), 4 = fp32");
+  gen_tf->add_flag("--split-heads", tf.split_heads, "one branch per attention head");
+  for (auto* g : {gen_random, gen_chain, gen_rwnn, gen_tf}) {
     g->add_option("--seed", gen_seed, "random seed");
     g->add_option("--output,-o", gen_out, "graph file to write")->required();
   }
@@ -216,7 +236,15 @@ int main(int argc, char** argv) {
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
   if (gen->parsed()) {
-    Graph g = gen_random->parsed() ? random_dag(gen_nodes, gen_p, gen_seed) : module_chain(gen_modules, gen_width, gen_seed);
+    Graph g;
+    if (gen_random->parsed()) g = random_dag(gen_nodes, gen_p, gen_seed);
+    if (gen_chain->parsed()) g = module_chain(gen_modules, gen_width, gen_seed);
+    if (gen_rwnn->parsed() || gen_tf->parsed()) {
+      rw.seed = gen_seed;
+      auto r = gen_rwnn->parsed() ? rwnn(rw) : transformer(tf);
+      if (!r) return die(r.error().message);
+      g = std::move(*r);
+    }
     if (Status s = write_text_file(gen_out, graph_to_json(g)); !s) return die(s.error().message);
     std::printf("%s: %d nodes, %d edges\n", gen_out.c_str(), g.num_nodes(), g.num_edges());
     return 0;

@@ -1,8 +1,11 @@
 #include "diviml/graph/generators.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace diviml {
 namespace {
@@ -100,6 +103,232 @@ Graph module_chain(int modules, int width, std::uint64_t seed) {
     prev = fork;
   }
   (void)g.finalize();
+  return g;
+}
+
+}  // namespace diviml
+
+namespace diviml {
+namespace {
+
+// Undirected random graphs on n nodes as edge lists (a < b).
+using EdgeList = std::vector<std::pair<int, int>>;
+
+EdgeList watts_strogatz(int n, int k, double p, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<std::vector<char>> adj(n, std::vector<char>(n, 0));
+  for (int i = 0; i < n; ++i)
+    for (int j = 1; j <= k / 2; ++j) {
+      int w = (i + j) % n;
+      adj[i][w] = adj[w][i] = 1;
+    }
+  // Rewire each lattice edge (i, i+j) with probability p to (i, w), w uniform among nodes
+  // that are neither i nor already neighbours of i (as networkx does).
+  for (int j = 1; j <= k / 2; ++j)
+    for (int i = 0; i < n; ++i) {
+      int v = (i + j) % n;
+      if (!adj[i][v] || u(rng) >= p) continue;
+      std::vector<int> options;
+      for (int w = 0; w < n; ++w)
+        if (w != i && !adj[i][w]) options.push_back(w);
+      if (options.empty()) continue;
+      int w = options[rng() % options.size()];
+      adj[i][v] = adj[v][i] = 0;
+      adj[i][w] = adj[w][i] = 1;
+    }
+  EdgeList out;
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b)
+      if (adj[a][b]) out.push_back({a, b});
+  return out;
+}
+
+EdgeList erdos_renyi(int n, double p, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  EdgeList out;
+  for (int a = 0; a < n; ++a)
+    for (int b = a + 1; b < n; ++b)
+      if (u(rng) < p) out.push_back({a, b});
+  return out;
+}
+
+EdgeList barabasi_albert(int n, int m, std::mt19937_64& rng) {
+  EdgeList out;
+  std::vector<int> repeated;  // each node once per incident edge: preferential attachment
+  std::vector<int> targets;
+  for (int i = 0; i < m; ++i) targets.push_back(i);
+  for (int v = m; v < n; ++v) {
+    for (int t : targets) {
+      out.push_back({std::min(t, v), std::max(t, v)});
+      repeated.push_back(t);
+      repeated.push_back(v);
+    }
+    std::vector<char> chosen(n, 0);
+    targets.clear();
+    while (static_cast<int>(targets.size()) < m) {
+      int t = repeated[rng() % repeated.size()];
+      if (!chosen[t]) chosen[t] = 1, targets.push_back(t);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Node sepconv(const std::string& id, int c, int side, int inputs) {
+  Node v;
+  v.id = id;
+  v.op = "relu_sepconv3x3_bn";
+  const double hw = static_cast<double>(side) * side;
+  // Aggregation (sigmoid-weighted sum of the inputs), ReLU, depthwise 3x3, pointwise 1x1, BN.
+  v.flops = 2.0 * inputs * c * hw + c * hw + 2.0 * 9 * c * hw + 2.0 * c * c * hw + 2.0 * c * hw;
+  v.param_bytes = 4.0 * (9.0 * c + 1.0 * c * c + 4.0 * c + inputs);
+  v.output_bytes = 4.0 * c * hw;
+  v.bytes_accessed = 4.0 * c * hw * (inputs + 1) + v.param_bytes;
+  return v;
+}
+
+}  // namespace
+
+Result<Graph> rwnn(const RwnnSpec& s) {
+  if (s.nodes < 2) return fail("rwnn: --nodes must be at least 2");
+  if (s.stages < 1) return fail("rwnn: --stages must be at least 1");
+  if (s.channels < 1 || s.resolution < 8) return fail("rwnn: --channels must be >= 1 and --resolution >= 8");
+  if (s.model == "ws") {
+    if (s.k < 2 || s.k % 2 != 0 || s.k >= s.nodes) return fail("rwnn: WS needs an even --k with 2 <= k < nodes");
+    if (s.p < 0 || s.p > 1) return fail("rwnn: --p must lie in [0, 1]");
+  } else if (s.model == "er") {
+    if (s.p < 0 || s.p > 1) return fail("rwnn: --p must lie in [0, 1]");
+  } else if (s.model == "ba") {
+    if (s.m < 1 || s.m >= s.nodes) return fail("rwnn: BA needs 1 <= --m < nodes");
+  } else {
+    return fail("rwnn: unknown random graph model '" + s.model + "' (expected ws, er or ba)");
+  }
+  std::mt19937_64 rng(s.seed);
+  Graph g;
+  g.name = "rwnn-" + s.model + "-n" + std::to_string(s.nodes) + "-s" + std::to_string(s.stages) + "-seed" +
+           std::to_string(s.seed);
+  int side = s.resolution / 2;
+  Node stem = layer("stem", "conv3x3_bn", 3, s.channels / 2 > 0 ? s.channels / 2 : 1, 3, side);
+  stem.input_bytes = 4.0 * 3 * s.resolution * s.resolution;
+  int input = g.add_node(stem);
+  auto connect = [&](int a, int b) { g.edges.push_back(Edge{a, b, *g.nodes[a].output_bytes}); };
+  for (int st = 0; st < s.stages; ++st) {
+    const int c = s.channels << st;
+    side = std::max(1, side / 2);
+    EdgeList edges = s.model == "ws"   ? watts_strogatz(s.nodes, s.k, s.p, rng)
+                     : s.model == "er" ? erdos_renyi(s.nodes, s.p, rng)
+                                       : barabasi_albert(s.nodes, s.m, rng);
+    std::vector<int> indeg(s.nodes, 0), outdeg(s.nodes, 0);
+    for (auto [a, b] : edges) ++indeg[b], ++outdeg[a];
+    const std::string prefix = "s" + std::to_string(st + 1) + ".";
+    std::vector<int> id(s.nodes);
+    for (int v = 0; v < s.nodes; ++v)
+      id[v] = g.add_node(sepconv(prefix + "n" + std::to_string(v), c, side, std::max(1, indeg[v])));
+    for (auto [a, b] : edges) connect(id[a], id[b]);
+    int sinks = 0;
+    for (int v = 0; v < s.nodes; ++v) {
+      if (indeg[v] == 0) connect(input, id[v]);
+      if (outdeg[v] == 0) ++sinks;
+    }
+    Node out = elementwise(prefix + "out", "mean", c, side);
+    out.flops = static_cast<double>(sinks) * c * side * side;
+    out.bytes_accessed = 4.0 * c * side * side * (sinks + 1);
+    int o = g.add_node(out);
+    for (int v = 0; v < s.nodes; ++v)
+      if (outdeg[v] == 0) connect(id[v], o);
+    input = o;
+  }
+  const int c_last = s.channels << (s.stages - 1);
+  int head = g.add_node(layer("head.conv1x1", "conv1x1_bn_relu", c_last, 1280, 1, side));
+  connect(input, head);
+  Node pool = elementwise("head.pool", "adaptive_avg_pool", 1280, side);
+  pool.output_bytes = 4.0 * 1280;
+  int pl = g.add_node(pool);
+  connect(head, pl);
+  Node fc = layer("head.fc", "linear", 1280, 1000, 1, 1);
+  int f = g.add_node(fc);
+  connect(pl, f);
+  if (Status st = g.finalize(); !st) return st.error();
+  return g;
+}
+
+Result<Graph> transformer(const TransformerSpec& s) {
+  if (s.layers < 1 || s.d_model < 1 || s.heads < 1 || s.seq < 1 || s.batch < 1 || s.vocab < 1)
+    return fail("transformer: --layers, --d-model, --heads, --seq, --batch and --vocab must be positive");
+  if (s.d_model % s.heads != 0) return fail("transformer: --d-model must be a multiple of --heads");
+  if (s.bytes_per_value < 1) return fail("transformer: --bytes-per-value must be positive");
+  const double B = s.bytes_per_value, T = static_cast<double>(s.batch) * s.seq, D = s.d_model;
+  const int H = s.heads;
+  const double dh = D / H;
+  Graph g;
+  g.name = "gpt-l" + std::to_string(s.layers) + "-d" + std::to_string(s.d_model) + "-h" + std::to_string(H) + "-s" +
+           std::to_string(s.seq) + "-b" + std::to_string(s.batch);
+  auto op = [&](const std::string& id, const std::string& kind, double flops, double params, double in_vals,
+                double out_vals) {
+    Node v;
+    v.id = id;
+    v.op = kind;
+    v.flops = flops;
+    v.param_bytes = params * B;
+    v.output_bytes = out_vals * B;
+    v.bytes_accessed = (in_vals + out_vals + params) * B;
+    return g.add_node(v);
+  };
+  auto connect = [&](int a, int b) { g.edges.push_back(Edge{a, b, *g.nodes[a].output_bytes}); };
+  auto linear = [&](const std::string& id, double in, double out) {
+    return op(id, "linear", 2.0 * T * in * out, in * out + out, T * in, T * out);
+  };
+  int x = op("embed", "embedding", T * D, (static_cast<double>(s.vocab) + s.seq) * D, T, T * D);
+  g.nodes[x].input_bytes = T * 8;  // int64 token ids from the host
+  for (int l = 0; l < s.layers; ++l) {
+    std::string p = "l" + std::to_string(l) + ".";
+    int ln1 = op(p + "ln1", "layer_norm", 5 * T * D, 2 * D, T * D, T * D);
+    connect(x, ln1);
+    int proj = -1;
+    std::vector<int> heads_out;
+    auto attention = [&](const std::string& q, double width, double nheads) {
+      int qkv = linear(q + "qkv", D, 3 * width);
+      connect(ln1, qkv);
+      double scores = static_cast<double>(s.batch) * nheads * s.seq * s.seq;
+      int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, 2 * T * width, scores);
+      connect(qkv, sc);
+      int sm = op(q + "softmax", "softmax", 5.0 * scores, 0, scores, scores);
+      connect(sc, sm);
+      int av = op(q + "attn_v", "matmul", 2.0 * scores * dh, 0, scores + T * width, T * width);
+      connect(sm, av);
+      connect(qkv, av);
+      return av;
+    };
+    if (s.split_heads) {
+      for (int h = 0; h < H; ++h) heads_out.push_back(attention(p + "h" + std::to_string(h) + ".", dh, 1));
+    } else {
+      heads_out.push_back(attention(p, D, H));
+    }
+    proj = linear(p + "proj", D, D);
+    for (int h : heads_out) connect(h, proj);
+    if (s.split_heads)  // each head's slice is 1/H of the attention output
+      for (size_t e = g.edges.size() - heads_out.size(); e < g.edges.size(); ++e) g.edges[e].bytes = T * dh * B;
+    int add1 = op(p + "add1", "add", T * D, 0, 2 * T * D, T * D);
+    connect(proj, add1);
+    connect(x, add1);
+    int ln2 = op(p + "ln2", "layer_norm", 5 * T * D, 2 * D, T * D, T * D);
+    connect(add1, ln2);
+    int fc1 = linear(p + "mlp_up", D, 4 * D);
+    connect(ln2, fc1);
+    int act = op(p + "gelu", "gelu", 8 * T * 4 * D, 0, T * 4 * D, T * 4 * D);
+    connect(fc1, act);
+    int fc2 = linear(p + "mlp_down", 4 * D, D);
+    connect(act, fc2);
+    int add2 = op(p + "add2", "add", T * D, 0, 2 * T * D, T * D);
+    connect(fc2, add2);
+    connect(add1, add2);
+    x = add2;
+  }
+  int lnf = op("ln_f", "layer_norm", 5 * T * D, 2 * D, T * D, T * D);
+  connect(x, lnf);
+  int lm = linear("lm_head", D, s.vocab);
+  connect(lnf, lm);
+  if (Status st = g.finalize(); !st) return st.error();
   return g;
 }
 
