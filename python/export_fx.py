@@ -40,6 +40,37 @@ ELEMENTWISE_FLOPS = {
 }
 
 
+def patch_fx_for_python311():
+    """Make torch 1.13's FX trace `a, b = proxy` on Python 3.11.
+
+    Proxy.__iter__ looks up the calling instruction as instructions[f_lasti // 2], which
+    assumes one instruction per two bytes. Python 3.11 interleaves CACHE entries, so the
+    lookup lands on the wrong instruction and tracing fails with "Proxy object cannot be
+    iterated" (ViT, most transformers). Finding the instruction by its byte offset works on
+    every version. Applied once, only where needed.
+    """
+    import dis
+    import inspect
+
+    from torch.fx.proxy import Proxy
+
+    if sys.version_info < (3, 11) or getattr(Proxy.__iter__, "_diviml_offset_lookup", False):
+        return
+
+    def __iter__(self):
+        frame = inspect.currentframe()
+        calling = frame.f_back
+        for inst in dis.get_instructions(calling.f_code):
+            if inst.offset == calling.f_lasti:
+                if inst.opname == "UNPACK_SEQUENCE":
+                    return (self[i] for i in range(inst.argval))
+                break
+        return self.tracer.iter(self)
+
+    __iter__._diviml_offset_lookup = True
+    Proxy.__iter__ = __iter__
+
+
 def tensor_metas(meta):
     """Flattened list of TensorMetadata in a ShapeProp result (tensor, tuple or None)."""
     if meta is None:
@@ -141,6 +172,7 @@ def flops_of(gm, node, op, inputs):
 
 
 def export(module, example, name):
+    patch_fx_for_python311()
     module.eval()
     gm = torch.fx.symbolic_trace(module)
     with torch.no_grad():

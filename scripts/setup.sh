@@ -4,7 +4,8 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev coinor-libcbc-dev
-  python3 python3-pytest python3-torch python3-torchvision
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  python3 python3-pytest python3-torch python3-torchvision python3-onnx
 )
 missing=()
 for p in "${packages[@]}"; do

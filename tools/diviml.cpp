@@ -7,6 +7,7 @@
 
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
+#include "diviml/io/onnx_import.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/solver.hpp"
@@ -189,6 +190,14 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("platforms", "list the bundled platforms");
 
+  std::string onnx_in, onnx_out, onnx_name;
+  std::vector<std::string> onnx_dims;
+  auto* imp = app.add_subcommand("import", "convert an ONNX model into a graph file");
+  imp->add_option("model", onnx_in, "ONNX model file")->required();
+  imp->add_option("--output,-o", onnx_out, "graph file to write")->required();
+  imp->add_option("--dim", onnx_dims, "value of a symbolic dimension, NAME=N (repeatable)");
+  imp->add_option("--name", onnx_name, "graph name (default: the ONNX graph's name)");
+
   auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
   gen->require_subcommand(1);
   int gen_nodes = 30, gen_modules = 4, gen_width = 3;
@@ -235,6 +244,26 @@ int main(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  if (imp->parsed()) {
+    OnnxImportOptions o;
+    for (const std::string& d : onnx_dims) {
+      auto eq = d.find('=');
+      long long value = 0;
+      try {
+        value = eq == std::string::npos ? 0 : std::stoll(d.substr(eq + 1));
+      } catch (const std::exception&) {
+        value = 0;
+      }
+      if (eq == std::string::npos || eq == 0 || value <= 0) return die("--dim '" + d + "' must look like NAME=N with N > 0");
+      o.dims[d.substr(0, eq)] = value;
+    }
+    auto g = import_onnx(onnx_in, o);
+    if (!g) return die(g.error().message);
+    if (!onnx_name.empty()) g->name = onnx_name;
+    if (Status s = write_text_file(onnx_out, graph_to_json(*g)); !s) return die(s.error().message);
+    std::printf("%s: %d nodes, %d edges\n", onnx_out.c_str(), g->num_nodes(), g->num_edges());
+    return 0;
+  }
   if (gen->parsed()) {
     Graph g;
     if (gen_random->parsed()) g = random_dag(gen_nodes, gen_p, gen_seed);

@@ -8,7 +8,16 @@
 #include <coin/CoinPackedMatrix.hpp>
 #include <coin/OsiClpSolverInterface.hpp>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -18,45 +27,62 @@
 namespace diviml {
 namespace {
 
+Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt);
+
+}  // namespace
+
 class CbcBackend : public MilpBackend {
  public:
   std::string name() const override { return "cbc"; }
   Result<MilpResult> solve(const MilpModel& m, const MilpOptions& opt) const override;
 };
 
+namespace {
+
 void load(OsiClpSolverInterface& solver, const MilpModel& m, bool relax) {
   const int n = m.num_vars();
-  CoinPackedMatrix matrix(false, 0, 0);
-  matrix.setDimensions(0, n);
-  std::vector<double> row_lo, row_hi;
+  // Row-ordered CSR in one go: appending rows one at a time regrows the matrix and is
+  // quadratic on models with tens of thousands of rows.
+  std::vector<CoinBigIndex> starts;
+  std::vector<int> idx, len;
+  std::vector<double> val, row_lo, row_hi;
+  starts.reserve(m.rows.size() + 1);
+  len.reserve(m.rows.size());
   row_lo.reserve(m.rows.size());
   row_hi.reserve(m.rows.size());
-  std::vector<int> idx;
-  std::vector<double> val;
   for (const auto& r : m.rows) {
-    idx.clear();
-    val.clear();
+    starts.push_back(static_cast<CoinBigIndex>(idx.size()));
+    len.push_back(static_cast<int>(r.terms.size()));
     for (auto [j, a] : r.terms) {
       idx.push_back(j);
       val.push_back(a);
     }
-    matrix.appendRow(static_cast<int>(idx.size()), idx.data(), val.data());
     row_lo.push_back(std::isfinite(r.lo) ? r.lo : -COIN_DBL_MAX);
     row_hi.push_back(std::isfinite(r.hi) ? r.hi : COIN_DBL_MAX);
   }
+  starts.push_back(static_cast<CoinBigIndex>(idx.size()));
+  CoinPackedMatrix matrix(false, n, static_cast<int>(m.rows.size()), static_cast<CoinBigIndex>(idx.size()),
+                          val.data(), idx.data(), starts.data(), len.data());
   std::vector<double> lb(m.lb), ub(m.ub);
   for (double& x : lb)
     if (!std::isfinite(x)) x = -COIN_DBL_MAX;
   for (double& x : ub)
     if (!std::isfinite(x)) x = COIN_DBL_MAX;
   solver.loadProblem(matrix, lb.data(), ub.data(), m.obj.data(), row_lo.data(), row_hi.data());
-  for (int j = 0; j < n; ++j) {
-    if (m.integer[j] && !relax) solver.setInteger(j);
-    solver.setColName(j, m.names[j]);
+  if (!relax) {
+    std::vector<int> ints;
+    for (int j = 0; j < n; ++j)
+      if (m.integer[j]) ints.push_back(j);
+    solver.setInteger(ints.data(), static_cast<int>(ints.size()));
+  }
+  // Names are what CBC matches a MIP start by; an LP needs none.
+  if (!relax && !m.start.empty()) {
+    std::vector<std::string> names(m.names);
+    solver.setColNames(names, 0, n, 0);
   }
 }
 
-Result<MilpResult> CbcBackend::solve(const MilpModel& m, const MilpOptions& opt) const {
+Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
   auto t0 = std::chrono::steady_clock::now();
   MilpResult res;
   OsiClpSolverInterface solver;
@@ -125,7 +151,146 @@ Result<MilpResult> CbcBackend::solve(const MilpModel& m, const MilpOptions& opt)
   return res;
 }
 
+// --- Isolation ----------------------------------------------------------------------------
+// CBC 2.10 can crash inside its cut generators (a segfault in libCgl was seen here on a
+// 200-op model) and can overrun its time limit in long root passes. Branch-and-bound runs in
+// a forked child that writes its result to a pipe: a crash becomes an error the caller can
+// recover from (the solver falls back to its incumbent), and a child still running well past
+// the limit is killed.
+
+bool write_all(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+std::string serialize(const Result<MilpResult>& r) {
+  std::string out;
+  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  std::int32_t ok = r ? 1 : 0;
+  put(&ok, sizeof ok);
+  if (!r) {
+    std::uint64_t len = r.error().message.size();
+    put(&len, sizeof len);
+    out += r.error().message;
+    return out;
+  }
+  std::int32_t status = static_cast<std::int32_t>(r->status);
+  std::int64_t nodes = r->nodes, nx = static_cast<std::int64_t>(r->x.size());
+  put(&status, sizeof status);
+  put(&r->objective, sizeof(double));
+  put(&r->best_bound, sizeof(double));
+  put(&r->seconds, sizeof(double));
+  put(&nodes, sizeof nodes);
+  put(&nx, sizeof nx);
+  put(r->x.data(), r->x.size() * sizeof(double));
+  return out;
+}
+
+Result<MilpResult> deserialize(const std::string& in) {
+  size_t at = 0;
+  bool short_read = false;
+  auto get = [&](void* p, size_t n) {
+    if (at + n > in.size()) {
+      short_read = true;
+      return;
+    }
+    std::memcpy(p, in.data() + at, n);
+    at += n;
+  };
+  std::int32_t ok = 0;
+  get(&ok, sizeof ok);
+  if (short_read) return fail("cbc: the solver process returned no result");
+  if (!ok) {
+    std::uint64_t len = 0;
+    get(&len, sizeof len);
+    if (short_read || at + len > in.size()) return fail("cbc: the solver process returned a truncated error");
+    return fail(in.substr(at, len));
+  }
+  MilpResult r;
+  std::int32_t status = 0;
+  std::int64_t nodes = 0, nx = 0;
+  get(&status, sizeof status);
+  get(&r.objective, sizeof(double));
+  get(&r.best_bound, sizeof(double));
+  get(&r.seconds, sizeof(double));
+  get(&nodes, sizeof nodes);
+  get(&nx, sizeof nx);
+  if (short_read || nx < 0 || at + static_cast<size_t>(nx) * sizeof(double) != in.size())
+    return fail("cbc: the solver process returned a truncated result");
+  r.x.resize(static_cast<size_t>(nx));
+  get(r.x.data(), r.x.size() * sizeof(double));
+  r.status = static_cast<MilpResult::Status>(status);
+  r.nodes = nodes;
+  return r;
+}
+
+Result<MilpResult> solve_isolated(const MilpModel& m, const MilpOptions& opt) {
+  int fds[2];
+  if (::pipe(fds) != 0) return solve_here(m, opt);  // no pipe: run in process rather than fail
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return solve_here(m, opt);
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out = serialize(solve_here(m, opt));
+    bool ok = write_all(fds[1], out.data(), out.size());
+    ::close(fds[1]);
+    ::_exit(ok ? 0 : 1);
+  }
+  ::close(fds[1]);
+  auto t0 = std::chrono::steady_clock::now();
+  // CBC stops itself at the limit; this is the backstop for a child that does not.
+  const double grace = std::max(5.0, 0.25 * opt.time_limit_s);
+  std::string data;
+  char buf[1 << 16];
+  bool killed = false;
+  while (true) {
+    double left = opt.time_limit_s + grace -
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    int pr = ::poll(&pfd, 1, static_cast<int>(std::min(left, 1.0) * 1000) + 1);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr <= 0) continue;
+    ssize_t r = ::read(fds[0], buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;  // EOF: the child is done (or died)
+    data.append(buf, static_cast<size_t>(r));
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (killed)
+    return fail("cbc: the solver did not stop within " + std::to_string(opt.time_limit_s + grace) +
+                " s and was killed");
+  if (WIFSIGNALED(wstatus))
+    return fail("cbc: the solver process crashed (signal " + std::to_string(WTERMSIG(wstatus)) + ")");
+  return deserialize(data);
+}
+
 }  // namespace
+
+Result<MilpResult> CbcBackend::solve(const MilpModel& m, const MilpOptions& opt) const {
+  // LPs are quick and safe in CLP; branch-and-bound runs isolated unless asked not to.
+  if (opt.relax || !opt.isolate) return solve_here(m, opt);
+  return solve_isolated(m, opt);
+}
 
 std::unique_ptr<MilpBackend> make_cbc_backend() { return std::make_unique<CbcBackend>(); }
 

@@ -264,8 +264,15 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   mo.seed = opt.seed;
   mo.verbose = opt.verbose;
   auto res = backend_->solve(L.model, mo);
-  if (!res) return res.error();
   SolverOutput out;
+  if (!res) {
+    // A backend failure (e.g. the solver process crashed) must not lose the plan we have.
+    if (!inc) return fail("milp: " + res.error().message);
+    out.mapping = inc->mapping(pr.num_devices());
+    out.status = PlanStatus::kFeasible;
+    out.notes.push_back("milp kept the " + inc_name + " start: " + res.error().message);
+    return out;
+  }
   std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
                      " rows, " + std::to_string(L.order.size()) + " order pairs";
   if (res->status == MilpResult::Status::kInfeasible) {

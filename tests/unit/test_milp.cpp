@@ -10,6 +10,7 @@
 #include "diviml/milp/milp.hpp"
 #include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/milp_solver.hpp"
+#include "diviml/sched/replay.hpp"
 #include "diviml/sched/solver.hpp"
 #include "diviml/sched/validate.hpp"
 
@@ -176,4 +177,44 @@ TEST(Milp, ModelSkipsPairsOrderedByTheClosure) {
       {"id": "y", "cost_us": {"a": 1, "b": 2}}]})",
                                 R"({"devices": [{"name": "a", "kind": "cpu"}, {"name": "b", "kind": "gpu"}]})");
   EXPECT_EQ(build_latency_milp(pair, nullptr).order.size(), 1u);
+}
+
+namespace {
+
+// A backend that always fails, as a crashed solver process does.
+class BrokenBackend : public MilpBackend {
+ public:
+  std::string name() const override { return "broken"; }
+  Result<MilpResult> solve(const MilpModel&, const MilpOptions&) const override {
+    return fail("cbc: the solver process crashed (signal 11)");
+  }
+};
+
+}  // namespace
+
+TEST(Milp, ABackendFailureKeepsTheIncumbentPlan) {
+  Problem pr = random_problem(9, RandomSpec{15, 3, 0.2, 0.0, true, false});
+  MilpSolver solver(std::make_unique<BrokenBackend>());
+  auto out = solver.run(pr, {});
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->status, PlanStatus::kFeasible);
+  ASSERT_FALSE(out->notes.empty());
+  EXPECT_NE(out->notes.back().find("crashed (signal 11)"), std::string::npos);
+  auto heft = solve("heft", pr, {});
+  auto plan = replay(pr, out->mapping);
+  ASSERT_TRUE(heft && plan);
+  EXPECT_LE(plan->makespan_us, heft->makespan_us);
+}
+
+TEST(CbcBackend, IsolatedAndInProcessSolvesAgree) {
+  Problem pr = random_problem(4, RandomSpec{9, 3, 0.3, 0.0, true, false});
+  LatencyMilp L = build_latency_milp(pr, nullptr);
+  MilpOptions a, b;
+  b.isolate = false;
+  auto ra = make_cbc_backend()->solve(L.model, a);
+  auto rb = make_cbc_backend()->solve(L.model, b);
+  ASSERT_TRUE(ra && rb);
+  EXPECT_EQ(ra->status, MilpResult::Status::kOptimal);
+  EXPECT_NEAR(ra->objective, rb->objective, 1e-9);
+  EXPECT_EQ(ra->x.size(), static_cast<size_t>(L.model.num_vars()));
 }

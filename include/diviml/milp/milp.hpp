@@ -45,6 +45,9 @@ struct MilpOptions {
   std::uint64_t seed = 0;
   bool verbose = false;        // let the solver print its log (to stdout)
   bool relax = false;          // solve the LP relaxation only
+  // Run branch-and-bound in a child process (CBC backend): a solver crash becomes an error
+  // and a solver that overruns the limit by much is killed. Off only for debugging.
+  bool isolate = true;
 };
 
 struct MilpResult {

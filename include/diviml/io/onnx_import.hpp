@@ -1,0 +1,28 @@
+// ONNX -> graph file. The only ONNX-facing entry point; ONNX and protobuf types stay inside
+// src/onnx/.
+//
+// Runs ONNX shape inference, then turns every operator into a node with its op_type, forward
+// FLOPs, bytes accessed, resident weight bytes (initializers it reads) and output bytes, and
+// every tensor between two operators into an edge. Zero-work ops (Reshape, Flatten, Squeeze,
+// Unsqueeze, Identity, Dropout, Shape, Constant, ...) are folded as in the FX exporter.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "diviml/core/result.hpp"
+#include "diviml/graph/graph.hpp"
+
+namespace diviml {
+
+struct OnnxImportOptions {
+  // Values for symbolic dimensions (dim_param), e.g. {"batch_size": 1}: ONNX exports often
+  // leave the batch dynamic, and the cost model needs static shapes.
+  std::map<std::string, long long> dims;
+};
+
+// Errors: the file is not ONNX; shape inference fails; a tensor has no static shape (names the
+// tensor and the node, and the symbolic dimension to set); unsupported ops (all listed by name).
+Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options = {});
+
+}  // namespace diviml

@@ -1,0 +1,275 @@
+// The only file that includes ONNX headers.
+#include "diviml/io/onnx_import.hpp"
+
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace diviml {
+namespace {
+
+struct TensorInfo {
+  std::vector<long long> dims;
+  int elem_bytes = 4;
+  bool known = false;
+  double bytes() const {
+    double n = elem_bytes;
+    for (long long d : dims) n *= static_cast<double>(d);
+    return n;
+  }
+  double numel() const { return bytes() / elem_bytes; }
+};
+
+int elem_bytes_of(int type) {
+  using T = onnx::TensorProto_DataType;
+  switch (type) {
+    case T::TensorProto_DataType_DOUBLE:
+    case T::TensorProto_DataType_INT64:
+    case T::TensorProto_DataType_UINT64:
+    case T::TensorProto_DataType_COMPLEX64: return 8;
+    case T::TensorProto_DataType_FLOAT16:
+    case T::TensorProto_DataType_BFLOAT16:
+    case T::TensorProto_DataType_INT16:
+    case T::TensorProto_DataType_UINT16: return 2;
+    case T::TensorProto_DataType_INT8:
+    case T::TensorProto_DataType_UINT8:
+    case T::TensorProto_DataType_BOOL: return 1;
+    default: return 4;
+  }
+}
+
+// Ops with no work of their own: their output stands for their first input.
+const std::set<std::string> kFold = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout",
+                                     "Cast", "Expand", "Transpose", "Split", "Slice", "Gather"};
+// Ops that compute shapes or constants, not data.
+const std::set<std::string> kConst = {"Shape", "Constant", "ConstantOfShape", "Range", "Size"};
+// Supported compute ops and their FLOPs per output element (those with formulas are below).
+const std::unordered_map<std::string, double> kElementwise = {
+    {"Relu", 1},   {"LeakyRelu", 2},  {"PRelu", 2},          {"Clip", 2},    {"Sigmoid", 4}, {"HardSigmoid", 3},
+    {"HardSwish", 4}, {"Tanh", 6},    {"Erf", 8},            {"Gelu", 8},    {"Add", 1},     {"Sub", 1},
+    {"Mul", 1},    {"Div", 1},        {"Pow", 2},            {"Sqrt", 1},    {"Exp", 4},     {"Neg", 1},
+    {"BatchNormalization", 2},        {"InstanceNormalization", 5},          {"LayerNormalization", 5},
+    {"Softmax", 5}, {"LogSoftmax", 6}, {"Concat", 0},        {"Pad", 0},     {"Resize", 2},  {"Where", 1},
+    {"Equal", 1},  {"Less", 1},       {"Greater", 1},        {"Not", 1},     {"Max", 1},     {"Min", 1},
+    {"Sum", 1},    {"Mean", 1},       {"Tile", 0},           {"Abs", 1},     {"Reciprocal", 1}, {"Softplus", 4},
+    {"Mish", 6},   {"Elu", 4},        {"Selu", 4},           {"ReduceMean", 1}, {"ReduceSum", 1},
+    {"ReduceMax", 1}, {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Einsum", 2},
+    {"Gather", 1}};  // Gather of a weight table (an embedding lookup) is a compute node
+const std::set<std::string> kFormula = {"Conv", "ConvTranspose", "Gemm", "MatMul", "MaxPool", "AveragePool"};
+
+long long attr_int(const onnx::NodeProto& n, const std::string& name, long long dflt) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return a.i();
+  return dflt;
+}
+
+std::vector<long long> attr_ints(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute())
+    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
+  return {};
+}
+
+double product(const std::vector<long long>& v, size_t from = 0) {
+  double p = 1;
+  for (size_t i = from; i < v.size(); ++i) p *= static_cast<double>(v[i]);
+  return p;
+}
+
+}  // namespace
+
+Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return fail(path + ": cannot open file");
+  onnx::ModelProto model;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(path + ": cannot open file");
+    if (!model.ParseFromIstream(&in) || !model.has_graph() || model.graph().node_size() == 0)
+      return fail(path + ": not an ONNX model (no ModelProto with a graph could be read)");
+  }
+  // Pin symbolic dimensions of the graph inputs, then infer every shape.
+  for (auto& input : *model.mutable_graph()->mutable_input()) {
+    if (!input.type().has_tensor_type()) continue;
+    auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (auto& d : *shape->mutable_dim()) {
+      if (d.has_dim_param()) {
+        auto it = options.dims.find(d.dim_param());
+        if (it != options.dims.end()) d.set_dim_value(it->second);
+      }
+    }
+  }
+  try {
+    onnx::shape_inference::InferShapes(model);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return fail(path + ": ONNX shape inference failed: " + what);
+  }
+  const onnx::GraphProto& gp = model.graph();
+  std::unordered_map<std::string, TensorInfo> info;
+  auto record = [&](const onnx::ValueInfoProto& v) {
+    TensorInfo t;
+    if (!v.type().has_tensor_type()) return;
+    const auto& tt = v.type().tensor_type();
+    t.elem_bytes = elem_bytes_of(tt.elem_type());
+    if (tt.has_shape()) {
+      t.known = true;
+      for (const auto& d : tt.shape().dim()) {
+        if (d.has_dim_value() && d.dim_value() >= 0) {
+          t.dims.push_back(d.dim_value());
+        } else {
+          t.known = false;
+          t.dims.push_back(-1);
+        }
+      }
+    }
+    info[v.name()] = t;
+  };
+  for (const auto& v : gp.input()) record(v);
+  for (const auto& v : gp.value_info()) record(v);
+  for (const auto& v : gp.output()) record(v);
+  std::set<std::string> initializers;
+  for (const auto& t : gp.initializer()) {
+    initializers.insert(t.name());
+    TensorInfo ti;
+    ti.known = true;
+    ti.elem_bytes = elem_bytes_of(t.data_type());
+    ti.dims.assign(t.dims().begin(), t.dims().end());
+    info[t.name()] = ti;
+  }
+  // Symbolic dimension names, for the message when shapes are not static.
+  auto symbolic = [&](const std::string& tensor) -> std::string {
+    for (const auto* list : {&gp.input(), &gp.value_info(), &gp.output()})
+      for (const auto& v : *list)
+        if (v.name() == tensor && v.type().has_tensor_type())
+          for (const auto& d : v.type().tensor_type().shape().dim())
+            if (d.has_dim_param()) return d.dim_param();
+    return "";
+  };
+  std::vector<std::string> unsupported;  // "Op (node 'first one')", each op once
+  std::set<std::string> seen_ops;
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto& op = gp.node(i).op_type();
+    if (!kFold.count(op) && !kConst.count(op) && !kElementwise.count(op) && !kFormula.count(op) &&
+        seen_ops.insert(op).second) {
+      std::string name = gp.node(i).name().empty() ? "#" + std::to_string(i) : gp.node(i).name();
+      unsupported.push_back(op + " (node '" + name + "')");
+    }
+  }
+  if (!unsupported.empty()) {
+    std::string list;
+    for (const auto& op : unsupported) list += (list.empty() ? "" : ", ") + op;
+    return fail(path + ": unsupported ONNX op(s): " + list);
+  }
+  // What each tensor stands for: a node's output, the model input, or a weight/constant.
+  enum class Kind { kNode, kInput, kParam };
+  struct Rep {
+    Kind kind;
+    int node = -1;
+  };
+  std::unordered_map<std::string, Rep> rep;
+  std::set<std::string> model_inputs;
+  for (const auto& v : gp.input())
+    if (!initializers.count(v.name())) rep[v.name()] = {Kind::kInput}, model_inputs.insert(v.name());
+  for (const auto& name : initializers) rep[name] = {Kind::kParam};
+  Graph g;
+  g.name = gp.name().empty() ? std::filesystem::path(path).stem().string() : gp.name();
+  std::set<std::string> used_ids;
+  std::map<std::pair<int, int>, double> edge_bytes;
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const onnx::NodeProto& n = gp.node(i);
+    const std::string& op = n.op_type();
+    std::string id = n.name().empty() ? op + "_" + std::to_string(i) : n.name();
+    std::vector<std::string> data_inputs;
+    for (const auto& in : n.input())
+      if (!in.empty()) data_inputs.push_back(in);
+    if (kConst.count(op)) {
+      for (const auto& out : n.output()) rep[out] = {Kind::kParam};
+      continue;
+    }
+    bool embedding = op == "Gather" && !data_inputs.empty() && initializers.count(data_inputs[0]);
+    if (kFold.count(op) && !embedding) {
+      Rep r{Kind::kParam};
+      if (!data_inputs.empty() && rep.count(data_inputs[0])) r = rep[data_inputs[0]];
+      for (const auto& out : n.output()) rep[out] = r;
+      continue;
+    }
+    // A compute node: every tensor it reads and writes needs a static shape.
+    for (const auto* list : {&n.input(), &n.output()})
+      for (const auto& t : *list) {
+        if (t.empty()) continue;
+        auto it = info.find(t);
+        if (it == info.end() || !it->second.known) {
+          std::string sym = symbolic(t);
+          return fail(path + ": no static shape for tensor '" + t + "' of node '" + id + "'" +
+                      (sym.empty() ? std::string("; export the model with fixed input sizes")
+                                   : "; set its symbolic dimension with --dim " + sym + "=N"));
+        }
+      }
+    while (used_ids.count(id)) id += "_";
+    used_ids.insert(id);
+    Node v;
+    v.id = id;
+    v.op = op;
+    double in_bytes = 0, params = 0, input_bytes = 0;
+    std::vector<std::pair<int, double>> preds;
+    for (const auto& t : data_inputs) {
+      double b = info[t].bytes();
+      auto it = rep.find(t);
+      Kind kind = it == rep.end() ? Kind::kParam : it->second.kind;
+      if (kind == Kind::kParam) {
+        params += b;
+      } else {
+        in_bytes += b;
+        if (kind == Kind::kInput) input_bytes += b;
+        else preds.push_back({it->second.node, b});
+      }
+    }
+    double out_bytes = 0, out_numel = 0;
+    for (const auto& t : n.output())
+      if (!t.empty()) out_bytes += info[t].bytes(), out_numel += info[t].numel();
+    const TensorInfo& x = info[data_inputs.empty() ? n.output(0) : data_inputs[0]];
+    double flops = 0;
+    if (op == "Conv" || op == "ConvTranspose") {
+      const TensorInfo& w = info[data_inputs.at(1)];
+      long long group = attr_int(n, "group", 1);
+      // Weight [C_out, C_in/group, k...] for Conv; [C_in, C_out/group, k...] for ConvTranspose.
+      double per_out = op == "Conv" ? product(w.dims, 1) : product(w.dims, 2) * (w.dims.empty() ? 1 : w.dims[0]) / group;
+      flops = 2.0 * (op == "Conv" ? out_numel * per_out : x.numel() * product(w.dims, 1));
+    } else if (op == "Gemm") {
+      long long k = attr_int(n, "transA", 0) ? x.dims.front() : x.dims.back();
+      flops = 2.0 * out_numel * static_cast<double>(k);
+    } else if (op == "MatMul") {
+      flops = 2.0 * out_numel * static_cast<double>(x.dims.empty() ? 1 : x.dims.back());
+    } else if (op == "MaxPool" || op == "AveragePool") {
+      flops = out_numel * product(attr_ints(n, "kernel_shape"));
+    } else {
+      double per = kElementwise.at(op);
+      bool reduces = op.rfind("Reduce", 0) == 0 || op.rfind("Global", 0) == 0;
+      flops = per * (reduces ? x.numel() : out_numel);
+    }
+    v.flops = flops;
+    v.param_bytes = params;
+    v.output_bytes = out_bytes;
+    v.bytes_accessed = in_bytes + out_bytes + params;
+    v.input_bytes = input_bytes;
+    int idx = g.add_node(std::move(v));
+    for (auto [p, b] : preds) edge_bytes[{p, idx}] += b;
+    for (const auto& t : n.output()) rep[t] = {Kind::kNode, idx};
+  }
+  if (g.num_nodes() == 0) return fail(path + ": the model has no compute node");
+  for (const auto& [pair, b] : edge_bytes) g.edges.push_back(Edge{pair.first, pair.second, b});
+  if (Status s = g.finalize(); !s) return fail(path + ": " + s.error().message);
+  return g;
+}
+
+}  // namespace diviml
