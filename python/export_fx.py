@@ -188,6 +188,10 @@ def export(module, example, name):
             continue
         if node.op == "output":
             continue
+        if not tensor_metas(node.meta.get("tensor_meta")):
+            # Python-level bookkeeping (shape checks, asserts, int arithmetic): no tensor out.
+            rep[node.name] = ("param", None)
+            continue
         op = op_name(gm, node)
         ins = input_nodes(node)
         tensor_ins = [a for a in ins if tensor_metas(a.meta.get("tensor_meta"))]

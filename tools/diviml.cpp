@@ -190,6 +190,11 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("platforms", "list the bundled platforms");
 
+  std::string cgraph, cplatform, cdevice;
+  auto* costs = app.add_subcommand("costs", "compare profiled costs with the roofline, per op kind");
+  add_problem_flags(costs, cgraph, cplatform);
+  costs->add_option("--device", cdevice, "device whose profiled costs to compare")->required();
+
   std::string onnx_in, onnx_out, onnx_name;
   std::vector<std::string> onnx_dims;
   auto* imp = app.add_subcommand("import", "convert an ONNX model into a graph file");
@@ -244,6 +249,17 @@ int main(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  if (costs->parsed()) {
+    auto g = read_graph_file(cgraph);
+    if (!g) return die(g.error().message);
+    auto p = load_platform(cplatform.empty() ? std::string(kDefaultPlatform) : cplatform);
+    if (!p) return die(p.error().message);
+    auto table = cost_comparison(*g, *p, cdevice);
+    if (!table) return die(cgraph + ": " + table.error().message);
+    std::printf("graph %s, device %s of platform %s\n%s", g->name.c_str(), cdevice.c_str(), p->name.c_str(),
+                table->c_str());
+    return 0;
+  }
   if (imp->parsed()) {
     OnnxImportOptions o;
     for (const std::string& d : onnx_dims) {

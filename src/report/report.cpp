@@ -6,6 +6,8 @@
 #include <map>
 #include <sstream>
 
+#include "diviml/cost/problem.hpp"
+
 namespace diviml {
 namespace {
 
@@ -161,6 +163,45 @@ std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us
     s << buf;
   }
   return s.str();
+}
+
+Result<std::string> cost_comparison(const Graph& g, const Platform& pf, const std::string& device) {
+  int d = pf.find(device);
+  if (d < 0) return fail("platform '" + pf.name + "' has no device '" + device + "'");
+  struct Sum {
+    int count = 0;
+    double measured = 0, model = 0;
+  };
+  std::map<std::string, Sum> by_op;
+  Sum total;
+  int skipped = 0;
+  for (const Node& v : g.nodes) {
+    auto it = v.cost_us.find(device);
+    if (it == v.cost_us.end() || !it->second || (!v.flops && !v.bytes_accessed)) {
+      ++skipped;
+      continue;
+    }
+    Result<double> r = roofline_us(v, pf.devices[d]);
+    if (!r) return r.error();
+    Sum& s = by_op[v.op];
+    s.count++, s.measured += *it->second, s.model += *r;
+    total.count++, total.measured += *it->second, total.model += *r;
+  }
+  if (total.count == 0) return fail("graph '" + g.name + "' has no profiled cost for device '" + device + "'");
+  std::ostringstream out;
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-24s %6s %14s %14s %9s\n", "op", "nodes", "measured_us", "roofline_us",
+                "model/meas");
+  out << buf;
+  auto line = [&](const std::string& op, const Sum& s) {
+    std::snprintf(buf, sizeof buf, "%-24s %6d %14.1f %14.1f %9.2f\n", op.c_str(), s.count, s.measured, s.model,
+                  s.measured > 0 ? s.model / s.measured : 0.0);
+    out << buf;
+  };
+  for (const auto& [op, s] : by_op) line(op, s);
+  line("total", total);
+  if (skipped) out << skipped << " node(s) without a profiled cost or work figures left out\n";
+  return out.str();
 }
 
 }  // namespace diviml

@@ -26,4 +26,9 @@ struct SummaryRow {
 std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_makespan_us);
 SummaryRow summary_row(const Plan& plan);
 
+// Measured against modelled: per op kind, the sum of the profiled costs on `device` and the
+// sum of the roofline's estimates for the same nodes, and their ratio. Nodes without a
+// profiled cost there, or without flops/bytes_accessed, are left out (and counted).
+Result<std::string> cost_comparison(const Graph& graph, const Platform& platform, const std::string& device);
+
 }  // namespace diviml
