@@ -146,11 +146,12 @@ def fit_link(device, warmup, repeats):
 def measure_device(device, warmup, repeats):
     """Peak FLOP rate, memory bandwidth and launch overhead of one device, as PyTorch sees it.
 
-    Peak: the better of a 2048^3 fp32 matmul and a 3x3 convolution (256 channels, 56x56), since
+    Peak: the better of a 1024^3 fp32 matmul and a 3x3 convolution (256 channels, 56x56), since
     builds differ in which kernel is fast (Debian's CPU torch runs matmul on generic BLAS but
-    convolutions on oneDNN). Bandwidth: a 256 MiB copy into an existing buffer, read + write.
+    convolutions on oneDNN). Bandwidth: a 128 MiB copy into an existing buffer, read + write
+    (far beyond any cache).
     """
-    n = 2048
+    n = 1024
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
     reps = max(5, repeats // 3)
@@ -159,7 +160,7 @@ def measure_device(device, warmup, repeats):
     conv = torch.nn.Conv2d(256, 256, 3, padding=1).to(device).eval()
     with torch.no_grad():
         cv = 2.0 * 256 * 256 * 9 * 56 * 56 / (median_us(lambda: conv(x), device, 2, reps) * 1e3)
-    src = torch.empty(64 << 20, dtype=torch.float32, device=device)  # 256 MiB
+    src = torch.empty(32 << 20, dtype=torch.float32, device=device)  # 128 MiB
     dst = torch.empty_like(src)
     t_copy = median_us(lambda: dst.copy_(src), device, 2, max(5, repeats // 5))
     one = torch.ones(1, device=device)

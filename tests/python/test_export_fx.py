@@ -1,5 +1,7 @@
 """The FX exporter on small modules built here (skipped where torch is not installed)."""
 import json
+import os
+import pathlib
 import subprocess
 import sys
 
@@ -9,31 +11,19 @@ torch = pytest.importorskip("torch")
 import torch.nn as nn  # noqa: E402
 
 
-class Branchy(nn.Module):
-    """conv -> (relu | conv) -> add -> flatten -> linear: one join, one foldable view."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3, padding=1)
-        self.side = nn.Conv2d(8, 8, 1)
-        self.relu = nn.ReLU()
-        self.fc = nn.Linear(8 * 8 * 8, 10)
-
-    def forward(self, x):
-        y = self.conv(x)
-        z = self.relu(y) + self.side(y)
-        return self.fc(torch.flatten(z, 1))
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "python"))
+import export_fx  # noqa: E402
+import tiny_models  # noqa: E402
 
 
 def export(tmp_path, module):
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[2] / "python"))
-    import export_fx
-
     return export_fx.export(module, torch.randn(1, 3, 8, 8), "branchy")
 
 
 def test_branchy_structure_and_quantities(tmp_path):
-    g = export(tmp_path, Branchy())
+    g = export(tmp_path, tiny_models.branchy())
     ids = [n["id"] for n in g["nodes"]]
     ops = {n["id"]: n["op"] for n in g["nodes"]}
     assert sorted(ops.values()) == sorted(["conv2d", "relu", "conv2d", "add", "linear"])  # flatten folded
@@ -67,3 +57,34 @@ def test_unknown_torchvision_model_is_a_clear_error(tmp_path, root):
                         tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert r.stderr.strip() == "export_fx: error: torchvision has no model 'nosuchnet'"
+
+
+def test_tuple_unpacking_traces_on_this_python(tmp_path):
+    g = export_fx.export(tiny_models.two_heads(), torch.randn(1, 3, 4, 4), "two_heads")
+    ops = sorted(n["op"] for n in g["nodes"])
+    assert ops == ["conv2d", "mul"]  # shape reads, chunk and reshape fold away
+    assert g["edges"] == [{"src": "conv", "dst": "mul", "bytes": 4 * 4 * 4 * 4}]
+
+
+def test_vit_b_16_exports(tmp_path, root):
+    out = tmp_path / "vit.json"
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "vit_b_16", "-o", out],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    flops = sum(n["flops"] for n in g["nodes"])
+    assert abs(flops / 1e9 - 35.2) < 0.5  # 17.6 GMACs, the published figure
+    assert sum(1 for n in g["nodes"] if n["op"] == "multiheadattention") == 12
+
+
+def test_user_module_through_the_cli(tmp_path, root, diviml_bin):
+    out = tmp_path / "b.json"
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--module", "tiny_models:branchy",
+                        "--input-shape", "1,3,8,8", "-o", out], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    assert g["name"] == "branchy" and g["source"]["input_shape"] == [1, 3, 8, 8]
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--module", "tiny_models:nothing",
+                        "-o", out], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode != 0 and r.stderr.strip().startswith("export_fx: error: cannot load 'tiny_models:nothing'")

@@ -1,0 +1,63 @@
+"""python/profile_ops.py on a tiny module: measured costs, the whole-model time, the platform."""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def py(root, script, *args):
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    return subprocess.run(["/usr/bin/python3", str(root / "python" / script), *map(str, args)],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.fixture()
+def exported(root, tmp_path):
+    g = tmp_path / "b.json"
+    r = py(root, "export_fx.py", "--module", "tiny_models:branchy", "--input-shape", "1,3,8,8", "-o", g)
+    assert r.returncode == 0, r.stderr
+    return g
+
+
+def test_profiles_every_node_and_writes_a_platform(root, tmp_path, exported, diviml_bin):
+    out, plat = tmp_path / "m.json", tmp_path / "local.json"
+    r = py(root, "profile_ops.py", "--module", "tiny_models:branchy", "--graph", exported, "-o", out,
+           "--repeats", "5", "--warmup", "1", "--threads", "1", "--platform-out", plat)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    assert all(n["cost_us"]["cpu"] > 0 for n in g["nodes"])
+    prof = g["source"]["profile"]
+    assert prof["statistic"] == "median" and prof["repeats"] == 5 and prof["whole_model_us"]["cpu"] > 0
+    p = json.loads(plat.read_text())
+    cpu = p["devices"][0]
+    assert cpu["name"] == "cpu" and cpu["peak_gflops"] > 0 and cpu["mem_bandwidth_gbps"] > 0
+    # The planner takes both, and the single-device plan predicts the sum of the medians.
+    r = subprocess.run([diviml_bin, "plan", "-g", out, "-p", plat, "-s", "fastest", "-o", tmp_path / "plan.json", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["makespan_us"] == pytest.approx(sum(n["cost_us"]["cpu"] for n in g["nodes"]), rel=1e-6)
+    r = subprocess.run([diviml_bin, "costs", "-g", out, "-p", plat, "--device", "cpu"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "conv2d" in r.stdout and "total" in r.stdout
+
+
+def test_graph_from_another_model_is_a_clear_error(root, tmp_path, exported):
+    r = py(root, "profile_ops.py", "--torchvision", "resnet18", "--graph", exported, "-o", tmp_path / "x.json",
+           "--repeats", "1", "--warmup", "0")
+    assert r.returncode != 0
+    assert "is not in the traced model" in r.stderr and "was the graph exported from this model?" in r.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_absent_cuda_device_is_a_clear_error(root, tmp_path, exported):
+    r = py(root, "profile_ops.py", "--module", "tiny_models:branchy", "--graph", exported, "-o", tmp_path / "x.json",
+           "--device", "cuda:0=gpu0")
+    assert r.returncode != 0
+    assert r.stderr.strip() == "profile_ops: error: --device 'cuda:0=gpu0': no such CUDA device here"
