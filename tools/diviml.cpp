@@ -37,6 +37,7 @@ struct PlanArgs {
   double time_limit_s = 60;
   std::uint64_t seed = 0;
   int threads = 1;
+  int module_size = 24;
   bool verbose = false, quiet = false;
 };
 
@@ -52,6 +53,7 @@ SolveOptions options_of(const PlanArgs& a) {
   o.seed = a.seed;
   o.threads = a.threads;
   o.verbose = a.verbose;
+  o.module_size = a.module_size;
   return o;
 }
 
@@ -83,8 +85,17 @@ int run_plan(const PlanArgs& a) {
                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                 problem->num_devices());
     std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
-    if (a.verbose)
+    if (a.verbose) {
       for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
+      const Graph& g = problem->graph();
+      for (size_t q = 0; q < plan->modules.size(); ++q) {
+        const ModuleSummary& m = plan->modules[q];
+        std::printf("module %zu: entry %s, exit %s, %d nodes inside, %d channel(s), %s%s\n", q,
+                    m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
+                    m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels,
+                    m.chain ? "chain (DP)" : "MILP", m.proven ? ", proven" : "");
+      }
+    }
     std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
                 a.gantt.c_str());
   }
@@ -168,6 +179,8 @@ int main(int argc, char** argv) {
   plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
   plan->add_option("--seed", a.seed, "random seed");
   plan->add_option("--threads", a.threads, "solver threads");
+  plan->add_option("--module-size", a.module_size, "split: most nodes inside one module (default 24)")
+      ->check(CLI::Range(1, 1000000));
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
   plan->add_flag("--verbose,-v", a.verbose, "solver details");

@@ -467,6 +467,14 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
                   {"start_us", t.start_us}, {"end_us", t.end_us}, {"bytes", t.bytes}});
   doc["host_transfers"] = std::move(ht);
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
+  if (!plan.modules.empty()) {
+    json mods = json::array();
+    for (const ModuleSummary& m : plan.modules)
+      mods.push_back({{"entry", m.entry >= 0 ? json(g.nodes[m.entry].id) : json(nullptr)},
+                      {"exit", m.exit >= 0 ? json(g.nodes[m.exit].id) : json(nullptr)},
+                      {"size", m.size}, {"channels", m.channels}, {"chain", m.chain}, {"proven", m.proven}});
+    doc["modules"] = std::move(mods);
+  }
   return doc.dump(1) + "\n";
 }
 

@@ -7,6 +7,7 @@
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/milp_solver.hpp"
+#include "diviml/sched/split.hpp"
 #include "diviml/sched/replay.hpp"
 #include "diviml/sched/validate.hpp"
 
@@ -74,13 +75,14 @@ class AutoSolver : public Solver {
 
 }  // namespace
 
-std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp"}; }
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split"}; }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "auto") return std::make_unique<AutoSolver>();
   if (name == "fastest") return std::make_unique<FastestSolver>();
   if (name == "heft") return std::make_unique<HeftSolver>();
   if (name == "milp") return std::make_unique<MilpSolver>();
+  if (name == "split") return std::make_unique<SplitSolver>();
   return nullptr;
 }
 
@@ -100,6 +102,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   plan->solver = name;
   plan->status = out->status;
   plan->notes = out->notes;
+  plan->modules = out->modules;
   double bound = std::max(lower_bound_us(problem), out->bound_us);
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > plan->makespan_us * (1 + 1e-9) + 1e-9)

@@ -43,6 +43,15 @@ struct Mapping {
   std::vector<std::vector<int>> order;  // per device: node indices in execution order
 };
 
+// One module of a module-splitting solve (written to the plan file as "modules").
+struct ModuleSummary {
+  int entry = -1, exit = -1;  // boundary nodes (-1: the graph's start / end)
+  int size = 0;               // nodes inside, boundaries excluded
+  int channels = 1;           // tensors crossing each boundary (1: a single split node)
+  bool chain = false;         // solved by DP over devices, without a MILP
+  bool proven = false;        // every pinned-boundary solve of it is optimal
+};
+
 struct Plan {
   std::string solver;
   PlanStatus status = PlanStatus::kHeuristic;
@@ -53,6 +62,7 @@ struct Plan {
   std::vector<Transfer> transfers;    // one per edge whose ends sit on different devices
   std::vector<HostTransfer> host_transfers;
   std::vector<std::string> notes;     // solver remarks written to the plan file
+  std::vector<ModuleSummary> modules;  // module-splitting solvers only
 
   // Gap between makespan and lower bound relative to the makespan, in [0, 1].
   double gap() const;

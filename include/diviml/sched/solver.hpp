@@ -24,6 +24,7 @@ struct SolveOptions {
   int threads = 1;
   std::uint64_t seed = 0;
   bool verbose = false;
+  int module_size = 24;  // split: most nodes inside one module when merging pieces
 };
 
 // What a solver returns before replay: its decision, what it proved, and a bound if it has one.
@@ -32,6 +33,7 @@ struct SolverOutput {
   PlanStatus status = PlanStatus::kHeuristic;
   double bound_us = 0;  // a proven lower bound the solver found (0 = none)
   std::vector<std::string> notes;
+  std::vector<ModuleSummary> modules;
 };
 
 class Solver {

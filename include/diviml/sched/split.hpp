@@ -1,0 +1,52 @@
+// MILP-SPLIT, DiviML's module-based heuristic (docs/formulation.md, "Module splitting").
+//
+// A split node is one that every source-to-sink path passes through. Split nodes cut the graph
+// into modules that run one after another: a module's nodes all descend from its entry split
+// node and all precede its exit. For every pair of boundary devices (a, b) the module is solved
+// alone with its entry finished on a at time 0 and its exit pinned to b, giving T_q(a, b); a
+// DP over the modules, F_{q+1}(b) = min_a F_q(a) + T_q(a, b), stitches the best sequence.
+// When every module solve is optimal, the DP optimum is the global optimum.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diviml/sched/solver.hpp"
+
+namespace diviml {
+
+// Split nodes in topological order. Linear time: in a topological order, the node at position
+// t is a split node iff no edge jumps over t, no source comes after t and no sink before t.
+std::vector<int> find_split_nodes(const Graph& graph);
+
+struct Module {
+  int entry = -1;          // split node finished before the module starts (-1: graph start)
+  int exit = -1;           // split node that ends it (-1: graph end)
+  std::vector<int> nodes;  // nodes strictly inside, in topological order
+  bool chain = false;      // inside nodes form a path that only the entry may skip into
+};
+
+// Modules between consecutive split nodes; consecutive pieces are merged while the merged
+// module holds at most `size_cap` nodes inside (a piece larger than the cap stays whole).
+std::vector<Module> decompose(const Graph& graph, int size_cap);
+
+// The module alone as a problem: its nodes, the entry as a zero-cost node on `entry_device`,
+// the exit pinned to `exit_device` (either -1 when absent); costs copied from the parent.
+// Node 0 is the entry when present; the exit, when present, is last.
+Problem module_problem(const Problem& problem, const Module& module, int entry_device, int exit_device);
+
+// `split`: solves every module for every boundary pair (a chain by DP over devices, others by
+// the MILP with a share of --time-limit), in parallel over --threads, once per set of identical
+// modules; then the DP. Memory capacities couple modules: when the stitched plan overflows a
+// device, split returns the best plan that fits among its own, HEFT's and fastest's (noted).
+class SplitSolver : public Solver {
+ public:
+  std::string name() const override { return "split"; }
+  std::string description() const override {
+    return "module splitting: exact module solves for every boundary pair, stitched by DP";
+  }
+  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+};
+
+}  // namespace diviml
