@@ -37,7 +37,8 @@ struct PlanArgs {
   double time_limit_s = 60;
   std::uint64_t seed = 0;
   int threads = 1;
-  int module_size = 24;
+  int module_size = 12;
+  double module_time_limit_s = 0.5;
   bool verbose = false, quiet = false;
 };
 
@@ -54,6 +55,7 @@ SolveOptions options_of(const PlanArgs& a) {
   o.threads = a.threads;
   o.verbose = a.verbose;
   o.module_size = a.module_size;
+  o.module_time_limit_s = a.module_time_limit_s;
   return o;
 }
 
@@ -179,8 +181,10 @@ int main(int argc, char** argv) {
   plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
   plan->add_option("--seed", a.seed, "random seed");
   plan->add_option("--threads", a.threads, "solver threads");
-  plan->add_option("--module-size", a.module_size, "split: most nodes inside one module (default 24)")
+  plan->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
       ->check(CLI::Range(1, 1000000));
+  plan->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module MILP (default 0.5)")
+      ->check(CLI::PositiveNumber);
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
   plan->add_flag("--verbose,-v", a.verbose, "solver details");

@@ -15,7 +15,7 @@ namespace diviml {
 
 namespace {
 
-// `auto`: the project's default. Runs the baselines and, where the exact model is small
+// `auto`: the project's default. Runs the baselines and split and, where the exact model is small
 // enough to help (at most kAutoMilpPairs unordered node pairs), the MILP with at most
 // kAutoMilpSeconds; keeps the plan with the lowest replayed makespan. So the default is never
 // worse than the whole model on one device, and proven optimal on small graphs.
@@ -26,13 +26,13 @@ class AutoSolver : public Solver {
  public:
   std::string name() const override { return "auto"; }
   std::string description() const override {
-    return "best of fastest and heft, plus milp (<= 10 s) on graphs with <= 400 unordered pairs";
+    return "best of fastest, heft and split, plus milp (<= 10 s) on graphs with <= 400 unordered pairs";
   }
   Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override {
     std::optional<SolverOutput> best;
     double best_us = kInf;
     std::vector<std::string> tried, errors;
-    std::vector<std::string> names{"fastest", "heft"};
+    std::vector<std::string> names{"fastest", "heft", "split"};
     const long pairs = count_unordered_pairs(problem.graph());
     if (pairs <= kAutoMilpPairs) names.push_back("milp");
     for (const std::string& name : names) {
@@ -55,7 +55,7 @@ class AutoSolver : public Solver {
         best_us = plan->makespan_us;
         best = std::move(*out);
         best->notes.insert(best->notes.begin(), "auto chose " + name);
-      } else if (name == "milp" && out->status == PlanStatus::kOptimal) {
+      } else if ((name == "milp" || name == "split") && out->status == PlanStatus::kOptimal) {
         best->status = PlanStatus::kOptimal;  // the kept plan is as good as a proven optimum
       }
       best->bound_us = bound;

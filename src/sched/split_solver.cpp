@@ -164,6 +164,7 @@ struct PinnedSolve {
   double time_us = kInf;
   double bound_us = kInf;
   bool proven = false;
+  bool pruned = false;  // cannot lie on an optimal sequence (bounds), so it needs no proof
   std::vector<int> device;              // per local node
   std::vector<std::vector<int>> order;  // per device, local nodes
 };
@@ -239,12 +240,124 @@ PinnedSolve chain_dp(const Problem& pr, const Module& m, int a, int b) {
   return r;
 }
 
+// Operator fusion for large modules: every maximal run u -> v -> ... in which each link is the
+// only edge out of u and the only edge into v, and v is too cheap to be worth moving, becomes
+// one node (costs summed per device; a
+// device that cannot run one of them cannot run the fused node). The boundary nodes are never
+// fused. `group` receives, per node of `sub`, its fused node; fused nodes list their members in
+// order. The fused problem is a restriction (members share a device and run back to back), so
+// its optimum is an upper bound for the module, not a lower one.
+Problem fuse_chains(const Problem& sub, bool has_entry, bool has_exit, std::vector<int>& group,
+                    std::vector<std::vector<int>>& members) {
+  const Graph& g = sub.graph();
+  const int n = g.num_nodes(), k = sub.num_devices();
+  auto fixed = [&](int v) { return (has_entry && v == 0) || (has_exit && v == n - 1); };
+  // Fuse v into u only where running v elsewhere cannot pay for moving its input there: the
+  // most v could gain on another device is below the cheapest transfer of u's output. That keeps
+  // BN/ReLU with their convolution and leaves conv -> conv links as decisions.
+  auto links_to_next = [&](int u) {
+    if (fixed(u) || g.out_edges(u).size() != 1) return -1;
+    int e = g.out_edges(u)[0];
+    int v = g.edges[e].dst;
+    if (fixed(v) || g.in_edges(v).size() != 1) return -1;
+    double lo = kInf, hi = 0, move = kInf;
+    for (int d = 0; d < k; ++d) {
+      if (!sub.can_run(v, d)) continue;
+      lo = std::min(lo, sub.cost_us(v, d));
+      hi = std::max(hi, sub.cost_us(v, d));
+      for (int d2 = 0; d2 < k; ++d2)
+        if (d2 != d) move = std::min(move, sub.comm_us(e, d2, d));
+    }
+    return hi - lo < move ? v : -1;
+  };
+  group.assign(n, -1);
+  members.clear();
+  for (int v : g.topo_order()) {
+    if (group[v] >= 0) continue;
+    members.push_back({v});
+    group[v] = static_cast<int>(members.size()) - 1;
+    for (int u = v, w; (w = links_to_next(u)) >= 0; u = w) {
+      group[w] = group[v];
+      members.back().push_back(w);
+    }
+  }
+  Graph fg;
+  fg.name = g.name + ".fused";
+  const Platform& pf = sub.platform();
+  for (const auto& mem : members) {
+    Node c;
+    c.id = g.nodes[mem.front()].id;
+    c.op = g.nodes[mem.front()].op;
+    for (int d = 0; d < k; ++d) {
+      double t = 0;
+      for (int v : mem) t += sub.cost_us(v, d);
+      c.cost_us[pf.devices[d].name] = std::isfinite(t) ? std::optional<double>(t) : std::optional<double>();
+    }
+    c.input_bytes = g.nodes[mem.front()].input_bytes;
+    c.output_bytes = g.is_sink(mem.back()) ? g.nodes[mem.back()].output_bytes.value_or(0.0) : 0.0;
+    fg.add_node(std::move(c));
+  }
+  for (const Edge& e : g.edges)
+    if (group[e.src] != group[e.dst]) fg.edges.push_back(Edge{group[e.src], group[e.dst], e.bytes});
+  (void)fg.finalize();
+  auto fused = Problem::build(std::move(fg), pf);
+  return std::move(*fused);
+}
+
+// Modules with more nodes inside than this are fused before the MILP: CBC proves ~12-node
+// pinned modules in well under a second, 20-node ones (an Inception module) often not in 10 s.
+constexpr int kExactModuleNodes = 12;
+
 PinnedSolve milp_solve(const Problem& pr, const Module& m, int a, int b, const SolveOptions& opt) {
   PinnedSolve r;
   if (m.exit >= 0 && !pr.can_run(m.exit, b)) return r;
   Problem sub = module_problem(pr, m, a, b);
-  auto plan = solve("milp", sub, opt);
+  if (static_cast<int>(m.nodes.size()) <= kExactModuleNodes) {
+    auto plan = solve("milp", sub, opt);
+    if (!plan) return r;
+    r.time_us = plan->makespan_us;
+    r.bound_us = plan->lower_bound_us;
+    r.proven = plan->status == PlanStatus::kOptimal;
+    Mapping mp = plan->mapping(sub.num_devices());
+    r.device = mp.device;
+    r.order = mp.order;
+    return r;
+  }
+  std::vector<int> group;
+  std::vector<std::vector<int>> members;
+  Problem fused = fuse_chains(sub, m.entry >= 0, m.exit >= 0, group, members);
+  auto plan = solve("milp", fused, opt);
   if (!plan) return r;
+  Mapping coarse = plan->mapping(fused.num_devices());
+  Mapping fine;
+  fine.device.assign(sub.num_nodes(), -1);
+  fine.order.assign(sub.num_devices(), {});
+  for (int d = 0; d < sub.num_devices(); ++d)
+    for (int c : coarse.order[d])
+      for (int v : members[c]) {
+        fine.device[v] = d;
+        fine.order[d].push_back(v);
+      }
+  auto replayed = replay(sub, fine);
+  if (!replayed) return r;
+  r.time_us = replayed->makespan_us;
+  r.bound_us = std::min(r.time_us, lower_bound_us(sub));  // the fused optimum bounds nothing
+  r.proven = members.size() == static_cast<size_t>(sub.num_nodes()) && plan->status == PlanStatus::kOptimal;
+  r.device = std::move(fine.device);
+  r.order = std::move(fine.order);
+  return r;
+}
+
+// A quick pinned solve: HEFT on the module problem, with that problem's static lower bound.
+PinnedSolve heft_solve(const Problem& pr, const Module& m, int a, int b) {
+  PinnedSolve r;
+  if (m.exit >= 0 && !pr.can_run(m.exit, b)) return r;
+  Problem sub = module_problem(pr, m, a, b);
+  auto plan = solve("heft", sub, {});
+  if (!plan) {
+    r.bound_us = lower_bound_us(sub);
+    return r;
+  }
   r.time_us = plan->makespan_us;
   r.bound_us = plan->lower_bound_us;
   r.proven = plan->status == PlanStatus::kOptimal;
@@ -322,10 +435,65 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
       for (int b = 0; b < cols(m); ++b) {
         int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
         if (ea >= 0 && !pr.can_run(m.entry, ea)) continue;
-        if (m.chain) {
-          table[gi][a * cols(m) + b] = chain_dp(pr, m, ea, eb);
-        } else {
-          milp_tasks.push_back({gi, ea, eb});
+        table[gi][a * cols(m) + b] = m.chain ? chain_dp(pr, m, ea, eb) : heft_solve(pr, m, ea, eb);
+      }
+  }
+  // Prune before the MILPs: a pair (a, b) of module q can lie on an optimal sequence only if
+  // the best bound to reach a, plus its own bound, plus the best bound from b to the end, does
+  // not exceed the best plan the quick solves already give. The others keep their quick plan
+  // (and bound); the optimum runs through solved pairs only, so exactness is kept.
+  std::vector<std::vector<double>> reach(q_count + 1), rest(q_count + 1);
+  reach[0].assign(1, 0.0);
+  for (int q = 0; q < q_count; ++q) {
+    const Module& m = modules[q];
+    reach[q + 1].assign(cols(m), kInf);
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b)
+        reach[q + 1][b] = std::min(reach[q + 1][b], reach[q][a] + table[group[q]][a * cols(m) + b].bound_us);
+  }
+  rest[q_count].assign(cols(modules[q_count - 1]), 0.0);
+  for (int q = q_count - 1; q >= 0; --q) {
+    const Module& m = modules[q];
+    rest[q].assign(rows(m), kInf);
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b)
+        rest[q][a] = std::min(rest[q][a], table[group[q]][a * cols(m) + b].bound_us + rest[q + 1][b]);
+  }
+  double quick_best;
+  {
+    std::vector<double> f(1, 0.0);
+    for (int q = 0; q < q_count; ++q) {
+      const Module& m = modules[q];
+      std::vector<double> nf(cols(m), kInf);
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) nf[b] = std::min(nf[b], f[a] + table[group[q]][a * cols(m) + b].time_us);
+      f = std::move(nf);
+    }
+    quick_best = *std::min_element(f.begin(), f.end());
+  }
+  std::vector<std::vector<char>> needed(groups);
+  for (int gi = 0; gi < groups; ++gi) needed[gi].assign(table[gi].size(), 0);
+  int pruned = 0;
+  for (int q = 0; q < q_count; ++q) {
+    const Module& m = modules[q];
+    if (m.chain) continue;
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b) {
+        const PinnedSolve& s = table[group[q]][a * cols(m) + b];
+        if (!std::isfinite(s.bound_us) || s.proven) continue;
+        if (reach[q][a] + s.bound_us + rest[q + 1][b] <= quick_best * (1 + 1e-9)) needed[group[q]][a * cols(m) + b] = 1;
+      }
+  }
+  for (int gi = 0; gi < groups; ++gi) {
+    const Module& m = modules[representative[gi]];
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b) {
+        if (needed[gi][a * cols(m) + b]) {
+          milp_tasks.push_back({gi, m.entry >= 0 ? a : -1, m.exit >= 0 ? b : -1});
+        } else if (!m.chain && std::isfinite(table[gi][a * cols(m) + b].bound_us) &&
+                   !table[gi][a * cols(m) + b].proven) {
+          table[gi][a * cols(m) + b].pruned = true;
+          ++pruned;
         }
       }
   }
@@ -341,8 +509,17 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
       double left = std::max(0.0, opt.time_limit_s - elapsed());
       double share = left * workers / static_cast<double>(milp_tasks.size() - t);
       sub.time_limit_s = std::clamp(share, 0.05, std::max(0.05, left));
+      sub.time_limit_s = std::min(sub.time_limit_s, opt.module_time_limit_s);
       int a = std::max(task.a, 0), b = std::max(task.b, 0);
-      table[task.group][a * cols(m) + b] = milp_solve(pr, m, task.a, task.b, sub);
+      PinnedSolve& cell = table[task.group][a * cols(m) + b];
+      PinnedSolve exact = milp_solve(pr, m, task.a, task.b, sub);
+      // The MILP starts from the module's HEFT plan, so it is never worse; bounds combine.
+      if (exact.time_us <= cell.time_us) {
+        exact.bound_us = std::max(exact.bound_us, cell.bound_us);
+        cell = std::move(exact);
+      } else {
+        cell.bound_us = std::max(cell.bound_us, exact.bound_us);
+      }
     }
   };
   if (workers == 1) {
@@ -405,7 +582,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     sum.size = static_cast<int>(m.nodes.size());
     sum.chain = m.chain;
     sum.proven = true;
-    for (const PinnedSolve& x : table[group[q]]) sum.proven = sum.proven && (x.proven || !std::isfinite(x.time_us));
+    for (const PinnedSolve& x : table[group[q]])
+      sum.proven = sum.proven && (x.proven || x.pruned || !std::isfinite(x.time_us));
     proven = proven && sum.proven;
     chains += m.chain ? 1 : 0;
     out.modules.push_back(sum);
@@ -418,7 +596,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   out.notes.push_back("split: " + std::to_string(find_split_nodes(g).size()) + " split nodes, " +
                       std::to_string(q_count) + " modules (" + std::to_string(chains) + " chains by DP), " +
                       std::to_string(groups) + " distinct, " + std::to_string(milp_tasks.size()) +
-                      " pinned MILP solves on " + std::to_string(workers) + " thread(s), DP " +
+                      " pinned MILP solves on " + std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
+                      " pruned by bounds), DP " +
                       std::to_string(best_us) + " us");
   if (!fits) {
     std::optional<SolverOutput> best;

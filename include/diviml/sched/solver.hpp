@@ -24,7 +24,8 @@ struct SolveOptions {
   int threads = 1;
   std::uint64_t seed = 0;
   bool verbose = false;
-  int module_size = 24;  // split: most nodes inside one module when merging pieces
+  int module_size = 12;             // split: most nodes inside one module when merging pieces
+  double module_time_limit_s = 0.5;  // split: most time for one pinned module MILP
 };
 
 // What a solver returns before replay: its decision, what it proved, and a bound if it has one.
