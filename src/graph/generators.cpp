@@ -47,7 +47,8 @@ Graph random_dag(int nodes, double edge_prob, std::uint64_t seed) {
   g.name = "random" + std::to_string(nodes) + "-s" + std::to_string(seed);
   for (int i = 0; i < nodes; ++i) {
     int cin = channels[rng() % 6], cout = channels[rng() % 6], side = sides[rng() % 4];
-    std::string id = "v" + std::to_string(i);
+    std::string id(1, 'v');  // appended, not "v" + ...: GCC 12 warns falsely on that (PR105329)
+    id += std::to_string(i);
     Node v = u(rng) < 0.6 ? layer(id, u(rng) < 0.5 ? "conv3x3" : "conv1x1", cin, cout, u(rng) < 0.5 ? 3 : 1, side)
                           : elementwise(id, u(rng) < 0.5 ? "relu" : "add", cout, side);
     if (i == 0) v.input_bytes = 4.0 * 3 * 224 * 224;

@@ -7,7 +7,11 @@ int MilpModel::add_var(double lo, double hi, double cost, bool is_integer, std::
   ub.push_back(hi);
   obj.push_back(cost);
   integer.push_back(is_integer ? 1 : 0);
-  names.push_back(name.empty() ? "c" + std::to_string(obj.size() - 1) : std::move(name));
+  if (name.empty()) {  // appended, not "c" + ...: GCC 12 warns falsely on that (PR105329)
+    name.push_back('c');
+    name += std::to_string(obj.size() - 1);
+  }
+  names.push_back(std::move(name));
   return num_vars() - 1;
 }
 
