@@ -308,20 +308,26 @@ Problem fuse_chains(const Problem& sub, bool has_entry, bool has_exit, std::vect
 // pinned modules in well under a second, 20-node ones (an Inception module) often not in 10 s.
 constexpr int kExactModuleNodes = 12;
 
+PinnedSolve from_plan(const Plan& plan, int num_devices) {
+  PinnedSolve r;
+  r.time_us = plan.makespan_us;
+  r.bound_us = plan.lower_bound_us;
+  r.proven = plan.status == PlanStatus::kOptimal;
+  Mapping mp = plan.mapping(num_devices);
+  r.device = std::move(mp.device);
+  r.order = std::move(mp.order);
+  return r;
+}
+
+// The exact pinned solve (fused first when the module is large). Its bound is 0 when fused:
+// the caller keeps the quick solve's static bound of the unfused module.
 PinnedSolve milp_solve(const Problem& pr, const Module& m, int a, int b, const SolveOptions& opt) {
   PinnedSolve r;
   if (m.exit >= 0 && !pr.can_run(m.exit, b)) return r;
   Problem sub = module_problem(pr, m, a, b);
   if (static_cast<int>(m.nodes.size()) <= kExactModuleNodes) {
     auto plan = solve("milp", sub, opt);
-    if (!plan) return r;
-    r.time_us = plan->makespan_us;
-    r.bound_us = plan->lower_bound_us;
-    r.proven = plan->status == PlanStatus::kOptimal;
-    Mapping mp = plan->mapping(sub.num_devices());
-    r.device = mp.device;
-    r.order = mp.order;
-    return r;
+    return plan ? from_plan(*plan, sub.num_devices()) : r;
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
@@ -341,7 +347,7 @@ PinnedSolve milp_solve(const Problem& pr, const Module& m, int a, int b, const S
   auto replayed = replay(sub, fine);
   if (!replayed) return r;
   r.time_us = replayed->makespan_us;
-  r.bound_us = std::min(r.time_us, lower_bound_us(sub));  // the fused optimum bounds nothing
+  r.bound_us = 0;  // the fused optimum bounds nothing
   r.proven = members.size() == static_cast<size_t>(sub.num_nodes()) && plan->status == PlanStatus::kOptimal;
   r.device = std::move(fine.device);
   r.order = std::move(fine.order);
@@ -358,13 +364,7 @@ PinnedSolve heft_solve(const Problem& pr, const Module& m, int a, int b) {
     r.bound_us = lower_bound_us(sub);
     return r;
   }
-  r.time_us = plan->makespan_us;
-  r.bound_us = plan->lower_bound_us;
-  r.proven = plan->status == PlanStatus::kOptimal;
-  Mapping mp = plan->mapping(sub.num_devices());
-  r.device = mp.device;
-  r.order = mp.order;
-  return r;
+  return from_plan(*plan, sub.num_devices());
 }
 
 // Identical modules (same costs, transfers and boundaries, node for node) share their solves.

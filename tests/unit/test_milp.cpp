@@ -2,6 +2,8 @@
 // seeds, memory capacities, and the CBC backend on its own.
 #include <gtest/gtest.h>
 
+#include "../support/inline_problem.hpp"
+
 #include <chrono>
 
 #include "../support/brute_force.hpp"
@@ -15,19 +17,12 @@
 #include "diviml/sched/validate.hpp"
 
 using namespace diviml;
+using diviml::testing::inline_problem;
 using diviml::testing::RandomSpec;
 using diviml::testing::random_problem;
 
 namespace {
 
-Problem inline_problem(const std::string& graph_json, const std::string& platform_json) {
-  auto g = parse_graph(graph_json, "inline.graph.json");
-  auto p = parse_platform(platform_json, "inline.platform.json");
-  EXPECT_TRUE(g && p);
-  auto pr = Problem::build(*g, *p);
-  EXPECT_TRUE(pr) << pr.error().message;
-  return *pr;
-}
 
 }  // namespace
 

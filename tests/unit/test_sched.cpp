@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "../support/inline_problem.hpp"
+
 #include <cmath>
 
 #include "diviml/io/json_io.hpp"
@@ -14,6 +16,7 @@
 #endif
 
 using namespace diviml;
+using diviml::testing::inline_problem;
 
 namespace {
 
@@ -27,15 +30,6 @@ Problem load(const std::string& graph, const std::string& platform) {
   return *pr;
 }
 
-Problem inline_problem(const std::string& graph_json, const std::string& platform_json) {
-  auto g = parse_graph(graph_json, "inline.graph.json");
-  auto p = parse_platform(platform_json, "inline.platform.json");
-  EXPECT_TRUE(g) << g.error().message;
-  EXPECT_TRUE(p) << p.error().message;
-  auto pr = Problem::build(*g, *p);
-  EXPECT_TRUE(pr) << pr.error().message;
-  return *pr;
-}
 
 // Two devices, 1 byte/us link with latency 2.
 const char* kTwo = R"({"host": "a", "devices": [{"name": "a", "kind": "cpu"}, {"name": "b", "kind": "gpu"}],
