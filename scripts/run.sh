@@ -10,8 +10,8 @@ graph="${1:-$root/models/googlenet.json}"
 platform="${2:-cpu-2gpu}"
 mkdir -p "$root/out"
 echo
-"$root/build/diviml" compare --graph "$graph" --platform "$platform" --time-limit 10
+"$root/build/diviml" compare --graph "$graph" --platform "$platform" --time-limit 10 --threads "$(nproc)"
 echo
-"$root/build/diviml" plan --graph "$graph" --platform "$platform" --quiet \
+"$root/build/diviml" plan --graph "$graph" --platform "$platform" --quiet --threads "$(nproc)" \
   -o "$root/out/plan.json" --gantt "$root/out/plan.svg"
 echo "default solver's plan written to out/plan.json, Gantt chart to out/plan.svg"
