@@ -198,6 +198,11 @@ int main(int argc, char** argv) {
   compare->add_option("--time-limit", a.time_limit_s, "wall-clock limit per solver, seconds");
   compare->add_option("--seed", a.seed, "random seed");
   compare->add_option("--threads", a.threads, "solver threads");
+  compare->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
+      ->check(CLI::Range(1, 1000000));
+  compare->add_option("--module-time-limit", a.module_time_limit_s,
+                      "split: seconds for one pinned module MILP (default 0.5)")
+      ->check(CLI::PositiveNumber);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
   std::string vgraph, vplatform, vplan;
