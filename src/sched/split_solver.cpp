@@ -307,6 +307,7 @@ Problem fuse_chains(const Problem& sub, bool has_entry, bool has_exit, std::vect
 // Modules with more nodes inside than this are fused before the MILP: CBC proves ~12-node
 // pinned modules in well under a second, 20-node ones (an Inception module) often not in 10 s.
 constexpr int kExactModuleNodes = 12;
+constexpr double kFusedSlack = 0.05;
 
 PinnedSolve from_plan(const Plan& plan, int num_devices) {
   PinnedSolve r;
@@ -471,17 +472,40 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     }
     quick_best = *std::min_element(f.begin(), f.end());
   }
+  // Fused modules are heuristic anyway (their plans prove nothing), so they also skip pairs
+  // whose best quick sequence is more than kFusedSlack above the best quick plan: the exact
+  // solves go where they can change the answer.
+  std::vector<std::vector<double>> reach_t(q_count + 1), rest_t(q_count + 1);
+  reach_t[0].assign(1, 0.0);
+  for (int q = 0; q < q_count; ++q) {
+    const Module& m = modules[q];
+    reach_t[q + 1].assign(cols(m), kInf);
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b)
+        reach_t[q + 1][b] = std::min(reach_t[q + 1][b], reach_t[q][a] + table[group[q]][a * cols(m) + b].time_us);
+  }
+  rest_t[q_count].assign(cols(modules[q_count - 1]), 0.0);
+  for (int q = q_count - 1; q >= 0; --q) {
+    const Module& m = modules[q];
+    rest_t[q].assign(rows(m), kInf);
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b)
+        rest_t[q][a] = std::min(rest_t[q][a], table[group[q]][a * cols(m) + b].time_us + rest_t[q + 1][b]);
+  }
   std::vector<std::vector<char>> needed(groups);
   for (int gi = 0; gi < groups; ++gi) needed[gi].assign(table[gi].size(), 0);
   int pruned = 0;
   for (int q = 0; q < q_count; ++q) {
     const Module& m = modules[q];
     if (m.chain) continue;
+    const bool fused = static_cast<int>(m.nodes.size()) > kExactModuleNodes;
     for (int a = 0; a < rows(m); ++a)
       for (int b = 0; b < cols(m); ++b) {
         const PinnedSolve& s = table[group[q]][a * cols(m) + b];
         if (!std::isfinite(s.bound_us) || s.proven) continue;
-        if (reach[q][a] + s.bound_us + rest[q + 1][b] <= quick_best * (1 + 1e-9)) needed[group[q]][a * cols(m) + b] = 1;
+        bool may_be_optimal = reach[q][a] + s.bound_us + rest[q + 1][b] <= quick_best * (1 + 1e-9);
+        bool promising = reach_t[q][a] + s.time_us + rest_t[q + 1][b] <= quick_best * (1 + kFusedSlack);
+        if (may_be_optimal && (!fused || promising)) needed[group[q]][a * cols(m) + b] = 1;
       }
   }
   for (int gi = 0; gi < groups; ++gi) {
@@ -492,7 +516,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
           milp_tasks.push_back({gi, m.entry >= 0 ? a : -1, m.exit >= 0 ? b : -1});
         } else if (!m.chain && std::isfinite(table[gi][a * cols(m) + b].bound_us) &&
                    !table[gi][a * cols(m) + b].proven) {
-          table[gi][a * cols(m) + b].pruned = true;
+          // Marked pruned (no proof needed) only where bounds exclude it; a fused module is
+          // never proven, so its heuristic skips cannot make a proof either.
+          table[gi][a * cols(m) + b].pruned = static_cast<int>(m.nodes.size()) <= kExactModuleNodes;
           ++pruned;
         }
       }
