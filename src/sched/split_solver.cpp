@@ -443,55 +443,34 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   // the best bound to reach a, plus its own bound, plus the best bound from b to the end, does
   // not exceed the best plan the quick solves already give. The others keep their quick plan
   // (and bound); the optimum runs through solved pairs only, so exactness is kept.
-  std::vector<std::vector<double>> reach(q_count + 1), rest(q_count + 1);
-  reach[0].assign(1, 0.0);
-  for (int q = 0; q < q_count; ++q) {
-    const Module& m = modules[q];
-    reach[q + 1].assign(cols(m), kInf);
-    for (int a = 0; a < rows(m); ++a)
-      for (int b = 0; b < cols(m); ++b)
-        reach[q + 1][b] = std::min(reach[q + 1][b], reach[q][a] + table[group[q]][a * cols(m) + b].bound_us);
-  }
-  rest[q_count].assign(cols(modules[q_count - 1]), 0.0);
-  for (int q = q_count - 1; q >= 0; --q) {
-    const Module& m = modules[q];
-    rest[q].assign(rows(m), kInf);
-    for (int a = 0; a < rows(m); ++a)
-      for (int b = 0; b < cols(m); ++b)
-        rest[q][a] = std::min(rest[q][a], table[group[q]][a * cols(m) + b].bound_us + rest[q + 1][b]);
-  }
-  double quick_best;
-  {
-    std::vector<double> f(1, 0.0);
+  // Min-plus sweeps over the module sequence for one value of the pinned solves:
+  // into[q][a] = best sum to enter module q on a, out[q][a] = best sum from there to the end.
+  auto sweep = [&](double PinnedSolve::*value) {
+    std::vector<std::vector<double>> into(q_count + 1), out(q_count + 1);
+    into[0].assign(1, 0.0);
     for (int q = 0; q < q_count; ++q) {
       const Module& m = modules[q];
-      std::vector<double> nf(cols(m), kInf);
+      into[q + 1].assign(cols(m), kInf);
       for (int a = 0; a < rows(m); ++a)
-        for (int b = 0; b < cols(m); ++b) nf[b] = std::min(nf[b], f[a] + table[group[q]][a * cols(m) + b].time_us);
-      f = std::move(nf);
+        for (int b = 0; b < cols(m); ++b)
+          into[q + 1][b] = std::min(into[q + 1][b], into[q][a] + table[group[q]][a * cols(m) + b].*value);
     }
-    quick_best = *std::min_element(f.begin(), f.end());
-  }
+    out[q_count].assign(cols(modules[q_count - 1]), 0.0);
+    for (int q = q_count - 1; q >= 0; --q) {
+      const Module& m = modules[q];
+      out[q].assign(rows(m), kInf);
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b)
+          out[q][a] = std::min(out[q][a], table[group[q]][a * cols(m) + b].*value + out[q + 1][b]);
+    }
+    return std::make_pair(std::move(into), std::move(out));
+  };
+  auto [reach, rest] = sweep(&PinnedSolve::bound_us);
   // Fused modules are heuristic anyway (their plans prove nothing), so they also skip pairs
   // whose best quick sequence is more than kFusedSlack above the best quick plan: the exact
   // solves go where they can change the answer.
-  std::vector<std::vector<double>> reach_t(q_count + 1), rest_t(q_count + 1);
-  reach_t[0].assign(1, 0.0);
-  for (int q = 0; q < q_count; ++q) {
-    const Module& m = modules[q];
-    reach_t[q + 1].assign(cols(m), kInf);
-    for (int a = 0; a < rows(m); ++a)
-      for (int b = 0; b < cols(m); ++b)
-        reach_t[q + 1][b] = std::min(reach_t[q + 1][b], reach_t[q][a] + table[group[q]][a * cols(m) + b].time_us);
-  }
-  rest_t[q_count].assign(cols(modules[q_count - 1]), 0.0);
-  for (int q = q_count - 1; q >= 0; --q) {
-    const Module& m = modules[q];
-    rest_t[q].assign(rows(m), kInf);
-    for (int a = 0; a < rows(m); ++a)
-      for (int b = 0; b < cols(m); ++b)
-        rest_t[q][a] = std::min(rest_t[q][a], table[group[q]][a * cols(m) + b].time_us + rest_t[q + 1][b]);
-  }
+  auto [reach_t, rest_t] = sweep(&PinnedSolve::time_us);
+  const double quick_best = *std::min_element(reach_t[q_count].begin(), reach_t[q_count].end());
   std::vector<std::vector<char>> needed(groups);
   for (int gi = 0; gi < groups; ++gi) needed[gi].assign(table[gi].size(), 0);
   int pruned = 0;
