@@ -72,14 +72,12 @@ bool is_chain(const Graph& g, const Module& m) {
   return true;
 }
 
-}  // namespace
-
-std::vector<Module> decompose(const Graph& g, int size_cap) {
+// Modules cut at the given split nodes (in topological order).
+std::vector<Module> decompose_at(const Graph& g, const std::vector<int>& splits, int size_cap) {
   const int n = g.num_nodes();
   const auto& topo = g.topo_order();
   std::vector<int> pos(n);
   for (int t = 0; t < n; ++t) pos[topo[t]] = t;
-  std::vector<int> splits = find_split_nodes(g);
   std::vector<Module> pieces;
   int prev = -1, from = 0;
   for (int s : splits) {
@@ -113,6 +111,10 @@ std::vector<Module> decompose(const Graph& g, int size_cap) {
   for (Module& m : out) m.chain = is_chain(g, m);
   return out;
 }
+
+}  // namespace
+
+std::vector<Module> decompose(const Graph& g, int size_cap) { return decompose_at(g, find_split_nodes(g), size_cap); }
 
 Problem module_problem(const Problem& pr, const Module& m, int entry_device, int exit_device) {
   const Graph& g = pr.graph();
@@ -410,7 +412,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   const Graph& g = pr.graph();
   const int k = pr.num_devices();
-  std::vector<Module> modules = decompose(g, std::max(1, opt.module_size));
+  const std::vector<int> splits = find_split_nodes(g);
+  std::vector<Module> modules = decompose_at(g, splits, std::max(1, opt.module_size));
   const int q_count = static_cast<int>(modules.size());
   // Distinct modules and the pinned solves each needs.
   std::vector<int> group(q_count);
@@ -598,7 +601,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   for (int v = 0; v < g.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.param_bytes(v);
   bool fits = true;
   for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
-  out.notes.push_back("split: " + std::to_string(find_split_nodes(g).size()) + " split nodes, " +
+  out.notes.push_back("split: " + std::to_string(splits.size()) + " split nodes, " +
                       std::to_string(q_count) + " modules (" + std::to_string(chains) + " chains by DP), " +
                       std::to_string(groups) + " distinct, " + std::to_string(milp_tasks.size()) +
                       " pinned MILP solves on " + std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +

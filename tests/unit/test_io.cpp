@@ -217,3 +217,20 @@ TEST(PlanIo, RoundTripKeepsEverythingValidationNeeds) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "plan.json: placement of 'a': unknown device 'tpu'");
 }
+
+TEST(PlatformIo, WriterRoundTripsEveryTransferTime) {
+  for (const auto& name : bundled_platform_names()) {
+    auto p = load_platform(name);
+    ASSERT_TRUE(p) << name;
+    auto back = parse_platform(platform_to_json(*p), name + ".json");
+    ASSERT_TRUE(back) << back.error().message;
+    ASSERT_EQ(back->num_devices(), p->num_devices());
+    EXPECT_EQ(back->host, p->host);
+    for (int a = 0; a < p->num_devices(); ++a) {
+      EXPECT_EQ(back->devices[a].name, p->devices[a].name);
+      EXPECT_EQ(back->devices[a].memory_bytes, p->devices[a].memory_bytes);
+      for (int b = 0; b < p->num_devices(); ++b)
+        EXPECT_DOUBLE_EQ(back->transfer_us(a, b, 1e6), p->transfer_us(a, b, 1e6)) << name << " " << a << "->" << b;
+    }
+  }
+}
