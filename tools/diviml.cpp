@@ -39,6 +39,7 @@ struct PlanArgs {
   int threads = 1;
   int module_size = 12;
   double module_time_limit_s = 0.5;
+  int max_channels = 3;
   bool verbose = false, quiet = false;
 };
 
@@ -56,6 +57,7 @@ SolveOptions options_of(const PlanArgs& a) {
   o.verbose = a.verbose;
   o.module_size = a.module_size;
   o.module_time_limit_s = a.module_time_limit_s;
+  o.max_channels = a.max_channels;
   return o;
 }
 
@@ -92,10 +94,12 @@ int run_plan(const PlanArgs& a) {
       const Graph& g = problem->graph();
       for (size_t q = 0; q < plan->modules.size(); ++q) {
         const ModuleSummary& m = plan->modules[q];
+        std::string how = m.chain ? "chain (DP)" : "MILP";
+        if (m.segments > 1) how = std::to_string(m.segments) + " segments (multi-channel cuts, DP over crossing devices)";
         std::printf("module %zu: entry %s, exit %s, %d nodes inside, %d channel(s), %s%s\n", q,
                     m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
-                    m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels,
-                    m.chain ? "chain (DP)" : "MILP", m.proven ? ", proven" : "");
+                    m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels, how.c_str(),
+                    m.proven ? ", proven" : "");
       }
     }
     std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
@@ -185,6 +189,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   plan->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module MILP (default 0.5)")
       ->check(CLI::PositiveNumber);
+  plan->add_option("--max-channels", a.max_channels,
+                   "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
+      ->check(CLI::Range(0, 8));
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
   plan->add_flag("--verbose,-v", a.verbose, "solver details");
@@ -203,6 +210,9 @@ int main(int argc, char** argv) {
   compare->add_option("--module-time-limit", a.module_time_limit_s,
                       "split: seconds for one pinned module MILP (default 0.5)")
       ->check(CLI::PositiveNumber);
+  compare->add_option("--max-channels", a.max_channels,
+                   "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
+      ->check(CLI::Range(0, 8));
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
   std::string vgraph, vplatform, vplan;

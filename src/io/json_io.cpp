@@ -472,7 +472,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
     for (const ModuleSummary& m : plan.modules)
       mods.push_back({{"entry", m.entry >= 0 ? json(g.nodes[m.entry].id) : json(nullptr)},
                       {"exit", m.exit >= 0 ? json(g.nodes[m.exit].id) : json(nullptr)},
-                      {"size", m.size}, {"channels", m.channels}, {"chain", m.chain}, {"proven", m.proven}});
+                      {"size", m.size}, {"channels", m.channels}, {"segments", m.segments}, {"chain", m.chain}, {"proven", m.proven}});
     doc["modules"] = std::move(mods);
   }
   return doc.dump(1) + "\n";

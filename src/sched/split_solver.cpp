@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
 #include <map>
 #include <thread>
 #include <unordered_map>
@@ -116,45 +118,240 @@ std::vector<Module> decompose_at(const Graph& g, const std::vector<int>& splits,
 
 std::vector<Module> decompose(const Graph& g, int size_cap) { return decompose_at(g, find_split_nodes(g), size_cap); }
 
-Problem module_problem(const Problem& pr, const Module& m, int entry_device, int exit_device) {
+namespace {
+
+// A part of the graph as a problem of its own: `sources` (node, device) finished at time 0 on
+// that device at no cost, then `nodes` in the given order, `pins` restricting nodes to one
+// device; edges between included nodes except into sources; costs copied from the parent.
+Problem pinned_problem(const Problem& pr, const std::vector<std::pair<int, int>>& sources,
+                       const std::vector<int>& nodes, const std::vector<std::pair<int, int>>& pins) {
   const Graph& g = pr.graph();
   const Platform& pf = pr.platform();
   const int k = pr.num_devices();
   Graph sg;
   sg.name = g.name + ".module";
-  auto copy_node = [&](int v, int only_device) {
+  std::unordered_map<int, int> local, pinned(pins.begin(), pins.end());
+  for (auto [v, d] : sources) {
+    Node c;
+    c.id = g.nodes[v].id;
+    c.op = g.nodes[v].op;
+    for (int x = 0; x < k; ++x)
+      c.cost_us[pf.devices[x].name] = x == d ? std::optional<double>(0.0) : std::optional<double>();
+    c.output_bytes = 0.0;
+    local[v] = sg.add_node(std::move(c));
+  }
+  for (int v : nodes) {
+    auto pin = pinned.find(v);
     Node c;
     c.id = g.nodes[v].id;
     c.op = g.nodes[v].op;
     for (int d = 0; d < k; ++d) {
-      bool allowed = only_device < 0 || d == only_device;
+      bool allowed = pin == pinned.end() || d == pin->second;
       double cost = pr.cost_us(v, d);
       c.cost_us[pf.devices[d].name] =
           allowed && std::isfinite(cost) ? std::optional<double>(cost) : std::optional<double>();
     }
     c.input_bytes = g.nodes[v].input_bytes;
     c.output_bytes = g.is_sink(v) ? g.nodes[v].output_bytes.value_or(0.0) : 0.0;
-    return c;
-  };
-  std::unordered_map<int, int> local;
-  if (m.entry >= 0) {
-    Node c;
-    c.id = g.nodes[m.entry].id;
-    c.op = g.nodes[m.entry].op;
-    for (int d = 0; d < k; ++d)
-      c.cost_us[pf.devices[d].name] = d == entry_device ? std::optional<double>(0.0) : std::optional<double>();
-    c.output_bytes = 0.0;
-    local[m.entry] = sg.add_node(std::move(c));
+    local[v] = sg.add_node(std::move(c));
   }
-  for (int v : m.nodes) local[v] = sg.add_node(copy_node(v, -1));
-  if (m.exit >= 0) local[m.exit] = sg.add_node(copy_node(m.exit, exit_device));
+  const int num_sources = static_cast<int>(sources.size());
   for (const Edge& e : g.edges) {
     auto a = local.find(e.src), b = local.find(e.dst);
-    if (a != local.end() && b != local.end()) sg.edges.push_back(Edge{a->second, b->second, e.bytes});
+    if (a != local.end() && b != local.end() && b->second >= num_sources)
+      sg.edges.push_back(Edge{a->second, b->second, e.bytes});
   }
   (void)sg.finalize();
   auto sub = Problem::build(std::move(sg), pf);
   return std::move(*sub);  // costs are all explicit and finite or null: build cannot fail
+}
+
+}  // namespace
+
+Problem module_problem(const Problem& pr, const Module& m, int entry_device, int exit_device) {
+  std::vector<std::pair<int, int>> sources, pins;
+  if (m.entry >= 0) sources.emplace_back(m.entry, entry_device);
+  std::vector<int> nodes = m.nodes;
+  if (m.exit >= 0) {
+    nodes.push_back(m.exit);
+    if (exit_device >= 0) pins.emplace_back(m.exit, exit_device);
+  }
+  return pinned_problem(pr, sources, nodes, pins);
+}
+
+namespace {
+
+// Cuts may cost this much of the module's longest path (see cut_module).
+constexpr double kCutSlack = 0.02;
+// A segmentation needing more than this many solve units (an MILP solve is 1, a path DP 0.05,
+// each segment 0.2 more) is not worth it: the module stays whole. It also stays whole when
+// solving it whole is estimated cheaper (whole_units).
+constexpr double kCutBudget = 400;
+
+double power(int k, size_t e) { return std::pow(static_cast<double>(k), static_cast<double>(e)); }
+
+Problem fuse_chains(const Problem& sub, const std::vector<char>& is_fixed, std::vector<int>& group,
+                    std::vector<std::vector<int>>& members);
+extern const int kExactModuleNodes;
+
+// Solve units of the whole module (see cut_module): every boundary pair, each an MILP on the
+// fused module that, past kExactModuleNodes fused nodes, usually runs to its time limit.
+double whole_units(const Problem& pr, const Module& m) {
+  const int k = pr.num_devices();
+  Problem sub = module_problem(pr, m, m.entry >= 0 ? 0 : -1, -1);
+  std::vector<char> fixed(sub.num_nodes(), 0);
+  if (m.entry >= 0) fixed.front() = 1;
+  if (m.exit >= 0) fixed.back() = 1;
+  std::vector<int> group;
+  std::vector<std::vector<int>> members;
+  fuse_chains(sub, fixed, group, members);
+  const int free_nodes = static_cast<int>(members.size()) - (m.entry >= 0) - (m.exit >= 0);
+  return (m.entry >= 0 ? k : 1) * (m.exit >= 0 ? k : 1) * (free_nodes <= kExactModuleNodes ? 1.0 : 10.0);
+}
+
+}  // namespace
+
+void cut_module(const Problem& pr, Module& m, int size_cap, int max_channels) {
+  m.segments.clear();
+  m.channels.clear();
+  const int n = static_cast<int>(m.nodes.size());
+  if (max_channels < 1 || n <= size_cap || m.chain) return;
+  const Graph& g = pr.graph();
+  const int k = pr.num_devices();
+  auto fast = [&](int v) {
+    double c = kInf;
+    for (int d = 0; d < k; ++d) c = std::min(c, pr.cost_us(v, d));
+    return c;
+  };
+  // Candidate orders: the topological one and the level order (by edges from the entry).
+  std::unordered_map<int, int> where;
+  for (int i = 0; i < n; ++i) where[m.nodes[i]] = i;
+  std::vector<int> depth(n, 0);
+  for (int i = 0; i < n; ++i)
+    for (int e : g.in_edges(m.nodes[i])) {
+      auto p = where.find(g.edges[e].src);
+      if (p != where.end()) depth[i] = std::max(depth[i], depth[p->second] + 1);
+    }
+  std::vector<int> level(n);
+  for (int i = 0; i < n; ++i) level[i] = i;
+  std::stable_sort(level.begin(), level.end(), [&](int x, int y) { return depth[x] < depth[y]; });
+  for (int& i : level) i = m.nodes[i];
+  std::vector<std::vector<int>> orders{m.nodes};
+  if (level != m.nodes) orders.push_back(level);
+
+  double best_cost = kInf;
+  for (const std::vector<int>& o : orders) {
+    std::unordered_map<int, int> pos;  // entry -1, inside 0..n-1, exit n
+    for (int t = 0; t < n; ++t) pos[o[t]] = t;
+    if (m.entry >= 0) pos[m.entry] = -1;
+    if (m.exit >= 0) pos[m.exit] = n;
+    auto at = [&](int v) {
+      auto it = pos.find(v);
+      return it == pos.end() ? std::numeric_limits<int>::min() : it->second;
+    };
+    // Last consumer position of each producer (index t + 1; entry at 0).
+    std::vector<int> last(n + 1, std::numeric_limits<int>::min());
+    auto consumers = [&](int v, int slot) {
+      for (int e : g.out_edges(v)) last[slot] = std::max(last[slot], at(g.edges[e].dst));
+    };
+    if (m.entry >= 0) consumers(m.entry, 0);
+    for (int t = 0; t < n; ++t) consumers(o[t], t + 1);
+    // Crossing producers per cut t (between o[t-1] and o[t]): position < t, last consumer >= t.
+    std::vector<int> width(n + 1, 0);
+    {
+      std::vector<int> diff(n + 2, 0);
+      for (int slot = 0; slot <= n; ++slot) {
+        int p = slot - 1, l = std::min(last[slot], n);
+        if (l >= p + 1 && (slot > 0 || m.entry >= 0)) diff[p + 1] += 1, diff[l + 1] -= 1;
+      }
+      for (int t = 0, c = 0; t <= n; ++t) c += diff[t], width[t] = c;
+    }
+    // Longest paths (fastest device, free transfers) ending before / starting after each cut.
+    std::vector<double> lp_end(n), pre(n + 1, 0.0), lp_start(n), suf(n + 1, 0.0);
+    for (int t = 0; t < n; ++t) {
+      double in = 0;
+      for (int e : g.in_edges(o[t])) {
+        int p = at(g.edges[e].src);
+        if (p >= 0 && p < n) in = std::max(in, lp_end[p]);
+      }
+      lp_end[t] = in + fast(o[t]);
+      pre[t + 1] = std::max(pre[t], lp_end[t]);
+    }
+    const double exit_cost = m.exit >= 0 ? fast(m.exit) : 0.0;
+    suf[n] = exit_cost;
+    for (int t = n - 1; t >= 0; --t) {
+      double out = 0;
+      for (int e : g.out_edges(o[t])) {
+        int p = at(g.edges[e].dst);
+        if (p == n) out = std::max(out, exit_cost);
+        else if (p > t && p < n) out = std::max(out, lp_start[p]);
+      }
+      lp_start[t] = out + fast(o[t]);
+      suf[t] = std::max(suf[t + 1], lp_start[t]);
+    }
+    const double whole = suf[0];
+    std::vector<char> ok(n + 1, 1);
+    for (int t = 1; t < n; ++t)
+      ok[t] = width[t] <= max_channels && pre[t] + suf[t] <= (1 + kCutSlack) * whole + 1e-9;
+    // Solve units of segment [i, j): pinned solves for every device combination of the channels
+    // it reads and hands on, each cheap when the segment is a path.
+    auto seg_cost = [&](int i, int j) {
+      std::vector<int> reads;
+      bool path = true;
+      auto visit = [&](int v, int t) {  // t: v's position (n for the exit)
+        int inner = 0;
+        for (int e : g.in_edges(v)) {
+          int u = g.edges[e].src, p = at(u);
+          if (p < i) {
+            if (std::find(reads.begin(), reads.end(), u) == reads.end()) reads.push_back(u);
+          } else {
+            ++inner;
+            if (p != t - 1 && !(t == n && p == j - 1)) path = false;
+          }
+        }
+        if (t > i && inner != 1) path = false;
+        if (t == i && inner != 0) path = false;
+      };
+      int writes = 0;
+      for (int t = i; t < j; ++t) {
+        visit(o[t], t);
+        if (j < n && last[t + 1] >= j) ++writes;
+      }
+      if (j == n && m.exit >= 0) visit(m.exit, n), ++writes;
+      return power(k, reads.size() + writes) * (path ? 0.05 : 1.0) + 0.2;
+    };
+    std::vector<double> dp(n + 1, kInf);
+    std::vector<int> from(n + 1, -1);
+    dp[0] = 0;
+    for (int j = 1; j <= n; ++j) {
+      if (j < n && !ok[j]) continue;
+      for (int i = std::max(0, j - size_cap); i < j; ++i) {
+        if ((i > 0 && !ok[i]) || !std::isfinite(dp[i])) continue;
+        double c = dp[i] + seg_cost(i, j);
+        if (c < dp[j]) dp[j] = c, from[j] = i;
+      }
+    }
+    if (!(dp[n] < best_cost) || dp[n] > kCutBudget) continue;
+    best_cost = dp[n];
+    m.segments.clear();
+    m.channels.clear();
+    std::vector<int> cuts;
+    for (int j = n; j > 0; j = from[j]) cuts.push_back(j);
+    cuts.push_back(0);
+    std::reverse(cuts.begin(), cuts.end());
+    for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+      m.segments.emplace_back(o.begin() + cuts[c], o.begin() + cuts[c + 1]);
+      int t = cuts[c + 1];
+      if (t == n) break;
+      std::vector<int> crossing;
+      if (m.entry >= 0 && last[0] >= t) crossing.push_back(m.entry);
+      for (int p = 0; p < t; ++p)
+        if (last[p + 1] >= t) crossing.push_back(o[p]);
+      m.channels.push_back(std::move(crossing));
+    }
+  }
+  // Cut only where that is cheaper than solving the module whole.
+  if (m.segments.size() <= 1 || best_cost > whole_units(pr, m)) m.segments.clear(), m.channels.clear();
 }
 
 namespace {
@@ -171,74 +368,71 @@ struct PinnedSolve {
   std::vector<std::vector<int>> order;  // per device, local nodes
 };
 
-// DP over devices for a chain module (exact: nothing in it can run in parallel).
-PinnedSolve chain_dp(const Problem& pr, const Module& m, int a, int b) {
-  const Graph& g = pr.graph();
-  const int k = pr.num_devices();
-  const int inside = static_cast<int>(m.nodes.size());
-  // Arrival lower bound on device d from the entry's edges into node v (entry done at 0 on a).
-  auto from_entry = [&](int v, int d) {
-    double t = 0;
-    if (m.entry < 0) return t;
-    for (int e : g.in_edges(v))
-      if (g.edges[e].src == m.entry) t = std::max(t, pr.comm_us(e, a, d));
-    return t;
-  };
-  auto edge_delay = [&](int u, int v, int du, int dv) {
-    double t = 0;
-    for (int e : g.out_edges(u))
-      if (g.edges[e].dst == v) t = std::max(t, pr.comm_us(e, du, dv));
-    return t;
-  };
-  std::vector<std::vector<double>> fin(inside, std::vector<double>(k, kInf));
-  std::vector<std::vector<int>> from(inside, std::vector<int>(k, -1));
-  for (int i = 0; i < inside; ++i) {
-    int v = m.nodes[i];
-    for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(v, d)) continue;
-      double ready = std::max(from_entry(v, d), pr.input_us(v, d));
-      if (i > 0) {
-        double best = kInf;
-        for (int d2 = 0; d2 < k; ++d2) {
-          double t = fin[i - 1][d2] + edge_delay(m.nodes[i - 1], v, d2, d);
-          if (t < best) best = t, from[i][d] = d2;
-        }
-        ready = std::max(ready, best);
-      }
-      fin[i][d] = ready + pr.cost_us(v, d);
+// Whether the nodes after the first `s` (the pinned sources) form a path v_s -> v_s+1 -> ...
+// in index order that only sources skip into, with nothing returned to the host before its end.
+bool path_shaped(const Problem& sub, int s) {
+  const Graph& g = sub.graph();
+  const int n = g.num_nodes();
+  if (n <= s) return false;
+  for (int v = s; v < n; ++v) {
+    int inner_in = 0;
+    for (int e : g.in_edges(v)) {
+      int u = g.edges[e].src;
+      if (u < s) continue;
+      if (u != v - 1) return false;
+      ++inner_in;
     }
+    if (v > s && inner_in != 1) return false;
+    for (int e : g.out_edges(v))
+      if (g.edges[e].dst != v + 1) return false;
+    if (v + 1 < n)
+      for (int d = 0; d < sub.num_devices(); ++d)
+        if (sub.output_us(v, d) > 0) return false;
   }
-  PinnedSolve r;
-  int last_dev = -1;
-  if (m.exit >= 0) {
-    if (!pr.can_run(m.exit, b)) return r;
-    double ready = std::max(from_entry(m.exit, b), pr.input_us(m.exit, b));
-    if (inside > 0) {
-      double best = kInf;
-      for (int d2 = 0; d2 < k; ++d2) {
-        double t = fin[inside - 1][d2] + edge_delay(m.nodes[inside - 1], m.exit, d2, b);
-        if (t < best) best = t, last_dev = d2;
-      }
-      ready = std::max(ready, best);
-    }
-    r.time_us = ready + pr.cost_us(m.exit, b) + pr.output_us(m.exit, b);
-  } else {
+  return true;
+}
+
+// DP over devices along a path-shaped problem (exact: nothing on it can run in parallel).
+PinnedSolve path_dp(const Problem& sub, int s) {
+  const Graph& g = sub.graph();
+  const int n = g.num_nodes(), k = sub.num_devices();
+  std::vector<int> src_dev(s, -1);
+  for (int u = 0; u < s; ++u)
+    for (int d = 0; d < k; ++d)
+      if (sub.can_run(u, d)) src_dev[u] = d;
+  std::vector<std::vector<double>> fin(n, std::vector<double>(k, kInf));
+  std::vector<std::vector<int>> from(n, std::vector<int>(k, -1));
+  for (int v = s; v < n; ++v)
     for (int d = 0; d < k; ++d) {
-      double t = fin[inside - 1][d] + pr.output_us(m.nodes[inside - 1], d);
-      if (t < r.time_us) r.time_us = t, last_dev = d;
+      if (!sub.can_run(v, d)) continue;
+      double ready = sub.input_us(v, d), best = v > s ? kInf : 0.0;
+      for (int e : g.in_edges(v)) {
+        int u = g.edges[e].src;
+        if (u < s) {
+          ready = std::max(ready, sub.comm_us(e, src_dev[u], d));
+          continue;
+        }
+        for (int d2 = 0; d2 < k; ++d2) {
+          double t = fin[u][d2] + sub.comm_us(e, d2, d);
+          if (t < best) best = t, from[v][d] = d2;
+        }
+      }
+      fin[v][d] = std::max(ready, best) + sub.cost_us(v, d);
     }
+  PinnedSolve r;
+  int last = -1;
+  for (int d = 0; d < k; ++d) {
+    double t = fin[n - 1][d] + sub.output_us(n - 1, d);
+    if (t < r.time_us) r.time_us = t, last = d;
   }
   if (!std::isfinite(r.time_us)) return r;
   r.bound_us = r.time_us;
   r.proven = true;
-  const int offset = m.entry >= 0 ? 1 : 0;
-  const int total = offset + inside + (m.exit >= 0 ? 1 : 0);
-  r.device.assign(total, -1);
+  r.device.assign(n, -1);
   r.order.assign(k, {});
-  if (m.entry >= 0) r.device[0] = a;
-  for (int i = inside - 1, d = last_dev; i >= 0; d = from[i][d], --i) r.device[offset + i] = d;
-  if (m.exit >= 0) r.device[total - 1] = b;
-  for (int l = 0; l < total; ++l) r.order[r.device[l]].push_back(l);
+  for (int u = 0; u < s; ++u) r.device[u] = src_dev[u];
+  for (int v = n - 1, d = last; v >= s; d = from[v][d], --v) r.device[v] = d;
+  for (int v = 0; v < n; ++v) r.order[r.device[v]].push_back(v);
   return r;
 }
 
@@ -249,11 +443,11 @@ PinnedSolve chain_dp(const Problem& pr, const Module& m, int a, int b) {
 // fused. `group` receives, per node of `sub`, its fused node; fused nodes list their members in
 // order. The fused problem is a restriction (members share a device and run back to back), so
 // its optimum is an upper bound for the module, not a lower one.
-Problem fuse_chains(const Problem& sub, bool has_entry, bool has_exit, std::vector<int>& group,
+Problem fuse_chains(const Problem& sub, const std::vector<char>& is_fixed, std::vector<int>& group,
                     std::vector<std::vector<int>>& members) {
   const Graph& g = sub.graph();
   const int n = g.num_nodes(), k = sub.num_devices();
-  auto fixed = [&](int v) { return (has_entry && v == 0) || (has_exit && v == n - 1); };
+  auto fixed = [&](int v) { return is_fixed[v] != 0; };
   // Fuse v into u only where running v elsewhere cannot pay for moving its input there: the
   // most v could gain on another device is below the cheapest transfer of u's output. That keeps
   // BN/ReLU with their convolution and leaves conv -> conv links as decisions.
@@ -308,7 +502,7 @@ Problem fuse_chains(const Problem& sub, bool has_entry, bool has_exit, std::vect
 
 // Modules with more nodes inside than this are fused before the MILP: CBC proves ~12-node
 // pinned modules in well under a second, 20-node ones (an Inception module) often not in 10 s.
-constexpr int kExactModuleNodes = 12;
+extern const int kExactModuleNodes = 12;
 constexpr double kFusedSlack = 0.05;
 
 PinnedSolve from_plan(const Plan& plan, int num_devices) {
@@ -322,19 +516,19 @@ PinnedSolve from_plan(const Plan& plan, int num_devices) {
   return r;
 }
 
-// The exact pinned solve (fused first when the module is large). Its bound is 0 when fused:
-// the caller keeps the quick solve's static bound of the unfused module.
-PinnedSolve milp_solve(const Problem& pr, const Module& m, int a, int b, const SolveOptions& opt) {
+// The exact pinned solve of a sub-problem (fused first when it has more than kExactModuleNodes
+// nodes besides its `fixed` ones: pinned sources and pinned outputs). Its bound is 0 when fused:
+// the caller keeps the quick solve's static bound of the unfused problem.
+PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveOptions& opt) {
   PinnedSolve r;
-  if (m.exit >= 0 && !pr.can_run(m.exit, b)) return r;
-  Problem sub = module_problem(pr, m, a, b);
-  if (static_cast<int>(m.nodes.size()) <= kExactModuleNodes) {
+  const int free_nodes = sub.num_nodes() - static_cast<int>(std::count(fixed.begin(), fixed.end(), 1));
+  if (free_nodes <= kExactModuleNodes) {
     auto plan = solve("milp", sub, opt);
     return plan ? from_plan(*plan, sub.num_devices()) : r;
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
-  Problem fused = fuse_chains(sub, m.entry >= 0, m.exit >= 0, group, members);
+  Problem fused = fuse_chains(sub, fixed, group, members);
   auto plan = solve("milp", fused, opt);
   if (!plan) return r;
   Mapping coarse = plan->mapping(fused.num_devices());
@@ -357,11 +551,11 @@ PinnedSolve milp_solve(const Problem& pr, const Module& m, int a, int b, const S
   return r;
 }
 
-// A quick pinned solve: HEFT on the module problem, with that problem's static lower bound.
-PinnedSolve heft_solve(const Problem& pr, const Module& m, int a, int b) {
+// A quick pinned solve: DP when the problem is a path, else HEFT with the problem's static
+// lower bound.
+PinnedSolve quick_solve(const Problem& sub, int num_sources) {
+  if (path_shaped(sub, num_sources)) return path_dp(sub, num_sources);
   PinnedSolve r;
-  if (m.exit >= 0 && !pr.can_run(m.exit, b)) return r;
-  Problem sub = module_problem(pr, m, a, b);
   auto plan = solve("heft", sub, {});
   if (!plan) {
     r.bound_us = lower_bound_us(sub);
@@ -405,6 +599,165 @@ std::string module_key(const Problem& pr, const Module& m) {
   return key;
 }
 
+// A segment of a cut module as pinned problems: the channels it reads from the state before
+// it, the ones of its nodes the state after it carries, and one solve per device combination.
+struct SegmentPlan {
+  std::vector<int> nodes;          // graph nodes solved in it (the module's exit last in the last)
+  std::vector<int> before, after;  // state layouts: channel producers, in a fixed order
+  std::vector<int> reads;          // channels of `before` with an edge into `nodes`
+  std::vector<int> writes;         // nodes of `after` that are in `nodes`
+  std::vector<PinnedSolve> solves;  // index: reads' devices, then writes' devices (base k)
+  std::vector<char> exact;          // per solve: still needs the exact (MILP) solve
+};
+
+int digit(int index, int place, int k) {
+  for (int i = 0; i < place; ++i) index /= k;
+  return index % k;
+}
+
+std::vector<SegmentPlan> segment_plans(const Problem& pr, const Module& m) {
+  const Graph& g = pr.graph();
+  const int k = pr.num_devices();
+  const size_t r = m.segments.size();
+  std::vector<SegmentPlan> plans(r);
+  for (size_t s = 0; s < r; ++s) {
+    SegmentPlan& sp = plans[s];
+    sp.nodes = m.segments[s];
+    if (s + 1 == r && m.exit >= 0) sp.nodes.push_back(m.exit);
+    if (s == 0) {
+      if (m.entry >= 0) sp.before = {m.entry};
+    } else {
+      sp.before = m.channels[s - 1];
+    }
+    if (s + 1 == r) {
+      if (m.exit >= 0) sp.after = {m.exit};
+    } else {
+      sp.after = m.channels[s];
+    }
+    for (int c : sp.before) {
+      bool read = false;
+      for (int e : g.out_edges(c))
+        read = read || std::find(sp.nodes.begin(), sp.nodes.end(), g.edges[e].dst) != sp.nodes.end();
+      if (read) sp.reads.push_back(c);
+    }
+    for (int c : sp.after)
+      if (std::find(sp.nodes.begin(), sp.nodes.end(), c) != sp.nodes.end()) sp.writes.push_back(c);
+    const int combos = static_cast<int>(power(k, sp.reads.size() + sp.writes.size()));
+    sp.solves.assign(combos, PinnedSolve{});
+    sp.exact.assign(combos, 0);
+  }
+  return plans;
+}
+
+// The pinned problem of one device combination of a segment, or nothing when a written node
+// cannot run on its device.
+std::optional<Problem> segment_problem(const Problem& pr, const SegmentPlan& sp, int combo,
+                                       std::vector<char>* fixed) {
+  const int k = pr.num_devices();
+  std::vector<std::pair<int, int>> sources, pins;
+  const int nr = static_cast<int>(sp.reads.size());
+  for (int i = 0; i < nr; ++i) sources.emplace_back(sp.reads[i], digit(combo, i, k));
+  for (size_t j = 0; j < sp.writes.size(); ++j) {
+    int d = digit(combo, nr + static_cast<int>(j), k);
+    if (!pr.can_run(sp.writes[j], d)) return std::nullopt;
+    pins.emplace_back(sp.writes[j], d);
+  }
+  Problem sub = pinned_problem(pr, sources, sp.nodes, pins);
+  if (fixed) {
+    fixed->assign(sub.num_nodes(), 0);
+    for (int i = 0; i < nr; ++i) (*fixed)[i] = 1;
+    for (size_t i = 0; i < sp.nodes.size(); ++i)
+      if (std::find(sp.writes.begin(), sp.writes.end(), sp.nodes[i]) != sp.writes.end()) (*fixed)[nr + i] = 1;
+  }
+  return sub;
+}
+
+// The boundary-pair table of a cut module: for each entry device, a DP over the segments whose
+// state is the devices of the crossing tensors (segments run one after another), then the
+// stitched schedule replayed on the whole module (overlap across cuts can only help).
+void cut_table(const Problem& pr, const Module& m, const std::vector<SegmentPlan>& plans, int rows, int cols,
+               std::vector<PinnedSolve>& cells) {
+  const int k = pr.num_devices();
+  const size_t r = plans.size();
+  for (int a = 0; a < rows; ++a) {
+    if (m.entry >= 0 && !pr.can_run(m.entry, a)) continue;
+    std::vector<double> f(static_cast<size_t>(power(k, plans[0].before.size())), kInf);
+    f[m.entry >= 0 ? a : 0] = 0;
+    std::vector<std::vector<std::pair<int, int>>> back(r);  // per segment and state: (state before, combo)
+    for (size_t s = 0; s < r; ++s) {
+      const SegmentPlan& sp = plans[s];
+      const int nr = static_cast<int>(sp.reads.size()), nw = static_cast<int>(sp.writes.size());
+      std::vector<int> read_at(nr), after_from(sp.after.size()), after_write(sp.after.size(), -1);
+      for (int i = 0; i < nr; ++i)
+        read_at[i] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.reads[i]) - sp.before.begin());
+      for (size_t c = 0; c < sp.after.size(); ++c) {
+        auto w = std::find(sp.writes.begin(), sp.writes.end(), sp.after[c]);
+        if (w != sp.writes.end()) after_write[c] = static_cast<int>(w - sp.writes.begin());
+        after_from[c] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.after[c]) - sp.before.begin());
+      }
+      std::vector<double> nf(static_cast<size_t>(power(k, sp.after.size())), kInf);
+      back[s].assign(nf.size(), {-1, -1});
+      const int read_combos = static_cast<int>(power(k, nr)), write_combos = static_cast<int>(power(k, nw));
+      for (int st = 0; st < static_cast<int>(f.size()); ++st) {
+        if (!std::isfinite(f[st])) continue;
+        int rin = 0;
+        for (int i = nr - 1; i >= 0; --i) rin = rin * k + digit(st, read_at[i], k);
+        for (int w = 0; w < write_combos; ++w) {
+          const int combo = rin + read_combos * w;
+          const double t = sp.solves[combo].time_us;
+          if (!std::isfinite(t)) continue;
+          int next = 0;
+          for (int c = static_cast<int>(sp.after.size()) - 1; c >= 0; --c)
+            next = next * k + (after_write[c] >= 0 ? digit(w, after_write[c], k) : digit(st, after_from[c], k));
+          if (f[st] + t < nf[next]) nf[next] = f[st] + t, back[s][next] = {st, combo};
+        }
+      }
+      f = std::move(nf);
+    }
+    for (int b = 0; b < cols; ++b) {
+      int st = m.exit >= 0 ? b : 0;
+      if (!std::isfinite(f[st])) continue;
+      // Module-problem numbering: entry first, inside nodes in module order, exit last.
+      std::unordered_map<int, int> local;
+      int next = 0;
+      if (m.entry >= 0) local[m.entry] = next++;
+      for (int v : m.nodes) local[v] = next++;
+      if (m.exit >= 0) local[m.exit] = next++;
+      Mapping fine;
+      fine.device.assign(next, -1);
+      fine.order.assign(k, {});
+      std::vector<int> combos(r);
+      for (int s = static_cast<int>(r) - 1; s >= 0; --s) {
+        combos[s] = back[s][st].second;
+        st = back[s][st].first;
+      }
+      if (m.entry >= 0) {
+        fine.device[0] = a;
+        fine.order[a].push_back(0);
+      }
+      for (size_t s = 0; s < r; ++s) {
+        const SegmentPlan& sp = plans[s];
+        const PinnedSolve& x = sp.solves[combos[s]];
+        const int nr = static_cast<int>(sp.reads.size());
+        for (int d = 0; d < k; ++d)
+          for (int l : x.order[d]) {
+            if (l < nr) continue;
+            int v = local.at(sp.nodes[l - nr]);
+            fine.device[v] = d;
+            fine.order[d].push_back(v);
+          }
+      }
+      auto replayed = replay(module_problem(pr, m, m.entry >= 0 ? a : -1, m.exit >= 0 ? b : -1), fine);
+      PinnedSolve& cell = cells[a * cols + b];
+      if (!replayed || replayed->makespan_us >= cell.time_us) continue;
+      cell.time_us = replayed->makespan_us;
+      cell.proven = false;
+      cell.device = std::move(fine.device);
+      cell.order = std::move(fine.order);
+    }
+  }
+}
+
 }  // namespace
 
 Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt) const {
@@ -412,8 +765,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   const Graph& g = pr.graph();
   const int k = pr.num_devices();
+  const int cap = std::max(1, opt.module_size);
   const std::vector<int> splits = find_split_nodes(g);
-  std::vector<Module> modules = decompose_at(g, splits, std::max(1, opt.module_size));
+  std::vector<Module> modules = decompose_at(g, splits, cap);
   const int q_count = static_cast<int>(modules.size());
   // Distinct modules and the pinned solves each needs.
   std::vector<int> group(q_count);
@@ -425,13 +779,34 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     group[q] = it->second;
   }
   const int groups = static_cast<int>(representative.size());
+  // Multi-channel cuts for large modules (identical modules share the representative's cut).
+  std::vector<std::vector<SegmentPlan>> plans(groups);
+  for (int gi = 0; gi < groups; ++gi) {
+    Module& m = modules[representative[gi]];
+    cut_module(pr, m, cap, opt.max_channels);
+    if (!m.segments.empty()) plans[gi] = segment_plans(pr, m);
+  }
+  for (int q = 0; q < q_count; ++q)
+    if (representative[group[q]] != q && !plans[group[q]].empty()) {
+      // Same structure node for node: map the representative's cut onto this module.
+      const Module& rep = modules[representative[group[q]]];
+      Module& m = modules[q];
+      std::unordered_map<int, int> to;
+      to[rep.entry] = m.entry;
+      to[rep.exit] = m.exit;
+      for (size_t i = 0; i < rep.nodes.size(); ++i) to[rep.nodes[i]] = m.nodes[i];
+      for (const auto& seg : rep.segments) {
+        m.segments.emplace_back();
+        for (int v : seg) m.segments.back().push_back(to.at(v));
+      }
+      for (const auto& ch : rep.channels) {
+        m.channels.emplace_back();
+        for (int v : ch) m.channels.back().push_back(to.at(v));
+      }
+    }
   auto rows = [&](const Module& m) { return m.entry >= 0 ? k : 1; };
   auto cols = [&](const Module& m) { return m.exit >= 0 ? k : 1; };
   std::vector<std::vector<PinnedSolve>> table(groups);
-  struct Task {
-    int group, a, b;
-  };
-  std::vector<Task> milp_tasks;
   for (int gi = 0; gi < groups; ++gi) {
     const Module& m = modules[representative[gi]];
     table[gi].resize(static_cast<size_t>(rows(m)) * cols(m));
@@ -439,7 +814,16 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
       for (int b = 0; b < cols(m); ++b) {
         int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
         if (ea >= 0 && !pr.can_run(m.entry, ea)) continue;
-        table[gi][a * cols(m) + b] = m.chain ? chain_dp(pr, m, ea, eb) : heft_solve(pr, m, ea, eb);
+        if (eb >= 0 && !pr.can_run(m.exit, eb)) continue;
+        table[gi][a * cols(m) + b] = quick_solve(module_problem(pr, m, ea, eb), m.entry >= 0 ? 1 : 0);
+      }
+    // Segments: every device combination gets its quick solve now (DP on paths, else HEFT).
+    for (SegmentPlan& sp : plans[gi])
+      for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c) {
+        auto sub = segment_problem(pr, sp, c, nullptr);
+        if (!sub) continue;
+        sp.solves[c] = quick_solve(*sub, static_cast<int>(sp.reads.size()));
+        sp.exact[c] = std::isfinite(sp.solves[c].time_us) && !sp.solves[c].proven;
       }
   }
   // Prune before the MILPs: a pair (a, b) of module q can lie on an optimal sequence only if
@@ -471,7 +855,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   auto [reach, rest] = sweep(&PinnedSolve::bound_us);
   // Fused modules are heuristic anyway (their plans prove nothing), so they also skip pairs
   // whose best quick sequence is more than kFusedSlack above the best quick plan: the exact
-  // solves go where they can change the answer.
+  // solves go where they can change the answer. Cut modules get their exact solves per segment.
   auto [reach_t, rest_t] = sweep(&PinnedSolve::time_us);
   const double quick_best = *std::min_element(reach_t[q_count].begin(), reach_t[q_count].end());
   std::vector<std::vector<char>> needed(groups);
@@ -479,7 +863,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   int pruned = 0;
   for (int q = 0; q < q_count; ++q) {
     const Module& m = modules[q];
-    if (m.chain) continue;
+    if (!plans[group[q]].empty()) continue;
     const bool fused = static_cast<int>(m.nodes.size()) > kExactModuleNodes;
     for (int a = 0; a < rows(m); ++a)
       for (int b = 0; b < cols(m); ++b) {
@@ -490,44 +874,58 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
         if (may_be_optimal && (!fused || promising)) needed[group[q]][a * cols(m) + b] = 1;
       }
   }
+  // The exact solves: module pairs and segment combinations, each writing its own cell.
+  std::vector<std::function<void(const SolveOptions&)>> tasks;
   for (int gi = 0; gi < groups; ++gi) {
     const Module& m = modules[representative[gi]];
     for (int a = 0; a < rows(m); ++a)
       for (int b = 0; b < cols(m); ++b) {
+        PinnedSolve& cell = table[gi][a * cols(m) + b];
         if (needed[gi][a * cols(m) + b]) {
-          milp_tasks.push_back({gi, m.entry >= 0 ? a : -1, m.exit >= 0 ? b : -1});
-        } else if (!m.chain && std::isfinite(table[gi][a * cols(m) + b].bound_us) &&
-                   !table[gi][a * cols(m) + b].proven) {
+          const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
+          tasks.push_back([&pr, &m, &cell, ea, eb](const SolveOptions& sub_opt) {
+            Problem sub = module_problem(pr, m, ea, eb);
+            std::vector<char> fixed(sub.num_nodes(), 0);
+            if (m.entry >= 0) fixed.front() = 1;
+            if (m.exit >= 0) fixed.back() = 1;
+            PinnedSolve exact = exact_solve(sub, fixed, sub_opt);
+            // The MILP starts from the module's HEFT plan, so it is never worse; bounds combine.
+            if (exact.time_us <= cell.time_us) {
+              exact.bound_us = std::max(exact.bound_us, cell.bound_us);
+              cell = std::move(exact);
+            } else {
+              cell.bound_us = std::max(cell.bound_us, exact.bound_us);
+            }
+          });
+        } else if (plans[gi].empty() && std::isfinite(cell.bound_us) && !cell.proven) {
           // Marked pruned (no proof needed) only where bounds exclude it; a fused module is
           // never proven, so its heuristic skips cannot make a proof either.
-          table[gi][a * cols(m) + b].pruned = static_cast<int>(m.nodes.size()) <= kExactModuleNodes;
+          cell.pruned = static_cast<int>(m.nodes.size()) <= kExactModuleNodes;
           ++pruned;
         }
       }
+    for (SegmentPlan& sp : plans[gi])
+      for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c)
+        if (sp.exact[c])
+          tasks.push_back([&pr, &sp, c](const SolveOptions& sub_opt) {
+            std::vector<char> fixed;
+            auto sub = segment_problem(pr, sp, c, &fixed);
+            PinnedSolve exact = exact_solve(*sub, fixed, sub_opt);
+            if (exact.time_us <= sp.solves[c].time_us) sp.solves[c] = std::move(exact);
+          });
   }
-  // MILP solves in parallel; each gets an even share of what is left of the time limit.
+  // In parallel; each gets an even share of what is left of the time limit.
   std::atomic<size_t> next{0};
-  const int workers = std::max(1, std::min<int>(opt.threads, static_cast<int>(milp_tasks.size())));
+  const int workers = std::max(1, std::min<int>(opt.threads, static_cast<int>(tasks.size())));
   auto work = [&] {
-    for (size_t t; (t = next.fetch_add(1)) < milp_tasks.size();) {
-      const Task& task = milp_tasks[t];
-      const Module& m = modules[representative[task.group]];
+    for (size_t t; (t = next.fetch_add(1)) < tasks.size();) {
       SolveOptions sub = opt;
       sub.threads = 1;
       double left = std::max(0.0, opt.time_limit_s - elapsed());
-      double share = left * workers / static_cast<double>(milp_tasks.size() - t);
+      double share = left * workers / static_cast<double>(tasks.size() - t);
       sub.time_limit_s = std::clamp(share, 0.05, std::max(0.05, left));
       sub.time_limit_s = std::min(sub.time_limit_s, opt.module_time_limit_s);
-      int a = std::max(task.a, 0), b = std::max(task.b, 0);
-      PinnedSolve& cell = table[task.group][a * cols(m) + b];
-      PinnedSolve exact = milp_solve(pr, m, task.a, task.b, sub);
-      // The MILP starts from the module's HEFT plan, so it is never worse; bounds combine.
-      if (exact.time_us <= cell.time_us) {
-        exact.bound_us = std::max(exact.bound_us, cell.bound_us);
-        cell = std::move(exact);
-      } else {
-        cell.bound_us = std::max(cell.bound_us, exact.bound_us);
-      }
+      tasks[t](sub);
     }
   };
   if (workers == 1) {
@@ -537,6 +935,13 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     for (int w = 0; w < workers; ++w) pool.emplace_back(work);
     for (auto& th : pool) th.join();
   }
+  int cut_modules = 0;
+  for (int gi = 0; gi < groups; ++gi)
+    if (!plans[gi].empty()) {
+      const Module& m = modules[representative[gi]];
+      cut_table(pr, m, plans[gi], rows(m), cols(m), table[gi]);
+      ++cut_modules;
+    }
   // DP over modules on times (and, alongside, on bounds).
   std::vector<double> f(1, 0.0), fb(1, 0.0);
   std::vector<std::vector<int>> choice(q_count);
@@ -589,7 +994,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     sum.exit = m.exit;
     sum.size = static_cast<int>(m.nodes.size());
     sum.chain = m.chain;
-    sum.proven = true;
+    sum.segments = std::max<int>(1, static_cast<int>(m.segments.size()));
+    for (const auto& ch : m.channels) sum.channels = std::max<int>(sum.channels, static_cast<int>(ch.size()));
+    sum.proven = m.segments.empty();
     for (const PinnedSolve& x : table[group[q]])
       sum.proven = sum.proven && (x.proven || x.pruned || !std::isfinite(x.time_us));
     proven = proven && sum.proven;
@@ -602,11 +1009,11 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   bool fits = true;
   for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
   out.notes.push_back("split: " + std::to_string(splits.size()) + " split nodes, " +
-                      std::to_string(q_count) + " modules (" + std::to_string(chains) + " chains by DP), " +
-                      std::to_string(groups) + " distinct, " + std::to_string(milp_tasks.size()) +
-                      " pinned MILP solves on " + std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
-                      " pruned by bounds), DP " +
-                      std::to_string(best_us) + " us");
+                      std::to_string(q_count) + " modules (" + std::to_string(chains) + " chains by DP, " +
+                      std::to_string(cut_modules) + " distinct cut into segments), " + std::to_string(groups) +
+                      " distinct, " + std::to_string(tasks.size()) + " pinned MILP solves on " +
+                      std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
+                      " pruned by bounds), DP " + std::to_string(best_us) + " us");
   if (!fits) {
     std::optional<SolverOutput> best;
     double best_us = kInf;

@@ -47,7 +47,8 @@ struct Mapping {
 struct ModuleSummary {
   int entry = -1, exit = -1;  // boundary nodes (-1: the graph's start / end)
   int size = 0;               // nodes inside, boundaries excluded
-  int channels = 1;           // tensors crossing each boundary (1: a single split node)
+  int channels = 1;           // most tensors crossing a cut inside (1: split nodes only)
+  int segments = 1;           // segments of a multi-channel cut (1: solved whole)
   bool chain = false;         // solved by DP over devices, without a MILP
   bool proven = false;        // every pinned-boundary solve of it is optimal
 };

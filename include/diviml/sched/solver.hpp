@@ -26,6 +26,7 @@ struct SolveOptions {
   bool verbose = false;
   int module_size = 12;             // split: most nodes inside one module when merging pieces
   double module_time_limit_s = 0.5;  // split: most time for one pinned module MILP
+  int max_channels = 3;             // split: most tensors crossing a multi-channel cut (0: none)
 };
 
 // What a solver returns before replay: its decision, what it proved, and a bound if it has one.
