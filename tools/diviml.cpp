@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
 
   auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
   gen->require_subcommand(1);
-  int gen_nodes = 30, gen_modules = 4, gen_width = 3;
+  int gen_nodes = 30, gen_modules = 4, gen_width = 3, gen_skip = 0;
   double gen_p = 0.08;
   std::uint64_t gen_seed = 1;
   std::string gen_out;
@@ -248,6 +248,7 @@ int main(int argc, char** argv) {
   auto* gen_chain = gen->add_subcommand("chain", "chain of Inception-like modules");
   gen_chain->add_option("--modules", gen_modules, "modules")->check(CLI::Range(1, 100000));
   gen_chain->add_option("--width", gen_width, "parallel branches per module")->check(CLI::Range(1, 1000));
+  gen_chain->add_option("--skip", gen_skip, "residual edge across every N modules (0: none)")->check(CLI::Range(0, 100000));
   RwnnSpec rw;
   auto* gen_rwnn = gen->add_subcommand("rwnn", "randomly wired network (Xie et al. 2019)");
   gen_rwnn->add_option("--graph-model", rw.model, "random graph model: ws, er or ba (default ws)");
@@ -315,7 +316,7 @@ int main(int argc, char** argv) {
   if (gen->parsed()) {
     Graph g;
     if (gen_random->parsed()) g = random_dag(gen_nodes, gen_p, gen_seed);
-    if (gen_chain->parsed()) g = module_chain(gen_modules, gen_width, gen_seed);
+    if (gen_chain->parsed()) g = module_chain(gen_modules, gen_width, gen_seed, gen_skip);
     if (gen_rwnn->parsed() || gen_tf->parsed()) {
       rw.seed = gen_seed;
       auto r = gen_rwnn->parsed() ? rwnn(rw) : transformer(tf);

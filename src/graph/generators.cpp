@@ -70,16 +70,19 @@ Graph random_dag(int nodes, double edge_prob, std::uint64_t seed) {
   return g;
 }
 
-Graph module_chain(int modules, int width, std::uint64_t seed) {
+Graph module_chain(int modules, int width, std::uint64_t seed, int skip) {
   std::mt19937_64 rng(seed);
   const int channels[] = {32, 64, 96, 128};
   Graph g;
-  g.name = "chain" + std::to_string(modules) + "x" + std::to_string(width) + "-s" + std::to_string(seed);
+  g.name = "chain" + std::to_string(modules) + "x" + std::to_string(width) + (skip > 1 ? "-skip" + std::to_string(skip) : "") +
+           "-s" + std::to_string(seed);
   int side = 28;
   int prev = g.add_node(layer("stem", "conv3x3", 3, 192, 3, side));
   g.nodes[prev].input_bytes = 4.0 * 3 * side * side;
+  int skip_from = prev;
   for (int m = 0; m < modules; ++m) {
     std::string p = "m" + std::to_string(m) + ".";
+    if (skip > 1 && m % skip == 0) skip_from = prev;
     std::vector<int> ends;
     int total = 0;
     for (int b = 0; b < width; ++b) {
@@ -101,6 +104,7 @@ Graph module_chain(int modules, int width, std::uint64_t seed) {
     for (int e : ends) g.edges.push_back(Edge{e, cat, *g.nodes[e].output_bytes});
     int fork = g.add_node(layer(p + "out", "conv1x1", total, 192, 1, side));
     g.edges.push_back(Edge{cat, fork, *g.nodes[cat].output_bytes});
+    if (skip > 1 && m % skip == skip - 1) g.edges.push_back(Edge{skip_from, fork, *g.nodes[skip_from].output_bytes});
     prev = fork;
   }
   (void)g.finalize();

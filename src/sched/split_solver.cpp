@@ -672,6 +672,77 @@ std::optional<Problem> segment_problem(const Problem& pr, const SegmentPlan& sp,
   return sub;
 }
 
+// Every transition of a segment: state before (devices of `before`), the solve combination it
+// uses, and the state after (written channels from the combination, the others passed on).
+template <class F>
+void transitions(const SegmentPlan& sp, int k, F&& visit) {
+  const int nr = static_cast<int>(sp.reads.size()), nw = static_cast<int>(sp.writes.size());
+  std::vector<int> read_at(nr), after_from(sp.after.size()), after_write(sp.after.size(), -1);
+  for (int i = 0; i < nr; ++i)
+    read_at[i] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.reads[i]) - sp.before.begin());
+  for (size_t c = 0; c < sp.after.size(); ++c) {
+    auto w = std::find(sp.writes.begin(), sp.writes.end(), sp.after[c]);
+    if (w != sp.writes.end()) after_write[c] = static_cast<int>(w - sp.writes.begin());
+    after_from[c] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.after[c]) - sp.before.begin());
+  }
+  const int states = static_cast<int>(power(k, sp.before.size()));
+  const int read_combos = static_cast<int>(power(k, nr)), write_combos = static_cast<int>(power(k, nw));
+  for (int st = 0; st < states; ++st) {
+    int rin = 0;
+    for (int i = nr - 1; i >= 0; --i) rin = rin * k + digit(st, read_at[i], k);
+    for (int w = 0; w < write_combos; ++w) {
+      int next = 0;
+      for (int c = static_cast<int>(sp.after.size()) - 1; c >= 0; --c)
+        next = next * k + (after_write[c] >= 0 ? digit(w, after_write[c], k) : digit(st, after_from[c], k));
+      visit(st, rin + read_combos * w, next);
+    }
+  }
+}
+
+size_t states_before(const SegmentPlan& sp, int k) { return static_cast<size_t>(power(k, sp.before.size())); }
+size_t states_after(const SegmentPlan& sp, int k) { return static_cast<size_t>(power(k, sp.after.size())); }
+
+// Marks the segment combinations worth an exact solve, as for whole modules: one that lies on
+// a sequence whose bounds (outer reach + inner path + outer rest) stay within the best quick
+// plan, and whose quick times stay within kFusedSlack of it (cut modules prove nothing).
+void mark_segment_solves(const Module& m, std::vector<SegmentPlan>& plans, int k, const std::vector<double>& reach_lb,
+                         const std::vector<double>& rest_lb, const std::vector<double>& reach_t,
+                         const std::vector<double>& rest_t, double best, double slack) {
+  const size_t r = plans.size();
+  auto sweeps = [&](double PinnedSolve::*value, const std::vector<double>& into, const std::vector<double>& out) {
+    std::vector<std::vector<double>> fwd(r + 1), bwd(r + 1);
+    fwd[0].assign(states_before(plans[0], k), kInf);
+    for (size_t a = 0; a < into.size(); ++a) fwd[0][m.entry >= 0 ? a : 0] = into[a];
+    for (size_t s = 0; s < r; ++s) {
+      fwd[s + 1].assign(states_after(plans[s], k), kInf);
+      transitions(plans[s], k, [&](int st, int combo, int next) {
+        fwd[s + 1][next] = std::min(fwd[s + 1][next], fwd[s][st] + plans[s].solves[combo].*value);
+      });
+    }
+    bwd[r].assign(states_after(plans[r - 1], k), kInf);
+    for (size_t b = 0; b < out.size(); ++b) bwd[r][m.exit >= 0 ? b : 0] = out[b];
+    for (size_t s = r; s-- > 0;) {
+      bwd[s].assign(states_before(plans[s], k), kInf);
+      transitions(plans[s], k, [&](int st, int combo, int next) {
+        bwd[s][st] = std::min(bwd[s][st], plans[s].solves[combo].*value + bwd[s + 1][next]);
+      });
+    }
+    return std::make_pair(std::move(fwd), std::move(bwd));
+  };
+  auto [fl, bl] = sweeps(&PinnedSolve::bound_us, reach_lb, rest_lb);
+  auto [ft, bt] = sweeps(&PinnedSolve::time_us, reach_t, rest_t);
+  for (size_t s = 0; s < r; ++s) {
+    SegmentPlan& sp = plans[s];
+    transitions(sp, k, [&](int st, int combo, int next) {
+      const PinnedSolve& x = sp.solves[combo];
+      if (!std::isfinite(x.time_us) || x.proven) return;
+      bool may = fl[s][st] + x.bound_us + bl[s + 1][next] <= best * (1 + 1e-9);
+      bool promising = ft[s][st] + x.time_us + bt[s + 1][next] <= best * (1 + slack);
+      if (may && promising) sp.exact[combo] = 1;
+    });
+  }
+}
+
 // The boundary-pair table of a cut module: for each entry device, a DP over the segments whose
 // state is the devices of the crossing tensors (segments run one after another), then the
 // stitched schedule replayed on the whole module (overlap across cuts can only help).
@@ -681,37 +752,18 @@ void cut_table(const Problem& pr, const Module& m, const std::vector<SegmentPlan
   const size_t r = plans.size();
   for (int a = 0; a < rows; ++a) {
     if (m.entry >= 0 && !pr.can_run(m.entry, a)) continue;
-    std::vector<double> f(static_cast<size_t>(power(k, plans[0].before.size())), kInf);
+    std::vector<double> f(states_before(plans[0], k), kInf);
     f[m.entry >= 0 ? a : 0] = 0;
     std::vector<std::vector<std::pair<int, int>>> back(r);  // per segment and state: (state before, combo)
     for (size_t s = 0; s < r; ++s) {
       const SegmentPlan& sp = plans[s];
-      const int nr = static_cast<int>(sp.reads.size()), nw = static_cast<int>(sp.writes.size());
-      std::vector<int> read_at(nr), after_from(sp.after.size()), after_write(sp.after.size(), -1);
-      for (int i = 0; i < nr; ++i)
-        read_at[i] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.reads[i]) - sp.before.begin());
-      for (size_t c = 0; c < sp.after.size(); ++c) {
-        auto w = std::find(sp.writes.begin(), sp.writes.end(), sp.after[c]);
-        if (w != sp.writes.end()) after_write[c] = static_cast<int>(w - sp.writes.begin());
-        after_from[c] = static_cast<int>(std::find(sp.before.begin(), sp.before.end(), sp.after[c]) - sp.before.begin());
-      }
-      std::vector<double> nf(static_cast<size_t>(power(k, sp.after.size())), kInf);
+      std::vector<double> nf(states_after(sp, k), kInf);
       back[s].assign(nf.size(), {-1, -1});
-      const int read_combos = static_cast<int>(power(k, nr)), write_combos = static_cast<int>(power(k, nw));
-      for (int st = 0; st < static_cast<int>(f.size()); ++st) {
-        if (!std::isfinite(f[st])) continue;
-        int rin = 0;
-        for (int i = nr - 1; i >= 0; --i) rin = rin * k + digit(st, read_at[i], k);
-        for (int w = 0; w < write_combos; ++w) {
-          const int combo = rin + read_combos * w;
-          const double t = sp.solves[combo].time_us;
-          if (!std::isfinite(t)) continue;
-          int next = 0;
-          for (int c = static_cast<int>(sp.after.size()) - 1; c >= 0; --c)
-            next = next * k + (after_write[c] >= 0 ? digit(w, after_write[c], k) : digit(st, after_from[c], k));
-          if (f[st] + t < nf[next]) nf[next] = f[st] + t, back[s][next] = {st, combo};
-        }
-      }
+      transitions(sp, k, [&](int st, int combo, int next) {
+        const double t = sp.solves[combo].time_us;
+        if (std::isfinite(f[st]) && std::isfinite(t) && f[st] + t < nf[next])
+          nf[next] = f[st] + t, back[s][next] = {st, combo};
+      });
       f = std::move(nf);
     }
     for (int b = 0; b < cols; ++b) {
@@ -823,8 +875,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
         auto sub = segment_problem(pr, sp, c, nullptr);
         if (!sub) continue;
         sp.solves[c] = quick_solve(*sub, static_cast<int>(sp.reads.size()));
-        sp.exact[c] = std::isfinite(sp.solves[c].time_us) && !sp.solves[c].proven;
       }
+    // A cut module's quick plan: the inner DP over the quick segment solves, where better.
+    if (!plans[gi].empty()) cut_table(pr, m, plans[gi], rows(m), cols(m), table[gi]);
   }
   // Prune before the MILPs: a pair (a, b) of module q can lie on an optimal sequence only if
   // the best bound to reach a, plus its own bound, plus the best bound from b to the end, does
@@ -863,7 +916,12 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   int pruned = 0;
   for (int q = 0; q < q_count; ++q) {
     const Module& m = modules[q];
-    if (!plans[group[q]].empty()) continue;
+    if (!plans[group[q]].empty()) {
+      // Segment sums bound the cut plan, not the module: this prunes within the heuristic.
+      mark_segment_solves(m, plans[group[q]], k, reach[q], rest[q + 1], reach_t[q], rest_t[q + 1], quick_best,
+                          kFusedSlack);
+      continue;
+    }
     const bool fused = static_cast<int>(m.nodes.size()) > kExactModuleNodes;
     for (int a = 0; a < rows(m); ++a)
       for (int b = 0; b < cols(m); ++b) {

@@ -15,8 +15,11 @@ namespace diviml {
 Graph random_dag(int nodes, double edge_prob, std::uint64_t seed);
 
 // A chain of `modules` Inception-like modules: a fork node, `width` parallel branches of 1 to 3
-// layers each, and a concat node that forks the next module. Split nodes are the forks.
-Graph module_chain(int modules, int width, std::uint64_t seed);
+// layers each, and a concat node that forks the next module. Split nodes are the forks. With
+// `skip` > 1, a residual edge also runs from the fork before every `skip`-th module to the fork
+// closing `skip` modules later (as in U-Net or long residual streams): the forks in between are
+// no longer split nodes, only two tensors cross there (multi-channel cuts).
+Graph module_chain(int modules, int width, std::uint64_t seed, int skip = 0);
 
 // Randomly wired network (Xie, Kirillov, Girshick, He: "Exploring Randomly Wired Neural
 // Networks for Image Recognition", ICCV 2019). Each stage is a random graph (WS, ER or BA) of
