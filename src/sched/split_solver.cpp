@@ -561,7 +561,31 @@ PinnedSolve quick_solve(const Problem& sub, int num_sources) {
     r.bound_us = lower_bound_us(sub);
     return r;
   }
-  return from_plan(*plan, sub.num_devices());
+  r = from_plan(*plan, sub.num_devices());
+  // HEFT can lose to running everything that is not pinned on one device (no transfers at
+  // all); take that plan where it is better, so pruning compares against it too.
+  const int n = sub.num_nodes(), k = sub.num_devices();
+  for (int d = 0; d < k; ++d) {
+    std::vector<int> dev(n, d);
+    bool ok = true;
+    for (int v = 0; v < n && ok; ++v) {
+      if (sub.can_run(v, d)) continue;
+      dev[v] = -1;
+      for (int x = 0; x < k; ++x)
+        if (sub.can_run(v, x) && (dev[v] < 0 || sub.cost_us(v, x) < sub.cost_us(v, dev[v]))) dev[v] = x;
+      ok = dev[v] >= 0;
+    }
+    if (!ok) continue;
+    Mapping mp = mapping_from_priority(sub, dev, sub.graph().topo_order());
+    auto one = replay(sub, mp);
+    if (one && one->makespan_us < r.time_us) {
+      r.time_us = one->makespan_us;
+      r.proven = r.time_us <= r.bound_us * (1 + 1e-9);
+      r.device = std::move(mp.device);
+      r.order = std::move(mp.order);
+    }
+  }
+  return r;
 }
 
 // Identical modules (same costs, transfers and boundaries, node for node) share their solves.

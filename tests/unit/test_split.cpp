@@ -1,9 +1,11 @@
 // MILP-SPLIT: split nodes, modules, exactness against the full MILP, caching, memory.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "../support/inline_problem.hpp"
 #include "../support/random_problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
@@ -181,4 +183,147 @@ TEST(Split, MemoryThatBindsFallsBackToAPlanThatFits) {
     for (const auto& n : s->notes) fallbacks += n.find("overflows a device's memory_bytes") != std::string::npos;
   }
   EXPECT_GT(fallbacks, 0);
+}
+
+namespace {
+
+// The producers placed before position t of `order` (or the module's entry) that a node at or
+// after t, or the exit, reads: what crosses the cut, recomputed from the edges.
+std::set<int> crossing(const Graph& g, const Module& m, const std::vector<int>& before) {
+  std::set<int> left(before.begin(), before.end()), out;
+  if (m.entry >= 0) left.insert(m.entry);
+  for (const Edge& e : g.edges)
+    if (left.count(e.src) && !left.count(e.dst)) out.insert(e.src);
+  return out;
+}
+
+}  // namespace
+
+TEST(CutModule, LongSkipsAreCutWhereFewTensorsCross) {
+  Platform pf = platform();
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    // Four Inception-like modules under one residual edge: no split node inside the piece.
+    Graph g = module_chain(4, 2, seed, 4);
+    auto pr = Problem::build(g, pf);
+    ASSERT_TRUE(pr);
+    std::vector<Module> mods = decompose(g, 8);
+    auto big = std::max_element(mods.begin(), mods.end(),
+                                [](const Module& a, const Module& b) { return a.nodes.size() < b.nodes.size(); });
+    ASSERT_GT(big->nodes.size(), 8u);
+    Module whole = *big;
+    cut_module(*pr, whole, 8, 0);
+    EXPECT_TRUE(whole.segments.empty()) << "max_channels 0 means no cuts";
+    Module m = *big;
+    cut_module(*pr, m, 8, 3);
+    ASSERT_GE(m.segments.size(), 2u) << "seed " << seed;
+    ASSERT_EQ(m.channels.size(), m.segments.size() - 1);
+    std::vector<int> before;
+    for (size_t s = 0; s < m.segments.size(); ++s) {
+      EXPECT_LE(m.segments[s].size(), 8u);
+      before.insert(before.end(), m.segments[s].begin(), m.segments[s].end());
+      if (s + 1 == m.segments.size()) break;
+      const std::set<int> want = crossing(g, m, before);
+      EXPECT_EQ(std::set<int>(m.channels[s].begin(), m.channels[s].end()), want) << "cut " << s;
+      EXPECT_LE(m.channels[s].size(), 3u);
+      EXPECT_TRUE(want.count(m.entry)) << "the residual crosses every cut";
+    }
+    // The segments hold the module's nodes once each, in an order that respects the edges.
+    EXPECT_EQ(std::multiset<int>(before.begin(), before.end()), std::multiset<int>(m.nodes.begin(), m.nodes.end()));
+    std::map<int, size_t> at;
+    for (size_t i = 0; i < before.size(); ++i) at[before[i]] = i;
+    for (const Edge& e : g.edges)
+      if (at.count(e.src) && at.count(e.dst)) EXPECT_LT(at[e.src], at[e.dst]);
+  }
+}
+
+TEST(CutModule, ParallelBranchesAreNotCutApart) {
+  // Three equal branches between a fork and a join: every cut with few tensors crossing would
+  // run one branch after another, so the module stays whole however small the cap.
+  Problem pr = diviml::testing::inline_problem(R"({"format": "diviml.graph/1", "name": "fork",
+    "nodes": [{"id": "in", "op": "x", "cost_us": {"a": 1, "b": 1}},
+              {"id": "p1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "p2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "q1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "q2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "r1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "r2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1}}],
+    "edges": [{"src": "in", "dst": "p1", "bytes": 1}, {"src": "p1", "dst": "p2", "bytes": 1},
+              {"src": "in", "dst": "q1", "bytes": 1}, {"src": "q1", "dst": "q2", "bytes": 1},
+              {"src": "in", "dst": "r1", "bytes": 1}, {"src": "r1", "dst": "r2", "bytes": 1},
+              {"src": "p2", "dst": "out", "bytes": 1}, {"src": "q2", "dst": "out", "bytes": 1},
+              {"src": "r2", "dst": "out", "bytes": 1}]})",
+                                               R"({"format": "diviml.platform/1", "name": "two", "host": "a",
+    "devices": [{"name": "a", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100},
+                {"name": "b", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100}],
+    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 10}]})");
+  std::vector<Module> mods = decompose(pr.graph(), 2);
+  ASSERT_EQ(mods.size(), 2u);  // the input node alone, then the fork-join between split nodes
+  Module m = mods.back();
+  ASSERT_EQ(m.nodes.size(), 6u);
+  cut_module(pr, m, 2, 3);
+  EXPECT_TRUE(m.segments.empty());
+  // The same nodes one after another, with overlapping residuals p1 -> q2 and q1 -> out (no
+  // split node between p1 and out): cut, at most two tensors crossing each cut.
+  Problem seq = diviml::testing::inline_problem(R"({"format": "diviml.graph/1", "name": "seq",
+    "nodes": [{"id": "in", "op": "x", "cost_us": {"a": 1, "b": 1}},
+              {"id": "p1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "p2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "q1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "q2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "r1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "r2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+              {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1}}],
+    "edges": [{"src": "in", "dst": "p1", "bytes": 1}, {"src": "p1", "dst": "p2", "bytes": 1},
+              {"src": "p2", "dst": "q1", "bytes": 1}, {"src": "q1", "dst": "q2", "bytes": 1},
+              {"src": "q2", "dst": "r1", "bytes": 1}, {"src": "r1", "dst": "r2", "bytes": 1},
+              {"src": "r2", "dst": "out", "bytes": 1}, {"src": "p1", "dst": "q2", "bytes": 1},
+              {"src": "q1", "dst": "out", "bytes": 1}]})",
+                                                R"({"format": "diviml.platform/1", "name": "two", "host": "a",
+    "devices": [{"name": "a", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100},
+                {"name": "b", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100}],
+    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 10}]})");
+  std::vector<Module> smods = decompose(seq.graph(), 2);
+  Module& big = *std::max_element(smods.begin(), smods.end(), [](const Module& x, const Module& y) {
+    return x.nodes.size() < y.nodes.size();
+  });
+  ASSERT_GT(big.nodes.size(), 2u);
+  cut_module(seq, big, 2, 3);
+  ASSERT_GE(big.segments.size(), 2u);
+  EXPECT_FALSE(big.chain);
+  for (const auto& ch : big.channels) EXPECT_EQ(ch.size(), 2u);
+  auto plan = solve("split", seq, SolveOptions{.module_size = 2});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_NEAR(plan->makespan_us, 62, 1e-6) << "everything on one device, nothing lost at the cuts";
+}
+
+TEST(Split, MultiChannelCutsGiveValidPlansAsGoodAsSolvingWhole) {
+  Platform pf = platform();
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    Graph g = module_chain(4, 2, seed, 4);
+    auto pr = Problem::build(g, pf);
+    ASSERT_TRUE(pr);
+    SolveOptions o;
+    o.threads = 2;
+    o.module_size = 8;
+    auto s = solve("split", *pr, o);
+    o.max_channels = 0;
+    auto whole = solve("split", *pr, o);
+    auto fastest = solve("fastest", *pr, o);
+    ASSERT_TRUE(s && whole && fastest) << (s ? "" : s.error().message);
+    EXPECT_TRUE(validate(*pr, *s));
+    EXPECT_LE(s->makespan_us, fastest->makespan_us * (1 + 1e-9)) << "seed " << seed;
+    EXPECT_LE(s->makespan_us, whole->makespan_us * 1.01) << "seed " << seed;
+    int cut = 0;
+    for (const ModuleSummary& m : s->modules)
+      if (m.segments > 1) {
+        ++cut;
+        EXPECT_GE(m.channels, 2);
+        EXPECT_FALSE(m.proven);
+      }
+    EXPECT_EQ(cut, 1) << "seed " << seed << ": the residual piece is cut";
+    EXPECT_NE(s->status, PlanStatus::kOptimal) << "a cut module proves nothing";
+    for (const ModuleSummary& m : whole->modules) EXPECT_EQ(m.segments, 1);
+    if (seed == 4 || seed == 5) {  // the full MILP proves these within seconds
+      o.time_limit_s = 60;
+      auto full = solve("milp", *pr, o);
+      ASSERT_TRUE(full);
+      ASSERT_EQ(full->status, PlanStatus::kOptimal);
+      EXPECT_NEAR(s->makespan_us, full->makespan_us, 1e-6 * full->makespan_us) << "seed " << seed;
+    }
+  }
 }
