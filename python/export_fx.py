@@ -240,13 +240,20 @@ TORCHVISION_INPUT = {"inception_v3": 299}
 
 
 def load_torchvision(name):
+    """A classification model by name, or a segmentation one as segmentation.NAME."""
     import torchvision.models as tvm
-    ctor = getattr(tvm, name, None)
+    family, _, short = name.rpartition(".")
+    if family not in ("", "segmentation"):
+        raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
+    ctor = getattr(tvm.segmentation if family else tvm, short, None)
     if ctor is None or not callable(ctor):
         raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
     kwargs = {"weights": None}
-    if name in ("googlenet", "inception_v3"):
+    if short in ("googlenet", "inception_v3"):
         kwargs.update(aux_logits=False, init_weights=False)
+    if family == "segmentation":
+        # One output (no auxiliary classifier); weights_backbone=None: nothing is downloaded.
+        kwargs.update(weights_backbone=None, aux_loss=False)
     return ctor(**kwargs)
 
 
@@ -264,7 +271,7 @@ def load_module(spec):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model")
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME (e.g. segmentation.lraspp_mobilenet_v3_large)")
     src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
     ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
     ap.add_argument("--name", help="graph name (default: the model name)")
@@ -272,7 +279,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     if args.torchvision:
-        model, name = load_torchvision(args.torchvision), args.torchvision
+        model, name = load_torchvision(args.torchvision), args.torchvision.rpartition(".")[2]
         side = TORCHVISION_INPUT.get(args.torchvision, 224)
         shape = [1, 3, side, side]
     else:

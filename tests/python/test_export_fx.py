@@ -88,3 +88,22 @@ def test_user_module_through_the_cli(tmp_path, root, diviml_bin):
     r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--module", "tiny_models:nothing",
                         "-o", out], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode != 0 and r.stderr.strip().startswith("export_fx: error: cannot load 'tiny_models:nothing'")
+
+
+def test_segmentation_model_with_a_long_skip_is_planned_with_multi_channel_cuts(tmp_path, root, diviml_bin):
+    # LR-ASPP reads a stride-8 backbone feature in its head: a residual across ~150 nodes, so no
+    # split node lies in between and split cuts that stretch where few tensors cross.
+    out = tmp_path / "lraspp.json"
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision",
+                        "segmentation.lraspp_mobilenet_v3_large", "-o", out], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    assert g["name"] == "lraspp_mobilenet_v3_large"
+    sinks = {n["id"] for n in g["nodes"]} - {e["src"] for e in g["edges"]}
+    assert len(sinks) == 1  # one output, no auxiliary head
+    plan = tmp_path / "p.json"
+    r = subprocess.run([diviml_bin, "plan", "-g", out, "-s", "split", "-o", plan, "-v"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    cut = [m for m in json.loads(plan.read_text())["modules"] if m["segments"] > 1]
+    assert cut and all(2 <= m["channels"] <= 3 for m in cut), r.stdout
+    assert "multi-channel cuts" in r.stdout
