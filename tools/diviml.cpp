@@ -100,6 +100,11 @@ int run_plan(const PlanArgs& a) {
                     m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
                     m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels, how.c_str(),
                     m.proven ? ", proven" : "");
+        for (size_t c = 0; c < m.cuts.size(); ++c) {
+          std::string names;
+          for (int v : m.cuts[c]) names += (names.empty() ? "" : ", ") + g.nodes[v].id;
+          std::printf("  cut %zu: %s\n", c, names.c_str());
+        }
       }
     }
     std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",

@@ -469,10 +469,25 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
   if (!plan.modules.empty()) {
     json mods = json::array();
-    for (const ModuleSummary& m : plan.modules)
-      mods.push_back({{"entry", m.entry >= 0 ? json(g.nodes[m.entry].id) : json(nullptr)},
-                      {"exit", m.exit >= 0 ? json(g.nodes[m.exit].id) : json(nullptr)},
-                      {"size", m.size}, {"channels", m.channels}, {"segments", m.segments}, {"chain", m.chain}, {"proven", m.proven}});
+    for (const ModuleSummary& m : plan.modules) {
+      json mod = {{"entry", m.entry >= 0 ? json(g.nodes[m.entry].id) : json(nullptr)},
+                  {"exit", m.exit >= 0 ? json(g.nodes[m.exit].id) : json(nullptr)},
+                  {"size", m.size},
+                  {"channels", m.channels},
+                  {"segments", m.segments},
+                  {"chain", m.chain},
+                  {"proven", m.proven}};
+      if (!m.cuts.empty()) {
+        json cuts = json::array();
+        for (const auto& cut : m.cuts) {
+          json ids = json::array();
+          for (int v : cut) ids.push_back(g.nodes[v].id);
+          cuts.push_back(std::move(ids));
+        }
+        mod["cuts"] = std::move(cuts);
+      }
+      mods.push_back(std::move(mod));
+    }
     doc["modules"] = std::move(mods);
   }
   return doc.dump(1) + "\n";

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 
+#include "diviml/sched/bnb.hpp"
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/milp_solver.hpp"
@@ -75,7 +76,7 @@ class AutoSolver : public Solver {
 
 }  // namespace
 
-std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split"}; }
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split", "bnb"}; }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "auto") return std::make_unique<AutoSolver>();
@@ -83,6 +84,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "heft") return std::make_unique<HeftSolver>();
   if (name == "milp") return std::make_unique<MilpSolver>();
   if (name == "split") return std::make_unique<SplitSolver>();
+  if (name == "bnb") return std::make_unique<BnbSolver>();
   return nullptr;
 }
 

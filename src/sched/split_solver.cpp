@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "diviml/sched/bnb.hpp"
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
 #include "diviml/sched/replay.hpp"
@@ -519,17 +520,43 @@ PinnedSolve from_plan(const Plan& plan, int num_devices) {
 // The exact pinned solve of a sub-problem (fused first when it has more than kExactModuleNodes
 // nodes besides its `fixed` ones: pinned sources and pinned outputs). Its bound is 0 when fused:
 // the caller keeps the quick solve's static bound of the unfused problem.
-PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveOptions& opt) {
+// The exact solve of a (possibly fused) problem: branch and bound first, which proves small
+// pinned problems in milliseconds, then the MILP (from the better start) where it did not finish.
+Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveOptions& opt) {
+  if (opt.module_bnb_expansions > 0) {
+    Mapping start;
+    if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
+    const auto t0 = std::chrono::steady_clock::now();
+    BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s,
+                                   opt.module_bnb_expansions);
+    if (b.proven || std::isfinite(b.makespan_us)) {
+      auto plan = replay(sub, b.mapping);
+      if (plan && b.proven) {
+        plan->status = PlanStatus::kOptimal;
+        plan->lower_bound_us = plan->makespan_us;
+        return plan;
+      }
+    }
+    SolveOptions rest = opt;
+    rest.time_limit_s = std::max(
+        0.05, opt.time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return solve("milp", sub, rest);
+  }
+  return solve("milp", sub, opt);
+}
+
+PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveOptions& opt,
+                        const PinnedSolve* quick = nullptr) {
   PinnedSolve r;
   const int free_nodes = sub.num_nodes() - static_cast<int>(std::count(fixed.begin(), fixed.end(), 1));
   if (free_nodes <= kExactModuleNodes) {
-    auto plan = solve("milp", sub, opt);
+    auto plan = exact_plan(sub, quick, opt);
     return plan ? from_plan(*plan, sub.num_devices()) : r;
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
   Problem fused = fuse_chains(sub, fixed, group, members);
-  auto plan = solve("milp", fused, opt);
+  auto plan = exact_plan(fused, nullptr, opt);
   if (!plan) return r;
   Mapping coarse = plan->mapping(fused.num_devices());
   Mapping fine;
@@ -970,7 +997,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
             std::vector<char> fixed(sub.num_nodes(), 0);
             if (m.entry >= 0) fixed.front() = 1;
             if (m.exit >= 0) fixed.back() = 1;
-            PinnedSolve exact = exact_solve(sub, fixed, sub_opt);
+            PinnedSolve exact = exact_solve(sub, fixed, sub_opt, &cell);
             // The MILP starts from the module's HEFT plan, so it is never worse; bounds combine.
             if (exact.time_us <= cell.time_us) {
               exact.bound_us = std::max(exact.bound_us, cell.bound_us);
@@ -992,7 +1019,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
           tasks.push_back([&pr, &sp, c](const SolveOptions& sub_opt) {
             std::vector<char> fixed;
             auto sub = segment_problem(pr, sp, c, &fixed);
-            PinnedSolve exact = exact_solve(*sub, fixed, sub_opt);
+            PinnedSolve exact = exact_solve(*sub, fixed, sub_opt, &sp.solves[c]);
             if (exact.time_us <= sp.solves[c].time_us) sp.solves[c] = std::move(exact);
           });
   }
@@ -1078,6 +1105,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     sum.chain = m.chain;
     sum.segments = std::max<int>(1, static_cast<int>(m.segments.size()));
     for (const auto& ch : m.channels) sum.channels = std::max<int>(sum.channels, static_cast<int>(ch.size()));
+    sum.cuts = m.channels;
     sum.proven = m.segments.empty();
     for (const PinnedSolve& x : table[group[q]])
       sum.proven = sum.proven && (x.proven || x.pruned || !std::isfinite(x.time_us));

@@ -49,6 +49,7 @@ struct ModuleSummary {
   int size = 0;               // nodes inside, boundaries excluded
   int channels = 1;           // most tensors crossing a cut inside (1: split nodes only)
   int segments = 1;           // segments of a multi-channel cut (1: solved whole)
+  std::vector<std::vector<int>> cuts;  // per cut inside: the producers whose tensors cross it
   bool chain = false;         // solved by DP over devices, without a MILP
   bool proven = false;        // every pinned-boundary solve of it is optimal
 };

@@ -27,6 +27,7 @@ struct SolveOptions {
   int module_size = 12;             // split: most nodes inside one module when merging pieces
   double module_time_limit_s = 0.5;  // split: most time for one pinned module MILP
   int max_channels = 3;             // split: most tensors crossing a multi-channel cut (0: none)
+  long module_bnb_expansions = 200000;  // split: branch-and-bound budget per pinned solve (0: MILP only)
 };
 
 // What a solver returns before replay: its decision, what it proved, and a bound if it has one.

@@ -1,0 +1,39 @@
+// Exact branch and bound for small problems (`--solver bnb`; split uses it on pinned modules
+// and segments before the MILP).
+//
+// A schedule is built by appending one node at a time to a device, starting as early as its
+// device and inputs allow. Every semi-active schedule (each node as early as its per-device
+// order allows; some optimal schedule is one) is generated exactly once when appends happen in
+// order of non-decreasing start time, ties broken by topological position, so the search only
+// branches on (ready node, device) pairs that keep that order. A partial schedule is dropped
+// when a lower bound reaches the incumbent: the latest finish so far (with returns to the
+// host), every unscheduled node's earliest start plus its tail (fastest device, free
+// transfers), and the remaining fastest-device work spread over the devices from the time each
+// becomes free. Finishing the search proves the incumbent optimal; the search stops at
+// --time-limit or after `max_expansions` partial schedules with the best plan so far.
+#pragma once
+
+#include "diviml/sched/solver.hpp"
+
+namespace diviml {
+
+struct BnbResult {
+  Mapping mapping;
+  double makespan_us = kInf;  // of `mapping`, as the search computed it (replay agrees)
+  bool proven = false;        // the search ran to completion
+  long expansions = 0;
+};
+
+// `start`, when given, is the first incumbent (a valid mapping of the same problem).
+BnbResult branch_and_bound(const Problem& problem, const Mapping* start, double time_limit_s, long max_expansions);
+
+class BnbSolver : public Solver {
+ public:
+  std::string name() const override { return "bnb"; }
+  std::string description() const override {
+    return "exact branch and bound over schedules (small graphs; best plan at --time-limit)";
+  }
+  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+};
+
+}  // namespace diviml

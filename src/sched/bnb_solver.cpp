@@ -1,0 +1,200 @@
+#include "diviml/sched/bnb.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "diviml/sched/heuristics.hpp"
+#include "diviml/sched/replay.hpp"
+
+namespace diviml {
+
+namespace {
+
+class Search {
+ public:
+  Search(const Problem& pr, double time_limit_s, long max_expansions)
+      : pr_(pr), g_(pr.graph()), n_(pr.num_nodes()), k_(pr.num_devices()), limit_s_(time_limit_s),
+        max_expansions_(max_expansions), t0_(std::chrono::steady_clock::now()) {
+    tpos_.assign(n_, 0);
+    const auto& topo = g_.topo_order();
+    for (int t = 0; t < n_; ++t) tpos_[topo[t]] = t;
+    pmin_.assign(n_, kInf);
+    for (int v = 0; v < n_; ++v)
+      for (int d = 0; d < k_; ++d)
+        if (pr.can_run(v, d)) pmin_[v] = std::min(pmin_[v], pr.cost_us(v, d));
+    // tail[v]: from v's start to the end, fastest devices and free transfers; after[v]: from
+    // v's end (its successors' tails).
+    tail_.assign(n_, 0.0);
+    after_.assign(n_, 0.0);
+    for (int t = n_ - 1; t >= 0; --t) {
+      int v = topo[t];
+      for (int e : g_.out_edges(v)) after_[v] = std::max(after_[v], tail_[g_.edges[e].dst]);
+      double best = kInf;
+      for (int d = 0; d < k_; ++d)
+        if (pr.can_run(v, d)) best = std::min(best, pr.cost_us(v, d) + std::max(after_[v], pr.output_us(v, d)));
+      tail_[v] = best;
+    }
+    dev_.assign(n_, -1);
+    fin_.assign(n_, 0.0);
+    waiting_.assign(n_, 0);
+    for (int v = 0; v < n_; ++v) waiting_[v] = static_cast<int>(g_.in_edges(v).size());
+    avail_.assign(k_, 0.0);
+    mem_.assign(k_, 0.0);
+    order_.assign(k_, {});
+    rest_work_ = 0;
+    for (int v = 0; v < n_; ++v) rest_work_ += pmin_[v];
+  }
+
+  void incumbent(const Mapping& m, double makespan) {
+    if (makespan < best_) best_ = makespan, best_map_ = m;
+  }
+
+  BnbResult run() {
+    dfs(0, 0.0, -1, 0.0);
+    BnbResult r;
+    r.makespan_us = best_;
+    r.mapping = best_map_;
+    r.proven = !stopped_ && std::isfinite(best_);
+    r.expansions = expansions_;
+    return r;
+  }
+
+ private:
+  struct Child {
+    double key, start;
+    int v, d;
+  };
+
+  double start_on(int v, int d) const {
+    double s = std::max(avail_[d], pr_.input_us(v, d));
+    for (int e : g_.in_edges(v)) {
+      int u = g_.edges[e].src;
+      s = std::max(s, fin_[u] + pr_.comm_us(e, dev_[u], d));
+    }
+    return s;
+  }
+
+  // Lower bound on any completion of the current partial schedule (`last`: latest start).
+  double bound(double current, double last) const {
+    double lb = current, free_time = 0;
+    for (int d = 0; d < k_; ++d) free_time += std::max(avail_[d], last);
+    lb = std::max(lb, (free_time + rest_work_) / k_);
+    for (int v = 0; v < n_; ++v) {
+      if (dev_[v] >= 0) continue;
+      double ready = last;
+      for (int e : g_.in_edges(v)) {
+        int u = g_.edges[e].src;
+        if (dev_[u] >= 0) ready = std::max(ready, fin_[u]);
+      }
+      lb = std::max(lb, ready + tail_[v]);
+    }
+    return lb;
+  }
+
+  void dfs(int placed, double current, int last_node, double last_start) {
+    if (stopped_) return;
+    if (placed == n_) {
+      if (current < best_ - 1e-9) {
+        best_ = current;
+        best_map_.device = dev_;
+        best_map_.order = order_;
+      }
+      return;
+    }
+    if (++expansions_ > max_expansions_ ||
+        ((expansions_ & 1023) == 0 &&
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > limit_s_)) {
+      stopped_ = true;
+      return;
+    }
+    if (bound(current, last_start) >= best_ - 1e-9) return;
+    std::vector<Child> kids;
+    for (int v = 0; v < n_; ++v) {
+      if (dev_[v] >= 0 || waiting_[v] > 0) continue;
+      for (int d = 0; d < k_; ++d) {
+        if (!pr_.can_run(v, d) || mem_[d] + pr_.param_bytes(v) > pr_.capacity_bytes(d)) continue;
+        double s = start_on(v, d);
+        if (s < last_start - 1e-9) continue;
+        if (s <= last_start + 1e-9 && last_node >= 0 && tpos_[v] < tpos_[last_node]) continue;
+        // Key: a lower bound on any schedule through this child (v's end, then its tail).
+        kids.push_back({s + pr_.cost_us(v, d) + std::max(after_[v], pr_.output_us(v, d)), s, v, d});
+      }
+    }
+    std::sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) { return a.key < b.key; });
+    for (const Child& c : kids) {
+      if (c.key >= best_ - 1e-9) break;  // key is a lower bound through this child
+      const int v = c.v, d = c.d;
+      const double saved_avail = avail_[d];
+      dev_[v] = d;
+      fin_[v] = c.start + pr_.cost_us(v, d);
+      avail_[d] = fin_[v];
+      mem_[d] += pr_.param_bytes(v);
+      order_[d].push_back(v);
+      rest_work_ -= pmin_[v];
+      for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
+      dfs(placed + 1, std::max(current, fin_[v] + pr_.output_us(v, d)), v, std::max(last_start, c.start));
+      for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
+      rest_work_ += pmin_[v];
+      order_[d].pop_back();
+      mem_[d] -= pr_.param_bytes(v);
+      avail_[d] = saved_avail;
+      dev_[v] = -1;
+      if (stopped_) return;
+    }
+  }
+
+  const Problem& pr_;
+  const Graph& g_;
+  const int n_, k_;
+  const double limit_s_;
+  const long max_expansions_;
+  const std::chrono::steady_clock::time_point t0_;
+  std::vector<int> tpos_;
+  std::vector<double> pmin_, tail_, after_;
+  std::vector<int> dev_;
+  std::vector<double> fin_;
+  std::vector<int> waiting_;
+  std::vector<double> avail_, mem_;
+  std::vector<std::vector<int>> order_;
+  double rest_work_ = 0;
+  double best_ = kInf;
+  Mapping best_map_;
+  long expansions_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_limit_s, long max_expansions) {
+  Search s(pr, time_limit_s, max_expansions);
+  if (start)
+    if (auto p = replay(pr, *start)) s.incumbent(*start, p->makespan_us);
+  return s.run();
+}
+
+Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveOptions& opt) const {
+  // The better of HEFT and fastest starts the search, so the result is never worse than both.
+  std::optional<Mapping> start;
+  double start_us = kInf;
+  for (const char* name : {"heft", "fastest"}) {
+    auto o = make_solver(name)->run(pr, opt);
+    if (!o) continue;
+    auto p = replay(pr, o->mapping);
+    if (p && p->makespan_us < start_us) start_us = p->makespan_us, start = o->mapping;
+  }
+  BnbResult r = branch_and_bound(pr, start ? &*start : nullptr, opt.time_limit_s, 1L << 62);
+  if (!std::isfinite(r.makespan_us)) {
+    if (r.proven) return fail("bnb: no schedule fits the devices' memory");
+    return fail("bnb: no plan found within the time limit");
+  }
+  SolverOutput out;
+  out.mapping = std::move(r.mapping);
+  out.status = r.proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
+  if (r.proven) out.bound_us = r.makespan_us * (1 - 1e-9);
+  out.notes.push_back("bnb: " + std::to_string(r.expansions) + " partial schedules" +
+                      (r.proven ? ", search complete" : ", stopped at the limit"));
+  return out;
+}
+
+}  // namespace diviml
