@@ -40,6 +40,7 @@ struct PlanArgs {
   int module_size = 12;
   double module_time_limit_s = 0.5;
   int max_channels = 3;
+  long module_bnb = 200000;
   bool verbose = false, quiet = false;
 };
 
@@ -58,6 +59,7 @@ SolveOptions options_of(const PlanArgs& a) {
   o.module_size = a.module_size;
   o.module_time_limit_s = a.module_time_limit_s;
   o.max_channels = a.max_channels;
+  o.module_bnb_expansions = a.module_bnb;
   return o;
 }
 
@@ -194,6 +196,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   plan->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module MILP (default 0.5)")
       ->check(CLI::PositiveNumber);
+  plan->add_option("--module-bnb", a.module_bnb,
+                   "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
+                   "(0: MILP only; default 200000)")
+      ->check(CLI::Range(0L, 1000000000L));
   plan->add_option("--max-channels", a.max_channels,
                    "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
       ->check(CLI::Range(0, 8));
@@ -215,6 +221,10 @@ int main(int argc, char** argv) {
   compare->add_option("--module-time-limit", a.module_time_limit_s,
                       "split: seconds for one pinned module MILP (default 0.5)")
       ->check(CLI::PositiveNumber);
+  compare->add_option("--module-bnb", a.module_bnb,
+                   "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
+                   "(0: MILP only; default 200000)")
+      ->check(CLI::Range(0L, 1000000000L));
   compare->add_option("--max-channels", a.max_channels,
                    "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
       ->check(CLI::Range(0, 8));
