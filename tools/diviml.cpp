@@ -50,6 +50,21 @@ void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform)
                   std::string("platform file or bundled platform name (default: ") + kDefaultPlatform + ")");
 }
 
+// The split solver's knobs, shared by `plan` and `compare`.
+void add_split_flags(CLI::App* cmd, PlanArgs& a) {
+  cmd->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module solve (default 0.5)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--module-bnb", a.module_bnb,
+                  "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
+                  "(0: MILP only; default 200000)")
+      ->check(CLI::Range(0L, 1000000000L));
+  cmd->add_option("--max-channels", a.max_channels,
+                  "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
+      ->check(CLI::Range(0, 8));
+}
+
 SolveOptions options_of(const PlanArgs& a) {
   SolveOptions o;
   o.time_limit_s = a.time_limit_s;
@@ -192,17 +207,7 @@ int main(int argc, char** argv) {
   plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
   plan->add_option("--seed", a.seed, "random seed");
   plan->add_option("--threads", a.threads, "solver threads");
-  plan->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
-      ->check(CLI::Range(1, 1000000));
-  plan->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module MILP (default 0.5)")
-      ->check(CLI::PositiveNumber);
-  plan->add_option("--module-bnb", a.module_bnb,
-                   "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
-                   "(0: MILP only; default 200000)")
-      ->check(CLI::Range(0L, 1000000000L));
-  plan->add_option("--max-channels", a.max_channels,
-                   "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
-      ->check(CLI::Range(0, 8));
+  add_split_flags(plan, a);
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
   plan->add_flag("--verbose,-v", a.verbose, "solver details");
@@ -216,18 +221,7 @@ int main(int argc, char** argv) {
   compare->add_option("--time-limit", a.time_limit_s, "wall-clock limit per solver, seconds");
   compare->add_option("--seed", a.seed, "random seed");
   compare->add_option("--threads", a.threads, "solver threads");
-  compare->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
-      ->check(CLI::Range(1, 1000000));
-  compare->add_option("--module-time-limit", a.module_time_limit_s,
-                      "split: seconds for one pinned module MILP (default 0.5)")
-      ->check(CLI::PositiveNumber);
-  compare->add_option("--module-bnb", a.module_bnb,
-                   "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
-                   "(0: MILP only; default 200000)")
-      ->check(CLI::Range(0L, 1000000000L));
-  compare->add_option("--max-channels", a.max_channels,
-                   "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
-      ->check(CLI::Range(0, 8));
+  add_split_flags(compare, a);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
   std::string vgraph, vplatform, vplan;

@@ -9,7 +9,9 @@
 #include "../support/random_problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
+#include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/lower_bound.hpp"
+#include "diviml/sched/replay.hpp"
 #include "diviml/sched/solver.hpp"
 #include "diviml/sched/split.hpp"
 #include "diviml/sched/validate.hpp"
@@ -236,24 +238,33 @@ TEST(CutModule, LongSkipsAreCutWhereFewTensorsCross) {
   }
 }
 
+// Two identical devices and one link.
+const char* const kTwoDevices = R"({"format": "diviml.platform/1", "name": "two", "host": "a",
+    "devices": [{"name": "a", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100},
+                {"name": "b", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100}],
+    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 10}]})";
+
+// Nodes in (1 us), p1 p2 q1 q2 r1 r2 (10 us each), out (1 us) with the given edges ("a b").
+Problem eight_nodes(const std::string& edges) {
+  std::string json = R"({"format": "diviml.graph/1", "name": "eight", "nodes": [)";
+  const char* ids[] = {"in", "p1", "p2", "q1", "q2", "r1", "r2", "out"};
+  for (int i = 0; i < 8; ++i) {
+    int c = i == 0 || i == 7 ? 1 : 10;
+    json += std::string(i ? ", " : "") + R"({"id": ")" + ids[i] + R"(", "op": "x", "cost_us": {"a": )" +
+            std::to_string(c) + R"(, "b": )" + std::to_string(c) + "}}";
+  }
+  json += R"(], "edges": [)";
+  std::stringstream in(edges);
+  std::string a, b;
+  for (bool first = true; in >> a >> b; first = false)
+    json += std::string(first ? "" : ", ") + R"({"src": ")" + a + R"(", "dst": ")" + b + R"(", "bytes": 1})";
+  return diviml::testing::inline_problem(json + "]}", kTwoDevices);
+}
+
 TEST(CutModule, ParallelBranchesAreNotCutApart) {
   // Three equal branches between a fork and a join: every cut with few tensors crossing would
   // run one branch after another, so the module stays whole however small the cap.
-  Problem pr = diviml::testing::inline_problem(R"({"format": "diviml.graph/1", "name": "fork",
-    "nodes": [{"id": "in", "op": "x", "cost_us": {"a": 1, "b": 1}},
-              {"id": "p1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "p2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "q1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "q2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "r1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "r2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1}}],
-    "edges": [{"src": "in", "dst": "p1", "bytes": 1}, {"src": "p1", "dst": "p2", "bytes": 1},
-              {"src": "in", "dst": "q1", "bytes": 1}, {"src": "q1", "dst": "q2", "bytes": 1},
-              {"src": "in", "dst": "r1", "bytes": 1}, {"src": "r1", "dst": "r2", "bytes": 1},
-              {"src": "p2", "dst": "out", "bytes": 1}, {"src": "q2", "dst": "out", "bytes": 1},
-              {"src": "r2", "dst": "out", "bytes": 1}]})",
-                                               R"({"format": "diviml.platform/1", "name": "two", "host": "a",
-    "devices": [{"name": "a", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100},
-                {"name": "b", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100}],
-    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 10}]})");
+  Problem pr = eight_nodes("in p1 p1 p2 in q1 q1 q2 in r1 r1 r2 p2 out q2 out r2 out");
   std::vector<Module> mods = decompose(pr.graph(), 2);
   ASSERT_EQ(mods.size(), 2u);  // the input node alone, then the fork-join between split nodes
   Module m = mods.back();
@@ -262,29 +273,15 @@ TEST(CutModule, ParallelBranchesAreNotCutApart) {
   EXPECT_TRUE(m.segments.empty());
   // The same nodes one after another, with overlapping residuals p1 -> q2 and q1 -> out (no
   // split node between p1 and out): cut, at most two tensors crossing each cut.
-  Problem seq = diviml::testing::inline_problem(R"({"format": "diviml.graph/1", "name": "seq",
-    "nodes": [{"id": "in", "op": "x", "cost_us": {"a": 1, "b": 1}},
-              {"id": "p1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "p2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "q1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "q2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "r1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "r2", "op": "x", "cost_us": {"a": 10, "b": 10}},
-              {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1}}],
-    "edges": [{"src": "in", "dst": "p1", "bytes": 1}, {"src": "p1", "dst": "p2", "bytes": 1},
-              {"src": "p2", "dst": "q1", "bytes": 1}, {"src": "q1", "dst": "q2", "bytes": 1},
-              {"src": "q2", "dst": "r1", "bytes": 1}, {"src": "r1", "dst": "r2", "bytes": 1},
-              {"src": "r2", "dst": "out", "bytes": 1}, {"src": "p1", "dst": "q2", "bytes": 1},
-              {"src": "q1", "dst": "out", "bytes": 1}]})",
-                                                R"({"format": "diviml.platform/1", "name": "two", "host": "a",
-    "devices": [{"name": "a", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100},
-                {"name": "b", "kind": "gpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100}],
-    "links": [{"a": "a", "b": "b", "latency_us": 1, "bandwidth_gbps": 10}]})");
+  Problem seq = eight_nodes("in p1 p1 p2 p2 q1 q1 q2 q2 r1 r1 r2 r2 out p1 q2 q1 out");
   std::vector<Module> smods = decompose(seq.graph(), 2);
   Module& big = *std::max_element(smods.begin(), smods.end(), [](const Module& x, const Module& y) {
     return x.nodes.size() < y.nodes.size();
   });
   ASSERT_GT(big.nodes.size(), 2u);
+  EXPECT_FALSE(big.chain);
   cut_module(seq, big, 2, 3);
   ASSERT_GE(big.segments.size(), 2u);
-  EXPECT_FALSE(big.chain);
   for (const auto& ch : big.channels) EXPECT_EQ(ch.size(), 2u);
   auto plan = solve("split", seq, SolveOptions{.module_size = 2});
   ASSERT_TRUE(plan) << plan.error().message;
@@ -326,4 +323,35 @@ TEST(Split, MultiChannelCutsGiveValidPlansAsGoodAsSolvingWhole) {
       EXPECT_NEAR(s->makespan_us, full->makespan_us, 1e-6 * full->makespan_us) << "seed " << seed;
     }
   }
+}
+
+TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    diviml::testing::RandomSpec spec;
+    spec.nodes = 10 + static_cast<int>(seed);
+    spec.memory = seed % 2 == 0;
+    Problem pr = diviml::testing::random_problem(seed, spec);
+    auto h = solve("heft", pr, {});
+    if (!h) continue;
+    Mapping better = improve_by_moves(pr, h->mapping(pr.num_devices()), 10);
+    auto p = replay(pr, better);
+    ASSERT_TRUE(p) << "seed " << seed;
+    EXPECT_LE(p->makespan_us, h->makespan_us * (1 + 1e-9));
+    EXPECT_TRUE(validate(pr, *p)) << "seed " << seed;
+  }
+  // A short branch off the input (r1 -> r2), run last on the main device: moving nodes to the
+  // idle device hides it behind the long path.
+  Problem pr = eight_nodes("in p1 p1 p2 p2 q1 q1 q2 q2 out in r1 r1 r2 r2 out");
+  Mapping m;
+  m.device.assign(pr.num_nodes(), 0);
+  m.order.assign(2, {});
+  for (int v : pr.graph().topo_order()) m.order[0].push_back(v);
+  const double all_on_a = replay(pr, m)->makespan_us;
+  Mapping moved = improve_by_moves(pr, m, 10);
+  EXPECT_NEAR(all_on_a, 62, 1e-6);
+  // First improvement in topological order: r1 to b (52 us), then q2 and out follow it (43 us),
+  // a local optimum one transfer above the best plan (42 us).
+  auto moved_plan = replay(pr, moved);
+  ASSERT_TRUE(moved_plan);
+  EXPECT_NEAR(moved_plan->makespan_us, 43.0001, 0.001);
 }

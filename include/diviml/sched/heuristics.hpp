@@ -26,6 +26,13 @@ class HeftSolver : public Solver {
   Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
 };
 
+// Local improvement of a mapping: moves one node at a time to another device, into that
+// device's order just before the first node that starts no earlier than the node's inputs can
+// arrive there, and keeps the move when the replayed makespan drops (memory capacities kept).
+// Passes over the nodes in topological order until a pass finds nothing or `time_limit_s` ends.
+// Returns the improved mapping (the input when nothing helps or it does not replay).
+Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s);
+
 // Upward ranks used by HEFT (exposed for tests against the published example).
 std::vector<double> heft_upward_rank(const Problem& problem);
 
