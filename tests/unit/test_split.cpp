@@ -76,7 +76,7 @@ TEST(SplitNodes, ModulesCoverEveryNodeOnceAndRespectTheCap) {
 
 TEST(Split, EqualsTheFullMilpOptimumWhereBothProve) {
   Platform pf = platform();
-  int compared = 0;
+  int compared = 0, compared_milp_only = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
     Graph g = seed % 2 ? module_chain(2, 2, seed) : random_dag(13, 0.15, seed);
     auto pr = Problem::build(g, pf);
@@ -99,9 +99,20 @@ TEST(Split, EqualsTheFullMilpOptimumWhereBothProve) {
         ++compared;
       }
       ASSERT_FALSE(s->modules.empty());
+      if (cap == 4) {  // the same with pinned MILPs only (no branch and bound)
+        SolveOptions milp_only = o;
+        milp_only.module_bnb_expansions = 0;
+        auto sm = solve("split", *pr, milp_only);
+        ASSERT_TRUE(sm) << sm.error().message;
+        if (m->status == PlanStatus::kOptimal && sm->status == PlanStatus::kOptimal) {
+          EXPECT_NEAR(sm->makespan_us, m->makespan_us, 1e-6 * m->makespan_us) << "seed " << seed << " milp only";
+          ++compared_milp_only;
+        }
+      }
     }
   }
   EXPECT_GE(compared, 18);
+  EXPECT_GE(compared_milp_only, 6);
 }
 
 TEST(Split, ChainModulesNeedNoMilpAndAreExact) {
