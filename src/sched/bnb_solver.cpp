@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 #include "diviml/sched/heuristics.hpp"
 #include "diviml/sched/replay.hpp"
@@ -35,6 +36,7 @@ class Search {
         if (pr.can_run(v, d)) best = std::min(best, pr.cost_us(v, d) + std::max(after_[v], pr.output_us(v, d)));
       tail_[v] = best;
     }
+    find_twin_branches();
     dev_.assign(n_, -1);
     fin_.assign(n_, 0.0);
     waiting_.assign(n_, 0);
@@ -112,6 +114,7 @@ class Search {
     std::vector<Child> kids;
     for (int v = 0; v < n_; ++v) {
       if (dev_[v] >= 0 || waiting_[v] > 0) continue;
+      if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
       for (int d = 0; d < k_; ++d) {
         if (!pr_.can_run(v, d) || mem_[d] + pr_.param_bytes(v) > pr_.capacity_bytes(d)) continue;
         double s = start_on(v, d);
@@ -144,13 +147,65 @@ class Search {
     }
   }
 
+  // Twin regions: for a node v with a single predecessor P, its region is v plus every node
+  // all of whose predecessors are already in the region (closed under that rule, at most 64
+  // nodes), so nothing outside enters it but P -> v. Two regions with the same P, the same
+  // nodes in topological order (costs, host transfers, weights), the same inner edges and the
+  // same edges out to the same nodes are interchangeable: relabelling them so their roots start
+  // in index order changes no makespan, and a root starts before the rest of its region. So
+  // the search appends a region's root only once the previous twin's root is placed (the
+  // paper's symmetry breaking, applied to repeated branches such as attention heads).
+  void find_twin_branches() {
+    twin_before_.assign(n_, -1);
+    std::map<std::vector<double>, int> last_of_class;
+    std::vector<int> in_region(n_, -1);
+    for (int v : g_.topo_order()) {
+      if (g_.in_edges(v).size() != 1) continue;
+      const int p = g_.edges[g_.in_edges(v)[0]].src;
+      std::vector<int> region{v};
+      in_region[v] = v;
+      for (size_t i = 0; i < region.size() && region.size() <= 64; ++i)
+        for (int e : g_.out_edges(region[i])) {
+          int w = g_.edges[e].dst;
+          if (in_region[w] == v) continue;
+          bool all_in = true;
+          for (int f : g_.in_edges(w)) all_in = all_in && in_region[g_.edges[f].src] == v;
+          if (all_in) in_region[w] = v, region.push_back(w);
+        }
+      if (region.size() > 64) continue;
+      std::sort(region.begin(), region.end(), [&](int a, int b) { return tpos_[a] < tpos_[b]; });
+      std::map<int, int> local;
+      for (size_t i = 0; i < region.size(); ++i) local[region[i]] = static_cast<int>(i);
+      std::vector<double> sig{static_cast<double>(p), g_.edges[g_.in_edges(v)[0]].bytes,
+                              static_cast<double>(region.size())};
+      for (int z : region) {
+        for (int d = 0; d < k_; ++d)
+          sig.insert(sig.end(), {pr_.can_run(z, d) ? pr_.cost_us(z, d) : -1.0, pr_.input_us(z, d),
+                                 pr_.output_us(z, d), pr_.param_bytes(z)});
+        for (int e : g_.out_edges(z)) {
+          auto w = local.find(g_.edges[e].dst);
+          // Inner edges by local index; edges leaving by the node they reach (offset past locals).
+          sig.insert(sig.end(), {static_cast<double>(local[z]),
+                                 w != local.end() ? static_cast<double>(w->second)
+                                                  : static_cast<double>(n_ + g_.edges[e].dst),
+                                 g_.edges[e].bytes});
+        }
+      }
+      auto [it, fresh] = last_of_class.emplace(std::move(sig), v);
+      if (!fresh) {
+        twin_before_[v] = it->second;
+        it->second = v;
+      }
+    }
+  }
+
   const Problem& pr_;
   const Graph& g_;
   const int n_, k_;
   const double limit_s_;
   const long max_expansions_;
   const std::chrono::steady_clock::time_point t0_;
-  std::vector<int> tpos_;
+  std::vector<int> tpos_, twin_before_;
   std::vector<double> pmin_, tail_, after_;
   std::vector<int> dev_;
   std::vector<double> fin_;

@@ -81,3 +81,42 @@ TEST(Bnb, StopsAtItsLimitWithTheIncumbent) {
   EXPECT_LT(plan->solve_time_s, 5.0);
   EXPECT_TRUE(validate(pr, *plan));
 }
+
+TEST(Bnb, TwinBranchesKeepTheOptimum) {
+  // Three identical branches x -> (y, x -> z) between a fork and a join on three different
+  // devices: the search breaks their symmetry and must still find the enumerated optimum.
+  for (double link : {0.5, 5.0, 50.0}) {
+    std::string nodes = R"({"id": "in", "op": "x", "cost_us": {"a": 1, "b": 2, "c": 3}})";
+    std::string edges;
+    for (int i = 0; i < 3; ++i) {
+      std::string x = "x" + std::to_string(i), y = "y" + std::to_string(i), z = "z" + std::to_string(i);
+      nodes += R"(, {"id": ")" + x + R"(", "op": "x", "cost_us": {"a": 9, "b": 6, "c": 12}})";
+      nodes += R"(, {"id": ")" + y + R"(", "op": "x", "cost_us": {"a": 4, "b": 5, "c": 3}})";
+      nodes += R"(, {"id": ")" + z + R"(", "op": "x", "cost_us": {"a": 7, "b": 3, "c": 8}})";
+      edges += std::string(i ? ", " : "") + R"({"src": "in", "dst": ")" + x + R"(", "bytes": 1000},)" +
+               R"({"src": ")" + x + R"(", "dst": ")" + y + R"(", "bytes": 1000},)" + R"({"src": ")" + x +
+               R"(", "dst": ")" + z + R"(", "bytes": 1000},)" + R"({"src": ")" + y + R"(", "dst": ")" + z +
+               R"(", "bytes": 1000},)" + R"({"src": ")" + z + R"(", "dst": "out", "bytes": 1000})";
+    }
+    nodes += R"(, {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1, "c": 1}})";
+    auto g = parse_graph(R"({"format": "diviml.graph/1", "name": "twins", "nodes": [)" + nodes +
+                             R"(], "edges": [)" + edges + "]}",
+                         "twins.json");
+    auto p = parse_platform(R"({"format": "diviml.platform/1", "name": "abc", "host": "a", "devices": [
+        {"name": "a", "kind": "cpu", "peak_gflops": 1, "mem_bandwidth_gbps": 1},
+        {"name": "b", "kind": "gpu", "peak_gflops": 1, "mem_bandwidth_gbps": 1},
+        {"name": "c", "kind": "gpu", "peak_gflops": 1, "mem_bandwidth_gbps": 1}],
+        "default_link": {"latency_us": )" + std::to_string(link) + R"(, "bandwidth_gbps": 8}})",
+                            "abc.json");
+    ASSERT_TRUE(g && p) << (g ? p.error().message : g.error().message);
+    auto pr = Problem::build(*g, *p);
+    ASSERT_TRUE(pr);
+    auto plan = solve("bnb", *pr, {});
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(plan->status, PlanStatus::kOptimal);
+    auto milp = solve("milp", *pr, {});
+    ASSERT_TRUE(milp);
+    ASSERT_EQ(milp->status, PlanStatus::kOptimal);
+    EXPECT_NEAR(plan->makespan_us, milp->makespan_us, 1e-6 * milp->makespan_us) << "link " << link;
+  }
+}
