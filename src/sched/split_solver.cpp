@@ -505,6 +505,9 @@ Problem fuse_chains(const Problem& sub, const std::vector<char>& is_fixed, std::
 // pinned modules in well under a second, 20-node ones (an Inception module) often not in 10 s.
 extern const int kExactModuleNodes = 12;
 constexpr double kFusedSlack = 0.05;
+// A module too large for an exact solve first gets 1/kUnfusedShare of the branch-and-bound
+// budget unfused (a proof there is worth having), then the fused problem gets the full budget.
+constexpr long kUnfusedShare = 40;
 // Most time for the local improvement of an unproven stitched plan.
 constexpr double kPolishSeconds = 0.5;
 
@@ -554,6 +557,22 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   if (free_nodes <= kExactModuleNodes) {
     auto plan = exact_plan(sub, quick, opt);
     return plan ? from_plan(*plan, sub.num_devices()) : r;
+  }
+  if (opt.module_bnb_expansions >= kUnfusedShare) {
+    // Large, but a short search may still prove it unfused: an exact value and bound for the
+    // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
+    Mapping start;
+    if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
+    BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s / 2,
+                                   opt.module_bnb_expansions / kUnfusedShare);
+    if (b.proven) {
+      auto plan = replay(sub, b.mapping);
+      if (plan) {
+        plan->status = PlanStatus::kOptimal;
+        plan->lower_bound_us = plan->makespan_us;
+        return from_plan(*plan, sub.num_devices());
+      }
+    }
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
