@@ -12,6 +12,8 @@ namespace diviml {
 
 namespace {
 
+constexpr int kMaxSearchNodes = 5000;
+
 class Search {
  public:
   Search(const Problem& pr, double time_limit_s, long max_expansions)
@@ -222,7 +224,8 @@ class Search {
 }  // namespace
 
 BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_limit_s, long max_expansions) {
-  Search s(pr, time_limit_s, max_expansions);
+  // The search recurses once per placed node; beyond kMaxSearchNodes it would also never finish.
+  Search s(pr, time_limit_s, pr.num_nodes() > kMaxSearchNodes ? 0 : max_expansions);
   if (start)
     if (auto p = replay(pr, *start)) s.incumbent(*start, p->makespan_us);
   return s.run();
@@ -247,8 +250,12 @@ Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveOptions& opt) 
   out.mapping = std::move(r.mapping);
   out.status = r.proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
   if (r.proven) out.bound_us = r.makespan_us * (1 - 1e-9);
-  out.notes.push_back("bnb: " + std::to_string(r.expansions) + " partial schedules" +
-                      (r.proven ? ", search complete" : ", stopped at the limit"));
+  if (pr.num_nodes() > kMaxSearchNodes)
+    out.notes.push_back("bnb: more than " + std::to_string(kMaxSearchNodes) +
+                        " nodes, not searched: the better of HEFT and fastest");
+  else
+    out.notes.push_back("bnb: " + std::to_string(r.expansions) + " partial schedules" +
+                        (r.proven ? ", search complete" : ", stopped at the limit"));
   return out;
 }
 

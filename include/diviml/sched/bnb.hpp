@@ -24,7 +24,8 @@ struct BnbResult {
   long expansions = 0;
 };
 
-// `start`, when given, is the first incumbent (a valid mapping of the same problem).
+// `start`, when given, is the first incumbent (a valid mapping of the same problem). Graphs of
+// more than 5000 nodes are not searched (the incumbent comes back, not proven).
 BnbResult branch_and_bound(const Problem& problem, const Mapping* start, double time_limit_s, long max_expansions);
 
 class BnbSolver : public Solver {
