@@ -169,6 +169,18 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
   return out;
 }
 
+std::optional<SolverOutput> best_baseline(const Problem& pr, const SolveOptions& opt) {
+  std::optional<SolverOutput> best;
+  double best_us = kInf;
+  for (const char* name : {"heft", "fastest"}) {
+    auto o = make_solver(name)->run(pr, opt);
+    if (!o) continue;
+    auto p = replay(pr, o->mapping);
+    if (p && p->makespan_us < best_us) best_us = p->makespan_us, best = std::move(*o);
+  }
+  return best;
+}
+
 Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
   const auto t0 = std::chrono::steady_clock::now();
   auto out_of_time = [&] {

@@ -1146,14 +1146,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
                       std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
                       " pruned by bounds), DP " + std::to_string(best_us) + " us");
   if (!fits) {
-    std::optional<SolverOutput> best;
-    double best_us = kInf;
-    for (const char* name : {"heft", "fastest"}) {
-      auto o = make_solver(name)->run(pr, opt);
-      if (!o) continue;
-      auto p = replay(pr, o->mapping);
-      if (p && p->makespan_us < best_us) best_us = p->makespan_us, best = std::move(*o);
-    }
+    std::optional<SolverOutput> best = best_baseline(pr, opt);
     if (!best) return fail("split: the stitched plan overflows a device's memory and no baseline fits either");
     best->notes.insert(best->notes.begin(), "split: the stitched plan overflows a device's memory_bytes "
                                             "(modules are solved without the global capacity); kept the best baseline");

@@ -1,6 +1,8 @@
 // Baseline solvers that prove nothing: the whole model on its best single device, and HEFT.
 #pragma once
 
+#include <optional>
+
 #include "diviml/sched/solver.hpp"
 
 namespace diviml {
@@ -25,6 +27,10 @@ class HeftSolver : public Solver {
   std::string description() const override { return "insertion-based HEFT list scheduling"; }
   Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
 };
+
+// The better (lower replayed makespan) of HEFT's and fastest's plans, or nothing when neither
+// gives one (memory, forbidden devices).
+std::optional<SolverOutput> best_baseline(const Problem& problem, const SolveOptions& options);
 
 // Local improvement of a mapping: moves one node at a time to another device, into that
 // device's order just before the first node that starts no earlier than the node's inputs can
