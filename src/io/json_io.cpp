@@ -476,6 +476,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
                   {"channels", m.channels},
                   {"segments", m.segments},
                   {"chain", m.chain},
+                  {"fused", m.fused},
                   {"proven", m.proven}};
       if (!m.cuts.empty()) {
         json cuts = json::array();

@@ -1124,6 +1124,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     sum.exit = m.exit;
     sum.size = static_cast<int>(m.nodes.size());
     sum.chain = m.chain;
+    sum.fused = !m.chain && m.segments.empty() && static_cast<int>(m.nodes.size()) > kExactModuleNodes;
     sum.segments = std::max<int>(1, static_cast<int>(m.segments.size()));
     for (const auto& ch : m.channels) sum.channels = std::max<int>(sum.channels, static_cast<int>(ch.size()));
     sum.cuts = m.channels;
@@ -1139,10 +1140,11 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   for (int v = 0; v < g.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.param_bytes(v);
   bool fits = true;
   for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
-  out.notes.push_back("split: " + std::to_string(splits.size()) + " split nodes, " +
-                      std::to_string(q_count) + " modules (" + std::to_string(chains) + " chains by DP, " +
-                      std::to_string(cut_modules) + " distinct cut into segments), " + std::to_string(groups) +
-                      " distinct, " + std::to_string(tasks.size()) + " pinned MILP solves on " +
+  out.notes.push_back("split: " + std::to_string(splits.size()) + " split nodes, " + std::to_string(q_count) +
+                      " modules (" + std::to_string(chains) + " chains by DP), " + std::to_string(groups) +
+                      " distinct, " + std::to_string(cut_modules) + " of them cut into segments, " +
+                      std::to_string(tasks.size()) +
+                      " pinned exact solves (branch and bound, then the MILP where it did not finish) on " +
                       std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
                       " pruned by bounds), DP " + std::to_string(best_us) + " us");
   if (!fits) {

@@ -161,7 +161,7 @@ TEST(Split, IdenticalModulesAreSolvedOnce) {
   // Every layer is the same module between the same split nodes: the note counts distinct ones.
   ASSERT_FALSE(s->notes.empty());
   const std::string& note = s->notes.front();
-  auto at = note.find(" distinct");
+  auto at = note.find(" distinct,");
   ASSERT_NE(at, std::string::npos) << note;
   int distinct = std::stoi(note.substr(note.rfind(' ', at - 1) + 1));
   EXPECT_LT(distinct, static_cast<int>(s->modules.size())) << note;

@@ -51,6 +51,7 @@ struct ModuleSummary {
   int segments = 1;           // segments of a multi-channel cut (1: solved whole)
   std::vector<std::vector<int>> cuts;  // per cut inside: the producers whose tensors cross it
   bool chain = false;         // solved by DP over devices, without a MILP
+  bool fused = false;         // solved whole after fusing cheap followers (too large, not cut)
   bool proven = false;        // every pinned-boundary solve of it is optimal
 };
 
