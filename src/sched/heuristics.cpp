@@ -190,7 +190,14 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
   if (!plan) return m;
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
-  double best = plan->makespan_us;
+  // Moves are kept when they lower (makespan, sum of node ends) lexicographically: the second
+  // term lets the search cross plateaus where the makespan does not move yet.
+  auto total_end = [](const Plan& p) {
+    double t = 0;
+    for (const Placement& pl : p.placements) t += pl.end_us;
+    return t;
+  };
+  double best = plan->makespan_us, best_total = total_end(*plan);
   std::vector<double> start(n), end(n), mem(k, 0.0);
   auto take_times = [&](const Plan& p) {
     for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
@@ -221,8 +228,13 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
         dst.insert(at, v);
         t.device[v] = d;
         auto p = replay(pr, t);
-        if (!p || p->makespan_us >= best * (1 - 1e-9)) continue;
-        best = p->makespan_us;
+        if (!p) continue;
+        const double total = total_end(*p);
+        const bool lower = p->makespan_us < best * (1 - 1e-9);
+        const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
+        if (!lower && !(level && total < best_total * (1 - 1e-9))) continue;
+        best = std::min(best, p->makespan_us);
+        best_total = total;
         mem[from] -= pr.param_bytes(v);
         mem[d] += pr.param_bytes(v);
         m = std::move(t);
@@ -230,6 +242,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
         improved = true;
         break;
       }
+
     }
   }
   return m;

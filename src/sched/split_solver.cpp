@@ -528,26 +528,30 @@ PinnedSolve from_plan(const Plan& plan, int num_devices) {
 // The exact solve of a (possibly fused) problem: branch and bound first, which proves small
 // pinned problems in milliseconds, then the MILP (from the better start) where it did not finish.
 Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveOptions& opt) {
-  if (opt.module_bnb_expansions > 0) {
-    Mapping start;
-    if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
-    const auto t0 = std::chrono::steady_clock::now();
-    BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s,
-                                   opt.module_bnb_expansions);
-    if (b.proven || std::isfinite(b.makespan_us)) {
-      auto plan = replay(sub, b.mapping);
-      if (plan && b.proven) {
-        plan->status = PlanStatus::kOptimal;
-        plan->lower_bound_us = plan->makespan_us;
-        return plan;
-      }
-    }
-    SolveOptions rest = opt;
-    rest.time_limit_s = std::max(
-        0.05, opt.time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return solve("milp", sub, rest);
+  if (opt.module_bnb_expansions <= 0) return solve("milp", sub, opt);
+  Mapping start;
+  if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
+  const auto t0 = std::chrono::steady_clock::now();
+  BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s,
+                                 opt.module_bnb_expansions);
+  Result<Plan> searched = std::isfinite(b.makespan_us) ? replay(sub, b.mapping) : fail("bnb: no plan");
+  if (searched && b.proven) {
+    searched->status = PlanStatus::kOptimal;
+    searched->lower_bound_us = searched->makespan_us;
+    return searched;
   }
-  return solve("milp", sub, opt);
+  SolveOptions rest = opt;
+  rest.time_limit_s = std::max(
+      0.05, opt.time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  Result<Plan> milp = solve("milp", sub, rest);
+  // The MILP starts from HEFT/fastest, not from the search's incumbent: keep the better plan
+  // (with the MILP's bound, which holds for either).
+  if (searched && (!milp || searched->makespan_us < milp->makespan_us)) {
+    if (milp) searched->lower_bound_us = std::max(searched->lower_bound_us, milp->lower_bound_us);
+    searched->status = PlanStatus::kFeasible;
+    return searched;
+  }
+  return milp;
 }
 
 PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveOptions& opt,

@@ -360,9 +360,9 @@ TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
   const double all_on_a = replay(pr, m)->makespan_us;
   Mapping moved = improve_by_moves(pr, m, 10);
   EXPECT_NEAR(all_on_a, 62, 1e-6);
-  // First improvement in topological order: r1 to b (52 us), then q2 and out follow it (43 us),
-  // a local optimum one transfer above the best plan (42 us).
+  // Moving r1 alone gives 52 us; the second criterion (sum of ends at equal makespan) lets the
+  // search cross the plateaus to 42 us, the main path alone on a.
   auto moved_plan = replay(pr, moved);
   ASSERT_TRUE(moved_plan);
-  EXPECT_NEAR(moved_plan->makespan_us, 43.0001, 0.001);
+  EXPECT_NEAR(moved_plan->makespan_us, 42, 0.001);
 }

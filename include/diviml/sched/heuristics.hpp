@@ -34,7 +34,8 @@ std::optional<SolverOutput> best_baseline(const Problem& problem, const SolveOpt
 
 // Local improvement of a mapping: moves one node at a time to another device, into that
 // device's order just before the first node that starts no earlier than the node's inputs can
-// arrive there, and keeps the move when the replayed makespan drops (memory capacities kept).
+// arrive there, and keeps the move when it lowers (replayed makespan, sum of node ends)
+// lexicographically, so plateaus of equal makespan can be crossed (memory capacities kept).
 // Passes over the nodes in topological order until a pass finds nothing or `time_limit_s` ends.
 // Returns the improved mapping (the input when nothing helps or it does not replay).
 Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s);
