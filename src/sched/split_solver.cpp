@@ -522,24 +522,27 @@ PinnedSolve from_plan(const Plan& plan, int num_devices) {
   return r;
 }
 
-// The exact pinned solve of a sub-problem (fused first when it has more than kExactModuleNodes
-// nodes besides its `fixed` ones: pinned sources and pinned outputs). Its bound is 0 when fused:
-// the caller keeps the quick solve's static bound of the unfused problem.
-// The exact solve of a (possibly fused) problem: branch and bound first, which proves small
-// pinned problems in milliseconds, then the MILP (from the better start) where it did not finish.
-Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveOptions& opt) {
-  if (opt.module_bnb_expansions <= 0) return solve("milp", sub, opt);
+// Branch and bound from the quick plan (when given): its plan, `optimal` with the bound at the
+// makespan when the search finished, else `feasible`; nothing when it found no plan.
+std::optional<Plan> search_plan(const Problem& sub, const PinnedSolve* quick, double time_limit_s, long budget) {
   Mapping start;
   if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
+  BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget);
+  if (!std::isfinite(b.makespan_us)) return std::nullopt;
+  auto plan = replay(sub, b.mapping);
+  if (!plan) return std::nullopt;
+  plan->status = b.proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
+  if (b.proven) plan->lower_bound_us = plan->makespan_us;
+  return std::move(*plan);
+}
+
+// The exact solve of a (possibly fused) problem: branch and bound first, which proves small
+// pinned problems in milliseconds, then the MILP where it did not finish, keeping the better.
+Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveOptions& opt) {
+  if (opt.module_bnb_expansions <= 0) return solve("milp", sub, opt);
   const auto t0 = std::chrono::steady_clock::now();
-  BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s,
-                                 opt.module_bnb_expansions);
-  Result<Plan> searched = std::isfinite(b.makespan_us) ? replay(sub, b.mapping) : fail("bnb: no plan");
-  if (searched && b.proven) {
-    searched->status = PlanStatus::kOptimal;
-    searched->lower_bound_us = searched->makespan_us;
-    return searched;
-  }
+  std::optional<Plan> searched = search_plan(sub, quick, opt.time_limit_s, opt.module_bnb_expansions);
+  if (searched && searched->status == PlanStatus::kOptimal) return std::move(*searched);
   SolveOptions rest = opt;
   rest.time_limit_s = std::max(
       0.05, opt.time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -548,12 +551,14 @@ Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const Solv
   // (with the MILP's bound, which holds for either).
   if (searched && (!milp || searched->makespan_us < milp->makespan_us)) {
     if (milp) searched->lower_bound_us = std::max(searched->lower_bound_us, milp->lower_bound_us);
-    searched->status = PlanStatus::kFeasible;
-    return searched;
+    return std::move(*searched);
   }
   return milp;
 }
 
+// The exact pinned solve of a sub-problem (fused first when it has more than kExactModuleNodes
+// nodes besides its `fixed` ones: pinned sources and pinned outputs). Its bound is 0 when fused:
+// the caller keeps the quick solve's static bound of the unfused problem.
 PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveOptions& opt,
                         const PinnedSolve* quick = nullptr) {
   PinnedSolve r;
@@ -565,18 +570,8 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   if (opt.module_bnb_expansions >= kUnfusedShare) {
     // Large, but a short search may still prove it unfused: an exact value and bound for the
     // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
-    Mapping start;
-    if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
-    BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, opt.time_limit_s / 2,
-                                   opt.module_bnb_expansions / kUnfusedShare);
-    if (b.proven) {
-      auto plan = replay(sub, b.mapping);
-      if (plan) {
-        plan->status = PlanStatus::kOptimal;
-        plan->lower_bound_us = plan->makespan_us;
-        return from_plan(*plan, sub.num_devices());
-      }
-    }
+    auto searched = search_plan(sub, quick, opt.time_limit_s / 2, opt.module_bnb_expansions / kUnfusedShare);
+    if (searched && searched->status == PlanStatus::kOptimal) return from_plan(*searched, sub.num_devices());
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
@@ -640,16 +635,22 @@ PinnedSolve quick_solve(const Problem& sub, int num_sources) {
   return r;
 }
 
+// A module's nodes in its module problem's numbering: entry, inside nodes, exit.
+std::vector<int> module_nodes(const Module& m) {
+  std::vector<int> nodes;
+  if (m.entry >= 0) nodes.push_back(m.entry);
+  nodes.insert(nodes.end(), m.nodes.begin(), m.nodes.end());
+  if (m.exit >= 0) nodes.push_back(m.exit);
+  return nodes;
+}
+
 // Identical modules (same costs, transfers and boundaries, node for node) share their solves.
 std::string module_key(const Problem& pr, const Module& m) {
   const Graph& g = pr.graph();
   const int k = pr.num_devices();
   std::string key;
   auto put = [&](double x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
-  std::vector<int> nodes;
-  if (m.entry >= 0) nodes.push_back(m.entry);
-  nodes.insert(nodes.end(), m.nodes.begin(), m.nodes.end());
-  if (m.exit >= 0) nodes.push_back(m.exit);
+  const std::vector<int> nodes = module_nodes(m);
   std::unordered_map<int, int> local;
   for (size_t i = 0; i < nodes.size(); ++i) local[nodes[i]] = static_cast<int>(i);
   put(m.entry >= 0 ? 1 : 0);
@@ -826,6 +827,9 @@ void cut_table(const Problem& pr, const Module& m, const std::vector<SegmentPlan
                std::vector<PinnedSolve>& cells) {
   const int k = pr.num_devices();
   const size_t r = plans.size();
+  const std::vector<int> nodes = module_nodes(m);
+  std::unordered_map<int, int> local;
+  for (size_t i = 0; i < nodes.size(); ++i) local[nodes[i]] = static_cast<int>(i);
   for (int a = 0; a < rows; ++a) {
     if (m.entry >= 0 && !pr.can_run(m.entry, a)) continue;
     std::vector<double> f(states_before(plans[0], k), kInf);
@@ -845,14 +849,8 @@ void cut_table(const Problem& pr, const Module& m, const std::vector<SegmentPlan
     for (int b = 0; b < cols; ++b) {
       int st = m.exit >= 0 ? b : 0;
       if (!std::isfinite(f[st])) continue;
-      // Module-problem numbering: entry first, inside nodes in module order, exit last.
-      std::unordered_map<int, int> local;
-      int next = 0;
-      if (m.entry >= 0) local[m.entry] = next++;
-      for (int v : m.nodes) local[v] = next++;
-      if (m.exit >= 0) local[m.exit] = next++;
       Mapping fine;
-      fine.device.assign(next, -1);
+      fine.device.assign(nodes.size(), -1);
       fine.order.assign(k, {});
       std::vector<int> combos(r);
       for (int s = static_cast<int>(r) - 1; s >= 0; --s) {
@@ -1113,10 +1111,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   for (int q = 0; q < q_count; ++q) {
     const Module& m = modules[q];
     const PinnedSolve& s = table[group[q]][boundary[q] * cols(m) + boundary[q + 1]];
-    std::vector<int> nodes;
-    if (m.entry >= 0) nodes.push_back(m.entry);
-    nodes.insert(nodes.end(), m.nodes.begin(), m.nodes.end());
-    if (m.exit >= 0) nodes.push_back(m.exit);
+    const std::vector<int> nodes = module_nodes(m);
     for (int d = 0; d < k; ++d)
       for (int l : s.order[d]) {
         if (m.entry >= 0 && l == 0) continue;  // placed by the previous module

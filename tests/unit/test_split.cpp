@@ -210,6 +210,12 @@ std::set<int> crossing(const Graph& g, const Module& m, const std::vector<int>& 
   return out;
 }
 
+// The module with the most nodes inside.
+Module& largest(std::vector<Module>& mods) {
+  return *std::max_element(mods.begin(), mods.end(),
+                           [](const Module& a, const Module& b) { return a.nodes.size() < b.nodes.size(); });
+}
+
 }  // namespace
 
 TEST(CutModule, LongSkipsAreCutWhereFewTensorsCross) {
@@ -220,8 +226,7 @@ TEST(CutModule, LongSkipsAreCutWhereFewTensorsCross) {
     auto pr = Problem::build(g, pf);
     ASSERT_TRUE(pr);
     std::vector<Module> mods = decompose(g, 8);
-    auto big = std::max_element(mods.begin(), mods.end(),
-                                [](const Module& a, const Module& b) { return a.nodes.size() < b.nodes.size(); });
+    Module* big = &largest(mods);
     ASSERT_GT(big->nodes.size(), 8u);
     Module whole = *big;
     cut_module(*pr, whole, 8, 0);
@@ -286,9 +291,7 @@ TEST(CutModule, ParallelBranchesAreNotCutApart) {
   // split node between p1 and out): cut, at most two tensors crossing each cut.
   Problem seq = eight_nodes("in p1 p1 p2 p2 q1 q1 q2 q2 r1 r1 r2 r2 out p1 q2 q1 out");
   std::vector<Module> smods = decompose(seq.graph(), 2);
-  Module& big = *std::max_element(smods.begin(), smods.end(), [](const Module& x, const Module& y) {
-    return x.nodes.size() < y.nodes.size();
-  });
+  Module& big = largest(smods);
   ASSERT_GT(big.nodes.size(), 2u);
   EXPECT_FALSE(big.chain);
   cut_module(seq, big, 2, 3);
