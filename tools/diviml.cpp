@@ -111,8 +111,11 @@ int run_plan(const PlanArgs& a) {
       const Graph& g = problem->graph();
       for (size_t q = 0; q < plan->modules.size(); ++q) {
         const ModuleSummary& m = plan->modules[q];
-        std::string how = m.chain ? "chain (DP)" : m.fused ? "solved whole, fused" : "exact (branch and bound, MILP)";
-        if (m.segments > 1) how = std::to_string(m.segments) + " segments (multi-channel cuts, DP over crossing devices)";
+        const std::string how =
+            m.segments > 1 ? std::to_string(m.segments) + " segments (multi-channel cuts, DP over crossing devices)"
+            : m.chain      ? "chain (DP)"
+            : m.fused      ? "solved whole, fused"
+                           : "exact (branch and bound, MILP)";
         std::printf("module %zu: entry %s, exit %s, %d nodes inside, %d channel(s), %s%s\n", q,
                     m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
                     m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels, how.c_str(),

@@ -242,7 +242,6 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
         improved = true;
         break;
       }
-
     }
   }
   return m;
