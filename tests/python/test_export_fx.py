@@ -59,6 +59,14 @@ def test_unknown_torchvision_model_is_a_clear_error(tmp_path, root):
     assert r.stderr.strip() == "export_fx: error: torchvision has no model 'nosuchnet'"
 
 
+def test_unknown_segmentation_model_or_family_is_a_clear_error(tmp_path, root):
+    for name in ("segmentation.nosuchnet", "detection.fasterrcnn_resnet50_fpn"):
+        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o",
+                            tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0
+        assert r.stderr.strip() == f"export_fx: error: torchvision has no model '{name}'"
+
+
 def test_tuple_unpacking_traces_on_this_python(tmp_path):
     g = export_fx.export(tiny_models.two_heads(), torch.randn(1, 3, 4, 4), "two_heads")
     ops = sorted(n["op"] for n in g["nodes"])
