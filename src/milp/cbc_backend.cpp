@@ -89,6 +89,11 @@ Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
   solver.messageHandler()->setLogLevel(0);
   solver.getModelPtr()->messageHandler()->setLogLevel(0);
   load(solver, m, opt.relax);
+  if (!opt.preprocess) {
+    // CLP's own presolve is where the crashes were seen (ClpPresolve::gutsOfPresolvedModel).
+    solver.setHintParam(OsiDoPresolveInInitial, false, OsiHintTry);
+    solver.setHintParam(OsiDoPresolveInResolve, false, OsiHintTry);
+  }
   if (opt.relax) {
     solver.initialSolve();
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -125,7 +130,9 @@ Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
   std::string seed = std::to_string(static_cast<int>(opt.seed % 2147483647) + 1);
   std::vector<std::string> args{"diviml", "-log", opt.verbose ? "1" : "0", "-timeMode", "elapsed",
                                 "-seconds", seconds, "-threads", threads, "-randomCbcSeed", seed,
-                                "-ratioGap", "0", "-allowableGap", "1e-7", "-solve", "-quit"};
+                                "-ratioGap", "0", "-allowableGap", "1e-7"};
+  if (!opt.preprocess) args.insert(args.end(), {"-preprocess", "off", "-presolve", "off"});
+  args.insert(args.end(), {"-solve", "-quit"});
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   CbcMain1(static_cast<int>(argv.size()), argv.data(), model, [](CbcModel*, int) { return 0; }, data);

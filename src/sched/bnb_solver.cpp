@@ -55,7 +55,7 @@ class Search {
   }
 
   BnbResult run() {
-    dfs(0, 0.0, -1, 0.0);
+    dfs(0, 0.0, -1, 0.0, 0.0);
     BnbResult r;
     r.makespan_us = best_;
     r.mapping = best_map_;
@@ -96,7 +96,22 @@ class Search {
     return lb;
   }
 
-  void dfs(int placed, double current, int last_node, double last_start) {
+  // Appends follow the order (start, end, topological position): every semi-active schedule
+  // lists its nodes in that order without breaking a device order or precedence (a node that
+  // starts with another on its device and ends no later is zero-length, so it may go first),
+  // so the search meets each of them. Ties on start alone are not enough: a zero-length node
+  // must be able to go before a longer one that starts at the same time on its device.
+  bool after_last(double s, double e, int v, int last_node, double last_start, double last_end) const {
+    if (last_node < 0) return true;
+    const double eps = 1e-9 * std::max(1.0, std::abs(last_start));
+    if (s > last_start + eps) return true;
+    if (s < last_start - eps) return false;
+    if (e > last_end + eps) return true;
+    if (e < last_end - eps) return false;
+    return tpos_[v] > tpos_[last_node];
+  }
+
+  void dfs(int placed, double current, int last_node, double last_start, double last_end) {
     if (stopped_) return;
     if (placed == n_) {
       if (current < best_ - 1e-9) {
@@ -119,11 +134,10 @@ class Search {
       if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
       for (int d = 0; d < k_; ++d) {
         if (!pr_.can_run(v, d) || mem_[d] + pr_.param_bytes(v) > pr_.capacity_bytes(d)) continue;
-        double s = start_on(v, d);
-        if (s < last_start - 1e-9) continue;
-        if (s <= last_start + 1e-9 && last_node >= 0 && tpos_[v] < tpos_[last_node]) continue;
+        const double s = start_on(v, d), e = s + pr_.cost_us(v, d);
+        if (!std::isfinite(s) || !after_last(s, e, v, last_node, last_start, last_end)) continue;
         // Key: a lower bound on any schedule through this child (v's end, then its tail).
-        kids.push_back({s + pr_.cost_us(v, d) + std::max(after_[v], pr_.output_us(v, d)), s, v, d});
+        kids.push_back({e + std::max(after_[v], pr_.output_us(v, d)), s, v, d});
       }
     }
     std::sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) { return a.key < b.key; });
@@ -138,7 +152,7 @@ class Search {
       order_[d].push_back(v);
       rest_work_ -= pmin_[v];
       for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
-      dfs(placed + 1, std::max(current, fin_[v] + pr_.output_us(v, d)), v, std::max(last_start, c.start));
+      dfs(placed + 1, std::max(current, fin_[v] + pr_.output_us(v, d)), v, c.start, fin_[v]);
       for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
       rest_work_ += pmin_[v];
       order_[d].pop_back();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <numeric>
 
@@ -136,7 +137,9 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
       double prev_end = 0;
       for (size_t j = 0; j < busy[d].size(); ++j) {
         double s = std::max(ready, prev_end);
-        if (s + dur <= busy[d][j].start) {
+        // A zero-length op goes into a gap only strictly before the next start: at equal
+        // times that next op may be one of its ancestors (then the order would be a cycle).
+        if (s + dur <= busy[d][j].start && (dur > 0 || s < busy[d][j].start)) {
           start = s;
           at = j;
           break;
@@ -152,9 +155,20 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
         best_pos = at;
       }
     }
-    if (best_d < 0)
-      return fail("heft: node '" + g.nodes[v].id +
-                  "' fits on no device (memory full, no link, or it cannot run anywhere left)");
+    if (best_d < 0) {
+      // Greedy placement painted itself into a corner (memory, links): search for any
+      // assignment that fits, then list-schedule it in HEFT's priority order.
+      std::optional<std::vector<int>> fit = feasible_assignment(pr, kFeasibleSearchSteps);
+      if (!fit)
+        return fail("heft: node '" + g.nodes[v].id +
+                    "' fits on no device (memory full, no link, or it cannot run anywhere left), and a search "
+                    "for any assignment that fits memory and links found none");
+      SolverOutput out;
+      out.mapping = mapping_from_priority(pr, *fit, prio);
+      out.notes.push_back("heft: greedy placement found no device for '" + g.nodes[v].id +
+                          "'; list-scheduled an assignment found by search instead");
+      return out;
+    }
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
     mem[best_d] += pr.param_bytes(v);
@@ -167,6 +181,49 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
   for (int d = 0; d < k; ++d)
     for (const Slot& s : busy[d]) out.mapping.order[d].push_back(s.node);
   return out;
+}
+
+std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_steps) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const auto& topo = g.topo_order();
+  // Candidate devices per node, fastest first; only those where its host input and output
+  // can travel.
+  std::vector<std::vector<int>> cand(n);
+  for (int v = 0; v < n; ++v) {
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(v, d) && std::isfinite(pr.input_us(v, d)) && std::isfinite(pr.output_us(v, d)) &&
+          pr.param_bytes(v) <= pr.capacity_bytes(d))
+        cand[v].push_back(d);
+    std::stable_sort(cand[v].begin(), cand[v].end(), [&](int a, int b) { return pr.cost_us(v, a) < pr.cost_us(v, b); });
+    if (cand[v].empty()) return std::nullopt;
+  }
+  std::vector<int> dev(n, -1);
+  std::vector<double> mem(k, 0.0);
+  long steps = 0;
+  // Depth-first in topological order; a device is allowed when memory and every link from an
+  // already placed predecessor allow it. Exhaustive within the step budget.
+  std::function<bool(int)> place = [&](int t) {
+    if (t == n) return true;
+    const int v = topo[t];
+    for (int d : cand[v]) {
+      if (++steps > max_steps) return false;
+      if (mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      bool linked = true;
+      for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
+      if (!linked) continue;
+      dev[v] = d;
+      mem[d] += pr.param_bytes(v);
+      if (place(t + 1)) return true;
+      mem[d] -= pr.param_bytes(v);
+      dev[v] = -1;
+      if (steps > max_steps) return false;
+    }
+    return false;
+  };
+  // The recursion is one frame per node: keep it to graphs it cannot overflow the stack on.
+  if (n > 5000 || !place(0)) return std::nullopt;
+  return dev;
 }
 
 std::optional<SolverOutput> best_baseline(const Problem& pr, const SolveOptions& opt) {

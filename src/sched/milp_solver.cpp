@@ -76,7 +76,9 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
   const int n = pr.num_nodes(), k = pr.num_devices();
   LatencyMilp L;
   MilpModel& m = L.model;
-  const double H = inc ? inc->makespan_us : serial_horizon(pr);
+  // A hair above the incumbent: with the horizon exactly at its makespan, CBC's
+  // preprocessing has declared such models infeasible (bounds met with equality).
+  const double H = inc ? inc->makespan_us * (1 + 1e-7) + 1e-7 : serial_horizon(pr);
   L.horizon_us = H;
   // Heads and tails tighten everything: a node on device d starts no earlier than its head
   // and leaves at least its tail before the end, so in any plan no longer than H it can use d
@@ -219,27 +221,17 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
 
 Mapping mapping_from_solution(const Problem& pr, const LatencyMilp& L, const std::vector<double>& x) {
   const int n = pr.num_nodes(), k = pr.num_devices();
-  const Graph& g = pr.graph();
-  std::vector<int> pos(n);
-  for (int t = 0; t < n; ++t) pos[g.topo_order()[t]] = t;
-  Mapping m;
-  m.device.assign(n, -1);
-  m.order.assign(k, {});
+  std::vector<int> device(n, -1);
+  std::vector<double> start(n, 0.0);
   for (int i = 0; i < n; ++i) {
     double best = -1;
     for (int d = 0; d < k; ++d)
-      if (L.x[i][d] >= 0 && x[L.x[i][d]] > best) best = x[L.x[i][d]], m.device[i] = d;
+      if (L.x[i][d] >= 0 && x[L.x[i][d]] > best) best = x[L.x[i][d]], device[i] = d;
+    start[i] = x[L.start[i]];
   }
-  std::vector<int> nodes(n);
-  for (int i = 0; i < n; ++i) nodes[i] = i;
-  // Order by start; zero-length and tied nodes keep a topological order.
-  std::sort(nodes.begin(), nodes.end(), [&](int a, int b) {
-    double sa = x[L.start[a]], sb = x[L.start[b]];
-    if (std::abs(sa - sb) > 1e-6 * std::max(1.0, std::abs(sa))) return sa < sb;
-    return pos[a] < pos[b];
-  });
-  for (int i : nodes) m.order[m.device[i]].push_back(i);
-  return m;
+  // By interval midpoints in a precedence-consistent list: CBC's starts carry tolerances, and
+  // a zero-length op tied with a longer one must go first (sorting by start alone loses that).
+  return mapping_from_times(pr, device, start);
 }
 
 Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt) const {
@@ -265,10 +257,30 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   mo.verbose = opt.verbose;
   auto res = backend_->solve(L.model, mo);
   SolverOutput out;
+  // CBC 2.10 has crashed in CLP's presolve while completing a MIP start (seen on 6-7 node
+  // models), and its preprocessing has called feasible models infeasible: then try once more
+  // without either in the time that is left (the incumbent stays the fallback), and say so.
+  const bool suspect = !res || (res->status == MilpResult::Status::kInfeasible && inc);
+  if (suspect) {
+    out.notes.push_back((res ? std::string("cbc: preprocessing declared a feasible model infeasible")
+                             : res.error().message) +
+                        "; solved again without preprocessing and MIP start");
+    mo.preprocess = false;
+    L.model.start.clear();
+    spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    mo.time_limit_s = std::max(0.05, opt.time_limit_s - spent);
+    res = backend_->solve(L.model, mo);
+  }
+  if (res && res->status == MilpResult::Status::kInfeasible && inc) {
+    out.mapping = mapping_of(pr, *inc);
+    out.status = PlanStatus::kFeasible;
+    out.notes.push_back("cbc called the model infeasible although " + inc_name + " found a plan; kept that plan");
+    return out;
+  }
   if (!res) {
     // A backend failure (e.g. the solver process crashed) must not lose the plan we have.
     if (!inc) return fail("milp: " + res.error().message);
-    out.mapping = inc->mapping(pr.num_devices());
+    out.mapping = mapping_of(pr, *inc);
     out.status = PlanStatus::kFeasible;
     out.notes.push_back("milp kept the " + inc_name + " start: " + res.error().message);
     return out;
@@ -293,7 +305,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
     if (!inc)
       return fail("milp: no feasible plan found within the time limit of " + std::to_string(opt.time_limit_s) +
                   " s (" + size + ")");
-    out.mapping = inc->mapping(pr.num_devices());
+    out.mapping = mapping_of(pr, *inc);
     out.notes.push_back("milp kept the " + inc_name + " start");
   }
   out.status = res->status == MilpResult::Status::kOptimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;

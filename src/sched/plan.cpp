@@ -26,23 +26,4 @@ double Plan::gap() const {
   return std::clamp((makespan_us - lower_bound_us) / makespan_us, 0.0, 1.0);
 }
 
-Mapping Plan::mapping(int num_devices) const {
-  Mapping m;
-  m.device.assign(placements.size(), -1);
-  m.order.assign(num_devices, {});
-  std::vector<const Placement*> sorted;
-  for (const Placement& p : placements) {
-    if (p.node < 0 || p.node >= static_cast<int>(placements.size())) continue;
-    m.device[p.node] = p.device;
-    if (p.device >= 0 && p.device < num_devices) sorted.push_back(&p);
-  }
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Placement* a, const Placement* b) {
-    if (a->start_us != b->start_us) return a->start_us < b->start_us;
-    if (a->end_us != b->end_us) return a->end_us < b->end_us;  // zero-length ops first
-    return a->node < b->node;
-  });
-  for (const Placement* p : sorted) m.order[p->device].push_back(p->node);
-  return m;
-}
-
 }  // namespace diviml

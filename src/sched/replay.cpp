@@ -100,6 +100,42 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
   return plan;
 }
 
+Mapping mapping_from_times(const Problem& pr, const std::vector<int>& device, const std::vector<double>& start) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes();
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[g.topo_order()[t]] = t;
+  std::vector<double> mid(n);
+  for (int v = 0; v < n; ++v) {
+    const double c = device[v] >= 0 && device[v] < pr.num_devices() ? pr.cost_us(v, device[v]) : 0.0;
+    mid[v] = start[v] + (std::isfinite(c) ? c / 2 : 0.0);
+  }
+  // Kahn's algorithm with a heap on (midpoint, topological position).
+  auto later = [&](int a, int b) { return mid[a] != mid[b] ? mid[a] > mid[b] : pos[a] > pos[b]; };
+  std::priority_queue<int, std::vector<int>, decltype(later)> ready(later);
+  std::vector<int> indeg(n), priority;
+  priority.reserve(n);
+  for (int v = 0; v < n; ++v)
+    if ((indeg[v] = static_cast<int>(g.in_edges(v).size())) == 0) ready.push(v);
+  while (!ready.empty()) {
+    const int v = ready.top();
+    ready.pop();
+    priority.push_back(v);
+    for (int e : g.out_edges(v))
+      if (--indeg[g.edges[e].dst] == 0) ready.push(g.edges[e].dst);
+  }
+  return mapping_from_priority(pr, device, priority);
+}
+
+Mapping mapping_of(const Problem& pr, const Plan& plan) {
+  const int n = pr.num_nodes();
+  std::vector<int> device(n, 0);
+  std::vector<double> start(n, 0.0);
+  for (const Placement& p : plan.placements)
+    if (p.node >= 0 && p.node < n) device[p.node] = p.device, start[p.node] = p.start_us;
+  return mapping_from_times(pr, device, start);
+}
+
 Mapping mapping_from_priority(const Problem& pr, const std::vector<int>& device,
                               const std::vector<int>& priority) {
   Mapping m;

@@ -511,12 +511,12 @@ constexpr long kUnfusedShare = 40;
 // Most time for the local improvement of an unproven stitched plan.
 constexpr double kPolishSeconds = 0.5;
 
-PinnedSolve from_plan(const Plan& plan, int num_devices) {
+PinnedSolve from_plan(const Problem& sub, const Plan& plan) {
   PinnedSolve r;
   r.time_us = plan.makespan_us;
   r.bound_us = plan.lower_bound_us;
   r.proven = plan.status == PlanStatus::kOptimal;
-  Mapping mp = plan.mapping(num_devices);
+  Mapping mp = mapping_of(sub, plan);
   r.device = std::move(mp.device);
   r.order = std::move(mp.order);
   return r;
@@ -565,20 +565,20 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   const int free_nodes = sub.num_nodes() - static_cast<int>(std::count(fixed.begin(), fixed.end(), 1));
   if (free_nodes <= kExactModuleNodes) {
     auto plan = exact_plan(sub, quick, opt);
-    return plan ? from_plan(*plan, sub.num_devices()) : r;
+    return plan ? from_plan(sub, *plan) : r;
   }
   if (opt.module_bnb_expansions >= kUnfusedShare) {
     // Large, but a short search may still prove it unfused: an exact value and bound for the
     // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
     auto searched = search_plan(sub, quick, opt.time_limit_s / 2, opt.module_bnb_expansions / kUnfusedShare);
-    if (searched && searched->status == PlanStatus::kOptimal) return from_plan(*searched, sub.num_devices());
+    if (searched && searched->status == PlanStatus::kOptimal) return from_plan(sub, *searched);
   }
   std::vector<int> group;
   std::vector<std::vector<int>> members;
   Problem fused = fuse_chains(sub, fixed, group, members);
   auto plan = exact_plan(fused, nullptr, opt);
   if (!plan) return r;
-  Mapping coarse = plan->mapping(fused.num_devices());
+  Mapping coarse = mapping_of(fused, *plan);
   Mapping fine;
   fine.device.assign(sub.num_nodes(), -1);
   fine.order.assign(sub.num_devices(), {});
@@ -608,7 +608,7 @@ PinnedSolve quick_solve(const Problem& sub, int num_sources) {
     r.bound_us = lower_bound_us(sub);
     return r;
   }
-  r = from_plan(*plan, sub.num_devices());
+  r = from_plan(sub, *plan);
   // HEFT can lose to running everything that is not pinned on one device (no transfers at
   // all); take that plan where it is better, so pruning compares against it too.
   const int n = sub.num_nodes(), k = sub.num_devices();
@@ -1151,6 +1151,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     if (!best) return fail("split: the stitched plan overflows a device's memory and no baseline fits either");
     best->notes.insert(best->notes.begin(), "split: the stitched plan overflows a device's memory_bytes "
                                             "(modules are solved without the global capacity); kept the best baseline");
+    const double left = std::max(0.0, opt.time_limit_s - elapsed());
+    best->mapping = improve_by_moves(pr, std::move(best->mapping), std::min(left, kPolishSeconds));
     best->modules = std::move(out.modules);
     return std::move(*best);
   }

@@ -67,7 +67,7 @@ TEST(Bnb, StopsAtItsLimitWithTheIncumbent) {
   Problem pr = random_problem(7, RandomSpec{40, 3, 0.08, 0.0, false, false});
   auto heft = solve("heft", pr, {});
   ASSERT_TRUE(heft);
-  Mapping start = heft->mapping(pr.num_devices());
+  Mapping start = mapping_of(pr, *heft);
   BnbResult r = branch_and_bound(pr, &start, 60, 1000);
   EXPECT_FALSE(r.proven);
   EXPECT_LE(r.expansions, 1001);

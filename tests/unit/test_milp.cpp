@@ -131,8 +131,9 @@ TEST(Milp, SameSeedAndThreadsGiveTheSamePlan) {
 }
 
 TEST(Milp, PacksWeightsWhereGreedyHeftFails) {
-  // Capacities 100 + 100, weights 50 50 60 40: only {60,40} {50,50} fits. HEFT spreads the
-  // two 50s over both devices, then has no room for 60.
+  // Capacities 100 + 100, weights 50 50 60 40: only {60,40} {50,50} fits. HEFT's greedy
+  // spreads the two 50s over both devices, then has no room for 60: it falls back to a search
+  // for an assignment that fits (and says so); the MILP packs them optimally.
   const char* platform = R"({"devices": [{"name": "a", "kind": "gpu", "memory_bytes": 100},
       {"name": "b", "kind": "gpu", "memory_bytes": 100}], "default_link": {"latency_us": 1, "bandwidth_gbps": 1}})";
   Problem pr = inline_problem(R"({"nodes": [
@@ -141,7 +142,11 @@ TEST(Milp, PacksWeightsWhereGreedyHeftFails) {
       {"id": "w60", "cost_us": {"a": 10, "b": 10}, "param_bytes": 60},
       {"id": "w40", "cost_us": {"a": 10, "b": 10}, "param_bytes": 40}]})",
                               platform);
-  ASSERT_FALSE(solve("heft", pr, {}));
+  auto heft = solve("heft", pr, {});
+  ASSERT_TRUE(heft) << heft.error().message;
+  EXPECT_TRUE(validate(pr, *heft));
+  ASSERT_FALSE(heft->notes.empty());
+  EXPECT_NE(heft->notes[0].find("assignment found by search"), std::string::npos);
   auto plan = solve("milp", pr, {});
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->status, PlanStatus::kOptimal);

@@ -347,7 +347,7 @@ TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
     Problem pr = diviml::testing::random_problem(seed, spec);
     auto h = solve("heft", pr, {});
     if (!h) continue;
-    Mapping better = improve_by_moves(pr, h->mapping(pr.num_devices()), 10);
+    Mapping better = improve_by_moves(pr, mapping_of(pr, *h), 10);
     auto p = replay(pr, better);
     ASSERT_TRUE(p) << "seed " << seed;
     EXPECT_LE(p->makespan_us, h->makespan_us * (1 + 1e-9));

@@ -34,6 +34,7 @@ struct MilpModel {
   std::vector<double> start;  // optional full MIP start (size = num_vars), empty = none
 
   int add_var(double lo, double hi, double cost, bool is_integer, std::string name = {});
+  // Terms naming one column twice are summed; zero coefficients are dropped.
   void add_row(std::vector<std::pair<int, double>> terms, double lo, double hi);
   int num_vars() const { return static_cast<int>(obj.size()); }
   int num_rows() const { return static_cast<int>(rows.size()); }
@@ -48,6 +49,9 @@ struct MilpOptions {
   // Run branch-and-bound in a child process (CBC backend): a solver crash becomes an error
   // and a solver that overruns the limit by much is killed. Off only for debugging.
   bool isolate = true;
+  // CBC's preprocessing (CglPreProcess). It has crashed, and declared feasible models
+  // infeasible, on small scheduling models here; callers retry without it.
+  bool preprocess = true;
 };
 
 struct MilpResult {

@@ -28,6 +28,12 @@ class HeftSolver : public Solver {
   Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
 };
 
+// Any device assignment that respects can-run, host links, memory capacities and the links
+// every edge needs: a depth-first search in topological order, fastest devices first, at most
+// `max_steps` device tries (exhaustive within them). nullopt when none was found.
+std::optional<std::vector<int>> feasible_assignment(const Problem& problem, long max_steps);
+inline constexpr long kFeasibleSearchSteps = 1000000;
+
 // The better (lower replayed makespan) of HEFT's and fastest's plans, or nothing when neither
 // gives one (memory, forbidden devices).
 std::optional<SolverOutput> best_baseline(const Problem& problem, const SolveOptions& options);

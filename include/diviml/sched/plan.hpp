@@ -15,6 +15,14 @@ enum class PlanStatus { kOptimal, kFeasible, kHeuristic };
 const char* to_string(PlanStatus s);
 Result<PlanStatus> plan_status_from_string(const std::string& s);
 
+// A plan is `optimal` only when its makespan meets a proven lower bound within this relative
+// tolerance (solvers' bounds carry floating-point and LP tolerances). The validator rejects an
+// `optimal` plan whose gap is larger.
+inline constexpr double kOptimalityTolerance = 1e-6;
+inline bool meets_bound(double makespan_us, double bound_us) {
+  return makespan_us - bound_us <= kOptimalityTolerance * (makespan_us > 1 ? makespan_us : 1.0);
+}
+
 struct Placement {
   int node = -1;
   int device = -1;
@@ -69,8 +77,6 @@ struct Plan {
 
   // Gap between makespan and lower bound relative to the makespan, in [0, 1].
   double gap() const;
-  // Per-device node order by start time (ties by node index): the mapping behind the plan.
-  Mapping mapping(int num_devices) const;
 };
 
 }  // namespace diviml

@@ -12,6 +12,14 @@ namespace diviml {
 // The returned plan has status kHeuristic, no solver name and no lower bound.
 Result<Plan> replay(const Problem& problem, const Mapping& mapping);
 
+// The mapping behind given times: each node's device order by the midpoint of its interval
+// [start, start + cost] (a zero-length op that starts with a longer one goes first), ties by
+// topological position, emitted as a list schedule so the orders never contradict precedence
+// even when solver times carry tolerances.
+Mapping mapping_from_times(const Problem& problem, const std::vector<int>& device, const std::vector<double>& start_us);
+// The same for a plan's placements.
+Mapping mapping_of(const Problem& problem, const Plan& plan);
+
 // Mapping that runs nodes in `priority` order (a topological order) on the given devices.
 Mapping mapping_from_priority(const Problem& problem, const std::vector<int>& device,
                               const std::vector<int>& priority);

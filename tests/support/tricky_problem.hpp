@@ -1,0 +1,81 @@
+// Seeded tiny instances with every awkward feature the core must survive: zero costs, ops a
+// device cannot run (null), zero-byte and huge edges, host input and output bytes, memory
+// limits and missing links. Same seed, same instance. Small enough for the Oracle.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "diviml/cost/problem.hpp"
+
+namespace diviml::testing {
+
+// nullopt when the drawn instance is rejected by Problem::build (a node that can run nowhere).
+inline std::optional<Problem> tricky_problem(std::uint64_t seed, int max_nodes = 7, int max_devices = 3) {
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + 1);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(u(rng) * (hi - lo + 1) - 1e-12); };
+  const int n = pick(1, max_nodes), k = pick(1, max_devices);
+  const bool memory = u(rng) < 0.25, sparse_links = u(rng) < 0.25, host_io = u(rng) < 0.6;
+  const bool zero_heavy = u(rng) < 0.3;
+  Platform p;
+  p.name = "tricky" + std::to_string(seed);
+  for (int d = 0; d < k; ++d) {
+    Device dev;
+    dev.name = "d" + std::to_string(d);
+    dev.kind = d == 0 ? "cpu" : "gpu";
+    if (memory && (d > 0 || u(rng) < 0.5)) dev.memory_bytes = std::round(40 + 120 * u(rng));
+    p.devices.push_back(dev);
+  }
+  p.host = 0;
+  (void)p.finalize();
+  if (!sparse_links) p.set_default_link(Link{std::round(10 * u(rng)), 0.5 + 3 * u(rng)});
+  for (int a = 0; a < k; ++a)
+    for (int b = a + 1; b < k; ++b) {
+      if (sparse_links && u(rng) < 0.4) continue;  // this pair cannot communicate
+      const bool directed = u(rng) < 0.15;
+      p.set_link(a, b, Link{u(rng) < 0.3 ? 0.0 : std::round(1 + 6 * u(rng)), 0.5 + 2 * u(rng)}, directed);
+    }
+  Graph g;
+  g.name = p.name;
+  for (int i = 0; i < n; ++i) {
+    Node v;
+    v.id = "v" + std::to_string(i);
+    v.op = "op";
+    for (int d = 0; d < k; ++d) {
+      const double r = u(rng);
+      if (r < (zero_heavy ? 0.4 : 0.1)) {
+        v.cost_us[p.devices[d].name] = 0.0;
+      } else if (r < (zero_heavy ? 0.5 : 0.22)) {
+        v.cost_us[p.devices[d].name] = std::nullopt;
+      } else {
+        v.cost_us[p.devices[d].name] = u(rng) < 0.5 ? std::round(1 + 30 * u(rng)) : 0.25 + 30 * u(rng);
+      }
+    }
+    if (std::all_of(v.cost_us.begin(), v.cost_us.end(), [](const auto& c) { return !c.second; }))
+      v.cost_us[p.devices[pick(0, k - 1)].name] = std::round(1 + 30 * u(rng));  // runs somewhere
+    v.output_bytes = u(rng) < 0.3 ? 0.0 : std::round(3000 * u(rng));
+    if (memory) v.param_bytes = std::round(50 * u(rng));
+    g.add_node(v);
+  }
+  const double edge_prob = 0.15 + 0.5 * u(rng);
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      if (u(rng) < edge_prob) {
+        const double r = u(rng);
+        const double bytes = r < 0.25 ? 0.0 : r < 0.35 ? 1e9 : std::round(20000 * u(rng) * u(rng));
+        g.edges.push_back(Edge{i, j, bytes});
+      }
+  if (!g.finalize()) return std::nullopt;
+  if (host_io)
+    for (int i = 0; i < n; ++i)
+      if (g.is_source(i) && u(rng) < 0.7) g.nodes[i].input_bytes = u(rng) < 0.1 ? 1e9 : std::round(5000 * u(rng));
+  auto pr = Problem::build(std::move(g), std::move(p));
+  if (!pr) return std::nullopt;
+  return std::move(*pr);
+}
+
+}  // namespace diviml::testing

@@ -1,0 +1,100 @@
+// The oracle property test: on thousands of seeded tiny instances with every awkward feature
+// (zero costs, forbidden devices, zero-byte and huge edges, host I/O, memory limits, missing
+// links), every solver is checked against an independent exhaustive optimum:
+//   - a valid plan whenever one exists (checked by the independent checker and the validator),
+//     a clear error when none does;
+//   - the lower bound never above the optimum;
+//   - `optimal` only when the makespan equals the optimum (relative 1e-6);
+//   - `milp` and `bnb` reach the optimum; `split` and `auto` are never worse than `heft`.
+// `fastest` is defined as the best single device: when no single device can run the whole
+// graph it has no plan, and must say so.
+#include <gtest/gtest.h>
+
+#include "../support/oracle.hpp"
+#include "../support/tricky_problem.hpp"
+#include "diviml/sched/solver.hpp"
+#include "diviml/sched/validate.hpp"
+
+using namespace diviml;
+using diviml::testing::Oracle;
+using diviml::testing::tricky_problem;
+
+namespace {
+
+constexpr int kShards = 8;
+constexpr int kPerShard = 250;  // 2000 instances in all
+
+struct Tally {
+  int instances = 0, infeasible = 0, plans = 0, optimal_claims = 0;
+};
+
+void check_instance(std::uint64_t seed, Tally& tally) {
+  std::optional<Problem> made = tricky_problem(seed);
+  if (!made) return;
+  const Problem& pr = *made;
+  const Oracle oracle(pr);
+  const double opt = oracle.optimum();
+  ++tally.instances;
+  if (!std::isfinite(opt)) ++tally.infeasible;
+  const double tol = 1e-6 * std::max(1.0, opt);
+  SolveOptions options;
+  options.time_limit_s = 20;  // generous: the exact solvers finish these in milliseconds
+  std::map<std::string, double> makespan;
+  for (const std::string& name : solver_names()) {
+    SCOPED_TRACE("seed " + std::to_string(seed) + " solver " + name + " optimum " + std::to_string(opt));
+    Result<Plan> plan = solve(name, pr, options);
+    if (!std::isfinite(opt)) {
+      ASSERT_FALSE(plan) << "a plan for an instance that has none";
+      EXPECT_FALSE(plan.error().message.empty());
+      continue;
+    }
+    if (!plan) {
+      // Only `fastest` may lack a plan, and only when no single device can run everything.
+      EXPECT_EQ(name, "fastest") << plan.error().message;
+      EXPECT_NE(plan.error().message.find("no single device"), std::string::npos) << plan.error().message;
+      continue;
+    }
+    ++tally.plans;
+    EXPECT_EQ(oracle.check(*plan), "");
+    Status valid = validate(pr, *plan);
+    EXPECT_TRUE(valid) << (valid ? "" : valid.error().message);
+    EXPECT_GE(plan->makespan_us, opt - tol) << "beats the optimum";
+    EXPECT_LE(plan->lower_bound_us, opt + 1e-9 * std::max(1.0, opt)) << "lower bound above the optimum";
+    EXPECT_LE(plan->lower_bound_us, plan->makespan_us);
+    if (plan->status == PlanStatus::kOptimal) {
+      ++tally.optimal_claims;
+      EXPECT_NEAR(plan->makespan_us, opt, tol) << "claims optimal";
+    }
+    if (name == "milp" || name == "bnb") {
+      EXPECT_NEAR(plan->makespan_us, opt, tol) << "the exact solver misses the optimum";
+      EXPECT_EQ(plan->status, PlanStatus::kOptimal);
+    }
+    makespan[name] = plan->makespan_us;
+  }
+  if (makespan.count("heft"))
+    for (const char* name : {"split", "auto"})
+      if (makespan.count(name))
+        EXPECT_LE(makespan[name], makespan["heft"] * (1 + 1e-9)) << name << " worse than heft, seed " << seed;
+}
+
+class OracleShard : public ::testing::TestWithParam<int> {};
+
+TEST_P(OracleShard, EverySolverAgainstTheExhaustiveOptimum) {
+  Tally tally;
+  const int shard = GetParam();
+  for (int i = 0; i < kPerShard; ++i) {
+    check_instance(static_cast<std::uint64_t>(shard) * kPerShard + i + 1, tally);
+    if (HasFatalFailure()) return;
+  }
+  // The generator must keep producing real work: most instances valid, some infeasible.
+  EXPECT_GT(tally.instances, kPerShard * 9 / 10);
+  EXPECT_GT(tally.plans, tally.instances);
+  EXPECT_GT(tally.infeasible, 0);
+  EXPECT_GT(tally.optimal_claims, tally.instances / 2);
+  RecordProperty("instances", tally.instances);
+  RecordProperty("infeasible", tally.infeasible);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, OracleShard, ::testing::Range(0, kShards));
+
+}  // namespace
