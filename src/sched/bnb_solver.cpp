@@ -248,7 +248,7 @@ BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_
 Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveOptions& opt) const {
   // The better of HEFT and fastest starts the search, so the result is never worse than both.
   std::optional<SolverOutput> start = best_baseline(pr, opt);
-  BnbResult r = branch_and_bound(pr, start ? &start->mapping : nullptr, opt.time_limit_s, 1L << 62);
+  BnbResult r = branch_and_bound(pr, start ? &start->mapping : nullptr, opt.seconds_left(), 1L << 62);
   if (!std::isfinite(r.makespan_us)) {
     if (r.proven) return fail("bnb: no schedule fits the devices' memory");
     return fail("bnb: no plan found within the time limit");

@@ -66,8 +66,25 @@ double average_work_bound_us(const Problem& pr) {
   return work / pr.num_devices();
 }
 
-double lp_work_bound_us(const Problem& pr) {
+double work_bound_for_weights_us(const Problem& pr, const std::vector<double>& weight) {
   const int n = pr.num_nodes(), k = pr.num_devices();
+  double total = 0;
+  for (int d = 0; d < k; ++d) total += std::max(0.0, weight[d]);
+  if (!(total > 0) || !std::isfinite(total)) return 0.0;
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    double best = kInf;
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(i, d)) best = std::min(best, std::max(0.0, weight[d]) / total * pr.cost_us(i, d));
+    if (std::isfinite(best)) sum += best;
+  }
+  return sum;
+}
+
+double lp_work_bound_us(const Problem& pr, double time_limit_s) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  double bound = average_work_bound_us(pr);  // the uniform weights
+  if (time_limit_s <= 0) return bound;
   MilpModel m;
   const int t = m.add_var(0, kInf, 1.0, false, "t");
   std::vector<std::vector<std::pair<int, double>>> load(k);
@@ -81,21 +98,28 @@ double lp_work_bound_us(const Problem& pr) {
     }
     m.add_row(std::move(assign), 1, 1);
   }
+  std::vector<int> load_row(k, -1);
   for (int d = 0; d < k; ++d) {
     if (load[d].empty()) continue;
     load[d].push_back({t, -1.0});
+    load_row[d] = m.num_rows();
     m.add_row(std::move(load[d]), -kInf, 0);
   }
   MilpOptions opt;
   opt.relax = true;
+  opt.time_limit_s = time_limit_s;
   auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->status != MilpResult::Status::kOptimal) return 0.0;
-  // The LP optimum carries the simplex tolerances: shave them so it stays a bound.
-  return std::max(0.0, r->objective * (1 - 1e-9) - 1e-7);
+  if (!r || r->row_duals.empty()) return bound;
+  // The LP's value is not taken on trust (simplex tolerances, a limit that stopped it): its
+  // load-row duals are device weights, and the weighted bound is evaluated exactly.
+  std::vector<double> weight(k, 0.0);
+  for (int d = 0; d < k; ++d)
+    if (load_row[d] >= 0) weight[d] = std::abs(r->row_duals[load_row[d]]);
+  return std::max(bound, work_bound_for_weights_us(pr, weight));
 }
 
-double lower_bound_us(const Problem& pr) {
-  return std::max({critical_path_bound_us(pr), average_work_bound_us(pr), lp_work_bound_us(pr)});
+double lower_bound_us(const Problem& pr, double lp_time_limit_s) {
+  return std::max({critical_path_bound_us(pr), average_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s)});
 }
 
 }  // namespace diviml

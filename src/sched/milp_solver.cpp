@@ -71,7 +71,7 @@ long count_unordered_pairs(const Graph& g) {
   return pairs;
 }
 
-LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
+LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::steady_clock::time_point deadline) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   LatencyMilp L;
@@ -168,7 +168,11 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
   auto reach = closure(g);
   std::vector<int> pos(n);
   for (int t = 0; t < n; ++t) pos[g.topo_order()[t]] = t;
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
+    if (deadline != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() > deadline) {
+      L.incomplete = true;
+      return L;
+    }
     for (int j = i + 1; j < n; ++j) {
       if (reaches(reach, i, j) || reaches(reach, j, i)) continue;
       bool share = false;
@@ -190,6 +194,7 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc) {
                   pr.cost_us(j, d) - 2 * mj, kInf);
       }
     }
+  }
   // Memory capacities.
   for (int d = 0; d < k; ++d) {
     if (!std::isfinite(pr.capacity_bytes(d))) continue;
@@ -234,8 +239,10 @@ Mapping mapping_from_solution(const Problem& pr, const LatencyMilp& L, const std
   return mapping_from_times(pr, device, start);
 }
 
+// Below this many seconds before the deadline the MILP is not started.
+constexpr double kMinMilpSeconds = 0.02;
+
 Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt) const {
-  auto t0 = std::chrono::steady_clock::now();
   // Incumbent: the better baseline that exists.
   std::optional<Plan> inc;
   std::string inc_name;
@@ -248,27 +255,46 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
       inc_name = name;
     }
   }
-  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr);
+  SolverOutput out;
+  // Too little time left to build and start a model: the incumbent is the answer.
+  if (inc && opt.seconds_left() < kMinMilpSeconds) {
+    out.mapping = mapping_of(pr, *inc);
+    out.status = PlanStatus::kFeasible;
+    out.notes.push_back("milp: no time left for the model at the deadline; kept the " + inc_name + " start");
+    return out;
+  }
+  // A model that takes more than half of the time left to build leaves CBC too little to
+  // solve it: stop building then (and free the memory it took) rather than at the deadline.
+  const auto build_by = SolveOptions::Clock::now() + std::chrono::duration_cast<SolveOptions::Clock::duration>(
+                                                         std::chrono::duration<double>(0.5 * opt.seconds_left()));
+  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr, std::min(build_by, opt.deadline));
+  if (L.incomplete || (inc && opt.seconds_left() < kMinMilpSeconds)) {
+    if (!inc) return fail("milp: the time limit came while building the model, and no baseline plan exists");
+    out.mapping = mapping_of(pr, *inc);
+    out.status = PlanStatus::kFeasible;
+    out.notes.push_back("milp: the time limit came while building the model (" + std::to_string(L.model.num_rows()) +
+                        " rows so far); kept the " + inc_name + " start");
+    return out;
+  }
   MilpOptions mo;
-  double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  mo.time_limit_s = std::max(0.05, opt.time_limit_s - spent);
+  // 10% of what is left stays for stopping the child, freeing the model and replaying.
+  mo.time_limit_s = std::max(0.01, 0.9 * opt.seconds_left());
   mo.threads = opt.threads;
   mo.seed = opt.seed;
   mo.verbose = opt.verbose;
   auto res = backend_->solve(L.model, mo);
-  SolverOutput out;
   // CBC 2.10 has crashed in CLP's presolve while completing a MIP start (seen on 6-7 node
   // models), and its preprocessing has called feasible models infeasible: then try once more
   // without either in the time that is left (the incumbent stays the fallback), and say so.
   const bool suspect = !res || (res->status == MilpResult::Status::kInfeasible && inc);
-  if (suspect) {
+  if (suspect && opt.seconds_left() >= kMinMilpSeconds) {
     out.notes.push_back((res ? std::string("cbc: preprocessing declared a feasible model infeasible")
                              : res.error().message) +
                         "; solved again without preprocessing and MIP start");
     mo.preprocess = false;
     L.model.start.clear();
-    spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    mo.time_limit_s = std::max(0.05, opt.time_limit_s - spent);
+    // 10% of what is left stays for stopping the child, freeing the model and replaying.
+  mo.time_limit_s = std::max(0.01, 0.9 * opt.seconds_left());
     res = backend_->solve(L.model, mo);
   }
   if (res && res->status == MilpResult::Status::kInfeasible && inc) {

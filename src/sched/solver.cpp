@@ -22,6 +22,8 @@ namespace {
 // worse than the whole model on one device, and proven optimal on small graphs.
 constexpr long kAutoMilpPairs = 400;
 constexpr double kAutoMilpSeconds = 10.0;
+// Most seconds for the LP work bound of one solve.
+constexpr double kBoundLpSeconds = 10.0;
 
 class AutoSolver : public Solver {
  public:
@@ -37,8 +39,12 @@ class AutoSolver : public Solver {
     const long pairs = count_unordered_pairs(problem.graph());
     if (pairs <= kAutoMilpPairs) names.push_back("milp");
     for (const std::string& name : names) {
+      // The portfolio shares the caller's deadline: split gets half of what is left when the
+      // MILP comes after it, the MILP the rest (at most kAutoMilpSeconds).
+      const double left = options.seconds_left();
       SolveOptions opt = options;
-      if (name == "milp") opt.time_limit_s = std::min(options.time_limit_s, kAutoMilpSeconds);
+      if (name == "split" && names.back() == "milp") opt = options.within(left / 2);
+      if (name == "milp") opt = options.within(std::min(left, kAutoMilpSeconds));
       Result<SolverOutput> out = make_solver(name)->run(problem, opt);
       if (!out) {
         errors.push_back(out.error().message);
@@ -52,12 +58,12 @@ class AutoSolver : public Solver {
       tried.push_back(name + " " + std::to_string(plan->makespan_us) + " us");
       // The MILP's bound holds whichever plan wins; keep the best bound seen.
       double bound = std::max(out->bound_us, best ? best->bound_us : 0.0);
+      // Status follows from the bound in solve(): a kept plan that meets the MILP's or
+      // split's proven bound is reported optimal there.
       if (plan->makespan_us < best_us) {
         best_us = plan->makespan_us;
         best = std::move(*out);
         best->notes.insert(best->notes.begin(), "auto chose " + name);
-      } else if ((name == "milp" || name == "split") && out->status == PlanStatus::kOptimal) {
-        best->status = PlanStatus::kOptimal;  // the kept plan is as good as a proven optimum
       }
       best->bound_us = bound;
     }
@@ -96,7 +102,11 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
     return fail("unknown solver '" + name + "' (known: " + known + ")");
   }
   auto t0 = std::chrono::steady_clock::now();
-  Result<SolverOutput> out = solver->run(problem, options);
+  // One deadline for everything below: the static bounds first (their LP gets a tenth of the
+  // limit at most), then the solver with what is left.
+  const SolveOptions opt = options.within(options.time_limit_s);
+  const double static_bound = lower_bound_us(problem, std::min(kBoundLpSeconds, 0.1 * opt.seconds_left()));
+  Result<SolverOutput> out = solver->run(problem, opt);
   if (!out) return out.error();
   Result<Plan> plan = replay(problem, out->mapping);
   if (!plan) return fail(name + " produced an invalid mapping: " + plan.error().message);
@@ -105,7 +115,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   plan->status = out->status;
   plan->notes = out->notes;
   plan->modules = out->modules;
-  double bound = std::max(lower_bound_us(problem), out->bound_us);
+  double bound = std::max(static_bound, out->bound_us);
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > plan->makespan_us * (1 + 1e-9) + 1e-9)
     return fail(name + ": lower bound " + std::to_string(bound) + " us exceeds the plan's makespan " +

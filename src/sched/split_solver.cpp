@@ -540,13 +540,10 @@ std::optional<Plan> search_plan(const Problem& sub, const PinnedSolve* quick, do
 // pinned problems in milliseconds, then the MILP where it did not finish, keeping the better.
 Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveOptions& opt) {
   if (opt.module_bnb_expansions <= 0) return solve("milp", sub, opt);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::optional<Plan> searched = search_plan(sub, quick, opt.time_limit_s, opt.module_bnb_expansions);
+  std::optional<Plan> searched = search_plan(sub, quick, opt.seconds_left(), opt.module_bnb_expansions);
   if (searched && searched->status == PlanStatus::kOptimal) return std::move(*searched);
-  SolveOptions rest = opt;
-  rest.time_limit_s = std::max(
-      0.05, opt.time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  Result<Plan> milp = solve("milp", sub, rest);
+  if (searched && opt.seconds_left() <= 0) return std::move(*searched);
+  Result<Plan> milp = solve("milp", sub, opt.within(opt.seconds_left()));
   // The MILP starts from HEFT/fastest, not from the search's incumbent: keep the better plan
   // (with the MILP's bound, which holds for either).
   if (searched && (!milp || searched->makespan_us < milp->makespan_us)) {
@@ -570,7 +567,7 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   if (opt.module_bnb_expansions >= kUnfusedShare) {
     // Large, but a short search may still prove it unfused: an exact value and bound for the
     // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
-    auto searched = search_plan(sub, quick, opt.time_limit_s / 2, opt.module_bnb_expansions / kUnfusedShare);
+    auto searched = search_plan(sub, quick, opt.seconds_left() / 2, opt.module_bnb_expansions / kUnfusedShare);
     if (searched && searched->status == PlanStatus::kOptimal) return from_plan(sub, *searched);
   }
   std::vector<int> group;
@@ -887,8 +884,15 @@ void cut_table(const Problem& pr, const Module& m, const std::vector<SegmentPlan
 }  // namespace
 
 Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt) const {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  // When the deadline comes before every module has its quick plans, split has nothing to
+  // stitch: the best baseline (improved by moves in what is left) is its answer, said so.
+  auto baseline = [&](const std::string& why) -> Result<SolverOutput> {
+    std::optional<SolverOutput> best = best_baseline(pr, opt);
+    if (!best) return fail("split: " + why + ", and no baseline plan fits either");
+    best->notes.insert(best->notes.begin(), "split: " + why + "; kept the best baseline");
+    best->mapping = improve_by_moves(pr, std::move(best->mapping), std::min(opt.seconds_left(), kPolishSeconds));
+    return std::move(*best);
+  };
   const Graph& g = pr.graph();
   const int k = pr.num_devices();
   const int cap = std::max(1, opt.module_size);
@@ -941,11 +945,13 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
         int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
         if (ea >= 0 && !pr.can_run(m.entry, ea)) continue;
         if (eb >= 0 && !pr.can_run(m.exit, eb)) continue;
+        if (opt.seconds_left() <= 0) return baseline("the time limit came before every module had a quick plan");
         table[gi][a * cols(m) + b] = quick_solve(module_problem(pr, m, ea, eb), m.entry >= 0 ? 1 : 0);
       }
     // Segments: every device combination gets its quick solve now (DP on paths, else HEFT).
     for (SegmentPlan& sp : plans[gi])
       for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c) {
+        if (opt.seconds_left() <= 0) return baseline("the time limit came before every module had a quick plan");
         auto sub = segment_problem(pr, sp, c, nullptr);
         if (!sub) continue;
         sp.solves[c] = quick_solve(*sub, static_cast<int>(sp.reads.size()));
@@ -1051,12 +1057,13 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   const int workers = std::max(1, std::min<int>(opt.threads, static_cast<int>(tasks.size())));
   auto work = [&] {
     for (size_t t; (t = next.fetch_add(1)) < tasks.size();) {
-      SolveOptions sub = opt;
+      // Each gets an even share of what is left before the shared deadline; past it the
+      // remaining cells keep their quick plans.
+      const double left = opt.seconds_left();
+      if (left <= 0) break;
+      const double share = left * workers / static_cast<double>(tasks.size() - t);
+      SolveOptions sub = opt.within(std::min(share, opt.module_time_limit_s));
       sub.threads = 1;
-      double left = std::max(0.0, opt.time_limit_s - elapsed());
-      double share = left * workers / static_cast<double>(tasks.size() - t);
-      sub.time_limit_s = std::clamp(share, 0.05, std::max(0.05, left));
-      sub.time_limit_s = std::min(sub.time_limit_s, opt.module_time_limit_s);
       tasks[t](sub);
     }
   };
@@ -1147,14 +1154,10 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
                       std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
                       " pruned by bounds), DP " + std::to_string(best_us) + " us");
   if (!fits) {
-    std::optional<SolverOutput> best = best_baseline(pr, opt);
-    if (!best) return fail("split: the stitched plan overflows a device's memory and no baseline fits either");
-    best->notes.insert(best->notes.begin(), "split: the stitched plan overflows a device's memory_bytes "
-                                            "(modules are solved without the global capacity); kept the best baseline");
-    const double left = std::max(0.0, opt.time_limit_s - elapsed());
-    best->mapping = improve_by_moves(pr, std::move(best->mapping), std::min(left, kPolishSeconds));
-    best->modules = std::move(out.modules);
-    return std::move(*best);
+    auto best = baseline("the stitched plan overflows a device's memory_bytes (modules are solved without the "
+                         "global capacity)");
+    if (best) best->modules = std::move(out.modules);
+    return best;
   }
   out.status = proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
   if (std::isfinite(best_bound)) out.bound_us = best_bound * (1 - 1e-9);
@@ -1162,8 +1165,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
     // The modules were solved apart: single-node moves across them can still pay (a short
     // branch that a cut or a module boundary kept from hiding behind a long path).
     auto before = replay(pr, out.mapping);
-    const double left = std::max(0.0, opt.time_limit_s - elapsed());
-    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(left, kPolishSeconds));
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(opt.seconds_left(), kPolishSeconds));
     auto after = replay(pr, out.mapping);
     if (before && after && after->makespan_us < before->makespan_us)
       out.notes.push_back("split: single-node moves took the stitched plan from " +

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "../support/brute_force.hpp"
+#include "diviml/sched/replay.hpp"
 #include "../support/random_problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"

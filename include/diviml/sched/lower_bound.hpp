@@ -29,11 +29,18 @@ double critical_path_bound_us(const Problem& problem);
 double average_work_bound_us(const Problem& problem);
 
 // LP work bound: min T s.t. every node is split fractionally over the devices that can run
-// it (sum_k y_ik = 1, y >= 0) and every device's fractional load sum_i p_ik y_ik <= T.
-// Never below the average work bound; solved with the MILP backend's LP (CLP). 0 on failure.
-double lp_work_bound_us(const Problem& problem);
+// it (sum_k y_ik = 1, y >= 0) and every device's fractional load sum_i p_ik y_ik <= T. By LP
+// duality its value is max over device weights w >= 0, sum w = 1, of sum_i min_k w_k p_ik, and
+// every such weighting gives a valid bound on its own. So the LP (CLP, within
+// `time_limit_s`) only proposes weights (its load-row duals); the bound is the weighted sum
+// evaluated here, never the LP's objective: sound whatever the simplex's tolerances or a limit
+// that stopped it. Never below the average work bound (uniform weights).
+double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0);
 
-// Max of the bounds above.
-double lower_bound_us(const Problem& problem);
+// sum_i min_k (w_k / sum w) p_ik: a lower bound on the makespan for any weights w >= 0.
+double work_bound_for_weights_us(const Problem& problem, const std::vector<double>& weight);
+
+// Max of the bounds above; the LP gets at most `lp_time_limit_s` (0: skipped).
+double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
 
 }  // namespace diviml

@@ -7,6 +7,8 @@
 // `feasible` and the backend's best bound.
 #pragma once
 
+#include <chrono>
+
 #include "diviml/milp/milp.hpp"
 #include "diviml/sched/solver.hpp"
 
@@ -23,6 +25,7 @@ struct LatencyMilp {
   };
   std::vector<OrderVar> order;      // one per unordered pair that needed an order binary
   double horizon_us = 0;            // big-M horizon H (upper bound on the makespan)
+  bool incomplete = false;          // the deadline came while building: the model is unusable
 };
 
 // Pairs of nodes that neither precedes the other (each needs an order binary in the MILP):
@@ -30,7 +33,9 @@ struct LatencyMilp {
 long count_unordered_pairs(const Graph& graph);
 
 // Builds the model. `incumbent` (optional) supplies the horizon and the MIP start.
-LatencyMilp build_latency_milp(const Problem& problem, const Plan* incumbent);
+// Stops early (incomplete = true) when `deadline` passes during the build.
+LatencyMilp build_latency_milp(const Problem& problem, const Plan* incumbent,
+                               std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 // Device per node and per-device order (by start time) from a solution vector.
 Mapping mapping_from_solution(const Problem& problem, const LatencyMilp& milp, const std::vector<double>& x);
 

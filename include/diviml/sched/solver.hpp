@@ -10,6 +10,8 @@
 // @endcode
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 namespace diviml {
 
 struct SolveOptions {
+  using Clock = std::chrono::steady_clock;
   double time_limit_s = 60.0;  // wall-clock limit for searching solvers
   int threads = 1;
   std::uint64_t seed = 0;
@@ -28,6 +31,24 @@ struct SolveOptions {
   double module_time_limit_s = 0.5;  // split: most time for one pinned module MILP
   int max_channels = 3;             // split: most tensors crossing a multi-channel cut (0: none)
   long module_bnb_expansions = 200000;  // split: branch-and-bound budget per pinned solve (0: MILP only)
+  // The one deadline every part of a solve shares (sub-solves, CBC children, bounds, auto's
+  // portfolio). `solve()` sets it to now + time_limit_s, or keeps an earlier one it was given.
+  Clock::time_point deadline = Clock::time_point::max();
+
+  // Seconds until the deadline (never negative; time_limit_s while no deadline is set).
+  double seconds_left() const {
+    if (deadline == Clock::time_point::max()) return time_limit_s;
+    return std::max(0.0, std::chrono::duration<double>(deadline - Clock::now()).count());
+  }
+  // The same options with a deadline at most `seconds` from now.
+  SolveOptions within(double seconds) const {
+    SolveOptions o = *this;
+    const double s = std::max(0.0, std::min(seconds, seconds_left()));
+    o.time_limit_s = s;
+    o.deadline = std::min(deadline, Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                        std::chrono::duration<double>(s)));
+    return o;
+  }
 };
 
 // What a solver returns before replay: its decision, what it proved, and a bound if it has one.
