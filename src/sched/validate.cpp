@@ -44,10 +44,23 @@ Status validate(const Problem& pr, const Plan& plan) {
   }
   for (int v = 0; v < n; ++v)
     if (!at[v]) return fail("node '" + g.nodes[v].id + "' is not placed");
+  for (int v = 0; v < n; ++v) {
+    // An infinite delay would make every tolerance infinite: check the links themselves.
+    if (!std::isfinite(pr.input_us(v, at[v]->device)))
+      return fail("node '" + g.nodes[v].id + "' reads its input from the host, but device '" +
+                  pf.devices[at[v]->device].name + "' has no link from host '" + pf.devices[pf.host].name + "'");
+    if (!std::isfinite(pr.output_us(v, at[v]->device)))
+      return fail("node '" + g.nodes[v].id + "' returns its output to the host, but device '" +
+                  pf.devices[at[v]->device].name + "' has no link to host '" + pf.devices[pf.host].name + "'");
+  }
+  std::vector<int> transfers_of(g.num_edges(), 0);
   for (const Edge& e : g.edges) {
     const Placement &a = *at[e.src], &b = *at[e.dst];
     int idx = static_cast<int>(&e - g.edges.data());
     double c = pr.comm_us(idx, a.device, b.device);
+    if (!std::isfinite(c))
+      return fail("edge " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id + " needs a link from '" +
+                  pf.devices[a.device].name + "' to '" + pf.devices[b.device].name + "', which the platform lacks");
     if (!leq(a.end_us + c, b.start_us))
       return fail("edge " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id + ": '" + g.nodes[e.dst].id +
                   "' starts at " + num(b.start_us) + " us but its input is ready at " + num(a.end_us + c) +
@@ -59,10 +72,19 @@ Status validate(const Problem& pr, const Plan& plan) {
     std::string name = "transfer " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id;
     if (t.from != at[e.src]->device || t.to != at[e.dst]->device)
       return fail(name + ": devices do not match the placements");
+    if (t.from == t.to) return fail(name + ": both ends run on '" + pf.devices[t.from].name + "', nothing moves");
+    if (++transfers_of[t.edge] > 1) return fail(name + ": listed twice");
+    if (!std::isfinite(t.start_us) || !std::isfinite(t.end_us))
+      return fail(name + ": start_us/end_us must be finite");
     if (!leq(at[e.src]->end_us, t.start_us) || !leq(t.end_us, at[e.dst]->start_us) ||
         !leq(pr.comm_us(t.edge, t.from, t.to), t.end_us - t.start_us))
       return fail(name + ": times do not fit between the two placements");
   }
+  for (int e = 0; e < g.num_edges(); ++e)
+    if (at[g.edges[e].src]->device != at[g.edges[e].dst]->device && transfers_of[e] == 0)
+      return fail("edge " + g.nodes[g.edges[e].src].id + " -> " + g.nodes[g.edges[e].dst].id + " crosses from '" +
+                  pf.devices[at[g.edges[e].src]->device].name + "' to '" + pf.devices[at[g.edges[e].dst]->device].name +
+                  "' but the plan lists no transfer for it");
   std::vector<std::vector<const Placement*>> lanes(k);
   for (const Placement& p : plan.placements) lanes[p.device].push_back(&p);
   for (int d = 0; d < k; ++d) {
@@ -81,12 +103,19 @@ Status validate(const Problem& pr, const Plan& plan) {
       return fail("device '" + pf.devices[d].name + "': resident weights " + num(mem) +
                   " bytes exceed memory_bytes " + num(pr.capacity_bytes(d)));
   }
+  for (const auto& [field, value] : {std::pair<const char*, double>{"makespan_us", plan.makespan_us},
+                                     {"lower_bound_us", plan.lower_bound_us},
+                                     {"solve_time_s", plan.solve_time_s}})
+    if (!std::isfinite(value) || value < 0) return fail(std::string(field) + " must be a finite number >= 0");
   double makespan = 0;
   for (int v = 0; v < n; ++v) makespan = std::max(makespan, at[v]->end_us + pr.output_us(v, at[v]->device));
   if (!near(makespan, plan.makespan_us))
     return fail("makespan_us " + num(plan.makespan_us) + " differs from the schedule's " + num(makespan));
   if (!leq(plan.lower_bound_us, plan.makespan_us))
     return fail("lower_bound_us " + num(plan.lower_bound_us) + " exceeds makespan_us " + num(plan.makespan_us));
+  if (plan.status == PlanStatus::kOptimal && !meets_bound(plan.makespan_us, plan.lower_bound_us))
+    return fail("status 'optimal' but makespan_us " + num(plan.makespan_us) + " is above lower_bound_us " +
+                num(plan.lower_bound_us) + ": only a plan that meets its proven bound is optimal");
   return {};
 }
 

@@ -194,6 +194,59 @@ TEST(Validate, CatchesEachKindOfViolation) {
   expect_violation(p, "node 'z' is not placed");
 }
 
+TEST(Validate, IsTheReferee) {
+  // a <-> b linked, c reachable from nobody: a plan that needs a-c must be refused (an
+  // infinite delay must not turn into an infinite tolerance).
+  Problem pr = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 4, "b": 1, "c": 1}},
+      {"id": "y", "cost_us": {"a": 4, "b": 1, "c": 1}}],
+      "edges": [{"src": "x", "dst": "y", "bytes": 3}]})",
+                              R"({"host": "a", "devices": [{"name": "a", "kind": "cpu"},
+      {"name": "b", "kind": "gpu"}, {"name": "c", "kind": "gpu"}],
+      "links": [{"a": "a", "b": "b", "latency_us": 2, "bandwidth_gbps": 0.001}]})");
+  auto good = replay(pr, Mapping{{0, 1}, {{0}, {1}, {}}});
+  ASSERT_TRUE(good);
+  ASSERT_TRUE(validate(pr, *good));
+  ASSERT_EQ(good->transfers.size(), 1u);
+  auto expect_violation = [&](Plan p, const std::string& fragment) {
+    Status s = validate(pr, p);
+    ASSERT_FALSE(s) << "expected: " << fragment;
+    EXPECT_NE(s.error().message.find(fragment), std::string::npos) << s.error().message;
+  };
+  Plan p = *good;
+  p.placements[1].device = 2;  // y on c: no link a -> c
+  p.transfers[0].to = 2;
+  expect_violation(p, "needs a link from 'a' to 'c', which the platform lacks");
+  p = *good;
+  p.status = PlanStatus::kOptimal;
+  p.lower_bound_us = p.makespan_us * 0.9;
+  expect_violation(p, "status 'optimal' but makespan_us");
+  p.lower_bound_us = p.makespan_us;  // meets its bound: fine
+  EXPECT_TRUE(validate(pr, p));
+  p = *good;
+  p.lower_bound_us = std::nan("");
+  expect_violation(p, "lower_bound_us must be a finite number");
+  p = *good;
+  p.placements[0].start_us = std::nan("");
+  expect_violation(p, "must be finite");
+  p = *good;
+  p.transfers[0].end_us = kInf;
+  expect_violation(p, "must be finite");
+  p = *good;
+  p.transfers.clear();
+  expect_violation(p, "edge x -> y crosses from 'a' to 'b' but the plan lists no transfer for it");
+  p = *good;
+  p.transfers.push_back(p.transfers[0]);
+  expect_violation(p, "listed twice");
+  p = *good;
+  p.transfers[0].from = 1;  // does not match x's placement
+  expect_violation(p, "devices do not match the placements");
+  auto local = replay(pr, Mapping{{0, 0}, {{0, 1}, {}, {}}});
+  ASSERT_TRUE(local);
+  p = *local;
+  p.transfers.push_back(Transfer{0, 0, 0, 4, 4});  // x and y both on a
+  expect_violation(p, "both ends run on 'a', nothing moves");
+}
+
 TEST(LowerBound, CriticalPathAndWork) {
   Problem pr = load("topcuoglu.graph.json", "topcuoglu.platform.json");
   // Device-aware critical path can never exceed HEFT's 80.

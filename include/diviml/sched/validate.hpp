@@ -10,7 +10,10 @@ namespace diviml {
 // start >= 0; each edge's dst starts no earlier than src's end plus the transfer delay;
 // host inputs arrive before their node starts; no two nodes overlap on one device; resident
 // weights fit each device's memory; makespan_us equals the latest finish including returns
-// to the host; lower_bound_us <= makespan_us. Relative tolerance 1e-6.
+// to the host; lower_bound_us <= makespan_us. Relative tolerance 1e-6. Also rejects: an edge,
+// host input or output that needs a link the platform lacks; a transfer missing for an edge
+// that crosses devices, listed twice, or listed between ops on one device; NaN or infinity in
+// any time; status `optimal` with a gap above kOptimalityTolerance.
 Status validate(const Problem& problem, const Plan& plan);
 
 }  // namespace diviml
