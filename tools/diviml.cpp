@@ -1,6 +1,10 @@
 // diviml: command-line front end. Thin by design: it parses flags, calls the library and
-// prints; all logic lives in the library. Errors go to stderr as one line, exit code 1.
+// prints; all logic lives in the library. Errors go to stderr as one line (escaped: ids may hold
+// any byte) with an exit code by class: 0 success, 1 invalid input or a problem without a plan,
+// 2 command-line usage, 3 internal or solver failure.
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -17,9 +21,42 @@ namespace {
 
 using namespace diviml;
 
-int die(const std::string& message) {
-  std::fprintf(stderr, "diviml: error: %s\n", message.c_str());
-  return 1;
+constexpr int kExitInput = 1, kExitUsage = 2, kExitInternal = 3;
+
+int die(const Error& e) {
+  std::fprintf(stderr, "diviml: error: %s\n", one_line(e.message).c_str());
+  switch (e.kind) {
+    case ErrorKind::kInput: return kExitInput;
+    case ErrorKind::kUsage: return kExitUsage;
+    case ErrorKind::kInternal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+int die(const std::string& message) { return die(fail(message)); }
+int usage(const std::string& message) { return die(usage_error(message + " (see diviml --help)")); }
+
+// Documented upper limits of the command line (README): beyond them a value is a typo.
+constexpr double kMaxTimeLimitS = 1e6;
+constexpr int kMaxThreads = 1024;
+constexpr long long kMaxDim = 1LL << 40;
+
+// A number option that must be finite and within [lo, hi].
+CLI::Validator finite_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double x = 0;
+        size_t used = 0;
+        try {
+          x = std::stod(text, &used);
+        } catch (const std::exception&) {
+          return "'" + text + "' is not a number";
+        }
+        if (used != text.size() || !std::isfinite(x)) return "'" + text + "' is not a finite number";
+        if (x < lo || x > hi) return "'" + text + "' is out of range [" + CLI::detail::to_string(lo) + ", " +
+                                      CLI::detail::to_string(hi) + "]";
+        return {};
+      },
+      "FINITE");
 }
 
 Result<Problem> load_problem(const std::string& graph_path, const std::string& platform_spec) {
@@ -32,10 +69,20 @@ Result<Problem> load_problem(const std::string& graph_path, const std::string& p
   return problem;
 }
 
+// A usage error naming the known solvers when `name` is not one of them.
+Status check_solver(const std::string& name) {
+  std::string known;
+  for (const auto& s : solver_names()) {
+    if (s == name) return {};
+    known += (known.empty() ? "" : ", ") + s;
+  }
+  return usage_error("unknown solver '" + name + "' (known: " + known + ") (see diviml --help)");
+}
+
 struct PlanArgs {
   std::string graph, platform, solver = "auto", objective = "latency", output, gantt;
   double time_limit_s = 60;
-  std::uint64_t seed = 0;
+  long long seed = 0;
   int threads = 1;
   int module_size = 12;
   double module_time_limit_s = 0.5;
@@ -50,12 +97,19 @@ void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform)
                   std::string("platform file or bundled platform name (default: ") + kDefaultPlatform + ")");
 }
 
+// Limit, seed and threads, shared by `plan` and `compare`.
+void add_run_flags(CLI::App* cmd, PlanArgs& a, const std::string& limit_help) {
+  cmd->add_option("--time-limit", a.time_limit_s, limit_help)->check(finite_in(1e-3, kMaxTimeLimitS));
+  cmd->add_option("--seed", a.seed, "random seed (0 to 2^63-1)")->check(CLI::Range(0LL, static_cast<long long>(INT64_MAX)));
+  cmd->add_option("--threads", a.threads, "solver threads (1 to 1024)")->check(CLI::Range(1, kMaxThreads));
+}
+
 // The split solver's knobs, shared by `plan` and `compare`.
 void add_split_flags(CLI::App* cmd, PlanArgs& a) {
   cmd->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module solve (default 0.5)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite_in(1e-3, kMaxTimeLimitS));
   cmd->add_option("--module-bnb", a.module_bnb,
                   "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
                   "(0: MILP only; default 200000)")
@@ -68,7 +122,7 @@ void add_split_flags(CLI::App* cmd, PlanArgs& a) {
 SolveOptions options_of(const PlanArgs& a) {
   SolveOptions o;
   o.time_limit_s = a.time_limit_s;
-  o.seed = a.seed;
+  o.seed = static_cast<std::uint64_t>(a.seed);
   o.threads = a.threads;
   o.verbose = a.verbose;
   o.module_size = a.module_size;
@@ -80,16 +134,15 @@ SolveOptions options_of(const PlanArgs& a) {
 
 int run_plan(const PlanArgs& a) {
   if (a.objective != "latency")
-    return die("objective '" + a.objective + "' is not supported yet (supported: latency)");
-  if (a.time_limit_s <= 0) return die("--time-limit must be positive");
-  if (a.threads < 1) return die("--threads must be at least 1");
+    return usage("--objective '" + a.objective + "' is not supported yet (supported: latency)");
+  if (Status s = check_solver(a.solver); !s) return die(s.error());
   auto problem = load_problem(a.graph, a.platform);
-  if (!problem) return die(problem.error().message);
+  if (!problem) return die(problem.error());
   auto plan = solve(a.solver, *problem, options_of(a));
-  if (!plan) return die(plan.error().message);
-  if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error().message);
+  if (!plan) return die(plan.error());
+  if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())
-    if (Status s = write_text_file(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error().message);
+    if (Status s = write_text_file(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
   if (!a.quiet) {
     std::vector<SummaryRow> rows{summary_row(*plan)};
     double fastest_us = plan->solver == "fastest" ? plan->makespan_us : 0;
@@ -134,8 +187,10 @@ int run_plan(const PlanArgs& a) {
 }
 
 int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, const std::string& out_dir) {
+  for (const std::string& name : solvers)
+    if (Status s = check_solver(name); !s) return die(s.error());
   auto problem = load_problem(a.graph, a.platform);
-  if (!problem) return die(problem.error().message);
+  if (!problem) return die(problem.error());
   std::vector<SummaryRow> rows;
   double fastest_us = 0;
   bool any = false;
@@ -151,8 +206,8 @@ int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, cons
     if (!out_dir.empty()) {
       std::string base = out_dir + "/" + problem->graph().name + "." + name;
       if (Status s = write_text_file(base + ".plan.json", plan_to_json(*problem, *plan)); !s)
-        return die(s.error().message);
-      if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error().message);
+        return die(s.error());
+      if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error());
     }
   }
   std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
@@ -164,10 +219,10 @@ int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, cons
 
 int run_validate(const std::string& graph, const std::string& platform, const std::string& plan_path) {
   auto problem = load_problem(graph, platform);
-  if (!problem) return die(problem.error().message);
+  if (!problem) return die(problem.error());
   auto plan = read_plan_file(plan_path, *problem);
-  if (!plan) return die(plan.error().message);
-  if (Status s = validate(*problem, *plan); !s) return die(plan_path + ": " + s.error().message);
+  if (!plan) return die(plan.error());
+  if (Status s = validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
   std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,
               problem->num_devices());
   return 0;
@@ -192,7 +247,7 @@ int run_platforms() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"DiviML: map and schedule a DNN graph onto heterogeneous devices"};
   app.require_subcommand(1);
   // Usage errors read like every other error: one line on stderr, non-zero exit.
@@ -207,9 +262,7 @@ int main(int argc, char** argv) {
   add_problem_flags(plan, a.graph, a.platform);
   plan->add_option("--solver,-s", a.solver, solver_help + "default auto");
   plan->add_option("--objective", a.objective, "latency (default)");
-  plan->add_option("--time-limit", a.time_limit_s, "wall-clock limit for searching solvers, seconds");
-  plan->add_option("--seed", a.seed, "random seed");
-  plan->add_option("--threads", a.threads, "solver threads");
+  add_run_flags(plan, a, "wall-clock limit for the whole solve, seconds (default 60, at most 1e6)");
   add_split_flags(plan, a);
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
@@ -221,9 +274,7 @@ int main(int argc, char** argv) {
   auto* compare = app.add_subcommand("compare", "run several solvers on one problem and print a table");
   add_problem_flags(compare, a.graph, a.platform);
   compare->add_option("--solvers", solvers, "solvers to run (default: all)")->delimiter(',');
-  compare->add_option("--time-limit", a.time_limit_s, "wall-clock limit per solver, seconds");
-  compare->add_option("--seed", a.seed, "random seed");
-  compare->add_option("--threads", a.threads, "solver threads");
+  add_run_flags(compare, a, "wall-clock limit per solver, seconds (default 60, at most 1e6)");
   add_split_flags(compare, a);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
@@ -289,18 +340,20 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version print and succeed; every other parse error is a usage error (2).
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
   }
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
   if (costs->parsed()) {
     auto g = read_graph_file(cgraph);
-    if (!g) return die(g.error().message);
+    if (!g) return die(g.error());
     auto p = load_platform(cplatform.empty() ? std::string(kDefaultPlatform) : cplatform);
-    if (!p) return die(p.error().message);
+    if (!p) return die(p.error());
     auto table = cost_comparison(*g, *p, cdevice);
-    if (!table) return die(cgraph + ": " + table.error().message);
+    if (!table) return die(prefixed(cgraph + ": ", table.error()));
     std::printf("graph %s, device %s of platform %s\n%s", g->name.c_str(), cdevice.c_str(), p->name.c_str(),
                 table->c_str());
     return 0;
@@ -310,34 +363,56 @@ int main(int argc, char** argv) {
     for (const std::string& d : onnx_dims) {
       auto eq = d.find('=');
       long long value = 0;
+      size_t used = 0;
+      const std::string digits = eq == std::string::npos ? "" : d.substr(eq + 1);
       try {
-        value = eq == std::string::npos ? 0 : std::stoll(d.substr(eq + 1));
+        value = std::stoll(digits, &used);
       } catch (const std::exception&) {
-        value = 0;
+        used = 0;
       }
-      if (eq == std::string::npos || eq == 0 || value <= 0) return die("--dim '" + d + "' must look like NAME=N with N > 0");
+      if (eq == std::string::npos || eq == 0 || used == 0 || used != digits.size() || value <= 0 ||
+          value > kMaxDim)
+        return usage("--dim '" + d + "' must look like NAME=N with N a whole number from 1 to " +
+                     std::to_string(kMaxDim));
       o.dims[d.substr(0, eq)] = value;
     }
     auto g = import_onnx(onnx_in, o);
-    if (!g) return die(g.error().message);
+    if (!g) return die(g.error());
     if (!onnx_name.empty()) g->name = onnx_name;
-    if (Status s = write_text_file(onnx_out, graph_to_json(*g)); !s) return die(s.error().message);
+    if (Status s = write_text_file(onnx_out, graph_to_json(*g)); !s) return die(s.error());
     std::printf("%s: %d nodes, %d edges\n", onnx_out.c_str(), g->num_nodes(), g->num_edges());
     return 0;
   }
   if (gen->parsed()) {
     Graph g;
+    // Documented limits: graphs of at most about 5e7 edges / 1e6 branches.
+    if (gen_random->parsed() && 0.5 * gen_nodes * static_cast<double>(gen_nodes) * gen_p > 5e7)
+      return usage("gen random: --nodes and --edge-prob give over 5e7 expected edges");
+    if (gen_chain->parsed() && static_cast<double>(gen_modules) * gen_width > 1e6)
+      return usage("gen chain: --modules times --width must stay within 1e6");
     if (gen_random->parsed()) g = random_dag(gen_nodes, gen_p, gen_seed);
     if (gen_chain->parsed()) g = module_chain(gen_modules, gen_width, gen_seed, gen_skip);
     if (gen_rwnn->parsed() || gen_tf->parsed()) {
       rw.seed = gen_seed;
       auto r = gen_rwnn->parsed() ? rwnn(rw) : transformer(tf);
-      if (!r) return die(r.error().message);
+      if (!r) return die(r.error());
       g = std::move(*r);
     }
-    if (Status s = write_text_file(gen_out, graph_to_json(g)); !s) return die(s.error().message);
+    if (Status s = write_text_file(gen_out, graph_to_json(g)); !s) return die(s.error());
     std::printf("%s: %d nodes, %d edges\n", gen_out.c_str(), g.num_nodes(), g.num_edges());
     return 0;
   }
   return run_platforms();
+}
+
+int main(int argc, char** argv) {
+  // The last resort: the library never throws, so anything caught here is our bug; it still
+  // gets one line and the internal-error exit code rather than an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return die(internal_error(std::string("internal error: ") + e.what()));
+  } catch (...) {
+    return die(internal_error("internal error: unknown exception"));
+  }
 }

@@ -197,6 +197,11 @@ Node sepconv(const std::string& id, int c, int side, int inputs) {
 Result<Graph> rwnn(const RwnnSpec& s) {
   if (s.nodes < 2) return fail("rwnn: --nodes must be at least 2");
   if (s.stages < 1) return fail("rwnn: --stages must be at least 1");
+  // Documented limits: channels double every stage (no int overflow) and the adjacency of a
+  // stage is dense (nodes^2 bytes).
+  if (s.nodes > 10000 || s.stages > 16) return fail("rwnn: at most 10000 --nodes per stage and 16 --stages");
+  if (static_cast<double>(s.channels) * std::pow(2.0, s.stages - 1) > 1e7 || s.resolution > 100000)
+    return fail("rwnn: --channels times 2^(stages - 1) must stay within 1e7 and --resolution within 100000");
   if (s.channels < 1 || s.resolution < 8) return fail("rwnn: --channels must be >= 1 and --resolution >= 8");
   if (s.model == "ws") {
     if (s.k < 2 || s.k % 2 != 0 || s.k >= s.nodes) return fail("rwnn: WS needs an even --k with 2 <= k < nodes");
@@ -262,6 +267,10 @@ Result<Graph> transformer(const TransformerSpec& s) {
     return fail("transformer: --layers, --d-model, --heads, --seq, --batch and --vocab must be positive");
   if (s.d_model % s.heads != 0) return fail("transformer: --d-model must be a multiple of --heads");
   if (s.bytes_per_value < 1) return fail("transformer: --bytes-per-value must be positive");
+  if (s.layers > 10000 || s.heads > 4096 || s.d_model > 1000000 || s.seq > 10000000 || s.batch > 1000000 ||
+      s.vocab > 100000000 || s.bytes_per_value > 8)
+    return fail("transformer: beyond the documented limits (layers <= 10000, heads <= 4096, d-model <= 1e6, "
+                "seq <= 1e7, batch <= 1e6, vocab <= 1e8, bytes-per-value <= 8)");
   const double B = s.bytes_per_value, T = static_cast<double>(s.batch) * s.seq, D = s.d_model;
   const int H = s.heads;
   const double dh = D / H;

@@ -21,13 +21,16 @@ using json = nlohmann::json;
 Result<json> parse_json(const std::string& text, const std::string& source) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of double range
     std::string what = e.what();
     auto p = what.find("] ");
     if (p != std::string::npos) what = what.substr(p + 2);
     return fail(source + ": malformed JSON: " + what);
   }
 }
+
+// Largest magnitude of any number read (1e18 us is 31,000 years; 1e18 bytes an exabyte).
+constexpr double kMaxValue = 1e18;
 
 // Field access with messages of the form "<source>: <where>: <problem>".
 class Fields {
@@ -62,6 +65,8 @@ class Fields {
     if (!v.is_number()) return err("field '" + key + "' must be a number");
     double x = v.get<double>();
     if (!std::isfinite(x)) return err("field '" + key + "' is not finite");
+    // Sums over whole graphs must stay finite: no time or size may exceed kMaxValue.
+    if (std::abs(x) > kMaxValue) return err("field '" + key + "' is out of range (at most 1e18 in magnitude)");
     return x;
   }
   Result<double> nonneg(const char* key, double dflt) const {
@@ -403,7 +408,7 @@ std::string graph_to_json(const Graph& g) {
   for (const Edge& e : g.edges)
     edges.push_back({{"src", g.nodes[e.src].id}, {"dst", g.nodes[e.dst].id}, {"bytes", e.bytes}});
   doc["edges"] = std::move(edges);
-  return doc.dump(1) + "\n";
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string platform_to_json(const Platform& p) {
@@ -430,7 +435,7 @@ std::string platform_to_json(const Platform& p) {
                               {"bandwidth_gbps", l->bandwidth_gbps}, {"directed", true}});
     }
   doc["links"] = links;
-  return doc.dump(2) + "\n";
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string plan_to_json(const Problem& pr, const Plan& plan) {
@@ -491,7 +496,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
     }
     doc["modules"] = std::move(mods);
   }
-  return doc.dump(1) + "\n";
+  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 Result<std::string> read_text_file(const std::string& path) {

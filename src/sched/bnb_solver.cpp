@@ -251,7 +251,7 @@ Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveOptions& opt) 
   BnbResult r = branch_and_bound(pr, start ? &start->mapping : nullptr, opt.seconds_left(), 1L << 62);
   if (!std::isfinite(r.makespan_us)) {
     if (r.proven) return fail("bnb: no schedule fits the devices' memory");
-    return fail("bnb: no plan found within the time limit");
+    return internal_error("bnb: no plan found within the time limit");
   }
   SolverOutput out;
   out.mapping = std::move(r.mapping);

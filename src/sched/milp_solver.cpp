@@ -269,7 +269,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
                                                          std::chrono::duration<double>(0.5 * opt.seconds_left()));
   LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr, std::min(build_by, opt.deadline));
   if (L.incomplete || (inc && opt.seconds_left() < kMinMilpSeconds)) {
-    if (!inc) return fail("milp: the time limit came while building the model, and no baseline plan exists");
+    if (!inc) return internal_error("milp: the time limit came while building the model, and no baseline plan exists");
     out.mapping = mapping_of(pr, *inc);
     out.status = PlanStatus::kFeasible;
     out.notes.push_back("milp: the time limit came while building the model (" + std::to_string(L.model.num_rows()) +
@@ -305,7 +305,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   }
   if (!res) {
     // A backend failure (e.g. the solver process crashed) must not lose the plan we have.
-    if (!inc) return fail("milp: " + res.error().message);
+    if (!inc) return internal_error("milp: " + res.error().message);
     out.mapping = mapping_of(pr, *inc);
     out.status = PlanStatus::kFeasible;
     out.notes.push_back("milp kept the " + inc_name + " start: " + res.error().message);
@@ -314,7 +314,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
                      " rows, " + std::to_string(L.order.size()) + " order pairs";
   if (res->status == MilpResult::Status::kInfeasible) {
-    if (inc) return fail("milp: the model is infeasible although " + inc_name + " found a plan (internal error)");
+    if (inc) return internal_error("milp: the model is infeasible although " + inc_name + " found a plan (internal error)");
     return fail("milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
                 "(or nodes lack a device they can run on and reach)");
   }
@@ -323,13 +323,13 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   if (have_milp) {
     Mapping mp = mapping_from_solution(pr, L, res->x);
     auto p = replay(pr, mp);
-    if (!p) return fail("milp: solution does not replay: " + p.error().message);
+    if (!p) return internal_error("milp: solution does not replay: " + p.error().message);
     milp_plan = std::move(*p);
     out.mapping = std::move(mp);
   }
   if (!milp_plan || (inc && inc->makespan_us < milp_plan->makespan_us)) {
     if (!inc)
-      return fail("milp: no feasible plan found within the time limit of " + std::to_string(opt.time_limit_s) +
+      return internal_error("milp: no feasible plan found within the time limit of " + std::to_string(opt.time_limit_s) +
                   " s (" + size + ")");
     out.mapping = mapping_of(pr, *inc);
     out.notes.push_back("milp kept the " + inc_name + " start");

@@ -35,6 +35,7 @@ class AutoSolver : public Solver {
     std::optional<SolverOutput> best;
     double best_us = kInf;
     std::vector<std::string> tried, errors;
+    ErrorKind kind = ErrorKind::kInput;  // internal as soon as one solver broke rather than found no plan
     std::vector<std::string> names{"fastest", "heft", "split"};
     const long pairs = count_unordered_pairs(problem.graph());
     if (pairs <= kAutoMilpPairs) names.push_back("milp");
@@ -48,11 +49,13 @@ class AutoSolver : public Solver {
       Result<SolverOutput> out = make_solver(name)->run(problem, opt);
       if (!out) {
         errors.push_back(out.error().message);
+        if (out.error().kind != ErrorKind::kInput) kind = ErrorKind::kInternal;
         continue;
       }
       Result<Plan> plan = replay(problem, out->mapping);
       if (!plan) {
         errors.push_back(name + ": " + plan.error().message);
+        kind = ErrorKind::kInternal;
         continue;
       }
       tried.push_back(name + " " + std::to_string(plan->makespan_us) + " us");
@@ -70,7 +73,7 @@ class AutoSolver : public Solver {
     if (!best) {
       std::string all;
       for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
-      return fail("auto: no solver found a plan (" + all + ")");
+      return Error{"auto: no solver found a plan (" + all + ")", kind};
     }
     std::string summary = "auto tried:";
     for (const auto& t : tried) summary += " " + t + ";";
@@ -99,7 +102,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   if (!solver) {
     std::string known;
     for (const auto& s : solver_names()) known += (known.empty() ? "" : ", ") + s;
-    return fail("unknown solver '" + name + "' (known: " + known + ")");
+    return usage_error("unknown solver '" + name + "' (known: " + known + ")");
   }
   auto t0 = std::chrono::steady_clock::now();
   // One deadline for everything below: the static bounds first (their LP gets a tenth of the
@@ -109,7 +112,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   Result<SolverOutput> out = solver->run(problem, opt);
   if (!out) return out.error();
   Result<Plan> plan = replay(problem, out->mapping);
-  if (!plan) return fail(name + " produced an invalid mapping: " + plan.error().message);
+  if (!plan) return internal_error(name + " produced an invalid mapping: " + plan.error().message);
   plan->solve_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   plan->solver = name;
   plan->status = out->status;
@@ -118,7 +121,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   double bound = std::max(static_bound, out->bound_us);
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > plan->makespan_us * (1 + 1e-9) + 1e-9)
-    return fail(name + ": lower bound " + std::to_string(bound) + " us exceeds the plan's makespan " +
+    return internal_error(name + ": lower bound " + std::to_string(bound) + " us exceeds the plan's makespan " +
                 std::to_string(plan->makespan_us) + " us (internal error)");
   plan->lower_bound_us = std::min(bound, plan->makespan_us);
   // `optimal` is what the bound proves, not what the solver says: a plan that meets a proven
@@ -132,7 +135,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
                           std::to_string(plan->makespan_us - plan->lower_bound_us) + " us); reported feasible");
   }
   if (Status s = validate(problem, *plan); !s)
-    return fail(name + " produced a plan that fails validation: " + s.error().message);
+    return internal_error(name + " produced a plan that fails validation: " + s.error().message);
   return plan;
 }
 

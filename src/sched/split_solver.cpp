@@ -1102,7 +1102,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
   const int last = static_cast<int>(std::min_element(f.begin(), f.end()) - f.begin());
   const double best_us = f[last], best_bound = *std::min_element(fb.begin(), fb.end());
   if (!std::isfinite(best_us))
-    return fail("split: no sequence of boundary devices gives a plan (a module cannot be placed)");
+    return baseline("no sequence of boundary devices gives a plan (a module cannot be placed)");
   // Stitch: walk back the choices, then lay each module's schedule out in module order.
   std::vector<int> boundary(q_count + 1, 0);  // boundary[q] = device of module q's entry row
   for (int q = q_count - 1, b = last; q >= 0; --q) {

@@ -1,5 +1,5 @@
 # Runs one CLI command and checks its exit code, stderr and stdout.
-#   cmake -DCMD=<;-list> -DRC=zero|nonzero [-DERR=<regex>] [-DOUT=<regex>] [-DFILES=<;-list>] -P expect.cmake
+#   cmake -DCMD=<;-list> -DRC=zero|nonzero|<code> [-DERR=<regex>] [-DOUT=<regex>] [-DFILES=<;-list>] -P expect.cmake
 # ERR must match stderr as one line (the whole of it), so a crash or a stack of messages fails.
 string(REPLACE "|" ";" CMD "${CMD}")
 if(FILES)
@@ -13,10 +13,18 @@ message(STATUS "exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
 if(RC STREQUAL "zero" AND NOT rc EQUAL 0)
   message(FATAL_ERROR "expected exit 0, got ${rc}")
 endif()
+# Exit codes by class: 1 invalid input or no plan, 2 usage, 3 internal. "nonzero" means 1 or 2:
+# an internal error (3, or the last-resort handler's "internal error") fails every test that
+# does not ask for it by number.
 if(RC STREQUAL "nonzero")
-  if(rc EQUAL 0 OR NOT rc MATCHES "^[0-9]+$")
-    message(FATAL_ERROR "expected a non-zero exit code (not a crash), got '${rc}'")
+  if(NOT rc MATCHES "^[12]$")
+    message(FATAL_ERROR "expected exit 1 or 2 (input or usage error), got '${rc}'")
   endif()
+elseif(RC MATCHES "^[0-9]+$" AND NOT rc EQUAL RC)
+  message(FATAL_ERROR "expected exit ${RC}, got '${rc}'")
+endif()
+if(NOT RC STREQUAL "3" AND err MATCHES "internal error")
+  message(FATAL_ERROR "the command met an internal error")
 endif()
 if(DEFINED ERR)
   if(NOT err MATCHES "^diviml: error: ${ERR}\n$")

@@ -10,12 +10,27 @@
 
 namespace diviml {
 
+// What kind of failure, so a caller (the CLI's exit code) can tell them apart: bad input or a
+// problem without a plan (the user's to fix), a usage error, or a failure of ours (a solver
+// that broke, a plan that did not validate, a bound above a plan).
+enum class ErrorKind { kInput = 1, kUsage = 2, kInternal = 3 };
+
 struct Error {
   std::string message;
+  ErrorKind kind = ErrorKind::kInput;
 };
 
 // Shorthand for `return fail("...")` inside functions returning Result<T> or Status.
-inline Error fail(std::string message) { return Error{std::move(message)}; }
+inline Error fail(std::string message) { return Error{std::move(message), ErrorKind::kInput}; }
+inline Error usage_error(std::string message) { return Error{std::move(message), ErrorKind::kUsage}; }
+inline Error internal_error(std::string message) { return Error{std::move(message), ErrorKind::kInternal}; }
+
+// The same error with `prefix` in front of its message (its kind kept).
+inline Error prefixed(std::string prefix, const Error& e) { return Error{std::move(prefix) + e.message, e.kind}; }
+
+// A message made safe for one line of a terminal or log: control bytes, quotes' escapes and
+// bytes that are not UTF-8 come out as \n, \t or \xNN (ids in input files are arbitrary).
+std::string one_line(const std::string& text);
 
 template <class T>
 class [[nodiscard]] Result {
