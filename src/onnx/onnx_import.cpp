@@ -84,6 +84,86 @@ double product(const std::vector<long long>& v, size_t from = 0) {
   return p;
 }
 
+std::string node_name(const onnx::NodeProto& n, int index) {
+  return n.name().empty() ? n.op_type() + " #" + std::to_string(index) : n.name();
+}
+
+Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
+  const int n = gp.node_size();
+  std::set<std::string> external;  // model inputs and initializers
+  for (const auto& v : gp.input()) external.insert(v.name());
+  for (const auto& t : gp.initializer()) external.insert(t.name());
+  std::unordered_map<std::string, int> producer;
+  for (int i = 0; i < n; ++i) {
+    const auto& node = gp.node(i);
+    if (node.output_size() == 0 || std::all_of(node.output().begin(), node.output().end(),
+                                               [](const std::string& o) { return o.empty(); }))
+      return fail(path + ": node '" + node_name(node, i) + "' has no output");
+    for (const auto& out : node.output()) {
+      if (out.empty()) continue;
+      if (external.count(out))
+        return fail(path + ": node '" + node_name(node, i) + "' writes tensor '" + out +
+                    "', which is also a model input or initializer");
+      auto [it, fresh] = producer.emplace(out, i);
+      if (!fresh)
+        return fail(path + ": tensor '" + out + "' is written by two nodes, '" + node_name(gp.node(it->second), it->second) +
+                    "' and '" + node_name(node, i) + "'");
+    }
+  }
+  std::vector<std::vector<int>> succ(n);
+  std::vector<int> indeg(n, 0);
+  for (int i = 0; i < n; ++i) {
+    std::set<int> preds;
+    for (const auto& in : gp.node(i).input()) {
+      if (in.empty()) continue;
+      auto it = producer.find(in);
+      if (it == producer.end()) {
+        if (!external.count(in))
+          return fail(path + ": node '" + node_name(gp.node(i), i) + "' reads tensor '" + in +
+                      "', which no node writes and which is neither a model input nor an initializer");
+        continue;
+      }
+      if (it->second == i) return fail(path + ": node '" + node_name(gp.node(i), i) + "' reads its own output '" + in + "'");
+      preds.insert(it->second);
+    }
+    for (int p : preds) succ[p].push_back(i), ++indeg[i];
+  }
+  // Kahn's algorithm, lowest original index first: a sorted model keeps its order.
+  std::set<int> ready;
+  for (int i = 0; i < n; ++i)
+    if (indeg[i] == 0) ready.insert(i);
+  std::vector<int> order;
+  order.reserve(n);
+  while (!ready.empty()) {
+    const int i = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(i);
+    for (int j : succ[i])
+      if (--indeg[j] == 0) ready.insert(j);
+  }
+  if (static_cast<int>(order.size()) != n) {
+    for (int i = 0; i < n; ++i)
+      if (indeg[i] > 0) return fail(path + ": the graph has a cycle through node '" + node_name(gp.node(i), i) + "'");
+  }
+  bool sorted = true;
+  for (int i = 0; i < n; ++i) sorted = sorted && order[i] == i;
+  if (!sorted) {
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (int i : order) *nodes.Add() = gp.node(i);
+    gp.mutable_node()->Swap(&nodes);
+  }
+  return {};
+}
+
+// The rank a formula needs of the tensor it reads, with a message naming the node.
+Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, const std::string& path,
+                 const std::string& id) {
+  if (t.dims.size() < rank)
+    return fail(path + ": node '" + id + "': " + what + " has rank " + std::to_string(t.dims.size()) +
+                ", at least " + std::to_string(rank) + " is needed");
+  return {};
+}
+
 }  // namespace
 
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options) {
@@ -96,6 +176,10 @@ Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& opti
     if (!model.ParseFromIstream(&in) || !model.has_graph() || model.graph().node_size() == 0)
       return fail(path + ": not an ONNX model (no ModelProto with a graph could be read)");
   }
+  // Check the dataflow (every tensor read has one producer, an input or an initializer; no
+  // node reads its own output; no cycle) and put the nodes in topological order before shape
+  // inference, which needs them sorted: never an edge dropped in silence.
+  if (Status s = sort_nodes(*model.mutable_graph(), path); !s) return s.error();
   // Pin symbolic dimensions of the graph inputs, then infer every shape.
   for (auto& input : *model.mutable_graph()->mutable_input()) {
     if (!input.type().has_tensor_type()) continue;
@@ -239,8 +323,19 @@ Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& opti
       if (!t.empty()) out_bytes += info[t].bytes(), out_numel += info[t].numel();
     const TensorInfo& x = info[data_inputs.empty() ? n.output(0) : data_inputs[0]];
     double flops = 0;
+    const size_t inputs_needed = op == "Conv" || op == "ConvTranspose" || op == "Gemm" || op == "MatMul" ? 2 : 0;
+    if (data_inputs.size() < inputs_needed)
+      return fail(path + ": node '" + id + "': " + op + " needs " + std::to_string(inputs_needed) + " inputs, it has " +
+                  std::to_string(data_inputs.size()));
+    if (inputs_needed > 0) {
+      const size_t rank = op == "MatMul" ? 1 : op == "Gemm" ? 2 : 3;
+      if (Status s = need_rank(x, rank, "input '" + data_inputs[0] + "'", path, id); !s) return s.error();
+      if (Status s = need_rank(info[data_inputs[1]], rank, "input '" + data_inputs[1] + "'", path, id); !s)
+        return s.error();
+    }
     if (op == "Conv" || op == "ConvTranspose") {
       const TensorInfo& w = info[data_inputs.at(1)];
+      if (attr_int(n, "group", 1) < 1) return fail(path + ": node '" + id + "': attribute 'group' must be at least 1");
       long long group = attr_int(n, "group", 1);
       // Weight [C_out, C_in/group, k...] for Conv; [C_in, C_out/group, k...] for ConvTranspose.
       double per_out = op == "Conv" ? product(w.dims, 1) : product(w.dims, 2) * (w.dims.empty() ? 1 : w.dims[0]) / group;
