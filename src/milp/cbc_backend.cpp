@@ -188,7 +188,9 @@ bool write_all(int fd, const void* data, size_t n) {
 
 std::string serialize(const Result<MilpResult>& r) {
   std::string out;
-  auto put = [&](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  auto put = [&](const void* p, size_t n) {
+    if (n > 0) out.append(static_cast<const char*>(p), n);
+  };
   std::int32_t ok = r ? 1 : 0;
   put(&ok, sizeof ok);
   if (!r) {
@@ -217,6 +219,7 @@ Result<MilpResult> deserialize(const std::string& in) {
       short_read = true;
       return;
     }
+    if (n == 0) return;  // p may be null (an empty vector's data()): memcpy must not see it
     std::memcpy(p, in.data() + at, n);
     at += n;
   };

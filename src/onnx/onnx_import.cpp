@@ -4,9 +4,18 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -85,7 +94,11 @@ double product(const std::vector<long long>& v, size_t from = 0) {
 }
 
 std::string node_name(const onnx::NodeProto& n, int index) {
-  return n.name().empty() ? n.op_type() + " #" + std::to_string(index) : n.name();
+  if (!n.name().empty()) return n.name();
+  std::string name = n.op_type();  // appended: GCC 12 warns falsely on op + " #" (PR105329)
+  name += " #";
+  name += std::to_string(index);
+  return name;
 }
 
 Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
@@ -155,6 +168,92 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
   return {};
 }
 
+// ONNX's shape inference, in a forked child: the library crashes on some malformed models
+// (a segfault in convPoolShapeInference was found by fuzzing), and model files are untrusted.
+// The child sends back only what inference adds (value_info, outputs); a crash or a stuck
+// child (killed after kInferSeconds) is one error line, never our process going down.
+constexpr int kInferSeconds = 120;
+
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<size_t>(w);
+  }
+  return true;
+}
+
+Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
+  int fds[2];
+  if (::pipe(fds) != 0) return internal_error(path + ": cannot create a pipe for shape inference");
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return internal_error(path + ": cannot fork for shape inference");
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string reply;
+    try {
+      onnx::shape_inference::InferShapes(model);
+      onnx::GraphProto shapes;
+      *shapes.mutable_value_info() = model.graph().value_info();
+      *shapes.mutable_output() = model.graph().output();
+      reply = "M" + shapes.SerializeAsString();
+    } catch (const std::exception& e) {
+      reply = std::string("E") + e.what();
+    } catch (...) {
+      reply = "Eunknown error";
+    }
+    ::_exit(write_all(fds[1], reply) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string data;
+  char buf[1 << 16];
+  const auto t0 = std::chrono::steady_clock::now();
+  bool killed = false;
+  while (true) {
+    const double left = kInferSeconds - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    pollfd pfd{fds[0], POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min(left, 1.0) * 1000) + 1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) continue;
+    const ssize_t r = ::read(fds[0], buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    data.append(buf, static_cast<size_t>(r));
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (killed) return fail(path + ": ONNX shape inference did not finish in " + std::to_string(kInferSeconds) + " s");
+  if (WIFSIGNALED(wstatus) || data.empty())
+    return fail(path + ": ONNX shape inference crashed on this model (" +
+                (WIFSIGNALED(wstatus) ? "signal " + std::to_string(WTERMSIG(wstatus)) : std::string("no reply")) +
+                "): the file is malformed");
+  if (data[0] == 'E') {
+    std::string what = data.substr(1);
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return fail(path + ": ONNX shape inference failed: " + what);
+  }
+  onnx::GraphProto shapes;
+  if (data[0] != 'M' || !shapes.ParseFromArray(data.data() + 1, static_cast<int>(data.size() - 1)))
+    return internal_error(path + ": shape inference returned an unreadable reply");
+  *model.mutable_graph()->mutable_value_info() = shapes.value_info();
+  *model.mutable_graph()->mutable_output() = shapes.output();
+  return {};
+}
+
 // The rank a formula needs of the tensor it reads, with a message naming the node.
 Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, const std::string& path,
                  const std::string& id) {
@@ -169,13 +268,17 @@ Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, cons
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return fail(path + ": cannot open file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(path + ": cannot open file");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return import_onnx_bytes(bytes.str(), path, options);
+}
+
+Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& path, const OnnxImportOptions& options) {
   onnx::ModelProto model;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(path + ": cannot open file");
-    if (!model.ParseFromIstream(&in) || !model.has_graph() || model.graph().node_size() == 0)
-      return fail(path + ": not an ONNX model (no ModelProto with a graph could be read)");
-  }
+  if (!model.ParseFromString(bytes) || !model.has_graph() || model.graph().node_size() == 0)
+    return fail(path + ": not an ONNX model (no ModelProto with a graph could be read)");
   // Check the dataflow (every tensor read has one producer, an input or an initializer; no
   // node reads its own output; no cycle) and put the nodes in topological order before shape
   // inference, which needs them sorted: never an edge dropped in silence.
@@ -191,13 +294,7 @@ Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& opti
       }
     }
   }
-  try {
-    onnx::shape_inference::InferShapes(model);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    std::replace(what.begin(), what.end(), '\n', ' ');
-    return fail(path + ": ONNX shape inference failed: " + what);
-  }
+  if (Status s = infer_shapes_isolated(model, path); !s) return s.error();
   const onnx::GraphProto& gp = model.graph();
   std::unordered_map<std::string, TensorInfo> info;
   auto record = [&](const onnx::ValueInfoProto& v) {
@@ -245,8 +342,7 @@ Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& opti
     const auto& op = gp.node(i).op_type();
     if (!kFold.count(op) && !kConst.count(op) && !kElementwise.count(op) && !kFormula.count(op) &&
         seen_ops.insert(op).second) {
-      std::string name = gp.node(i).name().empty() ? "#" + std::to_string(i) : gp.node(i).name();
-      unsupported.push_back(op + " (node '" + name + "')");
+      unsupported.push_back(op + " (node '" + node_name(gp.node(i), i) + "')");
     }
   }
   if (!unsupported.empty()) {

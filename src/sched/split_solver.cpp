@@ -803,8 +803,10 @@ void mark_segment_solves(const Module& m, std::vector<SegmentPlan>& plans, int k
     }
     return std::make_pair(std::move(fwd), std::move(bwd));
   };
-  auto [fl, bl] = sweeps(&PinnedSolve::bound_us, reach_lb, rest_lb);
-  auto [ft, bt] = sweeps(&PinnedSolve::time_us, reach_t, rest_t);
+  // Named copies, not structured bindings: lambdas below capture them (clang 14 cannot).
+  const auto lower = sweeps(&PinnedSolve::bound_us, reach_lb, rest_lb);
+  const auto times = sweeps(&PinnedSolve::time_us, reach_t, rest_t);
+  const auto &fl = lower.first, &bl = lower.second, &ft = times.first, &bt = times.second;
   for (size_t s = 0; s < r; ++s) {
     SegmentPlan& sp = plans[s];
     transitions(sp, k, [&](int st, int combo, int next) {

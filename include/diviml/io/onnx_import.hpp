@@ -24,5 +24,8 @@ struct OnnxImportOptions {
 // Errors: the file is not ONNX; shape inference fails; a tensor has no static shape (names the
 // tensor and the node, and the symbolic dimension to set); unsupported ops (all listed by name).
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options = {});
+// The same from the bytes of a model (`source` names it in messages; the graph's default name).
+Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& source,
+                                const OnnxImportOptions& options = {});
 
 }  // namespace diviml

@@ -1,0 +1,45 @@
+// libFuzzer: the plan reader and the validator never crash on any plan file for a fixed
+// problem, and a plan the validator accepts replays to its own makespan.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "diviml/io/json_io.hpp"
+#include "diviml/sched/replay.hpp"
+#include "diviml/sched/validate.hpp"
+
+namespace {
+
+const diviml::Problem& problem() {
+  static const diviml::Problem pr = [] {
+    auto g = diviml::parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 4, "gpu": 1}, "param_bytes": 10},
+        {"id": "b", "cost_us": {"cpu": 3, "gpu": 0}}, {"id": "c", "cost_us": {"cpu": 5, "gpu": null}},
+        {"id": "d", "cost_us": {"cpu": 2, "gpu": 2}, "output_bytes": 100}],
+        "edges": [{"src": "a", "dst": "b", "bytes": 1000}, {"src": "a", "dst": "c"}, {"src": "b", "dst": "d"},
+                  {"src": "c", "dst": "d", "bytes": 0}]})",
+                                 "g.json");
+    auto p = diviml::parse_platform(R"({"host": "cpu", "devices": [{"name": "cpu", "kind": "cpu"},
+        {"name": "gpu", "kind": "gpu", "memory_bytes": 15}],
+        "links": [{"a": "cpu", "b": "gpu", "latency_us": 1, "bandwidth_gbps": 1}]})",
+                                    "p.json");
+    if (!g || !p) std::abort();
+    auto pr = diviml::Problem::build(*g, *p);
+    if (!pr) std::abort();
+    return *pr;
+  }();
+  return pr;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  auto plan = diviml::parse_plan(text, "fuzz.plan.json", problem());
+  if (!plan) return 0;
+  if (!diviml::validate(problem(), *plan)) return 0;
+  // Accepted: its per-device orders replay to a makespan no later than the one it states.
+  auto replayed = diviml::replay(problem(), diviml::mapping_of(problem(), *plan));
+  if (!replayed || replayed->makespan_us > plan->makespan_us * (1 + 1e-6) + 1e-6) std::abort();
+  return 0;
+}

@@ -1,0 +1,100 @@
+// libFuzzer: a tiny problem decoded from the bytes (up to 6 ops, 3 devices: zero costs,
+// forbidden devices, zero-byte and huge edges, host I/O, memory, missing links) is planned by
+// every solver and checked against the exhaustive Oracle: a valid plan exactly when one exists,
+// no bound above the optimum, `optimal` only at the optimum, the exact solvers at it.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "../support/oracle.hpp"
+#include "diviml/sched/solver.hpp"
+#include "diviml/sched/validate.hpp"
+
+namespace {
+
+class Bytes {
+ public:
+  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
+  unsigned next() { return i_ < n_ ? d_[i_++] : 0; }
+
+ private:
+  const std::uint8_t* d_;
+  std::size_t n_, i_ = 0;
+};
+
+void check(bool ok, const char* what, const std::string& solver) {
+  if (ok) return;
+  std::fprintf(stderr, "oracle property violated by %s: %s\n", solver.c_str(), what);
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace diviml;
+  Bytes b(data, size);
+  const int n = 1 + static_cast<int>(b.next() % 6), k = 1 + static_cast<int>(b.next() % 3);
+  Platform p;
+  p.name = "fuzz";
+  for (int d = 0; d < k; ++d) {
+    Device dev;
+    dev.name = "d" + std::to_string(d);
+    dev.kind = "gpu";
+    if (b.next() % 4 == 0) dev.memory_bytes = b.next();
+    p.devices.push_back(dev);
+  }
+  if (!p.finalize()) return 0;
+  if (b.next() % 2) p.set_default_link(Link{static_cast<double>(b.next() % 8), 0.5 + (b.next() % 8)});
+  for (int a = 0; a < k; ++a)
+    for (int c = 0; c < k; ++c)
+      if (a != c && b.next() % 3 == 0) p.set_link(a, c, Link{static_cast<double>(b.next() % 8), 0.25 * (1 + b.next() % 8)}, true);
+  Graph g;
+  g.name = "fuzz";
+  for (int i = 0; i < n; ++i) {
+    Node v;
+    v.id = "v" + std::to_string(i);
+    for (int d = 0; d < k; ++d) {
+      const unsigned c = b.next();
+      if (c % 7 == 0) v.cost_us["d" + std::to_string(d)] = std::nullopt;
+      else v.cost_us["d" + std::to_string(d)] = (c % 5 == 0) ? 0.0 : 0.5 * (c % 40);
+    }
+    v.param_bytes = b.next() % 4 == 0 ? b.next() % 64 : 0;
+    v.output_bytes = b.next() % 3 == 0 ? 0.0 : 100.0 * b.next();
+    v.input_bytes = b.next() % 4 == 0 ? 50.0 * b.next() : 0;
+    g.add_node(v);
+  }
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      if (b.next() % 3 == 0) {
+        const unsigned c = b.next();
+        g.edges.push_back(Edge{i, j, c % 9 == 0 ? 1e12 : 40.0 * (c % 50)});
+      }
+  if (!g.finalize()) return 0;
+  auto built = Problem::build(g, p);
+  if (!built) return 0;
+  const Problem& pr = *built;
+  const double opt = testing::Oracle(pr).optimum();
+  const double tol = 1e-6 * std::max(1.0, opt);
+  SolveOptions options;
+  options.time_limit_s = 10;
+  for (const std::string& name : solver_names()) {
+    auto plan = solve(name, pr, options);
+    if (!std::isfinite(opt)) {
+      check(!plan, "a plan for an instance that has none", name);
+      continue;
+    }
+    if (!plan) {
+      check(name == "fastest", ("no plan: " + plan.error().message).c_str(), name);
+      continue;
+    }
+    check(testing::Oracle(pr).check(*plan).empty(), "the oracle's checker rejects the plan", name);
+    check(static_cast<bool>(validate(pr, *plan)), "the validator rejects the plan", name);
+    check(plan->lower_bound_us <= opt + 1e-9 * std::max(1.0, opt), "lower bound above the optimum", name);
+    check(plan->makespan_us >= opt - tol, "makespan below the optimum", name);
+    if (plan->status == PlanStatus::kOptimal) check(plan->makespan_us <= opt + tol, "optimal above the optimum", name);
+    if (name == "milp" || name == "bnb") check(plan->makespan_us <= opt + tol, "exact solver misses the optimum", name);
+  }
+  return 0;
+}
