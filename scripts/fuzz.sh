@@ -4,6 +4,7 @@
 # time. New inputs go to a scratch folder, never into the committed corpus; a crash leaves its
 # input in build-fuzz/findings/ and fails the script.
 #   bash scripts/fuzz.sh [SECONDS_PER_HARNESS (default 20)] [HARNESS ...]
+# DIVIML_FUZZ_SEED fixes libFuzzer's random seed (default 0: a new one each run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-20}"
@@ -21,7 +22,7 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$scratch"
   # CBC children are forked by fuzz_solve; their exits are not findings.
   if ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      "$build/tests/fuzz/$h" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 \
+      "$build/tests/fuzz/$h" -max_total_time="$seconds" -seed="${DIVIML_FUZZ_SEED:-0}" -timeout=60 -rss_limit_mb=4096 \
       -artifact_prefix="$build/findings/$h-" -print_final_stats=1 "$scratch" "$root/tests/fuzz/corpus/$h" \
       >"$build/$h.log" 2>&1; then
     echo "fuzz: $h: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$build/$h.log" | grep -o '[0-9]*$') runs in ${seconds} s, no finding"
