@@ -262,6 +262,9 @@ Result<MilpResult> solve_isolated(const MilpModel& m, const MilpOptions& opt) {
   }
   if (pid == 0) {
     ::close(fds[0]);
+    // A crash here is this child's alone: no handler of the parent's (a sanitizer's or a
+    // fuzzer's crash report) may run for it.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
     std::string out = serialize(solve_here(m, opt));
     bool ok = write_all(fds[1], out.data(), out.size());
     ::close(fds[1]);

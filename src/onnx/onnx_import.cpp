@@ -197,6 +197,9 @@ Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
   }
   if (pid == 0) {
     ::close(fds[0]);
+    // A crash here is this child's alone: no handler of the parent's (a sanitizer's or a
+    // fuzzer's crash report) may run for it.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
     std::string reply;
     try {
       onnx::shape_inference::InferShapes(model);

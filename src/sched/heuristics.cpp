@@ -5,6 +5,10 @@
 #include <functional>
 #include <cmath>
 #include <numeric>
+#include <queue>
+#include <map>
+#include <set>
+#include <climits>
 
 #include "diviml/sched/replay.hpp"
 
@@ -96,33 +100,47 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
     if (rank[a] != rank[b]) return rank[a] > rank[b];
     return pos[a] < pos[b];
   });
-  // Zero-cost tails can still put a successor first; repair by a stable topological pass.
+  // Zero-cost tails can still put a successor first; repair by a stable topological pass
+  // (Kahn's algorithm taking the ready node earliest in the rank order: n log n).
   {
-    std::vector<int> indeg(n), out;
-    std::vector<char> done(n, 0);
-    for (int v = 0; v < n; ++v) indeg[v] = static_cast<int>(g.in_edges(v).size());
-    while (static_cast<int>(out.size()) < n) {
-      for (int v : prio)
-        if (!done[v] && indeg[v] == 0) {
-          done[v] = 1;
-          out.push_back(v);
-          for (int e : g.out_edges(v)) --indeg[g.edges[e].dst];
-          break;
-        }
+    std::vector<int> rank_pos(n), indeg(n), out;
+    for (int i = 0; i < n; ++i) rank_pos[prio[i]] = i;
+    std::priority_queue<int, std::vector<int>, std::greater<>> ready;  // by rank position
+    for (int v = 0; v < n; ++v)
+      if ((indeg[v] = static_cast<int>(g.in_edges(v).size())) == 0) ready.push(rank_pos[v]);
+    out.reserve(n);
+    while (!ready.empty()) {
+      const int v = prio[ready.top()];
+      ready.pop();
+      out.push_back(v);
+      for (int e : g.out_edges(v))
+        if (--indeg[g.edges[e].dst] == 0) ready.push(rank_pos[g.edges[e].dst]);
     }
     prio = out;
   }
+  // Per device: its slots ordered by (start, end, insertion) — equal keys only for
+  // zero-length slots, a later one after — and its idle gaps of positive length before the
+  // last slot's end. Insertion scans gaps, not slots, so a busy device costs log n per node
+  // (a scan over slots was quadratic on graphs of 10^5 ops).
   struct Slot {
     double start, end;
+    long seq;
     int node;
+    bool operator<(const Slot& o) const {
+      if (start != o.start) return start < o.start;
+      if (end != o.end) return end < o.end;
+      return seq < o.seq;
+    }
   };
-  std::vector<std::vector<Slot>> busy(k);
+  std::vector<std::set<Slot>> busy(k);
+  std::vector<std::map<double, double>> gaps(k);  // gap start -> gap end (end > start)
+  std::vector<double> last_end(k, 0.0);
   std::vector<double> mem(k, 0.0), fin(n, 0.0);
   std::vector<int> dev(n, -1);
+  long seq = 0;
   for (int v : prio) {
     double best_score = kInf, best_start = 0;
     int best_d = -1;
-    size_t best_pos = 0;
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
       double ready = pr.input_us(v, d);
@@ -132,27 +150,24 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
       }
       if (!std::isfinite(ready)) continue;
       const double dur = pr.cost_us(v, d);
-      double start = ready;
-      size_t at = busy[d].size();
-      double prev_end = 0;
-      for (size_t j = 0; j < busy[d].size(); ++j) {
-        double s = std::max(ready, prev_end);
-        // A zero-length op goes into a gap only strictly before the next start: at equal
-        // times that next op may be one of its ancestors (then the order would be a cycle).
-        if (s + dur <= busy[d][j].start && (dur > 0 || s < busy[d][j].start)) {
+      // The first gap that ends after `ready` and holds the node; a zero-length op needs a
+      // start strictly before the gap's end: at equal times the next op may be one of its
+      // ancestors (then the order would be a cycle).
+      double start = std::max(ready, last_end[d]);
+      auto it = gaps[d].upper_bound(ready);
+      if (it != gaps[d].begin() && std::prev(it)->second > ready) --it;
+      for (; it != gaps[d].end(); ++it) {
+        const double s = std::max(ready, it->first);
+        if (s + dur <= it->second && s < it->second) {
           start = s;
-          at = j;
           break;
         }
-        prev_end = busy[d][j].end;
       }
-      if (at == busy[d].size()) start = std::max(ready, prev_end);
       double score = start + dur + pr.output_us(v, d);
       if (score < best_score) {
         best_score = score;
         best_d = d;
         best_start = start;
-        best_pos = at;
       }
     }
     if (best_d < 0) {
@@ -172,8 +187,19 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
     mem[best_d] += pr.param_bytes(v);
-    busy[best_d].insert(busy[best_d].begin() + static_cast<std::ptrdiff_t>(best_pos),
-                        Slot{best_start, fin[v], v});
+    busy[best_d].insert(Slot{best_start, fin[v], seq++, v});
+    auto& free = gaps[best_d];
+    if (best_start >= last_end[best_d]) {
+      if (best_start > last_end[best_d]) free.emplace(last_end[best_d], best_start);
+      last_end[best_d] = std::max(last_end[best_d], fin[v]);
+    } else {
+      // Inside a gap: split it around the new slot.
+      auto g = std::prev(free.upper_bound(best_start));
+      const double a = g->first, b = g->second;
+      free.erase(g);
+      if (best_start > a) free.emplace(a, best_start);
+      if (b > fin[v]) free.emplace(fin[v], b);
+    }
   }
   SolverOutput out;
   out.mapping.device = dev;

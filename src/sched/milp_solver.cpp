@@ -241,6 +241,10 @@ Mapping mapping_from_solution(const Problem& pr, const LatencyMilp& L, const std
 
 // Below this many seconds before the deadline the MILP is not started.
 constexpr double kMinMilpSeconds = 0.02;
+// Most seconds for improving the incumbent by single-node moves before the model is built.
+constexpr double kPolishSeconds = 0.5;
+// Horizon over static bound beyond which CBC's bound is not trusted (big-M numerics).
+constexpr double kMaxHorizonRatio = 1e5;
 
 Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt) const {
   // Incumbent: the better baseline that exists.
@@ -253,6 +257,16 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
     if (plan && (!inc || plan->makespan_us < inc->makespan_us)) {
       inc = std::move(*plan);
       inc_name = name;
+    }
+  }
+  // Single-node moves tighten the incumbent, and with it the horizon H that every big-M of
+  // the model is made of: a baseline paying a huge transfer (HEFT at 4e9 us where 17 us is
+  // optimal) made M so large that CBC's cuts went wrong and its bound rose above the optimum.
+  if (inc) {
+    Mapping better = improve_by_moves(pr, mapping_of(pr, *inc), std::min(kPolishSeconds, 0.1 * opt.seconds_left()));
+    if (auto p = replay(pr, better); p && p->makespan_us < inc->makespan_us) {
+      inc = std::move(*p);
+      inc_name += " + moves";
     }
   }
   SolverOutput out;
@@ -335,9 +349,19 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
     out.notes.push_back("milp kept the " + inc_name + " start");
   }
   out.status = res->status == MilpResult::Status::kOptimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;
-  // CBC's bound carries its tolerances; shave a hair so it stays a bound.
-  if (std::isfinite(res->best_bound) && res->best_bound > 0)
+  // CBC's bound carries its tolerances; shave a hair so it stays a bound. Where the horizon
+  // (the big-M scale) dwarfs the static bound, CBC's numerics are not to be trusted with a
+  // proof: its plan is kept, its bound is not used.
+  const double static_bound = std::max(critical_path_bound_us(pr), average_work_bound_us(pr));
+  const bool wide = L.horizon_us > kMaxHorizonRatio * std::max(static_bound, 1e-3);
+  if (wide) {
+    out.status = PlanStatus::kFeasible;
+    out.notes.push_back("milp: horizon " + std::to_string(L.horizon_us) + " us is over " +
+                        std::to_string(static_cast<long>(kMaxHorizonRatio)) +
+                        "x the static bound: the model is numerically wide, CBC's bound is not used");
+  } else if (std::isfinite(res->best_bound) && res->best_bound > 0) {
     out.bound_us = res->best_bound - 1e-7 * std::max(1.0, res->best_bound);
+  }
   out.notes.push_back(std::string("cbc ") +
                       (res->status == MilpResult::Status::kOptimal    ? "optimal"
                        : res->status == MilpResult::Status::kFeasible ? "time limit with a solution"

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../support/oracle.hpp"
+#include "diviml/io/json_io.hpp"
 #include "diviml/sched/solver.hpp"
 #include "diviml/sched/validate.hpp"
 
@@ -75,6 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto built = Problem::build(g, p);
   if (!built) return 0;
   const Problem& pr = *built;
+  // DIVIML_FUZZ_DUMP=1 prints the decoded instance, to replay a finding with the CLI.
+  if (std::getenv("DIVIML_FUZZ_DUMP"))
+    std::fprintf(stderr, "%s\n%s\n", graph_to_json(pr.graph()).c_str(), platform_to_json(pr.platform()).c_str());
   const double opt = testing::Oracle(pr).optimum();
   const double tol = 1e-6 * std::max(1.0, opt);
   SolveOptions options;

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "../support/oracle.hpp"
+#include "../support/inline_problem.hpp"
 #include "../support/tricky_problem.hpp"
 #include "diviml/sched/solver.hpp"
 #include "diviml/sched/validate.hpp"
@@ -98,3 +99,30 @@ TEST_P(OracleShard, EverySolverAgainstTheExhaustiveOptimum) {
 INSTANTIATE_TEST_SUITE_P(Seeds, OracleShard, ::testing::Range(0, kShards));
 
 }  // namespace
+
+// Found by fuzz_solve: a 1e12-byte transfer made HEFT's plan 4e9 us long, the MILP's big-M
+// horizon with it, and CBC's bound rose above the optimum (16.87 us > 16.79 us; auto then
+// failed with "lower bound exceeds the plan's makespan"). The incumbent is now improved by
+// moves first, and a numerically wide model's CBC bound is not used.
+TEST(OracleRegression, HugeTransferKeepsTheMilpBoundBelowTheOptimum) {
+  Problem pr = diviml::testing::inline_problem(
+      R"({"edges": [{"bytes": 1e12, "dst": "v4", "src": "v3"}], "nodes": [
+        {"cost_us": {"d0": 1.0, "d1": 1.0}, "id": "v0", "output_bytes": 8300.0, "param_bytes": 26.0},
+        {"cost_us": {"d0": 15.5, "d1": 0.0}, "id": "v1", "output_bytes": 7800.0},
+        {"cost_us": {"d0": 4.0, "d1": 0.0}, "id": "v2", "output_bytes": 0.0},
+        {"cost_us": {"d0": 0.0, "d1": 8.5}, "id": "v3", "output_bytes": 0.0},
+        {"cost_us": {"d0": null, "d1": 0.0}, "id": "v4", "output_bytes": 11500.0, "param_bytes": 31.0},
+        {"cost_us": {"d0": 0.0, "d1": null}, "id": "v5", "input_bytes": 11200.0, "output_bytes": 22400.0,
+         "param_bytes": 32.0}]})",
+      R"({"devices": [{"kind": "gpu", "name": "d0"}, {"kind": "gpu", "memory_bytes": 229.0, "name": "d1"}],
+        "host": "d0", "links": [{"a": "d0", "b": "d1", "bandwidth_gbps": 0.25, "directed": true, "latency_us": 0.0},
+        {"a": "d1", "b": "d0", "bandwidth_gbps": 3.5, "directed": true, "latency_us": 5.0}]})");
+  const double opt = Oracle(pr).optimum();
+  EXPECT_NEAR(opt, 16.785714285714285, 1e-9);
+  for (const char* name : {"milp", "auto", "split", "bnb"}) {
+    auto plan = solve(name, pr, {});
+    ASSERT_TRUE(plan) << name << ": " << plan.error().message;
+    EXPECT_LE(plan->lower_bound_us, opt * (1 + 1e-9)) << name;
+    EXPECT_NEAR(plan->makespan_us, opt, 1e-6 * opt) << name;
+  }
+}
