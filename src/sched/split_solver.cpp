@@ -367,7 +367,19 @@ struct PinnedSolve {
   bool pruned = false;  // cannot lie on an optimal sequence (bounds), so it needs no proof
   std::vector<int> device;              // per local node
   std::vector<std::vector<int>> order;  // per device, local nodes
+  std::vector<std::string> trouble;     // CBC children that crashed or were killed on the way
 };
+
+// The notes of a sub-solve that say a CBC child crashed, was killed or was retried: the final
+// plan names them (a pinned solve's fallback must not pass in silence).
+std::vector<std::string> cbc_trouble(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const std::string& note : plan.notes)
+    if (note.find("crashed") != std::string::npos || note.find("killed") != std::string::npos ||
+        note.find("without preprocessing") != std::string::npos)
+      out.push_back(note);
+  return out;
+}
 
 // Whether the nodes after the first `s` (the pinned sources) form a path v_s -> v_s+1 -> ...
 // in index order that only sources skip into, with nothing returned to the host before its end.
@@ -516,6 +528,7 @@ PinnedSolve from_plan(const Problem& sub, const Plan& plan) {
   r.time_us = plan.makespan_us;
   r.bound_us = plan.lower_bound_us;
   r.proven = plan.status == PlanStatus::kOptimal;
+  r.trouble = cbc_trouble(plan);
   Mapping mp = mapping_of(sub, plan);
   r.device = std::move(mp.device);
   r.order = std::move(mp.order);
@@ -547,7 +560,10 @@ Result<Plan> exact_plan(const Problem& sub, const PinnedSolve* quick, const Solv
   // The MILP starts from HEFT/fastest, not from the search's incumbent: keep the better plan
   // (with the MILP's bound, which holds for either).
   if (searched && (!milp || searched->makespan_us < milp->makespan_us)) {
-    if (milp) searched->lower_bound_us = std::max(searched->lower_bound_us, milp->lower_bound_us);
+    if (milp) {
+      searched->lower_bound_us = std::max(searched->lower_bound_us, milp->lower_bound_us);
+      for (const std::string& note : cbc_trouble(*milp)) searched->notes.push_back(note);
+    }
     return std::move(*searched);
   }
   return milp;
@@ -589,6 +605,7 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   if (!replayed) return r;
   r.time_us = replayed->makespan_us;
   r.bound_us = 0;  // the fused optimum bounds nothing
+  r.trouble = cbc_trouble(*plan);
   r.proven = members.size() == static_cast<size_t>(sub.num_nodes()) && plan->status == PlanStatus::kOptimal;
   r.device = std::move(fine.device);
   r.order = std::move(fine.order);
@@ -1035,6 +1052,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
               cell = std::move(exact);
             } else {
               cell.bound_us = std::max(cell.bound_us, exact.bound_us);
+              cell.trouble.insert(cell.trouble.end(), exact.trouble.begin(), exact.trouble.end());
             }
           });
         } else if (plans[gi].empty() && std::isfinite(cell.bound_us) && !cell.proven) {
@@ -1051,7 +1069,11 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
             std::vector<char> fixed;
             auto sub = segment_problem(pr, sp, c, &fixed);
             PinnedSolve exact = exact_solve(*sub, fixed, sub_opt, &sp.solves[c]);
-            if (exact.time_us <= sp.solves[c].time_us) sp.solves[c] = std::move(exact);
+            if (exact.time_us <= sp.solves[c].time_us) {
+              sp.solves[c] = std::move(exact);
+            } else {
+              sp.solves[c].trouble.insert(sp.solves[c].trouble.end(), exact.trouble.begin(), exact.trouble.end());
+            }
           });
   }
   // In parallel; each gets an even share of what is left of the time limit.
@@ -1155,10 +1177,31 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveOptions& opt
                       " pinned exact solves (branch and bound, then the MILP where it did not finish) on " +
                       std::to_string(workers) + " thread(s) (" + std::to_string(pruned) +
                       " pruned by bounds), DP " + std::to_string(best_us) + " us");
+  // Pinned solves whose CBC child crashed or was killed kept their quick plans: say so.
+  std::string trouble_note;
+  {
+    int troubled = 0;
+    std::string first;
+    auto count = [&](const PinnedSolve& x) {
+      if (x.trouble.empty()) return;
+      if (troubled++ == 0) first = x.trouble.front();
+    };
+    for (const auto& tab : table)
+      for (const PinnedSolve& x : tab) count(x);
+    for (const auto& segs : plans)
+      for (const SegmentPlan& sp : segs)
+        for (const PinnedSolve& x : sp.solves) count(x);
+    if (troubled > 0)
+      trouble_note = "split: " + std::to_string(troubled) + " pinned solve(s) met a CBC failure, e.g. " + first;
+  }
+  if (!trouble_note.empty()) out.notes.push_back(trouble_note);
   if (!fits) {
     auto best = baseline("the stitched plan overflows a device's memory_bytes (modules are solved without the "
                          "global capacity)");
-    if (best) best->modules = std::move(out.modules);
+    if (best) {
+      best->modules = std::move(out.modules);
+      if (!trouble_note.empty()) best->notes.push_back(trouble_note);
+    }
     return best;
   }
   out.status = proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;

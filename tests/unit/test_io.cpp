@@ -234,3 +234,25 @@ TEST(PlatformIo, WriterRoundTripsEveryTransferTime) {
     }
   }
 }
+
+TEST(GraphIo, WriterSurvivesIdsThatAreNotUtf8) {
+  // Ids can come from ONNX node names, which are arbitrary bytes: the writer must not throw.
+  Graph g;
+  Node v;
+  v.id = std::string("bad\xff\xfe id");
+  v.cost_us["cpu"] = 1.0;
+  g.add_node(v);
+  ASSERT_TRUE(g.finalize());
+  std::string text;
+  ASSERT_NO_THROW(text = graph_to_json(g));
+  auto back = parse_graph(text, "back.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->nodes[0].id, "bad\xEF\xBF\xBD\xEF\xBF\xBD id");  // U+FFFD for each bad byte
+}
+
+TEST(Messages, OneLineEscapesControlAndInvalidBytes) {
+  EXPECT_EQ(one_line("node 'a\nb'\t\x01"), "node 'a\\nb'\\t\\x01");
+  EXPECT_EQ(one_line(std::string("x\xff\xc3")), "x\\xFF\\xC3");
+  EXPECT_EQ(one_line("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // valid UTF-8 stays
+  EXPECT_EQ(one_line("\xed\xa0\x80"), "\\xED\\xA0\\x80");                        // a surrogate is not UTF-8
+}
