@@ -86,9 +86,9 @@ std::vector<double> heft_upward_rank(const Problem& pr) {
   return rank;
 }
 
-Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) const {
+std::vector<int> heft_priority(const Problem& pr) {
   const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices();
+  const int n = pr.num_nodes();
   std::vector<double> rank = heft_upward_rank(pr);
   std::vector<int> pos(n);
   for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
@@ -102,22 +102,26 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
   });
   // Zero-cost tails can still put a successor first; repair by a stable topological pass
   // (Kahn's algorithm taking the ready node earliest in the rank order: n log n).
-  {
-    std::vector<int> rank_pos(n), indeg(n), out;
-    for (int i = 0; i < n; ++i) rank_pos[prio[i]] = i;
-    std::priority_queue<int, std::vector<int>, std::greater<>> ready;  // by rank position
-    for (int v = 0; v < n; ++v)
-      if ((indeg[v] = static_cast<int>(g.in_edges(v).size())) == 0) ready.push(rank_pos[v]);
-    out.reserve(n);
-    while (!ready.empty()) {
-      const int v = prio[ready.top()];
-      ready.pop();
-      out.push_back(v);
-      for (int e : g.out_edges(v))
-        if (--indeg[g.edges[e].dst] == 0) ready.push(rank_pos[g.edges[e].dst]);
-    }
-    prio = out;
+  std::vector<int> rank_pos(n), indeg(n), out;
+  for (int i = 0; i < n; ++i) rank_pos[prio[i]] = i;
+  std::priority_queue<int, std::vector<int>, std::greater<>> ready;  // by rank position
+  for (int v = 0; v < n; ++v)
+    if ((indeg[v] = static_cast<int>(g.in_edges(v).size())) == 0) ready.push(rank_pos[v]);
+  out.reserve(n);
+  while (!ready.empty()) {
+    const int v = prio[ready.top()];
+    ready.pop();
+    out.push_back(v);
+    for (int e : g.out_edges(v))
+      if (--indeg[g.edges[e].dst] == 0) ready.push(rank_pos[g.edges[e].dst]);
   }
+  return out;
+}
+
+Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) const {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const std::vector<int> prio = heft_priority(pr);
   // Per device: its slots ordered by (start, end, insertion) — equal keys only for
   // zero-length slots, a later one after — and its idle gaps of positive length before the
   // last slot's end. Insertion scans gaps, not slots, so a busy device costs log n per node

@@ -48,5 +48,8 @@ Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_li
 
 // Upward ranks used by HEFT (exposed for tests against the published example).
 std::vector<double> heft_upward_rank(const Problem& problem);
+// HEFT's list: descending upward rank, ties by topological position, repaired into a
+// topological order (zero-cost nodes can tie with their successors).
+std::vector<int> heft_priority(const Problem& problem);
 
 }  // namespace diviml

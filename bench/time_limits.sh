@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# How well every solver keeps --time-limit (docs/results.md, "Time limits"): the wall time of
+# the whole `plan` command (reading and writing files included) against the limit, on graphs
+# the solvers cannot finish, on the default platform and on a 64-device one.
+#   bash bench/time_limits.sh [LIMITS (default "1 3 10")]
+# Prints a markdown table: per graph, platform and limit, each solver's wall seconds and the
+# overrun in percent of the limit.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+exe="$root/build/diviml"
+limits="${1:-1 3 10}"
+solvers=(auto split milp bnb heft)
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$exe" gen random --nodes 300 --edge-prob 0.02 --seed 3 -o "$work/random300.json" >/dev/null
+"$exe" gen rwnn --nodes 32 --stages 3 --seed 1 -o "$work/rwnn32x3.json" >/dev/null
+header="| graph | platform | limit s |"
+rule="|---|---|---|"
+for s in "${solvers[@]}"; do header="$header $s s (over) |"; rule="$rule---|"; done
+echo "$header"
+echo "$rule"
+for g in random300 rwnn32x3; do
+  for p in cpu-2gpu wide64; do
+    pf="$p"
+    [ "$p" = wide64 ] && pf="$root/tests/data/wide64.platform.json"
+    for limit in $limits; do
+      row="| $g | $p | $limit |"
+      for s in "${solvers[@]}"; do
+        t0=$(date +%s.%N)
+        "$exe" plan -g "$work/$g.json" -p "$pf" -s "$s" --time-limit "$limit" -q -o "$work/p.json"
+        t1=$(date +%s.%N)
+        row="$row $(awk -v a="$t0" -v b="$t1" -v l="$limit" 'BEGIN { w = b - a; o = (w - l) / l * 100; printf "%.2f (%+.0f%%)", w, o }') |"
+      done
+      echo "$row"
+    done
+  done
+done
