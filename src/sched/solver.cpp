@@ -22,6 +22,7 @@ namespace {
 // worse than the whole model on one device, and proven optimal on small graphs.
 constexpr long kAutoMilpPairs = 400;
 constexpr double kAutoMilpSeconds = 10.0;
+constexpr int kAutoMilpMaxNodes = 2000;
 // Most seconds for the LP work bound of one solve.
 constexpr double kBoundLpSeconds = 10.0;
 
@@ -37,8 +38,10 @@ class AutoSolver : public Solver {
     std::vector<std::string> tried, errors;
     ErrorKind kind = ErrorKind::kInput;  // internal as soon as one solver broke rather than found no plan
     std::vector<std::string> names{"fastest", "heft", "split"};
-    const long pairs = count_unordered_pairs(problem.graph());
-    if (pairs <= kAutoMilpPairs) names.push_back("milp");
+    // The pair count needs the transitive closure (n^2 / 8 bytes): only on graphs small
+    // enough for it, and a MILP over more nodes would not finish in auto's share anyway.
+    const long pairs = problem.num_nodes() <= kAutoMilpMaxNodes ? count_unordered_pairs(problem.graph()) : -1;
+    if (pairs >= 0 && pairs <= kAutoMilpPairs) names.push_back("milp");
     for (const std::string& name : names) {
       // The portfolio shares the caller's deadline: split gets half of what is left when the
       // MILP comes after it, the MILP the rest (at most kAutoMilpSeconds).
@@ -78,6 +81,7 @@ class AutoSolver : public Solver {
     std::string summary = "auto tried:";
     for (const auto& t : tried) summary += " " + t + ";";
     if (pairs > kAutoMilpPairs) summary += " milp skipped (" + std::to_string(pairs) + " unordered pairs)";
+    if (pairs < 0) summary += " milp skipped (" + std::to_string(problem.num_nodes()) + " nodes)";
     best->notes.push_back(summary);
     return std::move(*best);
   }

@@ -126,3 +126,38 @@ TEST(OracleRegression, HugeTransferKeepsTheMilpBoundBelowTheOptimum) {
     EXPECT_NEAR(plan->makespan_us, opt, 1e-6 * opt) << name;
   }
 }
+
+// Found by fuzz_solve: with 1e12-byte transfers on every path the horizon is 2e9 us against
+// 1.5-us costs, and CBC called a 2e9-us plan "optimal" (optimum 5.7e8). Such numerically wide
+// models are now decided by the exact branch and bound, not by CBC.
+TEST(OracleRegression, NumericallyWideModelIsNotLeftToCbc) {
+  Problem pr = diviml::testing::inline_problem(
+      R"({"edges": [{"bytes": 1e12, "dst": "v2", "src": "v0"}, {"bytes": 400, "dst": "v3", "src": "v0"},
+        {"bytes": 1680, "dst": "v4", "src": "v0"}, {"bytes": 1e12, "dst": "v5", "src": "v2"},
+        {"bytes": 1e12, "dst": "v4", "src": "v3"}, {"bytes": 1e12, "dst": "v5", "src": "v3"},
+        {"bytes": 1e12, "dst": "v5", "src": "v4"}], "nodes": [
+        {"cost_us": {"d0": 8.0, "d1": 14.0, "d2": 0.0}, "id": "v0", "output_bytes": 0.0, "param_bytes": 4.0},
+        {"cost_us": {"d0": 17.0, "d1": 9.0, "d2": 9.5}, "id": "v1", "output_bytes": 0.0},
+        {"cost_us": {"d0": 10.5, "d1": 0.0, "d2": null}, "id": "v2", "input_bytes": 6250.0, "output_bytes": 18700.0},
+        {"cost_us": {"d0": 11.0, "d1": null, "d2": 1.5}, "id": "v3", "input_bytes": 2250.0, "output_bytes": 0.0},
+        {"cost_us": {"d0": null, "d1": 2.0, "d2": 14.0}, "id": "v4", "input_bytes": 5400.0, "output_bytes": 0.0,
+         "param_bytes": 44.0},
+        {"cost_us": {"d0": 14.0, "d1": 14.0, "d2": 14.5}, "id": "v5", "input_bytes": 5850.0, "output_bytes": 0.0,
+         "param_bytes": 44.0}]})",
+      R"({"devices": [{"kind": "gpu", "name": "d0"}, {"kind": "gpu", "name": "d1"}, {"kind": "gpu", "name": "d2"}],
+        "host": "d0", "links": [
+        {"a": "d0", "b": "d1", "bandwidth_gbps": 0.5, "directed": true, "latency_us": 7.0},
+        {"a": "d0", "b": "d2", "bandwidth_gbps": 1.75, "directed": true, "latency_us": 2.0},
+        {"a": "d1", "b": "d0", "bandwidth_gbps": 1.75, "directed": true, "latency_us": 5.0},
+        {"a": "d1", "b": "d2", "bandwidth_gbps": 0.5, "directed": true, "latency_us": 7.0},
+        {"a": "d2", "b": "d0", "bandwidth_gbps": 0.5, "directed": true, "latency_us": 7.0},
+        {"a": "d2", "b": "d1", "bandwidth_gbps": 0.5, "directed": true, "latency_us": 7.0}]})");
+  const double opt = Oracle(pr).optimum();
+  for (const char* name : {"milp", "auto"}) {
+    auto plan = solve(name, pr, {});
+    ASSERT_TRUE(plan) << name << ": " << plan.error().message;
+    EXPECT_LE(plan->lower_bound_us, opt * (1 + 1e-9)) << name;
+    EXPECT_NEAR(plan->makespan_us, opt, 1e-6 * opt) << name;
+    EXPECT_EQ(plan->status, PlanStatus::kOptimal) << name;
+  }
+}
