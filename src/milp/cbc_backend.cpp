@@ -8,10 +8,6 @@
 #include <coin/CoinPackedMatrix.hpp>
 #include <coin/OsiClpSolverInterface.hpp>
 
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -22,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "diviml/core/child_process.hpp"
 #include "diviml/milp/milp.hpp"
 
 namespace diviml {
@@ -174,18 +171,6 @@ Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
 // recover from (the solver falls back to its incumbent), and a child still running well past
 // the limit is killed.
 
-bool write_all(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 std::string serialize(const Result<MilpResult>& r) {
   std::string out;
   auto put = [&](const void* p, size_t n) {
@@ -251,60 +236,12 @@ Result<MilpResult> deserialize(const std::string& in) {
 }
 
 Result<MilpResult> solve_isolated(const MilpModel& m, const MilpOptions& opt) {
-  int fds[2];
-  if (::pipe(fds) != 0) return solve_here(m, opt);  // no pipe: run in process rather than fail
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return solve_here(m, opt);
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    // A crash here is this child's alone: no handler of the parent's (a sanitizer's or a
-    // fuzzer's crash report) may run for it.
-    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-    std::string out = serialize(solve_here(m, opt));
-    bool ok = write_all(fds[1], out.data(), out.size());
-    ::close(fds[1]);
-    ::_exit(ok ? 0 : 1);
-  }
-  ::close(fds[1]);
-  auto t0 = std::chrono::steady_clock::now();
-  // CBC stops itself before the limit; this is the backstop for a child that does not (long
-  // root passes): killed at the limit, so the caller keeps its deadline.
-  const double grace = 0.0;
-  std::string data;
-  char buf[1 << 16];
-  bool killed = false;
-  while (true) {
-    double left = opt.time_limit_s + grace -
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (left <= 0) {
-      ::kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    pollfd pfd{fds[0], POLLIN, 0};
-    int pr = ::poll(&pfd, 1, static_cast<int>(std::min(left, 1.0) * 1000) + 1);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr <= 0) continue;
-    ssize_t r = ::read(fds[0], buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;  // EOF: the child is done (or died)
-    data.append(buf, static_cast<size_t>(r));
-  }
-  ::close(fds[0]);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (killed)
-    return fail("cbc: the solver process did not stop by its limit of " + std::to_string(opt.time_limit_s + grace) +
-                " s and was killed");
-  if (WIFSIGNALED(wstatus))
-    return fail("cbc: the solver process crashed (signal " + std::to_string(WTERMSIG(wstatus)) + ")");
-  return deserialize(data);
+  // CBC stops itself before the limit; the kill at the limit is the backstop for a child that
+  // does not (long root passes), so the caller keeps its deadline.
+  ChildOutcome child = run_in_child([&] { return serialize(solve_here(m, opt)); }, opt.time_limit_s);
+  if (child.kind == ChildOutcome::Kind::kNoChild) return solve_here(m, opt);  // run in process rather than fail
+  if (child.kind != ChildOutcome::Kind::kDone) return fail("cbc: the solver process " + child.describe(opt.time_limit_s));
+  return deserialize(child.output);
 }
 
 }  // namespace

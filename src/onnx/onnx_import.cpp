@@ -1,13 +1,9 @@
 // The only file that includes ONNX headers.
 #include "diviml/io/onnx_import.hpp"
+#include "diviml/core/child_process.hpp"
 
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
-
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -174,76 +170,26 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
 // child (killed after kInferSeconds) is one error line, never our process going down.
 constexpr int kInferSeconds = 120;
 
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    done += static_cast<size_t>(w);
-  }
-  return true;
-}
-
 Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
-  int fds[2];
-  if (::pipe(fds) != 0) return internal_error(path + ": cannot create a pipe for shape inference");
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return internal_error(path + ": cannot fork for shape inference");
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    // A crash here is this child's alone: no handler of the parent's (a sanitizer's or a
-    // fuzzer's crash report) may run for it.
-    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-    std::string reply;
-    try {
-      onnx::shape_inference::InferShapes(model);
-      onnx::GraphProto shapes;
-      *shapes.mutable_value_info() = model.graph().value_info();
-      *shapes.mutable_output() = model.graph().output();
-      reply = "M" + shapes.SerializeAsString();
-    } catch (const std::exception& e) {
-      reply = std::string("E") + e.what();
-    } catch (...) {
-      reply = "Eunknown error";
-    }
-    ::_exit(write_all(fds[1], reply) ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string data;
-  char buf[1 << 16];
-  const auto t0 = std::chrono::steady_clock::now();
-  bool killed = false;
-  while (true) {
-    const double left = kInferSeconds - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (left <= 0) {
-      ::kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    pollfd pfd{fds[0], POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(std::min(left, 1.0) * 1000) + 1);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    const ssize_t r = ::read(fds[0], buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    data.append(buf, static_cast<size_t>(r));
-  }
-  ::close(fds[0]);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (killed) return fail(path + ": ONNX shape inference did not finish in " + std::to_string(kInferSeconds) + " s");
-  if (WIFSIGNALED(wstatus) || data.empty())
-    return fail(path + ": ONNX shape inference crashed on this model (" +
-                (WIFSIGNALED(wstatus) ? "signal " + std::to_string(WTERMSIG(wstatus)) : std::string("no reply")) +
-                "): the file is malformed");
+  ChildOutcome child = run_in_child(
+      [&] {
+        try {
+          onnx::shape_inference::InferShapes(model);
+          onnx::GraphProto shapes;
+          *shapes.mutable_value_info() = model.graph().value_info();
+          *shapes.mutable_output() = model.graph().output();
+          std::string reply = "M";  // appended: GCC 12 warns falsely on "M" + string (PR105329)
+          reply += shapes.SerializeAsString();
+          return reply;
+        } catch (const std::exception& e) {
+          return std::string("E") + e.what();
+        }
+      },
+      kInferSeconds);
+  if (child.kind == ChildOutcome::Kind::kNoChild) return internal_error(path + ": cannot fork for shape inference");
+  if (child.kind != ChildOutcome::Kind::kDone || child.output.empty())
+    return fail(path + ": ONNX shape inference " + child.describe(kInferSeconds) + " on this model: the file is malformed");
+  const std::string& data = child.output;
   if (data[0] == 'E') {
     std::string what = data.substr(1);
     std::replace(what.begin(), what.end(), '\n', ' ');
