@@ -29,6 +29,12 @@ Result<json> parse_json(const std::string& text, const std::string& source) {
   }
 }
 
+// A document as text; any string that is not UTF-8 (ids from ONNX node names are arbitrary
+// bytes) is written with U+FFFD rather than throwing.
+std::string to_text(const json& doc, int indent) {
+  return doc.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 // Largest magnitude of any number read (1e18 us is 31,000 years; 1e18 bytes an exabyte).
 constexpr double kMaxValue = 1e18;
 
@@ -408,7 +414,7 @@ std::string graph_to_json(const Graph& g) {
   for (const Edge& e : g.edges)
     edges.push_back({{"src", g.nodes[e.src].id}, {"dst", g.nodes[e.dst].id}, {"bytes", e.bytes}});
   doc["edges"] = std::move(edges);
-  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+  return to_text(doc, 1);
 }
 
 std::string platform_to_json(const Platform& p) {
@@ -435,7 +441,7 @@ std::string platform_to_json(const Platform& p) {
                               {"bandwidth_gbps", l->bandwidth_gbps}, {"directed", true}});
     }
   doc["links"] = links;
-  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  return to_text(doc, 2);
 }
 
 std::string plan_to_json(const Problem& pr, const Plan& plan) {
@@ -496,7 +502,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
     }
     doc["modules"] = std::move(mods);
   }
-  return doc.dump(1, ' ', false, json::error_handler_t::replace) + "\n";
+  return to_text(doc, 1);
 }
 
 Result<std::string> read_text_file(const std::string& path) {

@@ -8,11 +8,8 @@
 #include <coin/CoinPackedMatrix.hpp>
 #include <coin/OsiClpSolverInterface.hpp>
 
-
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <cmath>
 #include <string>
@@ -167,9 +164,9 @@ Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
 // --- Isolation ----------------------------------------------------------------------------
 // CBC 2.10 can crash inside its cut generators (a segfault in libCgl was seen here on a
 // 200-op model) and can overrun its time limit in long root passes. Branch-and-bound runs in
-// a forked child that writes its result to a pipe: a crash becomes an error the caller can
-// recover from (the solver falls back to its incumbent), and a child still running well past
-// the limit is killed.
+// a forked child (run_in_child) that returns its result serialized: a crash becomes an error
+// the caller can recover from (the solver falls back to its incumbent), and a child still
+// running at the limit is killed.
 
 std::string serialize(const Result<MilpResult>& r) {
   std::string out;

@@ -1,23 +1,21 @@
 // The only file that includes ONNX headers.
 #include "diviml/io/onnx_import.hpp"
-#include "diviml/core/child_process.hpp"
 
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <numeric>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 #include <vector>
+
+#include "diviml/core/child_process.hpp"
 
 namespace diviml {
 namespace {

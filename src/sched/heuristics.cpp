@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <numeric>
 #include <queue>
-#include <map>
-#include <set>
-#include <climits>
 
 #include "diviml/sched/replay.hpp"
 
@@ -122,10 +120,10 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   const std::vector<int> prio = heft_priority(pr);
-  // Per device: its slots ordered by (start, end, insertion) — equal keys only for
-  // zero-length slots, a later one after — and its idle gaps of positive length before the
-  // last slot's end. Insertion scans gaps, not slots, so a busy device costs log n per node
-  // (a scan over slots was quadratic on graphs of 10^5 ops).
+  // Per device: its slots, and its idle gaps of positive length before the last slot's end.
+  // Insertion scans gaps, not slots, so a busy device costs log n per node (a scan over slots
+  // was quadratic on graphs of 10^5 ops). The device order is the slots sorted by (start, end,
+  // insertion) at the end: equal keys only for zero-length slots, a later one after.
   struct Slot {
     double start, end;
     long seq;
@@ -136,7 +134,7 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
       return seq < o.seq;
     }
   };
-  std::vector<std::set<Slot>> busy(k);
+  std::vector<std::vector<Slot>> busy(k);
   std::vector<std::map<double, double>> gaps(k);  // gap start -> gap end (end > start)
   std::vector<double> last_end(k, 0.0);
   std::vector<double> mem(k, 0.0), fin(n, 0.0);
@@ -191,7 +189,7 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
     mem[best_d] += pr.param_bytes(v);
-    busy[best_d].insert(Slot{best_start, fin[v], seq++, v});
+    busy[best_d].push_back(Slot{best_start, fin[v], seq++, v});
     auto& free = gaps[best_d];
     if (best_start >= last_end[best_d]) {
       if (best_start > last_end[best_d]) free.emplace(last_end[best_d], best_start);
@@ -208,8 +206,10 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
   SolverOutput out;
   out.mapping.device = dev;
   out.mapping.order.assign(k, {});
-  for (int d = 0; d < k; ++d)
+  for (int d = 0; d < k; ++d) {
+    std::sort(busy[d].begin(), busy[d].end());
     for (const Slot& s : busy[d]) out.mapping.order[d].push_back(s.node);
+  }
   return out;
 }
 

@@ -322,7 +322,8 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   }
   MilpOptions mo;
   // 10% of what is left stays for stopping the child, freeing the model and replaying.
-  mo.time_limit_s = std::max(0.01, 0.9 * opt.seconds_left());
+  auto cbc_seconds = [&] { return std::max(0.01, 0.9 * opt.seconds_left()); };
+  mo.time_limit_s = cbc_seconds();
   mo.threads = opt.threads;
   mo.seed = opt.seed;
   mo.verbose = opt.verbose;
@@ -337,8 +338,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
                         "; solved again without preprocessing and MIP start");
     mo.preprocess = false;
     L.model.start.clear();
-    // 10% of what is left stays for stopping the child, freeing the model and replaying.
-  mo.time_limit_s = std::max(0.01, 0.9 * opt.seconds_left());
+    mo.time_limit_s = cbc_seconds();
     res = backend_->solve(L.model, mo);
   }
   if (res && res->status == MilpResult::Status::kInfeasible && inc) {
@@ -357,8 +357,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt)
   }
   std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
                      " rows, " + std::to_string(L.order.size()) + " order pairs";
-  if (res->status == MilpResult::Status::kInfeasible) {
-    if (inc) return internal_error("milp: the model is infeasible although " + inc_name + " found a plan (internal error)");
+  if (res->status == MilpResult::Status::kInfeasible) {  // with an incumbent, handled above
     return fail("milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
                 "(or nodes lack a device they can run on and reach)");
   }
