@@ -14,9 +14,10 @@
 
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/milp_solver.hpp"
-#include "diviml/sched/solver.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/milp/latency_milp.hpp"
+#include "diviml/solvers/milp.hpp"
+#include "diviml/solve/solve.hpp"
 
 using namespace diviml;
 

@@ -15,7 +15,7 @@
 
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/solver.hpp"
+#include "diviml/solve/solve.hpp"
 
 using namespace diviml;
 

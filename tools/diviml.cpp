@@ -1,7 +1,7 @@
 // diviml: command-line front end. Thin by design: it parses flags, calls the library and
 // prints; all logic lives in the library. Errors go to stderr as one line (escaped: ids may hold
-// any byte) with an exit code by class: 0 success, 1 invalid input or a problem without a plan,
-// 2 command-line usage, 3 internal or solver failure.
+// any byte) with an exit code by class (ErrorKind): 0 success, 1 invalid input, 2 command-line
+// usage, 3 internal or solver failure, 4 a valid problem without a plan.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -14,51 +14,26 @@
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
 #include "diviml/report/report.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solve/options.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 namespace {
 
 using namespace diviml;
 
-constexpr int kExitInput = 1, kExitUsage = 2, kExitInternal = 3;
+constexpr int kExitUsage = static_cast<int>(ErrorKind::kUsage);
 
+// The exit code of an error is its kind (core/result.hpp): 1 input, 2 usage, 3 internal, 4 no plan.
 int die(const Error& e) {
   std::fprintf(stderr, "diviml: error: %s\n", one_line(e.message).c_str());
-  switch (e.kind) {
-    case ErrorKind::kInput: return kExitInput;
-    case ErrorKind::kUsage: return kExitUsage;
-    case ErrorKind::kInternal: return kExitInternal;
-  }
-  return kExitInternal;
+  return static_cast<int>(e.kind);
 }
 int die(const std::string& message) { return die(fail(message)); }
 int usage(const std::string& message) { return die(usage_error(message + " (see diviml --help)")); }
 
-// Documented upper limits of the command line (README): beyond them a value is a typo.
-constexpr double kMaxTimeLimitS = 1e6;
-constexpr int kMaxThreads = 1024;
+// Documented upper limit of `import --dim` (README): beyond it a value is a typo.
 constexpr long long kMaxDim = 1LL << 40;
-
-// A number option that must be finite and within [lo, hi].
-CLI::Validator finite_in(double lo, double hi) {
-  return CLI::Validator(
-      [lo, hi](std::string& text) -> std::string {
-        double x = 0;
-        size_t used = 0;
-        try {
-          x = std::stod(text, &used);
-        } catch (const std::exception&) {
-          return "'" + text + "' is not a number";
-        }
-        if (used != text.size() || !std::isfinite(x)) return "'" + text + "' is not a finite number";
-        if (x < lo || x > hi) return "'" + text + "' is out of range [" + CLI::detail::to_string(lo) + ", " +
-                                      CLI::detail::to_string(hi) + "]";
-        return {};
-      },
-      "FINITE");
-}
 
 Result<Problem> load_problem(const std::string& graph_path, const std::string& platform_spec) {
   auto graph = read_graph_file(graph_path);
@@ -80,16 +55,18 @@ Status check_solver(const std::string& name) {
   return usage_error("unknown solver '" + name + "' (known: " + known + ") (see diviml --help)");
 }
 
+// The objective named on the command line, or a usage error naming the known ones.
+Result<const Objective*> objective_of(const std::string& name) {
+  if (const Objective* o = find_objective(name)) return o;
+  std::string known;
+  for (const auto& n : objective_names()) known += (known.empty() ? "" : ", ") + n;
+  return usage_error("--objective '" + name + "' is not supported yet (supported: " + known + ") (see diviml --help)");
+}
+
 struct PlanArgs {
   std::string graph, platform, solver = "auto", objective = "latency", output, gantt;
-  double time_limit_s = 60;
-  long long seed = 0;
-  int threads = 1;
-  int module_size = 12;
-  double module_time_limit_s = 0.5;
-  int max_channels = 3;
-  long module_bnb = 200000;
-  bool verbose = false, quiet = false;
+  SolveOptions options;  // every registered option (solve/options.hpp)
+  bool quiet = false;
 };
 
 void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform) {
@@ -98,48 +75,39 @@ void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform)
                   std::string("platform file or bundled platform name (default: ") + kDefaultPlatform + ")");
 }
 
-// Limit, seed and threads, shared by `plan` and `compare`.
-void add_run_flags(CLI::App* cmd, PlanArgs& a, const std::string& limit_help) {
-  cmd->add_option("--time-limit", a.time_limit_s, limit_help)->check(finite_in(1e-3, kMaxTimeLimitS));
-  cmd->add_option("--seed", a.seed, "random seed (0 to 2^63-1)")->check(CLI::Range(0LL, static_cast<long long>(INT64_MAX)));
-  cmd->add_option("--threads", a.threads, "solver threads (1 to 1024)")->check(CLI::Range(1, kMaxThreads));
-}
-
-// The split solver's knobs, shared by `plan` and `compare`.
-void add_split_flags(CLI::App* cmd, PlanArgs& a) {
-  cmd->add_option("--module-size", a.module_size, "split: most nodes inside one merged module (default 12)")
-      ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--module-time-limit", a.module_time_limit_s, "split: seconds for one pinned module solve (default 0.5)")
-      ->check(finite_in(1e-3, kMaxTimeLimitS));
-  cmd->add_option("--module-bnb", a.module_bnb,
-                  "split: branch-and-bound budget (partial schedules) per pinned solve before the MILP "
-                  "(0: MILP only; default 200000)")
-      ->check(CLI::Range(0L, 1000000000L));
-  cmd->add_option("--max-channels", a.max_channels,
-                  "split: most tensors crossing a multi-channel cut inside a large module (0: no cuts; default 3)")
-      ->check(CLI::Range(0, 8));
-}
-
-SolveOptions options_of(const PlanArgs& a) {
-  SolveOptions o;
-  o.time_limit_s = a.time_limit_s;
-  o.seed = static_cast<std::uint64_t>(a.seed);
-  o.threads = a.threads;
-  o.verbose = a.verbose;
-  o.module_size = a.module_size;
-  o.module_time_limit_s = a.module_time_limit_s;
-  o.max_channels = a.max_channels;
-  o.module_bnb_expansions = a.module_bnb;
-  return o;
+// One flag per registered option (`diviml options` lists them): parsed and range-checked by
+// the registry, so the CLI holds no limits of its own.
+void add_registry_flags(CLI::App* cmd, SolveOptions& options) {
+  const SolveOptions defaults;
+  for (const OptionInfo& info : option_registry()) {
+    const std::string name = info.name;
+    auto check = CLI::Validator(
+        [name](std::string& text) -> std::string {
+          SolveOptions scratch;
+          Status s = set_option(scratch, name, text);
+          if (s) return {};
+          const std::string prefix = "--" + name + ": ";
+          const std::string& m = s.error().message;
+          return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
+        },
+        "");
+    cmd->add_option_function<std::string>(
+           "--" + name, [&options, name](const std::string& text) { (void)set_option(options, name, text); },
+           info.help + " (default " + option_value_text(defaults, info) + ")")
+        ->check(check);
+  }
+  cmd->add_flag("--verbose,-v", options.verbose, "solver details (notes, modules; CBC's log on stderr)");
 }
 
 int run_plan(const PlanArgs& a) {
-  if (a.objective != "latency")
-    return usage("--objective '" + a.objective + "' is not supported yet (supported: latency)");
+  auto objective = objective_of(a.objective);
+  if (!objective) return die(objective.error());
   if (Status s = check_solver(a.solver); !s) return die(s.error());
   auto problem = load_problem(a.graph, a.platform);
   if (!problem) return die(problem.error());
-  auto plan = solve(a.solver, *problem, options_of(a));
+  SolveHooks hooks;
+  hooks.objective = *objective;
+  auto plan = solve(a.solver, *problem, a.options, hooks);
   if (!plan) return die(plan.error());
   if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())
@@ -149,9 +117,9 @@ int run_plan(const PlanArgs& a) {
     double fastest_us = plan->solver == "fastest" ? plan->makespan_us : 0;
     if (plan->solver != "fastest") {
       // Only the reference row of the table: its bounds get a short LP budget, not the limit.
-      SolveOptions reference = options_of(a);
-      reference.time_limit_s = std::min(1.0, a.time_limit_s);
-      auto base = solve("fastest", *problem, reference);
+      SolveOptions reference = a.options;
+      reference.time_limit_s = std::min(1.0, a.options.time_limit_s);
+      auto base = solve("fastest", *problem, reference, hooks);
       if (base) {
         rows.push_back(summary_row(*base));
         fastest_us = base->makespan_us;
@@ -163,7 +131,7 @@ int run_plan(const PlanArgs& a) {
                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                 problem->num_devices());
     std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
-    if (a.verbose) {
+    if (a.options.verbose) {
       for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
       const Graph& g = problem->graph();
       for (size_t q = 0; q < plan->modules.size(); ++q) {
@@ -199,7 +167,7 @@ int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, cons
   double fastest_us = 0;
   bool any = false;
   for (const std::string& name : solvers) {
-    auto plan = solve(name, *problem, options_of(a));
+    auto plan = solve(name, *problem, a.options);
     if (!plan) {
       rows.push_back(SummaryRow{name, "error", 0, 0, 0, plan.error().message});
       continue;
@@ -266,11 +234,9 @@ int run(int argc, char** argv) {
   add_problem_flags(plan, a.graph, a.platform);
   plan->add_option("--solver,-s", a.solver, solver_help + "default auto");
   plan->add_option("--objective", a.objective, "latency (default)");
-  add_run_flags(plan, a, "wall-clock limit for the whole solve, seconds (default 60, at most 1e6)");
-  add_split_flags(plan, a);
+  add_registry_flags(plan, a.options);
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
-  plan->add_flag("--verbose,-v", a.verbose, "solver details");
   plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
 
   std::vector<std::string> solvers = solver_names();
@@ -278,8 +244,7 @@ int run(int argc, char** argv) {
   auto* compare = app.add_subcommand("compare", "run several solvers on one problem and print a table");
   add_problem_flags(compare, a.graph, a.platform);
   compare->add_option("--solvers", solvers, "solvers to run (default: all)")->delimiter(',');
-  add_run_flags(compare, a, "wall-clock limit per solver, seconds (default 60, at most 1e6)");
-  add_split_flags(compare, a);
+  add_registry_flags(compare, a.options);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
   std::string vgraph, vplatform, vplan;
@@ -288,6 +253,10 @@ int run(int argc, char** argv) {
   val->add_option("plan", vplan, "plan file")->required();
 
   app.add_subcommand("platforms", "list the bundled platforms");
+
+  bool options_markdown_out = false;
+  auto* opts = app.add_subcommand("options", "list every solve option: name, default, range, meaning");
+  opts->add_flag("--markdown", options_markdown_out, "as the Markdown table of docs/options.md");
 
   std::string cgraph, cplatform, cdevice;
   auto* costs = app.add_subcommand("costs", "compare profiled costs with the roofline, per op kind");
@@ -351,6 +320,17 @@ int run(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  if (opts->parsed()) {
+    if (options_markdown_out) {
+      std::fputs(options_markdown().c_str(), stdout);
+      return 0;
+    }
+    const SolveOptions defaults;
+    for (const OptionInfo& info : option_registry())
+      std::printf("  --%-20s %-7s default %-8s %s\n", info.name.c_str(), info.group.c_str(),
+                  option_value_text(defaults, info).c_str(), info.help.c_str());
+    return 0;
+  }
   if (costs->parsed()) {
     auto g = read_graph_file(cgraph);
     if (!g) return die(g.error());

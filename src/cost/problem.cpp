@@ -32,15 +32,98 @@ bool Problem::can_run(int node, int device) const {
 double Problem::comm_us(int edge, int a, int b) const {
   if (a == b) return 0.0;
   const size_t p = static_cast<size_t>(a) * k_ + b;
-  return latency_[p] + graph_.edges[edge].bytes * inv_bw_[p];
+  return links_->latency[p] + graph_.edges[edge].bytes * links_->inv_bw[p];
+}
+
+Problem Problem::derived(Graph graph) const {
+  Problem sub;
+  sub.graph_ = std::move(graph);
+  (void)sub.graph_.finalize();  // indices of a part of a valid graph: cannot fail
+  sub.platform_ = platform_;
+  sub.links_ = links_;
+  sub.k_ = k_;
+  sub.capacity_ = capacity_;
+  const size_t cells = static_cast<size_t>(sub.graph_.num_nodes()) * k_;
+  sub.cost_.assign(cells, kInf);
+  sub.in_.assign(cells, 0.0);
+  sub.out_.assign(cells, 0.0);
+  return sub;
+}
+
+Problem Problem::restrict(const Restriction& part) const {
+  const Graph& g = graph_;
+  const int k = k_;
+  Graph sg;
+  sg.name = g.name + ".part";
+  std::vector<int> local(g.num_nodes(), -1), pin(g.num_nodes(), -1);
+  for (auto [v, d] : part.pins) pin[v] = d;
+  std::vector<int> origin;
+  auto add = [&](int v) {
+    Node c;
+    c.id = g.nodes[v].id;
+    c.op = g.nodes[v].op;
+    local[v] = sg.add_node(std::move(c));
+    origin.push_back(v);
+  };
+  for (const auto& source : part.sources) add(source.first);
+  for (int v : part.nodes) add(v);
+  const int num_sources = static_cast<int>(part.sources.size());
+  for (const Edge& e : g.edges)
+    if (local[e.src] >= 0 && local[e.dst] >= num_sources) sg.edges.push_back(Edge{local[e.src], local[e.dst], e.bytes});
+  Problem sub = derived(std::move(sg));
+  for (int i = 0; i < num_sources; ++i) sub.cost_[i * k + part.sources[i].second] = 0.0;
+  for (int i = num_sources; i < sub.num_nodes(); ++i) {
+    const int v = origin[i];
+    for (int d = 0; d < k; ++d) {
+      if (pin[v] >= 0 && pin[v] != d) continue;
+      sub.cost_[i * k + d] = cost_[v * k + d];
+      sub.in_[i * k + d] = in_[v * k + d];
+      sub.out_[i * k + d] = out_[v * k + d];  // non-zero only at sinks, which stay sinks
+    }
+  }
+  for (int& o : origin) o = this->origin(o);
+  sub.origin_ = std::move(origin);
+  return sub;
+}
+
+Problem Problem::fuse(const std::vector<std::vector<int>>& members) const {
+  const Graph& g = graph_;
+  const int k = k_;
+  std::vector<int> group(g.num_nodes(), -1);
+  Graph fg;
+  fg.name = g.name + ".fused";
+  for (const auto& mem : members) {
+    Node c;
+    c.id = g.nodes[mem.front()].id;
+    c.op = g.nodes[mem.front()].op;
+    for (int v : mem) group[v] = fg.num_nodes();
+    fg.add_node(std::move(c));
+  }
+  for (const Edge& e : g.edges)
+    if (group[e.src] != group[e.dst]) fg.edges.push_back(Edge{group[e.src], group[e.dst], e.bytes});
+  Problem fused = derived(std::move(fg));
+  std::vector<int> origin(members.size());
+  for (size_t c = 0; c < members.size(); ++c) {
+    const std::vector<int>& mem = members[c];
+    origin[c] = this->origin(mem.front());
+    for (int d = 0; d < k; ++d) {
+      double t = 0;
+      for (int v : mem) t += cost_[v * k + d];
+      fused.cost_[c * k + d] = t;
+      fused.in_[c * k + d] = in_[mem.front() * k + d];
+      fused.out_[c * k + d] = g.is_sink(mem.back()) ? out_[mem.back() * k + d] : 0.0;
+    }
+  }
+  fused.origin_ = std::move(origin);
+  return fused;
 }
 
 Result<Problem> Problem::build(Graph graph, Platform platform) {
   Problem pr;
   pr.graph_ = std::move(graph);
-  pr.platform_ = std::move(platform);
+  pr.platform_ = std::make_shared<const Platform>(std::move(platform));
   const Graph& g = pr.graph_;
-  const Platform& pf = pr.platform_;
+  const Platform& pf = *pr.platform_;
   const int n = g.num_nodes(), k = pf.num_devices();
   pr.k_ = k;
   if (n == 0) return fail("graph '" + g.name + "': no nodes");
@@ -72,15 +155,17 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
     }
     if (!any) return fail("node '" + v.id + "': can run on no device of platform '" + pf.name + "'");
   }
-  pr.latency_.assign(static_cast<size_t>(k) * k, 0.0);
-  pr.inv_bw_.assign(static_cast<size_t>(k) * k, 0.0);
+  auto links = std::make_shared<Links>();
+  links->latency.assign(static_cast<size_t>(k) * k, 0.0);
+  links->inv_bw.assign(static_cast<size_t>(k) * k, 0.0);
   for (int a = 0; a < k; ++a)
     for (int b = 0; b < k; ++b) {
       if (a == b) continue;
       auto l = pf.link(a, b);
-      pr.latency_[a * k + b] = l ? l->latency_us : kInf;
-      pr.inv_bw_[a * k + b] = l ? 1.0 / (l->bandwidth_gbps * 1e3) : 0.0;
+      links->latency[a * k + b] = l ? l->latency_us : kInf;
+      links->inv_bw[a * k + b] = l ? 1.0 / (l->bandwidth_gbps * 1e3) : 0.0;
     }
+  pr.links_ = std::move(links);
   pr.capacity_.resize(k);
   for (int d = 0; d < k; ++d) pr.capacity_[d] = pf.devices[d].memory_bytes.value_or(kInf);
   return pr;

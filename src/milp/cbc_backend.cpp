@@ -207,12 +207,12 @@ Result<MilpResult> deserialize(const std::string& in) {
   };
   std::int32_t ok = 0;
   get(&ok, sizeof ok);
-  if (short_read) return fail("cbc: the solver process returned no result");
+  if (short_read) return internal_error("cbc: the solver process returned no result");
   if (!ok) {
     std::uint64_t len = 0;
     get(&len, sizeof len);
-    if (short_read || at + len > in.size()) return fail("cbc: the solver process returned a truncated error");
-    return fail(in.substr(at, len));
+    if (short_read || at + len > in.size()) return internal_error("cbc: the solver process returned a truncated error");
+    return internal_error(in.substr(at, len));
   }
   MilpResult r;
   std::int32_t status = 0;
@@ -224,7 +224,7 @@ Result<MilpResult> deserialize(const std::string& in) {
   get(&nodes, sizeof nodes);
   get(&nx, sizeof nx);
   if (short_read || nx < 0 || at + static_cast<size_t>(nx) * sizeof(double) != in.size())
-    return fail("cbc: the solver process returned a truncated result");
+    return internal_error("cbc: the solver process returned a truncated result");
   r.x.resize(static_cast<size_t>(nx));
   get(r.x.data(), r.x.size() * sizeof(double));
   r.status = static_cast<MilpResult::Status>(status);
@@ -237,7 +237,7 @@ Result<MilpResult> solve_isolated(const MilpModel& m, const MilpOptions& opt) {
   // does not (long root passes), so the caller keeps its deadline.
   ChildOutcome child = run_in_child([&] { return serialize(solve_here(m, opt)); }, opt.time_limit_s);
   if (child.kind == ChildOutcome::Kind::kNoChild) return solve_here(m, opt);  // run in process rather than fail
-  if (child.kind != ChildOutcome::Kind::kDone) return fail("cbc: the solver process " + child.describe(opt.time_limit_s));
+  if (child.kind != ChildOutcome::Kind::kDone) return internal_error("cbc: the solver process " + child.describe(opt.time_limit_s));
   return deserialize(child.output);
 }
 

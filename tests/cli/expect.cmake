@@ -13,12 +13,12 @@ message(STATUS "exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
 if(RC STREQUAL "zero" AND NOT rc EQUAL 0)
   message(FATAL_ERROR "expected exit 0, got ${rc}")
 endif()
-# Exit codes by class: 1 invalid input or no plan, 2 usage, 3 internal. "nonzero" means 1 or 2:
-# an internal error (3, or the last-resort handler's "internal error") fails every test that
-# does not ask for it by number.
+# Exit codes by class: 1 invalid input, 2 usage, 3 internal, 4 no plan exists. "nonzero" means
+# 1, 2 or 4: an internal error (3, or the last-resort handler's "internal error") fails every
+# test that does not ask for it by number.
 if(RC STREQUAL "nonzero")
-  if(NOT rc MATCHES "^[12]$")
-    message(FATAL_ERROR "expected exit 1 or 2 (input or usage error), got '${rc}'")
+  if(NOT rc MATCHES "^[124]$")
+    message(FATAL_ERROR "expected exit 1, 2 or 4 (input, usage or no plan), got '${rc}'")
   endif()
 elseif(RC MATCHES "^[0-9]+$" AND NOT rc EQUAL RC)
   message(FATAL_ERROR "expected exit ${RC}, got '${rc}'")

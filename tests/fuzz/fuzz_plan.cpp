@@ -6,8 +6,8 @@
 #include <string>
 
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/replay.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/objective/validate.hpp"
 
 namespace {
 

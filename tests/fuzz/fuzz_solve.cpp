@@ -10,8 +10,8 @@
 
 #include "../support/oracle.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 namespace {
 

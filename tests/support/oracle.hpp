@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "diviml/sched/plan.hpp"
+#include "diviml/objective/plan.hpp"
 
 namespace diviml::testing {
 

@@ -7,7 +7,10 @@
 #include <cmath>
 #include <vector>
 
-#include "diviml/sched/heuristics.hpp"
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/moves.hpp"
 
 namespace diviml::testing {
 

@@ -5,14 +5,14 @@
 #include <cmath>
 
 #include "../support/brute_force.hpp"
-#include "diviml/sched/replay.hpp"
+#include "diviml/objective/replay.hpp"
 #include "../support/random_problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/bnb.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solvers/bnb.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 using namespace diviml;
 using diviml::testing::random_problem;

@@ -10,11 +10,12 @@
 #include "../support/random_problem.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/milp/milp.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/milp_solver.hpp"
-#include "diviml/sched/replay.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/milp/latency_milp.hpp"
+#include "diviml/solvers/milp.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 using namespace diviml;
 using diviml::testing::inline_problem;

@@ -13,8 +13,8 @@
 #include "../support/oracle.hpp"
 #include "../support/inline_problem.hpp"
 #include "../support/tricky_problem.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 using namespace diviml;
 using diviml::testing::Oracle;

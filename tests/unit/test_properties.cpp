@@ -4,9 +4,9 @@
 
 #include "../support/random_problem.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 using namespace diviml;
 using diviml::testing::RandomSpec;

@@ -2,7 +2,7 @@
 
 #include "../support/random_problem.hpp"
 #include "diviml/report/report.hpp"
-#include "diviml/sched/solver.hpp"
+#include "diviml/solve/solve.hpp"
 
 using namespace diviml;
 

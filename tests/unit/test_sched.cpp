@@ -8,11 +8,14 @@
 #include <cmath>
 
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/heuristics.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/replay.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/moves.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/objective/validate.hpp"
 
 #ifndef DIVIML_TEST_DATA
 #define DIVIML_TEST_DATA "tests/data"

@@ -9,12 +9,15 @@
 #include "../support/random_problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/sched/heuristics.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/replay.hpp"
-#include "diviml/sched/solver.hpp"
-#include "diviml/sched/split.hpp"
-#include "diviml/sched/validate.hpp"
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/moves.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/solvers/split.hpp"
+#include "diviml/objective/validate.hpp"
 
 using namespace diviml;
 

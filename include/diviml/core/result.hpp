@@ -10,10 +10,11 @@
 
 namespace diviml {
 
-// What kind of failure, so a caller (the CLI's exit code) can tell them apart: bad input or a
-// problem without a plan (the user's to fix), a usage error, or a failure of ours (a solver
-// that broke, a plan that did not validate, a bound above a plan).
-enum class ErrorKind { kInput = 1, kUsage = 2, kInternal = 3 };
+// What kind of failure, so a caller (the CLI's exit code) can tell them apart: bad input (a
+// file, node or field at fault), a usage error (a flag, an option out of range), a well-formed
+// problem that has no plan (memory, devices, links), or a failure of ours (a solver that broke,
+// a plan that did not validate, a bound above a plan). The values are the CLI's exit codes.
+enum class ErrorKind { kInput = 1, kUsage = 2, kInternal = 3, kInfeasible = 4 };
 
 struct Error {
   std::string message;
@@ -24,6 +25,7 @@ struct Error {
 inline Error fail(std::string message) { return Error{std::move(message), ErrorKind::kInput}; }
 inline Error usage_error(std::string message) { return Error{std::move(message), ErrorKind::kUsage}; }
 inline Error internal_error(std::string message) { return Error{std::move(message), ErrorKind::kInternal}; }
+inline Error infeasible(std::string message) { return Error{std::move(message), ErrorKind::kInfeasible}; }
 
 // The same error with `prefix` in front of its message (its kind kept).
 inline Error prefixed(std::string prefix, const Error& e) { return Error{std::move(prefix) + e.message, e.kind}; }

@@ -10,7 +10,9 @@
 // docs/cost-model.md.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diviml/core/result.hpp"
@@ -19,16 +21,38 @@
 
 namespace diviml {
 
+// A restricted, pinned part of a problem (what split solves per module and boundary pair).
+struct Restriction {
+  // (node, device): finished at time 0 on that device at no cost, with no inputs and no return
+  // to the host; what the rest reads from.
+  std::vector<std::pair<int, int>> sources;
+  std::vector<int> nodes;                   // the nodes solved, in this order (after the sources)
+  std::vector<std::pair<int, int>> pins;    // (node, device): node restricted to that device
+};
+
 class Problem {
  public:
   // Resolves every cost. Fails (naming node and device) when a cost cannot be determined,
   // cost_us names a device the platform lacks, or a node can run on no device.
   static Result<Problem> build(Graph graph, Platform platform);
 
+  // A view of part of this problem: local nodes are the sources then `nodes` (index order),
+  // edges are those between them except into sources, costs are this problem's (pins and
+  // sources applied). Nothing is resolved again and the platform and link tables are shared;
+  // only the part's topology is built. Resident weights are not carried (a part is solved for
+  // time; memory is checked on the whole plan). `origin(v)` maps a local node back.
+  Problem restrict(const Restriction& part) const;
+  // This problem coarsened: local node c runs the nodes `members[c]` back to back on one
+  // device (costs summed, +inf where one cannot run; host input of the first, return of the
+  // last). Members must cover every node once, each list a path in topological order.
+  Problem fuse(const std::vector<std::vector<int>>& members) const;
+  // Node of the problem this one was derived from (itself for a built problem).
+  int origin(int node) const { return origin_.empty() ? node : origin_[node]; }
+
   const Graph& graph() const { return graph_; }
-  const Platform& platform() const { return platform_; }
+  const Platform& platform() const { return *platform_; }
   int num_nodes() const { return graph_.num_nodes(); }
-  int num_devices() const { return platform_.num_devices(); }
+  int num_devices() const { return k_; }
 
   // Compute time of node i on device k; +inf when it cannot run there.
   double cost_us(int node, int device) const { return cost_[node * k_ + device]; }
@@ -44,11 +68,18 @@ class Problem {
   double param_bytes(int node) const { return graph_.nodes[node].param_bytes; }
 
  private:
+  struct Links {
+    std::vector<double> latency, inv_bw;  // per ordered device pair; inf latency = no link
+  };
+  // A problem on `graph` sharing this one's platform, links and capacities.
+  Problem derived(Graph graph) const;
+
   Graph graph_;
-  Platform platform_;
+  std::shared_ptr<const Platform> platform_;
+  std::shared_ptr<const Links> links_;
   int k_ = 0;
   std::vector<double> cost_, in_, out_, capacity_;
-  std::vector<double> latency_, inv_bw_;  // per ordered device pair; inf latency = no link
+  std::vector<int> origin_;  // empty for a built problem
 };
 
 // Roofline estimate of one node on one device, microseconds; error when specs are missing.

@@ -9,7 +9,7 @@
 #include "diviml/core/result.hpp"
 #include "diviml/graph/graph.hpp"
 #include "diviml/platform/platform.hpp"
-#include "diviml/sched/plan.hpp"
+#include "diviml/objective/plan.hpp"
 
 namespace diviml {
 

@@ -1,4 +1,4 @@
-#include "diviml/sched/validate.hpp"
+#include "diviml/objective/validate.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,12 +1,12 @@
-#include "diviml/sched/bnb.hpp"
+#include "diviml/solvers/bnb.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 
-#include "diviml/sched/heuristics.hpp"
-#include "diviml/sched/replay.hpp"
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/objective/replay.hpp"
 
 namespace diviml {
 
@@ -245,12 +245,13 @@ BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_
   return s.run();
 }
 
-Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveOptions& opt) const {
+Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveContext& ctx) const {
   // The better of HEFT and fastest starts the search, so the result is never worse than both.
-  std::optional<SolverOutput> start = best_baseline(pr, opt);
-  BnbResult r = branch_and_bound(pr, start ? &start->mapping : nullptr, opt.seconds_left(), 1L << 62);
+  std::optional<BaselinePlan> start = best_baseline(pr, ctx);
+  const long budget = ctx.options.bnb_expansions > 0 ? ctx.options.bnb_expansions : 1L << 62;
+  BnbResult r = branch_and_bound(pr, start ? &start->output.mapping : nullptr, ctx.seconds_left(), budget);
   if (!std::isfinite(r.makespan_us)) {
-    if (r.proven) return fail("bnb: no schedule fits the devices' memory");
+    if (r.proven) return infeasible("bnb: no schedule fits the devices' memory");
     return internal_error("bnb: no plan found within the time limit");
   }
   SolverOutput out;

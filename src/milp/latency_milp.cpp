@@ -1,15 +1,13 @@
-#include "diviml/sched/milp_solver.hpp"
+// The latency MILP of docs/formulation.md on the solver-neutral MilpModel.
+#include "diviml/milp/latency_milp.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 
-#include "diviml/sched/bnb.hpp"
-#include "diviml/sched/heuristics.hpp"
-#include "diviml/sched/lower_bound.hpp"
-#include "diviml/sched/replay.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/replay.hpp"
 
 namespace diviml {
 namespace {
@@ -238,156 +236,6 @@ Mapping mapping_from_solution(const Problem& pr, const LatencyMilp& L, const std
   // By interval midpoints in a precedence-consistent list: CBC's starts carry tolerances, and
   // a zero-length op tied with a longer one must go first (sorting by start alone loses that).
   return mapping_from_times(pr, device, start);
-}
-
-// Below this many seconds before the deadline the MILP is not started.
-constexpr double kMinMilpSeconds = 0.02;
-// Most seconds for improving the incumbent by single-node moves before the model is built.
-constexpr double kPolishSeconds = 0.5;
-// Horizon over static bound, and over the smallest positive cost, beyond which the model is
-// numerically wide and CBC is not trusted with it (big-M numerics).
-constexpr double kMaxHorizonRatio = 1e5;
-constexpr double kMaxNumericRange = 1e6;
-
-Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveOptions& opt) const {
-  // Incumbent: the better baseline that exists.
-  std::optional<Plan> inc;
-  std::string inc_name;
-  for (const char* name : {"heft", "fastest"}) {
-    auto out = make_solver(name)->run(pr, opt);
-    if (!out) continue;
-    auto plan = replay(pr, out->mapping);
-    if (plan && (!inc || plan->makespan_us < inc->makespan_us)) {
-      inc = std::move(*plan);
-      inc_name = name;
-    }
-  }
-  // Single-node moves tighten the incumbent, and with it the horizon H that every big-M of
-  // the model is made of: a baseline paying a huge transfer (HEFT at 4e9 us where 17 us is
-  // optimal) made M so large that CBC's cuts went wrong and its bound rose above the optimum.
-  if (inc) {
-    Mapping better = improve_by_moves(pr, mapping_of(pr, *inc), std::min(kPolishSeconds, 0.1 * opt.seconds_left()));
-    if (auto p = replay(pr, better); p && p->makespan_us < inc->makespan_us) {
-      inc = std::move(*p);
-      inc_name += " + moves";
-    }
-  }
-  SolverOutput out;
-  // Too little time left to build and start a model: the incumbent is the answer.
-  if (inc && opt.seconds_left() < kMinMilpSeconds) {
-    out.mapping = mapping_of(pr, *inc);
-    out.status = PlanStatus::kFeasible;
-    out.notes.push_back("milp: no time left for the model at the deadline; kept the " + inc_name + " start");
-    return out;
-  }
-  // Numerically wide models: every big-M is about the horizon H, and next to costs more than
-  // kMaxNumericRange times smaller CBC's cuts and tolerances have given wrong answers (an
-  // "optimal" 3.5x above the optimum, a bound above it; found by fuzz_solve with 1e12-byte
-  // transfers). There CBC is not run: the exact branch and bound decides, from the incumbent.
-  if (inc) {
-    double smallest = kInf;
-    for (int v = 0; v < pr.num_nodes(); ++v)
-      for (int d = 0; d < pr.num_devices(); ++d)
-        if (pr.can_run(v, d) && pr.cost_us(v, d) > 0) smallest = std::min(smallest, pr.cost_us(v, d));
-    const double static_bound = std::max(critical_path_bound_us(pr), average_work_bound_us(pr));
-    const double H = inc->makespan_us;
-    if ((std::isfinite(smallest) && H > kMaxNumericRange * smallest) || H > kMaxHorizonRatio * std::max(static_bound, 1e-3)) {
-      const Mapping start = mapping_of(pr, *inc);
-      BnbResult b = branch_and_bound(pr, &start, opt.seconds_left(), 1L << 62);
-      out.mapping = start;
-      out.status = PlanStatus::kFeasible;
-      if (std::isfinite(b.makespan_us) && b.makespan_us <= inc->makespan_us) {
-        out.mapping = std::move(b.mapping);
-        if (b.proven) out.status = PlanStatus::kOptimal, out.bound_us = b.makespan_us * (1 - 1e-12);
-      }
-      out.notes.push_back("milp: the model would be numerically wide (horizon " + std::to_string(H) +
-                          " us against costs from " + std::to_string(smallest) +
-                          " us): CBC's big-M numerics are not trusted there, the exact branch and bound decided (" +
-                          (b.proven ? "search complete" : "stopped at the limit") + ")");
-      return out;
-    }
-  }
-  // A model that takes more than half of the time left to build leaves CBC too little to
-  // solve it: stop building then (and free the memory it took) rather than at the deadline.
-  const auto build_by = SolveOptions::Clock::now() + std::chrono::duration_cast<SolveOptions::Clock::duration>(
-                                                         std::chrono::duration<double>(0.5 * opt.seconds_left()));
-  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr, std::min(build_by, opt.deadline));
-  if (L.incomplete || (inc && opt.seconds_left() < kMinMilpSeconds)) {
-    if (!inc) return internal_error("milp: the time limit came while building the model, and no baseline plan exists");
-    out.mapping = mapping_of(pr, *inc);
-    out.status = PlanStatus::kFeasible;
-    out.notes.push_back("milp: the time limit came while building the model (" + std::to_string(L.model.num_rows()) +
-                        " rows so far); kept the " + inc_name + " start");
-    return out;
-  }
-  MilpOptions mo;
-  // 10% of what is left stays for stopping the child, freeing the model and replaying.
-  auto cbc_seconds = [&] { return std::max(0.01, 0.9 * opt.seconds_left()); };
-  mo.time_limit_s = cbc_seconds();
-  mo.threads = opt.threads;
-  mo.seed = opt.seed;
-  mo.verbose = opt.verbose;
-  auto res = backend_->solve(L.model, mo);
-  // CBC 2.10 has crashed in CLP's presolve while completing a MIP start (seen on 6-7 node
-  // models), and its preprocessing has called feasible models infeasible: then try once more
-  // without either in the time that is left (the incumbent stays the fallback), and say so.
-  const bool suspect = !res || (res->status == MilpResult::Status::kInfeasible && inc);
-  if (suspect && opt.seconds_left() >= kMinMilpSeconds) {
-    out.notes.push_back((res ? std::string("cbc: preprocessing declared a feasible model infeasible")
-                             : res.error().message) +
-                        "; solved again without preprocessing and MIP start");
-    mo.preprocess = false;
-    L.model.start.clear();
-    mo.time_limit_s = cbc_seconds();
-    res = backend_->solve(L.model, mo);
-  }
-  if (res && res->status == MilpResult::Status::kInfeasible && inc) {
-    out.mapping = mapping_of(pr, *inc);
-    out.status = PlanStatus::kFeasible;
-    out.notes.push_back("cbc called the model infeasible although " + inc_name + " found a plan; kept that plan");
-    return out;
-  }
-  if (!res) {
-    // A backend failure (e.g. the solver process crashed) must not lose the plan we have.
-    if (!inc) return internal_error("milp: " + res.error().message);
-    out.mapping = mapping_of(pr, *inc);
-    out.status = PlanStatus::kFeasible;
-    out.notes.push_back("milp kept the " + inc_name + " start: " + res.error().message);
-    return out;
-  }
-  std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
-                     " rows, " + std::to_string(L.order.size()) + " order pairs";
-  if (res->status == MilpResult::Status::kInfeasible) {  // with an incumbent, handled above
-    return fail("milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
-                "(or nodes lack a device they can run on and reach)");
-  }
-  bool have_milp = !res->x.empty();
-  std::optional<Plan> milp_plan;
-  if (have_milp) {
-    Mapping mp = mapping_from_solution(pr, L, res->x);
-    auto p = replay(pr, mp);
-    if (!p) return internal_error("milp: solution does not replay: " + p.error().message);
-    milp_plan = std::move(*p);
-    out.mapping = std::move(mp);
-  }
-  if (!milp_plan || (inc && inc->makespan_us < milp_plan->makespan_us)) {
-    if (!inc)
-      return internal_error("milp: no feasible plan found within the time limit of " + std::to_string(opt.time_limit_s) +
-                  " s (" + size + ")");
-    out.mapping = mapping_of(pr, *inc);
-    out.notes.push_back("milp kept the " + inc_name + " start");
-  }
-  out.status = res->status == MilpResult::Status::kOptimal ? PlanStatus::kOptimal : PlanStatus::kFeasible;
-  // CBC's bound carries its tolerances; shave a hair so it stays a bound.
-  if (std::isfinite(res->best_bound) && res->best_bound > 0)
-    out.bound_us = res->best_bound - 1e-7 * std::max(1.0, res->best_bound);
-  out.notes.push_back(std::string("cbc ") +
-                      (res->status == MilpResult::Status::kOptimal    ? "optimal"
-                       : res->status == MilpResult::Status::kFeasible ? "time limit with a solution"
-                                                                      : "time limit without a solution") +
-                      ", " + std::to_string(res->nodes) + " nodes, " + std::to_string(res->seconds) + " s; " + size +
-                      (inc ? "; start " + inc_name + " " + std::to_string(inc->makespan_us) + " us" : "; no start"));
-  return out;
 }
 
 }  // namespace diviml

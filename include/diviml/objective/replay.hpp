@@ -3,7 +3,7 @@
 // solver's output goes through it, so the reported makespan is the replayed one.
 #pragma once
 
-#include "diviml/sched/plan.hpp"
+#include "diviml/objective/plan.hpp"
 
 namespace diviml {
 

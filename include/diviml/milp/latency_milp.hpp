@@ -1,16 +1,12 @@
-// `milp`: the exact mapping-and-scheduling MILP of DiviML for the latency objective
-// (docs/formulation.md), built on the solver-neutral MilpModel and solved by a MilpBackend
-// (CBC by default).
-//
-// Big-M and the MIP start come from the best baseline plan (fastest or HEFT), so the result
-// is never worse than that plan; on a time limit the best plan found is returned with status
-// `feasible` and the backend's best bound.
+// The latency MILP (docs/formulation.md, "The exact MILP") as a solver-neutral MilpModel, and
+// how to read a solution back. Built here, solved by any MilpBackend (CBC in cbc_backend.cpp).
 #pragma once
 
 #include <chrono>
+#include <vector>
 
 #include "diviml/milp/milp.hpp"
-#include "diviml/sched/solver.hpp"
+#include "diviml/objective/plan.hpp"
 
 namespace diviml {
 
@@ -38,16 +34,5 @@ LatencyMilp build_latency_milp(const Problem& problem, const Plan* incumbent,
                                std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 // Device per node and per-device order (by start time) from a solution vector.
 Mapping mapping_from_solution(const Problem& problem, const LatencyMilp& milp, const std::vector<double>& x);
-
-class MilpSolver : public Solver {
- public:
-  explicit MilpSolver(std::unique_ptr<MilpBackend> backend = make_cbc_backend()) : backend_(std::move(backend)) {}
-  std::string name() const override { return "milp"; }
-  std::string description() const override { return "exact MILP (CBC), best plan and bound within --time-limit"; }
-  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
-
- private:
-  std::unique_ptr<MilpBackend> backend_;
-};
 
 }  // namespace diviml

@@ -1,4 +1,4 @@
-#include "diviml/sched/replay.hpp"
+#include "diviml/objective/replay.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "diviml/sched/lower_bound.hpp"
+#include "diviml/objective/lower_bound.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -79,6 +79,35 @@ double work_bound_for_weights_us(const Problem& pr, const std::vector<double>& w
     if (std::isfinite(best)) sum += best;
   }
   return sum;
+}
+
+double ascent_work_bound_us(const Problem& pr, int iterations) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<double> w(k, 1.0 / k), grad(k);
+  double best = 0;
+  for (int it = 0; it <= iterations; ++it) {
+    // f(w) = sum_i min_k w_k p_ik and a supergradient: per device, the work of the nodes whose
+    // minimum it attains.
+    double f = 0;
+    std::fill(grad.begin(), grad.end(), 0.0);
+    for (int i = 0; i < n; ++i) {
+      double low = kInf;
+      int arg = -1;
+      for (int d = 0; d < k; ++d)
+        if (pr.can_run(i, d) && w[d] * pr.cost_us(i, d) < low) low = w[d] * pr.cost_us(i, d), arg = d;
+      if (arg < 0) continue;
+      f += low;
+      grad[arg] += pr.cost_us(i, arg);
+    }
+    best = std::max(best, work_bound_for_weights_us(pr, w));  // exactly re-evaluated: sound
+    if (!(f > 0) || it == iterations) break;
+    // Exponentiated-gradient step on the simplex, shrinking as 1/sqrt(t).
+    const double step = 1.0 / std::sqrt(1.0 + it);
+    double total = 0;
+    for (int d = 0; d < k; ++d) total += w[d] *= std::exp(std::min(50.0, step * grad[d] / f));
+    for (int d = 0; d < k; ++d) w[d] /= total;
+  }
+  return best;
 }
 
 double lp_work_bound_us(const Problem& pr, double time_limit_s) {

@@ -13,7 +13,7 @@
 // --time-limit or after `max_expansions` partial schedules with the best plan so far.
 #pragma once
 
-#include "diviml/sched/solver.hpp"
+#include "diviml/solve/solver.hpp"
 
 namespace diviml {
 
@@ -34,7 +34,7 @@ class BnbSolver : public Solver {
   std::string description() const override {
     return "exact branch and bound over schedules (small graphs; best plan at --time-limit)";
   }
-  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+  Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const override;
 };
 
 }  // namespace diviml

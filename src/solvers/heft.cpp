@@ -1,50 +1,15 @@
-#include "diviml/sched/heuristics.hpp"
+#include "diviml/solvers/heft.hpp"
+
+#include "diviml/objective/replay.hpp"
+#include "diviml/solvers/baselines.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <numeric>
 #include <queue>
 
-#include "diviml/sched/replay.hpp"
-
 namespace diviml {
-
-Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveOptions&) const {
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  double best = kInf;
-  int best_dev = -1;
-  std::string why;
-  for (int d = 0; d < k; ++d) {
-    double mem = 0;
-    int bad = -1;
-    for (int v = 0; v < n && bad < 0; ++v) {
-      mem += pr.param_bytes(v);
-      if (!pr.can_run(v, d)) bad = v;
-    }
-    const std::string& dev = pr.platform().devices[d].name;
-    if (bad >= 0) {
-      if (why.empty()) why = "node '" + pr.graph().nodes[bad].id + "' cannot run on '" + dev + "'";
-      continue;
-    }
-    if (mem > pr.capacity_bytes(d)) {
-      if (why.empty()) why = "the weights do not fit in '" + dev + "'";
-      continue;
-    }
-    Result<Plan> p = replay(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
-    if (p && p->makespan_us < best) {
-      best = p->makespan_us;
-      best_dev = d;
-    }
-  }
-  if (best_dev < 0) return fail("fastest: no single device can run the whole graph (" + why + ")");
-  SolverOutput out;
-  out.mapping = mapping_from_priority(pr, std::vector<int>(n, best_dev), pr.graph().topo_order());
-  out.notes.push_back("device " + pr.platform().devices[best_dev].name);
-  return out;
-}
 
 namespace {
 
@@ -116,7 +81,7 @@ std::vector<int> heft_priority(const Problem& pr) {
   return out;
 }
 
-Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) const {
+Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) const {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   const std::vector<int> prio = heft_priority(pr);
@@ -177,7 +142,7 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
       // assignment that fits, then list-schedule it in HEFT's priority order.
       std::optional<std::vector<int>> fit = feasible_assignment(pr, kFeasibleSearchSteps);
       if (!fit)
-        return fail("heft: node '" + g.nodes[v].id +
+        return infeasible("heft: node '" + g.nodes[v].id +
                     "' fits on no device (memory full, no link, or it cannot run anywhere left), and a search "
                     "for any assignment that fits memory and links found none");
       SolverOutput out;
@@ -211,127 +176,6 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveOptions&) con
     for (const Slot& s : busy[d]) out.mapping.order[d].push_back(s.node);
   }
   return out;
-}
-
-std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_steps) {
-  const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  const auto& topo = g.topo_order();
-  // Candidate devices per node, fastest first; only those where its host input and output
-  // can travel.
-  std::vector<std::vector<int>> cand(n);
-  for (int v = 0; v < n; ++v) {
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(v, d) && std::isfinite(pr.input_us(v, d)) && std::isfinite(pr.output_us(v, d)) &&
-          pr.param_bytes(v) <= pr.capacity_bytes(d))
-        cand[v].push_back(d);
-    std::stable_sort(cand[v].begin(), cand[v].end(), [&](int a, int b) { return pr.cost_us(v, a) < pr.cost_us(v, b); });
-    if (cand[v].empty()) return std::nullopt;
-  }
-  std::vector<int> dev(n, -1);
-  std::vector<double> mem(k, 0.0);
-  long steps = 0;
-  // Depth-first in topological order; a device is allowed when memory and every link from an
-  // already placed predecessor allow it. Exhaustive within the step budget.
-  std::function<bool(int)> place = [&](int t) {
-    if (t == n) return true;
-    const int v = topo[t];
-    for (int d : cand[v]) {
-      if (++steps > max_steps) return false;
-      if (mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
-      bool linked = true;
-      for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
-      if (!linked) continue;
-      dev[v] = d;
-      mem[d] += pr.param_bytes(v);
-      if (place(t + 1)) return true;
-      mem[d] -= pr.param_bytes(v);
-      dev[v] = -1;
-      if (steps > max_steps) return false;
-    }
-    return false;
-  };
-  // The recursion is one frame per node: keep it to graphs it cannot overflow the stack on.
-  if (n > 5000 || !place(0)) return std::nullopt;
-  return dev;
-}
-
-std::optional<SolverOutput> best_baseline(const Problem& pr, const SolveOptions& opt) {
-  std::optional<SolverOutput> best;
-  double best_us = kInf;
-  for (const char* name : {"heft", "fastest"}) {
-    auto o = make_solver(name)->run(pr, opt);
-    if (!o) continue;
-    auto p = replay(pr, o->mapping);
-    if (p && p->makespan_us < best_us) best_us = p->makespan_us, best = std::move(*o);
-  }
-  return best;
-}
-
-Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto out_of_time = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > time_limit_s;
-  };
-  auto plan = replay(pr, m);
-  if (!plan) return m;
-  const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  // Moves are kept when they lower (makespan, sum of node ends) lexicographically: the second
-  // term lets the search cross plateaus where the makespan does not move yet.
-  auto total_end = [](const Plan& p) {
-    double t = 0;
-    for (const Placement& pl : p.placements) t += pl.end_us;
-    return t;
-  };
-  double best = plan->makespan_us, best_total = total_end(*plan);
-  std::vector<double> start(n), end(n), mem(k, 0.0);
-  auto take_times = [&](const Plan& p) {
-    for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
-  };
-  take_times(*plan);
-  for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.param_bytes(v);
-  for (bool improved = true; improved && !out_of_time();) {
-    improved = false;
-    for (int v : g.topo_order()) {
-      if (out_of_time()) break;
-      const int from = m.device[v];
-      for (int d = 0; d < k; ++d) {
-        if (d == from || !pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
-        double ready = pr.input_us(v, d);
-        bool linked = true;
-        for (int e : g.in_edges(v)) {
-          int u = g.edges[e].src;
-          double c = pr.comm_us(e, m.device[u], d);
-          linked = linked && std::isfinite(c);
-          ready = std::max(ready, end[u] + c);
-        }
-        if (!linked) continue;
-        Mapping t = m;
-        auto& src = t.order[from];
-        src.erase(std::find(src.begin(), src.end(), v));
-        auto& dst = t.order[d];
-        auto at = std::find_if(dst.begin(), dst.end(), [&](int w) { return start[w] >= ready; });
-        dst.insert(at, v);
-        t.device[v] = d;
-        auto p = replay(pr, t);
-        if (!p) continue;
-        const double total = total_end(*p);
-        const bool lower = p->makespan_us < best * (1 - 1e-9);
-        const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
-        if (!lower && !(level && total < best_total * (1 - 1e-9))) continue;
-        best = std::min(best, p->makespan_us);
-        best_total = total;
-        mem[from] -= pr.param_bytes(v);
-        mem[d] += pr.param_bytes(v);
-        m = std::move(t);
-        take_times(*p);
-        improved = true;
-        break;
-      }
-    }
-  }
-  return m;
 }
 
 }  // namespace diviml

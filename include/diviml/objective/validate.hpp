@@ -2,7 +2,7 @@
 // the solver that made it. Returns the first violation as a one-line error.
 #pragma once
 
-#include "diviml/sched/plan.hpp"
+#include "diviml/objective/plan.hpp"
 
 namespace diviml {
 

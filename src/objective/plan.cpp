@@ -1,4 +1,4 @@
-#include "diviml/sched/plan.hpp"
+#include "diviml/objective/plan.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "diviml/sched/solver.hpp"
+#include "diviml/solve/solver.hpp"
 
 namespace diviml {
 
@@ -43,11 +43,12 @@ std::vector<Module> decompose(const Graph& graph, int size_cap);
 // another at little loss. Among the topological and the level order, the segmentation needing
 // the fewest pinned solves wins (a segment that is a path counts as cheap: DP over devices).
 // Leaves `segments` empty when no such segmentation exists.
-void cut_module(const Problem& problem, Module& module, int size_cap, int max_channels);
+void cut_module(const Problem& problem, Module& module, int size_cap, int max_channels, double cut_slack = 0.02,
+                int exact_module_nodes = 12);
 
-// The module alone as a problem: its nodes, the entry as a zero-cost node on `entry_device`,
-// the exit pinned to `exit_device` (either -1 when absent); costs copied from the parent.
-// Node 0 is the entry when present; the exit, when present, is last.
+// The module alone as a restricted view of the problem (Problem::restrict): its nodes, the
+// entry as a zero-cost source on `entry_device`, the exit pinned to `exit_device` (either -1
+// when absent). Node 0 is the entry when present; the exit, when present, is last.
 Problem module_problem(const Problem& problem, const Module& module, int entry_device, int exit_device);
 
 // `split`: solves every module for every boundary pair (a chain by DP over devices, others by
@@ -62,7 +63,7 @@ class SplitSolver : public Solver {
   std::string description() const override {
     return "module splitting: exact module solves for every boundary pair, stitched by DP";
   }
-  Result<SolverOutput> run(const Problem& problem, const SolveOptions& options) const override;
+  Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const override;
 };
 
 }  // namespace diviml

@@ -1,0 +1,88 @@
+// The solve context: what every solver is handed along with the problem, and passes down (a
+// narrower copy) to the solvers it calls on sub-problems. One deadline for the whole solve,
+// threads, seed, the option values, a cancellation flag, a progress sink, a cache of results
+// about the top-level problem, and the objective that scores plans.
+//
+// Solvers call each other's internals with a context (`ctx.within(s)` for a share of the time,
+// `ctx.for_subproblem()` for a restricted problem view); only `solve()` at the top evaluates,
+// validates and bounds the plan it returns.
+#pragma once
+
+#include <any>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "diviml/objective/objective.hpp"
+#include "diviml/solve/options.hpp"
+
+namespace diviml {
+
+// One progress event: a solver found a better plan, proved a bound, or changed phase.
+struct Progress {
+  std::string solver;
+  std::string message;
+  double incumbent = kInf;  // best value so far (the objective's unit), inf when none
+  double bound = 0;         // best proven bound so far, 0 when none
+};
+// Called from the solving threads (split's workers among them): the sink serialises itself.
+using ProgressSink = std::function<void(const Progress&)>;
+
+// Results about one problem that several solvers of one solve need (auto runs HEFT once for
+// itself, the MILP's start and split's fallback). Thread-safe; keyed by name and problem.
+class SolveCache {
+ public:
+  explicit SolveCache(const Problem* problem) : problem_(problem) {}
+  // The value stored under `key` for `problem`, made by `make()` on first use. A cache made for
+  // another problem (a sub-problem view) does not store: `make()` runs every time.
+  template <class T, class F>
+  T get(const Problem& problem, const std::string& key, F&& make) {
+    if (&problem != problem_) return make();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = values_.find(key);
+      if (it != values_.end()) return std::any_cast<T>(it->second);
+    }
+    T value = make();  // outside the lock: make() may use the cache itself
+    std::lock_guard<std::mutex> lock(mutex_);
+    values_.emplace(key, value);
+    return value;
+  }
+
+ private:
+  const Problem* problem_;
+  std::mutex mutex_;
+  std::map<std::string, std::any> values_;
+};
+
+struct SolveContext {
+  using Clock = std::chrono::steady_clock;
+
+  SolveOptions options;
+  Clock::time_point deadline = Clock::time_point::max();
+  const std::atomic<bool>* cancel = nullptr;  // set by the caller to stop early (best plan kept)
+  ProgressSink progress;                      // may be empty
+  std::shared_ptr<SolveCache> cache;          // about the top-level problem; may be null
+  const Objective* objective = &latency_objective();
+
+  // A context whose deadline is `options.time_limit_s` from now.
+  static SolveContext start(const SolveOptions& options);
+
+  // Seconds until the deadline, 0 once cancelled (never negative).
+  double seconds_left() const;
+  // The deadline passed or the caller cancelled.
+  bool stopped() const { return seconds_left() <= 0; }
+  // The same context with a deadline at most `seconds` from now.
+  SolveContext within(double seconds) const;
+  // For a solve of a restricted sub-problem: same deadline, flags and sink, no cache.
+  SolveContext for_subproblem() const;
+  // Sends an event to the sink, if any.
+  void report(const std::string& solver, const std::string& message, double incumbent = kInf,
+              double bound = 0) const;
+};
+
+}  // namespace diviml

@@ -1,0 +1,25 @@
+// What the searching solvers start from: the better baseline plan, or any feasible assignment.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "diviml/solve/solver.hpp"
+
+namespace diviml {
+
+// The better (by the context's objective) of HEFT's and fastest's plans, or nothing when
+// neither gives one (memory, forbidden devices). Computed once per top-level problem (cached).
+struct BaselinePlan {
+  std::string solver;  // "heft" or "fastest"
+  SolverOutput output;
+};
+std::optional<BaselinePlan> best_baseline(const Problem& problem, const SolveContext& ctx);
+
+// Any device assignment that respects can-run, host links, memory capacities and the links
+// every edge needs: a depth-first search in topological order, fastest devices first, at most
+// `max_steps` device tries (exhaustive within them). nullopt when none was found.
+std::optional<std::vector<int>> feasible_assignment(const Problem& problem, long max_steps);
+inline constexpr long kFeasibleSearchSteps = 1000000;
+
+}  // namespace diviml

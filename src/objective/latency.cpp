@@ -1,0 +1,44 @@
+// The latency objective: replay, validator and lower bounds of one inference's makespan.
+#include <algorithm>
+
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/objective.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/objective/validate.hpp"
+
+namespace diviml {
+
+namespace {
+
+class LatencyObjective final : public Objective {
+ public:
+  std::string name() const override { return "latency"; }
+  Result<Plan> evaluate(const Problem& problem, const Mapping& mapping) const override {
+    return replay(problem, mapping);
+  }
+  double value(const Plan& plan) const override { return plan.makespan_us; }
+  Status validate(const Problem& problem, const Plan& plan) const override {
+    return diviml::validate(problem, plan);
+  }
+  double quick_bound(const Problem& problem) const override {
+    return std::max(critical_path_bound_us(problem), ascent_work_bound_us(problem));
+  }
+  double lower_bound(const Problem& problem, double lp_time_limit_s) const override {
+    return lower_bound_us(problem, lp_time_limit_s);
+  }
+};
+
+}  // namespace
+
+const Objective& latency_objective() {
+  static const LatencyObjective latency;
+  return latency;
+}
+
+const Objective* find_objective(const std::string& name) {
+  return name == "latency" ? &latency_objective() : nullptr;
+}
+
+std::vector<std::string> objective_names() { return {"latency"}; }
+
+}  // namespace diviml

@@ -1,0 +1,50 @@
+#include "diviml/solve/context.hpp"
+
+#include <algorithm>
+
+namespace diviml {
+
+namespace {
+
+SolveContext::Clock::time_point after(double seconds) {
+  using Clock = SolveContext::Clock;
+  // Past about 3e11 s the clock would overflow: no deadline then.
+  if (!(seconds < 1e11)) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace
+
+SolveContext SolveContext::start(const SolveOptions& options) {
+  SolveContext ctx;
+  ctx.options = options;
+  ctx.deadline = after(std::max(0.0, options.time_limit_s));
+  return ctx;
+}
+
+double SolveContext::seconds_left() const {
+  if (cancel && cancel->load(std::memory_order_relaxed)) return 0;
+  if (deadline == Clock::time_point::max()) return options.time_limit_s;
+  return std::max(0.0, std::chrono::duration<double>(deadline - Clock::now()).count());
+}
+
+SolveContext SolveContext::within(double seconds) const {
+  SolveContext c = *this;
+  const double s = std::max(0.0, std::min(seconds, seconds_left()));
+  c.options.time_limit_s = s;
+  c.deadline = std::min(deadline, after(s));
+  return c;
+}
+
+SolveContext SolveContext::for_subproblem() const {
+  SolveContext c = *this;
+  c.cache = nullptr;
+  return c;
+}
+
+void SolveContext::report(const std::string& solver, const std::string& message, double incumbent,
+                          double bound) const {
+  if (progress) progress(Progress{solver, message, incumbent, bound});
+}
+
+}  // namespace diviml

@@ -1,0 +1,25 @@
+// The solver registry: the one place that knows every solver by name (the CLI and `solve()`
+// look solvers up here; solvers never do, they call each other directly).
+#include "diviml/solve/solver.hpp"
+#include "diviml/solvers/auto.hpp"
+#include "diviml/solvers/bnb.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/milp.hpp"
+#include "diviml/solvers/split.hpp"
+
+namespace diviml {
+
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split", "bnb"}; }
+
+std::unique_ptr<Solver> make_solver(const std::string& name) {
+  if (name == "auto") return std::make_unique<AutoSolver>();
+  if (name == "fastest") return std::make_unique<FastestSolver>();
+  if (name == "heft") return std::make_unique<HeftSolver>();
+  if (name == "milp") return std::make_unique<MilpSolver>();
+  if (name == "split") return std::make_unique<SplitSolver>();
+  if (name == "bnb") return std::make_unique<BnbSolver>();
+  return nullptr;
+}
+
+}  // namespace diviml

@@ -1,0 +1,78 @@
+#include "diviml/solvers/auto.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "diviml/milp/latency_milp.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/milp.hpp"
+#include "diviml/solvers/split.hpp"
+
+namespace diviml {
+
+Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext& ctx) const {
+  const SolveOptions& o = ctx.options;
+  const Objective& objective = *ctx.objective;
+  std::optional<SolverOutput> best;
+  double best_value = kInf;
+  std::vector<std::string> tried, errors;
+  // Infeasible only when every solver found the problem has no plan; internal as soon as one broke.
+  ErrorKind kind = ErrorKind::kInfeasible;
+  const FastestSolver fastest;
+  const HeftSolver heft;
+  const SplitSolver split;
+  const MilpSolver milp;
+  std::vector<const Solver*> portfolio{&fastest, &heft, &split};
+  // The pair count needs the transitive closure (n^2 / 8 bytes): only on graphs small enough
+  // for it, and a MILP over more nodes would not finish in auto's share anyway.
+  const long pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
+  if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
+  for (const Solver* solver : portfolio) {
+    // The portfolio shares the caller's deadline: split gets half of what is left when the
+    // MILP comes after it, the MILP the rest (at most auto-milp-time).
+    const double left = ctx.seconds_left();
+    SolveContext sub = ctx;
+    if (solver == &split && portfolio.back() == &milp) sub = ctx.within(left / 2);
+    if (solver == &milp) sub = ctx.within(std::min(left, o.auto_milp_time_s));
+    const std::string name = solver->name();
+    Result<SolverOutput> out = solver->run(problem, sub);
+    if (!out) {
+      errors.push_back(out.error().message);
+      if (out.error().kind != ErrorKind::kInfeasible) kind = ErrorKind::kInternal;
+      continue;
+    }
+    Result<Plan> plan = objective.evaluate(problem, out->mapping);
+    if (!plan) {
+      errors.push_back(name + ": " + plan.error().message);
+      kind = ErrorKind::kInternal;
+      continue;
+    }
+    const double value = objective.value(*plan);
+    tried.push_back(name + " " + std::to_string(value));
+    // The MILP's bound holds whichever plan wins; keep the best bound seen.
+    const double bound = std::max(out->bound_us, best ? best->bound_us : 0.0);
+    // Status follows from the bound in solve(): a kept plan that meets the MILP's or split's
+    // proven bound is reported optimal there.
+    if (value < best_value) {
+      best_value = value;
+      best = std::move(*out);
+      best->notes.insert(best->notes.begin(), "auto chose " + name);
+      ctx.report("auto", name + " is the best so far", value, bound);
+    }
+    best->bound_us = bound;
+  }
+  if (!best) {
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+    return Error{"auto: no solver found a plan (" + all + ")", kind};
+  }
+  std::string summary = "auto tried:";
+  for (const auto& t : tried) summary += " " + t + ";";
+  if (pairs > o.auto_milp_pairs) summary += " milp skipped (" + std::to_string(pairs) + " unordered pairs)";
+  if (pairs < 0) summary += " milp skipped (" + std::to_string(problem.num_nodes()) + " nodes)";
+  best->notes.push_back(summary);
+  return std::move(*best);
+}
+
+}  // namespace diviml

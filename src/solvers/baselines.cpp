@@ -1,0 +1,73 @@
+#include "diviml/solvers/baselines.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+
+namespace diviml {
+
+std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_steps) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const auto& topo = g.topo_order();
+  // Candidate devices per node, fastest first; only those where its host input and output
+  // can travel.
+  std::vector<std::vector<int>> cand(n);
+  for (int v = 0; v < n; ++v) {
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(v, d) && std::isfinite(pr.input_us(v, d)) && std::isfinite(pr.output_us(v, d)) &&
+          pr.param_bytes(v) <= pr.capacity_bytes(d))
+        cand[v].push_back(d);
+    std::stable_sort(cand[v].begin(), cand[v].end(), [&](int a, int b) { return pr.cost_us(v, a) < pr.cost_us(v, b); });
+    if (cand[v].empty()) return std::nullopt;
+  }
+  std::vector<int> dev(n, -1);
+  std::vector<double> mem(k, 0.0);
+  long steps = 0;
+  // Depth-first in topological order; a device is allowed when memory and every link from an
+  // already placed predecessor allow it. Exhaustive within the step budget.
+  std::function<bool(int)> place = [&](int t) {
+    if (t == n) return true;
+    const int v = topo[t];
+    for (int d : cand[v]) {
+      if (++steps > max_steps) return false;
+      if (mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      bool linked = true;
+      for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
+      if (!linked) continue;
+      dev[v] = d;
+      mem[d] += pr.param_bytes(v);
+      if (place(t + 1)) return true;
+      mem[d] -= pr.param_bytes(v);
+      dev[v] = -1;
+      if (steps > max_steps) return false;
+    }
+    return false;
+  };
+  // The recursion is one frame per node: keep it to graphs it cannot overflow the stack on.
+  if (n > 5000 || !place(0)) return std::nullopt;
+  return dev;
+}
+
+std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext& ctx) {
+  auto make = [&] {
+    std::optional<BaselinePlan> best;
+    double best_value = kInf;
+    const HeftSolver heft;
+    const FastestSolver fastest;
+    for (const Solver* solver : {static_cast<const Solver*>(&heft), static_cast<const Solver*>(&fastest)}) {
+      auto o = solver->run(pr, ctx);
+      if (!o) continue;
+      auto p = ctx.objective->evaluate(pr, o->mapping);
+      if (p && ctx.objective->value(*p) < best_value) best_value = ctx.objective->value(*p), best = BaselinePlan{solver->name(), std::move(*o)};
+    }
+    return best;
+  };
+  if (!ctx.cache) return make();
+  return ctx.cache->get<std::optional<BaselinePlan>>(pr, "best_baseline/" + ctx.objective->name(), make);
+}
+
+}  // namespace diviml

@@ -1,0 +1,41 @@
+#include "diviml/solvers/fastest.hpp"
+
+#include "diviml/objective/replay.hpp"  // mapping_from_priority
+
+namespace diviml {
+
+Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  double best = kInf;
+  int best_dev = -1;
+  std::string why;
+  for (int d = 0; d < k; ++d) {
+    double mem = 0;
+    int bad = -1;
+    for (int v = 0; v < n && bad < 0; ++v) {
+      mem += pr.param_bytes(v);
+      if (!pr.can_run(v, d)) bad = v;
+    }
+    const std::string& dev = pr.platform().devices[d].name;
+    if (bad >= 0) {
+      if (why.empty()) why = "node '" + pr.graph().nodes[bad].id + "' cannot run on '" + dev + "'";
+      continue;
+    }
+    if (mem > pr.capacity_bytes(d)) {
+      if (why.empty()) why = "the weights do not fit in '" + dev + "'";
+      continue;
+    }
+    Result<Plan> p = ctx.objective->evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
+    if (p && ctx.objective->value(*p) < best) {
+      best = ctx.objective->value(*p);
+      best_dev = d;
+    }
+  }
+  if (best_dev < 0) return infeasible("fastest: no single device can run the whole graph (" + why + ")");
+  SolverOutput out;
+  out.mapping = mapping_from_priority(pr, std::vector<int>(n, best_dev), pr.graph().topo_order());
+  out.notes.push_back("device " + pr.platform().devices[best_dev].name);
+  return out;
+}
+
+}  // namespace diviml

@@ -1,0 +1,414 @@
+// `split`: the orchestration of module splitting (see split.hpp): modules, their pinned
+// solves (pinned.cpp), multi-channel cuts (cut.cpp, segments.cpp), the min-plus DP that
+// stitches them (min_plus.cpp), and the polish of an unproven result.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/moves.hpp"
+#include "min_plus.hpp"
+#include "segments.hpp"
+
+namespace diviml {
+
+namespace {
+
+using split::Arc;
+using split::Layers;
+using split::PinnedSolve;
+using split::SegmentPlan;
+
+// Identical modules (same costs, transfers and boundaries, node for node) share their solves.
+std::string module_key(const Problem& pr, const Module& m) {
+  const Graph& g = pr.graph();
+  const int k = pr.num_devices();
+  std::string key;
+  auto put = [&](double x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
+  const std::vector<int> nodes = split::module_nodes(m);
+  std::unordered_map<int, int> local;
+  for (size_t i = 0; i < nodes.size(); ++i) local[nodes[i]] = static_cast<int>(i);
+  put(m.entry >= 0 ? 1 : 0);
+  put(m.exit >= 0 ? 1 : 0);
+  put(static_cast<double>(nodes.size()));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    int v = nodes[i];
+    bool is_entry = m.entry >= 0 && i == 0;
+    for (int d = 0; d < k; ++d) {
+      put(is_entry ? 0.0 : pr.cost_us(v, d));
+      put(is_entry ? 0.0 : pr.input_us(v, d));
+      put(g.is_sink(v) ? pr.output_us(v, d) : 0.0);
+    }
+    for (int e : g.out_edges(v)) {
+      auto w = local.find(g.edges[e].dst);
+      if (w == local.end()) continue;
+      put(static_cast<double>(i));
+      put(static_cast<double>(w->second));
+      for (int x = 0; x < k; ++x)
+        for (int y = 0; y < k; ++y) put(pr.comm_us(e, x, y));
+    }
+  }
+  return key;
+}
+
+// A segment of a cut module as pinned problems: the channels it reads from the state before
+// One run of split on a problem: the modules, their distinct groups and the boundary-pair
+// tables, filled in the steps of SplitSolver::run.
+class SplitRun {
+ public:
+  SplitRun(const Problem& pr, const SolveContext& ctx) : pr_(pr), ctx_(ctx), k_(pr.num_devices()) {}
+
+  // Modules, grouped (identical modules share their solves), large ones cut into segments.
+  void decompose_and_cut() {
+    const SolveOptions& o = ctx_.options;
+    const int cap = std::max(1, o.module_size);
+    splits_ = static_cast<int>(find_split_nodes(pr_.graph()).size());
+    modules_ = decompose(pr_.graph(), cap);
+    const int q_count = static_cast<int>(modules_.size());
+    group_.assign(q_count, 0);
+    std::unordered_map<std::string, int> group_of;
+    for (int q = 0; q < q_count; ++q) {
+      auto [it, fresh] = group_of.emplace(module_key(pr_, modules_[q]), static_cast<int>(representative_.size()));
+      if (fresh) representative_.push_back(q);
+      group_[q] = it->second;
+    }
+    const int groups = static_cast<int>(representative_.size());
+    plans_.assign(groups, {});
+    for (int gi = 0; gi < groups; ++gi) {
+      Module& m = modules_[representative_[gi]];
+      cut_module(pr_, m, cap, o.max_channels, o.cut_slack, o.exact_module_nodes);
+      if (!m.segments.empty()) plans_[gi] = split::segment_plans(pr_, m);
+    }
+    for (int q = 0; q < q_count; ++q)
+      if (representative_[group_[q]] != q && !plans_[group_[q]].empty()) {
+        // Same structure node for node: map the representative's cut onto this module.
+        const Module& rep = modules_[representative_[group_[q]]];
+        Module& m = modules_[q];
+        std::unordered_map<int, int> to;
+        to[rep.entry] = m.entry;
+        to[rep.exit] = m.exit;
+        for (size_t i = 0; i < rep.nodes.size(); ++i) to[rep.nodes[i]] = m.nodes[i];
+        for (const auto& seg : rep.segments) {
+          m.segments.emplace_back();
+          for (int v : seg) m.segments.back().push_back(to.at(v));
+        }
+        for (const auto& ch : rep.channels) {
+          m.channels.emplace_back();
+          for (int v : ch) m.channels.back().push_back(to.at(v));
+        }
+      }
+  }
+
+  // Every boundary pair (and segment combination) gets its quick solve. False when the
+  // deadline came first.
+  bool quick_tables() {
+    table_.assign(representative_.size(), {});
+    for (size_t gi = 0; gi < representative_.size(); ++gi) {
+      const Module& m = modules_[representative_[gi]];
+      table_[gi].resize(static_cast<size_t>(rows(m)) * cols(m));
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) {
+          int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
+          if (ea >= 0 && !pr_.can_run(m.entry, ea)) continue;
+          if (eb >= 0 && !pr_.can_run(m.exit, eb)) continue;
+          if (ctx_.stopped()) return false;
+          table_[gi][a * cols(m) + b] = split::quick_solve(module_problem(pr_, m, ea, eb), m.entry >= 0 ? 1 : 0, sub_);
+        }
+      // Segments: every device combination gets its quick solve now (DP on paths, else HEFT).
+      for (SegmentPlan& sp : plans_[gi])
+        for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c) {
+          if (ctx_.stopped()) return false;
+          auto view = split::segment_problem(pr_, sp, c, nullptr);
+          if (!view) continue;
+          sp.solves[c] = split::quick_solve(*view, static_cast<int>(sp.reads.size()), sub_);
+        }
+      // A cut module's quick plan: the inner DP over the quick segment solves, where better.
+      if (!plans_[gi].empty()) split::cut_table(pr_, m, plans_[gi], rows(m), cols(m), table_[gi], sub_);
+    }
+    return true;
+  }
+
+  // Prune before the exact solves: a pair (a, b) of module q can lie on an optimal sequence
+  // only if the best bound to reach a, plus its own bound, plus the best bound from b to the
+  // end, does not exceed the best plan the quick solves already give. The others keep their
+  // quick plan (and bound); the optimum runs through solved pairs only, so exactness is kept.
+  // Fused modules are heuristic anyway (their plans prove nothing), so they also skip pairs
+  // whose best quick sequence is more than fused-slack above the best quick plan. Cut modules
+  // get their exact solves per segment.
+  void mark_exact() {
+    const Layers layers = module_layers();
+    const int q_count = static_cast<int>(modules_.size());
+    const std::vector<double> start(1, 0.0), end(layers.width.back(), 0.0);
+    const auto reach = split::forward(layers, start, cost(&PinnedSolve::bound_us));
+    const auto rest = split::backward(layers, end, cost(&PinnedSolve::bound_us));
+    const auto reach_t = split::forward(layers, start, cost(&PinnedSolve::time_us));
+    const auto rest_t = split::backward(layers, end, cost(&PinnedSolve::time_us));
+    const double quick_best = *std::min_element(reach_t[q_count].begin(), reach_t[q_count].end());
+    const double slack = ctx_.options.fused_slack;
+    needed_.assign(representative_.size(), {});
+    for (size_t gi = 0; gi < representative_.size(); ++gi) needed_[gi].assign(table_[gi].size(), 0);
+    for (int q = 0; q < q_count; ++q) {
+      const Module& m = modules_[q];
+      if (!plans_[group_[q]].empty()) {
+        // Segment sums bound the cut plan, not the module: this prunes within the heuristic.
+        split::mark_segment_solves(m, plans_[group_[q]], k_, reach[q], rest[q + 1], reach_t[q], rest_t[q + 1],
+                                   quick_best, slack);
+        continue;
+      }
+      for (const Arc& arc : layers.arcs[q]) {
+        const PinnedSolve& s = table_[group_[q]][arc.cell];
+        if (!std::isfinite(s.bound_us) || s.proven) continue;
+        bool may_be_optimal = reach[q][arc.from] + s.bound_us + rest[q + 1][arc.to] <= quick_best * (1 + 1e-9);
+        bool promising = reach_t[q][arc.from] + s.time_us + rest_t[q + 1][arc.to] <= quick_best * (1 + slack);
+        if (may_be_optimal && (!fused(m) || promising)) needed_[group_[q]][arc.cell] = 1;
+      }
+    }
+  }
+
+  // The exact solves (module pairs and segment combinations, each writing its own cell), in
+  // parallel over the threads, each with an even share of what is left before the deadline.
+  void exact_solves() {
+    std::vector<std::function<void(const SolveContext&)>> tasks;
+    for (size_t gi = 0; gi < representative_.size(); ++gi) {
+      const Module& m = modules_[representative_[gi]];
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) {
+          PinnedSolve& cell = table_[gi][a * cols(m) + b];
+          if (needed_[gi][a * cols(m) + b]) {
+            const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
+            tasks.push_back([this, &m, &cell, ea, eb](const SolveContext& c) {
+              Problem view = module_problem(pr_, m, ea, eb);
+              std::vector<char> fixed(view.num_nodes(), 0);
+              if (m.entry >= 0) fixed.front() = 1;
+              if (m.exit >= 0) fixed.back() = 1;
+              keep_better(cell, split::exact_solve(view, fixed, c, &cell), true);
+            });
+          } else if (plans_[gi].empty() && std::isfinite(cell.bound_us) && !cell.proven) {
+            // Marked pruned (no proof needed) only where bounds exclude it; a fused module is
+            // never proven, so its heuristic skips cannot make a proof either.
+            cell.pruned = !fused(m);
+            ++pruned_;
+          }
+        }
+      for (SegmentPlan& sp : plans_[gi])
+        for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c)
+          if (sp.exact[c])
+            tasks.push_back([this, &sp, c](const SolveContext& sub) {
+              std::vector<char> fixed;
+              auto view = split::segment_problem(pr_, sp, c, &fixed);
+              keep_better(sp.solves[c], split::exact_solve(*view, fixed, sub, &sp.solves[c]), false);
+            });
+    }
+    tasks_ = static_cast<int>(tasks.size());
+    std::atomic<size_t> next{0};
+    workers_ = std::max(1, std::min<int>(ctx_.options.threads, static_cast<int>(tasks.size())));
+    auto work = [&] {
+      for (size_t t; (t = next.fetch_add(1)) < tasks.size();) {
+        // Past the deadline the remaining cells keep their quick plans.
+        const double left = ctx_.seconds_left();
+        if (left <= 0) break;
+        const double share = left * workers_ / static_cast<double>(tasks.size() - t);
+        SolveContext c = sub_.within(std::min(share, ctx_.options.module_time_limit_s));
+        c.options.threads = 1;
+        tasks[t](c);
+      }
+    };
+    if (workers_ == 1) {
+      work();
+    } else {
+      std::vector<std::thread> pool;
+      for (int w = 0; w < workers_; ++w) pool.emplace_back(work);
+      for (auto& th : pool) th.join();
+    }
+    for (size_t gi = 0; gi < representative_.size(); ++gi)
+      if (!plans_[gi].empty()) {
+        const Module& m = modules_[representative_[gi]];
+        split::cut_table(pr_, m, plans_[gi], rows(m), cols(m), table_[gi], sub_);
+        ++cut_modules_;
+      }
+  }
+
+  // The DP over modules on times (and, alongside, on bounds), and the stitched mapping: each
+  // module's schedule laid out in module order. False when no sequence gives a plan.
+  bool stitch(SolverOutput& out, double& best_us, double& best_bound, bool& proven) {
+    const Layers layers = module_layers();
+    const int q_count = static_cast<int>(modules_.size());
+    std::vector<std::vector<int>> via;
+    const auto f = split::forward(layers, {0.0}, cost(&PinnedSolve::time_us), &via);
+    const auto fb = split::forward(layers, {0.0}, cost(&PinnedSolve::bound_us));
+    // The last module ends at the graph's end, or at its only sink (then on any device).
+    const int last = static_cast<int>(std::min_element(f[q_count].begin(), f[q_count].end()) - f[q_count].begin());
+    best_us = f[q_count][last];
+    best_bound = *std::min_element(fb[q_count].begin(), fb[q_count].end());
+    if (!std::isfinite(best_us)) return false;
+    const std::vector<int> arcs = split::path_to(layers, via, last);
+    const Graph& g = pr_.graph();
+    out.mapping.device.assign(g.num_nodes(), -1);
+    out.mapping.order.assign(k_, {});
+    proven = true;
+    for (int q = 0; q < q_count; ++q) {
+      const Module& m = modules_[q];
+      const PinnedSolve& s = table_[group_[q]][layers.arcs[q][arcs[q]].cell];
+      const std::vector<int> nodes = split::module_nodes(m);
+      for (int d = 0; d < k_; ++d)
+        for (int l : s.order[d]) {
+          if (m.entry >= 0 && l == 0) continue;  // placed by the previous module
+          out.mapping.device[nodes[l]] = d;
+          out.mapping.order[d].push_back(nodes[l]);
+        }
+      ModuleSummary sum;
+      sum.entry = m.entry;
+      sum.exit = m.exit;
+      sum.size = static_cast<int>(m.nodes.size());
+      sum.chain = m.chain;
+      sum.fused = !m.chain && m.segments.empty() && fused(m);
+      sum.segments = std::max<int>(1, static_cast<int>(m.segments.size()));
+      for (const auto& ch : m.channels) sum.channels = std::max<int>(sum.channels, static_cast<int>(ch.size()));
+      sum.cuts = m.channels;
+      sum.proven = m.segments.empty();
+      for (const PinnedSolve& x : table_[group_[q]])
+        sum.proven = sum.proven && (x.proven || x.pruned || !std::isfinite(x.time_us));
+      proven = proven && sum.proven;
+      out.modules.push_back(sum);
+    }
+    return true;
+  }
+
+  // What the run did, for the plan's notes.
+  std::string summary(double best_us) const {
+    int chains = 0;
+    for (const Module& m : modules_) chains += m.chain ? 1 : 0;
+    return "split: " + std::to_string(splits_) + " split nodes, " + std::to_string(modules_.size()) + " modules (" +
+           std::to_string(chains) + " chains by DP), " + std::to_string(representative_.size()) + " distinct, " +
+           std::to_string(cut_modules_) + " of them cut into segments, " + std::to_string(tasks_) +
+           " pinned exact solves (branch and bound, then the MILP where it did not finish) on " +
+           std::to_string(workers_) + " thread(s) (" + std::to_string(pruned_) + " pruned by bounds), DP " +
+           std::to_string(best_us) + " us";
+  }
+
+  // Pinned solves whose CBC child crashed or was killed kept their quick plans: say so.
+  std::string trouble_note() const {
+    int troubled = 0;
+    std::string first;
+    auto count = [&](const PinnedSolve& x) {
+      if (x.trouble.empty()) return;
+      if (troubled++ == 0) first = x.trouble.front();
+    };
+    for (const auto& tab : table_)
+      for (const PinnedSolve& x : tab) count(x);
+    for (const auto& segs : plans_)
+      for (const SegmentPlan& sp : segs)
+        for (const PinnedSolve& x : sp.solves) count(x);
+    if (troubled == 0) return "";
+    return "split: " + std::to_string(troubled) + " pinned solve(s) met a CBC failure, e.g. " + first;
+  }
+
+ private:
+  int rows(const Module& m) const { return m.entry >= 0 ? k_ : 1; }
+  int cols(const Module& m) const { return m.exit >= 0 ? k_ : 1; }
+  bool fused(const Module& m) const { return static_cast<int>(m.nodes.size()) > ctx_.options.exact_module_nodes; }
+
+  // The module sequence as layers: layer q holds the device of module q's entry, arcs the
+  // boundary pairs (a, b) of module q, cell a * cols + b of its group's table.
+  Layers module_layers() const {
+    Layers layers;
+    layers.width.push_back(1);
+    for (const Module& m : modules_) {
+      layers.width.push_back(cols(m));
+      layers.arcs.emplace_back();
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) layers.arcs.back().push_back(Arc{a, b, a * cols(m) + b});
+    }
+    return layers;
+  }
+  split::ArcCost cost(double PinnedSolve::*field) const {
+    return [this, field](int q, int cell) { return table_[group_[q]][cell].*field; };
+  }
+  // The exact solve replaces the quick one where it is no worse (the MILP starts from the
+  // module's HEFT plan, so it is never worse); a module's bounds combine.
+  static void keep_better(PinnedSolve& cell, PinnedSolve exact, bool combine_bounds) {
+    if (exact.time_us <= cell.time_us) {
+      if (combine_bounds) exact.bound_us = std::max(exact.bound_us, cell.bound_us);
+      cell = std::move(exact);
+    } else {
+      if (combine_bounds) cell.bound_us = std::max(cell.bound_us, exact.bound_us);
+      cell.trouble.insert(cell.trouble.end(), exact.trouble.begin(), exact.trouble.end());
+    }
+  }
+
+  const Problem& pr_;
+  const SolveContext& ctx_;
+  const SolveContext sub_ = ctx_.for_subproblem();
+  const int k_;
+  int splits_ = 0, pruned_ = 0, tasks_ = 0, workers_ = 1, cut_modules_ = 0;
+  std::vector<Module> modules_;
+  std::vector<int> group_, representative_;
+  std::vector<std::vector<SegmentPlan>> plans_;       // per group: its segments when cut
+  std::vector<std::vector<PinnedSolve>> table_;       // per group: rows x cols boundary pairs
+  std::vector<std::vector<char>> needed_;             // per group and pair: gets an exact solve
+};
+
+}  // namespace
+
+Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  const double polish_s = ctx.options.polish_time_s;
+  // When the deadline comes before every module has its quick plans, split has nothing to
+  // stitch: the best baseline (improved by moves in what is left) is its answer, said so.
+  auto baseline = [&](const std::string& why) -> Result<SolverOutput> {
+    std::optional<BaselinePlan> best = best_baseline(pr, ctx);
+    if (!best) return infeasible("split: " + why + ", and no baseline plan fits either");
+    SolverOutput out = std::move(best->output);
+    out.notes.insert(out.notes.begin(), "split: " + why + "; kept the best baseline");
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s));
+    return out;
+  };
+  SplitRun run(pr, ctx);
+  run.decompose_and_cut();
+  if (!run.quick_tables()) return baseline("the time limit came before every module had a quick plan");
+  ctx.report("split", "quick plans for every module");
+  run.mark_exact();
+  run.exact_solves();
+  SolverOutput out;
+  double best_us = kInf, best_bound = 0;
+  bool proven = false;
+  if (!run.stitch(out, best_us, best_bound, proven))
+    return baseline("no sequence of boundary devices gives a plan (a module cannot be placed)");
+  ctx.report("split", "stitched", best_us, proven ? best_us : best_bound);
+  // Memory couples the modules; the DP ignores it, so check the stitched plan.
+  const int k = pr.num_devices();
+  std::vector<double> mem(k, 0.0);
+  for (int v = 0; v < pr.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.param_bytes(v);
+  bool fits = true;
+  for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
+  out.notes.push_back(run.summary(best_us));
+  const std::string trouble = run.trouble_note();
+  if (!trouble.empty()) out.notes.push_back(trouble);
+  if (!fits) {
+    auto best = baseline("the stitched plan overflows a device's memory_bytes (modules are solved without the "
+                         "global capacity)");
+    if (best) {
+      best->modules = std::move(out.modules);
+      if (!trouble.empty()) best->notes.push_back(trouble);
+    }
+    return best;
+  }
+  out.status = proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
+  if (std::isfinite(best_bound)) out.bound_us = best_bound * (1 - 1e-9);
+  if (!proven) {
+    // The modules were solved apart: single-node moves across them can still pay (a short
+    // branch that a cut or a module boundary kept from hiding behind a long path).
+    auto before = ctx.objective->evaluate(pr, out.mapping);
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s));
+    auto after = ctx.objective->evaluate(pr, out.mapping);
+    if (before && after && after->makespan_us < before->makespan_us)
+      out.notes.push_back("split: single-node moves took the stitched plan from " +
+                          std::to_string(before->makespan_us) + " to " + std::to_string(after->makespan_us) + " us");
+  }
+  return out;
+}
+
+}  // namespace diviml
