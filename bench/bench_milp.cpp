@@ -14,10 +14,10 @@
 
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/objective/lower_bound.hpp"
 #include "diviml/milp/latency_milp.hpp"
-#include "diviml/solvers/milp.hpp"
+#include "diviml/objective/lower_bound.hpp"
 #include "diviml/solve/solve.hpp"
+#include "diviml/solvers/milp.hpp"
 
 using namespace diviml;
 
@@ -45,7 +45,10 @@ void row(const std::string& kind, const Graph& graph, const Platform& platform, 
   LatencyMilp model = build_latency_milp(*pr, nullptr);
   if (!f || !h || !m) {
     std::printf("| %s | %d | error: %s |\n", kind.c_str(), pr->num_nodes(),
-                (!f ? f.error() : !h ? h.error() : m.error()).message.c_str());
+                (!f   ? f.error()
+                 : !h ? h.error()
+                      : m.error())
+                    .message.c_str());
     return;
   }
   std::printf("| %s | %d | %d | %zu | %d | %s | %.2f | %.1f | %.1f | %.1f%% | %.1f | %.1f | %.3f |\n", kind.c_str(),
@@ -63,10 +66,14 @@ int main(int argc, char** argv) {
   int seeds = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--time-limit") limit = std::atof(argv[i + 1]);
-    else if (a == "--sizes") sizes = parse_list(argv[i + 1]);
-    else if (a == "--modules") modules = parse_list(argv[i + 1]);
-    else if (a == "--seeds") seeds = std::atoi(argv[i + 1]);
+    if (a == "--time-limit")
+      limit = std::atof(argv[i + 1]);
+    else if (a == "--sizes")
+      sizes = parse_list(argv[i + 1]);
+    else if (a == "--modules")
+      modules = parse_list(argv[i + 1]);
+    else if (a == "--seeds")
+      seeds = std::atoi(argv[i + 1]);
     else {
       std::fprintf(stderr, "bench_milp: unknown option %s\n", a.c_str());
       return 2;
@@ -78,11 +85,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("platform %s, milp time limit %.0f s, 1 thread\n\n", platform->name.c_str(), limit);
-  std::printf("| instance | ops | edges | order pairs | rows | milp status | milp s | milp us | bound us | gap | heft us "
-              "| fastest us | heft/milp |\n");
+  std::printf(
+      "| instance | ops | edges | order pairs | rows | milp status | milp s | milp us | bound us | gap | heft us "
+      "| fastest us | heft/milp |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int seed = 1; seed <= seeds; ++seed) {
-    for (int n : sizes) row("random-" + std::to_string(n) + " s" + std::to_string(seed), random_dag(n, 0.08, seed), *platform, limit);
+    for (int n : sizes)
+      row("random-" + std::to_string(n) + " s" + std::to_string(seed), random_dag(n, 0.08, seed), *platform, limit);
     for (int q : modules)
       row("chain-" + std::to_string(q) + "x3 s" + std::to_string(seed), module_chain(q, 3, seed), *platform, limit);
   }

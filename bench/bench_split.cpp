@@ -43,19 +43,24 @@ void row(const std::string& name, const Graph& graph, const Platform& platform) 
   auto m = solve("milp", *pr, mo);
   if (!f || !h || !s || !w || !m) {
     std::printf("| %s | error: %s |\n", name.c_str(),
-                (!f ? f.error() : !h ? h.error() : !s ? s.error() : !w ? w.error() : m.error()).message.c_str());
+                (!f   ? f.error()
+                 : !h ? h.error()
+                 : !s ? s.error()
+                 : !w ? w.error()
+                      : m.error())
+                    .message.c_str());
     return;
   }
   double lb = std::max(s->lower_bound_us, m->lower_bound_us);
   int cut = 0;
   for (const ModuleSummary& mod : s->modules) cut += mod.segments > 1;
-  std::printf("| %s | %d | %.1f | %.1f | %.1f | %s %.1f | %.3f | %d | %.1f | %.3f | %s %.1f | %.2f | %.1fx | %+.2f%% | "
-              "%.2fx | %.2fx |\n",
-              name.c_str(), pr->num_nodes(), lb, f->makespan_us, h->makespan_us, to_string(s->status),
-              s->makespan_us, s->solve_time_s, cut, w->makespan_us, w->solve_time_s, to_string(m->status),
-              m->makespan_us, m->solve_time_s,
-              m->solve_time_s / std::max(1e-4, s->solve_time_s), 100 * (s->makespan_us / m->makespan_us - 1),
-              h->makespan_us / s->makespan_us, f->makespan_us / s->makespan_us);
+  std::printf(
+      "| %s | %d | %.1f | %.1f | %.1f | %s %.1f | %.3f | %d | %.1f | %.3f | %s %.1f | %.2f | %.1fx | %+.2f%% | "
+      "%.2fx | %.2fx |\n",
+      name.c_str(), pr->num_nodes(), lb, f->makespan_us, h->makespan_us, to_string(s->status), s->makespan_us,
+      s->solve_time_s, cut, w->makespan_us, w->solve_time_s, to_string(m->status), m->makespan_us, m->solve_time_s,
+      m->solve_time_s / std::max(1e-4, s->solve_time_s), 100 * (s->makespan_us / m->makespan_us - 1),
+      h->makespan_us / s->makespan_us, f->makespan_us / s->makespan_us);
   std::fflush(stdout);
 }
 
@@ -66,10 +71,14 @@ int main(int argc, char** argv) {
   std::string models = DIVIML_MODELS_DIR;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--milp-time-limit") milp_limit = std::atof(argv[i + 1]);
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--seeds") seeds = std::atoi(argv[i + 1]);
-    else if (a == "--models") models = argv[i + 1];
+    if (a == "--milp-time-limit")
+      milp_limit = std::atof(argv[i + 1]);
+    else if (a == "--threads")
+      threads = std::atoi(argv[i + 1]);
+    else if (a == "--seeds")
+      seeds = std::atoi(argv[i + 1]);
+    else if (a == "--models")
+      models = argv[i + 1];
     else {
       std::fprintf(stderr, "bench_split: unknown option %s\n", a.c_str());
       return 2;
@@ -82,9 +91,10 @@ int main(int argc, char** argv) {
   }
   std::printf("platform %s; split on %d threads; milp time limit %.0f s, 1 thread\n\n", platform->name.c_str(), threads,
               milp_limit);
-  std::printf("| instance | ops | bound us | fastest us | heft us | split us | split s | cut modules | split no-cut us | "
-              "split no-cut s | milp us | milp s | milp s / split s | split vs milp | heft / split | fastest / split "
-              "|\n");
+  std::printf(
+      "| instance | ops | bound us | fastest us | heft us | split us | split s | cut modules | split no-cut us | "
+      "split no-cut s | milp us | milp s | milp s / split s | split vs milp | heft / split | fastest / split "
+      "|\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int stages : {1, 2, 4})
     for (int nodes : {8, 16, 32})
@@ -94,8 +104,9 @@ int main(int argc, char** argv) {
         s.stages = stages;
         s.seed = static_cast<std::uint64_t>(seed);
         auto g = rwnn(s);
-        if (g) row("rwnn-ws N" + std::to_string(nodes) + " S" + std::to_string(stages) + " s" + std::to_string(seed), *g,
-                   *platform);
+        if (g)
+          row("rwnn-ws N" + std::to_string(nodes) + " S" + std::to_string(stages) + " s" + std::to_string(seed), *g,
+              *platform);
       }
   // Inception-like modules under residual edges that span `skip` modules (no split node inside).
   for (int skip : {2, 4})

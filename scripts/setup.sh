@@ -6,7 +6,7 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev coinor-libcbc-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3 python3-pytest python3-torch python3-torchvision python3-onnx
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14
 )
 missing=()
 for p in "${packages[@]}"; do

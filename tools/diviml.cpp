@@ -13,10 +13,10 @@
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
+#include "diviml/objective/validate.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
-#include "diviml/objective/validate.hpp"
 
 namespace {
 
@@ -177,8 +177,7 @@ int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, cons
     rows.push_back(summary_row(*plan));
     if (!out_dir.empty()) {
       std::string base = out_dir + "/" + problem->graph().name + "." + name;
-      if (Status s = write_text_file(base + ".plan.json", plan_to_json(*problem, *plan)); !s)
-        return die(s.error());
+      if (Status s = write_text_file(base + ".plan.json", plan_to_json(*problem, *plan)); !s) return die(s.error());
       if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error());
     }
   }
@@ -284,7 +283,8 @@ int run(int argc, char** argv) {
   auto* gen_chain = gen->add_subcommand("chain", "chain of Inception-like modules");
   gen_chain->add_option("--modules", gen_modules, "modules")->check(CLI::Range(1, 100000));
   gen_chain->add_option("--width", gen_width, "parallel branches per module")->check(CLI::Range(1, 1000));
-  gen_chain->add_option("--skip", gen_skip, "residual edge across every N modules (0: none)")->check(CLI::Range(0, 100000));
+  gen_chain->add_option("--skip", gen_skip, "residual edge across every N modules (0: none)")
+      ->check(CLI::Range(0, 100000));
   RwnnSpec rw;
   auto* gen_rwnn = gen->add_subcommand("rwnn", "randomly wired network (Xie et al. 2019)");
   gen_rwnn->add_option("--graph-model", rw.model, "random graph model: ws, er or ba (default ws)");
@@ -354,8 +354,7 @@ int run(int argc, char** argv) {
       } catch (const std::exception&) {
         used = 0;
       }
-      if (eq == std::string::npos || eq == 0 || used == 0 || used != digits.size() || value <= 0 ||
-          value > kMaxDim)
+      if (eq == std::string::npos || eq == 0 || used == 0 || used != digits.size() || value <= 0 || value > kMaxDim)
         return usage("--dim '" + d + "' must look like NAME=N with N a whole number from 1 to " +
                      std::to_string(kMaxDim));
       o.dims[d.substr(0, eq)] = value;

@@ -29,10 +29,14 @@ bool write_all(int fd, const std::string& data) {
 
 std::string ChildOutcome::describe(double limit_s) const {
   switch (kind) {
-    case Kind::kDone: return "finished";
-    case Kind::kCrashed: return "crashed (signal " + std::to_string(signal) + ")";
-    case Kind::kKilled: return "did not stop by its limit of " + std::to_string(limit_s) + " s and was killed";
-    case Kind::kNoChild: return "could not be started in a child process";
+    case Kind::kDone:
+      return "finished";
+    case Kind::kCrashed:
+      return "crashed (signal " + std::to_string(signal) + ")";
+    case Kind::kKilled:
+      return "did not stop by its limit of " + std::to_string(limit_s) + " s and was killed";
+    case Kind::kNoChild:
+      return "could not be started in a child process";
   }
   return "failed";
 }

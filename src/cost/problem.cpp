@@ -12,22 +12,18 @@ Result<double> roofline_us(const Node& node, const Device& device) {
   double t = 0;
   if (node.flops && *node.flops > 0) {
     if (!device.peak_gflops)
-      return fail("device '" + device.name + "': peak_gflops is needed to cost node '" +
-                  node.id + "'");
+      return fail("device '" + device.name + "': peak_gflops is needed to cost node '" + node.id + "'");
     t = std::max(t, *node.flops / (*device.peak_gflops * 1e3));
   }
   if (node.bytes_accessed && *node.bytes_accessed > 0) {
     if (!device.mem_bandwidth_gbps)
-      return fail("device '" + device.name + "': mem_bandwidth_gbps is needed to cost node '" +
-                  node.id + "'");
+      return fail("device '" + device.name + "': mem_bandwidth_gbps is needed to cost node '" + node.id + "'");
     t = std::max(t, *node.bytes_accessed / (*device.mem_bandwidth_gbps * 1e3));
   }
   return t + device.launch_overhead_us;
 }
 
-bool Problem::can_run(int node, int device) const {
-  return std::isfinite(cost_[node * k_ + device]);
-}
+bool Problem::can_run(int node, int device) const { return std::isfinite(cost_[node * k_ + device]); }
 
 double Problem::comm_us(int edge, int a, int b) const {
   if (a == b) return 0.0;
@@ -134,8 +130,8 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
     const Node& v = g.nodes[i];
     for (const auto& [dev, c] : v.cost_us)
       if (pf.find(dev) < 0)
-        return fail("node '" + v.id + "': cost_us names device '" + dev +
-                    "' which platform '" + pf.name + "' does not have");
+        return fail("node '" + v.id + "': cost_us names device '" + dev + "' which platform '" + pf.name +
+                    "' does not have");
     bool any = false;
     for (int d = 0; d < k; ++d) {
       auto it = v.cost_us.find(pf.devices[d].name);

@@ -74,8 +74,8 @@ Graph module_chain(int modules, int width, std::uint64_t seed, int skip) {
   std::mt19937_64 rng(seed);
   const int channels[] = {32, 64, 96, 128};
   Graph g;
-  g.name = "chain" + std::to_string(modules) + "x" + std::to_string(width) + (skip > 1 ? "-skip" + std::to_string(skip) : "") +
-           "-s" + std::to_string(seed);
+  g.name = "chain" + std::to_string(modules) + "x" + std::to_string(width) +
+           (skip > 1 ? "-skip" + std::to_string(skip) : "") + "-s" + std::to_string(seed);
   int side = 28;
   int prev = g.add_node(layer("stem", "conv3x3", 3, 192, 3, side));
   g.nodes[prev].input_bytes = 4.0 * 3 * side * side;
@@ -269,8 +269,9 @@ Result<Graph> transformer(const TransformerSpec& s) {
   if (s.bytes_per_value < 1) return fail("transformer: --bytes-per-value must be positive");
   if (s.layers > 10000 || s.heads > 4096 || s.d_model > 1000000 || s.seq > 10000000 || s.batch > 1000000 ||
       s.vocab > 100000000 || s.bytes_per_value > 8)
-    return fail("transformer: beyond the documented limits (layers <= 10000, heads <= 4096, d-model <= 1e6, "
-                "seq <= 1e7, batch <= 1e6, vocab <= 1e8, bytes-per-value <= 8)");
+    return fail(
+        "transformer: beyond the documented limits (layers <= 10000, heads <= 4096, d-model <= 1e6, "
+        "seq <= 1e7, batch <= 1e6, vocab <= 1e8, bytes-per-value <= 8)");
   const double B = s.bytes_per_value, T = static_cast<double>(s.batch) * s.seq, D = s.d_model;
   const int H = s.heads;
   const double dh = D / H;

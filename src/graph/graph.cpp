@@ -22,8 +22,7 @@ int Graph::add_node(Node node) {
   return idx;
 }
 
-Status Graph::add_edge(const std::string& src, const std::string& dst,
-                       std::optional<double> bytes) {
+Status Graph::add_edge(const std::string& src, const std::string& dst, std::optional<double> bytes) {
   int s = find(src), d = find(dst);
   if (s < 0) return fail("edge " + src + " -> " + dst + ": unknown node '" + src + "'");
   if (d < 0) return fail("edge " + src + " -> " + dst + ": unknown node '" + dst + "'");
@@ -40,8 +39,7 @@ Status Graph::finalize() {
     if (v.id.empty()) return fail("node #" + std::to_string(i) + ": empty id");
     if (!index_.emplace(v.id, i).second) return fail("node '" + v.id + "': duplicate id");
     for (const auto& [dev, c] : v.cost_us)
-      if (c && bad_size(*c))
-        return fail("node '" + v.id + "': cost_us." + dev + " is negative or not finite");
+      if (c && bad_size(*c)) return fail("node '" + v.id + "': cost_us." + dev + " is negative or not finite");
     auto check = [&](const char* field, double x) -> Status {
       if (bad_size(x)) return fail("node '" + v.id + "': " + field + " is negative or not finite");
       return {};
@@ -61,8 +59,7 @@ Status Graph::finalize() {
     if (ed.src < 0 || ed.src >= n || ed.dst < 0 || ed.dst >= n)
       return fail("edge #" + std::to_string(e) + ": node index out of range");
     if (bad_size(ed.bytes))
-      return fail("edge " + nodes[ed.src].id + " -> " + nodes[ed.dst].id +
-                  ": bytes is negative or not finite");
+      return fail("edge " + nodes[ed.src].id + " -> " + nodes[ed.dst].id + ": bytes is negative or not finite");
     if (ed.src == ed.dst) return fail("edge " + nodes[ed.src].id + " -> itself: cycle");
     out_[ed.src].push_back(e);
     in_[ed.dst].push_back(e);

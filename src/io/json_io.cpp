@@ -348,8 +348,7 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
     if (!to) return to.error();
     Transfer tr;
     auto it = edge_of.find({g.find(*src), g.find(*dst)});
-    if (it == edge_of.end() || it->second.empty())
-      return f.err("no edge " + *src + " -> " + *dst + " in the graph");
+    if (it == edge_of.end() || it->second.empty()) return f.err("no edge " + *src + " -> " + *dst + " in the graph");
     tr.edge = it->second.back();
     it->second.pop_back();
     tr.from = pf.find(*from);
@@ -379,9 +378,7 @@ Result<T> read_with(const std::string& path, F&& parse) {
 }  // namespace
 
 Result<Graph> read_graph_file(const std::string& path) { return read_with<Graph>(path, parse_graph); }
-Result<Platform> read_platform_file(const std::string& path) {
-  return read_with<Platform>(path, parse_platform);
-}
+Result<Platform> read_platform_file(const std::string& path) { return read_with<Platform>(path, parse_platform); }
 Result<Plan> read_plan_file(const std::string& path, const Problem& problem) {
   auto text = read_text_file(path);
   if (!text) return text.error();
@@ -437,8 +434,12 @@ std::string platform_to_json(const Platform& p) {
     for (int b = 0; b < k; ++b) {
       if (a == b) continue;
       auto l = p.link(a, b);
-      if (l) links.push_back({{"a", p.devices[a].name}, {"b", p.devices[b].name}, {"latency_us", l->latency_us},
-                              {"bandwidth_gbps", l->bandwidth_gbps}, {"directed", true}});
+      if (l)
+        links.push_back({{"a", p.devices[a].name},
+                         {"b", p.devices[b].name},
+                         {"latency_us", l->latency_us},
+                         {"bandwidth_gbps", l->bandwidth_gbps},
+                         {"directed", true}});
     }
   doc["links"] = links;
   return to_text(doc, 2);
@@ -460,22 +461,32 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["platform"] = pf.name;
   json pl = json::array();
   for (const Placement& p : plan.placements)
-    pl.push_back({{"node", g.nodes[p.node].id}, {"device", pf.devices[p.device].name},
-                  {"start_us", p.start_us}, {"end_us", p.end_us}});
+    pl.push_back({{"node", g.nodes[p.node].id},
+                  {"device", pf.devices[p.device].name},
+                  {"start_us", p.start_us},
+                  {"end_us", p.end_us}});
   doc["placements"] = std::move(pl);
   json tr = json::array();
   for (const Transfer& t : plan.transfers) {
     const Edge& e = g.edges[t.edge];
-    tr.push_back({{"src", g.nodes[e.src].id}, {"dst", g.nodes[e.dst].id}, {"from", pf.devices[t.from].name},
-                  {"to", pf.devices[t.to].name}, {"start_us", t.start_us}, {"end_us", t.end_us},
+    tr.push_back({{"src", g.nodes[e.src].id},
+                  {"dst", g.nodes[e.dst].id},
+                  {"from", pf.devices[t.from].name},
+                  {"to", pf.devices[t.to].name},
+                  {"start_us", t.start_us},
+                  {"end_us", t.end_us},
                   {"bytes", e.bytes}});
   }
   doc["transfers"] = std::move(tr);
   json ht = json::array();
   for (const HostTransfer& t : plan.host_transfers)
-    ht.push_back({{"node", g.nodes[t.node].id}, {"direction", t.to_host ? "output" : "input"},
-                  {"from", pf.devices[t.from].name}, {"to", pf.devices[t.to].name},
-                  {"start_us", t.start_us}, {"end_us", t.end_us}, {"bytes", t.bytes}});
+    ht.push_back({{"node", g.nodes[t.node].id},
+                  {"direction", t.to_host ? "output" : "input"},
+                  {"from", pf.devices[t.from].name},
+                  {"to", pf.devices[t.to].name},
+                  {"start_us", t.start_us},
+                  {"end_us", t.end_us},
+                  {"bytes", t.bytes}});
   doc["host_transfers"] = std::move(ht);
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
   if (!plan.modules.empty()) {

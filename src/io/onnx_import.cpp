@@ -38,34 +38,77 @@ int elem_bytes_of(int type) {
     case T::TensorProto_DataType_DOUBLE:
     case T::TensorProto_DataType_INT64:
     case T::TensorProto_DataType_UINT64:
-    case T::TensorProto_DataType_COMPLEX64: return 8;
+    case T::TensorProto_DataType_COMPLEX64:
+      return 8;
     case T::TensorProto_DataType_FLOAT16:
     case T::TensorProto_DataType_BFLOAT16:
     case T::TensorProto_DataType_INT16:
-    case T::TensorProto_DataType_UINT16: return 2;
+    case T::TensorProto_DataType_UINT16:
+      return 2;
     case T::TensorProto_DataType_INT8:
     case T::TensorProto_DataType_UINT8:
-    case T::TensorProto_DataType_BOOL: return 1;
-    default: return 4;
+    case T::TensorProto_DataType_BOOL:
+      return 1;
+    default:
+      return 4;
   }
 }
 
 // Ops with no work of their own: their output stands for their first input.
-const std::set<std::string> kFold = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout",
-                                     "Cast", "Expand", "Transpose", "Split", "Slice", "Gather"};
+const std::set<std::string> kFold = {"Reshape", "Flatten", "Squeeze",   "Unsqueeze", "Identity", "Dropout",
+                                     "Cast",    "Expand",  "Transpose", "Split",     "Slice",    "Gather"};
 // Ops that compute shapes or constants, not data.
 const std::set<std::string> kConst = {"Shape", "Constant", "ConstantOfShape", "Range", "Size"};
 // Supported compute ops and their FLOPs per output element (those with formulas are below).
 const std::unordered_map<std::string, double> kElementwise = {
-    {"Relu", 1},   {"LeakyRelu", 2},  {"PRelu", 2},          {"Clip", 2},    {"Sigmoid", 4}, {"HardSigmoid", 3},
-    {"HardSwish", 4}, {"Tanh", 6},    {"Erf", 8},            {"Gelu", 8},    {"Add", 1},     {"Sub", 1},
-    {"Mul", 1},    {"Div", 1},        {"Pow", 2},            {"Sqrt", 1},    {"Exp", 4},     {"Neg", 1},
-    {"BatchNormalization", 2},        {"InstanceNormalization", 5},          {"LayerNormalization", 5},
-    {"Softmax", 5}, {"LogSoftmax", 6}, {"Concat", 0},        {"Pad", 0},     {"Resize", 2},  {"Where", 1},
-    {"Equal", 1},  {"Less", 1},       {"Greater", 1},        {"Not", 1},     {"Max", 1},     {"Min", 1},
-    {"Sum", 1},    {"Mean", 1},       {"Tile", 0},           {"Abs", 1},     {"Reciprocal", 1}, {"Softplus", 4},
-    {"Mish", 6},   {"Elu", 4},        {"Selu", 4},           {"ReduceMean", 1}, {"ReduceSum", 1},
-    {"ReduceMax", 1}, {"GlobalAveragePool", 1}, {"GlobalMaxPool", 1}, {"Einsum", 2},
+    {"Relu", 1},
+    {"LeakyRelu", 2},
+    {"PRelu", 2},
+    {"Clip", 2},
+    {"Sigmoid", 4},
+    {"HardSigmoid", 3},
+    {"HardSwish", 4},
+    {"Tanh", 6},
+    {"Erf", 8},
+    {"Gelu", 8},
+    {"Add", 1},
+    {"Sub", 1},
+    {"Mul", 1},
+    {"Div", 1},
+    {"Pow", 2},
+    {"Sqrt", 1},
+    {"Exp", 4},
+    {"Neg", 1},
+    {"BatchNormalization", 2},
+    {"InstanceNormalization", 5},
+    {"LayerNormalization", 5},
+    {"Softmax", 5},
+    {"LogSoftmax", 6},
+    {"Concat", 0},
+    {"Pad", 0},
+    {"Resize", 2},
+    {"Where", 1},
+    {"Equal", 1},
+    {"Less", 1},
+    {"Greater", 1},
+    {"Not", 1},
+    {"Max", 1},
+    {"Min", 1},
+    {"Sum", 1},
+    {"Mean", 1},
+    {"Tile", 0},
+    {"Abs", 1},
+    {"Reciprocal", 1},
+    {"Softplus", 4},
+    {"Mish", 6},
+    {"Elu", 4},
+    {"Selu", 4},
+    {"ReduceMean", 1},
+    {"ReduceSum", 1},
+    {"ReduceMax", 1},
+    {"GlobalAveragePool", 1},
+    {"GlobalMaxPool", 1},
+    {"Einsum", 2},
     {"Gather", 1}};  // Gather of a weight table (an embedding lookup) is a compute node
 const std::set<std::string> kFormula = {"Conv", "ConvTranspose", "Gemm", "MatMul", "MaxPool", "AveragePool"};
 
@@ -103,8 +146,8 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
   std::unordered_map<std::string, int> producer;
   for (int i = 0; i < n; ++i) {
     const auto& node = gp.node(i);
-    if (node.output_size() == 0 || std::all_of(node.output().begin(), node.output().end(),
-                                               [](const std::string& o) { return o.empty(); }))
+    if (node.output_size() == 0 ||
+        std::all_of(node.output().begin(), node.output().end(), [](const std::string& o) { return o.empty(); }))
       return fail(path + ": node '" + node_name(node, i) + "' has no output");
     for (const auto& out : node.output()) {
       if (out.empty()) continue;
@@ -113,8 +156,8 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
                     "', which is also a model input or initializer");
       auto [it, fresh] = producer.emplace(out, i);
       if (!fresh)
-        return fail(path + ": tensor '" + out + "' is written by two nodes, '" + node_name(gp.node(it->second), it->second) +
-                    "' and '" + node_name(node, i) + "'");
+        return fail(path + ": tensor '" + out + "' is written by two nodes, '" +
+                    node_name(gp.node(it->second), it->second) + "' and '" + node_name(node, i) + "'");
     }
   }
   std::vector<std::vector<int>> succ(n);
@@ -130,7 +173,8 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
                       "', which no node writes and which is neither a model input nor an initializer");
         continue;
       }
-      if (it->second == i) return fail(path + ": node '" + node_name(gp.node(i), i) + "' reads its own output '" + in + "'");
+      if (it->second == i)
+        return fail(path + ": node '" + node_name(gp.node(i), i) + "' reads its own output '" + in + "'");
       preds.insert(it->second);
     }
     for (int p : preds) succ[p].push_back(i), ++indeg[i];
@@ -186,7 +230,8 @@ Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
       kInferSeconds);
   if (child.kind == ChildOutcome::Kind::kNoChild) return internal_error(path + ": cannot fork for shape inference");
   if (child.kind != ChildOutcome::Kind::kDone || child.output.empty())
-    return fail(path + ": ONNX shape inference " + child.describe(kInferSeconds) + " on this model: the file is malformed");
+    return fail(path + ": ONNX shape inference " + child.describe(kInferSeconds) +
+                " on this model: the file is malformed");
   const std::string& data = child.output;
   if (data[0] == 'E') {
     std::string what = data.substr(1);
@@ -205,8 +250,8 @@ Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
 Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, const std::string& path,
                  const std::string& id) {
   if (t.dims.size() < rank)
-    return fail(path + ": node '" + id + "': " + what + " has rank " + std::to_string(t.dims.size()) +
-                ", at least " + std::to_string(rank) + " is needed");
+    return fail(path + ": node '" + id + "': " + what + " has rank " + std::to_string(t.dims.size()) + ", at least " +
+                std::to_string(rank) + " is needed");
   return {};
 }
 
@@ -357,8 +402,10 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
         params += b;
       } else {
         in_bytes += b;
-        if (kind == Kind::kInput) input_bytes += b;
-        else preds.push_back({it->second.node, b});
+        if (kind == Kind::kInput)
+          input_bytes += b;
+        else
+          preds.push_back({it->second.node, b});
       }
     }
     double out_bytes = 0, out_numel = 0;
@@ -381,7 +428,8 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       if (attr_int(n, "group", 1) < 1) return fail(path + ": node '" + id + "': attribute 'group' must be at least 1");
       long long group = attr_int(n, "group", 1);
       // Weight [C_out, C_in/group, k...] for Conv; [C_in, C_out/group, k...] for ConvTranspose.
-      double per_out = op == "Conv" ? product(w.dims, 1) : product(w.dims, 2) * (w.dims.empty() ? 1 : w.dims[0]) / group;
+      double per_out =
+          op == "Conv" ? product(w.dims, 1) : product(w.dims, 2) * (w.dims.empty() ? 1 : w.dims[0]) / group;
       flops = 2.0 * (op == "Conv" ? out_numel * per_out : x.numel() * product(w.dims, 1));
     } else if (op == "Gemm") {
       long long k = attr_int(n, "transA", 0) ? x.dims.front() : x.dims.back();

@@ -2,16 +2,15 @@
 // (the full solver driver with default cuts and heuristics: much stronger than a bare
 // branchAndBound on scheduling models) with a per-call CbcSolverUsefulData, so concurrent
 // solves in different threads do not share state.
+#include <chrono>
+#include <cmath>
 #include <coin/CbcModel.hpp>
 #include <coin/CbcSolver.hpp>
 #include <coin/CoinMessageHandler.hpp>
 #include <coin/CoinPackedMatrix.hpp>
 #include <coin/OsiClpSolverInterface.hpp>
-
-#include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -55,8 +54,8 @@ void load(OsiClpSolverInterface& solver, const MilpModel& m, bool relax) {
     row_hi.push_back(std::isfinite(r.hi) ? r.hi : COIN_DBL_MAX);
   }
   starts.push_back(static_cast<CoinBigIndex>(idx.size()));
-  CoinPackedMatrix matrix(false, n, static_cast<int>(m.rows.size()), static_cast<CoinBigIndex>(idx.size()),
-                          val.data(), idx.data(), starts.data(), len.data());
+  CoinPackedMatrix matrix(false, n, static_cast<int>(m.rows.size()), static_cast<CoinBigIndex>(idx.size()), val.data(),
+                          idx.data(), starts.data(), len.data());
   std::vector<double> lb(m.lb), ub(m.ub);
   for (double& x : lb)
     if (!std::isfinite(x)) x = -COIN_DBL_MAX;
@@ -131,14 +130,16 @@ Result<MilpResult> solve_here(const MilpModel& m, const MilpOptions& opt) {
   // what is left, so that it usually stops itself before the parent's backstop kills it.
   std::string seconds = std::to_string(std::max(0.01, 0.85 * opt.time_limit_s - setup));
   std::string seed = std::to_string(static_cast<int>(opt.seed % 2147483647) + 1);
-  std::vector<std::string> args{"diviml", "-log", opt.verbose ? "1" : "0", "-timeMode", "elapsed",
-                                "-seconds", seconds, "-threads", threads, "-randomCbcSeed", seed,
-                                "-ratioGap", "0", "-allowableGap", "1e-7"};
+  std::vector<std::string> args{
+      "diviml",   "-log",  opt.verbose ? "1" : "0", "-timeMode", "elapsed",   "-seconds", seconds,
+      "-threads", threads, "-randomCbcSeed",        seed,        "-ratioGap", "0",        "-allowableGap",
+      "1e-7"};
   if (!opt.preprocess) args.insert(args.end(), {"-preprocess", "off", "-presolve", "off"});
   args.insert(args.end(), {"-solve", "-quit"});
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
-  CbcMain1(static_cast<int>(argv.size()), argv.data(), model, [](CbcModel*, int) { return 0; }, data);
+  CbcMain1(
+      static_cast<int>(argv.size()), argv.data(), model, [](CbcModel*, int) { return 0; }, data);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   res.nodes = model.getNodeCount();
   const double* best = model.bestSolution();
@@ -237,7 +238,8 @@ Result<MilpResult> solve_isolated(const MilpModel& m, const MilpOptions& opt) {
   // does not (long root passes), so the caller keeps its deadline.
   ChildOutcome child = run_in_child([&] { return serialize(solve_here(m, opt)); }, opt.time_limit_s);
   if (child.kind == ChildOutcome::Kind::kNoChild) return solve_here(m, opt);  // run in process rather than fail
-  if (child.kind != ChildOutcome::Kind::kDone) return internal_error("cbc: the solver process " + child.describe(opt.time_limit_s));
+  if (child.kind != ChildOutcome::Kind::kDone)
+    return internal_error("cbc: the solver process " + child.describe(opt.time_limit_s));
   return deserialize(child.output);
 }
 

@@ -29,9 +29,7 @@ std::vector<std::vector<std::uint64_t>> closure(const Graph& g) {
   return reach;
 }
 
-bool reaches(const std::vector<std::vector<std::uint64_t>>& r, int a, int b) {
-  return (r[a][b / 64] >> (b % 64)) & 1;
-}
+bool reaches(const std::vector<std::vector<std::uint64_t>>& r, int a, int b) { return (r[a][b / 64] >> (b % 64)) & 1; }
 
 // An upper bound on the optimal makespan without any plan: run every node one after another
 // on its slowest feasible device with every transfer and host move paid in full.
@@ -186,11 +184,11 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::
         // smallest M that relaxes the row for every start the bounds allow.
         double mi = std::max(0.0, s_hi[i] + pr.cost_us(i, d) - s_lo[j]);
         double mj = std::max(0.0, s_hi[j] + pr.cost_us(j, d) - s_lo[i]);
-        m.add_row({{L.start[j], 1.0}, {L.start[i], -1.0}, {dij, -mi}, {xi, -mi}, {xj, -mi}},
-                  pr.cost_us(i, d) - 3 * mi, kInf);
+        m.add_row({{L.start[j], 1.0}, {L.start[i], -1.0}, {dij, -mi}, {xi, -mi}, {xj, -mi}}, pr.cost_us(i, d) - 3 * mi,
+                  kInf);
         // d = 0: j before i. S_i >= S_j + p_jd - M d - M(2 - x_id - x_jd).
-        m.add_row({{L.start[i], 1.0}, {L.start[j], -1.0}, {dij, mj}, {xi, -mj}, {xj, -mj}},
-                  pr.cost_us(j, d) - 2 * mj, kInf);
+        m.add_row({{L.start[i], 1.0}, {L.start[j], -1.0}, {dij, mj}, {xi, -mj}, {xj, -mj}}, pr.cost_us(j, d) - 2 * mj,
+                  kInf);
       }
     }
   }

@@ -1,6 +1,6 @@
-#include "diviml/milp/milp.hpp"
-
 #include <algorithm>
+
+#include "diviml/milp/milp.hpp"
 
 namespace diviml {
 

@@ -17,9 +17,7 @@ class LatencyObjective final : public Objective {
     return replay(problem, mapping);
   }
   double value(const Plan& plan) const override { return plan.makespan_us; }
-  Status validate(const Problem& problem, const Plan& plan) const override {
-    return diviml::validate(problem, plan);
-  }
+  Status validate(const Problem& problem, const Plan& plan) const override { return diviml::validate(problem, plan); }
   double quick_bound(const Problem& problem) const override {
     return std::max(critical_path_bound_us(problem), ascent_work_bound_us(problem));
   }
@@ -35,9 +33,7 @@ const Objective& latency_objective() {
   return latency;
 }
 
-const Objective* find_objective(const std::string& name) {
-  return name == "latency" ? &latency_objective() : nullptr;
-}
+const Objective* find_objective(const std::string& name) { return name == "latency" ? &latency_objective() : nullptr; }
 
 std::vector<std::string> objective_names() { return {"latency"}; }
 

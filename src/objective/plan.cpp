@@ -7,9 +7,12 @@ namespace diviml {
 
 const char* to_string(PlanStatus s) {
   switch (s) {
-    case PlanStatus::kOptimal: return "optimal";
-    case PlanStatus::kFeasible: return "feasible";
-    case PlanStatus::kHeuristic: return "heuristic";
+    case PlanStatus::kOptimal:
+      return "optimal";
+    case PlanStatus::kFeasible:
+      return "feasible";
+    case PlanStatus::kHeuristic:
+      return "heuristic";
   }
   return "heuristic";
 }

@@ -27,8 +27,7 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
     if (d < 0 || d >= k) return fail("replay: node '" + g.nodes[v].id + "' has no device");
     if (!seen[v]) return fail("replay: node '" + g.nodes[v].id + "' is missing from its device order");
     if (!pr.can_run(v, d))
-      return fail("replay: node '" + g.nodes[v].id + "' cannot run on device '" +
-                  pr.platform().devices[d].name + "'");
+      return fail("replay: node '" + g.nodes[v].id + "' cannot run on device '" + pr.platform().devices[d].name + "'");
   }
   // Kahn over graph edges plus device-order edges.
   std::vector<int> indeg(n, 0);
@@ -57,8 +56,7 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
       double c = pr.comm_us(e, m.device[u], d);
       if (!std::isfinite(c))
         return fail("replay: no link from '" + pr.platform().devices[m.device[u]].name + "' to '" +
-                    pr.platform().devices[d].name + "' for edge " + g.nodes[u].id + " -> " +
-                    g.nodes[v].id);
+                    pr.platform().devices[d].name + "' for edge " + g.nodes[u].id + " -> " + g.nodes[v].id);
       start = std::max(start, end[u] + c);
     }
     if (!std::isfinite(start))
@@ -66,8 +64,7 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
     end[v] = start + pr.cost_us(v, d);
     plan.placements[v] = Placement{v, d, start, end[v]};
     double out = pr.output_us(v, d);
-    if (!std::isfinite(out))
-      return fail("replay: node '" + g.nodes[v].id + "' cannot return its output to the host");
+    if (!std::isfinite(out)) return fail("replay: node '" + g.nodes[v].id + "' cannot return its output to the host");
     makespan = std::max(makespan, end[v] + out);
     auto release = [&](int w) {
       if (--indeg[w] == 0) ready.push(w);
@@ -90,11 +87,10 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
   for (int v = 0; v < n; ++v) {
     int d = m.device[v];
     if (pr.input_us(v, d) > 0)
-      plan.host_transfers.push_back(
-          HostTransfer{v, false, host, d, 0.0, pr.input_us(v, d), g.nodes[v].input_bytes});
+      plan.host_transfers.push_back(HostTransfer{v, false, host, d, 0.0, pr.input_us(v, d), g.nodes[v].input_bytes});
     if (pr.output_us(v, d) > 0)
-      plan.host_transfers.push_back(HostTransfer{v, true, d, host, end[v], end[v] + pr.output_us(v, d),
-                                                 g.nodes[v].output_bytes.value_or(0.0)});
+      plan.host_transfers.push_back(
+          HostTransfer{v, true, d, host, end[v], end[v] + pr.output_us(v, d), g.nodes[v].output_bytes.value_or(0.0)});
   }
   plan.makespan_us = makespan;
   return plan;
@@ -136,8 +132,7 @@ Mapping mapping_of(const Problem& pr, const Plan& plan) {
   return mapping_from_times(pr, device, start);
 }
 
-Mapping mapping_from_priority(const Problem& pr, const std::vector<int>& device,
-                              const std::vector<int>& priority) {
+Mapping mapping_from_priority(const Problem& pr, const std::vector<int>& device, const std::vector<int>& priority) {
   Mapping m;
   m.device = device;
   m.order.assign(pr.num_devices(), {});

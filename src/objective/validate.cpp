@@ -39,8 +39,8 @@ Status validate(const Problem& pr, const Plan& plan) {
                   " us differs from its cost " + num(pr.cost_us(p.node, p.device)) + " us");
     double in = pr.input_us(p.node, p.device);
     if (!leq(in, p.start_us))
-      return fail("node '" + id + "' starts at " + num(p.start_us) + " us before its host input arrives at " +
-                  num(in) + " us");
+      return fail("node '" + id + "' starts at " + num(p.start_us) + " us before its host input arrives at " + num(in) +
+                  " us");
   }
   for (int v = 0; v < n; ++v)
     if (!at[v]) return fail("node '" + g.nodes[v].id + "' is not placed");
@@ -63,8 +63,7 @@ Status validate(const Problem& pr, const Plan& plan) {
                   pf.devices[a.device].name + "' to '" + pf.devices[b.device].name + "', which the platform lacks");
     if (!leq(a.end_us + c, b.start_us))
       return fail("edge " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id + ": '" + g.nodes[e.dst].id +
-                  "' starts at " + num(b.start_us) + " us but its input is ready at " + num(a.end_us + c) +
-                  " us");
+                  "' starts at " + num(b.start_us) + " us but its input is ready at " + num(a.end_us + c) + " us");
   }
   for (const Transfer& t : plan.transfers) {
     if (t.edge < 0 || t.edge >= g.num_edges()) return fail("transfer of an unknown edge");
@@ -74,8 +73,7 @@ Status validate(const Problem& pr, const Plan& plan) {
       return fail(name + ": devices do not match the placements");
     if (t.from == t.to) return fail(name + ": both ends run on '" + pf.devices[t.from].name + "', nothing moves");
     if (++transfers_of[t.edge] > 1) return fail(name + ": listed twice");
-    if (!std::isfinite(t.start_us) || !std::isfinite(t.end_us))
-      return fail(name + ": start_us/end_us must be finite");
+    if (!std::isfinite(t.start_us) || !std::isfinite(t.end_us)) return fail(name + ": start_us/end_us must be finite");
     if (!leq(at[e.src]->end_us, t.start_us) || !leq(t.end_us, at[e.dst]->start_us) ||
         !leq(pr.comm_us(t.edge, t.from, t.to), t.end_us - t.start_us))
       return fail(name + ": times do not fit between the two placements");
@@ -100,8 +98,8 @@ Status validate(const Problem& pr, const Plan& plan) {
                     g.nodes[lane[j]->node].id + "' overlap");
     }
     if (!leq(mem, pr.capacity_bytes(d)))
-      return fail("device '" + pf.devices[d].name + "': resident weights " + num(mem) +
-                  " bytes exceed memory_bytes " + num(pr.capacity_bytes(d)));
+      return fail("device '" + pf.devices[d].name + "': resident weights " + num(mem) + " bytes exceed memory_bytes " +
+                  num(pr.capacity_bytes(d)));
   }
   for (const auto& [field, value] : {std::pair<const char*, double>{"makespan_us", plan.makespan_us},
                                      {"lower_bound_us", plan.lower_bound_us},

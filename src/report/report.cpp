@@ -15,11 +15,20 @@ std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -94,9 +103,9 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
     double y = lane_y(p.device);
     double w = std::max(0.5, x(p.end_us) - x(p.start_us));
     s << "<rect x=\"" << x(p.start_us) << "\" y=\"" << y + 2 << "\" width=\"" << w << "\" height=\"" << lane_h - 4
-      << "\" fill=\"" << kPalette[color_of[v.op]] << "\" stroke=\"#333\" stroke-width=\"0.4\"><title>"
-      << esc(v.id) << " (" << esc(v.op) << ") on " << esc(pf.devices[p.device].name) << ": "
-      << fmt("%.3f", p.start_us) << " - " << fmt("%.3f", p.end_us) << " us</title></rect>\n";
+      << "\" fill=\"" << kPalette[color_of[v.op]] << "\" stroke=\"#333\" stroke-width=\"0.4\"><title>" << esc(v.id)
+      << " (" << esc(v.op) << ") on " << esc(pf.devices[p.device].name) << ": " << fmt("%.3f", p.start_us) << " - "
+      << fmt("%.3f", p.end_us) << " us</title></rect>\n";
     if (w > 7.0 * static_cast<double>(v.id.size()))
       s << "<text x=\"" << x(p.start_us) + w / 2 << "\" y=\"" << y + lane_h / 2 + 4
         << "\" text-anchor=\"middle\" pointer-events=\"none\">" << esc(v.id) << "</text>\n";
@@ -107,8 +116,8 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
     double w = std::max(0.5, x(t.end_us) - x(t.start_us));
     s << "<rect x=\"" << x(t.start_us) << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << xfer_h - 2
       << "\" fill=\"#444\" opacity=\"0.55\"><title>transfer " << esc(g.nodes[e.src].id) << " -> "
-      << esc(g.nodes[e.dst].id) << " " << esc(pf.devices[t.from].name) << " -> " << esc(pf.devices[t.to].name)
-      << ", " << fmt("%.0f", e.bytes) << " bytes, " << fmt("%.3f", t.start_us) << " - " << fmt("%.3f", t.end_us)
+      << esc(g.nodes[e.dst].id) << " " << esc(pf.devices[t.from].name) << " -> " << esc(pf.devices[t.to].name) << ", "
+      << fmt("%.0f", e.bytes) << " bytes, " << fmt("%.3f", t.start_us) << " - " << fmt("%.3f", t.end_us)
       << " us</title></rect>\n";
     double ty = lane_y(t.to) + (t.to > t.from ? 2 : lane_h - 2);
     s << "<line x1=\"" << x(t.end_us) << "\" y1=\"" << y + (xfer_h - 2) / 2 << "\" x2=\""
@@ -127,8 +136,8 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
   int i = 0;
   auto legend = [&](const std::string& label, const char* fill, double opacity) {
     double lx = left + (i % per_row) * 160, ly = legend_y + (i / per_row) * 20;
-    s << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"12\" fill=\"" << fill
-      << "\" opacity=\"" << opacity << "\" stroke=\"#333\" stroke-width=\"0.4\"/>\n";
+    s << "<rect x=\"" << lx << "\" y=\"" << ly << "\" width=\"14\" height=\"12\" fill=\"" << fill << "\" opacity=\""
+      << opacity << "\" stroke=\"#333\" stroke-width=\"0.4\"/>\n";
     s << "<text x=\"" << lx + 19 << "\" y=\"" << ly + 10 << "\">" << esc(label) << "</text>\n";
     ++i;
   };
@@ -140,8 +149,7 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
 }
 
 SummaryRow summary_row(const Plan& plan) {
-  return SummaryRow{plan.solver, to_string(plan.status), plan.makespan_us, plan.lower_bound_us,
-                    plan.solve_time_s, ""};
+  return SummaryRow{plan.solver, to_string(plan.status), plan.makespan_us, plan.lower_bound_us, plan.solve_time_s, ""};
 }
 
 std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us) {
@@ -158,8 +166,8 @@ std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us
     }
     double gap = r.makespan_us > 0 ? std::max(0.0, (r.makespan_us - r.lower_bound_us) / r.makespan_us) : 0.0;
     std::string speed = fastest_us > 0 && r.makespan_us > 0 ? fmt("%.2fx", fastest_us / r.makespan_us) : "-";
-    std::snprintf(buf, sizeof buf, "%-10s %-10s %14.1f %14.1f %7.1f%% %9s %10.3f\n", r.solver.c_str(),
-                  r.status.c_str(), r.makespan_us, r.lower_bound_us, gap * 100, speed.c_str(), r.solve_time_s);
+    std::snprintf(buf, sizeof buf, "%-10s %-10s %14.1f %14.1f %7.1f%% %9s %10.3f\n", r.solver.c_str(), r.status.c_str(),
+                  r.makespan_us, r.lower_bound_us, gap * 100, speed.c_str(), r.solve_time_s);
     s << buf;
   }
   return s.str();

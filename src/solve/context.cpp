@@ -42,8 +42,7 @@ SolveContext SolveContext::for_subproblem() const {
   return c;
 }
 
-void SolveContext::report(const std::string& solver, const std::string& message, double incumbent,
-                          double bound) const {
+void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound) const {
   if (progress) progress(Progress{solver, message, incumbent, bound});
 }
 

@@ -8,7 +8,7 @@ namespace diviml {
 
 namespace {
 
-constexpr double kMaxSeconds = 1e6;   // beyond this a time limit is a typo (README)
+constexpr double kMaxSeconds = 1e6;  // beyond this a time limit is a typo (README)
 constexpr double kMaxThreads = 1024;
 constexpr double kMaxSeed = 9223372036854775807.0;  // 2^63 - 1
 
@@ -30,8 +30,7 @@ std::vector<OptionInfo> make_registry() {
        "pinned problems with more free nodes are fused (cheap followers) before the exact solve"},
       {"polish-time", "split", &S::polish_time_s, 0, kMaxSeconds,
        "most seconds of single-node moves on an unproven stitched plan (and on milp's start)"},
-      {"cut-slack", "split", &S::cut_slack, 0, 1,
-       "share of a module's longest path a multi-channel cut may give up"},
+      {"cut-slack", "split", &S::cut_slack, 0, 1, "share of a module's longest path a multi-channel cut may give up"},
       {"fused-slack", "split", &S::fused_slack, 0, 10,
        "unproven modules get exact solves only for pairs within this share of the best quick plan"},
       {"auto-milp-pairs", "auto", &S::auto_milp_pairs, 0, 1e9,
@@ -101,8 +100,9 @@ Status set_option(SolveOptions& options, const std::string& name, const std::str
     }
     if (used == 0 || used != text.size()) return usage_error("--" + name + ": '" + text + "' is not a whole number");
     if (static_cast<double>(x) < info->min || static_cast<double>(x) > info->max) return out_of_range(*info, text);
-    std::visit([&](auto member) { options.*member = static_cast<std::remove_reference_t<decltype(options.*member)>>(x); },
-               info->field);
+    std::visit(
+        [&](auto member) { options.*member = static_cast<std::remove_reference_t<decltype(options.*member)>>(x); },
+        info->field);
     return {};
   }
   double x = 0;
@@ -133,8 +133,8 @@ std::string options_markdown() {
   std::string out = "| option | group | default | range | meaning |\n|---|---|---|---|---|\n";
   for (const OptionInfo& info : option_registry())
     out += "| `--" + info.name + "` | " + info.group + " | " + option_value_text(defaults, info) + " | " +
-           bound_text(info, info.min) + " to " + bound_text(info, info.max) + (is_integer(info.field) ? " (whole)" : "") +
-           " | " + info.help + " |\n";
+           bound_text(info, info.min) + " to " + bound_text(info, info.max) +
+           (is_integer(info.field) ? " (whole)" : "") + " | " + info.help + " |\n";
   return out;
 }
 

@@ -40,8 +40,8 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   const double bound = std::max(static_bound, out->bound_us);
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > value * (1 + 1e-9) + 1e-9)
-    return internal_error(name + ": lower bound " + std::to_string(bound) + " exceeds the plan's " +
-                          objective.name() + " " + std::to_string(value) + " (internal error)");
+    return internal_error(name + ": lower bound " + std::to_string(bound) + " exceeds the plan's " + objective.name() +
+                          " " + std::to_string(value) + " (internal error)");
   plan->lower_bound_us = std::min(bound, value);
   // `optimal` is what the bound proves, not what the solver says: a plan that meets a proven
   // bound is optimal whatever found it, and a claim the bound does not back (a solver whose

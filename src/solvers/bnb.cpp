@@ -5,8 +5,8 @@
 #include <cmath>
 #include <map>
 
-#include "diviml/solvers/baselines.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/solvers/baselines.hpp"
 
 namespace diviml {
 
@@ -17,8 +17,13 @@ constexpr int kMaxSearchNodes = 5000;
 class Search {
  public:
   Search(const Problem& pr, double time_limit_s, long max_expansions)
-      : pr_(pr), g_(pr.graph()), n_(pr.num_nodes()), k_(pr.num_devices()), limit_s_(time_limit_s),
-        max_expansions_(max_expansions), t0_(std::chrono::steady_clock::now()) {
+      : pr_(pr),
+        g_(pr.graph()),
+        n_(pr.num_nodes()),
+        k_(pr.num_devices()),
+        limit_s_(time_limit_s),
+        max_expansions_(max_expansions),
+        t0_(std::chrono::steady_clock::now()) {
     tpos_.assign(n_, 0);
     const auto& topo = g_.topo_order();
     for (int t = 0; t < n_; ++t) tpos_[topo[t]] = t;
@@ -196,15 +201,15 @@ class Search {
                               static_cast<double>(region.size())};
       for (int z : region) {
         for (int d = 0; d < k_; ++d)
-          sig.insert(sig.end(), {pr_.can_run(z, d) ? pr_.cost_us(z, d) : -1.0, pr_.input_us(z, d),
-                                 pr_.output_us(z, d), pr_.param_bytes(z)});
+          sig.insert(sig.end(), {pr_.can_run(z, d) ? pr_.cost_us(z, d) : -1.0, pr_.input_us(z, d), pr_.output_us(z, d),
+                                 pr_.param_bytes(z)});
         for (int e : g_.out_edges(z)) {
           auto w = local.find(g_.edges[e].dst);
           // Inner edges by local index; edges leaving by the node they reach (offset past locals).
-          sig.insert(sig.end(), {static_cast<double>(local[z]),
-                                 w != local.end() ? static_cast<double>(w->second)
-                                                  : static_cast<double>(n_ + g_.edges[e].dst),
-                                 g_.edges[e].bytes});
+          sig.insert(sig.end(),
+                     {static_cast<double>(local[z]),
+                      w != local.end() ? static_cast<double>(w->second) : static_cast<double>(n_ + g_.edges[e].dst),
+                      g_.edges[e].bytes});
         }
       }
       auto [it, fresh] = last_of_class.emplace(std::move(sig), v);

@@ -25,7 +25,8 @@ Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveContext& c
       if (why.empty()) why = "the weights do not fit in '" + dev + "'";
       continue;
     }
-    Result<Plan> p = ctx.objective->evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
+    Result<Plan> p =
+        ctx.objective->evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
     if (p && ctx.objective->value(*p) < best) {
       best = ctx.objective->value(*p);
       best_dev = d;

@@ -1,13 +1,13 @@
 #include "diviml/solvers/heft.hpp"
 
-#include "diviml/objective/replay.hpp"
-#include "diviml/solvers/baselines.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
 #include <queue>
+
+#include "diviml/objective/replay.hpp"
+#include "diviml/solvers/baselines.hpp"
 
 namespace diviml {
 
@@ -143,8 +143,8 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
       std::optional<std::vector<int>> fit = feasible_assignment(pr, kFeasibleSearchSteps);
       if (!fit)
         return infeasible("heft: node '" + g.nodes[v].id +
-                    "' fits on no device (memory full, no link, or it cannot run anywhere left), and a search "
-                    "for any assignment that fits memory and links found none");
+                          "' fits on no device (memory full, no link, or it cannot run anywhere left), and a search "
+                          "for any assignment that fits memory and links found none");
       SolverOutput out;
       out.mapping = mapping_from_priority(pr, *fit, prio);
       out.notes.push_back("heft: greedy placement found no device for '" + g.nodes[v].id +

@@ -61,7 +61,8 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
         if (pr.can_run(v, d) && pr.cost_us(v, d) > 0) smallest = std::min(smallest, pr.cost_us(v, d));
     const double static_bound = std::max(critical_path_bound_us(pr), average_work_bound_us(pr));
     const double H = inc->makespan_us;
-    if ((std::isfinite(smallest) && H > kMaxNumericRange * smallest) || H > kMaxHorizonRatio * std::max(static_bound, 1e-3)) {
+    if ((std::isfinite(smallest) && H > kMaxNumericRange * smallest) ||
+        H > kMaxHorizonRatio * std::max(static_bound, 1e-3)) {
       const Mapping start = mapping_of(pr, *inc);
       BnbResult b = branch_and_bound(pr, &start, ctx.seconds_left(), 1L << 62);
       out.mapping = start;
@@ -103,9 +104,9 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
   // without either in the time that is left (the incumbent stays the fallback), and say so.
   const bool suspect = !res || (res->status == MilpResult::Status::kInfeasible && inc);
   if (suspect && ctx.seconds_left() >= kMinMilpSeconds) {
-    out.notes.push_back((res ? std::string("cbc: preprocessing declared a feasible model infeasible")
-                             : res.error().message) +
-                        "; solved again without preprocessing and MIP start");
+    out.notes.push_back(
+        (res ? std::string("cbc: preprocessing declared a feasible model infeasible") : res.error().message) +
+        "; solved again without preprocessing and MIP start");
     mo.preprocess = false;
     L.model.start.clear();
     mo.time_limit_s = cbc_seconds();
@@ -128,8 +129,9 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
   std::string size = std::to_string(L.model.num_vars()) + " columns, " + std::to_string(L.model.num_rows()) +
                      " rows, " + std::to_string(L.order.size()) + " order pairs";
   if (res->status == MilpResult::Status::kInfeasible) {  // with an incumbent, handled above
-    return infeasible("milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
-                "(or nodes lack a device they can run on and reach)");
+    return infeasible(
+        "milp: no plan exists: the weights cannot be placed within the devices' memory_bytes "
+        "(or nodes lack a device they can run on and reach)");
   }
   bool have_milp = !res->x.empty();
   std::optional<Plan> milp_plan;
@@ -143,7 +145,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
   if (!milp_plan || (inc && inc->makespan_us < milp_plan->makespan_us)) {
     if (!inc)
       return internal_error("milp: no feasible plan found within the time limit of " + std::to_string(o.time_limit_s) +
-                  " s (" + size + ")");
+                            " s (" + size + ")");
     out.mapping = mapping_of(pr, *inc);
     out.notes.push_back("milp kept the " + inc_name + " start");
   }

@@ -1,8 +1,8 @@
 #include "diviml/solvers/moves.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 
 #include "diviml/objective/replay.hpp"
 

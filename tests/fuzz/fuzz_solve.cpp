@@ -10,8 +10,8 @@
 
 #include "../support/oracle.hpp"
 #include "diviml/io/json_io.hpp"
-#include "diviml/solve/solve.hpp"
 #include "diviml/objective/validate.hpp"
+#include "diviml/solve/solve.hpp"
 
 namespace {
 
@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (b.next() % 2) p.set_default_link(Link{static_cast<double>(b.next() % 8), 0.5 + (b.next() % 8)});
   for (int a = 0; a < k; ++a)
     for (int c = 0; c < k; ++c)
-      if (a != c && b.next() % 3 == 0) p.set_link(a, c, Link{static_cast<double>(b.next() % 8), 0.25 * (1 + b.next() % 8)}, true);
+      if (a != c && b.next() % 3 == 0)
+        p.set_link(a, c, Link{static_cast<double>(b.next() % 8), 0.25 * (1 + b.next() % 8)}, true);
   Graph g;
   g.name = "fuzz";
   for (int i = 0; i < n; ++i) {
@@ -58,8 +59,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     v.id = "v" + std::to_string(i);
     for (int d = 0; d < k; ++d) {
       const unsigned c = b.next();
-      if (c % 7 == 0) v.cost_us["d" + std::to_string(d)] = std::nullopt;
-      else v.cost_us["d" + std::to_string(d)] = (c % 5 == 0) ? 0.0 : 0.5 * (c % 40);
+      if (c % 7 == 0)
+        v.cost_us["d" + std::to_string(d)] = std::nullopt;
+      else
+        v.cost_us["d" + std::to_string(d)] = (c % 5 == 0) ? 0.0 : 0.5 * (c % 40);
     }
     v.param_bytes = b.next() % 4 == 0 ? b.next() % 64 : 0;
     v.output_bytes = b.next() % 3 == 0 ? 0.0 : 100.0 * b.next();

@@ -132,7 +132,8 @@ class Oracle {
       const double c = pr_.cost_us(p.node, p.device);
       if (!std::isfinite(c)) return g.nodes[p.node].id + " on a device it cannot run on";
       if (std::abs(p.end_us - p.start_us - c) > tol(c)) return g.nodes[p.node].id + " has a wrong duration";
-      if (p.start_us + tol(p.start_us) < input(p.node, p.device)) return g.nodes[p.node].id + " starts before its input";
+      if (p.start_us + tol(p.start_us) < input(p.node, p.device))
+        return g.nodes[p.node].id + " starts before its input";
     }
     for (int e = 0; e < g.num_edges(); ++e) {
       const Placement &a = *at[g.edges[e].src], &b = *at[g.edges[e].dst];

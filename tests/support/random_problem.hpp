@@ -13,9 +13,9 @@ struct RandomSpec {
   int nodes = 8;
   int devices = 3;
   double edge_prob = 0.3;
-  double forbid_prob = 0.0;   // chance a node cannot run on a non-host device
-  bool host_io = true;        // input_bytes on sources, output_bytes on sinks
-  bool memory = false;        // give devices a capacity and nodes weights
+  double forbid_prob = 0.0;  // chance a node cannot run on a non-host device
+  bool host_io = true;       // input_bytes on sources, output_bytes on sinks
+  bool memory = false;       // give devices a capacity and nodes weights
 };
 
 inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
@@ -33,8 +33,7 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
   p.host = 0;
   (void)p.finalize();
   for (int a = 0; a < spec.devices; ++a)
-    for (int b = a + 1; b < spec.devices; ++b)
-      p.set_link(a, b, Link{1 + 5 * u(rng), 0.5 + 2 * u(rng)});
+    for (int b = a + 1; b < spec.devices; ++b) p.set_link(a, b, Link{1 + 5 * u(rng), 0.5 + 2 * u(rng)});
   Graph g;
   g.name = "rand" + std::to_string(seed);
   for (int i = 0; i < spec.nodes; ++i) {

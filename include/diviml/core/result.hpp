@@ -37,7 +37,7 @@ std::string one_line(const std::string& text);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design, like expected
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design, like expected
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }

@@ -26,8 +26,8 @@ struct Restriction {
   // (node, device): finished at time 0 on that device at no cost, with no inputs and no return
   // to the host; what the rest reads from.
   std::vector<std::pair<int, int>> sources;
-  std::vector<int> nodes;                   // the nodes solved, in this order (after the sources)
-  std::vector<std::pair<int, int>> pins;    // (node, device): node restricted to that device
+  std::vector<int> nodes;                 // the nodes solved, in this order (after the sources)
+  std::vector<std::pair<int, int>> pins;  // (node, device): node restricted to that device
 };
 
 class Problem {

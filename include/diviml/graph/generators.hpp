@@ -33,11 +33,11 @@ struct RwnnSpec {
   std::string model = "ws";  // ws | er | ba
   int nodes = 32;            // N per stage
   int stages = 3;
-  int k = 4;                 // WS: ring neighbours (even, < N)
-  double p = 0.75;           // WS rewiring / ER edge probability
-  int m = 5;                 // BA: edges per new node (< N)
-  int channels = 78;         // C of the first stage (the paper's small regime)
-  int resolution = 224;      // input image side
+  int k = 4;             // WS: ring neighbours (even, < N)
+  double p = 0.75;       // WS rewiring / ER edge probability
+  int m = 5;             // BA: edges per new node (< N)
+  int channels = 78;     // C of the first stage (the paper's small regime)
+  int resolution = 224;  // input image side
   std::uint64_t seed = 0;
 };
 Result<Graph> rwnn(const RwnnSpec& spec);

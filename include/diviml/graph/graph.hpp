@@ -25,7 +25,7 @@ struct Node {
   std::optional<double> bytes_accessed;  // bytes read + written in device memory
   double param_bytes = 0;                // weights resident on the running device
   std::optional<double> output_bytes;    // size of the output tensor
-  double input_bytes = 0;  // extension: model input read from the host before this node runs
+  double input_bytes = 0;                // extension: model input read from the host before this node runs
 };
 
 struct Edge {

@@ -8,8 +8,8 @@
 
 #include "diviml/core/result.hpp"
 #include "diviml/graph/graph.hpp"
-#include "diviml/platform/platform.hpp"
 #include "diviml/objective/plan.hpp"
+#include "diviml/platform/platform.hpp"
 
 namespace diviml {
 

@@ -19,9 +19,9 @@ struct LatencyMilp {
   struct OrderVar {
     int column, first, second;  // column = 1 when `first` runs before `second`
   };
-  std::vector<OrderVar> order;      // one per unordered pair that needed an order binary
-  double horizon_us = 0;            // big-M horizon H (upper bound on the makespan)
-  bool incomplete = false;          // the deadline came while building: the model is unusable
+  std::vector<OrderVar> order;  // one per unordered pair that needed an order binary
+  double horizon_us = 0;        // big-M horizon H (upper bound on the makespan)
+  bool incomplete = false;      // the deadline came while building: the model is unusable
 };
 
 // Pairs of nodes that neither precedes the other (each needs an order binary in the MILP):
@@ -30,8 +30,9 @@ long count_unordered_pairs(const Graph& graph);
 
 // Builds the model. `incumbent` (optional) supplies the horizon and the MIP start.
 // Stops early (incomplete = true) when `deadline` passes during the build.
-LatencyMilp build_latency_milp(const Problem& problem, const Plan* incumbent,
-                               std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+LatencyMilp build_latency_milp(
+    const Problem& problem, const Plan* incumbent,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 // Device per node and per-device order (by start time) from a solution vector.
 Mapping mapping_from_solution(const Problem& problem, const LatencyMilp& milp, const std::vector<double>& x);
 

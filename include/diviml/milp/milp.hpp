@@ -44,8 +44,8 @@ struct MilpOptions {
   double time_limit_s = 60.0;  // wall clock
   int threads = 1;             // >1 runs the solver's deterministic parallel mode
   std::uint64_t seed = 0;
-  bool verbose = false;        // let the solver print its log (to stdout)
-  bool relax = false;          // solve the LP relaxation only (time_limit_s applies: wall clock)
+  bool verbose = false;  // let the solver print its log (to stdout)
+  bool relax = false;    // solve the LP relaxation only (time_limit_s applies: wall clock)
   // Run branch-and-bound in a child process (CBC backend): a solver crash becomes an error
   // and a solver that overruns the limit by much is killed. Off only for debugging.
   bool isolate = true;
@@ -57,10 +57,10 @@ struct MilpOptions {
 struct MilpResult {
   enum class Status { kOptimal, kFeasible, kInfeasible, kNoSolution };
   Status status = Status::kNoSolution;
-  std::vector<double> x;      // best solution found (empty when none)
+  std::vector<double> x;          // best solution found (empty when none)
   std::vector<double> row_duals;  // LP relaxation only: the row prices (may be inexact at a limit)
-  double objective = kInf;    // of x
-  double best_bound = -kInf;  // proven lower bound on the optimum (minimisation)
+  double objective = kInf;        // of x
+  double best_bound = -kInf;      // proven lower bound on the optimum (minimisation)
   double seconds = 0;
   long nodes = 0;
 };

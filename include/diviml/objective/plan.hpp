@@ -53,14 +53,14 @@ struct Mapping {
 
 // One module of a module-splitting solve (written to the plan file as "modules").
 struct ModuleSummary {
-  int entry = -1, exit = -1;  // boundary nodes (-1: the graph's start / end)
-  int size = 0;               // nodes inside, boundaries excluded
-  int channels = 1;           // most tensors crossing a cut inside (1: split nodes only)
-  int segments = 1;           // segments of a multi-channel cut (1: solved whole)
+  int entry = -1, exit = -1;           // boundary nodes (-1: the graph's start / end)
+  int size = 0;                        // nodes inside, boundaries excluded
+  int channels = 1;                    // most tensors crossing a cut inside (1: split nodes only)
+  int segments = 1;                    // segments of a multi-channel cut (1: solved whole)
   std::vector<std::vector<int>> cuts;  // per cut inside: the producers whose tensors cross it
-  bool chain = false;         // solved by DP over devices, without a MILP
-  bool fused = false;         // solved whole after fusing cheap followers (too large, not cut)
-  bool proven = false;        // every pinned-boundary solve of it is optimal
+  bool chain = false;                  // solved by DP over devices, without a MILP
+  bool fused = false;                  // solved whole after fusing cheap followers (too large, not cut)
+  bool proven = false;                 // every pinned-boundary solve of it is optimal
 };
 
 struct Plan {
@@ -72,7 +72,7 @@ struct Plan {
   std::vector<Placement> placements;  // indexed by node
   std::vector<Transfer> transfers;    // one per edge whose ends sit on different devices
   std::vector<HostTransfer> host_transfers;
-  std::vector<std::string> notes;     // solver remarks written to the plan file
+  std::vector<std::string> notes;      // solver remarks written to the plan file
   std::vector<ModuleSummary> modules;  // module-splitting solvers only
 
   // Gap between makespan and lower bound relative to the makespan, in [0, 1].

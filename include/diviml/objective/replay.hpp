@@ -21,7 +21,6 @@ Mapping mapping_from_times(const Problem& problem, const std::vector<int>& devic
 Mapping mapping_of(const Problem& problem, const Plan& plan);
 
 // Mapping that runs nodes in `priority` order (a topological order) on the given devices.
-Mapping mapping_from_priority(const Problem& problem, const std::vector<int>& device,
-                              const std::vector<int>& priority);
+Mapping mapping_from_priority(const Problem& problem, const std::vector<int>& device, const std::vector<int>& priority);
 
 }  // namespace diviml

@@ -16,8 +16,8 @@ namespace diviml {
 
 struct Device {
   std::string name;
-  std::string kind;    // "cpu", "gpu", ... (free text; identical kind+specs = symmetric)
-  std::string server;  // machine the device sits in
+  std::string kind;                          // "cpu", "gpu", ... (free text; identical kind+specs = symmetric)
+  std::string server;                        // machine the device sits in
   std::optional<double> peak_gflops;         // 1e9 FLOP/s
   std::optional<double> mem_bandwidth_gbps;  // 1e9 B/s
   std::optional<double> memory_bytes;        // capacity for resident weights; none = unlimited

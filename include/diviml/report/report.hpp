@@ -14,11 +14,11 @@ std::string gantt_svg(const Problem& problem, const Plan& plan);
 
 struct SummaryRow {
   std::string solver;
-  std::string status;        // plan status, or "error"
+  std::string status;  // plan status, or "error"
   double makespan_us = 0;
   double lower_bound_us = 0;
   double solve_time_s = 0;
-  std::string error;         // when the solver failed
+  std::string error;  // when the solver failed
 };
 
 // Fixed-width table: solver, status, makespan, lower bound, gap, speed-up over the

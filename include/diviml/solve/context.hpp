@@ -81,8 +81,7 @@ struct SolveContext {
   // For a solve of a restricted sub-problem: same deadline, flags and sink, no cache.
   SolveContext for_subproblem() const;
   // Sends an event to the sink, if any.
-  void report(const std::string& solver, const std::string& message, double incumbent = kInf,
-              double bound = 0) const;
+  void report(const std::string& solver, const std::string& message, double incumbent = kInf, double bound = 0) const;
 };
 
 }  // namespace diviml

@@ -36,9 +36,9 @@ struct SolveOptions {
   double cut_slack = 0.02;              // a cut may cost this share of the module's longest path
   double fused_slack = 0.05;            // heuristic modules: exact solves only this near the best
   // auto
-  long auto_milp_pairs = 400;       // auto runs the MILP up to this many unordered node pairs
-  double auto_milp_time_s = 10.0;   // and gives it at most this many seconds
-  int auto_milp_max_nodes = 2000;   // never counts pairs (n^2 closure) above this many nodes
+  long auto_milp_pairs = 400;      // auto runs the MILP up to this many unordered node pairs
+  double auto_milp_time_s = 10.0;  // and gives it at most this many seconds
+  int auto_milp_max_nodes = 2000;  // never counts pairs (n^2 closure) above this many nodes
   // bounds
   double bound_lp_time_s = 10.0;  // most seconds for the LP work bound (and 10% of the limit)
   // bnb
@@ -47,8 +47,8 @@ struct SolveOptions {
 
 // One registered option. `field` points at its SolveOptions member.
 struct OptionInfo {
-  using Field = std::variant<double SolveOptions::*, int SolveOptions::*, long SolveOptions::*,
-                             std::uint64_t SolveOptions::*>;
+  using Field =
+      std::variant<double SolveOptions::*, int SolveOptions::*, long SolveOptions::*, std::uint64_t SolveOptions::*>;
   std::string name;   // command-line name without the dashes, e.g. "time-limit"
   std::string group;  // "solve", "split", "auto", "bounds", "bnb"
   Field field;

@@ -55,8 +55,9 @@ Problem module_problem(const Problem& problem, const Module& module, int entry_d
 // the MILP with a share of --time-limit), in parallel over --threads, once per set of identical
 // modules; then the DP. A module cut into segments (cut_module) gets its boundary-pair table
 // from an inner DP whose state is the devices of the crossing tensors, each segment solved for
-// every combination of the devices it reads and the devices of the tensors it hands on. Memory capacities couple modules: when the stitched plan overflows a
-// device, split returns the best plan that fits among its own, HEFT's and fastest's (noted).
+// every combination of the devices it reads and the devices of the tensors it hands on. Memory capacities couple
+// modules: when the stitched plan overflows a device, split returns the best plan that fits among its own, HEFT's and
+// fastest's (noted).
 class SplitSolver : public Solver {
  public:
   std::string name() const override { return "split"; }

@@ -31,10 +31,10 @@ double whole_units(const Problem& pr, const Module& m, int exact_module_nodes) {
   return (m.entry >= 0 ? k : 1) * (m.exit >= 0 ? k : 1) * (free_nodes <= exact_module_nodes ? 1.0 : 10.0);
 }
 
-
 }  // namespace
 
-void cut_module(const Problem& pr, Module& m, int size_cap, int max_channels, double cut_slack, int exact_module_nodes) {
+void cut_module(const Problem& pr, Module& m, int size_cap, int max_channels, double cut_slack,
+                int exact_module_nodes) {
   m.segments.clear();
   m.channels.clear();
   const int n = static_cast<int>(m.nodes.size());
@@ -106,16 +106,17 @@ void cut_module(const Problem& pr, Module& m, int size_cap, int max_channels, do
       double out = 0;
       for (int e : g.out_edges(o[t])) {
         int p = at(g.edges[e].dst);
-        if (p == n) out = std::max(out, exit_cost);
-        else if (p > t && p < n) out = std::max(out, lp_start[p]);
+        if (p == n)
+          out = std::max(out, exit_cost);
+        else if (p > t && p < n)
+          out = std::max(out, lp_start[p]);
       }
       lp_start[t] = out + fast(o[t]);
       suf[t] = std::max(suf[t + 1], lp_start[t]);
     }
     const double whole = suf[0];
     std::vector<char> ok(n + 1, 1);
-    for (int t = 1; t < n; ++t)
-      ok[t] = width[t] <= max_channels && pre[t] + suf[t] <= (1 + cut_slack) * whole + 1e-9;
+    for (int t = 1; t < n; ++t) ok[t] = width[t] <= max_channels && pre[t] + suf[t] <= (1 + cut_slack) * whole + 1e-9;
     // Solve units of segment [i, j): pinned solves for every device combination of the channels
     // it reads and hands on, each cheap when the segment is a path.
     auto seg_cost = [&](int i, int j) {
@@ -174,7 +175,8 @@ void cut_module(const Problem& pr, Module& m, int size_cap, int max_channels, do
     }
   }
   // Cut only where that is cheaper than solving the module whole.
-  if (m.segments.size() <= 1 || best_cost > whole_units(pr, m, exact_module_nodes)) m.segments.clear(), m.channels.clear();
+  if (m.segments.size() <= 1 || best_cost > whole_units(pr, m, exact_module_nodes))
+    m.segments.clear(), m.channels.clear();
 }
 
 }  // namespace diviml

@@ -18,7 +18,7 @@ struct PinnedSolve {
   double time_us = kInf;
   double bound_us = kInf;
   bool proven = false;
-  bool pruned = false;  // cannot lie on an optimal sequence (bounds), so it needs no proof
+  bool pruned = false;                  // cannot lie on an optimal sequence (bounds), so it needs no proof
   std::vector<int> device;              // per local node
   std::vector<std::vector<int>> order;  // per device, local nodes
   std::vector<std::string> trouble;     // CBC children that crashed or were killed on the way

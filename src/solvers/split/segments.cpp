@@ -53,8 +53,7 @@ std::vector<SegmentPlan> segment_plans(const Problem& pr, const Module& m) {
 
 // The pinned problem of one device combination of a segment, or nothing when a written node
 // cannot run on its device.
-std::optional<Problem> segment_problem(const Problem& pr, const SegmentPlan& sp, int combo,
-                                       std::vector<char>* fixed) {
+std::optional<Problem> segment_problem(const Problem& pr, const SegmentPlan& sp, int combo, std::vector<char>* fixed) {
   const int k = pr.num_devices();
   std::vector<std::pair<int, int>> sources, pins;
   const int nr = static_cast<int>(sp.reads.size());

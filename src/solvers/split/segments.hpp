@@ -12,10 +12,10 @@
 namespace diviml::split {
 
 struct SegmentPlan {
-  std::vector<int> nodes;          // graph nodes solved in it (the module's exit last in the last)
-  std::vector<int> before, after;  // state layouts: channel producers, in a fixed order
-  std::vector<int> reads;          // channels of `before` with an edge into `nodes`
-  std::vector<int> writes;         // nodes of `after` that are in `nodes`
+  std::vector<int> nodes;           // graph nodes solved in it (the module's exit last in the last)
+  std::vector<int> before, after;   // state layouts: channel producers, in a fixed order
+  std::vector<int> reads;           // channels of `before` with an edge into `nodes`
+  std::vector<int> writes;          // nodes of `after` that are in `nodes`
   std::vector<PinnedSolve> solves;  // index: reads' devices, then writes' devices (base k)
   std::vector<char> exact;          // per solve: still needs the exact (MILP) solve
 };

@@ -347,9 +347,9 @@ class SplitRun {
   int splits_ = 0, pruned_ = 0, tasks_ = 0, workers_ = 1, cut_modules_ = 0;
   std::vector<Module> modules_;
   std::vector<int> group_, representative_;
-  std::vector<std::vector<SegmentPlan>> plans_;       // per group: its segments when cut
-  std::vector<std::vector<PinnedSolve>> table_;       // per group: rows x cols boundary pairs
-  std::vector<std::vector<char>> needed_;             // per group and pair: gets an exact solve
+  std::vector<std::vector<SegmentPlan>> plans_;  // per group: its segments when cut
+  std::vector<std::vector<PinnedSolve>> table_;  // per group: rows x cols boundary pairs
+  std::vector<std::vector<char>> needed_;        // per group and pair: gets an exact solve
 };
 
 }  // namespace
@@ -388,8 +388,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
   const std::string trouble = run.trouble_note();
   if (!trouble.empty()) out.notes.push_back(trouble);
   if (!fits) {
-    auto best = baseline("the stitched plan overflows a device's memory_bytes (modules are solved without the "
-                         "global capacity)");
+    auto best = baseline(
+        "the stitched plan overflows a device's memory_bytes (modules are solved without the "
+        "global capacity)");
     if (best) {
       best->modules = std::move(out.modules);
       if (!trouble.empty()) best->notes.push_back(trouble);

@@ -49,8 +49,9 @@ TEST(OnnxImport, SymbolicDimensionsNeedAValue) {
 TEST(OnnxImport, UnsupportedOpsAreListedByName) {
   auto g = import_onnx(kDir + "custom_op.onnx");
   ASSERT_FALSE(g);
-  EXPECT_EQ(g.error().message, kDir + "custom_op.onnx: unsupported ONNX op(s): FancyOp (node 'fancy'), MysteryOp "
-                                      "(node 'mystery')");
+  EXPECT_EQ(g.error().message, kDir +
+                                   "custom_op.onnx: unsupported ONNX op(s): FancyOp (node 'fancy'), MysteryOp "
+                                   "(node 'mystery')");
 }
 
 TEST(OnnxImport, NotOnnxAndMissingFile) {

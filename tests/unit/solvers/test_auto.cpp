@@ -1,29 +1,14 @@
-// Seeded random-DAG properties beyond the oracle test (test_oracle.cpp): the same input gives
-// the same plan, and auto is never worse than the baselines.
 #include <gtest/gtest.h>
 
-#include "../support/random_problem.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/lower_bound.hpp"
-#include "diviml/solve/solve.hpp"
 #include "diviml/objective/validate.hpp"
+#include "diviml/solve/solve.hpp"
+#include "support/fixtures.hpp"
+#include "support/random_problem.hpp"
 
 using namespace diviml;
-using diviml::testing::RandomSpec;
-using diviml::testing::random_problem;
-
-TEST(Properties, SameInputSamePlan) {
-  Problem pr = random_problem(7, RandomSpec{12, 3, 0.2, 0.1, true, false});
-  for (const std::string& name : solver_names()) {
-    auto a = solve(name, pr, {});
-    auto b = solve(name, pr, {});
-    ASSERT_TRUE(a && b);
-    a->solve_time_s = b->solve_time_s = 0;
-    a->notes.clear();  // notes carry wall-clock times
-    b->notes.clear();
-    EXPECT_EQ(plan_to_json(pr, *a), plan_to_json(pr, *b)) << name;
-  }
-}
+using namespace diviml::testing;
 
 TEST(Properties, AutoIsTheBestOfTheBaselines) {
   int heft_lost = 0;

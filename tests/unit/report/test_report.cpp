@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "../support/random_problem.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/solve/solve.hpp"
+#include "support/random_problem.hpp"
 
 using namespace diviml;
 
@@ -14,22 +14,33 @@ TEST(Gantt, HasALaneAndLegendEntryPerDeviceAndOpKind) {
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   for (const auto& d : pr.platform().devices) EXPECT_NE(svg.find(">" + d.name + "</text>"), std::string::npos);
-  for (const char* op : {"conv", "relu", "add"}) EXPECT_NE(svg.find(std::string(">") + op + "</text>"), std::string::npos);
+  for (const char* op : {"conv", "relu", "add"})
+    EXPECT_NE(svg.find(std::string(">") + op + "</text>"), std::string::npos);
   // One box with a tooltip per node, one band per transfer.
   size_t titles = 0;
   for (size_t p = svg.find("<title>"); p != std::string::npos; p = svg.find("<title>", p + 1)) ++titles;
   EXPECT_EQ(titles, plan->placements.size() + plan->transfers.size() + plan->host_transfers.size());
-  if (!plan->transfers.empty()) EXPECT_NE(svg.find("transfer (sender's band)"), std::string::npos);
+  if (!plan->transfers.empty()) {
+    EXPECT_NE(svg.find("transfer (sender's band)"), std::string::npos);
+  }
 }
 
 TEST(Gantt, EscapesNames) {
   Graph g;
   g.name = "a<b>&\"c\"";
-  g.add_node(Node{"n<1>", "op&", {{"d", 1.0}}});
+  Node node;
+  node.id = "n<1>";
+  node.op = "op&";
+  node.cost_us["d"] = 1.0;
+  g.add_node(std::move(node));
   ASSERT_TRUE(g.finalize());
   Platform p;
   p.name = "p";
-  p.devices.push_back(Device{"d", "cpu", "s"});
+  Device device;
+  device.name = "d";
+  device.kind = "cpu";
+  device.server = "s";
+  p.devices.push_back(device);
   ASSERT_TRUE(p.finalize());
   auto pr = Problem::build(g, p);
   ASSERT_TRUE(pr);
@@ -41,7 +52,8 @@ TEST(Gantt, EscapesNames) {
 }
 
 TEST(Summary, TableShowsGapAndSpeedup) {
-  std::vector<SummaryRow> rows{{"heft", "heuristic", 80, 60, 0.01, ""}, {"fastest", "heuristic", 120, 60, 0, ""},
+  std::vector<SummaryRow> rows{{"heft", "heuristic", 80, 60, 0.01, ""},
+                               {"fastest", "heuristic", 120, 60, 0, ""},
                                {"milp", "error", 0, 0, 0, "boom"}};
   std::string t = summary_table(rows, 120);
   EXPECT_NE(t.find("25.0%"), std::string::npos);  // (80-60)/80

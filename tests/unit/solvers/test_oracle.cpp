@@ -10,11 +10,11 @@
 // graph it has no plan, and must say so.
 #include <gtest/gtest.h>
 
-#include "../support/oracle.hpp"
-#include "../support/inline_problem.hpp"
-#include "../support/tricky_problem.hpp"
-#include "diviml/solve/solve.hpp"
 #include "diviml/objective/validate.hpp"
+#include "diviml/solve/solve.hpp"
+#include "support/inline_problem.hpp"
+#include "support/oracle.hpp"
+#include "support/tricky_problem.hpp"
 
 using namespace diviml;
 using diviml::testing::Oracle;
@@ -72,10 +72,13 @@ void check_instance(std::uint64_t seed, Tally& tally) {
     }
     makespan[name] = plan->makespan_us;
   }
-  if (makespan.count("heft"))
-    for (const char* name : {"split", "auto"})
-      if (makespan.count(name))
+  if (makespan.count("heft")) {
+    for (const char* name : {"split", "auto"}) {
+      if (makespan.count(name)) {
         EXPECT_LE(makespan[name], makespan["heft"] * (1 + 1e-9)) << name << " worse than heft, seed " << seed;
+      }
+    }
+  }
 }
 
 class OracleShard : public ::testing::TestWithParam<int> {};

@@ -38,12 +38,18 @@ TEST(Rwnn, StructureFollowsXieEtAl) {
     // stage input (previous stage's output, or the stem); the stage output is the only node
     // whose successors lie outside.
     for (int st = 1; st <= 3; ++st) {
-      std::string prefix = "s" + std::to_string(st);
-      std::string input = st == 1 ? "stem" : "s" + std::to_string(st - 1) + ".out";
+      // Appended, not concatenated: GCC 12 warns falsely (-Wrestrict) on "s" + to_string().
+      std::string prefix = "s", input = "s";
+      prefix += std::to_string(st);
+      input += std::to_string(st - 1);
+      input += ".out";
+      if (st == 1) input = "stem";
       std::set<std::string> leaving;
       for (const Edge& e : g->edges) {
         const std::string &a = g->nodes[e.src].id, &b = g->nodes[e.dst].id;
-        if (stage_of(b) == prefix && stage_of(a) != prefix) EXPECT_EQ(a, input) << model << " " << b;
+        if (stage_of(b) == prefix && stage_of(a) != prefix) {
+          EXPECT_EQ(a, input) << model << " " << b;
+        }
         if (stage_of(a) == prefix && stage_of(b) != prefix) leaving.insert(a);
       }
       EXPECT_EQ(leaving, std::set<std::string>{prefix + ".out"}) << model;

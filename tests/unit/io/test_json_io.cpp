@@ -1,31 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "diviml/io/json_io.hpp"
+#include "support/fixtures.hpp"
 
 using namespace diviml;
-
-namespace {
-
-const char* kPlatform = R"({
-  "format": "diviml.platform/1", "name": "p", "host": "cpu",
-  "devices": [
-    {"name": "cpu", "kind": "cpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100, "launch_overhead_us": 2},
-    {"name": "gpu0", "kind": "gpu", "peak_gflops": 10000, "mem_bandwidth_gbps": 1000, "memory_bytes": 1000}
-  ],
-  "links": [{"a": "cpu", "b": "gpu0", "latency_us": 10, "bandwidth_gbps": 10}]
-})";
-
-std::string graph_error(const std::string& text) {
-  auto g = parse_graph(text, "g.json");
-  return g ? std::string("<parsed>") : g.error().message;
-}
-
-std::string platform_error(const std::string& text) {
-  auto p = parse_platform(text, "p.json");
-  return p ? std::string("<parsed>") : p.error().message;
-}
-
-}  // namespace
+using namespace diviml::testing;
 
 TEST(GraphIo, ParsesSpecExample) {
   auto g = parse_graph(R"({"format": "diviml.graph/1", "name": "resnet18",
@@ -54,9 +33,10 @@ TEST(GraphIo, EdgeBytesDefaultToZeroWithoutOutputBytes) {
 }
 
 TEST(GraphIo, ErrorsNameTheFileAndTheCulprit) {
-  EXPECT_EQ(graph_error("{\"nodes\": [}"), "g.json: malformed JSON: parse error at line 1, column 12: "
-                                          "syntax error while parsing value - unexpected '}'; expected '[', "
-                                          "'{', or a literal");
+  EXPECT_EQ(graph_error("{\"nodes\": [}"),
+            "g.json: malformed JSON: parse error at line 1, column 12: "
+            "syntax error while parsing value - unexpected '}'; expected '[', "
+            "'{', or a literal");
   EXPECT_EQ(graph_error(R"({"nodes": [{"id": "a"}, {"id": "b"}],
       "edges": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "a"}]})"),
             "g.json: cycle through node 'a'");
@@ -126,52 +106,6 @@ TEST(PlatformIo, Errors) {
   EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "peak_gflops": -3}]})"),
             "p.json: device 'a': peak_gflops must be a positive number");
   EXPECT_EQ(platform_error(R"({"devices": []})"), "p.json: field 'devices' is empty");
-}
-
-TEST(ProblemBuild, ProfiledCostWinsRooflineOtherwise) {
-  auto p = parse_platform(kPlatform, "p.json");
-  auto g = parse_graph(R"({"nodes": [
-      {"id": "a", "cost_us": {"cpu": 7}, "flops": 2e6, "bytes_accessed": 1e6},
-      {"id": "b", "flops": 1e3, "bytes_accessed": 1e6, "cost_us": {"gpu0": null}}]})",
-                       "g.json");
-  ASSERT_TRUE(p && g);
-  auto pr = Problem::build(*g, *p);
-  ASSERT_TRUE(pr) << pr.error().message;
-  EXPECT_DOUBLE_EQ(pr->cost_us(0, 0), 7.0);                       // profiled
-  EXPECT_DOUBLE_EQ(pr->cost_us(0, 1), std::max(2e6 / 1e7, 1e6 / 1e6));  // roofline, no overhead
-  EXPECT_DOUBLE_EQ(pr->cost_us(1, 0), std::max(1e3 / 1e6, 1e6 / 1e5) + 2.0);  // memory bound + launch
-  EXPECT_FALSE(pr->can_run(1, 1));
-}
-
-TEST(ProblemBuild, Errors) {
-  auto p = parse_platform(kPlatform, "p.json");
-  auto build_error = [&](const char* graph) {
-    auto g = parse_graph(graph, "g.json");
-    EXPECT_TRUE(g) << g.error().message;
-    auto pr = Problem::build(*g, *p);
-    return pr ? std::string("<built>") : pr.error().message;
-  };
-  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1, "gpu7": 2}}]})"),
-            "node 'a': cost_us names device 'gpu7' which platform 'p' does not have");
-  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": null, "gpu0": null}}]})"),
-            "node 'a': can run on no device of platform 'p'");
-  EXPECT_EQ(build_error(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 3}}]})"),
-            "node 'a': no cost_us for device 'gpu0' and no flops/bytes_accessed for the cost model");
-}
-
-TEST(ProblemBuild, HostIoDelays) {
-  auto p = parse_platform(kPlatform, "p.json");
-  auto g = parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1, "gpu0": 1}, "input_bytes": 1e4},
-      {"id": "b", "cost_us": {"cpu": 1, "gpu0": 1}, "output_bytes": 2e4}],
-      "edges": [{"src": "a", "dst": "b", "bytes": 5}]})",
-                       "g.json");
-  auto pr = Problem::build(*g, *p);
-  ASSERT_TRUE(pr);
-  EXPECT_DOUBLE_EQ(pr->input_us(0, 0), 0.0);
-  EXPECT_DOUBLE_EQ(pr->input_us(0, 1), 10 + 1e4 / 1e4);
-  EXPECT_DOUBLE_EQ(pr->output_us(1, 1), 10 + 2e4 / 1e4);
-  EXPECT_DOUBLE_EQ(pr->output_us(0, 1), 0.0);  // not a sink
-  EXPECT_DOUBLE_EQ(pr->comm_us(0, 0, 1), 10 + 5 / 1e4);
 }
 
 TEST(Bundled, PlatformsLoadAndDefaultExists) {
@@ -248,11 +182,4 @@ TEST(GraphIo, WriterSurvivesIdsThatAreNotUtf8) {
   auto back = parse_graph(text, "back.json");
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->nodes[0].id, "bad\xEF\xBF\xBD\xEF\xBF\xBD id");  // U+FFFD for each bad byte
-}
-
-TEST(Messages, OneLineEscapesControlAndInvalidBytes) {
-  EXPECT_EQ(one_line("node 'a\nb'\t\x01"), "node 'a\\nb'\\t\\x01");
-  EXPECT_EQ(one_line(std::string("x\xff\xc3")), "x\\xFF\\xC3");
-  EXPECT_EQ(one_line("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // valid UTF-8 stays
-  EXPECT_EQ(one_line("\xed\xa0\x80"), "\\xED\\xA0\\x80");                        // a surrogate is not UTF-8
 }

@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "diviml/io/json_io.hpp"
+#include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/objective/validate.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/fastest.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/moves.hpp"
+#include "support/fixtures.hpp"
+#include "support/inline_problem.hpp"
+#include "support/random_problem.hpp"
+#include "support/reference_heft.hpp"
+#include "support/tricky_problem.hpp"
+
+using namespace diviml;
+using namespace diviml::testing;
+
+TEST(Heft, TopcuogluExampleHasMakespan80) {
+  Problem pr = load("topcuoglu.graph.json", "topcuoglu.platform.json");
+  // Upward ranks published in the paper (Table 1): n1 108.0, n3 80.0, n4 80.0, n10 14.67.
+  auto rank = heft_upward_rank(pr);
+  EXPECT_NEAR(rank[0], 108.0, 1e-9);
+  EXPECT_NEAR(rank[2], 80.0, 1e-9);
+  EXPECT_NEAR(rank[3], 80.0, 1e-9);
+  EXPECT_NEAR(rank[1], 77.0, 1e-9);
+  EXPECT_NEAR(rank[9], 14.0 + 2.0 / 3.0, 1e-9);
+  auto plan = solve("heft", pr, {});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_DOUBLE_EQ(plan->makespan_us, 80.0);
+  EXPECT_TRUE(validate(pr, *plan));
+  // The paper's schedule: n1 on p3 [0,9], n10 on p2 [73,80].
+  EXPECT_EQ(plan->placements[0].device, 2);
+  EXPECT_DOUBLE_EQ(plan->placements[0].end_us, 9.0);
+  EXPECT_EQ(plan->placements[9].device, 1);
+  EXPECT_DOUBLE_EQ(plan->placements[9].start_us, 73.0);
+}
+
+TEST(Heft, MemoryFullEverywhereIsAClearError) {
+  Problem pr = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "param_bytes": 80},
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "param_bytes": 80}]})",
+                              R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 100},
+      {"name": "b", "kind": "gpu", "memory_bytes": 50}]})");
+  auto plan = solve("heft", pr, {});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message.find("heft: node 'y' fits on no device"), std::string::npos);
+}
+
+TEST(Heft, GapIndexPlacesLikeTheTextbookSlotScan) {
+  // The solver finds gaps through an index; the reference scans every slot. Same list, same
+  // placement, on instances with zero costs, forbidden devices, memory and missing links.
+  int compared = 0;
+  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+    auto pr = diviml::testing::tricky_problem(seed, 12, 3);
+    if (!pr) continue;
+    Mapping want = diviml::testing::reference_heft(*pr, heft_priority(*pr));
+    auto got = HeftSolver().run(*pr, {});
+    if (want.device.empty()) continue;  // greedy stuck: the solver falls back to a search
+    ASSERT_TRUE(got) << "seed " << seed;
+    EXPECT_EQ(got->mapping.device, want.device) << "seed " << seed;
+    EXPECT_EQ(got->mapping.order, want.order) << "seed " << seed;
+    ++compared;
+  }
+  EXPECT_GT(compared, 300);
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {  // larger: many gaps per device
+    Problem pr = diviml::testing::random_problem(seed, {300, 4, 0.01, 0.1, true, false});
+    Mapping want = diviml::testing::reference_heft(pr, heft_priority(pr));
+    auto got = HeftSolver().run(pr, {});
+    ASSERT_TRUE(got && !want.device.empty());
+    EXPECT_EQ(got->mapping.order, want.order) << "seed " << seed;
+  }
+}
