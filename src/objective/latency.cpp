@@ -19,7 +19,8 @@ class LatencyObjective final : public Objective {
   double value(const Plan& plan) const override { return plan.makespan_us; }
   Status validate(const Problem& problem, const Plan& plan) const override { return diviml::validate(problem, plan); }
   double quick_bound(const Problem& problem) const override {
-    return std::max(critical_path_bound_us(problem), ascent_work_bound_us(problem));
+    const double path = critical_path_bound_us(problem);
+    return std::max(path, ascent_work_bound_us(problem, 1000, path));
   }
   double lower_bound(const Problem& problem, double lp_time_limit_s) const override {
     return lower_bound_us(problem, lp_time_limit_s);

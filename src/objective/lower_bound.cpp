@@ -81,10 +81,29 @@ double work_bound_for_weights_us(const Problem& pr, const std::vector<double>& w
   return sum;
 }
 
-double ascent_work_bound_us(const Problem& pr, int iterations) {
+double ascent_work_bound_us(const Problem& pr, int iterations, double at_least) {
   const int n = pr.num_nodes(), k = pr.num_devices();
-  std::vector<double> w(k, 1.0 / k), grad(k);
-  double best = 0;
+  // Per node, its finite costs (device, cost), flat.
+  std::vector<int> begin(n + 1, 0), device;
+  std::vector<double> cost;
+  std::vector<double> load(k, 0.0);  // per device: the work of the nodes it runs fastest
+  for (int i = 0; i < n; ++i) {
+    int fastest = -1;
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(i, d)) {
+        device.push_back(d);
+        cost.push_back(pr.cost_us(i, d));
+        if (fastest < 0 || pr.cost_us(i, d) < pr.cost_us(i, fastest)) fastest = d;
+      }
+    begin[i + 1] = static_cast<int>(device.size());
+    if (fastest >= 0) load[fastest] += pr.cost_us(i, fastest);
+  }
+  // Every weighting's bound is at most the LP's value, which is at most the busiest device's
+  // load when each node runs on its fastest device: where that cannot beat `at_least`, stop.
+  if (*std::max_element(load.begin(), load.end()) <= at_least) return average_work_bound_us(pr);
+  std::vector<double> w(k, 1.0 / k), best_w = w, grad(k);
+  double best = -1;
+  int stale = 0;
   for (int it = 0; it <= iterations; ++it) {
     // f(w) = sum_i min_k w_k p_ik and a supergradient: per device, the work of the nodes whose
     // minimum it attains.
@@ -93,21 +112,26 @@ double ascent_work_bound_us(const Problem& pr, int iterations) {
     for (int i = 0; i < n; ++i) {
       double low = kInf;
       int arg = -1;
-      for (int d = 0; d < k; ++d)
-        if (pr.can_run(i, d) && w[d] * pr.cost_us(i, d) < low) low = w[d] * pr.cost_us(i, d), arg = d;
+      for (int c = begin[i]; c < begin[i + 1]; ++c)
+        if (w[device[c]] * cost[c] < low) low = w[device[c]] * cost[c], arg = c;
       if (arg < 0) continue;
       f += low;
-      grad[arg] += pr.cost_us(i, arg);
+      grad[device[arg]] += cost[arg];
     }
-    best = std::max(best, work_bound_for_weights_us(pr, w));  // exactly re-evaluated: sound
-    if (!(f > 0) || it == iterations) break;
+    if (f > best * (1 + 1e-9)) {
+      best = f, best_w = w, stale = 0;
+    } else if (++stale >= 200) {
+      break;  // no progress for 200 steps: close enough (the result is sound regardless)
+    }
+    if (!(f > 0)) break;
     // Exponentiated-gradient step on the simplex, shrinking as 1/sqrt(t).
     const double step = 1.0 / std::sqrt(1.0 + it);
     double total = 0;
     for (int d = 0; d < k; ++d) total += w[d] *= std::exp(std::min(50.0, step * grad[d] / f));
     for (int d = 0; d < k; ++d) w[d] /= total;
   }
-  return best;
+  // The best weighting, evaluated exactly (normalised, clamped): sound whatever the ascent did.
+  return std::max(average_work_bound_us(pr), work_bound_for_weights_us(pr, best_w));
 }
 
 double lp_work_bound_us(const Problem& pr, double time_limit_s) {

@@ -1,5 +1,5 @@
 // ONNX -> graph file. The only ONNX-facing entry point; ONNX and protobuf types stay inside
-// src/onnx/.
+// src/io/onnx_import.cpp.
 //
 // Runs ONNX shape inference, then turns every operator into a node with its op_type, forward
 // FLOPs, bytes accessed, resident weight bytes (initializers it reads) and output bytes, and

@@ -37,10 +37,12 @@ double average_work_bound_us(const Problem& problem);
 // that stopped it. Never below the average work bound (uniform weights).
 double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0);
 
-// The same bound without an LP: exponentiated-gradient ascent over the weights for
-// `iterations` steps from the uniform ones (O(iterations * n * K), in process), the best
-// weighting evaluated exactly. Never below the average work bound; the quick bound of views.
-double ascent_work_bound_us(const Problem& problem, int iterations = 1000);
+// The same bound without an LP: exponentiated-gradient ascent over the weights from the uniform
+// ones, at most `iterations` steps and until 200 steps bring nothing (O(steps * n * K), in
+// process), the best weighting evaluated exactly. Never below the average work bound. Skips the
+// ascent (average work bound) when no weighting can exceed `at_least` (the busiest device's
+// load with every node on its fastest device bounds the LP from above). The quick bound of views.
+double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0);
 
 // sum_i min_k (w_k / sum w) p_ik: a lower bound on the makespan for any weights w >= 0.
 double work_bound_for_weights_us(const Problem& problem, const std::vector<double>& weight);

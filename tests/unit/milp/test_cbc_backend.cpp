@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 #include "diviml/io/json_io.hpp"
 #include "diviml/milp/latency_milp.hpp"
 #include "diviml/milp/milp.hpp"
