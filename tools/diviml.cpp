@@ -4,10 +4,12 @@
 // usage, 3 internal or solver failure, 4 a valid problem without a plan.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <optional>
 
 #include "diviml/graph/generators.hpp"
@@ -107,7 +109,20 @@ int run_plan(const PlanArgs& a) {
   if (!problem) return die(problem.error());
   SolveHooks hooks;
   hooks.objective = *objective;
+  // --verbose: the solve's progress on stderr as it happens (events come from worker threads).
+  std::mutex progress_mutex;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (a.options.verbose)
+    hooks.progress = [&](const Progress& p) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "progress %.3f s: %s: %s", s, p.solver.c_str(), one_line(p.message).c_str());
+      if (std::isfinite(p.incumbent)) std::fprintf(stderr, " (best %.3f)", p.incumbent);
+      if (p.bound > 0) std::fprintf(stderr, " (bound %.3f)", p.bound);
+      std::fputc('\n', stderr);
+    };
   auto plan = solve(a.solver, *problem, a.options, hooks);
+  hooks.progress = nullptr;  // the reference row below reports nothing
   if (!plan) return die(plan.error());
   if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())

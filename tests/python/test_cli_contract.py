@@ -91,3 +91,25 @@ def test_cluster_platform_plans(diviml_bin, root, tmp_path):
     assert p["platform"] == "cluster-3srv"
     r = run(diviml_bin, "validate", "--graph", graph, "--platform", "cluster-3srv", path)
     assert r.returncode == 0, r.stderr
+
+
+def test_verbose_reports_progress_on_stderr(diviml_bin, root, tmp_path):
+    # --verbose: the solve context's progress events, one line each, the last one "done" with the
+    # plan's value and bound; stdout keeps the table.
+    r = run(diviml_bin, "plan", "-g", root / "models" / "resnet18.json", "-s", "auto", "-v", "-o", tmp_path / "p.json")
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.startswith("progress ")]
+    assert any(": auto: " in l for l in lines), r.stderr
+    assert lines[-1].split(": ", 2)[2].startswith("done (best "), lines[-1]
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert f"best {plan['makespan_us']:.3f}" in lines[-1]
+
+
+def test_options_lists_the_registry(diviml_bin):
+    r = run(diviml_bin, "options")
+    assert r.returncode == 0, r.stderr
+    for name in ("--time-limit", "--module-size", "--auto-milp-pairs", "--bound-lp-time"):
+        assert name in r.stdout
+    r = run(diviml_bin, "plan", "-g", "x.json", "-o", "y.json", "--cut-slack", "2")
+    assert r.returncode == 2
+    assert r.stderr == "diviml: error: --cut-slack: '2' is out of range [0, 1] (see diviml --help)\n"
