@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build with warnings as errors, run CTest (every
-# label: unit, milp, cli and the Python tests under python.pytest), then each fuzz harness
+# label: unit, slow, cli, format and the Python tests under python.pytest), then each fuzz harness
 # briefly. Exits non-zero if any test fails. The quick run for development is
 #   (cd build && ctest -LE slow)
 set -uo pipefail
