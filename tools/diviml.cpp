@@ -57,6 +57,11 @@ Status check_solver(const std::string& name) {
   return usage_error("unknown solver '" + name + "' (known: " + known + ") (see diviml --help)");
 }
 
+// The value column of the summary table for an objective.
+std::string value_name(const Objective& objective) {
+  return objective.name() == "throughput" ? "period_us" : "makespan_us";
+}
+
 // The objective named on the command line, or a usage error naming the known ones.
 Result<const Objective*> objective_of(const std::string& name) {
   if (const Objective* o = find_objective(name)) return o;
@@ -129,7 +134,7 @@ int run_plan(const PlanArgs& a) {
     if (Status s = write_text_file(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
   if (!a.quiet) {
     std::vector<SummaryRow> rows{summary_row(*plan)};
-    double fastest_us = plan->solver == "fastest" ? plan->makespan_us : 0;
+    double fastest_us = plan->solver == "fastest" ? plan->value() : 0;
     if (plan->solver != "fastest") {
       // Only the reference row of the table: its bounds get a short LP budget, not the limit.
       SolveOptions reference = a.options;
@@ -137,7 +142,7 @@ int run_plan(const PlanArgs& a) {
       auto base = solve("fastest", *problem, reference, hooks);
       if (base) {
         rows.push_back(summary_row(*base));
-        fastest_us = base->makespan_us;
+        fastest_us = base->value();
       } else {
         rows.push_back(SummaryRow{"fastest", "error", 0, 0, 0, base.error().message});
       }
@@ -145,7 +150,10 @@ int run_plan(const PlanArgs& a) {
     std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                 problem->num_devices());
-    std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
+    std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
+    if (plan->objective == "throughput")
+      std::printf("throughput: period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s)\n", plan->period_us,
+                  plan->period_us > 0 ? 1e6 / plan->period_us : 0.0, plan->latency_us, plan->lanes);
     if (a.options.verbose) {
       for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
       const Graph& g = problem->graph();
@@ -173,22 +181,30 @@ int run_plan(const PlanArgs& a) {
   return 0;
 }
 
-int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, const std::string& out_dir) {
+int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::string& out_dir) {
+  auto objective = objective_of(a.objective);
+  if (!objective) return die(objective.error());
   for (const std::string& name : solvers)
     if (Status s = check_solver(name); !s) return die(s.error());
+  // Without --solvers: every solver that supports the objective.
+  if (solvers.empty())
+    for (const std::string& name : solver_names())
+      if (make_solver(name)->supports(**objective)) solvers.push_back(name);
   auto problem = load_problem(a.graph, a.platform);
   if (!problem) return die(problem.error());
   std::vector<SummaryRow> rows;
   double fastest_us = 0;
   bool any = false;
+  SolveHooks hooks;
+  hooks.objective = *objective;
   for (const std::string& name : solvers) {
-    auto plan = solve(name, *problem, a.options);
+    auto plan = solve(name, *problem, a.options, hooks);
     if (!plan) {
       rows.push_back(SummaryRow{name, "error", 0, 0, 0, plan.error().message});
       continue;
     }
     any = true;
-    if (name == "fastest") fastest_us = plan->makespan_us;
+    if (name == "fastest") fastest_us = plan->value();
     rows.push_back(summary_row(*plan));
     if (!out_dir.empty()) {
       std::string base = out_dir + "/" + problem->graph().name + "." + name;
@@ -199,16 +215,29 @@ int run_compare(const PlanArgs& a, const std::vector<std::string>& solvers, cons
   std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
               problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
               problem->num_devices());
-  std::fputs(summary_table(rows, fastest_us).c_str(), stdout);
+  std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
   return any ? 0 : 1;
 }
 
-int run_validate(const std::string& graph, const std::string& platform, const std::string& plan_path) {
+int run_validate(const std::string& graph, const std::string& platform, const std::string& plan_path,
+                 const std::string& objective_name) {
   auto problem = load_problem(graph, platform);
   if (!problem) return die(problem.error());
   auto plan = read_plan_file(plan_path, *problem);
   if (!plan) return die(plan.error());
-  if (Status s = validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
+  // The plan says what it is scored by; --objective, when given, must agree.
+  if (!objective_name.empty() && objective_name != plan->objective) {
+    if (auto o = objective_of(objective_name); !o) return die(o.error());
+    return die(fail(plan_path + ": a " + plan->objective + " plan, not a " + objective_name + " plan"));
+  }
+  const Objective* objective = find_objective(plan->objective);
+  if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
+  if (plan->objective == "throughput") {
+    std::printf("%s: valid plan, period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s) on %d devices\n",
+                plan_path.c_str(), plan->period_us, plan->period_us > 0 ? 1e6 / plan->period_us : 0.0,
+                plan->latency_us, plan->lanes, problem->num_devices());
+    return 0;
+  }
   std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,
               problem->num_devices());
   return 0;
@@ -247,24 +276,27 @@ int run(int argc, char** argv) {
   auto* plan = app.add_subcommand("plan", "plan a graph on a platform and write the plan");
   add_problem_flags(plan, a.graph, a.platform);
   plan->add_option("--solver,-s", a.solver, solver_help + "default auto");
-  plan->add_option("--objective", a.objective, "latency (default)");
+  plan->add_option("--objective", a.objective,
+                   "latency (default: one input as early as possible) or throughput (a stream: the least period)");
   add_registry_flags(plan, a.options);
   plan->add_option("--output,-o", a.output, "plan file to write")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
   plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
 
-  std::vector<std::string> solvers = solver_names();
+  std::vector<std::string> solvers;
   std::string out_dir;
   auto* compare = app.add_subcommand("compare", "run several solvers on one problem and print a table");
   add_problem_flags(compare, a.graph, a.platform);
-  compare->add_option("--solvers", solvers, "solvers to run (default: all)")->delimiter(',');
+  compare->add_option("--solvers", solvers, "solvers to run (default: all that support the objective)")->delimiter(',');
+  compare->add_option("--objective", a.objective, "latency (default) or throughput");
   add_registry_flags(compare, a.options);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
 
-  std::string vgraph, vplatform, vplan;
+  std::string vgraph, vplatform, vplan, vobjective;
   auto* val = app.add_subcommand("validate", "check a plan: precedence + transfers, no overlap, memory");
   add_problem_flags(val, vgraph, vplatform);
   val->add_option("plan", vplan, "plan file")->required();
+  val->add_option("--objective", vobjective, "latency or throughput (default: what the plan file says)");
 
   app.add_subcommand("platforms", "list the bundled platforms");
 
@@ -334,7 +366,7 @@ int run(int argc, char** argv) {
   }
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
-  if (val->parsed()) return run_validate(vgraph, vplatform, vplan);
+  if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
   if (opts->parsed()) {
     if (options_markdown_out) {
       std::fputs(options_markdown().c_str(), stdout);

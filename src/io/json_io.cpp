@@ -304,6 +304,31 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
   auto t = top.nonneg("solve_time_s", 0.0);
   if (!t) return t.error();
   plan.solve_time_s = *t;
+  auto objective = top.str_or("objective", "latency");
+  if (!objective) return objective.error();
+  if (*objective != "latency" && *objective != "throughput")
+    return fail(source + ": field 'objective': unknown objective '" + *objective + "' (expected latency or throughput)");
+  plan.objective = *objective;
+  const bool stream = plan.objective == "throughput";
+  // A whole number >= 0 (lanes), from an optional field.
+  auto lane_of = [&](const Fields& f, const char* key, double dflt) -> Result<int> {
+    auto x = f.nonneg(key, dflt);
+    if (!x) return x.error();
+    if (*x != std::floor(*x) || *x > 1e6) return f.err(std::string("field '") + key + "' must be a whole number");
+    return static_cast<int>(*x);
+  };
+  if (stream) {
+    auto period = top.nonneg("period_us", 0.0);
+    if (!period) return period.error();
+    plan.period_us = *period;
+    auto lat = top.nonneg("latency_us", plan.makespan_us);
+    if (!lat) return lat.error();
+    plan.latency_us = *lat;
+    auto lanes = lane_of(top, "lanes", 1);
+    if (!lanes) return lanes.error();
+    if (*lanes < 1) return fail(source + ": field 'lanes' must be at least 1");
+    plan.lanes = *lanes;
+  }
   auto placements = array_field(*doc, "placements", source, true);
   if (!placements) return placements.error();
   for (size_t i = 0; i < (*placements)->size(); ++i) {
@@ -327,6 +352,11 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
     if (!e) return e.error();
     p.start_us = *s;
     p.end_us = *e;
+    if (stream) {
+      auto lane = lane_of(fp, "lane", 0);
+      if (!lane) return lane.error();
+      p.lane = *lane;
+    }
     plan.placements.push_back(p);
   }
   auto transfers = array_field(*doc, "transfers", source, false);
@@ -350,7 +380,14 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
     auto it = edge_of.find({g.find(*src), g.find(*dst)});
     if (it == edge_of.end() || it->second.empty()) return f.err("no edge " + *src + " -> " + *dst + " in the graph");
     tr.edge = it->second.back();
-    it->second.pop_back();
+    if (stream) {
+      // A stream moves an edge's tensor once per lane: the edge is named, not used up.
+      auto lane = lane_of(f, "lane", 0);
+      if (!lane) return lane.error();
+      tr.lane = *lane;
+    } else {
+      it->second.pop_back();
+    }
     tr.from = pf.find(*from);
     tr.to = pf.find(*to);
     if (tr.from < 0) return f.err("unknown device '" + *from + "'");
@@ -452,7 +489,14 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["format"] = "diviml.plan/1";
   doc["solver"] = plan.solver;
   doc["status"] = to_string(plan.status);
-  doc["objective"] = "latency";
+  const bool stream = plan.objective == "throughput";
+  doc["objective"] = plan.objective;
+  if (stream) {
+    doc["period_us"] = plan.period_us;
+    doc["throughput_per_s"] = plan.period_us > 0 ? 1e6 / plan.period_us : 0.0;
+    doc["latency_us"] = plan.latency_us;
+    doc["lanes"] = plan.lanes;
+  }
   doc["makespan_us"] = plan.makespan_us;
   doc["lower_bound_us"] = plan.lower_bound_us;
   doc["gap"] = plan.gap();
@@ -460,11 +504,13 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["graph"] = g.name;
   doc["platform"] = pf.name;
   json pl = json::array();
-  for (const Placement& p : plan.placements)
+  for (const Placement& p : plan.placements) {
     pl.push_back({{"node", g.nodes[p.node].id},
                   {"device", pf.devices[p.device].name},
                   {"start_us", p.start_us},
                   {"end_us", p.end_us}});
+    if (stream) pl.back()["lane"] = p.lane;
+  }
   doc["placements"] = std::move(pl);
   json tr = json::array();
   for (const Transfer& t : plan.transfers) {
@@ -476,6 +522,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
                   {"start_us", t.start_us},
                   {"end_us", t.end_us},
                   {"bytes", e.bytes}});
+    if (stream) tr.back()["lane"] = t.lane;
   }
   doc["transfers"] = std::move(tr);
   json ht = json::array();
@@ -487,6 +534,8 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
                   {"start_us", t.start_us},
                   {"end_us", t.end_us},
                   {"bytes", t.bytes}});
+  if (stream)
+    for (size_t i = 0; i < plan.host_transfers.size(); ++i) ht[i]["lane"] = plan.host_transfers[i].lane;
   doc["host_transfers"] = std::move(ht);
   if (!plan.notes.empty()) doc["notes"] = plan.notes;
   if (!plan.modules.empty()) {

@@ -4,6 +4,7 @@
 #include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/objective.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
 
 namespace diviml {
@@ -34,8 +35,12 @@ const Objective& latency_objective() {
   return latency;
 }
 
-const Objective* find_objective(const std::string& name) { return name == "latency" ? &latency_objective() : nullptr; }
+const Objective* find_objective(const std::string& name) {
+  if (name == "latency") return &latency_objective();
+  if (name == "throughput") return &throughput_objective();
+  return nullptr;
+}
 
-std::vector<std::string> objective_names() { return {"latency"}; }
+std::vector<std::string> objective_names() { return {"latency", "throughput"}; }
 
 }  // namespace diviml

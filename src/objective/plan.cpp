@@ -25,8 +25,9 @@ Result<PlanStatus> plan_status_from_string(const std::string& s) {
 }
 
 double Plan::gap() const {
-  if (makespan_us <= 0) return 0.0;
-  return std::clamp((makespan_us - lower_bound_us) / makespan_us, 0.0, 1.0);
+  const double v = value();
+  if (v <= 0) return 0.0;
+  return std::clamp((v - lower_bound_us) / v, 0.0, 1.0);
 }
 
 }  // namespace diviml

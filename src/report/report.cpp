@@ -149,13 +149,14 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
 }
 
 SummaryRow summary_row(const Plan& plan) {
-  return SummaryRow{plan.solver, to_string(plan.status), plan.makespan_us, plan.lower_bound_us, plan.solve_time_s, ""};
+  // The objective's value: the makespan, or the period of a throughput plan.
+  return SummaryRow{plan.solver, to_string(plan.status), plan.value(), plan.lower_bound_us, plan.solve_time_s, ""};
 }
 
-std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us) {
+std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us, const std::string& value_name) {
   std::ostringstream s;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%-10s %-10s %14s %14s %8s %9s %10s\n", "solver", "status", "makespan_us",
+  std::snprintf(buf, sizeof buf, "%-10s %-10s %14s %14s %8s %9s %10s\n", "solver", "status", value_name.c_str(),
                 "lower_bound_us", "gap", "speedup", "time_s");
   s << buf;
   for (const SummaryRow& r : rows) {

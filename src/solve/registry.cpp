@@ -6,11 +6,12 @@
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
 #include "diviml/solvers/milp.hpp"
+#include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
 
 namespace diviml {
 
-std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split", "bnb"}; }
+std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas"}; }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "auto") return std::make_unique<AutoSolver>();
@@ -19,6 +20,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "milp") return std::make_unique<MilpSolver>();
   if (name == "split") return std::make_unique<SplitSolver>();
   if (name == "bnb") return std::make_unique<BnbSolver>();
+  if (name == "replicas") return std::make_unique<ReplicasSolver>();
   return nullptr;
 }
 

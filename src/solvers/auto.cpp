@@ -7,6 +7,7 @@
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
 #include "diviml/solvers/milp.hpp"
+#include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
 
 namespace diviml {
@@ -23,11 +24,19 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const HeftSolver heft;
   const SplitSolver split;
   const MilpSolver milp;
-  std::vector<const Solver*> portfolio{&fastest, &heft, &split};
+  const ReplicasSolver replicas;
+  // The portfolio: the solvers that support the objective.
+  std::vector<const Solver*> portfolio;
+  for (const Solver* s : {static_cast<const Solver*>(&fastest), static_cast<const Solver*>(&heft),
+                          static_cast<const Solver*>(&split), static_cast<const Solver*>(&replicas)})
+    if (s->supports(objective)) portfolio.push_back(s);
   // The pair count needs the transitive closure (n^2 / 8 bytes): only on graphs small enough
   // for it, and a MILP over more nodes would not finish in auto's share anyway.
-  const long pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
-  if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
+  long pairs = -2;  // -2: the MILP does not support the objective
+  if (milp.supports(objective)) {
+    pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
+    if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
+  }
   for (const Solver* solver : portfolio) {
     // The portfolio shares the caller's deadline: split gets half of what is left when the
     // MILP comes after it, the MILP the rest (at most auto-milp-time).
@@ -70,7 +79,7 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   std::string summary = "auto tried:";
   for (const auto& t : tried) summary += " " + t + ";";
   if (pairs > o.auto_milp_pairs) summary += " milp skipped (" + std::to_string(pairs) + " unordered pairs)";
-  if (pairs < 0) summary += " milp skipped (" + std::to_string(problem.num_nodes()) + " nodes)";
+  if (pairs == -1) summary += " milp skipped (" + std::to_string(problem.num_nodes()) + " nodes)";
   best->notes.push_back(summary);
   return std::move(*best);
 }

@@ -28,12 +28,14 @@ struct Placement {
   int device = -1;
   double start_us = 0;
   double end_us = 0;
+  int lane = 0;  // throughput plans: which lane (input n follows lane n mod lanes); 0 otherwise
 };
 
 struct Transfer {
-  int edge = -1;  // graph edge index
+  int edge = -1;  // graph edge index (throughput: the first edge from the producer to that device)
   int from = -1, to = -1;
   double start_us = 0, end_us = 0;
+  int lane = 0;  // throughput plans: the lane of the tensor
 };
 
 // Model input from the host (to_host = false) or a sink's output back to it (to_host = true).
@@ -43,12 +45,16 @@ struct HostTransfer {
   int from = -1, to = -1;
   double start_us = 0, end_us = 0;
   double bytes = 0;
+  int lane = 0;  // throughput plans
 };
 
 // Device choice and per-device execution order: what a solver decides. Times follow by replay.
+// For the latency objective a task is a node. For the throughput objective a mapping may hold
+// R >= 1 lanes: task t = lane * num_nodes + node, `device` has R * num_nodes entries, and each
+// device's order is the cyclic order it repeats once per round of R inputs.
 struct Mapping {
-  std::vector<int> device;              // per node
-  std::vector<std::vector<int>> order;  // per device: node indices in execution order
+  std::vector<int> device;              // per task
+  std::vector<std::vector<int>> order;  // per device: tasks in execution order
 };
 
 // One module of a module-splitting solve (written to the plan file as "modules").
@@ -64,10 +70,15 @@ struct ModuleSummary {
 };
 
 struct Plan {
+  std::string objective = "latency";  // what the plan is scored by: "latency" or "throughput"
   std::string solver;
   PlanStatus status = PlanStatus::kHeuristic;
-  double makespan_us = 0;
-  double lower_bound_us = 0;
+  double makespan_us = 0;     // latency: the makespan; throughput: one input's latency (= latency_us)
+  double lower_bound_us = 0;  // a proven bound on the objective's value (makespan, or period)
+  // Throughput plans (docs/formats.md): the steady state of a stream of inputs.
+  int lanes = 1;              // R: input n follows lane n mod R
+  double period_us = 0;       // time between consecutive inputs
+  double latency_us = 0;      // one input's time from injection to its last output, at that period
   double solve_time_s = 0;
   std::vector<Placement> placements;  // indexed by node
   std::vector<Transfer> transfers;    // one per edge whose ends sit on different devices
@@ -75,7 +86,9 @@ struct Plan {
   std::vector<std::string> notes;      // solver remarks written to the plan file
   std::vector<ModuleSummary> modules;  // module-splitting solvers only
 
-  // Gap between makespan and lower bound relative to the makespan, in [0, 1].
+  // The objective's value: the period for throughput, else the makespan (lower is better).
+  double value() const { return objective == "throughput" ? period_us : makespan_us; }
+  // Gap between value and lower bound relative to the value, in [0, 1].
   double gap() const;
 };
 

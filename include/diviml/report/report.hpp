@@ -23,7 +23,10 @@ struct SummaryRow {
 
 // Fixed-width table: solver, status, makespan, lower bound, gap, speed-up over the
 // `fastest` baseline (when given, > 0), solve time.
-std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_makespan_us);
+// `value_name` heads the value column: makespan_us, or period_us for throughput (the speed-up
+// column is then the throughput over the fastest single device).
+std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_makespan_us,
+                          const std::string& value_name = "makespan_us");
 SummaryRow summary_row(const Plan& plan);
 
 // Measured against modelled: per op kind, the sum of the profiled costs on `device` and the

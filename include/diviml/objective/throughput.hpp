@@ -1,0 +1,48 @@
+// The throughput objective: the steady state of a stream of inputs (docs/formulation.md,
+// "Throughput"; docs/cost-model.md, "Streams of inputs").
+//
+// A decision is a Mapping with R >= 1 lanes (plan.hpp): input n follows lane n mod R, each lane
+// maps every node to a device, and each device repeats its cyclic order of (lane, node) tasks
+// once per round of R inputs. Compute on a device is one task at a time, in that order.
+// Transfers occupy their link: one tensor at a time per direction, first come first served;
+// a producer's tensor moves once per destination device however many consumers read it there;
+// host inputs and outputs use the host's links for every input. Copies overlap compute (copy
+// engines).
+//
+// The pipeline replay injects inputs and runs every device's cyclic order and every link's
+// queue. The period is found by running saturated (every input available at once) and taking
+// the steady rate of rounds; the plan then runs with one input every period and must keep up:
+// the latency of the last quarter of the inputs may not exceed that of the quarter before it
+// (else the period grows by 1% until it does). The latency is the worst latency of the last
+// half of the inputs at that period.
+#pragma once
+
+#include "diviml/objective/objective.hpp"
+
+namespace diviml {
+
+// The plan of a decision for the throughput objective: lanes, period_us, latency_us
+// (= makespan_us), and the times of one steady-state round (placements per lane and node,
+// tensor moves, host transfers) relative to the injection of that round's first input.
+// Fails naming the node or device when the decision is incomplete, a node cannot run where it
+// is mapped, a link is missing, or the cyclic orders deadlock.
+Result<Plan> pipeline_replay(const Problem& problem, const Mapping& mapping);
+
+// The decision of a throughput plan: lanes from `plan.lanes`, devices and each device's cyclic
+// order (by start time within the recorded round) from its placements. Fails on placements
+// that do not cover every (lane, node) exactly once.
+Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
+
+// Proven lower bounds on the period of any plan, any number of lanes:
+//  work: over a long stream every input's work is spread over the devices, so the period is at
+//        least the least possible busiest-device load per input: the latency objective's work
+//        bound (LP within `lp_time_limit_s`, else weight ascent), which is exactly that value;
+//  host links: an input whose node cannot run on the host must cross one of the host's
+//        outgoing links; they work in parallel, so the period is at least the sum over such
+//        nodes of their cheapest input transfer over the number of links, and the same for
+//        outputs back to the host.
+double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
+
+const Objective& throughput_objective();
+
+}  // namespace diviml

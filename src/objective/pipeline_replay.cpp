@@ -1,0 +1,363 @@
+// The pipeline replay of the throughput objective (include/diviml/objective/throughput.hpp): a
+// discrete-event simulation of a stream of inputs through a mapping with lanes.
+#include <algorithm>
+#include <cmath>
+#include <queue>
+#include <string>
+#include <tuple>
+
+#include "diviml/objective/throughput.hpp"
+
+namespace diviml {
+
+namespace {
+
+// Most task instances one simulation holds (inputs x lanes' nodes); fewer inputs on big graphs.
+constexpr double kMaxTaskInstances = 4e5;
+constexpr int kMaxInputs = 1000;
+
+// The static structure of one round: tasks (lane * n + node) and the tensor moves between them.
+struct Round {
+  int n = 0, lanes = 1, k = 0, host = 0;
+  std::vector<int> device;                   // per task
+  std::vector<double> cost;                  // per task
+  std::vector<int> need;                     // per task: distinct dependencies
+  std::vector<std::vector<int>> local_next;  // per task: same-device consumers
+  std::vector<std::vector<int>> moves_out;   // per task: moves it starts when it ends
+  std::vector<char> injected;                // per task: waits for its input's injection only
+  std::vector<int> host_in;                  // per task: its host input move, or -1
+  std::vector<int> host_out;                 // per task: its output move to the host, or -1
+  std::vector<char> sink;                    // per task: ends its input (a graph sink)
+  struct Move {
+    int task = -1;  // producer task (-1: the host, for a host input)
+    int edge = -1;  // first edge it serves (host transfers: -1)
+    int from = -1, to = -1;
+    double duration = 0, bytes = 0;
+    std::vector<int> consumers;  // tasks that wait for it
+    int node = -1;               // host transfers: the node
+    bool to_host = false, host = false;
+  };
+  std::vector<Move> moves;
+  std::vector<std::vector<int>> order;  // per device, the cyclic order of tasks
+};
+
+Result<Round> build_round(const Problem& pr, const Mapping& m) {
+  const Graph& g = pr.graph();
+  Round r;
+  r.n = pr.num_nodes();
+  r.k = pr.num_devices();
+  r.host = pr.platform().host;
+  const int n = r.n, k = r.k;
+  if (m.device.empty() || m.device.size() % n != 0)
+    return fail("pipeline: the mapping does not cover every node of every lane");
+  r.lanes = static_cast<int>(m.device.size() / n);
+  if (static_cast<int>(m.order.size()) != k) return fail("pipeline: mapping has a wrong device count");
+  const int tasks = r.lanes * n;
+  auto name = [&](int t) {
+    return "node '" + g.nodes[t % n].id + "'" + (r.lanes > 1 ? " of lane " + std::to_string(t / n) : "");
+  };
+  r.device = m.device;
+  r.cost.assign(tasks, 0.0);
+  std::vector<int> seen(tasks, 0);
+  for (int d = 0; d < k; ++d)
+    for (int t : m.order[d]) {
+      if (t < 0 || t >= tasks) return fail("pipeline: device order holds an unknown task");
+      if (m.device[t] != d) return fail("pipeline: " + name(t) + " is ordered on a device it is not mapped to");
+      if (seen[t]++) return fail("pipeline: " + name(t) + " is ordered twice");
+    }
+  for (int t = 0; t < tasks; ++t) {
+    const int d = m.device[t], v = t % n;
+    if (d < 0 || d >= k) return fail("pipeline: " + name(t) + " has no device");
+    if (!seen[t]) return fail("pipeline: " + name(t) + " is missing from its device order");
+    if (!pr.can_run(v, d))
+      return fail("pipeline: " + name(t) + " cannot run on device '" + pr.platform().devices[d].name + "'");
+    r.cost[t] = pr.cost_us(v, d);
+  }
+  r.order = m.order;
+  r.need.assign(tasks, 0);
+  r.local_next.assign(tasks, {});
+  r.moves_out.assign(tasks, {});
+  r.injected.assign(tasks, 0);
+  r.host_in.assign(tasks, -1);
+  r.host_out.assign(tasks, -1);
+  r.sink.assign(tasks, 0);
+  const auto& devs = pr.platform().devices;
+  for (int l = 0; l < r.lanes; ++l) {
+    for (int u = 0; u < n; ++u) {
+      const int tu = l * n + u, a = m.device[tu];
+      // One move per destination device: its consumers there wait for it, the bytes of the
+      // largest edge (the tensor) travel.
+      std::vector<int> move_to(k, -1);
+      for (int e : g.out_edges(u)) {
+        const int w = g.edges[e].dst, tw = l * n + w, b = m.device[tw];
+        if (a == b) {
+          r.local_next[tu].push_back(tw);
+          ++r.need[tw];
+          continue;
+        }
+        const double dur = pr.comm_us(e, a, b);
+        if (!std::isfinite(dur))
+          return fail("pipeline: no link from '" + devs[a].name + "' to '" + devs[b].name + "' for edge " +
+                      g.nodes[u].id + " -> " + g.nodes[w].id);
+        if (move_to[b] < 0) {
+          move_to[b] = static_cast<int>(r.moves.size());
+          Round::Move mv;
+          mv.task = tu;
+          mv.edge = e;
+          mv.from = a;
+          mv.to = b;
+          r.moves.push_back(mv);
+          r.moves_out[tu].push_back(move_to[b]);
+        }
+        Round::Move& mv = r.moves[move_to[b]];
+        if (dur > mv.duration) mv.duration = dur, mv.bytes = g.edges[e].bytes;
+        mv.consumers.push_back(tw);
+        ++r.need[tw];
+      }
+      r.sink[tu] = g.is_sink(u);
+    }
+    for (int v = 0; v < n; ++v) {
+      const int tv = l * n + v, d = m.device[tv];
+      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
+      if (!std::isfinite(in)) return fail("pipeline: " + name(tv) + " cannot receive its input from the host");
+      if (!std::isfinite(out)) return fail("pipeline: " + name(tv) + " cannot return its output to the host");
+      if (in > 0) {
+        Round::Move mv;
+        mv.host = true;
+        mv.node = v;
+        mv.from = r.host;
+        mv.to = d;
+        mv.duration = in;
+        mv.bytes = g.nodes[v].input_bytes;
+        mv.consumers.push_back(tv);
+        r.host_in[tv] = static_cast<int>(r.moves.size());
+        r.moves.push_back(mv);
+        ++r.need[tv];
+      }
+      if (out > 0) {
+        Round::Move mv;
+        mv.host = mv.to_host = true;
+        mv.node = v;
+        mv.task = tv;
+        mv.from = d;
+        mv.to = r.host;
+        mv.duration = out;
+        mv.bytes = g.nodes[v].output_bytes.value_or(0.0);
+        r.host_out[tv] = static_cast<int>(r.moves.size());
+        r.moves.push_back(mv);
+      }
+      if (r.need[tv] == 0) {
+        r.injected[tv] = 1;
+        r.need[tv] = 1;
+      }
+    }
+  }
+  return r;
+}
+
+// One simulation: `inputs` inputs, input j injected at j * period (period 0: all at once).
+struct Run {
+  std::vector<double> inject, done;              // per input
+  std::vector<double> task_start, task_end;      // per task instance (round * tasks + task)
+  std::vector<double> move_start, move_end;      // per move instance
+  int stuck_device = -1, stuck_task = -1;        // where a deadlock stopped the run (-1: none)
+};
+
+Run simulate(const Round& r, int rounds, double period) {
+  const int tasks = r.lanes * r.n, moves = static_cast<int>(r.moves.size()), k = r.k;
+  const int inputs = rounds * r.lanes;
+  Run run;
+  run.inject.resize(inputs);
+  run.done.assign(inputs, 0.0);
+  for (int j = 0; j < inputs; ++j) run.inject[j] = j * period;
+  run.task_start.assign(static_cast<size_t>(rounds) * tasks, kInf);
+  run.task_end.assign(static_cast<size_t>(rounds) * tasks, kInf);
+  run.move_start.assign(static_cast<size_t>(rounds) * moves, kInf);
+  run.move_end.assign(static_cast<size_t>(rounds) * moves, kInf);
+  std::vector<int> need(static_cast<size_t>(rounds) * tasks);
+  for (int q = 0; q < rounds; ++q) std::copy(r.need.begin(), r.need.end(), need.begin() + static_cast<size_t>(q) * tasks);
+  // Devices: position in their infinite sequence (round, index), busy or not.
+  std::vector<long> at(k, 0);
+  std::vector<char> busy(k, 0);
+  // Links: FIFO queue of move instances per ordered device pair.
+  std::vector<std::queue<long>> link(static_cast<size_t>(k) * k);
+  std::vector<char> link_busy(static_cast<size_t>(k) * k, 0);
+  enum Kind { kTaskEnd = 0, kMoveEnd = 1, kInject = 2 };
+  using Event = std::tuple<double, long, int, long>;  // time, sequence, kind, instance
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
+  long seq = 0;
+  double now = 0;
+  auto try_start = [&](int d) {
+    if (busy[d] || r.order[d].empty()) return;
+    const long size = static_cast<long>(r.order[d].size());
+    const long q = at[d] / size;
+    if (q >= rounds) return;
+    const long x = q * tasks + r.order[d][at[d] % size];
+    if (need[x] > 0) return;
+    busy[d] = 1;
+    run.task_start[x] = now;
+    run.task_end[x] = now + r.cost[x % tasks];
+    events.emplace(run.task_end[x], seq++, kTaskEnd, x);
+  };
+  auto start_link = [&](int pair) {
+    if (link_busy[pair] || link[pair].empty()) return;
+    const long y = link[pair].front();
+    link[pair].pop();
+    link_busy[pair] = 1;
+    run.move_start[y] = now;
+    run.move_end[y] = now + r.moves[y % moves].duration;
+    events.emplace(run.move_end[y], seq++, kMoveEnd, y);
+  };
+  auto enqueue = [&](long q, int mv) {
+    const Round::Move& m = r.moves[mv];
+    const int pair = m.from * k + m.to;
+    link[pair].push(q * moves + mv);
+    start_link(pair);
+  };
+  auto satisfy = [&](long x) {
+    if (--need[x] == 0) try_start(r.device[x % tasks]);
+  };
+  for (int j = 0; j < inputs; ++j) events.emplace(run.inject[j], seq++, kInject, j);
+  while (!events.empty()) {
+    auto [time, s, kind, id] = events.top();
+    (void)s;
+    events.pop();
+    now = time;
+    if (kind == kInject) {
+      const long q = id / r.lanes, lane = id % r.lanes;
+      for (int v = 0; v < r.n; ++v) {
+        const int t = static_cast<int>(lane) * r.n + v;
+        if (r.injected[t]) satisfy(q * tasks + t);
+        if (r.host_in[t] >= 0) enqueue(q, r.host_in[t]);
+      }
+    } else if (kind == kTaskEnd) {
+      const long q = id / tasks;
+      const int t = static_cast<int>(id % tasks), d = r.device[t];
+      const long input = q * r.lanes + t / r.n;
+      busy[d] = 0;
+      ++at[d];
+      if (r.sink[t]) run.done[input] = std::max(run.done[input], now);
+      for (int w : r.local_next[t]) --need[q * tasks + w];
+      for (int w : r.local_next[t])
+        if (need[q * tasks + w] == 0) try_start(r.device[w]);
+      for (int mv : r.moves_out[t]) enqueue(q, mv);
+      if (r.host_out[t] >= 0) enqueue(q, r.host_out[t]);
+      try_start(d);
+    } else {
+      const long q = id / moves;
+      const Round::Move& m = r.moves[id % moves];
+      link_busy[m.from * k + m.to] = 0;
+      if (m.to_host) {
+        const long input = q * r.lanes + m.task / r.n;
+        run.done[input] = std::max(run.done[input], now);
+      }
+      for (int w : m.consumers) satisfy(q * tasks + w);
+      start_link(m.from * k + m.to);
+    }
+  }
+  for (int d = 0; d < k && run.stuck_device < 0; ++d)
+    if (!r.order[d].empty() && at[d] < static_cast<long>(rounds) * static_cast<long>(r.order[d].size())) {
+      run.stuck_device = d;
+      run.stuck_task = r.order[d][at[d] % static_cast<long>(r.order[d].size())];
+    }
+  return run;
+}
+
+// Latency of input j in a run.
+double latency(const Run& run, int j) { return run.done[j] - run.inject[j]; }
+
+}  // namespace
+
+Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
+  Result<Round> built = build_round(pr, mapping);
+  if (!built) return built.error();
+  const Round& r = *built;
+  const Graph& g = pr.graph();
+  const int tasks = r.lanes * r.n;
+  const int moves = static_cast<int>(r.moves.size());
+  const int cap = static_cast<int>(std::clamp(kMaxTaskInstances / tasks, 8.0, static_cast<double>(kMaxInputs)));
+  const int rounds = std::max(8, cap / r.lanes);
+  const int inputs = rounds * r.lanes;
+  // Saturated: the steady rate of rounds.
+  Run sat = simulate(r, rounds, 0.0);
+  if (sat.stuck_device >= 0) {
+    const int t = sat.stuck_task;
+    return fail("pipeline: the device orders deadlock: device '" + pr.platform().devices[sat.stuck_device].name +
+                "' waits forever for the inputs of node '" + g.nodes[t % r.n].id + "'" +
+                (r.lanes > 1 ? " of lane " + std::to_string(t / r.n) : "") +
+                " (a cyclic order runs a task before one it depends on)");
+  }
+  auto round_done = [&](const Run& run, int q) {
+    double t = 0;
+    for (int l = 0; l < r.lanes; ++l) t = std::max(t, run.done[q * r.lanes + l]);
+    return t;
+  };
+  const int half = rounds / 2;
+  double period = (round_done(sat, rounds - 1) - round_done(sat, half)) / ((rounds - 1 - half) * r.lanes);
+  period = std::max(0.0, period) * (1 + 1e-7);
+  // With one input every period the plan must keep up; else slow down in steps of 1%.
+  Run run;
+  for (int attempt = 0;; ++attempt) {
+    run = simulate(r, rounds, period);
+    double second = 0, last = 0;
+    for (int j = inputs / 2; j < 3 * inputs / 4; ++j) second = std::max(second, latency(run, j));
+    for (int j = 3 * inputs / 4; j < inputs; ++j) last = std::max(last, latency(run, j));
+    if (last <= second * (1 + 1e-7) + 1e-6 || attempt == 60) break;
+    period = std::max(period * 1.01, 1e-6);
+  }
+  Plan plan;
+  plan.objective = "throughput";
+  plan.lanes = r.lanes;
+  plan.period_us = period;
+  for (int j = inputs / 2; j < inputs; ++j) plan.latency_us = std::max(plan.latency_us, latency(run, j));
+  plan.makespan_us = plan.latency_us;
+  // One steady-state round, relative to the injection of its first input.
+  const int q = (3 * rounds) / 4;
+  const double base = run.inject[q * r.lanes];
+  plan.placements.resize(tasks);
+  for (int t = 0; t < tasks; ++t) {
+    const size_t x = static_cast<size_t>(q) * tasks + t;
+    plan.placements[t] = Placement{t % r.n, r.device[t], run.task_start[x] - base, run.task_end[x] - base, t / r.n};
+  }
+  for (int mv = 0; mv < moves; ++mv) {
+    const Round::Move& m = r.moves[mv];
+    const size_t y = static_cast<size_t>(q) * moves + mv;
+    const double s = run.move_start[y] - base, e = run.move_end[y] - base;
+    if (m.host) {
+      const int lane = m.to_host ? m.task / r.n : m.consumers.front() / r.n;
+      plan.host_transfers.push_back(HostTransfer{m.node, m.to_host, m.from, m.to, s, e, m.bytes, lane});
+    } else {
+      plan.transfers.push_back(Transfer{m.edge, m.from, m.to, s, e, m.task / r.n});
+    }
+  }
+  return plan;
+}
+
+Result<Mapping> pipeline_mapping_of(const Problem& pr, const Plan& plan) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  if (plan.lanes < 1) return fail("plan: lanes must be at least 1");
+  const int tasks = plan.lanes * n;
+  Mapping m;
+  m.device.assign(tasks, -1);
+  m.order.assign(k, {});
+  std::vector<std::vector<std::tuple<double, double, int>>> by_device(k);
+  for (const Placement& p : plan.placements) {
+    if (p.lane < 0 || p.lane >= plan.lanes) return fail("plan: a placement names lane " + std::to_string(p.lane));
+    if (p.node < 0 || p.node >= n || p.device < 0 || p.device >= k) return fail("plan: placement of an unknown node");
+    const int t = p.lane * n + p.node;
+    if (m.device[t] >= 0)
+      return fail("node '" + pr.graph().nodes[p.node].id + "' of lane " + std::to_string(p.lane) + " is placed twice");
+    m.device[t] = p.device;
+    by_device[p.device].emplace_back(p.start_us, p.end_us, t);
+  }
+  for (int t = 0; t < tasks; ++t)
+    if (m.device[t] < 0)
+      return fail("node '" + pr.graph().nodes[t % n].id + "' of lane " + std::to_string(t / n) + " is not placed");
+  for (int d = 0; d < k; ++d) {
+    std::sort(by_device[d].begin(), by_device[d].end());
+    for (const auto& [s, e, t] : by_device[d]) m.order[d].push_back(t);
+  }
+  return m;
+}
+
+}  // namespace diviml

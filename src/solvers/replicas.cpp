@@ -1,0 +1,112 @@
+#include "diviml/solvers/replicas.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <tuple>
+
+#include "diviml/objective/replay.hpp"
+
+namespace diviml {
+
+namespace {
+
+constexpr int kMaxLanes = 16;
+constexpr int kReplayed = 3;
+
+// Lanes per device for `lanes` lanes over `devices` by largest remainder of their speed shares.
+std::vector<int> deal(const std::vector<double>& speed, int lanes) {
+  const double total = std::accumulate(speed.begin(), speed.end(), 0.0);
+  std::vector<int> count(speed.size());
+  std::vector<std::pair<double, int>> rest;
+  int given = 0;
+  for (size_t i = 0; i < speed.size(); ++i) {
+    const double share = lanes * speed[i] / total;
+    count[i] = static_cast<int>(std::floor(share));
+    given += count[i];
+    rest.emplace_back(-(share - count[i]), static_cast<int>(i));
+  }
+  std::sort(rest.begin(), rest.end());
+  for (int i = 0; given < lanes; ++i, ++given) ++count[rest[i % rest.size()].second];
+  return count;
+}
+
+}  // namespace
+
+Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const auto& topo = pr.graph().topo_order();
+  const Objective& objective = *ctx.objective;
+  // Devices that hold the whole model, and the period of each with it alone.
+  std::vector<std::pair<double, int>> fit;  // (own period, device)
+  std::string why;
+  for (int d = 0; d < k; ++d) {
+    double mem = 0;
+    bool runs = true;
+    for (int v = 0; v < n && runs; ++v) runs = pr.can_run(v, d), mem += pr.param_bytes(v);
+    if (!runs || mem > pr.capacity_bytes(d)) continue;
+    auto one = objective.evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), topo));
+    if (!one) {
+      if (why.empty()) why = one.error().message;
+      continue;
+    }
+    fit.emplace_back(std::max(objective.value(*one), 1e-9), d);
+  }
+  if (fit.empty())
+    return infeasible("replicas: no device can run and hold the whole model" + (why.empty() ? "" : " (" + why + ")"));
+  std::sort(fit.begin(), fit.end());
+  // Candidates (analytic period, lanes, devices used), the best few replayed.
+  std::vector<std::tuple<double, int, int>> candidates;
+  for (int used = 1; used <= static_cast<int>(fit.size()); ++used) {
+    std::vector<double> speed;
+    for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
+    for (int lanes = used; lanes <= std::max(used, kMaxLanes); ++lanes) {
+      const std::vector<int> count = deal(speed, lanes);
+      double period = 0;
+      for (int i = 0; i < used; ++i) period = std::max(period, count[i] * fit[i].first / lanes);
+      candidates.emplace_back(period, lanes, used);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  std::optional<SolverOutput> best;
+  double best_value = kInf;
+  std::string tried;
+  for (int c = 0; c < std::min<int>(kReplayed, static_cast<int>(candidates.size())); ++c) {
+    if (best && ctx.stopped()) break;
+    const auto [estimate, lanes, used] = candidates[c];
+    std::vector<double> speed;
+    for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
+    const std::vector<int> count = deal(speed, lanes);
+    // Lanes dealt round-robin over the devices that still have some, so that consecutive
+    // inputs go to different devices.
+    std::vector<int> lane_device;
+    std::vector<int> left = count;
+    while (static_cast<int>(lane_device.size()) < lanes)
+      for (int i = 0; i < used; ++i)
+        if (left[i] > 0) --left[i], lane_device.push_back(fit[i].second);
+    SolverOutput out;
+    out.mapping.device.assign(static_cast<size_t>(lanes) * n, -1);
+    out.mapping.order.assign(k, {});
+    for (int l = 0; l < lanes; ++l)
+      for (int v : topo) {
+        out.mapping.device[l * n + v] = lane_device[l];
+        out.mapping.order[lane_device[l]].push_back(l * n + v);
+      }
+    auto plan = objective.evaluate(pr, out.mapping);
+    if (!plan) return internal_error("replicas: " + plan.error().message);
+    const double value = objective.value(*plan);
+    tried += " " + std::to_string(lanes) + " lanes on " + std::to_string(used) + " device(s): " +
+             std::to_string(value) + " us;";
+    if (value < best_value * (1 - 1e-9)) {
+      best_value = value;
+      out.notes.push_back("replicas: " + std::to_string(lanes) + " lane(s) on " + std::to_string(used) +
+                          " device(s), estimated period " + std::to_string(estimate) + " us");
+      best = std::move(out);
+    }
+  }
+  best->notes.push_back("replicas tried:" + tried);
+  return std::move(*best);
+}
+
+}  // namespace diviml

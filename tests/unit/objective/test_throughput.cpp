@@ -1,0 +1,183 @@
+// The throughput objective: the pipeline replay against hand-computed steady states, its
+// validator, and the soundness of the period's bounds.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "diviml/io/json_io.hpp"
+#include "diviml/objective/throughput.hpp"
+#include "diviml/solve/solve.hpp"
+#include "support/inline_problem.hpp"
+#include "support/random_problem.hpp"
+
+using namespace diviml;
+using namespace diviml::testing;
+
+namespace {
+
+// Devices A (host) and B; A -> B takes `link_us` whatever the bytes.
+std::string two_devices(double link_us) {
+  return R"({"host": "A", "devices": [{"name": "A", "kind": "gpu"}, {"name": "B", "kind": "gpu"}],
+    "links": [{"a": "A", "b": "B", "latency_us": )" +
+         std::to_string(link_us) + R"(, "bandwidth_gbps": 1e9}]})";
+}
+
+// a -> b costing (a_us, b_us) on both devices.
+std::string pair_graph(double a_us, double b_us) {
+  return R"({"nodes": [{"id": "a", "cost_us": {"A": )" + std::to_string(a_us) + R"(, "B": )" +
+         std::to_string(a_us) + R"(}}, {"id": "b", "cost_us": {"A": )" + std::to_string(b_us) + R"(, "B": )" +
+         std::to_string(b_us) + R"(}}], "edges": [{"src": "a", "dst": "b", "bytes": 8}]})";
+}
+
+// One lane, a on A and b on B.
+Mapping split_pair() { return Mapping{{0, 1}, {{0}, {1}}}; }
+
+}  // namespace
+
+TEST(PipelineReplay, TwoStagePipelineByHand) {
+  // a (3 us) on A, 2 us over the link, b (5 us) on B: a new input every 5 us (B is the
+  // bottleneck), each input 3 + 2 + 5 = 10 us from injection to its end.
+  Problem pr = inline_problem(pair_graph(3, 5), two_devices(2));
+  auto plan = pipeline_replay(pr, split_pair());
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->objective, "throughput");
+  EXPECT_NEAR(plan->period_us, 5.0, 1e-5);
+  EXPECT_NEAR(plan->latency_us, 10.0, 1e-5);
+  EXPECT_NEAR(plan->makespan_us, 10.0, 1e-5);
+  ASSERT_EQ(plan->placements.size(), 2u);
+  EXPECT_NEAR(plan->placements[0].start_us, 0.0, 1e-3);
+  EXPECT_NEAR(plan->placements[0].end_us, 3.0, 1e-3);
+  EXPECT_NEAR(plan->placements[1].start_us, 5.0, 1e-3);
+  EXPECT_NEAR(plan->placements[1].end_us, 10.0, 1e-3);
+  ASSERT_EQ(plan->transfers.size(), 1u);
+  EXPECT_NEAR(plan->transfers[0].start_us, 3.0, 1e-3);
+  EXPECT_NEAR(plan->transfers[0].end_us, 5.0, 1e-3);
+}
+
+TEST(PipelineReplay, TheLinkIsOneTensorAtATime) {
+  // 1 us on each side but 4 us on the link: the link sets the period, not the devices.
+  Problem pr = inline_problem(pair_graph(1, 1), two_devices(4));
+  auto plan = pipeline_replay(pr, split_pair());
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_NEAR(plan->period_us, 4.0, 1e-5);
+  EXPECT_NEAR(plan->latency_us, 6.0, 1e-5);
+}
+
+TEST(PipelineReplay, LanesOnTwoDevicesHalveThePeriod) {
+  // Two lanes, each the whole model on its own device: inputs alternate, a new one every
+  // (3 + 5) / 2 = 4 us, each still 8 us long.
+  Problem pr = inline_problem(pair_graph(3, 5), two_devices(100));
+  Mapping m{{0, 0, 1, 1}, {{0, 1}, {2, 3}}};
+  auto plan = pipeline_replay(pr, m);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->lanes, 2);
+  EXPECT_NEAR(plan->period_us, 4.0, 1e-5);
+  EXPECT_NEAR(plan->latency_us, 8.0, 1e-5);
+  EXPECT_TRUE(throughput_objective().validate(pr, *plan)) << throughput_objective().validate(pr, *plan).error().message;
+}
+
+TEST(PipelineReplay, OrdersThatDeadlockAreAClearError) {
+  // b before a on one device: b waits for a, which waits for b.
+  Problem pr = inline_problem(pair_graph(3, 5), two_devices(2));
+  auto plan = pipeline_replay(pr, Mapping{{0, 0}, {{1, 0}, {}}});
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().message.find("deadlock"), std::string::npos) << plan.error().message;
+  EXPECT_NE(plan.error().message.find("node 'b'"), std::string::npos) << plan.error().message;
+  EXPECT_FALSE(pipeline_replay(pr, Mapping{{0, 1, 0}, {{0}, {1}}}));  // not a whole lane
+}
+
+TEST(Throughput, DataParallelismEmergesOnTwoIdenticalDevicesWithASlowLink) {
+  // A chain of four 10 us ops; moving a tensor costs 1000 us. One device gives a period of 40;
+  // a replica on each device, inputs alternating, gives 20: what auto must find.
+  std::string nodes, edges;
+  for (int i = 0; i < 4; ++i) {
+    nodes += std::string(i ? ", " : "") + R"({"id": "n)" + std::to_string(i) + R"(", "cost_us": {"A": 10, "B": 10}})";
+    if (i) edges += std::string(i > 1 ? ", " : "") + R"({"src": "n)" + std::to_string(i - 1) + R"(", "dst": "n)" +
+                    std::to_string(i) + R"(", "bytes": 8})";
+  }
+  Problem pr = inline_problem(R"({"nodes": [)" + nodes + R"(], "edges": [)" + edges + "]}", two_devices(1000));
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  auto fastest = solve("fastest", pr, {}, hooks);
+  auto best = solve("auto", pr, {}, hooks);
+  ASSERT_TRUE(fastest && best) << (fastest ? best.error().message : fastest.error().message);
+  EXPECT_NEAR(fastest->period_us, 40.0, 1e-4);
+  EXPECT_NEAR(best->period_us, 20.0, 1e-4);
+  EXPECT_EQ(best->lanes % 2, 0);
+  EXPECT_NEAR(best->latency_us, 40.0, 1e-4);
+  // The work bound: 40 us of work per input over two devices.
+  EXPECT_NEAR(best->lower_bound_us, 20.0, 1e-4);
+  EXPECT_EQ(best->status, PlanStatus::kOptimal);
+}
+
+TEST(Throughput, EverySolverPlanValidatesAndRoundTripsThroughTheFile) {
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    Problem pr = random_problem(seed, RandomSpec{10, 3, 0.3, 0.15, true, false});
+    for (const char* name : {"fastest", "replicas", "auto"}) {
+      auto plan = solve(name, pr, {}, hooks);
+      if (!plan) {
+        // Only "no device holds the whole model" may stop the whole-model baselines.
+        EXPECT_EQ(plan.error().kind, ErrorKind::kInfeasible) << name << ": " << plan.error().message;
+        continue;
+      }
+      EXPECT_LE(plan->lower_bound_us, plan->period_us * (1 + 1e-9)) << name << " seed " << seed;
+      auto back = parse_plan(plan_to_json(pr, *plan), "p.json", pr);
+      ASSERT_TRUE(back) << back.error().message;
+      EXPECT_EQ(back->lanes, plan->lanes);
+      Status s = throughput_objective().validate(pr, *back);
+      EXPECT_TRUE(s) << name << " seed " << seed << ": " << (s ? "" : s.error().message);
+      // A period the plan does not achieve is caught.
+      Plan wrong = *back;
+      wrong.period_us *= 0.9;
+      EXPECT_FALSE(throughput_objective().validate(pr, wrong)) << name;
+    }
+  }
+}
+
+TEST(Throughput, LatencySolversRefuseTheObjective) {
+  Problem pr = random_problem(3);
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  auto plan = solve("heft", pr, {}, hooks);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().kind, ErrorKind::kUsage);
+  EXPECT_EQ(plan.error().message, "solver 'heft' does not support the throughput objective");
+}
+
+TEST(Throughput, PeriodBoundIsBelowEveryDecisionTried) {
+  // Soundness on tiny instances: the bound never exceeds the period of any decision, over
+  // random lanes (1-3), devices and per-device orders (each lane's nodes in topological order,
+  // lanes interleaved at random).
+  std::mt19937 rng(5);
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    Problem pr = random_problem(seed, RandomSpec{5, 3, 0.4, 0.0, true, false});
+    const double bound = period_lower_bound_us(pr, 10);
+    const int n = pr.num_nodes(), k = pr.num_devices();
+    for (int trial = 0; trial < 30; ++trial) {
+      const int lanes = 1 + static_cast<int>(rng() % 3);
+      Mapping m;
+      m.device.resize(lanes * n);
+      m.order.assign(k, {});
+      for (int t = 0; t < lanes * n; ++t) {
+        int d;
+        do d = static_cast<int>(rng() % k);
+        while (!pr.can_run(t % n, d));
+        m.device[t] = d;
+      }
+      std::vector<int> next(lanes, 0);
+      const auto& topo = pr.graph().topo_order();
+      for (int left = lanes * n; left > 0; --left) {
+        int l;
+        do l = static_cast<int>(rng() % lanes);
+        while (next[l] == n);
+        const int t = l * n + topo[next[l]++];
+        m.order[m.device[t]].push_back(t);
+      }
+      auto plan = pipeline_replay(pr, m);
+      ASSERT_TRUE(plan) << plan.error().message;
+      EXPECT_LE(bound, plan->period_us * (1 + 1e-6) + 1e-9) << "seed " << seed << " trial " << trial;
+    }
+  }
+}
