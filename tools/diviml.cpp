@@ -234,8 +234,8 @@ int run_validate(const std::string& graph, const std::string& platform, const st
   if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
   if (plan->objective == "throughput") {
     std::printf("%s: valid plan, period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s) on %d devices\n",
-                plan_path.c_str(), plan->period_us, plan->period_us > 0 ? 1e6 / plan->period_us : 0.0,
-                plan->latency_us, plan->lanes, problem->num_devices());
+                plan_path.c_str(), plan->period_us, plan->period_us > 0 ? 1e6 / plan->period_us : 0.0, plan->latency_us,
+                plan->lanes, problem->num_devices());
     return 0;
   }
   std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,

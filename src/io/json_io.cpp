@@ -307,7 +307,8 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
   auto objective = top.str_or("objective", "latency");
   if (!objective) return objective.error();
   if (*objective != "latency" && *objective != "throughput")
-    return fail(source + ": field 'objective': unknown objective '" + *objective + "' (expected latency or throughput)");
+    return fail(source + ": field 'objective': unknown objective '" + *objective +
+                "' (expected latency or throughput)");
   plan.objective = *objective;
   const bool stream = plan.objective == "throughput";
   // A whole number >= 0 (lanes), from an optional field.

@@ -157,10 +157,10 @@ Result<Round> build_round(const Problem& pr, const Mapping& m) {
 
 // One simulation: `inputs` inputs, input j injected at j * period (period 0: all at once).
 struct Run {
-  std::vector<double> inject, done;              // per input
-  std::vector<double> task_start, task_end;      // per task instance (round * tasks + task)
-  std::vector<double> move_start, move_end;      // per move instance
-  int stuck_device = -1, stuck_task = -1;        // where a deadlock stopped the run (-1: none)
+  std::vector<double> inject, done;          // per input
+  std::vector<double> task_start, task_end;  // per task instance (round * tasks + task)
+  std::vector<double> move_start, move_end;  // per move instance
+  int stuck_device = -1, stuck_task = -1;    // where a deadlock stopped the run (-1: none)
 };
 
 Run simulate(const Round& r, int rounds, double period) {
@@ -175,7 +175,8 @@ Run simulate(const Round& r, int rounds, double period) {
   run.move_start.assign(static_cast<size_t>(rounds) * moves, kInf);
   run.move_end.assign(static_cast<size_t>(rounds) * moves, kInf);
   std::vector<int> need(static_cast<size_t>(rounds) * tasks);
-  for (int q = 0; q < rounds; ++q) std::copy(r.need.begin(), r.need.end(), need.begin() + static_cast<size_t>(q) * tasks);
+  for (int q = 0; q < rounds; ++q)
+    std::copy(r.need.begin(), r.need.end(), need.begin() + static_cast<size_t>(q) * tasks);
   // Devices: position in their infinite sequence (round, index), busy or not.
   std::vector<long> at(k, 0);
   std::vector<char> busy(k, 0);

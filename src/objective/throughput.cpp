@@ -32,7 +32,8 @@ double host_link_bound_us(const Problem& pr) {
     if (pr.can_run(v, host)) continue;
     double best_in = kInf, best_out = kInf;
     for (int d = 0; d < k; ++d)
-      if (pr.can_run(v, d)) best_in = std::min(best_in, pr.input_us(v, d)), best_out = std::min(best_out, pr.output_us(v, d));
+      if (pr.can_run(v, d))
+        best_in = std::min(best_in, pr.input_us(v, d)), best_out = std::min(best_out, pr.output_us(v, d));
     if (std::isfinite(best_in)) in += best_in;
     if (std::isfinite(best_out)) out += best_out;
   }
@@ -49,7 +50,8 @@ class ThroughputObjective final : public Objective {
   Status validate(const Problem& pr, const Plan& plan) const override {
     if (plan.objective != "throughput") return fail("the plan's objective is '" + plan.objective + "', not throughput");
     for (double x : {plan.period_us, plan.latency_us, plan.makespan_us, plan.lower_bound_us})
-      if (!std::isfinite(x) || x < 0) return fail("period_us, latency_us, makespan_us and lower_bound_us must be finite and >= 0");
+      if (!std::isfinite(x) || x < 0)
+        return fail("period_us, latency_us, makespan_us and lower_bound_us must be finite and >= 0");
     Result<Mapping> m = pipeline_mapping_of(pr, plan);
     if (!m) return m.error();
     // Weights stay resident on every device that runs a node in any lane (once per device).
@@ -70,9 +72,11 @@ class ThroughputObjective final : public Objective {
     const double scale = std::max({1.0, again->period_us, again->latency_us});
     auto differs = [&](double a, double b) { return std::abs(a - b) > 1e-6 * scale; };
     if (differs(plan.period_us, again->period_us))
-      return fail("period_us " + num(plan.period_us) + " differs from the plan's steady state " + num(again->period_us));
+      return fail("period_us " + num(plan.period_us) + " differs from the plan's steady state " +
+                  num(again->period_us));
     if (differs(plan.latency_us, again->latency_us) || differs(plan.makespan_us, again->latency_us))
-      return fail("latency_us " + num(plan.latency_us) + " differs from the plan's steady state " + num(again->latency_us));
+      return fail("latency_us " + num(plan.latency_us) + " differs from the plan's steady state " +
+                  num(again->latency_us));
     for (const Placement& p : plan.placements) {
       const Placement& q = again->placements[p.lane * n + p.node];
       if (differs(p.start_us, q.start_us) || differs(p.end_us, q.end_us))

@@ -8,10 +8,13 @@
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
+#include "diviml/solvers/stages.hpp"
 
 namespace diviml {
 
-std::vector<std::string> solver_names() { return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas"}; }
+std::vector<std::string> solver_names() {
+  return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas", "stages"};
+}
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "auto") return std::make_unique<AutoSolver>();
@@ -21,6 +24,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "split") return std::make_unique<SplitSolver>();
   if (name == "bnb") return std::make_unique<BnbSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
+  if (name == "stages") return std::make_unique<StagesSolver>();
   return nullptr;
 }
 

@@ -9,6 +9,7 @@
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
+#include "diviml/solvers/stages.hpp"
 
 namespace diviml {
 
@@ -25,10 +26,12 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const SplitSolver split;
   const MilpSolver milp;
   const ReplicasSolver replicas;
+  const StagesSolver stages;
   // The portfolio: the solvers that support the objective.
   std::vector<const Solver*> portfolio;
-  for (const Solver* s : {static_cast<const Solver*>(&fastest), static_cast<const Solver*>(&heft),
-                          static_cast<const Solver*>(&split), static_cast<const Solver*>(&replicas)})
+  for (const Solver* s :
+       {static_cast<const Solver*>(&fastest), static_cast<const Solver*>(&heft), static_cast<const Solver*>(&split),
+        static_cast<const Solver*>(&replicas), static_cast<const Solver*>(&stages)})
     if (s->supports(objective)) portfolio.push_back(s);
   // The pair count needs the transitive closure (n^2 / 8 bytes): only on graphs small enough
   // for it, and a MILP over more nodes would not finish in auto's share anyway.

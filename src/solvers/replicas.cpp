@@ -96,8 +96,8 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
     auto plan = objective.evaluate(pr, out.mapping);
     if (!plan) return internal_error("replicas: " + plan.error().message);
     const double value = objective.value(*plan);
-    tried += " " + std::to_string(lanes) + " lanes on " + std::to_string(used) + " device(s): " +
-             std::to_string(value) + " us;";
+    tried += " " + std::to_string(lanes) + " lanes on " + std::to_string(used) +
+             " device(s): " + std::to_string(value) + " us;";
     if (value < best_value * (1 - 1e-9)) {
       best_value = value;
       out.notes.push_back("replicas: " + std::to_string(lanes) + " lane(s) on " + std::to_string(used) +

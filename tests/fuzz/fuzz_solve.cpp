@@ -10,6 +10,7 @@
 
 #include "../support/oracle.hpp"
 #include "diviml/io/json_io.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
 #include "diviml/solve/solve.hpp"
 
@@ -87,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   SolveOptions options;
   options.time_limit_s = 10;
   for (const std::string& name : solver_names()) {
+    if (!make_solver(name)->supports(latency_objective())) continue;
     auto plan = solve(name, pr, options);
     if (!std::isfinite(opt)) {
       check(!plan, "a plan for an instance that has none", name);
@@ -102,6 +104,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(plan->makespan_us >= opt - tol, "makespan below the optimum", name);
     if (plan->status == PlanStatus::kOptimal) check(plan->makespan_us <= opt + tol, "optimal above the optimum", name);
     if (name == "milp" || name == "bnb") check(plan->makespan_us <= opt + tol, "exact solver misses the optimum", name);
+  }
+  // The throughput objective on the same instance: every plan validates, its bound stays
+  // below its period; only "no plan" may stop a solver.
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  for (const std::string& name : solver_names()) {
+    if (!make_solver(name)->supports(throughput_objective())) continue;
+    auto plan = solve(name, pr, options, hooks);
+    if (!plan) {
+      check(plan.error().kind == ErrorKind::kInfeasible, ("no plan: " + plan.error().message).c_str(), name);
+      continue;
+    }
+    check(static_cast<bool>(throughput_objective().validate(pr, *plan)), "throughput validator rejects the plan", name);
+    check(plan->lower_bound_us <= plan->period_us * (1 + 1e-9) + 1e-9, "period bound above the period", name);
   }
   return 0;
 }

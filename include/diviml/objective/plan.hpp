@@ -76,9 +76,9 @@ struct Plan {
   double makespan_us = 0;     // latency: the makespan; throughput: one input's latency (= latency_us)
   double lower_bound_us = 0;  // a proven bound on the objective's value (makespan, or period)
   // Throughput plans (docs/formats.md): the steady state of a stream of inputs.
-  int lanes = 1;              // R: input n follows lane n mod R
-  double period_us = 0;       // time between consecutive inputs
-  double latency_us = 0;      // one input's time from injection to its last output, at that period
+  int lanes = 1;          // R: input n follows lane n mod R
+  double period_us = 0;   // time between consecutive inputs
+  double latency_us = 0;  // one input's time from injection to its last output, at that period
   double solve_time_s = 0;
   std::vector<Placement> placements;  // indexed by node
   std::vector<Transfer> transfers;    // one per edge whose ends sit on different devices

@@ -6,6 +6,7 @@
 #include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/objective.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/solve/solve.hpp"
 #include "support/oracle.hpp"
 #include "support/random_problem.hpp"
@@ -16,7 +17,8 @@ using namespace diviml::testing;
 
 TEST(LatencyObjective, IsFoundByNameAndScoresByMakespan) {
   ASSERT_EQ(find_objective("latency"), &latency_objective());
-  EXPECT_EQ(find_objective("throughput"), nullptr);  // the next issue's objective
+  EXPECT_EQ(find_objective("throughput"), &throughput_objective());
+  EXPECT_EQ(find_objective("speed"), nullptr);
   Problem pr = random_problem(5);
   auto heft = solve("heft", pr, {});
   ASSERT_TRUE(heft);

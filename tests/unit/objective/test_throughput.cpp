@@ -24,9 +24,9 @@ std::string two_devices(double link_us) {
 
 // a -> b costing (a_us, b_us) on both devices.
 std::string pair_graph(double a_us, double b_us) {
-  return R"({"nodes": [{"id": "a", "cost_us": {"A": )" + std::to_string(a_us) + R"(, "B": )" +
-         std::to_string(a_us) + R"(}}, {"id": "b", "cost_us": {"A": )" + std::to_string(b_us) + R"(, "B": )" +
-         std::to_string(b_us) + R"(}}], "edges": [{"src": "a", "dst": "b", "bytes": 8}]})";
+  return R"({"nodes": [{"id": "a", "cost_us": {"A": )" + std::to_string(a_us) + R"(, "B": )" + std::to_string(a_us) +
+         R"(}}, {"id": "b", "cost_us": {"A": )" + std::to_string(b_us) + R"(, "B": )" + std::to_string(b_us) +
+         R"(}}], "edges": [{"src": "a", "dst": "b", "bytes": 8}]})";
 }
 
 // One lane, a on A and b on B.
@@ -92,8 +92,9 @@ TEST(Throughput, DataParallelismEmergesOnTwoIdenticalDevicesWithASlowLink) {
   std::string nodes, edges;
   for (int i = 0; i < 4; ++i) {
     nodes += std::string(i ? ", " : "") + R"({"id": "n)" + std::to_string(i) + R"(", "cost_us": {"A": 10, "B": 10}})";
-    if (i) edges += std::string(i > 1 ? ", " : "") + R"({"src": "n)" + std::to_string(i - 1) + R"(", "dst": "n)" +
-                    std::to_string(i) + R"(", "bytes": 8})";
+    if (i)
+      edges += std::string(i > 1 ? ", " : "") + R"({"src": "n)" + std::to_string(i - 1) + R"(", "dst": "n)" +
+               std::to_string(i) + R"(", "bytes": 8})";
   }
   Problem pr = inline_problem(R"({"nodes": [)" + nodes + R"(], "edges": [)" + edges + "]}", two_devices(1000));
   SolveHooks hooks;
@@ -180,4 +181,34 @@ TEST(Throughput, PeriodBoundIsBelowEveryDecisionTried) {
       EXPECT_LE(bound, plan->period_us * (1 + 1e-6) + 1e-9) << "seed " << seed << " trial " << trial;
     }
   }
+}
+
+TEST(Throughput, PipeliningEmergesOnAChainTooBigForOneDevice) {
+  // Four 10 us ops of one weight unit each; each device holds two: no device runs the whole
+  // model, so neither fastest nor replicas has a plan. Two stages of two ops, a fast link:
+  // a new input every 20 us, each 10 + 10 + 1 + 10 + 10 = 41 us long.
+  std::string nodes, edges;
+  for (int i = 0; i < 4; ++i) {
+    nodes += std::string(i ? ", " : "") + R"({"id": "n)" + std::to_string(i) +
+             R"(", "param_bytes": 1, "cost_us": {"A": 10, "B": 10}})";
+    if (i)
+      edges += std::string(i > 1 ? ", " : "") + R"({"src": "n)" + std::to_string(i - 1) + R"(", "dst": "n)" +
+               std::to_string(i) + R"(", "bytes": 8})";
+  }
+  Problem pr = inline_problem(R"({"nodes": [)" + nodes + R"(], "edges": [)" + edges + "]}",
+                              R"({"host": "A", "devices": [{"name": "A", "kind": "gpu", "memory_bytes": 2},
+                                  {"name": "B", "kind": "gpu", "memory_bytes": 2}],
+                                  "links": [{"a": "A", "b": "B", "latency_us": 1, "bandwidth_gbps": 1e9}]})");
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  auto fastest = solve("fastest", pr, {}, hooks);
+  ASSERT_FALSE(fastest);
+  EXPECT_EQ(fastest.error().kind, ErrorKind::kInfeasible);
+  auto plan = solve("auto", pr, {}, hooks);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->lanes, 1);
+  EXPECT_NEAR(plan->period_us, 20.0, 1e-4);
+  EXPECT_NEAR(plan->latency_us, 41.0, 1e-4);
+  EXPECT_NE(plan->placements[0].device, plan->placements[3].device);
+  EXPECT_TRUE(throughput_objective().validate(pr, *plan));
 }

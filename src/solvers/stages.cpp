@@ -1,0 +1,131 @@
+#include "diviml/solvers/stages.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace diviml {
+
+namespace {
+
+// Most cut positions the DP considers (evenly spaced by cumulative work beyond that), by the
+// number of devices: the DP is O(positions^2 * 2^K * K^2).
+int max_positions(int k) { return k <= 3 ? 800 : k <= 4 ? 400 : k <= 6 ? 120 : 40; }
+constexpr int kMaxDevices = 10;
+
+}  // namespace
+
+Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& /*ctx*/) const {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  if (k > kMaxDevices)
+    return usage_error("stages: more than " + std::to_string(kMaxDevices) + " devices (the DP is exponential in them)");
+  const std::vector<int>& topo = g.topo_order();
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[topo[t]] = t;
+  // Prefix sums per device: compute, host input and output transfer time, resident weights.
+  std::vector<std::vector<double>> work(k, std::vector<double>(n + 1, 0.0)), in(k, std::vector<double>(n + 1, 0.0)),
+      out(k, std::vector<double>(n + 1, 0.0));
+  std::vector<double> mem(n + 1, 0.0), fastest(n + 1, 0.0);
+  for (int t = 0; t < n; ++t) {
+    const int v = topo[t];
+    double best = kInf;
+    for (int d = 0; d < k; ++d) {
+      work[d][t + 1] = work[d][t] + pr.cost_us(v, d);
+      in[d][t + 1] = in[d][t] + pr.input_us(v, d);
+      out[d][t + 1] = out[d][t] + pr.output_us(v, d);
+      best = std::min(best, pr.cost_us(v, d));
+    }
+    mem[t + 1] = mem[t] + pr.param_bytes(v);
+    fastest[t + 1] = fastest[t] + (std::isfinite(best) ? best : 0.0);
+  }
+  // Cut positions: all, or evenly spaced by cumulative fastest work on long graphs.
+  std::vector<int> cut{0};
+  const int want = max_positions(k);
+  for (int t = 1; t < n; ++t)
+    if (n <= want || fastest[t] * want / std::max(fastest[n], 1e-12) >= static_cast<int>(cut.size())) cut.push_back(t);
+  cut.push_back(n);
+  const int c = static_cast<int>(cut.size());
+  // Transfer time of the tensors entering stage [cut[a], cut[b]) from device `from` to `to`:
+  // each producer before the stage counted once, with its largest edge into the stage.
+  std::vector<double> moved(n, -1.0);
+  std::vector<int> touched;
+  auto entering = [&](int a, int b, int from, int to) {
+    double sum = 0;
+    for (int t = cut[a]; t < cut[b]; ++t)
+      for (int e : g.in_edges(topo[t])) {
+        const int u = g.edges[e].src;
+        if (pos[u] >= cut[a]) continue;
+        const double x = pr.comm_us(e, from, to);
+        if (moved[u] < 0)
+          touched.push_back(u), moved[u] = x;
+        else
+          moved[u] = std::max(moved[u], x);
+      }
+    for (int u : touched) sum += moved[u], moved[u] = -1.0;
+    touched.clear();
+    return sum;
+  };
+  // f[b][mask][d]: least bottleneck over splits of cut[0..b) whose last stage ends at cut[b] on d.
+  const int masks = 1 << k;
+  const size_t cells = static_cast<size_t>(c) * masks * k;
+  std::vector<double> f(cells, kInf);
+  std::vector<int> from_a(cells, -1), from_d(cells, -1);
+  auto at = [&](int b, int mask, int d) { return (static_cast<size_t>(b) * masks + mask) * k + d; };
+  auto stage_cost = [&](int a, int b, int d, int prev) {
+    const double compute = work[d][cut[b]] - work[d][cut[a]];
+    if (!std::isfinite(compute)) return kInf;
+    if (mem[cut[b]] - mem[cut[a]] > pr.capacity_bytes(d)) return kInf;
+    double x = std::max({compute, in[d][cut[b]] - in[d][cut[a]], out[d][cut[b]] - out[d][cut[a]]});
+    if (prev >= 0) x = std::max(x, entering(a, b, prev, d));
+    return x;
+  };
+  // Not stopped by the deadline: the DP is polynomial and bounded by max_positions, and a DP
+  // cut short could not tell "no split fits" from "not searched".
+  for (int b = 1; b < c; ++b) {
+    for (int d = 0; d < k; ++d) {
+      const double first = stage_cost(0, b, d, -1);
+      if (std::isfinite(first) && first < f[at(b, 1 << d, d)]) f[at(b, 1 << d, d)] = first;
+    }
+    for (int a = 1; a < b; ++a)
+      for (int mask = 1; mask < masks; ++mask)
+        for (int p = 0; p < k; ++p) {
+          const double before = f[at(a, mask, p)];
+          if (!std::isfinite(before)) continue;
+          for (int d = 0; d < k; ++d) {
+            if (mask & (1 << d)) continue;
+            const double x = std::max(before, stage_cost(a, b, d, p));
+            const size_t cell = at(b, mask | (1 << d), d);
+            if (x < f[cell]) f[cell] = x, from_a[cell] = a, from_d[cell] = p;
+          }
+        }
+  }
+  size_t best = cells;
+  for (int mask = 1; mask < masks; ++mask)
+    for (int d = 0; d < k; ++d)
+      if (best == cells || f[at(c - 1, mask, d)] < f[best]) best = at(c - 1, mask, d);
+  if (best == cells || !std::isfinite(f[best]))
+    return infeasible(
+        "stages: no split into stages fits the devices (each runs a contiguous part of the order; "
+        "memory and can-run rules leave none)");
+  // The stages, last to first.
+  std::vector<int> stage_device(n, -1);
+  int stages = 0;
+  for (size_t cell = best;;) {
+    const int b = static_cast<int>(cell / k / masks), mask = static_cast<int>(cell / k % masks),
+              d = static_cast<int>(cell % k);
+    const int a = from_a[cell] < 0 ? 0 : from_a[cell];
+    for (int t = cut[a]; t < cut[b]; ++t) stage_device[topo[t]] = d;
+    ++stages;
+    if (from_a[cell] < 0) break;
+    cell = at(a, mask & ~(1 << d), from_d[cell]);
+  }
+  SolverOutput o;
+  o.mapping.device = stage_device;
+  o.mapping.order.assign(k, {});
+  for (int v : topo) o.mapping.order[stage_device[v]].push_back(v);
+  o.notes.push_back("stages: " + std::to_string(stages) + " stage(s) over " + std::to_string(c - 1) +
+                    " cut positions, DP bottleneck estimate " + std::to_string(f[best]) + " us");
+  return o;
+}
+
+}  // namespace diviml
