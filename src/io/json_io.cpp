@@ -227,6 +227,10 @@ Result<Platform> parse_platform(const std::string& text, const std::string& sour
     auto lo = f.nonneg("launch_overhead_us", 0.0);
     if (!lo) return lo.error();
     d.launch_overhead_us = *lo;
+    // Copies overlap compute in the stream model; CPU-driven copies that occupy the device are
+    // not modelled yet: refuse the setting rather than plan as if it were not there.
+    if (jd.contains("overlap_comm") && !(jd["overlap_comm"].is_boolean() && jd["overlap_comm"].get<bool>()))
+      return f.err("field 'overlap_comm': only true is supported (copies overlap compute; docs/cost-model.md)");
     if (p.find(d.name) >= 0) return f.err("duplicate device name");
     p.devices.push_back(std::move(d));
   }

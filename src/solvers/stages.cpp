@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace diviml {
 
@@ -14,7 +15,7 @@ constexpr int kMaxDevices = 10;
 
 }  // namespace
 
-Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& /*ctx*/) const {
+Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ctx) const {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   if (k > kMaxDevices)
@@ -22,18 +23,22 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& /*
   const std::vector<int>& topo = g.topo_order();
   std::vector<int> pos(n);
   for (int t = 0; t < n; ++t) pos[topo[t]] = t;
-  // Prefix sums per device: compute, host input and output transfer time, resident weights.
+  // Prefix sums per device: compute, host input and output transfer time (finite parts, and how
+  // many are infinite: cannot run there, no link to the host), resident weights.
   std::vector<std::vector<double>> work(k, std::vector<double>(n + 1, 0.0)), in(k, std::vector<double>(n + 1, 0.0)),
-      out(k, std::vector<double>(n + 1, 0.0));
+      out(k, std::vector<double>(n + 1, 0.0)), blocked(k, std::vector<double>(n + 1, 0.0));
   std::vector<double> mem(n + 1, 0.0), fastest(n + 1, 0.0);
   for (int t = 0; t < n; ++t) {
     const int v = topo[t];
     double best = kInf;
     for (int d = 0; d < k; ++d) {
-      work[d][t + 1] = work[d][t] + pr.cost_us(v, d);
-      in[d][t + 1] = in[d][t] + pr.input_us(v, d);
-      out[d][t + 1] = out[d][t] + pr.output_us(v, d);
-      best = std::min(best, pr.cost_us(v, d));
+      const double c = pr.cost_us(v, d), i = pr.input_us(v, d), o = pr.output_us(v, d);
+      const bool ok = std::isfinite(c) && std::isfinite(i) && std::isfinite(o);
+      work[d][t + 1] = work[d][t] + (ok ? c : 0.0);
+      in[d][t + 1] = in[d][t] + (ok ? i : 0.0);
+      out[d][t + 1] = out[d][t] + (ok ? o : 0.0);
+      blocked[d][t + 1] = blocked[d][t] + (ok ? 0.0 : 1.0);
+      best = std::min(best, c);
     }
     mem[t + 1] = mem[t] + pr.param_bytes(v);
     fastest[t + 1] = fastest[t] + (std::isfinite(best) ? best : 0.0);
@@ -72,8 +77,8 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& /*
   std::vector<int> from_a(cells, -1), from_d(cells, -1);
   auto at = [&](int b, int mask, int d) { return (static_cast<size_t>(b) * masks + mask) * k + d; };
   auto stage_cost = [&](int a, int b, int d, int prev) {
+    if (blocked[d][cut[b]] > blocked[d][cut[a]]) return kInf;  // a node cannot run or reach the host there
     const double compute = work[d][cut[b]] - work[d][cut[a]];
-    if (!std::isfinite(compute)) return kInf;
     if (mem[cut[b]] - mem[cut[a]] > pr.capacity_bytes(d)) return kInf;
     double x = std::max({compute, in[d][cut[b]] - in[d][cut[a]], out[d][cut[b]] - out[d][cut[a]]});
     if (prev >= 0) x = std::max(x, entering(a, b, prev, d));
@@ -125,6 +130,27 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& /*
   for (int v : topo) o.mapping.order[stage_device[v]].push_back(v);
   o.notes.push_back("stages: " + std::to_string(stages) + " stage(s) over " + std::to_string(c - 1) +
                     " cut positions, DP bottleneck estimate " + std::to_string(f[best]) + " us");
+  // The DP counts a stage's incoming tensors on the link from the previous stage; a tensor from
+  // an earlier stage may need a link the platform lacks. Then the best single stage that runs.
+  if (auto plan = ctx.objective->evaluate(pr, o.mapping); !plan) {
+    std::optional<SolverOutput> alone;
+    double alone_value = kInf;
+    for (int d = 0; d < k; ++d) {
+      if (mem[n] > pr.capacity_bytes(d) || blocked[d][n] > 0) continue;
+      SolverOutput one;
+      one.mapping.device.assign(n, d);
+      one.mapping.order.assign(k, {});
+      one.mapping.order[d] = topo;
+      auto p = ctx.objective->evaluate(pr, one.mapping);
+      if (p && ctx.objective->value(*p) < alone_value) alone_value = ctx.objective->value(*p), alone = std::move(one);
+    }
+    if (!alone)
+      return infeasible("stages: the best split needs a link the platform lacks (" + plan.error().message +
+                        "), and no single device runs the whole model");
+    alone->notes.push_back("stages: the DP's split needs a missing link (" + plan.error().message +
+                           "); kept the best single device");
+    return std::move(*alone);
+  }
   return o;
 }
 

@@ -183,3 +183,10 @@ TEST(GraphIo, WriterSurvivesIdsThatAreNotUtf8) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(back->nodes[0].id, "bad\xEF\xBF\xBD\xEF\xBF\xBD id");  // U+FFFD for each bad byte
 }
+
+TEST(PlatformIo, OverlapCommFalseIsRefusedNotIgnored) {
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": false}]})"),
+            "p.json: device 'a': field 'overlap_comm': only true is supported (copies overlap compute; "
+            "docs/cost-model.md)");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": true}]})"), "<parsed>");
+}

@@ -212,3 +212,22 @@ TEST(Throughput, PipeliningEmergesOnAChainTooBigForOneDevice) {
   EXPECT_NE(plan->placements[0].device, plan->placements[3].device);
   EXPECT_TRUE(throughput_objective().validate(pr, *plan));
 }
+
+TEST(Throughput, StagesNeverUseADeviceThatCannotReachTheHost) {
+  // B can receive from the host A but not send back: b, which returns its output, must stay on
+  // A (found by fuzz_solve: the DP's prefix sums of infinite host transfers made NaN).
+  Problem pr = inline_problem(
+      R"({"nodes": [{"id": "a", "cost_us": {"A": 9, "B": 1}},
+                    {"id": "b", "cost_us": {"A": 9, "B": 1}, "output_bytes": 8}],
+          "edges": [{"src": "a", "dst": "b", "bytes": 8}]})",
+      R"({"host": "A", "devices": [{"name": "A", "kind": "cpu"}, {"name": "B", "kind": "gpu"}],
+          "links": [{"a": "A", "b": "B", "latency_us": 1, "bandwidth_gbps": 1e9, "directed": true}]})");
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  auto plan = solve("stages", pr, {}, hooks);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->placements[1].device, 0);
+  // Nothing comes back from B, so a cannot run there either: both on A, 18 us per input.
+  EXPECT_EQ(plan->placements[0].device, 0);
+  EXPECT_NEAR(plan->period_us, 18.0, 1e-4);
+}
