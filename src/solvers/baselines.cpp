@@ -52,6 +52,23 @@ std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_
   return dev;
 }
 
+std::vector<int> deal_lanes(const std::vector<double>& rate, int lanes) {
+  double total = 0;
+  for (double r : rate) total += r;
+  std::vector<int> count(rate.size(), 0);
+  std::vector<std::pair<double, int>> rest;
+  int given = 0;
+  for (size_t i = 0; i < rate.size(); ++i) {
+    const double share = total > 0 ? lanes * rate[i] / total : 0.0;
+    count[i] = static_cast<int>(std::floor(share));
+    given += count[i];
+    rest.emplace_back(-(share - count[i]), static_cast<int>(i));
+  }
+  std::sort(rest.begin(), rest.end());
+  for (int i = 0; given < lanes && !rest.empty(); ++i, ++given) ++count[rest[i % rest.size()].second];
+  return count;
+}
+
 std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext& ctx) {
   auto make = [&] {
     std::optional<BaselinePlan> best;

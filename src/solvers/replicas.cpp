@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "diviml/objective/replay.hpp"
+#include "diviml/solvers/baselines.hpp"
 
 namespace diviml {
 
@@ -14,23 +15,6 @@ namespace {
 
 constexpr int kMaxLanes = 16;
 constexpr int kReplayed = 3;
-
-// Lanes per device for `lanes` lanes over `devices` by largest remainder of their speed shares.
-std::vector<int> deal(const std::vector<double>& speed, int lanes) {
-  const double total = std::accumulate(speed.begin(), speed.end(), 0.0);
-  std::vector<int> count(speed.size());
-  std::vector<std::pair<double, int>> rest;
-  int given = 0;
-  for (size_t i = 0; i < speed.size(); ++i) {
-    const double share = lanes * speed[i] / total;
-    count[i] = static_cast<int>(std::floor(share));
-    given += count[i];
-    rest.emplace_back(-(share - count[i]), static_cast<int>(i));
-  }
-  std::sort(rest.begin(), rest.end());
-  for (int i = 0; given < lanes; ++i, ++given) ++count[rest[i % rest.size()].second];
-  return count;
-}
 
 }  // namespace
 
@@ -62,7 +46,7 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
     std::vector<double> speed;
     for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
     for (int lanes = used; lanes <= std::max(used, kMaxLanes); ++lanes) {
-      const std::vector<int> count = deal(speed, lanes);
+      const std::vector<int> count = deal_lanes(speed, lanes);
       double period = 0;
       for (int i = 0; i < used; ++i) period = std::max(period, count[i] * fit[i].first / lanes);
       candidates.emplace_back(period, lanes, used);
@@ -77,7 +61,7 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
     const auto [estimate, lanes, used] = candidates[c];
     std::vector<double> speed;
     for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
-    const std::vector<int> count = deal(speed, lanes);
+    const std::vector<int> count = deal_lanes(speed, lanes);
     // Lanes dealt round-robin over the devices that still have some, so that consecutive
     // inputs go to different devices.
     std::vector<int> lane_device;

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <optional>
 
+#include "diviml/solvers/baselines.hpp"
+
 namespace diviml {
 
 namespace {
@@ -12,6 +14,9 @@ namespace {
 // number of devices: the DP is O(positions^2 * 2^K * K^2).
 int max_positions(int k) { return k <= 3 ? 800 : k <= 4 ? 400 : k <= 6 ? 120 : 40; }
 constexpr int kMaxDevices = 10;
+constexpr int kMaxGroups = 4;  // most pipelines on disjoint device groups
+constexpr int kMaxLanes = 8;   // most lanes dealt over them
+constexpr int kReplayed = 3;   // replicated candidates replayed besides the single pipeline
 
 }  // namespace
 
@@ -84,55 +89,136 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     if (prev >= 0) x = std::max(x, entering(a, b, prev, d));
     return x;
   };
-  // Not stopped by the deadline: the DP is polynomial and bounded by max_positions, and a DP
-  // cut short could not tell "no split fits" from "not searched".
-  for (int b = 1; b < c; ++b) {
-    for (int d = 0; d < k; ++d) {
-      const double first = stage_cost(0, b, d, -1);
-      if (std::isfinite(first) && first < f[at(b, 1 << d, d)]) f[at(b, 1 << d, d)] = first;
-    }
-    for (int a = 1; a < b; ++a)
-      for (int mask = 1; mask < masks; ++mask)
-        for (int p = 0; p < k; ++p) {
-          const double before = f[at(a, mask, p)];
-          if (!std::isfinite(before)) continue;
-          for (int d = 0; d < k; ++d) {
-            if (mask & (1 << d)) continue;
-            const double x = std::max(before, stage_cost(a, b, d, p));
-            const size_t cell = at(b, mask | (1 << d), d);
-            if (x < f[cell]) f[cell] = x, from_a[cell] = a, from_d[cell] = p;
+  // The best split of the order into stages on the devices of `allowed` (a mask): the device
+  // per node and the DP's bottleneck estimate; nothing when none fits. Not stopped by the
+  // deadline: the DP is polynomial and bounded by max_positions, and a DP cut short could not
+  // tell "no split fits" from "not searched".
+  struct Split {
+    std::vector<int> device;
+    double estimate = kInf;
+    int stages = 0;
+  };
+  auto split_on = [&](int allowed) -> std::optional<Split> {
+    std::fill(f.begin(), f.end(), kInf);
+    std::fill(from_a.begin(), from_a.end(), -1);
+    std::fill(from_d.begin(), from_d.end(), -1);
+    for (int b = 1; b < c; ++b) {
+      for (int d = 0; d < k; ++d) {
+        if (!(allowed & (1 << d))) continue;
+        const double first = stage_cost(0, b, d, -1);
+        if (std::isfinite(first) && first < f[at(b, 1 << d, d)]) f[at(b, 1 << d, d)] = first;
+      }
+      for (int a = 1; a < b; ++a)
+        for (int mask = 1; mask < masks; ++mask) {
+          if ((mask & allowed) != mask) continue;
+          for (int p = 0; p < k; ++p) {
+            const double before = f[at(a, mask, p)];
+            if (!std::isfinite(before)) continue;
+            for (int d = 0; d < k; ++d) {
+              if ((mask & (1 << d)) || !(allowed & (1 << d))) continue;
+              const double x = std::max(before, stage_cost(a, b, d, p));
+              const size_t cell = at(b, mask | (1 << d), d);
+              if (x < f[cell]) f[cell] = x, from_a[cell] = a, from_d[cell] = p;
+            }
           }
         }
-  }
-  size_t best = cells;
-  for (int mask = 1; mask < masks; ++mask)
-    for (int d = 0; d < k; ++d)
-      if (best == cells || f[at(c - 1, mask, d)] < f[best]) best = at(c - 1, mask, d);
-  if (best == cells || !std::isfinite(f[best]))
+    }
+    size_t best = cells;
+    for (int mask = 1; mask < masks; ++mask)
+      for (int d = 0; d < k; ++d)
+        if (best == cells || f[at(c - 1, mask, d)] < f[best]) best = at(c - 1, mask, d);
+    if (best == cells || !std::isfinite(f[best])) return std::nullopt;
+    Split out;
+    out.device.assign(n, -1);
+    out.estimate = f[best];
+    for (size_t cell = best;;) {  // the stages, last to first
+      const int b = static_cast<int>(cell / k / masks), mask = static_cast<int>(cell / k % masks),
+                d = static_cast<int>(cell % k);
+      const int a = from_a[cell] < 0 ? 0 : from_a[cell];
+      for (int t = cut[a]; t < cut[b]; ++t) out.device[topo[t]] = d;
+      ++out.stages;
+      if (from_a[cell] < 0) break;
+      cell = at(a, mask & ~(1 << d), from_d[cell]);
+    }
+    return out;
+  };
+  const std::optional<Split> whole = split_on(masks - 1);
+  if (!whole)
     return infeasible(
         "stages: no split into stages fits the devices (each runs a contiguous part of the order; "
         "memory and can-run rules leave none)");
-  // The stages, last to first.
-  std::vector<int> stage_device(n, -1);
-  int stages = 0;
-  for (size_t cell = best;;) {
-    const int b = static_cast<int>(cell / k / masks), mask = static_cast<int>(cell / k % masks),
-              d = static_cast<int>(cell % k);
-    const int a = from_a[cell] < 0 ? 0 : from_a[cell];
-    for (int t = cut[a]; t < cut[b]; ++t) stage_device[topo[t]] = d;
-    ++stages;
-    if (from_a[cell] < 0) break;
-    cell = at(a, mask & ~(1 << d), from_d[cell]);
+  // Candidates: the one pipeline over all devices, and G = 2..4 pipelines on disjoint device
+  // groups (devices dealt round-robin by speed) with lanes dealt over them by their estimates.
+  struct Candidate {
+    double estimate;
+    std::vector<int> lane_group;  // per lane
+    std::vector<Split> groups;
+  };
+  std::vector<Candidate> candidates{{whole->estimate, {0}, {*whole}}};
+  std::vector<std::pair<double, int>> speed;  // (work of the whole model alone, device)
+  for (int d = 0; d < k; ++d)
+    if (blocked[d][n] == 0) speed.emplace_back(work[d][n], d);
+  std::sort(speed.begin(), speed.end());
+  for (int groups = 2; groups <= std::min(kMaxGroups, static_cast<int>(speed.size())); ++groups) {
+    std::vector<int> mask(groups, 0);
+    for (size_t i = 0; i < speed.size(); ++i) mask[i % groups] |= 1 << speed[i].second;
+    std::vector<Split> splits;
+    for (int gi = 0; gi < groups; ++gi)
+      if (auto sp = split_on(mask[gi])) splits.push_back(std::move(*sp));
+    if (static_cast<int>(splits.size()) < 2) continue;
+    std::vector<double> rate;
+    for (const Split& sp : splits) rate.push_back(1.0 / std::max(sp.estimate, 1e-12));
+    for (int lanes = static_cast<int>(splits.size()); lanes <= kMaxLanes; ++lanes) {
+      const std::vector<int> count = deal_lanes(rate, lanes);
+      Candidate cand{0.0, {}, splits};
+      for (size_t gi = 0; gi < splits.size(); ++gi)
+        cand.estimate = std::max(cand.estimate, count[gi] * splits[gi].estimate / lanes);
+      std::vector<int> left = count;
+      while (static_cast<int>(cand.lane_group.size()) < lanes)
+        for (size_t gi = 0; gi < splits.size(); ++gi)
+          if (left[gi] > 0) --left[gi], cand.lane_group.push_back(static_cast<int>(gi));
+      candidates.push_back(std::move(cand));
+    }
   }
-  SolverOutput o;
-  o.mapping.device = stage_device;
-  o.mapping.order.assign(k, {});
-  for (int v : topo) o.mapping.order[stage_device[v]].push_back(v);
-  o.notes.push_back("stages: " + std::to_string(stages) + " stage(s) over " + std::to_string(c - 1) +
-                    " cut positions, DP bottleneck estimate " + std::to_string(f[best]) + " us");
+  std::stable_sort(candidates.begin() + 1, candidates.end(),
+                   [](const Candidate& x, const Candidate& y) { return x.estimate < y.estimate; });
+  // Replay the single pipeline and the best few replicated ones; keep the best.
+  std::optional<SolverOutput> chosen;
+  double chosen_value = kInf;
+  std::string first_error;
+  for (size_t ci = 0; ci < std::min<size_t>(candidates.size(), 1 + kReplayed); ++ci) {
+    const Candidate& cand = candidates[ci];
+    const int lanes = static_cast<int>(cand.lane_group.size());
+    SolverOutput o;
+    o.mapping.device.resize(static_cast<size_t>(lanes) * n);
+    o.mapping.order.assign(k, {});
+    for (int l = 0; l < lanes; ++l)
+      for (int v : topo) {
+        const int d = cand.groups[cand.lane_group[l]].device[v];
+        o.mapping.device[l * n + v] = d;
+        o.mapping.order[d].push_back(l * n + v);
+      }
+    auto plan = ctx.objective->evaluate(pr, o.mapping);
+    if (!plan) {
+      if (first_error.empty()) first_error = plan.error().message;
+      continue;
+    }
+    const double value = ctx.objective->value(*plan);
+    if (value < chosen_value * (1 - 1e-9)) {
+      chosen_value = value;
+      int stages = 0;
+      for (const Split& sp : cand.groups) stages += sp.stages;
+      o.notes.push_back("stages: " + std::to_string(cand.groups.size()) + " pipeline(s), " + std::to_string(stages) +
+                        " stage(s) in all, " + std::to_string(lanes) + " lane(s), over " + std::to_string(c - 1) +
+                        " cut positions; DP estimate " + std::to_string(cand.estimate) + " us");
+      chosen = std::move(o);
+    }
+  }
+  if (chosen) return std::move(*chosen);
   // The DP counts a stage's incoming tensors on the link from the previous stage; a tensor from
   // an earlier stage may need a link the platform lacks. Then the best single stage that runs.
-  if (auto plan = ctx.objective->evaluate(pr, o.mapping); !plan) {
+  {
+    const std::string why = first_error;
     std::optional<SolverOutput> alone;
     double alone_value = kInf;
     for (int d = 0; d < k; ++d) {
@@ -145,13 +231,11 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       if (p && ctx.objective->value(*p) < alone_value) alone_value = ctx.objective->value(*p), alone = std::move(one);
     }
     if (!alone)
-      return infeasible("stages: the best split needs a link the platform lacks (" + plan.error().message +
+      return infeasible("stages: the best split needs a link the platform lacks (" + why +
                         "), and no single device runs the whole model");
-    alone->notes.push_back("stages: the DP's split needs a missing link (" + plan.error().message +
-                           "); kept the best single device");
+    alone->notes.push_back("stages: the DP's split needs a missing link (" + why + "); kept the best single device");
     return std::move(*alone);
   }
-  return o;
 }
 
 }  // namespace diviml

@@ -16,6 +16,10 @@ struct BaselinePlan {
 };
 std::optional<BaselinePlan> best_baseline(const Problem& problem, const SolveContext& ctx);
 
+// Lanes per consumer (device or pipeline) for `lanes` lanes by largest remainder of their rates
+// (inputs per microsecond): a throughput plan's inputs dealt in proportion to speed.
+std::vector<int> deal_lanes(const std::vector<double>& rate, int lanes);
+
 // Any device assignment that respects can-run, host links, memory capacities and the links
 // every edge needs: a depth-first search in topological order, fastest devices first, at most
 // `max_steps` device tries (exhaustive within them). nullopt when none was found.

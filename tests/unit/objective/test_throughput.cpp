@@ -231,3 +231,24 @@ TEST(Throughput, StagesNeverUseADeviceThatCannotReachTheHost) {
   EXPECT_EQ(plan->placements[0].device, 0);
   EXPECT_NEAR(plan->period_us, 18.0, 1e-4);
 }
+
+TEST(Throughput, PipelinesReplicateOverDeviceGroups) {
+  // Two 10 us ops on four devices: one pipeline has at most two stages (10 us); two pipelines
+  // on disjoint device pairs, inputs alternating, give 5 us, the work bound (20 us over 4).
+  Problem pr = inline_problem(
+      R"({"nodes": [{"id": "a", "cost_us": {"A": 10, "B": 10, "C": 10, "D": 10}},
+                    {"id": "b", "cost_us": {"A": 10, "B": 10, "C": 10, "D": 10}}],
+          "edges": [{"src": "a", "dst": "b", "bytes": 8}]})",
+      R"({"host": "A", "devices": [{"name": "A", "kind": "gpu"}, {"name": "B", "kind": "gpu"},
+                                   {"name": "C", "kind": "gpu"}, {"name": "D", "kind": "gpu"}],
+          "default_link": {"latency_us": 1, "bandwidth_gbps": 1e9}})");
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  auto plan = solve("stages", pr, {}, hooks);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_NEAR(plan->period_us, 5.0, 1e-4);
+  EXPECT_EQ(plan->lanes % 2, 0);
+  EXPECT_NEAR(plan->lower_bound_us, 5.0, 1e-4);
+  EXPECT_EQ(plan->status, PlanStatus::kOptimal);
+  EXPECT_TRUE(throughput_objective().validate(pr, *plan));
+}
