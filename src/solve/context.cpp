@@ -42,6 +42,11 @@ SolveContext SolveContext::for_subproblem() const {
   return c;
 }
 
+double SolveContext::score(const Plan& plan) const {
+  if (options.max_latency_us > 0 && plan.makespan_us > options.max_latency_us * (1 + 1e-9)) return kInf;
+  return objective->value(plan);
+}
+
 void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound) const {
   if (progress) progress(Progress{solver, message, incumbent, bound});
 }

@@ -19,6 +19,9 @@ std::vector<OptionInfo> make_registry() {
        "wall-clock limit of the whole solve in seconds (compare: per solver)"},
       {"threads", "solve", &S::threads, 1, kMaxThreads, "solver threads (split's pinned solves, CBC)"},
       {"seed", "solve", &S::seed, 0, kMaxSeed, "random seed (CBC)"},
+      {"max-latency-us", "solve", &S::max_latency_us, 0, 1e18,
+       "most microseconds one input may take (latency objective: the makespan; throughput: latency_us at the "
+       "period); 0: no limit"},
       {"module-size", "split", &S::module_size, 1, 1e6, "most nodes inside one merged module"},
       {"module-time-limit", "split", &S::module_time_limit_s, 1e-3, kMaxSeconds,
        "most seconds for one pinned module solve"},

@@ -37,6 +37,10 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   plan->notes = out->notes;
   plan->modules = out->modules;
   const double value = objective.value(*plan);
+  // The latency limit is honoured or answered: a plan above it is not returned.
+  if (options.max_latency_us > 0 && plan->makespan_us > options.max_latency_us * (1 + 1e-9))
+    return infeasible(name + ": the best plan found takes " + std::to_string(plan->makespan_us) +
+                      " us for one input, above --max-latency-us " + std::to_string(options.max_latency_us) + " us");
   const double bound = std::max(static_bound, out->bound_us);
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > value * (1 + 1e-9) + 1e-9)

@@ -1,6 +1,7 @@
 #include "diviml/solvers/auto.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "diviml/milp/latency_milp.hpp"
@@ -60,7 +61,11 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       kind = ErrorKind::kInternal;
       continue;
     }
-    const double value = objective.value(*plan);
+    const double value = ctx.score(*plan);  // +inf above --max-latency-us
+    if (!std::isfinite(value)) {
+      errors.push_back(name + ": one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us");
+      continue;
+    }
     tried.push_back(name + " " + std::to_string(value));
     // The MILP's bound holds whichever plan wins; keep the best bound seen.
     const double bound = std::max(out->bound_us, best ? best->bound_us : 0.0);

@@ -79,8 +79,8 @@ std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext&
       auto o = solver->run(pr, ctx);
       if (!o) continue;
       auto p = ctx.objective->evaluate(pr, o->mapping);
-      if (p && ctx.objective->value(*p) < best_value)
-        best_value = ctx.objective->value(*p), best = BaselinePlan{solver->name(), std::move(*o)};
+      if (p && ctx.score(*p) < best_value)
+        best_value = ctx.score(*p), best = BaselinePlan{solver->name(), std::move(*o)};
     }
     return best;
   };

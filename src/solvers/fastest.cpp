@@ -1,5 +1,7 @@
 #include "diviml/solvers/fastest.hpp"
 
+#include <cmath>
+
 #include "diviml/objective/replay.hpp"  // mapping_from_priority
 
 namespace diviml {
@@ -27,12 +29,14 @@ Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveContext& c
     }
     Result<Plan> p =
         ctx.objective->evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), pr.graph().topo_order()));
-    if (p && ctx.objective->value(*p) < best) {
-      best = ctx.objective->value(*p);
+    if (p && !std::isfinite(ctx.score(*p)) && why.empty())
+      why = "on '" + dev + "' one input takes " + std::to_string(p->makespan_us) + " us, above --max-latency-us";
+    if (p && ctx.score(*p) < best) {
+      best = ctx.score(*p);
       best_dev = d;
     }
   }
-  if (best_dev < 0) return infeasible("fastest: no single device can run the whole graph (" + why + ")");
+  if (best_dev < 0) return infeasible("fastest: no single device gives a plan (" + why + ")");
   SolverOutput out;
   out.mapping = mapping_from_priority(pr, std::vector<int>(n, best_dev), pr.graph().topo_order());
   out.notes.push_back("device " + pr.platform().devices[best_dev].name);

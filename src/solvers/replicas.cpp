@@ -56,7 +56,10 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   std::optional<SolverOutput> best;
   double best_value = kInf;
   std::string tried;
-  for (int c = 0; c < std::min<int>(kReplayed, static_cast<int>(candidates.size())); ++c) {
+  // The best few candidates by estimate that meet the latency limit, if any (most compliant
+  // candidates first come late: fewer, faster devices).
+  int replayed = 0;
+  for (size_t c = 0; c < candidates.size() && replayed < kReplayed; ++c) {
     if (best && ctx.stopped()) break;
     const auto [estimate, lanes, used] = candidates[c];
     std::vector<double> speed;
@@ -79,7 +82,9 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
       }
     auto plan = objective.evaluate(pr, out.mapping);
     if (!plan) return internal_error("replicas: " + plan.error().message);
-    const double value = objective.value(*plan);
+    const double value = ctx.score(*plan);
+    if (!std::isfinite(value)) continue;  // above --max-latency-us
+    ++replayed;
     tried += " " + std::to_string(lanes) + " lanes on " + std::to_string(used) +
              " device(s): " + std::to_string(value) + " us;";
     if (value < best_value * (1 - 1e-9)) {
@@ -89,6 +94,9 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
       best = std::move(out);
     }
   }
+  if (!best)
+    return infeasible("replicas: no dealing of whole-model replicas keeps one input within --max-latency-us " +
+                      std::to_string(ctx.options.max_latency_us) + " us");
   best->notes.push_back("replicas tried:" + tried);
   return std::move(*best);
 }

@@ -203,7 +203,9 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       if (first_error.empty()) first_error = plan.error().message;
       continue;
     }
-    const double value = ctx.objective->value(*plan);
+    const double value = ctx.score(*plan);
+    if (!std::isfinite(value) && first_error.empty())
+      first_error = "one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us";
     if (value < chosen_value * (1 - 1e-9)) {
       chosen_value = value;
       int stages = 0;
@@ -216,7 +218,8 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
   }
   if (chosen) return std::move(*chosen);
   // The DP counts a stage's incoming tensors on the link from the previous stage; a tensor from
-  // an earlier stage may need a link the platform lacks. Then the best single stage that runs.
+  // an earlier stage may need a link the platform lacks, or every split may break the latency
+  // limit. Then the best single device that runs.
   {
     const std::string why = first_error;
     std::optional<SolverOutput> alone;
@@ -228,12 +231,12 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       one.mapping.order.assign(k, {});
       one.mapping.order[d] = topo;
       auto p = ctx.objective->evaluate(pr, one.mapping);
-      if (p && ctx.objective->value(*p) < alone_value) alone_value = ctx.objective->value(*p), alone = std::move(one);
+      if (p && ctx.score(*p) < alone_value) alone_value = ctx.score(*p), alone = std::move(one);
     }
     if (!alone)
-      return infeasible("stages: the best split needs a link the platform lacks (" + why +
-                        "), and no single device runs the whole model");
-    alone->notes.push_back("stages: the DP's split needs a missing link (" + why + "); kept the best single device");
+      return infeasible("stages: no split the DP proposed gives a plan (" + why +
+                        "), and no single device runs the whole model within the limits");
+    alone->notes.push_back("stages: no split the DP proposed gives a plan (" + why + "); kept the best single device");
     return std::move(*alone);
   }
 }

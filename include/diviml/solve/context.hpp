@@ -18,6 +18,7 @@
 #include <string>
 
 #include "diviml/objective/objective.hpp"
+#include "diviml/objective/plan.hpp"
 #include "diviml/solve/options.hpp"
 
 namespace diviml {
@@ -80,6 +81,9 @@ struct SolveContext {
   SolveContext within(double seconds) const;
   // For a solve of a restricted sub-problem: same deadline, flags and sink, no cache.
   SolveContext for_subproblem() const;
+  // What solvers compare plans by: the objective's value, +inf for a plan whose one-input
+  // latency (its makespan) exceeds the max-latency-us option.
+  double score(const Plan& plan) const;
   // Sends an event to the sink, if any.
   void report(const std::string& solver, const std::string& message, double incumbent = kInf, double bound = 0) const;
 };

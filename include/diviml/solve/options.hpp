@@ -25,7 +25,8 @@ struct SolveOptions {
   double time_limit_s = 60.0;  // wall-clock limit of the whole solve (bounds, search, replay)
   int threads = 1;
   std::uint64_t seed = 0;
-  bool verbose = false;  // CBC's log on stderr (not a registered option: a CLI flag)
+  bool verbose = false;       // CBC's log on stderr (not a registered option: a CLI flag)
+  double max_latency_us = 0;  // an SLO on one input's latency (makespan), 0: none
   // split
   int module_size = 12;                 // most nodes inside one merged module
   double module_time_limit_s = 0.5;     // most seconds for one pinned module solve

@@ -252,3 +252,28 @@ TEST(Throughput, PipelinesReplicateOverDeviceGroups) {
   EXPECT_EQ(plan->status, PlanStatus::kOptimal);
   EXPECT_TRUE(throughput_objective().validate(pr, *plan));
 }
+
+TEST(Throughput, MaxLatencyIsHonouredOrAnsweredClearly) {
+  // Two stages on A and B: a new input every 5 us at 10 us each. Within 10 us that plan stands;
+  // within 8 us only the whole model on one device does (8 us, a period of 8); below 8 nothing.
+  Problem pr = inline_problem(pair_graph(3, 5), two_devices(2));
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  SolveOptions o;
+  o.max_latency_us = 10;
+  auto plan = solve("auto", pr, o, hooks);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_LE(plan->latency_us, 10 + 1e-6);
+  EXPECT_NEAR(plan->period_us, 4.0, 1e-4);  // two replicas, each 8 us long, alternate
+  o.max_latency_us = 7;
+  for (const char* name : {"fastest", "replicas", "stages", "auto"}) {
+    auto none = solve(name, pr, o, hooks);
+    ASSERT_FALSE(none) << name;
+    EXPECT_EQ(none.error().kind, ErrorKind::kInfeasible) << name;
+    EXPECT_NE(none.error().message.find("max-latency-us"), std::string::npos) << none.error().message;
+  }
+  // The latency objective honours it too: HEFT's plan is 8 us here, above 7.
+  auto heft = solve("heft", pr, o);
+  ASSERT_FALSE(heft);
+  EXPECT_EQ(heft.error().kind, ErrorKind::kInfeasible);
+}
