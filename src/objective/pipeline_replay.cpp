@@ -13,7 +13,7 @@ namespace diviml {
 namespace {
 
 // Most task instances one simulation holds (inputs x lanes' nodes); fewer inputs on big graphs.
-constexpr double kMaxTaskInstances = 4e5;
+constexpr double kMaxTaskInstances = 1.5e5;
 constexpr int kMaxInputs = 1000;
 
 // The static structure of one round: tasks (lane * n + node) and the tensor moves between them.

@@ -90,9 +90,9 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     return x;
   };
   // The best split of the order into stages on the devices of `allowed` (a mask): the device
-  // per node and the DP's bottleneck estimate; nothing when none fits. Not stopped by the
-  // deadline: the DP is polynomial and bounded by max_positions, and a DP cut short could not
-  // tell "no split fits" from "not searched".
+  // per node and the DP's bottleneck estimate; nothing when none fits, or when the deadline
+  // came first (then `stopped` is set: not searched is not "none fits").
+  bool stopped = false;
   struct Split {
     std::vector<int> device;
     double estimate = kInf;
@@ -103,6 +103,10 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     std::fill(from_a.begin(), from_a.end(), -1);
     std::fill(from_d.begin(), from_d.end(), -1);
     for (int b = 1; b < c; ++b) {
+      if (ctx.stopped()) {
+        stopped = true;
+        return std::nullopt;
+      }
       for (int d = 0; d < k; ++d) {
         if (!(allowed & (1 << d))) continue;
         const double first = stage_cost(0, b, d, -1);
@@ -143,7 +147,7 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     return out;
   };
   const std::optional<Split> whole = split_on(masks - 1);
-  if (!whole)
+  if (!whole && !stopped)
     return infeasible(
         "stages: no split into stages fits the devices (each runs a contiguous part of the order; "
         "memory and can-run rules leave none)");
@@ -154,12 +158,14 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     std::vector<int> lane_group;  // per lane
     std::vector<Split> groups;
   };
-  std::vector<Candidate> candidates{{whole->estimate, {0}, {*whole}}};
+  std::vector<Candidate> candidates;
+  if (whole) candidates.push_back(Candidate{whole->estimate, {0}, {*whole}});
   std::vector<std::pair<double, int>> speed;  // (work of the whole model alone, device)
   for (int d = 0; d < k; ++d)
     if (blocked[d][n] == 0) speed.emplace_back(work[d][n], d);
   std::sort(speed.begin(), speed.end());
-  for (int groups = 2; groups <= std::min(kMaxGroups, static_cast<int>(speed.size())); ++groups) {
+  for (int groups = 2; whole && groups <= std::min(kMaxGroups, static_cast<int>(speed.size())); ++groups) {
+    if (ctx.stopped()) break;
     std::vector<int> mask(groups, 0);
     for (size_t i = 0; i < speed.size(); ++i) mask[i % groups] |= 1 << speed[i].second;
     std::vector<Split> splits;
@@ -180,12 +186,13 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       candidates.push_back(std::move(cand));
     }
   }
-  std::stable_sort(candidates.begin() + 1, candidates.end(),
-                   [](const Candidate& x, const Candidate& y) { return x.estimate < y.estimate; });
+  if (!candidates.empty())
+    std::stable_sort(candidates.begin() + 1, candidates.end(),
+                     [](const Candidate& x, const Candidate& y) { return x.estimate < y.estimate; });
   // Replay the single pipeline and the best few replicated ones; keep the best.
   std::optional<SolverOutput> chosen;
   double chosen_value = kInf;
-  std::string first_error;
+  std::string first_error = stopped ? "the time limit came before the DP finished" : "";
   for (size_t ci = 0; ci < std::min<size_t>(candidates.size(), 1 + kReplayed); ++ci) {
     const Candidate& cand = candidates[ci];
     const int lanes = static_cast<int>(cand.lane_group.size());
@@ -224,7 +231,11 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     const std::string why = first_error;
     std::optional<SolverOutput> alone;
     double alone_value = kInf;
-    for (int d = 0; d < k; ++d) {
+    std::vector<int> by_speed(k);  // fastest device for the whole model first
+    for (int d = 0; d < k; ++d) by_speed[d] = d;
+    std::stable_sort(by_speed.begin(), by_speed.end(), [&](int x, int y) { return work[x][n] < work[y][n]; });
+    for (int d : by_speed) {
+      if (alone && ctx.stopped()) break;
       if (mem[n] > pr.capacity_bytes(d) || blocked[d][n] > 0) continue;
       SolverOutput one;
       one.mapping.device.assign(n, d);
