@@ -26,6 +26,7 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   std::vector<std::pair<double, int>> fit;  // (own period, device)
   std::string why;
   for (int d = 0; d < k; ++d) {
+    if (!fit.empty() && ctx.stopped()) break;  // the deadline: the devices replayed so far
     double mem = 0;
     bool runs = true;
     for (int v = 0; v < n && runs; ++v) runs = pr.can_run(v, d), mem += pr.param_bytes(v);
