@@ -274,6 +274,8 @@ def main(argv=None):
     src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME (e.g. segmentation.lraspp_mobilenet_v3_large)")
     src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
     ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
+    ap.add_argument("--batch-size", type=int, help="samples per input: the first dimension of the input shape "
+                    "(written to the graph as 'batch'; throughput plans report samples/s)")
     ap.add_argument("--name", help="graph name (default: the model name)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
@@ -290,10 +292,16 @@ def main(argv=None):
             shape = [int(x) for x in args.input_shape.split(",")]
         except ValueError:
             raise SystemExit(f"export_fx: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    if args.batch_size is not None:
+        if args.batch_size < 1:
+            raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
+        shape[0] = args.batch_size
     try:
         graph = export(model, torch.randn(*shape), args.name or name)
     except torch.fx.proxy.TraceError as e:
         raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
+    if shape[0] != 1:
+        graph["batch"] = shape[0]
     with open(args.output, "w") as f:
         json.dump(graph, f, indent=1)
         f.write("\n")

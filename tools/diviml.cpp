@@ -151,9 +151,13 @@ int run_plan(const PlanArgs& a) {
                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                 problem->num_devices());
     std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
-    if (plan->objective == "throughput")
-      std::printf("throughput: period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s)\n", plan->period_us,
-                  plan->period_us > 0 ? 1e6 / plan->period_us : 0.0, plan->latency_us, plan->lanes);
+    if (plan->objective == "throughput") {
+      const double per_s = plan->period_us > 0 ? 1e6 / plan->period_us : 0.0;
+      std::printf("throughput: period %.3f us (%.1f inputs/s", plan->period_us, per_s);
+      if (problem->graph().batch > 1)
+        std::printf(" = %.1f samples/s at batch %d", per_s * problem->graph().batch, problem->graph().batch);
+      std::printf("), latency %.3f us, %d lane(s)\n", plan->latency_us, plan->lanes);
+    }
     if (a.options.verbose) {
       for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
       const Graph& g = problem->graph();

@@ -123,6 +123,11 @@ Result<Graph> parse_graph(const std::string& text, const std::string& source) {
   auto name = top.str_or("name", std::filesystem::path(source).stem().string());
   if (!name) return name.error();
   g.name = *name;
+  auto batch = top.nonneg("batch", 1.0);
+  if (!batch) return batch.error();
+  if (*batch < 1 || *batch != std::floor(*batch) || *batch > 1e9)
+    return fail(source + ": field 'batch' must be a whole number from 1 to 1e9");
+  g.batch = static_cast<int>(*batch);
   auto nodes = array_field(*doc, "nodes", source, true);
   if (!nodes) return nodes.error();
   for (size_t i = 0; i < (*nodes)->size(); ++i) {
@@ -431,6 +436,7 @@ std::string graph_to_json(const Graph& g) {
   json doc;
   doc["format"] = "diviml.graph/1";
   doc["name"] = g.name;
+  if (g.batch != 1) doc["batch"] = g.batch;
   json nodes = json::array();
   for (const Node& v : g.nodes) {
     json jn;
@@ -499,6 +505,8 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   if (stream) {
     doc["period_us"] = plan.period_us;
     doc["throughput_per_s"] = plan.period_us > 0 ? 1e6 / plan.period_us : 0.0;
+    // An input of a graph exported at batch B carries B samples.
+    if (g.batch != 1) doc["samples_per_s"] = (plan.period_us > 0 ? 1e6 / plan.period_us : 0.0) * g.batch;
     doc["latency_us"] = plan.latency_us;
     doc["lanes"] = plan.lanes;
   }

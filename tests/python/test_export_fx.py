@@ -115,3 +115,28 @@ def test_segmentation_model_with_a_long_skip_is_planned_with_multi_channel_cuts(
     cut = [m for m in json.loads(plan.read_text())["modules"] if m["segments"] > 1]
     assert cut and all(2 <= m["channels"] <= 3 for m in cut), r.stdout
     assert "multi-channel cuts" in r.stdout
+
+
+def test_batch_size_scales_the_graph_and_throughput_reports_samples(tmp_path, diviml_bin, root):
+    # The same graph at batch 4: four times the FLOPs, "batch": 4 in the file; a throughput plan
+    # reports inputs/s (batches) and samples/s = 4 x inputs/s.
+    one, four = tmp_path / "b1.json", tmp_path / "b4.json"
+    for out, extra in ((one, []), (four, ["--batch-size", "4"])):
+        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18",
+                            "-o", out, *extra], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+    g1, g4 = json.loads(one.read_text()), json.loads(four.read_text())
+    assert "batch" not in g1 and g4["batch"] == 4
+    assert len(g1["nodes"]) == len(g4["nodes"])
+    flops = lambda g: sum(n.get("flops", 0) for n in g["nodes"])
+    assert flops(g4) == pytest.approx(4 * flops(g1), rel=1e-9)
+    r = subprocess.run([diviml_bin, "plan", "-g", four, "--objective", "throughput", "-o", tmp_path / "p.json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert " samples/s at batch 4)" in r.stdout
+    plan = json.loads((tmp_path / "p.json").read_text())
+    assert plan["samples_per_s"] == pytest.approx(4 * plan["throughput_per_s"], rel=1e-12)
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18",
+                        "--batch-size", "0", "-o", tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert r.stderr.strip() == "export_fx: error: --batch-size 0 must be at least 1"

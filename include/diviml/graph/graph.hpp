@@ -37,6 +37,7 @@ struct Edge {
 class Graph {
  public:
   std::string name;
+  int batch = 1;  // extension: samples per input (the batch the graph was exported at)
   std::vector<Node> nodes;
   std::vector<Edge> edges;
 

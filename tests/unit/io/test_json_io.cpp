@@ -190,3 +190,16 @@ TEST(PlatformIo, OverlapCommFalseIsRefusedNotIgnored) {
             "docs/cost-model.md)");
   EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": true}]})"), "<parsed>");
 }
+
+TEST(GraphIo, BatchIsReadWrittenAndChecked) {
+  auto g = parse_graph(R"({"batch": 8, "nodes": [{"id": "a", "cost_us": {"cpu": 1}}]})", "g.json");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->batch, 8);
+  auto back = parse_graph(graph_to_json(*g), "g.json");
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->batch, 8);
+  EXPECT_EQ(graph_error(R"({"batch": 0, "nodes": [{"id": "a"}]})"),
+            "g.json: field 'batch' must be a whole number from 1 to 1e9");
+  EXPECT_EQ(graph_error(R"({"batch": 2.5, "nodes": [{"id": "a"}]})"),
+            "g.json: field 'batch' must be a whole number from 1 to 1e9");
+}
