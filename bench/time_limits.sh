@@ -17,54 +17,41 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$exe" gen random --nodes 300 --edge-prob 0.02 --seed 3 -o "$work/random300.json" >/dev/null
 "$exe" gen rwnn --nodes 32 --stages 3 --seed 1 -o "$work/rwnn32x3.json" >/dev/null
-if [[ " $objectives " == *" latency "* ]]; then
-header="| graph | platform | limit s |"
-rule="|---|---|---|"
-for s in "${solvers[@]}"; do header="$header $s: solve s (over), wall s |"; rule="$rule---|"; done
-echo "$header"
-echo "$rule"
-for g in random300 rwnn32x3; do
-  for p in cpu-2gpu wide64; do
-    pf="$p"
-    [ "$p" = wide64 ] && pf="$root/tests/data/wide64.platform.json"
-    for limit in $limits; do
-      row="| $g | $p | $limit |"
-      for s in "${solvers[@]}"; do
-        t0=$(date +%s.%N)
-        "$exe" plan -g "$work/$g.json" -p "$pf" -s "$s" --time-limit "$limit" -q -o "$work/p.json"
-        t1=$(date +%s.%N)
-        solve=$(grep -o '"solve_time_s": [0-9.e+-]*' "$work/p.json" | awk '{print $2}')
-        row="$row $(awk -v a="$t0" -v b="$t1" -v l="$limit" -v s="$solve" 'BEGIN { o = (s - l) / l * 100; printf "%.2f (%+.0f%%), %.2f", s, o, b - a }') |"
+# table OBJECTIVE SOLVER...: one markdown table, per graph, platform and limit.
+table() {
+  local objective="$1"
+  shift
+  local header="| graph | platform | limit s |" rule="|---|---|---|" s p pf g limit row t0 t1 solve
+  local prefix=""
+  [ "$objective" = latency ] || prefix="$objective "
+  for s in "$@"; do header="$header $prefix$s: solve s (over), wall s |"; rule="$rule---|"; done
+  echo "$header"
+  echo "$rule"
+  for g in random300 rwnn32x3; do
+    for p in cpu-2gpu wide64; do
+      pf="$p"
+      [ "$p" = wide64 ] && pf="$root/tests/data/wide64.platform.json"
+      for limit in $limits; do
+        row="| $g | $p | $limit |"
+        for s in "$@"; do
+          # stages' DP is exponential in the devices: it refuses more than 10.
+          if [ "$s" = stages ] && [ "$p" = wide64 ]; then row="$row n/a (64 devices) |"; continue; fi
+          t0=$(date +%s.%N)
+          "$exe" plan -g "$work/$g.json" -p "$pf" -s "$s" --objective "$objective" --time-limit "$limit" -q \
+            -o "$work/p.json"
+          t1=$(date +%s.%N)
+          solve=$(grep -o '"solve_time_s": [0-9.e+-]*' "$work/p.json" | awk '{print $2}')
+          row="$row $(awk -v a="$t0" -v b="$t1" -v l="$limit" -v s="$solve" 'BEGIN { o = (s - l) / l * 100; printf "%.2f (%+.0f%%), %.2f", s, o, b - a }') |"
+        done
+        echo "$row"
       done
-      echo "$row"
     done
   done
-done
+}
+if [[ " $objectives " == *" latency "* ]]; then
+  table latency "${solvers[@]}"
 fi
 if [[ " $objectives " == *" throughput "* ]]; then
-echo
-header="| graph | platform | limit s |"
-rule="|---|---|---|"
-tsolvers=(auto replicas stages)
-for s in "${tsolvers[@]}"; do header="$header throughput $s: solve s (over), wall s |"; rule="$rule---|"; done
-echo "$header"
-echo "$rule"
-for g in random300 rwnn32x3; do
-  for p in cpu-2gpu wide64; do
-    pf="$p"
-    [ "$p" = wide64 ] && pf="$root/tests/data/wide64.platform.json"
-    for limit in $limits; do
-      row="| $g | $p | $limit |"
-      for s in "${tsolvers[@]}"; do
-        if [ "$s" = stages ] && [ "$p" = wide64 ]; then row="$row n/a (64 devices) |"; continue; fi
-        t0=$(date +%s.%N)
-        "$exe" plan -g "$work/$g.json" -p "$pf" -s "$s" --objective throughput --time-limit "$limit" -q -o "$work/p.json"
-        t1=$(date +%s.%N)
-        solve=$(grep -o '"solve_time_s": [0-9.e+-]*' "$work/p.json" | awk '{print $2}')
-        row="$row $(awk -v a="$t0" -v b="$t1" -v l="$limit" -v s="$solve" 'BEGIN { o = (s - l) / l * 100; printf "%.2f (%+.0f%%), %.2f", s, o, b - a }') |"
-      done
-      echo "$row"
-    done
-  done
-done
+  echo
+  table throughput auto replicas stages
 fi

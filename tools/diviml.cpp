@@ -152,7 +152,7 @@ int run_plan(const PlanArgs& a) {
                 problem->num_devices());
     std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
     if (plan->objective == "throughput") {
-      const double per_s = plan->period_us > 0 ? 1e6 / plan->period_us : 0.0;
+      const double per_s = plan->throughput_per_s();
       std::printf("throughput: period %.3f us (%.1f inputs/s", plan->period_us, per_s);
       if (problem->graph().batch > 1)
         std::printf(" = %.1f samples/s at batch %d", per_s * problem->graph().batch, problem->graph().batch);
@@ -238,8 +238,8 @@ int run_validate(const std::string& graph, const std::string& platform, const st
   if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
   if (plan->objective == "throughput") {
     std::printf("%s: valid plan, period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s) on %d devices\n",
-                plan_path.c_str(), plan->period_us, plan->period_us > 0 ? 1e6 / plan->period_us : 0.0, plan->latency_us,
-                plan->lanes, problem->num_devices());
+                plan_path.c_str(), plan->period_us, plan->throughput_per_s(), plan->latency_us, plan->lanes,
+                problem->num_devices());
     return 0;
   }
   std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,

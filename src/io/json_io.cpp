@@ -504,9 +504,9 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["objective"] = plan.objective;
   if (stream) {
     doc["period_us"] = plan.period_us;
-    doc["throughput_per_s"] = plan.period_us > 0 ? 1e6 / plan.period_us : 0.0;
+    doc["throughput_per_s"] = plan.throughput_per_s();
     // An input of a graph exported at batch B carries B samples.
-    if (g.batch != 1) doc["samples_per_s"] = (plan.period_us > 0 ? 1e6 / plan.period_us : 0.0) * g.batch;
+    if (g.batch != 1) doc["samples_per_s"] = plan.throughput_per_s() * g.batch;
     doc["latency_us"] = plan.latency_us;
     doc["lanes"] = plan.lanes;
   }

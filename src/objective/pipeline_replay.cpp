@@ -238,9 +238,7 @@ Run simulate(const Round& r, int rounds, double period) {
       busy[d] = 0;
       ++at[d];
       if (r.sink[t]) run.done[input] = std::max(run.done[input], now);
-      for (int w : r.local_next[t]) --need[q * tasks + w];
-      for (int w : r.local_next[t])
-        if (need[q * tasks + w] == 0) try_start(r.device[w]);
+      for (int w : r.local_next[t]) satisfy(q * tasks + w);
       for (int mv : r.moves_out[t]) enqueue(q, mv);
       if (r.host_out[t] >= 0) enqueue(q, r.host_out[t]);
       try_start(d);

@@ -69,6 +69,16 @@ std::vector<int> deal_lanes(const std::vector<double>& rate, int lanes) {
   return count;
 }
 
+std::vector<int> lane_order(const std::vector<int>& count) {
+  std::vector<int> left = count, order;
+  int lanes = 0;
+  for (int c : count) lanes += c;
+  while (static_cast<int>(order.size()) < lanes)
+    for (size_t i = 0; i < left.size(); ++i)
+      if (left[i] > 0) --left[i], order.push_back(static_cast<int>(i));
+  return order;
+}
+
 std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext& ctx) {
   auto make = [&] {
     std::optional<BaselinePlan> best;

@@ -41,8 +41,8 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   if (fit.empty())
     return infeasible("replicas: no device can run and hold the whole model" + (why.empty() ? "" : " (" + why + ")"));
   std::sort(fit.begin(), fit.end());
-  // Candidates (analytic period, lanes, devices used), the best few replayed.
-  std::vector<std::tuple<double, int, int>> candidates;
+  // Candidates (analytic period, lanes, devices used, lanes per device), the best few replayed.
+  std::vector<std::tuple<double, int, int, std::vector<int>>> candidates;
   for (int used = 1; used <= static_cast<int>(fit.size()); ++used) {
     std::vector<double> speed;
     for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
@@ -50,7 +50,7 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
       const std::vector<int> count = deal_lanes(speed, lanes);
       double period = 0;
       for (int i = 0; i < used; ++i) period = std::max(period, count[i] * fit[i].first / lanes);
-      candidates.emplace_back(period, lanes, used);
+      candidates.emplace_back(period, lanes, used, count);
     }
   }
   std::sort(candidates.begin(), candidates.end());
@@ -62,17 +62,9 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   int replayed = 0;
   for (size_t c = 0; c < candidates.size() && replayed < kReplayed; ++c) {
     if (best && ctx.stopped()) break;
-    const auto [estimate, lanes, used] = candidates[c];
-    std::vector<double> speed;
-    for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
-    const std::vector<int> count = deal_lanes(speed, lanes);
-    // Lanes dealt round-robin over the devices that still have some, so that consecutive
-    // inputs go to different devices.
-    std::vector<int> lane_device;
-    std::vector<int> left = count;
-    while (static_cast<int>(lane_device.size()) < lanes)
-      for (int i = 0; i < used; ++i)
-        if (left[i] > 0) --left[i], lane_device.push_back(fit[i].second);
+    const auto& [estimate, lanes, used, count] = candidates[c];
+    std::vector<int> lane_device = lane_order(count);
+    for (int& d : lane_device) d = fit[d].second;
     SolverOutput out;
     out.mapping.device.assign(static_cast<size_t>(lanes) * n, -1);
     out.mapping.order.assign(k, {});

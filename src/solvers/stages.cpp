@@ -179,10 +179,7 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       Candidate cand{0.0, {}, splits};
       for (size_t gi = 0; gi < splits.size(); ++gi)
         cand.estimate = std::max(cand.estimate, count[gi] * splits[gi].estimate / lanes);
-      std::vector<int> left = count;
-      while (static_cast<int>(cand.lane_group.size()) < lanes)
-        for (size_t gi = 0; gi < splits.size(); ++gi)
-          if (left[gi] > 0) --left[gi], cand.lane_group.push_back(static_cast<int>(gi));
+      cand.lane_group = lane_order(count);
       candidates.push_back(std::move(cand));
     }
   }

@@ -86,6 +86,8 @@ struct Plan {
   std::vector<std::string> notes;      // solver remarks written to the plan file
   std::vector<ModuleSummary> modules;  // module-splitting solvers only
 
+  // Inputs per second of a throughput plan: 1e6 / period_us (0 when the period is 0).
+  double throughput_per_s() const { return period_us > 0 ? 1e6 / period_us : 0.0; }
   // The objective's value: the period for throughput, else the makespan (lower is better).
   double value() const { return objective == "throughput" ? period_us : makespan_us; }
   // Gap between value and lower bound relative to the value, in [0, 1].

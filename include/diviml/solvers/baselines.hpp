@@ -19,6 +19,9 @@ std::optional<BaselinePlan> best_baseline(const Problem& problem, const SolveCon
 // Lanes per consumer (device or pipeline) for `lanes` lanes by largest remainder of their rates
 // (inputs per microsecond): a throughput plan's inputs dealt in proportion to speed.
 std::vector<int> deal_lanes(const std::vector<double>& rate, int lanes);
+// The consumer of each lane for the given lanes per consumer, dealt round-robin over the
+// consumers that still have some, so that consecutive inputs go to different consumers.
+std::vector<int> lane_order(const std::vector<int>& count);
 
 // Any device assignment that respects can-run, host links, memory capacities and the links
 // every edge needs: a depth-first search in topological order, fastest devices first, at most
