@@ -335,6 +335,11 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
 Result<Mapping> pipeline_mapping_of(const Problem& pr, const Plan& plan) {
   const int n = pr.num_nodes(), k = pr.num_devices();
   if (plan.lanes < 1) return fail("plan: lanes must be at least 1");
+  // One placement per lane and node: checked before anything of the lanes' size is allocated
+  // (a file may claim any number of lanes).
+  if (plan.placements.size() != static_cast<size_t>(plan.lanes) * n)
+    return fail("plan: " + std::to_string(plan.placements.size()) + " placements for " + std::to_string(plan.lanes) +
+                " lane(s) of " + std::to_string(n) + " nodes");
   const int tasks = plan.lanes * n;
   Mapping m;
   m.device.assign(tasks, -1);

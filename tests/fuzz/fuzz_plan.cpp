@@ -1,5 +1,6 @@
-// libFuzzer: the plan reader and the validator never crash on any plan file for a fixed
-// problem, and a plan the validator accepts replays to its own makespan.
+// libFuzzer: the plan reader and the validators never crash on any plan file for a fixed
+// problem; a latency plan the validator accepts replays to its own makespan, and a throughput
+// plan it accepts replays to its own period.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
 
 namespace {
@@ -37,6 +39,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto plan = diviml::parse_plan(text, "fuzz.plan.json", problem());
   if (!plan) return 0;
+  if (plan->objective == "throughput") {
+    if (!diviml::throughput_objective().validate(problem(), *plan)) return 0;
+    auto mapping = diviml::pipeline_mapping_of(problem(), *plan);
+    auto again = mapping ? diviml::pipeline_replay(problem(), *mapping) : diviml::Result<diviml::Plan>(mapping.error());
+    if (!again || std::abs(again->period_us - plan->period_us) > 1e-6 * std::max(1.0, plan->period_us)) std::abort();
+    return 0;
+  }
   if (!diviml::validate(problem(), *plan)) return 0;
   // Accepted: its per-device orders replay to a makespan no later than the one it states.
   auto replayed = diviml::replay(problem(), diviml::mapping_of(problem(), *plan));

@@ -277,3 +277,13 @@ TEST(Throughput, MaxLatencyIsHonouredOrAnsweredClearly) {
   ASSERT_FALSE(heft);
   EXPECT_EQ(heft.error().kind, ErrorKind::kInfeasible);
 }
+
+TEST(Throughput, APlanClaimingMoreLanesThanItPlacesIsRefusedBeforeAllocating) {
+  Problem pr = inline_problem(pair_graph(3, 5), two_devices(2));
+  auto plan = pipeline_replay(pr, split_pair());
+  ASSERT_TRUE(plan);
+  plan->lanes = 1000000;
+  Status s = throughput_objective().validate(pr, *plan);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message, "plan: 2 placements for 1000000 lane(s) of 2 nodes");
+}
