@@ -366,6 +366,10 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
       auto lane = lane_of(fp, "lane", 0);
       if (!lane) return lane.error();
       p.lane = *lane;
+      auto delay = lane_of(fp, "delay", 0);
+      if (!delay) return delay.error();
+      if (*delay > kMaxDelay) return fp.err("field 'delay' must be at most " + std::to_string(kMaxDelay));
+      p.delay = *delay;
     }
     plan.placements.push_back(p);
   }
@@ -523,6 +527,7 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
                   {"start_us", p.start_us},
                   {"end_us", p.end_us}});
     if (stream) pl.back()["lane"] = p.lane;
+    if (stream && p.delay > 0) pl.back()["delay"] = p.delay;
   }
   doc["placements"] = std::move(pl);
   json tr = json::array();

@@ -19,7 +19,9 @@ constexpr int kMaxInputs = 1000;
 // The static structure of one round: tasks (lane * n + node) and the tensor moves between them.
 struct Round {
   int n = 0, lanes = 1, k = 0, host = 0;
-  std::vector<int> device;                   // per task
+  std::vector<int> device;  // per task
+  std::vector<int> delay;   // per task: rounds (modulo scheduling)
+  int max_delay = 0;
   std::vector<double> cost;                  // per task
   std::vector<int> need;                     // per task: distinct dependencies
   std::vector<std::vector<int>> local_next;  // per task: same-device consumers
@@ -57,6 +59,16 @@ Result<Round> build_round(const Problem& pr, const Mapping& m) {
     return "node '" + g.nodes[t % n].id + "'" + (r.lanes > 1 ? " of lane " + std::to_string(t / n) : "");
   };
   r.device = m.device;
+  r.delay.assign(tasks, 0);
+  if (!m.delay.empty() && m.delay.size() != m.device.size())
+    return fail("pipeline: the mapping's delays do not cover every task");
+  for (size_t t = 0; t < m.delay.size(); ++t) {
+    if (m.delay[t] < 0 || m.delay[t] > kMaxDelay)
+      return fail("pipeline: " + name(static_cast<int>(t)) + " has delay " + std::to_string(m.delay[t]) + " (0 to " +
+                  std::to_string(kMaxDelay) + " rounds)");
+    r.delay[t] = m.delay[t];
+    r.max_delay = std::max(r.max_delay, m.delay[t]);
+  }
   r.cost.assign(tasks, 0.0);
   std::vector<int> seen(tasks, 0);
   for (int d = 0; d < k; ++d)
@@ -188,12 +200,23 @@ Run simulate(const Round& r, int rounds, double period) {
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
   long seq = 0;
   double now = 0;
+  const long device_rounds = rounds + r.max_delay;
+  // Device d's next task instance: device round at[d] / size runs, at each position, the task
+  // on the input round `delay` earlier; positions whose input round does not exist are passed.
+  auto next_instance = [&](int d) -> long {
+    const long size = static_cast<long>(r.order[d].size());
+    for (;; ++at[d]) {
+      const long round = at[d] / size;
+      if (round >= device_rounds) return -1;
+      const int t = r.order[d][at[d] % size];
+      const long q = round - r.delay[t];
+      if (q >= 0 && q < rounds) return q * tasks + t;
+    }
+  };
   auto try_start = [&](int d) {
     if (busy[d] || r.order[d].empty()) return;
-    const long size = static_cast<long>(r.order[d].size());
-    const long q = at[d] / size;
-    if (q >= rounds) return;
-    const long x = q * tasks + r.order[d][at[d] % size];
+    const long x = next_instance(d);
+    if (x < 0) return;
     if (need[x] > 0) return;
     busy[d] = 1;
     run.task_start[x] = now;
@@ -255,7 +278,7 @@ Run simulate(const Round& r, int rounds, double period) {
     }
   }
   for (int d = 0; d < k && run.stuck_device < 0; ++d)
-    if (!r.order[d].empty() && at[d] < static_cast<long>(rounds) * static_cast<long>(r.order[d].size())) {
+    if (!r.order[d].empty() && next_instance(d) >= 0) {
       run.stuck_device = d;
       run.stuck_task = r.order[d][at[d] % static_cast<long>(r.order[d].size())];
     }
@@ -275,8 +298,12 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
   const int tasks = r.lanes * r.n;
   const int moves = static_cast<int>(r.moves.size());
   const int cap = static_cast<int>(std::clamp(kMaxTaskInstances / tasks, 8.0, static_cast<double>(kMaxInputs)));
-  const int rounds = std::max(8, cap / r.lanes);
-  const int inputs = rounds * r.lanes;
+  // Enough rounds that the delayed tasks reach a steady state well before the recorded round.
+  // The last max_delay input rounds drain: their delayed tasks run in device rounds that the
+  // earlier tasks no longer fill, so they finish faster than the steady state and are left out
+  // of every measure (`settled` input rounds are measured).
+  const int rounds = std::max(8, cap / r.lanes) + r.max_delay;
+  const int settled = rounds - r.max_delay, measured = settled * r.lanes;
   // Saturated: the steady rate of rounds.
   Run sat = simulate(r, rounds, 0.0);
   if (sat.stuck_device >= 0) {
@@ -291,16 +318,16 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
     for (int l = 0; l < r.lanes; ++l) t = std::max(t, run.done[q * r.lanes + l]);
     return t;
   };
-  const int half = rounds / 2;
-  double period = (round_done(sat, rounds - 1) - round_done(sat, half)) / ((rounds - 1 - half) * r.lanes);
+  const int half = settled / 2;
+  double period = (round_done(sat, settled - 1) - round_done(sat, half)) / ((settled - 1 - half) * r.lanes);
   period = std::max(0.0, period) * (1 + 1e-7);
   // With one input every period the plan must keep up; else slow down in steps of 1%.
   Run run;
   for (int attempt = 0;; ++attempt) {
     run = simulate(r, rounds, period);
     double second = 0, last = 0;
-    for (int j = inputs / 2; j < 3 * inputs / 4; ++j) second = std::max(second, latency(run, j));
-    for (int j = 3 * inputs / 4; j < inputs; ++j) last = std::max(last, latency(run, j));
+    for (int j = measured / 2; j < 3 * measured / 4; ++j) second = std::max(second, latency(run, j));
+    for (int j = 3 * measured / 4; j < measured; ++j) last = std::max(last, latency(run, j));
     if (last <= second * (1 + 1e-7) + 1e-6 || attempt == 60) break;
     period = std::max(period * 1.01, 1e-6);
   }
@@ -308,19 +335,23 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
   plan.objective = "throughput";
   plan.lanes = r.lanes;
   plan.period_us = period;
-  for (int j = inputs / 2; j < inputs; ++j) plan.latency_us = std::max(plan.latency_us, latency(run, j));
+  for (int j = measured / 2; j < measured; ++j) plan.latency_us = std::max(plan.latency_us, latency(run, j));
   plan.makespan_us = plan.latency_us;
-  // One steady-state round, relative to the injection of its first input.
-  const int q = (3 * rounds) / 4;
+  // One steady-state round of every device, relative to the injection of round q's first
+  // input: device round q runs each task on the input round q - delay, and the moves recorded
+  // are those of the recorded tasks' inputs (a host input: its consumer's).
+  const int q = std::max((3 * settled) / 4, r.max_delay);  // every task of it has an input round
   const double base = run.inject[q * r.lanes];
   plan.placements.resize(tasks);
   for (int t = 0; t < tasks; ++t) {
-    const size_t x = static_cast<size_t>(q) * tasks + t;
-    plan.placements[t] = Placement{t % r.n, r.device[t], run.task_start[x] - base, run.task_end[x] - base, t / r.n};
+    const size_t x = static_cast<size_t>(q - r.delay[t]) * tasks + t;
+    plan.placements[t] =
+        Placement{t % r.n, r.device[t], run.task_start[x] - base, run.task_end[x] - base, t / r.n, r.delay[t]};
   }
   for (int mv = 0; mv < moves; ++mv) {
     const Round::Move& m = r.moves[mv];
-    const size_t y = static_cast<size_t>(q) * moves + mv;
+    const int owner = m.task >= 0 ? m.task : m.consumers.front();
+    const size_t y = static_cast<size_t>(q - r.delay[owner]) * moves + mv;
     const double s = run.move_start[y] - base, e = run.move_end[y] - base;
     if (m.host) {
       const int lane = m.to_host ? m.task / r.n : m.consumers.front() / r.n;
@@ -352,6 +383,10 @@ Result<Mapping> pipeline_mapping_of(const Problem& pr, const Plan& plan) {
     if (m.device[t] >= 0)
       return fail("node '" + pr.graph().nodes[p.node].id + "' of lane " + std::to_string(p.lane) + " is placed twice");
     m.device[t] = p.device;
+    if (p.delay < 0 || p.delay > kMaxDelay)
+      return fail("node '" + pr.graph().nodes[p.node].id + "' of lane " + std::to_string(p.lane) + " has delay " +
+                  std::to_string(p.delay) + " (0 to " + std::to_string(kMaxDelay) + ")");
+    if (p.delay > 0) m.delay.resize(tasks, 0), m.delay[t] = p.delay;
     by_device[p.device].emplace_back(p.start_us, p.end_us, t);
   }
   for (int t = 0; t < tasks; ++t)

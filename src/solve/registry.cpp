@@ -2,6 +2,7 @@
 // look solvers up here; solvers never do, they call each other directly).
 #include "diviml/solve/solver.hpp"
 #include "diviml/solvers/auto.hpp"
+#include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/bnb.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
@@ -13,7 +14,7 @@
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas", "stages"};
+  return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas", "stages", "balance"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -25,6 +26,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "bnb") return std::make_unique<BnbSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();
+  if (name == "balance") return std::make_unique<BalanceSolver>();
   return nullptr;
 }
 

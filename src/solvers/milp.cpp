@@ -6,11 +6,14 @@
 #include <optional>
 
 #include "diviml/milp/latency_milp.hpp"
+#include "diviml/milp/throughput_milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/bnb.hpp"
 #include "diviml/solvers/moves.hpp"
+#include "diviml/solvers/streams.hpp"
 
 namespace diviml {
 
@@ -22,6 +25,7 @@ constexpr double kMaxHorizonRatio = 1e5;
 constexpr double kMaxNumericRange = 1e6;
 
 Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  if (ctx.objective->name() == "throughput") return run_throughput(pr, ctx);
   const SolveOptions& o = ctx.options;
   // Incumbent: the better baseline that exists (HEFT or fastest).
   std::optional<Plan> inc;
@@ -159,6 +163,72 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
                                                                       : "time limit without a solution") +
                       ", " + std::to_string(res->nodes) + " nodes, " + std::to_string(res->seconds) + " s; " + size +
                       (inc ? "; start " + inc_name + " " + std::to_string(inc->makespan_us) + " us" : "; no start"));
+  return out;
+}
+
+Result<SolverOutput> MilpSolver::run_throughput(const Problem& pr, const SolveContext& ctx) const {
+  constexpr int kMaxLanes = 4;
+  constexpr double kMaxColumns = 2e5;  // larger models are not built
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const double total = ctx.seconds_left();
+  auto start = BalanceSolver().run(pr, ctx.within(0.25 * total));
+  std::optional<Realized> best;
+  std::vector<std::string> notes;
+  std::string why;
+  int start_lanes = 0;
+  if (start) {
+    start_lanes = static_cast<int>(start->mapping.device.size()) / n;
+    best = realize_pipeline(pr, ctx, start->mapping.device, &why);
+    if (best)
+      notes.push_back("milp: start balance, " + std::to_string(start_lanes) + " lane(s), period " +
+                      std::to_string(best->score) + " us");
+  }
+  const int max_lanes = std::min(kMaxLanes, std::max(1, k));
+  for (int lanes = 1; lanes <= max_lanes; ++lanes) {
+    if (ctx.seconds_left() < kMinMilpSeconds) {
+      notes.push_back("milp: the time limit came before " + std::to_string(lanes) + " lane(s)");
+      break;
+    }
+    if (static_cast<double>(lanes) * n * k * k > kMaxColumns) {
+      notes.push_back("milp: " + std::to_string(lanes) + " lane(s) not built (about " +
+                      std::to_string(static_cast<long>(static_cast<double>(lanes) * n * k * k)) + " columns)");
+      break;
+    }
+    const std::vector<int>* mip_start = start && start_lanes == lanes ? &start->mapping.device : nullptr;
+    ThroughputMilp T = build_throughput_milp(pr, lanes, mip_start);
+    MilpOptions mo;
+    mo.time_limit_s = std::max(0.01, 0.9 * ctx.seconds_left() / (max_lanes - lanes + 1));
+    mo.threads = ctx.options.threads;
+    mo.seed = ctx.options.seed;
+    mo.verbose = ctx.options.verbose;
+    auto res = backend_->solve(T.model, mo);
+    if (!res) {
+      notes.push_back("milp: " + std::to_string(lanes) + " lane(s): " + res.error().message);
+      continue;
+    }
+    std::string said = "milp: " + std::to_string(lanes) + " lane(s), " + std::to_string(T.model.num_vars()) +
+                       " columns: cbc " +
+                       (res->status == MilpResult::Status::kOptimal      ? "optimal"
+                        : res->status == MilpResult::Status::kFeasible   ? "time limit with a solution"
+                        : res->status == MilpResult::Status::kInfeasible ? "infeasible"
+                                                                         : "time limit without a solution");
+    if (std::isfinite(res->objective)) said += ", busiest load " + std::to_string(res->objective) + " us per input";
+    if (std::isfinite(res->best_bound) && res->status != MilpResult::Status::kInfeasible)
+      said += ", bound " + std::to_string(res->best_bound) + " us for " + std::to_string(lanes) + "-lane plans";
+    if (!res->x.empty()) {
+      auto r = realize_pipeline(pr, ctx, devices_from_solution(pr, T, res->x), &why);
+      if (r) {
+        said += ", replayed period " + std::to_string(r->score) + " us";
+        if (!best || r->score < best->score * (1 - 1e-9)) best = std::move(r);
+      }
+    }
+    notes.push_back(said);
+  }
+  if (!best)
+    return infeasible("milp: no plan found for the throughput objective" + (why.empty() ? "" : " (" + why + ")"));
+  SolverOutput out = std::move(best->output);
+  out.status = PlanStatus::kFeasible;
+  out.notes = std::move(notes);
   return out;
 }
 

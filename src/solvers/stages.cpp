@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/streams.hpp"
 
 namespace diviml {
 
@@ -13,7 +14,6 @@ namespace {
 // Most cut positions the DP considers (evenly spaced by cumulative work beyond that), by the
 // number of devices: the DP is O(positions^2 * 2^K * K^2).
 int max_positions(int k) { return k <= 3 ? 800 : k <= 4 ? 400 : k <= 6 ? 120 : 40; }
-constexpr int kMaxDevices = 10;
 constexpr int kMaxGroups = 4;  // most pipelines on disjoint device groups
 constexpr int kMaxLanes = 8;   // most lanes dealt over them
 constexpr int kReplayed = 3;   // replicated candidates replayed besides the single pipeline
@@ -23,8 +23,9 @@ constexpr int kReplayed = 3;   // replicated candidates replayed besides the sin
 Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ctx) const {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
-  if (k > kMaxDevices)
-    return usage_error("stages: more than " + std::to_string(kMaxDevices) + " devices (the DP is exponential in them)");
+  if (k > StagesSolver::kMaxDevices)
+    return usage_error("stages: more than " + std::to_string(StagesSolver::kMaxDevices) +
+                       " devices (the DP is exponential in them)");
   const std::vector<int>& topo = g.topo_order();
   std::vector<int> pos(n);
   for (int t = 0; t < n; ++t) pos[topo[t]] = t;
@@ -193,30 +194,21 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
   for (size_t ci = 0; ci < std::min<size_t>(candidates.size(), 1 + kReplayed); ++ci) {
     const Candidate& cand = candidates[ci];
     const int lanes = static_cast<int>(cand.lane_group.size());
-    SolverOutput o;
-    o.mapping.device.resize(static_cast<size_t>(lanes) * n);
-    o.mapping.order.assign(k, {});
+    std::vector<int> device(static_cast<size_t>(lanes) * n);
     for (int l = 0; l < lanes; ++l)
-      for (int v : topo) {
-        const int d = cand.groups[cand.lane_group[l]].device[v];
-        o.mapping.device[l * n + v] = d;
-        o.mapping.order[d].push_back(l * n + v);
-      }
-    auto plan = ctx.objective->evaluate(pr, o.mapping);
-    if (!plan) {
-      if (first_error.empty()) first_error = plan.error().message;
-      continue;
-    }
-    const double value = ctx.score(*plan);
-    if (!std::isfinite(value) && first_error.empty())
-      first_error = "one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us";
+      for (int v = 0; v < n; ++v) device[l * n + v] = cand.groups[cand.lane_group[l]].device[v];
+    auto realized = realize_pipeline(pr, ctx, device, &first_error);
+    if (!realized) continue;
+    SolverOutput o = std::move(realized->output);
+    const double value = realized->score;
     if (value < chosen_value * (1 - 1e-9)) {
       chosen_value = value;
       int stages = 0;
       for (const Split& sp : cand.groups) stages += sp.stages;
       o.notes.push_back("stages: " + std::to_string(cand.groups.size()) + " pipeline(s), " + std::to_string(stages) +
                         " stage(s) in all, " + std::to_string(lanes) + " lane(s), over " + std::to_string(c - 1) +
-                        " cut positions; DP estimate " + std::to_string(cand.estimate) + " us");
+                        " cut positions; DP estimate " + std::to_string(cand.estimate) + " us" +
+                        (realized->step > 0 ? "; delays step " + std::to_string(realized->step) : ""));
       chosen = std::move(o);
     }
   }

@@ -29,7 +29,13 @@ struct Placement {
   double start_us = 0;
   double end_us = 0;
   int lane = 0;  // throughput plans: which lane (input n follows lane n mod lanes); 0 otherwise
+  // Throughput plans: the task's delay in rounds. In every round of its device it works on the
+  // input of its lane injected `delay` rounds earlier (modulo scheduling); 0 otherwise.
+  int delay = 0;
 };
+
+// Largest delay a throughput plan may give a task (the replay runs at least 2x + 8 rounds).
+inline constexpr int kMaxDelay = 64;
 
 struct Transfer {
   int edge = -1;  // graph edge index (throughput: the first edge from the producer to that device)
@@ -51,10 +57,14 @@ struct HostTransfer {
 // Device choice and per-device execution order: what a solver decides. Times follow by replay.
 // For the latency objective a task is a node. For the throughput objective a mapping may hold
 // R >= 1 lanes: task t = lane * num_nodes + node, `device` has R * num_nodes entries, and each
-// device's order is the cyclic order it repeats once per round of R inputs.
+// device's order is the cyclic order it repeats once per round of R inputs. `delay` (per task,
+// empty = all 0) shifts a task to older inputs: in device round q it works on the input of round
+// q - delay; delays that never decrease along an edge, with each device's order topological
+// among tasks of equal delay, cannot deadlock.
 struct Mapping {
   std::vector<int> device;              // per task
   std::vector<std::vector<int>> order;  // per device: tasks in execution order
+  std::vector<int> delay = {};          // throughput: per task, rounds (empty: none)
 };
 
 // One module of a module-splitting solve (written to the plan file as "modules").

@@ -14,6 +14,7 @@ namespace diviml {
 
 class StagesSolver : public Solver {
  public:
+  static constexpr int kMaxDevices = 10;  // the DP is exponential in the devices
   std::string name() const override { return "stages"; }
   std::string description() const override {
     return "throughput: pipeline stages, a DP over contiguous splits of a topological order";

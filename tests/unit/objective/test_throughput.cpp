@@ -7,6 +7,7 @@
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/solve/solve.hpp"
+#include "diviml/solvers/streams.hpp"
 #include "support/inline_problem.hpp"
 #include "support/random_problem.hpp"
 
@@ -52,6 +53,93 @@ TEST(PipelineReplay, TwoStagePipelineByHand) {
   ASSERT_EQ(plan->transfers.size(), 1u);
   EXPECT_NEAR(plan->transfers[0].start_us, 3.0, 1e-3);
   EXPECT_NEAR(plan->transfers[0].end_us, 5.0, 1e-3);
+}
+
+// a -> b -> c, 10 us each anywhere; a and c on A, b on B; the link is free.
+Problem alternating_chain() {
+  return inline_problem(R"({"nodes": [{"id": "a", "cost_us": {"A": 10, "B": 10}},
+      {"id": "b", "cost_us": {"A": 10, "B": 10}}, {"id": "c", "cost_us": {"A": 10, "B": 10}}],
+      "edges": [{"src": "a", "dst": "b", "bytes": 0}, {"src": "b", "dst": "c", "bytes": 0}]})",
+                        two_devices(0));
+}
+
+TEST(PipelineReplay, DelaysLetAnAlternatingChainPipeline) {
+  Problem pr = alternating_chain();
+  // Without delays A repeats a, c for the same input: c waits for b, a for c: 30 us per input.
+  Mapping plain{{0, 1, 0}, {{0, 2}, {1}}};
+  auto slow = pipeline_replay(pr, plain);
+  ASSERT_TRUE(slow) << slow.error().message;
+  EXPECT_NEAR(slow->period_us, 30.0, 1e-4);
+  EXPECT_NEAR(slow->latency_us, 30.0, 1e-4);
+  // Delays 0, 1, 2: in each round A runs a of the new input and c of the input two rounds
+  // back, B runs b of the input before: A is busy 20 us per input and never waits.
+  Mapping delayed = plain;
+  delayed.delay = {0, 1, 2};
+  auto fast = pipeline_replay(pr, delayed);
+  ASSERT_TRUE(fast) << fast.error().message;
+  EXPECT_NEAR(fast->period_us, 20.0, 1e-4);
+  // One input: a at 0-10, b in the next round at 20-30, c two rounds on at 50-60 (A runs a of
+  // the round's input first, 40-50, then c): 60 us from injection to its end.
+  EXPECT_NEAR(fast->latency_us, 60.0, 1e-4);
+  EXPECT_EQ(fast->placements[2].delay, 2);
+  // The recorded round is one round of every device: c's times are those of the input two
+  // rounds back, relative to this round's injection: 10-20.
+  EXPECT_NEAR(fast->placements[2].start_us, 10.0, 1e-4);
+  EXPECT_NEAR(fast->placements[2].end_us, 20.0, 1e-4);
+  // The file keeps the delays; the validator replays them; a changed delay is caught.
+  fast->lower_bound_us = 0;
+  auto back = parse_plan(plan_to_json(pr, *fast), "p.json", pr);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->placements[2].delay, 2);
+  Status ok = throughput_objective().validate(pr, *back);
+  EXPECT_TRUE(ok) << (ok ? "" : ok.error().message);
+  Plan wrong = *back;
+  wrong.placements[1].delay = 0;
+  EXPECT_FALSE(throughput_objective().validate(pr, wrong));
+  wrong.placements[1].delay = kMaxDelay + 1;
+  EXPECT_FALSE(throughput_objective().validate(pr, wrong));
+  // Delays that go down along an edge deadlock or are refused, never a wrong period.
+  Mapping backwards = plain;
+  backwards.delay = {2, 1, 0};
+  auto b = pipeline_replay(pr, backwards);
+  if (b) {
+    EXPECT_GE(b->period_us, 20.0 - 1e-6);
+  }
+}
+
+TEST(PipelineReplay, ModuloSchedulesReachTheBusiestLoad) {
+  Problem pr = alternating_chain();
+  const std::vector<int> device{0, 1, 0};
+  EXPECT_NEAR(stream_loads(pr, device).max_load(), 20.0, 1e-9);
+  auto m = modulo_mapping(pr, device, 20.0);
+  ASSERT_TRUE(m);
+  auto plan = pipeline_replay(pr, *m);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_NEAR(plan->period_us, 20.0, 1e-4);
+  // The same with two lanes: rounds of 40 us for two inputs.
+  const std::vector<int> two{0, 1, 0, 1, 0, 1};
+  auto m2 = modulo_mapping(pr, two, stream_loads(pr, two).max_load());
+  ASSERT_TRUE(m2);
+  auto plan2 = pipeline_replay(pr, *m2);
+  ASSERT_TRUE(plan2) << plan2.error().message;
+  EXPECT_NEAR(plan2->period_us, 15.0, 1e-4);
+}
+
+TEST(Throughput, TheMilpWithLanesMeetsTheBoundOnTheAlternatingChain) {
+  // 30 us of work per input on two identical devices: no plan beats 15 us. Two mirrored lanes
+  // (a, c on A and b on B; then the other way round) with delays reach it.
+  Problem pr = alternating_chain();
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  SolveOptions options;
+  options.time_limit_s = 5;
+  auto plan = solve("milp", pr, options, hooks);
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_NEAR(plan->period_us, 15.0, 1e-4);
+  EXPECT_NEAR(plan->lower_bound_us, 15.0, 1e-4);
+  EXPECT_EQ(plan->status, PlanStatus::kOptimal);
+  Status s = throughput_objective().validate(pr, *plan);
+  EXPECT_TRUE(s) << (s ? "" : s.error().message);
 }
 
 TEST(PipelineReplay, TheLinkIsOneTensorAtATime) {
@@ -116,8 +204,10 @@ TEST(Throughput, EverySolverPlanValidatesAndRoundTripsThroughTheFile) {
   hooks.objective = &throughput_objective();
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     Problem pr = random_problem(seed, RandomSpec{10, 3, 0.3, 0.15, true, false});
-    for (const char* name : {"fastest", "replicas", "auto"}) {
-      auto plan = solve(name, pr, {}, hooks);
+    for (const char* name : {"fastest", "replicas", "stages", "balance", "milp", "auto"}) {
+      SolveOptions options;
+      options.time_limit_s = 0.5;
+      auto plan = solve(name, pr, options, hooks);
       if (!plan) {
         // Only "no device holds the whole model" may stop the whole-model baselines.
         EXPECT_EQ(plan.error().kind, ErrorKind::kInfeasible) << name << ": " << plan.error().message;

@@ -1,0 +1,224 @@
+#include "diviml/solvers/balance.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/replicas.hpp"
+#include "diviml/solvers/stages.hpp"
+#include "diviml/solvers/streams.hpp"
+
+namespace diviml {
+
+namespace {
+
+constexpr int kMaxLanes = 4;
+constexpr int kMaxPasses = 50;
+
+// Resource loads of a lane-by-node device choice, kept under single-task moves.
+class Search {
+ public:
+  Search(const Problem& pr, std::vector<int> device)
+      : pr_(pr),
+        g_(pr.graph()),
+        n_(pr.num_nodes()),
+        k_(pr.num_devices()),
+        host_(pr.platform().host),
+        dev_(std::move(device)) {
+    lanes_ = static_cast<int>(dev_.size()) / n_;
+    load_.assign(k_ + static_cast<size_t>(k_) * k_, 0.0);
+    held_.assign(static_cast<size_t>(k_) * n_, 0);
+    mem_.assign(k_, 0.0);
+    for (size_t t = 0; t < dev_.size(); ++t) {
+      add_task(static_cast<int>(t), +1);
+      add_moves(static_cast<int>(t), +1);
+      const int v = static_cast<int>(t % n_), d = dev_[t];
+      if (held_[static_cast<size_t>(d) * n_ + v]++ == 0) mem_[d] += pr_.param_bytes(v);
+    }
+    for (size_t r = 0; r < load_.size(); ++r) ranked_.emplace(load_[r], static_cast<int>(r));
+    for (double x : load_) sumsq_ += x * x;
+  }
+  const std::vector<int>& device() const { return dev_; }
+  double max_load() const { return ranked_.empty() ? 0.0 : ranked_.rbegin()->first; }
+
+  // The best device to move task t to: (max load, sum of squares) after the move, and the
+  // device; device -1 when no move is allowed.
+  std::tuple<double, double, int> best_move(int t) {
+    std::tuple<double, double, int> best{kInf, kInf, -1};
+    const int a = dev_[t], v = t % n_;
+    for (int b = 0; b < k_; ++b) {
+      if (b == a || !pr_.can_run(v, b)) continue;
+      if (held_[static_cast<size_t>(b) * n_ + v] == 0 && mem_[b] + pr_.param_bytes(v) > pr_.capacity_bytes(b)) continue;
+      apply(t, b);
+      const double m = max_load();
+      if (std::isfinite(m) && std::make_tuple(m, sumsq_, b) < best) best = {m, sumsq_, b};
+      apply(t, a);
+    }
+    return best;
+  }
+  void move(int t, int b) { apply(t, b); }
+  double sumsq() const { return sumsq_; }
+
+ private:
+  int res_device(int d) const { return d; }
+  int res_link(int a, int b) const { return k_ + a * k_ + b; }
+  void change(int r, double delta) {
+    if (delta == 0) return;
+    ranked_.erase(ranked_.find({load_[r], r}));
+    sumsq_ -= load_[r] * load_[r];
+    load_[r] += delta;
+    if (std::abs(load_[r]) < 1e-9 * (1 + std::abs(delta))) load_[r] = 0;  // drift
+    if (!std::isfinite(load_[r]) && delta < 0) load_[r] = 0;
+    sumsq_ += std::isfinite(load_[r]) ? load_[r] * load_[r] : kInf;
+    ranked_.emplace(load_[r], r);
+  }
+  // Task t's compute and host transfers, counted (+1) or removed (-1) where it sits.
+  void add_task(int t, int sign) {
+    const int d = dev_[t], v = t % n_;
+    const double c = pr_.can_run(v, d) ? pr_.cost_us(v, d) : kInf;
+    const double in = pr_.input_us(v, d), out = pr_.output_us(v, d);
+    if (initialised_) {
+      change(res_device(d), sign * c);
+      if (in > 0) change(res_link(host_, d), sign * in);
+      if (out > 0) change(res_link(d, host_), sign * out);
+    } else {
+      load_[res_device(d)] += c;
+      if (in > 0) load_[res_link(host_, d)] += in;
+      if (out > 0) load_[res_link(d, host_)] += out;
+    }
+  }
+  // Producer task t's tensor moves: once per destination device, its largest edge there.
+  void add_moves(int t, int sign) {
+    const int a = dev_[t], lane = t / n_;
+    scratch_.clear();
+    for (int e : g_.out_edges(t % n_)) {
+      const int b = dev_[lane * n_ + g_.edges[e].dst];
+      if (b == a) continue;
+      const double x = pr_.comm_us(e, a, b);
+      auto it = std::find_if(scratch_.begin(), scratch_.end(), [&](const auto& p) { return p.first == b; });
+      if (it == scratch_.end())
+        scratch_.emplace_back(b, x);
+      else
+        it->second = std::max(it->second, x);
+    }
+    for (const auto& [b, x] : scratch_) {
+      if (initialised_)
+        change(res_link(a, b), sign * x);
+      else
+        load_[res_link(a, b)] += x;
+    }
+  }
+  // Moves task t to device b, keeping every load.
+  void apply(int t, int b) {
+    initialised_ = true;
+    const int a = dev_[t], v = t % n_, lane = t / n_;
+    if (a == b) return;
+    producers_.clear();
+    producers_.push_back(t);
+    for (int e : g_.in_edges(v)) producers_.push_back(lane * n_ + g_.edges[e].src);
+    std::sort(producers_.begin(), producers_.end());
+    producers_.erase(std::unique(producers_.begin(), producers_.end()), producers_.end());
+    for (int p : producers_) add_moves(p, -1);
+    add_task(t, -1);
+    if (--held_[static_cast<size_t>(a) * n_ + v] == 0) mem_[a] -= pr_.param_bytes(v);
+    dev_[t] = b;
+    if (held_[static_cast<size_t>(b) * n_ + v]++ == 0) mem_[b] += pr_.param_bytes(v);
+    add_task(t, +1);
+    for (int p : producers_) add_moves(p, +1);
+  }
+
+  const Problem& pr_;
+  const Graph& g_;
+  int n_, k_, host_, lanes_ = 1;
+  std::vector<int> dev_;
+  std::vector<double> load_;
+  std::vector<int> held_;
+  std::vector<double> mem_;
+  std::set<std::pair<double, int>> ranked_;
+  double sumsq_ = 0;
+  bool initialised_ = false;
+  std::vector<std::pair<int, double>> scratch_;
+  std::vector<int> producers_;
+};
+
+}  // namespace
+
+Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  const StagesSolver stages_;
+  const ReplicasSolver replicas_;
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  // Starts: replicas by speed over 1..4 lanes (devices ranked by their whole-model compute; a
+  // device that cannot run a node still starts with it, the search moves it away when it
+  // can), and the best baseline's one-lane mapping.
+  std::vector<std::pair<double, int>> speed;
+  for (int d = 0; d < k; ++d) {
+    double work = 0;
+    for (int v = 0; v < n; ++v) work += pr.can_run(v, d) ? pr.cost_us(v, d) : 1e12;
+    speed.emplace_back(work, d);
+  }
+  std::sort(speed.begin(), speed.end());
+  std::vector<std::pair<std::string, std::vector<int>>> starts;
+  // The pipeline DP's and the data-parallel baseline's plans first: the search refines them.
+  for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
+    if (solver == &stages_ && k > StagesSolver::kMaxDevices) continue;
+    auto o = solver->run(pr, ctx.within(ctx.seconds_left() / 4));
+    if (o) starts.emplace_back(solver->name(), o->mapping.device);
+  }
+  if (auto base = best_baseline(pr, ctx)) starts.emplace_back(base->solver, base->output.mapping.device);
+  for (int lanes = 1; lanes <= std::min(kMaxLanes, k); ++lanes) {
+    std::vector<double> rate;
+    for (int i = 0; i < lanes; ++i) rate.push_back(1.0 / std::max(speed[i].first, 1e-12));
+    std::vector<int> lane_dev = lane_order(deal_lanes(rate, lanes));
+    std::vector<int> device(static_cast<size_t>(lanes) * n);
+    for (int l = 0; l < lanes; ++l)
+      for (int v = 0; v < n; ++v) device[l * n + v] = speed[lane_dev[l]].second;
+    starts.emplace_back(std::to_string(lanes) + " replica lane(s)", std::move(device));
+  }
+  std::mt19937_64 rng(ctx.options.seed);
+  std::optional<Realized> best;
+  std::string best_note, why;
+  auto consider = [&](const std::vector<int>& device, const std::string& note) {
+    auto r = realize_pipeline(pr, ctx, device, &why);
+    if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
+  };
+  for (const auto& [label, start] : starts) {
+    if (best && ctx.stopped()) break;
+    const int lanes = static_cast<int>(start.size()) / n;
+    Search search(pr, start);
+    const double before = search.max_load();
+    consider(start, "balance: start " + label);
+    std::vector<int> tasks(start.size());
+    std::iota(tasks.begin(), tasks.end(), 0);
+    int passes = 0, moved = 0;
+    for (bool improved = true; improved && passes < kMaxPasses && !ctx.stopped(); ++passes) {
+      improved = false;
+      std::shuffle(tasks.begin(), tasks.end(), rng);
+      for (size_t i = 0; i < tasks.size(); ++i) {
+        if ((i & 63) == 0 && ctx.stopped()) break;
+        const int t = tasks[i];
+        const double m = search.max_load(), s = search.sumsq();
+        const auto [nm, ns, b] = search.best_move(t);
+        if (b < 0) continue;
+        if (nm < m * (1 - 1e-9) || (nm <= m * (1 + 1e-12) && ns < s * (1 - 1e-9))) {
+          search.move(t, b);
+          improved = true;
+          ++moved;
+        }
+      }
+    }
+    if (moved > 0)
+      consider(search.device(), "balance: from " + label + ", " + std::to_string(moved) + " move(s) in " +
+                                    std::to_string(passes) + " pass(es), round load " + std::to_string(before) +
+                                    " -> " + std::to_string(search.max_load()) + " us over " + std::to_string(lanes) +
+                                    " lane(s)");
+  }
+  if (!best) return infeasible("balance: no start or search result gives a plan (" + why + ")");
+  SolverOutput out = std::move(best->output);
+  out.notes.push_back(best_note + (best->step > 0 ? "; delays step " + std::to_string(best->step) : ""));
+  return out;
+}
+
+}  // namespace diviml

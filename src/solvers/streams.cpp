@@ -1,0 +1,232 @@
+#include "diviml/solvers/streams.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+namespace diviml {
+
+double StreamLoads::max_load() const {
+  double m = 0;
+  for (double x : device) m = std::max(m, x);
+  for (double x : link) m = std::max(m, x);
+  return m;
+}
+
+StreamLoads stream_loads(const Problem& pr, const std::vector<int>& device) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  const int lanes = static_cast<int>(device.size()) / n;
+  StreamLoads s;
+  s.device.assign(k, 0.0);
+  s.link.assign(static_cast<size_t>(k) * k, 0.0);
+  std::vector<double> to(k, 0.0);
+  for (int l = 0; l < lanes; ++l)
+    for (int u = 0; u < n; ++u) {
+      const int a = device[l * n + u];
+      s.device[a] += pr.can_run(u, a) ? pr.cost_us(u, a) : kInf;
+      std::fill(to.begin(), to.end(), 0.0);
+      for (int e : g.out_edges(u)) {
+        const int b = device[l * n + g.edges[e].dst];
+        if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
+      }
+      for (int b = 0; b < k; ++b) s.link[static_cast<size_t>(a) * k + b] += to[b];
+      const double in = pr.input_us(u, a), out = pr.output_us(u, a);
+      if (in > 0) s.link[static_cast<size_t>(host) * k + a] += in;
+      if (out > 0) s.link[static_cast<size_t>(a) * k + host] += out;
+    }
+  return s;
+}
+
+Mapping pipelined_mapping(const Problem& pr, const std::vector<int>& device, int step) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const int lanes = static_cast<int>(device.size()) / n;
+  Mapping m;
+  m.device = device;
+  m.order.assign(k, {});
+  if (step > 0) m.delay.assign(device.size(), 0);
+  for (int l = 0; l < lanes; ++l)
+    for (int v : g.topo_order()) {
+      const int t = l * n + v;
+      m.order[device[t]].push_back(t);
+      if (step <= 0) continue;
+      int d = 0;
+      for (int e : g.in_edges(v)) {
+        const int tu = l * n + g.edges[e].src;
+        d = std::max(d, m.delay[tu] + (device[tu] != device[t] ? step : 0));
+      }
+      m.delay[t] = std::min(d, kMaxDelay);
+    }
+  return m;
+}
+
+namespace {
+
+// Busy intervals of one resource within a round [0, length): earliest fitting start.
+class Reservations {
+ public:
+  explicit Reservations(double length) : length_(length) {}
+  // The earliest t >= ready at which [t, t + duration) is free in every round; -1 when none.
+  double earliest(double ready, double duration) const {
+    if (duration <= 0) return ready;
+    if (duration > length_ * (1 - 1e-12)) return busy_.empty() ? ready : -1;
+    const double base = std::floor(ready / length_) * length_;
+    double t = ready - base;  // offset within the round, try up to two rounds ahead
+    for (int guard = 0; guard < 3 * static_cast<int>(busy_.size()) + 4; ++guard) {
+      double clash = -1;
+      if (!overlaps(t, duration, &clash)) return base + t;
+      t = clash;  // the end of the interval that clashed
+      if (t >= 2 * length_) return -1;
+    }
+    return -1;
+  }
+  void reserve(double t, double duration) {
+    if (duration <= 0) return;
+    double s = std::fmod(t, length_);
+    if (s + duration <= length_) {
+      busy_[s] = s + duration;
+    } else {
+      busy_[s] = length_;
+      busy_[0] = s + duration - length_;
+    }
+  }
+
+ private:
+  // Whether [t, t + d) (t in [0, 2 length)) meets a busy interval; `clash` = its end, unrolled.
+  bool overlaps(double t, double d, double* clash) const {
+    for (double shift : {0.0, length_, 2 * length_}) {
+      for (const auto& [s0, e0] : busy_) {
+        const double s = s0 + shift, e = e0 + shift;
+        if (s < t + d - 1e-9 && t < e - 1e-9) {
+          *clash = e;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+  double length_;
+  std::map<double, double> busy_;
+};
+
+}  // namespace
+
+std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>& device, double round_us) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  const int lanes = static_cast<int>(device.size()) / n;
+  if (!(round_us > 0) || !std::isfinite(round_us)) return std::nullopt;
+  std::vector<Reservations> dev(k, Reservations(round_us));
+  std::vector<Reservations> link(static_cast<size_t>(k) * k, Reservations(round_us));
+  std::vector<double> start(device.size(), 0.0), end(device.size(), 0.0), ready(device.size(), 0.0);
+  // Arrival of each task's inputs per (producer task, destination device): the move's end.
+  std::vector<double> arrive(k, 0.0);
+  for (int l = 0; l < lanes; ++l) {
+    const double inject = round_us * l / lanes;
+    for (int v : g.topo_order()) ready[l * n + v] = inject;
+  }
+  for (int l = 0; l < lanes; ++l)
+    for (int v : g.topo_order()) {
+      const int t = l * n + v, d = device[t];
+      double r = ready[t];
+      const double in = pr.input_us(v, d);
+      if (in > 0) {
+        Reservations& lk = link[static_cast<size_t>(host) * k + d];
+        const double s = lk.earliest(r, in);
+        if (s < 0) return std::nullopt;
+        lk.reserve(s, in);
+        r = s + in;
+      }
+      const double c = pr.cost_us(v, d);
+      const double s = dev[d].earliest(r, c);
+      if (s < 0) return std::nullopt;
+      dev[d].reserve(s, c);
+      start[t] = s;
+      end[t] = s + c;
+      // Its tensor: once per destination device, the largest edge there.
+      std::fill(arrive.begin(), arrive.end(), -1.0);
+      for (int e : g.out_edges(v)) {
+        const int b = device[l * n + g.edges[e].dst];
+        if (b != d) arrive[b] = std::max(arrive[b], pr.comm_us(e, d, b));
+      }
+      for (int b = 0; b < k; ++b) {
+        if (arrive[b] < 0) continue;
+        Reservations& lk = link[static_cast<size_t>(d) * k + b];
+        const double ms = lk.earliest(end[t], arrive[b]);
+        if (ms < 0) return std::nullopt;
+        lk.reserve(ms, arrive[b]);
+        arrive[b] = ms + arrive[b];
+      }
+      for (int e : g.out_edges(v)) {
+        const int w = l * n + g.edges[e].dst, b = device[w];
+        ready[w] = std::max(ready[w], b == d ? end[t] : arrive[b]);
+      }
+      const double out = pr.output_us(v, d);
+      if (out > 0) {
+        Reservations& lk = link[static_cast<size_t>(d) * k + host];
+        const double ms = lk.earliest(end[t], out);
+        if (ms < 0) return std::nullopt;
+        lk.reserve(ms, out);
+      }
+    }
+  Mapping m;
+  m.device = device;
+  m.order.assign(k, {});
+  m.delay.assign(device.size(), 0);
+  std::vector<std::vector<std::tuple<double, int, int>>> by(k);  // (offset in round, topo position, task)
+  std::vector<int> pos(n);
+  for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
+  for (size_t t = 0; t < device.size(); ++t) {
+    const double q = std::floor(start[t] / round_us + 1e-12);
+    if (q > kMaxDelay) return std::nullopt;
+    m.delay[t] = static_cast<int>(q);
+    const double offset = std::max(0.0, start[t] - q * round_us);
+    by[device[t]].emplace_back(offset, static_cast<int>(t / n) * n + pos[t % n], static_cast<int>(t));
+  }
+  for (int d = 0; d < k; ++d) {
+    std::sort(by[d].begin(), by[d].end());
+    for (const auto& [o, p, t] : by[d]) m.order[d].push_back(t);
+  }
+  return m;
+}
+
+std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
+                                         std::string* why) {
+  std::optional<Realized> best;
+  auto consider = [&](Mapping m, int step) {
+    auto plan = ctx.objective->evaluate(pr, m);
+    if (!plan) {
+      if (why && why->empty()) *why = plan.error().message;
+      return;
+    }
+    const double score = ctx.score(*plan);
+    if (!std::isfinite(score)) {
+      if (why && why->empty())
+        *why = "one input takes " + std::to_string(plan->latency_us) + " us, above --max-latency-us";
+      return;
+    }
+    if (!best || score < best->score * (1 - 1e-9)) {
+      best = Realized{SolverOutput{}, score, step};
+      best->output.mapping = std::move(m);
+    }
+  };
+  for (int step = 0; step <= 2; ++step) {
+    if (best && ctx.stopped()) break;
+    Mapping m = pipelined_mapping(pr, device, step);
+    if (step > 0 && std::all_of(m.delay.begin(), m.delay.end(), [](int x) { return x == 0; })) break;
+    consider(std::move(m), step);
+  }
+  // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
+  const double load = stream_loads(pr, device).max_load();
+  for (double slack : {1.0, 1.05, 1.15, 1.3}) {
+    if (best && ctx.stopped()) break;
+    if (best && load * slack >= best->score * (static_cast<double>(device.size()) / pr.num_nodes())) break;
+    auto m = modulo_mapping(pr, device, load * slack);
+    if (m) consider(std::move(*m), -1);
+  }
+  return best;
+}
+
+}  // namespace diviml
