@@ -195,12 +195,16 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
 std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
                                          std::string* why) {
   std::optional<Realized> best;
+  const double busiest = stream_loads(pr, device).max_load() / (static_cast<double>(device.size()) / pr.num_nodes());
   auto consider = [&](Mapping m, int step) {
     auto plan = ctx.objective->evaluate(pr, m);
     if (!plan) {
       if (why && why->empty()) *why = plan.error().message;
       return;
     }
+    // No period can be below the busiest resource's load per input: a replay that says so with
+    // delays is not trusted (fuzz_solve found one); the decision is dropped.
+    if (plan->period_us < busiest * (1 - 1e-6)) return;
     const double score = ctx.score(*plan);
     if (!std::isfinite(score)) {
       if (why && why->empty())
