@@ -320,16 +320,26 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
   };
   const int half = settled / 2;
   double period = (round_done(sat, settled - 1) - round_done(sat, half)) / ((settled - 1 - half) * r.lanes);
-  period = std::max(0.0, period) * (1 + 1e-7);
-  // With one input every period the plan must keep up; else slow down in steps of 1%.
+  // No period is below the busiest resource's time per input (a device's tasks, a link's
+  // moves, over a round of R inputs). The saturated run's rate can be: with every input there
+  // at once, a link queues all host inputs before any tensor (fuzz_solve found a period 33% low).
+  std::vector<double> busy(static_cast<size_t>(r.k) * (r.k + 1), 0.0);
+  for (int t = 0; t < tasks; ++t) busy[r.device[t]] += r.cost[t];
+  for (const Round::Move& m : r.moves) busy[r.k + static_cast<size_t>(m.from) * r.k + m.to] += m.duration;
+  double busiest = 0;
+  for (double b : busy) busiest = std::max(busiest, b / r.lanes);
+  period = std::max({0.0, period, busiest}) * (1 + 1e-7);
+  // With one input every period the plan must keep up; else slow down, by 1% at first and by
+  // more as attempts fail (a period far too low must not stop the search below the truth).
   Run run;
   for (int attempt = 0;; ++attempt) {
     run = simulate(r, rounds, period);
     double second = 0, last = 0;
     for (int j = measured / 2; j < 3 * measured / 4; ++j) second = std::max(second, latency(run, j));
     for (int j = 3 * measured / 4; j < measured; ++j) last = std::max(last, latency(run, j));
-    if (last <= second * (1 + 1e-7) + 1e-6 || attempt == 60) break;
-    period = std::max(period * 1.01, 1e-6);
+    if (last <= second * (1 + 1e-7) + 1e-6) break;
+    if (attempt == 200) return fail("pipeline: no steady state found: one input's latency keeps growing");
+    period = std::max(period * (attempt < 20 ? 1.01 : attempt < 40 ? 1.05 : 1.25), 1e-6);
   }
   Plan plan;
   plan.objective = "throughput";

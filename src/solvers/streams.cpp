@@ -194,6 +194,22 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
 
 std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
                                          std::string* why) {
+  // Weights stay resident once per device that runs a node in any lane: a choice that does not
+  // fit is no plan (the search starts from replicas that may not fit).
+  {
+    const int n = pr.num_nodes();
+    std::vector<double> mem(pr.num_devices(), 0.0);
+    std::vector<char> held(static_cast<size_t>(pr.num_devices()) * n, 0);
+    for (size_t t = 0; t < device.size(); ++t) {
+      const int d = device[t], v = static_cast<int>(t % n);
+      if (!held[static_cast<size_t>(d) * n + v]) held[static_cast<size_t>(d) * n + v] = 1, mem[d] += pr.param_bytes(v);
+    }
+    for (int d = 0; d < pr.num_devices(); ++d)
+      if (mem[d] > pr.capacity_bytes(d)) {
+        if (why && why->empty()) *why = "the weights do not fit in '" + pr.platform().devices[d].name + "'";
+        return std::nullopt;
+      }
+  }
   std::optional<Realized> best;
   const double busiest = stream_loads(pr, device).max_load() / (static_cast<double>(device.size()) / pr.num_nodes());
   auto consider = [&](Mapping m, int step) {
@@ -202,8 +218,8 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
       if (why && why->empty()) *why = plan.error().message;
       return;
     }
-    // No period can be below the busiest resource's load per input: a replay that says so with
-    // delays is not trusted (fuzz_solve found one); the decision is dropped.
+    // No period can be below the busiest resource's load per input (the replay starts its
+    // search there); a replay that says otherwise is not trusted and the decision dropped.
     if (plan->period_us < busiest * (1 - 1e-6)) return;
     const double score = ctx.score(*plan);
     if (!std::isfinite(score)) {
