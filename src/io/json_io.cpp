@@ -232,10 +232,10 @@ Result<Platform> parse_platform(const std::string& text, const std::string& sour
     auto lo = f.nonneg("launch_overhead_us", 0.0);
     if (!lo) return lo.error();
     d.launch_overhead_us = *lo;
-    // Copies overlap compute in the stream model; CPU-driven copies that occupy the device are
-    // not modelled yet: refuse the setting rather than plan as if it were not there.
-    if (jd.contains("overlap_comm") && !(jd["overlap_comm"].is_boolean() && jd["overlap_comm"].get<bool>()))
-      return f.err("field 'overlap_comm': only true is supported (copies overlap compute; docs/cost-model.md)");
+    if (jd.contains("overlap_comm")) {
+      if (!jd["overlap_comm"].is_boolean()) return f.err("field 'overlap_comm' must be true or false");
+      d.overlap_comm = jd["overlap_comm"].get<bool>();
+    }
     if (p.find(d.name) >= 0) return f.err("duplicate device name");
     p.devices.push_back(std::move(d));
   }
@@ -474,6 +474,7 @@ std::string platform_to_json(const Platform& p) {
   json devs = json::array();
   for (const Device& d : p.devices) {
     json jd{{"name", d.name}, {"kind", d.kind}, {"server", d.server}, {"launch_overhead_us", d.launch_overhead_us}};
+    if (!d.overlap_comm) jd["overlap_comm"] = false;
     if (d.peak_gflops) jd["peak_gflops"] = *d.peak_gflops;
     if (d.mem_bandwidth_gbps) jd["mem_bandwidth_gbps"] = *d.mem_bandwidth_gbps;
     if (d.memory_bytes) jd["memory_bytes"] = *d.memory_bytes;

@@ -81,6 +81,12 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
         }
       }
     }
+  // A device whose copies do not overlap compute is busy for every copy from or to it.
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b)
+      for (int d : {a, b})
+        if (!pr.platform().devices[d].overlap_comm)
+          for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
   for (auto& row : device_load) {
     if (row.empty()) continue;
     row.push_back({T.period, -static_cast<double>(lanes)});

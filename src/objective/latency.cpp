@@ -18,7 +18,20 @@ class LatencyObjective final : public Objective {
     return replay(problem, mapping);
   }
   double value(const Plan& plan) const override { return plan.makespan_us; }
-  Status validate(const Problem& problem, const Plan& plan) const override { return diviml::validate(problem, plan); }
+  Status validate(const Problem& problem, const Plan& plan) const override {
+    if (Status s = accepts(problem); !s) return s;
+    return diviml::validate(problem, plan);
+  }
+  // The latency replay lets copies overlap compute on every device; a device whose copies
+  // occupy it is modelled by the stream replay only.
+  Status accepts(const Problem& problem) const override {
+    for (const Device& d : problem.platform().devices)
+      if (!d.overlap_comm)
+        return usage_error("device '" + d.name +
+                           "' has overlap_comm: false, which the throughput objective models and the latency "
+                           "objective does not (use --objective throughput)");
+    return {};
+  }
   double quick_bound(const Problem& problem) const override {
     const double path = critical_path_bound_us(problem);
     return std::max(path, ascent_work_bound_us(problem, 1000, path));

@@ -19,8 +19,9 @@ constexpr int kMaxInputs = 1000;
 // The static structure of one round: tasks (lane * n + node) and the tensor moves between them.
 struct Round {
   int n = 0, lanes = 1, k = 0, host = 0;
-  std::vector<int> device;  // per task
-  std::vector<int> delay;   // per task: rounds (modulo scheduling)
+  std::vector<int> device;     // per task
+  std::vector<int> delay;      // per task: rounds (modulo scheduling)
+  std::vector<char> occupies;  // per device: its copies occupy it (overlap_comm false)
   int max_delay = 0;
   std::vector<double> cost;                  // per task
   std::vector<int> need;                     // per task: distinct dependencies
@@ -59,6 +60,7 @@ Result<Round> build_round(const Problem& pr, const Mapping& m) {
     return "node '" + g.nodes[t % n].id + "'" + (r.lanes > 1 ? " of lane " + std::to_string(t / n) : "");
   };
   r.device = m.device;
+  for (const Device& d : pr.platform().devices) r.occupies.push_back(d.overlap_comm ? 0 : 1);
   r.delay.assign(tasks, 0);
   if (!m.delay.empty() && m.delay.size() != m.device.size())
     return fail("pipeline: the mapping's delays do not cover every task");
@@ -225,9 +227,13 @@ Run simulate(const Round& r, int rounds, double period) {
   };
   auto start_link = [&](int pair) {
     if (link_busy[pair] || link[pair].empty()) return;
+    const int a = pair / k, b = pair % k;
+    if ((r.occupies[a] && busy[a]) || (r.occupies[b] && busy[b])) return;
     const long y = link[pair].front();
     link[pair].pop();
     link_busy[pair] = 1;
+    if (r.occupies[a]) busy[a] = 1;
+    if (r.occupies[b]) busy[b] = 1;
     run.move_start[y] = now;
     run.move_end[y] = now + r.moves[y % moves].duration;
     events.emplace(run.move_end[y], seq++, kMoveEnd, y);
@@ -237,6 +243,15 @@ Run simulate(const Round& r, int rounds, double period) {
     const int pair = m.from * k + m.to;
     link[pair].push(q * moves + mv);
     start_link(pair);
+  };
+  // A device whose copies occupy it (overlap_comm false), once idle, serves waiting copies
+  // before its next task.
+  auto copies_of = [&](int d) {
+    if (!r.occupies[d]) return;
+    for (int x = 0; x < k && !busy[d]; ++x) {
+      start_link(d * k + x);
+      if (!busy[d]) start_link(x * k + d);
+    }
   };
   auto satisfy = [&](long x) {
     if (--need[x] == 0) try_start(r.device[x % tasks]);
@@ -261,20 +276,27 @@ Run simulate(const Round& r, int rounds, double period) {
       busy[d] = 0;
       ++at[d];
       if (r.sink[t]) run.done[input] = std::max(run.done[input], now);
-      for (int w : r.local_next[t]) satisfy(q * tasks + w);
+      // Its tensors first: on a device whose copies occupy it they go before its next task.
       for (int mv : r.moves_out[t]) enqueue(q, mv);
       if (r.host_out[t] >= 0) enqueue(q, r.host_out[t]);
+      copies_of(d);
+      for (int w : r.local_next[t]) satisfy(q * tasks + w);
       try_start(d);
     } else {
       const long q = id / moves;
       const Round::Move& m = r.moves[id % moves];
       link_busy[m.from * k + m.to] = 0;
+      for (int d : {m.from, m.to})
+        if (r.occupies[d]) busy[d] = 0;
       if (m.to_host) {
         const long input = q * r.lanes + m.task / r.n;
         run.done[input] = std::max(run.done[input], now);
       }
-      for (int w : m.consumers) satisfy(q * tasks + w);
       start_link(m.from * k + m.to);
+      for (int d : {m.from, m.to}) copies_of(d);
+      for (int w : m.consumers) satisfy(q * tasks + w);
+      for (int d : {m.from, m.to})
+        if (r.occupies[d]) try_start(d);
     }
   }
   for (int d = 0; d < k && run.stuck_device < 0; ++d)
@@ -325,7 +347,11 @@ Result<Plan> pipeline_replay(const Problem& pr, const Mapping& mapping) {
   // at once, a link queues all host inputs before any tensor (fuzz_solve found a period 33% low).
   std::vector<double> busy(static_cast<size_t>(r.k) * (r.k + 1), 0.0);
   for (int t = 0; t < tasks; ++t) busy[r.device[t]] += r.cost[t];
-  for (const Round::Move& m : r.moves) busy[r.k + static_cast<size_t>(m.from) * r.k + m.to] += m.duration;
+  for (const Round::Move& m : r.moves) {
+    busy[r.k + static_cast<size_t>(m.from) * r.k + m.to] += m.duration;
+    for (int d : {m.from, m.to})
+      if (r.occupies[d]) busy[d] += m.duration;  // its copies occupy it
+  }
   double busiest = 0;
   for (double b : busy) busiest = std::max(busiest, b / r.lanes);
   period = std::max({0.0, period, busiest}) * (1 + 1e-7);

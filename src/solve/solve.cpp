@@ -23,6 +23,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   const Objective& objective = *ctx.objective;
   if (!solver->supports(objective))
     return usage_error("solver '" + name + "' does not support the " + objective.name() + " objective");
+  if (Status s = objective.accepts(problem); !s) return s.error();
   // One deadline for everything below: the static bounds first (their LP gets a tenth of the
   // limit at most), then the solver with what is left.
   const double static_bound =

@@ -75,20 +75,26 @@ class Search {
     sumsq_ += std::isfinite(load_[r]) ? load_[r] * load_[r] : kInf;
     ranked_.emplace(load_[r], r);
   }
+  void add(int r, double delta) {
+    if (initialised_)
+      change(r, delta);
+    else
+      load_[r] += delta;
+  }
+  // A copy occupies its link, and each end whose copies do not overlap compute.
+  void copy(int a, int b, double delta) {
+    add(res_link(a, b), delta);
+    for (int d : {a, b})
+      if (!pr_.platform().devices[d].overlap_comm) add(res_device(d), delta);
+  }
   // Task t's compute and host transfers, counted (+1) or removed (-1) where it sits.
   void add_task(int t, int sign) {
     const int d = dev_[t], v = t % n_;
     const double c = pr_.can_run(v, d) ? pr_.cost_us(v, d) : kInf;
     const double in = pr_.input_us(v, d), out = pr_.output_us(v, d);
-    if (initialised_) {
-      change(res_device(d), sign * c);
-      if (in > 0) change(res_link(host_, d), sign * in);
-      if (out > 0) change(res_link(d, host_), sign * out);
-    } else {
-      load_[res_device(d)] += c;
-      if (in > 0) load_[res_link(host_, d)] += in;
-      if (out > 0) load_[res_link(d, host_)] += out;
-    }
+    add(res_device(d), sign * c);
+    if (in > 0) copy(host_, d, sign * in);
+    if (out > 0) copy(d, host_, sign * out);
   }
   // Producer task t's tensor moves: once per destination device, its largest edge there.
   void add_moves(int t, int sign) {
@@ -104,12 +110,7 @@ class Search {
       else
         it->second = std::max(it->second, x);
     }
-    for (const auto& [b, x] : scratch_) {
-      if (initialised_)
-        change(res_link(a, b), sign * x);
-      else
-        load_[res_link(a, b)] += x;
-    }
+    for (const auto& [b, x] : scratch_) copy(a, b, sign * x);
   }
   // Moves task t to device b, keeping every load.
   void apply(int t, int b) {

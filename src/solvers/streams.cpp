@@ -31,10 +31,16 @@ StreamLoads stream_loads(const Problem& pr, const std::vector<int>& device) {
         const int b = device[l * n + g.edges[e].dst];
         if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
       }
-      for (int b = 0; b < k; ++b) s.link[static_cast<size_t>(a) * k + b] += to[b];
+      auto copy = [&](int from, int dst, double x) {       // a copy occupies its link, and a device
+        s.link[static_cast<size_t>(from) * k + dst] += x;  // whose copies are not overlapped
+        for (int d : {from, dst})
+          if (!pr.platform().devices[d].overlap_comm) s.device[d] += x;
+      };
+      for (int b = 0; b < k; ++b)
+        if (to[b] > 0) copy(a, b, to[b]);
       const double in = pr.input_us(u, a), out = pr.output_us(u, a);
-      if (in > 0) s.link[static_cast<size_t>(host) * k + a] += in;
-      if (out > 0) s.link[static_cast<size_t>(a) * k + host] += out;
+      if (in > 0) copy(host, a, in);
+      if (out > 0) copy(a, host, out);
     }
   return s;
 }

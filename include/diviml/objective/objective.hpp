@@ -36,6 +36,9 @@ class Objective {
   virtual double quick_bound(const Problem& problem) const = 0;
   // The strongest static bound within `lp_time_limit_s` (0: the quick bound only).
   virtual double lower_bound(const Problem& problem, double lp_time_limit_s) const = 0;
+  // Whether the objective's cost model covers the problem's platform (a usage error naming
+  // what it does not model; solve() and validation ask first).
+  virtual Status accepts(const Problem& /*problem*/) const { return {}; }
 };
 
 // Makespan of one inference (docs/formulation.md).

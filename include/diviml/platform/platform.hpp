@@ -22,6 +22,9 @@ struct Device {
   std::optional<double> mem_bandwidth_gbps;  // 1e9 B/s
   std::optional<double> memory_bytes;        // capacity for resident weights; none = unlimited
   double launch_overhead_us = 0;             // added to every analytic op cost
+  // Copies overlap compute (copy engines, DMA). false: the device drives its sends and receives
+  // itself and computes nothing meanwhile (throughput objective; docs/cost-model.md).
+  bool overlap_comm = true;
 };
 
 struct Link {

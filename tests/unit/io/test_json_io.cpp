@@ -184,11 +184,21 @@ TEST(GraphIo, WriterSurvivesIdsThatAreNotUtf8) {
   EXPECT_EQ(back->nodes[0].id, "bad\xEF\xBF\xBD\xEF\xBF\xBD id");  // U+FFFD for each bad byte
 }
 
-TEST(PlatformIo, OverlapCommFalseIsRefusedNotIgnored) {
-  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": false}]})"),
-            "p.json: device 'a': field 'overlap_comm': only true is supported (copies overlap compute; "
-            "docs/cost-model.md)");
+TEST(PlatformIo, OverlapCommIsReadCheckedAndWritten) {
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": false}]})"), "<parsed>");
   EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": true}]})"), "<parsed>");
+  EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": 0}]})"),
+            "p.json: device 'a': field 'overlap_comm' must be true or false");
+  auto p = parse_platform(R"({"devices": [{"name": "a", "kind": "cpu", "overlap_comm": false},
+                                          {"name": "b", "kind": "gpu"}]})",
+                          "p.json");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_FALSE(p->devices[0].overlap_comm);
+  EXPECT_TRUE(p->devices[1].overlap_comm);
+  auto back = parse_platform(platform_to_json(*p), "p.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_FALSE(back->devices[0].overlap_comm);
+  EXPECT_TRUE(back->devices[1].overlap_comm);
 }
 
 TEST(GraphIo, BatchIsReadWrittenAndChecked) {

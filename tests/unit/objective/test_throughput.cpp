@@ -142,6 +142,46 @@ TEST(Throughput, TheMilpWithLanesMeetsTheBoundOnTheAlternatingChain) {
   EXPECT_TRUE(s) << (s ? "" : s.error().message);
 }
 
+TEST(PipelineReplay, CopiesOccupyADeviceWithoutOverlap) {
+  // a (4 us) on A, 2 us over the link, b (5 us) on B. With copy engines B sets the period (5);
+  // when A drives its copies itself (overlap_comm false) A is busy 4 + 2 = 6 us per input.
+  const std::string overlapped = two_devices(2);
+  std::string driven = overlapped;
+  driven.replace(driven.find(R"("kind": "gpu"})"), 14, R"("kind": "cpu", "overlap_comm": false})");
+  ASSERT_NE(driven, overlapped);
+  Problem with_engines = inline_problem(pair_graph(4, 5), overlapped);
+  Problem without = inline_problem(pair_graph(4, 5), driven);
+  auto p1 = pipeline_replay(with_engines, split_pair());
+  auto p2 = pipeline_replay(without, split_pair());
+  ASSERT_TRUE(p1 && p2);
+  EXPECT_NEAR(p1->period_us, 5.0, 1e-5);
+  EXPECT_NEAR(p2->period_us, 6.0, 1e-5);
+  EXPECT_NEAR(p1->latency_us, 11.0, 1e-5);
+  EXPECT_NEAR(p2->latency_us, 11.0, 1e-5);
+  // In the recorded round A's copy never overlaps A's compute.
+  ASSERT_EQ(p2->transfers.size(), 1u);
+  const Placement& a = p2->placements[0];
+  const Transfer& t = p2->transfers[0];
+  EXPECT_TRUE(t.end_us <= a.start_us + 1e-9 || t.start_us >= a.end_us - 1e-9);
+  // Every throughput solver plans for it and its plans validate; the latency objective, whose
+  // replay lets copies overlap, refuses the platform with a usage error.
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  SolveOptions options;
+  options.time_limit_s = 1;
+  for (const char* name : {"stages", "balance", "milp", "auto"}) {
+    auto plan = solve(name, without, options, hooks);
+    ASSERT_TRUE(plan) << name << ": " << plan.error().message;
+    EXPECT_GE(plan->period_us, 4.5 - 1e-6) << name;  // 9 us of work per input over two devices
+    Status ok = throughput_objective().validate(without, *plan);
+    EXPECT_TRUE(ok) << name << ": " << (ok ? "" : ok.error().message);
+  }
+  auto latency = solve("heft", without, options);
+  ASSERT_FALSE(latency);
+  EXPECT_EQ(latency.error().kind, ErrorKind::kUsage);
+  EXPECT_NE(latency.error().message.find("overlap_comm: false"), std::string::npos) << latency.error().message;
+}
+
 TEST(PipelineReplay, TheLinkIsOneTensorAtATime) {
   // 1 us on each side but 4 us on the link: the link sets the period, not the devices.
   Problem pr = inline_problem(pair_graph(1, 1), two_devices(4));
