@@ -7,14 +7,16 @@
 // Transfers occupy their link: one tensor at a time per direction, first come first served;
 // a producer's tensor moves once per destination device however many consumers read it there;
 // host inputs and outputs use the host's links for every input. Copies overlap compute (copy
-// engines).
+// engines) unless a device says overlap_comm false.
 //
 // The pipeline replay injects inputs and runs every device's cyclic order and every link's
 // queue. The period is found by running saturated (every input available at once) and taking
 // the steady rate of rounds; the plan then runs with one input every period and must keep up:
 // the latency of the last quarter of the inputs may not exceed that of the quarter before it
-// (else the period grows by 1% until it does). The latency is the worst latency of the last
-// half of the inputs at that period.
+// (else the period grows, from at least the busiest resource's time per input, by 1%, then
+// 5%, then 25% steps until it does; the last max-delay rounds drain and are not measured).
+// The latency is the worst latency of the last half of the inputs at that period. Devices with
+// overlap_comm false are busy during their copies (docs/cost-model.md).
 #pragma once
 
 #include "diviml/objective/objective.hpp"
