@@ -17,13 +17,13 @@ cp "$root"/models/*.json "$work/g/"
 for st in 1 2 4; do for s in 1 2; do
   "$exe" gen rwnn --nodes 32 --stages "$st" --seed "$s" -o "$work/g/rwnn-ws_N32_S${st}_s${s}.json" >/dev/null
 done; done
-echo "| graph | ops | platform | bound us | fastest us | replicas us | stages us | balance us | auto us | auto lanes | period / bound | x fastest | x replicas | auto s |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| graph | ops | platform | bound us | fastest us | replicas us | stages us | balance us | split us | auto us | auto lanes | period / bound | x fastest | x replicas | auto s |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for p in $platforms; do
   for g in "$work"/g/*.json; do
     name="$(basename "$g" .json)"
     rm -rf "$work/out"; mkdir -p "$work/out"
-    "$exe" compare -g "$g" -p "$p" --objective throughput --solvers fastest,replicas,stages,balance,auto \
+    "$exe" compare -g "$g" -p "$p" --objective throughput --solvers fastest,replicas,stages,balance,split,auto \
       --time-limit "$limit" --out-dir "$work/out" >/dev/null || true
     /usr/bin/python3 - "$work/out" "$name" "$p" "$g" <<'PY'
 import json, os, sys
@@ -41,7 +41,7 @@ a = plans.get("auto")
 bound = max((p["lower_bound_us"] for p in plans.values()), default=0)
 ratio = lambda x, y: "-" if x is None or y is None or y == 0 else f"{x / y:.2f}"
 print(f"| {name} | {ops} | {platform} | {bound:.1f} | {cell(period('fastest'))} | {cell(period('replicas'))} | "
-      f"{cell(period('stages'))} | {cell(period('balance'))} | {cell(period('auto'))} | {a['lanes'] if a else '-'} | "
+      f"{cell(period('stages'))} | {cell(period('balance'))} | {cell(period('split'))} | {cell(period('auto'))} | {a['lanes'] if a else '-'} | "
       f"{ratio(period('auto'), bound)} | {ratio(period('fastest'), period('auto'))}x | "
       f"{ratio(period('replicas'), period('auto'))}x | {a['solve_time_s']:.2f} |" if a else f"| {name} | {ops} | {platform} | no plan |")
 PY

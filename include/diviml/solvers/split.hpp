@@ -58,12 +58,15 @@ Problem module_problem(const Problem& problem, const Module& module, int entry_d
 // every combination of the devices it reads and the devices of the tensors it hands on. Memory capacities couple
 // modules: when the stitched plan overflows a device, split returns the best plan that fits among its own, HEFT's and
 // fastest's (noted).
+//
+// Throughput: the modules become pipeline stages (src/solvers/split/stream_split.hpp).
 class SplitSolver : public Solver {
  public:
   std::string name() const override { return "split"; }
   std::string description() const override {
     return "module splitting: exact module solves for every boundary pair, stitched by DP";
   }
+  bool supports(const Objective&) const override { return true; }
   Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const override;
 };
 

@@ -13,6 +13,7 @@
 #include "diviml/solvers/moves.hpp"
 #include "min_plus.hpp"
 #include "segments.hpp"
+#include "stream_split.hpp"
 
 namespace diviml {
 
@@ -355,6 +356,7 @@ class SplitRun {
 }  // namespace
 
 Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx) const {
+  if (ctx.objective->name() == "throughput") return split_for_throughput(pr, ctx);
   const double polish_s = ctx.options.polish_time_s;
   // When the deadline comes before every module has its quick plans, split has nothing to
   // stitch: the best baseline (improved by moves in what is left) is its answer, said so.

@@ -169,7 +169,7 @@ TEST(PipelineReplay, CopiesOccupyADeviceWithoutOverlap) {
   hooks.objective = &throughput_objective();
   SolveOptions options;
   options.time_limit_s = 1;
-  for (const char* name : {"stages", "balance", "milp", "auto"}) {
+  for (const char* name : {"stages", "balance", "split", "milp", "auto"}) {
     auto plan = solve(name, without, options, hooks);
     ASSERT_TRUE(plan) << name << ": " << plan.error().message;
     EXPECT_GE(plan->period_us, 4.5 - 1e-6) << name;  // 9 us of work per input over two devices
@@ -244,7 +244,7 @@ TEST(Throughput, EverySolverPlanValidatesAndRoundTripsThroughTheFile) {
   hooks.objective = &throughput_objective();
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     Problem pr = random_problem(seed, RandomSpec{10, 3, 0.3, 0.15, true, false});
-    for (const char* name : {"fastest", "replicas", "stages", "balance", "milp", "auto"}) {
+    for (const char* name : {"fastest", "replicas", "stages", "balance", "split", "milp", "auto"}) {
       SolveOptions options;
       options.time_limit_s = 0.5;
       auto plan = solve(name, pr, options, hooks);

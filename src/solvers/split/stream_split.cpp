@@ -1,0 +1,224 @@
+#include "stream_split.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "diviml/milp/milp.hpp"
+#include "diviml/solvers/balance.hpp"
+#include "diviml/solvers/split.hpp"
+#include "diviml/solvers/stages.hpp"
+#include "diviml/solvers/streams.hpp"
+
+namespace diviml {
+
+namespace {
+
+// (busiest resource, sum of squared loads) of a one-lane choice.
+std::pair<double, double> score_of(const Problem& pr, const std::vector<int>& device) {
+  const StreamLoads s = stream_loads(pr, device);
+  double sq = 0;
+  for (double x : s.device) sq += x * x;
+  for (double x : s.link) sq += x * x;
+  return {s.max_load(), sq};
+}
+
+}  // namespace
+
+Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext& ctx) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  // Units: module nodes then its exit split node.
+  std::vector<std::vector<int>> units;
+  std::vector<int> unit_of(n, -1);
+  for (const Module& m : decompose(g, 1)) {  // the pieces between consecutive split nodes
+    std::vector<int> u = m.nodes;
+    if (m.exit >= 0) u.push_back(m.exit);
+    if (u.empty()) continue;
+    for (int v : u) unit_of[v] = static_cast<int>(units.size());
+    units.push_back(std::move(u));
+  }
+  for (int v = 0; v < n; ++v)
+    if (unit_of[v] < 0) {  // a node outside every module (a leading source): a unit of its own
+      unit_of[v] = static_cast<int>(units.size());
+      units.push_back({v});
+    }
+  // The start: the better one-lane choice of stages (up to 10 devices) and balance.
+  std::optional<std::vector<int>> start;
+  std::pair<double, double> start_score{kInf, kInf};
+  std::string from;
+  auto offer = [&](const Solver& solver, double share) {
+    auto o = solver.run(pr, ctx.within(share * ctx.seconds_left()));
+    if (!o || o->mapping.device.size() != static_cast<size_t>(n)) return;  // one lane only
+    const auto sc = score_of(pr, o->mapping.device);
+    if (sc < start_score) start_score = sc, start = o->mapping.device, from = solver.name();
+  };
+  if (k <= StagesSolver::kMaxDevices) offer(StagesSolver(), 0.3);
+  offer(BalanceSolver(), 0.3);
+  std::vector<int> device;
+  if (start) {
+    device = *start;
+  } else {  // every start used lanes: the fastest device for everything it runs
+    device.assign(n, 0);
+    for (int v = 0; v < n; ++v)
+      for (int d = 0; d < k; ++d)
+        if (pr.can_run(v, d) && (!pr.can_run(v, device[v]) || pr.cost_us(v, d) < pr.cost_us(v, device[v])))
+          device[v] = d;
+    from = "fastest per node";
+  }
+  const std::vector<int> initial = device;
+  // Candidates per unit: c < k the whole unit on device c (when it runs there), c == k the
+  // start's placement of it. Loads per round are linear in the choice: each unit's own compute,
+  // host copies and internal tensors, plus, per pair of connected units and pair of choices,
+  // the tensors between them (once per producer and destination device within the consumer
+  // unit).
+  const int m = static_cast<int>(units.size()), choices = k + 1;
+  auto placed = [&](int /*unit*/, int c, int v) { return c < k ? c : initial[v]; };
+  std::vector<std::vector<char>> ok(m, std::vector<char>(choices, 1));
+  for (int u = 0; u < m; ++u)
+    for (int c = 0; c < k; ++c)
+      for (int v : units[u]) ok[u][c] = ok[u][c] && pr.can_run(v, c) && pr.param_bytes(v) <= pr.capacity_bytes(c);
+  const size_t resources = k + static_cast<size_t>(k) * k;
+  auto link = [&](int a, int b) { return k + static_cast<size_t>(a) * k + b; };
+  auto add_copy = [&](std::vector<double>& load, int a, int b, double x) {
+    load[link(a, b)] += x;
+    for (int d : {a, b})
+      if (!pr.platform().devices[d].overlap_comm) load[d] += x;
+  };
+  // Own loads per unit and choice; tensors from a producer to a consumer unit, per choice pair.
+  std::vector<std::vector<std::vector<double>>> own(m, std::vector<std::vector<double>>(choices));
+  std::map<std::pair<int, int>, std::vector<std::vector<double>>> between;  // (U, W) -> [cU * choices + cW]
+  const int host = pr.platform().host;
+  std::vector<double> to(k);
+  for (int u = 0; u < m; ++u)
+    for (int c = 0; c < choices; ++c) {
+      if (!ok[u][c]) continue;
+      std::vector<double>& load = own[u][c];
+      load.assign(resources, 0.0);
+      for (int v : units[u]) {
+        const int a = placed(u, c, v);
+        load[a] += pr.cost_us(v, a);
+        if (pr.input_us(v, a) > 0) add_copy(load, host, a, pr.input_us(v, a));
+        if (pr.output_us(v, a) > 0) add_copy(load, a, host, pr.output_us(v, a));
+        std::fill(to.begin(), to.end(), 0.0);
+        for (int e : g.out_edges(v)) {
+          const int w = g.edges[e].dst;
+          if (unit_of[w] != u) continue;
+          const int b = placed(u, c, w);
+          if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
+        }
+        for (int b = 0; b < k; ++b)
+          if (to[b] > 0) add_copy(load, a, b, to[b]);
+      }
+    }
+  for (int v = 0; v < n; ++v) {
+    const int U = unit_of[v];
+    std::vector<int> targets;
+    for (int e : g.out_edges(v))
+      if (unit_of[g.edges[e].dst] != U) targets.push_back(unit_of[g.edges[e].dst]);
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+    for (int W : targets) {
+      auto& table = between[{U, W}];
+      if (table.empty()) table.assign(static_cast<size_t>(choices) * choices, std::vector<double>(resources, 0.0));
+      for (int cu = 0; cu < choices; ++cu)
+        for (int cw = 0; cw < choices; ++cw) {
+          if (!ok[U][cu] || !ok[W][cw]) continue;
+          const int a = placed(U, cu, v);
+          std::fill(to.begin(), to.end(), 0.0);
+          for (int e : g.out_edges(v)) {
+            const int w = g.edges[e].dst;
+            if (unit_of[w] != W) continue;
+            const int b = placed(W, cw, w);
+            if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
+          }
+          for (int b = 0; b < k; ++b)
+            if (to[b] > 0) add_copy(table[static_cast<size_t>(cu) * choices + cw], a, b, to[b]);
+        }
+    }
+  }
+  // The combination MILP: z[u][c] binary, y >= z[U][cU] + z[W][cW] - 1 for the pairs that move
+  // tensors, every resource's load <= P.
+  MilpModel model;
+  const int P = model.add_var(0, kInf, 1.0, false, "P");
+  std::vector<std::vector<int>> z(m, std::vector<int>(choices, -1));
+  std::vector<std::vector<std::pair<int, double>>> rows(resources);
+  for (int u = 0; u < m; ++u) {
+    std::vector<std::pair<int, double>> one;
+    for (int c = 0; c < choices; ++c) {
+      if (!ok[u][c]) continue;
+      z[u][c] = model.add_var(0, 1, 0, true);
+      one.push_back({z[u][c], 1.0});
+      for (size_t r = 0; r < resources; ++r)
+        if (own[u][c][r] != 0) rows[r].push_back({z[u][c], own[u][c][r]});
+    }
+    model.add_row(std::move(one), 1, 1);
+  }
+  bool unpriceable = false;
+  for (const auto& [pair, table] : between)
+    for (int cu = 0; cu < choices; ++cu)
+      for (int cw = 0; cw < choices; ++cw) {
+        const auto& load = table[static_cast<size_t>(cu) * choices + cw];
+        if (z[pair.first][cu] < 0 || z[pair.second][cw] < 0) continue;
+        bool any = false, finite = true;
+        for (double x : load) any = any || x != 0, finite = finite && std::isfinite(x);
+        if (!any) continue;
+        if (!finite) {  // no link: the pair is excluded
+          model.add_row({{z[pair.first][cu], 1.0}, {z[pair.second][cw], 1.0}}, -kInf, 1);
+          continue;
+        }
+        const int y = model.add_var(0, 1, 0, false);
+        model.add_row({{y, 1.0}, {z[pair.first][cu], -1.0}, {z[pair.second][cw], -1.0}}, -1, kInf);
+        for (size_t r = 0; r < resources; ++r)
+          if (load[r] != 0) rows[r].push_back({y, load[r]});
+      }
+  for (auto& row : rows) {
+    for (const auto& t : row) unpriceable = unpriceable || !std::isfinite(t.second);
+    if (row.empty()) continue;
+    row.push_back({P, -1.0});
+    model.add_row(std::move(row), -kInf, 0);
+  }
+  std::string combined = "not solved";
+  double combined_load = kInf;
+  if (!unpriceable && ctx.seconds_left() > 0.02) {
+    MilpOptions mo;
+    mo.time_limit_s = std::max(0.01, 0.8 * ctx.seconds_left());
+    mo.threads = ctx.options.threads;
+    mo.seed = ctx.options.seed;
+    auto res = make_cbc_backend()->solve(model, mo);
+    if (res && !res->x.empty()) {
+      for (int u = 0; u < m; ++u) {
+        int pick = k;
+        double best_x = -1;
+        for (int c = 0; c < choices; ++c)
+          if (z[u][c] >= 0 && res->x[z[u][c]] > best_x) best_x = res->x[z[u][c]], pick = c;
+        for (int v : units[u]) device[v] = placed(u, pick, v);
+      }
+      combined_load = res->objective;
+      combined = res->status == MilpResult::Status::kOptimal ? "optimal" : "time limit";
+    } else {
+      combined = res ? "no solution" : res.error().message;
+    }
+  }
+  int changed = 0;
+  for (int v = 0; v < n; ++v) changed += device[v] != initial[v];
+  // Realise the result, the start, and the result replicated over lanes on device-disjoint
+  // copies (lane l uses the devices shifted by l among identical... any permutation that runs).
+  std::optional<Realized> out;
+  std::string note, why;
+  auto consider = [&](const std::vector<int>& choice, const std::string& what) {
+    auto r = realize_pipeline(pr, ctx, choice, &why);
+    if (r && (!out || r->score < out->score * (1 - 1e-9))) out = std::move(r), note = what;
+  };
+  consider(device, "split: " + std::to_string(m) + " module unit(s), each whole on a device or as " + from +
+                       " places it, combined by MILP (" + combined + ", busiest load " + std::to_string(combined_load) +
+                       " us); " + std::to_string(changed) + " node(s) moved from the start");
+  if (changed > 0) consider(initial, "split: the " + from + " start (the combination replayed no better)");
+  if (!out) return infeasible("split: no module combination gives a plan (" + why + ")");
+  SolverOutput o = std::move(out->output);
+  o.notes.push_back(note + (out->step != 0 ? "; delays" : ""));
+  return o;
+}
+
+}  // namespace diviml
