@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "diviml/milp/latency_milp.hpp"
+#include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
 #include "diviml/solvers/milp.hpp"
@@ -28,6 +29,7 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const MilpSolver milp;
   const ReplicasSolver replicas;
   const StagesSolver stages;
+  const BalanceSolver balance;
   // The portfolio: the solvers that support the objective.
   std::vector<const Solver*> portfolio;
   for (const Solver* s :
@@ -38,9 +40,10 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   // for it, and a MILP over more nodes would not finish in auto's share anyway.
   long pairs = -2;  // -2: the MILP does not support the objective
   if (objective.name() == "throughput") {
-    // The period MILP sizes itself (lanes x nodes x devices^2 columns) and starts from
-    // `balance`: it gets all the time the baselines leave.
-    portfolio.push_back(&milp);
+    // The baselines, then the searches: balance (a third of what is left), split (half of the
+    // rest: modules as stages from balance's start), and the period MILP, which sizes itself
+    // (lanes x nodes x devices^2 columns), in the time left.
+    portfolio = {&fastest, &replicas, &stages, &balance, &split, &milp};
   } else if (milp.supports(objective)) {
     pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
     if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
@@ -51,6 +54,7 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     const double left = ctx.seconds_left();
     SolveContext sub = ctx;
     if (solver == &split && portfolio.back() == &milp) sub = ctx.within(left / 2);
+    if (solver == &balance) sub = ctx.within(left / 3);
     if (solver == &milp && objective.name() != "throughput") sub = ctx.within(std::min(left, o.auto_milp_time_s));
     const std::string name = solver->name();
     Result<SolverOutput> out = solver->run(problem, sub);

@@ -7,6 +7,7 @@
 
 #include "diviml/milp/milp.hpp"
 #include "diviml/solvers/balance.hpp"
+#include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/split.hpp"
 #include "diviml/solvers/stages.hpp"
 #include "diviml/solvers/streams.hpp"
@@ -56,6 +57,11 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   };
   if (k <= StagesSolver::kMaxDevices) offer(StagesSolver(), 0.3);
   offer(BalanceSolver(), 0.3);
+  // The latency baseline (HEFT or fastest, one lane) when the others dealt lanes.
+  if (!start)
+    if (std::optional<BaselinePlan> base = best_baseline(pr, ctx))
+      if (base->output.mapping.device.size() == static_cast<size_t>(n))
+        start = base->output.mapping.device, from = base->solver;
   std::vector<int> device;
   if (start) {
     device = *start;
