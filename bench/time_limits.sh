@@ -53,5 +53,5 @@ if [[ " $objectives " == *" latency "* ]]; then
 fi
 if [[ " $objectives " == *" throughput "* ]]; then
   echo
-  table throughput auto replicas stages
+  table throughput auto replicas stages balance split milp
 fi

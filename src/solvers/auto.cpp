@@ -57,6 +57,10 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     if (solver == &balance) sub = ctx.within(left / 3);
     if (solver == &milp && objective.name() != "throughput") sub = ctx.within(std::min(left, o.auto_milp_time_s));
     const std::string name = solver->name();
+    if (best && ctx.stopped()) {  // the limit came: the plan in hand is the answer
+      tried.push_back(name + " not run (time limit)");
+      continue;
+    }
     Result<SolverOutput> out = solver->run(problem, sub);
     if (!out) {
       errors.push_back(out.error().message);

@@ -1,6 +1,7 @@
 #include "diviml/solvers/balance.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -181,12 +182,17 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   std::mt19937_64 rng(ctx.options.seed);
   std::optional<Realized> best;
   std::string best_note, why;
+  // Realising a choice replays it several times: the search stops early enough to leave twice
+  // the longest realisation seen before the deadline.
+  double realize_s = 0;
   auto consider = [&](const std::vector<int>& device, const std::string& note) {
+    const auto t0 = SolveContext::Clock::now();
     auto r = realize_pipeline(pr, ctx, device, &why);
+    realize_s = std::max(realize_s, std::chrono::duration<double>(SolveContext::Clock::now() - t0).count());
     if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
   };
   for (const auto& [label, start] : starts) {
-    if (best && ctx.stopped()) break;
+    if (best && ctx.seconds_left() < 2 * realize_s) break;
     const int lanes = static_cast<int>(start.size()) / n;
     Search search(pr, start);
     const double before = search.max_load();
@@ -194,11 +200,12 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     std::vector<int> tasks(start.size());
     std::iota(tasks.begin(), tasks.end(), 0);
     int passes = 0, moved = 0;
-    for (bool improved = true; improved && passes < kMaxPasses && !ctx.stopped(); ++passes) {
+    auto out_of_time = [&] { return best && ctx.seconds_left() < 2 * realize_s; };
+    for (bool improved = true; improved && passes < kMaxPasses && !out_of_time(); ++passes) {
       improved = false;
       std::shuffle(tasks.begin(), tasks.end(), rng);
       for (size_t i = 0; i < tasks.size(); ++i) {
-        if ((i & 63) == 0 && ctx.stopped()) break;
+        if ((i & 63) == 0 && out_of_time()) break;
         const int t = tasks[i];
         const double m = search.max_load(), s = search.sumsq();
         const auto [nm, ns, b] = search.best_move(t);

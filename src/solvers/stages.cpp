@@ -192,6 +192,7 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
   double chosen_value = kInf;
   std::string first_error = stopped ? "the time limit came before the DP finished" : "";
   for (size_t ci = 0; ci < std::min<size_t>(candidates.size(), 1 + kReplayed); ++ci) {
+    if (chosen && ctx.stopped()) break;
     const Candidate& cand = candidates[ci];
     const int lanes = static_cast<int>(cand.lane_group.size());
     std::vector<int> device(static_cast<size_t>(lanes) * n);
