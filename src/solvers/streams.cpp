@@ -70,6 +70,8 @@ Mapping pipelined_mapping(const Problem& pr, const std::vector<int>& device, int
 
 namespace {
 
+constexpr double kPeriodTolerance = 0.005;
+
 // Busy intervals of one resource within a round [0, length): earliest fitting start.
 class Reservations {
  public:
@@ -216,7 +218,13 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
         return std::nullopt;
       }
   }
-  std::optional<Realized> best;
+  std::optional<Realized> best;  // the least period so far
+  struct Found {
+    double score, latency_us;
+    int step;
+    Mapping mapping;
+  };
+  std::vector<Found> found;
   const double busiest = stream_loads(pr, device).max_load() / (static_cast<double>(device.size()) / pr.num_nodes());
   auto consider = [&](Mapping m, int step) {
     auto plan = ctx.objective->evaluate(pr, m);
@@ -233,10 +241,8 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
         *why = "one input takes " + std::to_string(plan->latency_us) + " us, above --max-latency-us";
       return;
     }
-    if (!best || score < best->score * (1 - 1e-9)) {
-      best = Realized{SolverOutput{}, score, step};
-      best->output.mapping = std::move(m);
-    }
+    if (!best || score < best->score * (1 - 1e-9)) best = Realized{SolverOutput{}, score, step};
+    found.push_back({score, plan->latency_us, step, std::move(m)});
   };
   for (int step = 0; step <= 2; ++step) {
     if (best && ctx.stopped()) break;
@@ -252,7 +258,15 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     auto m = modulo_mapping(pr, device, load * slack);
     if (m) consider(std::move(*m), -1);
   }
-  return best;
+  if (!best) return best;
+  // Within 0.5% of the least period, the least latency: delays can cost a lot of latency
+  // for a period only a hair lower.
+  const Found* pick = nullptr;
+  for (const Found& f : found)
+    if (f.score <= best->score * (1 + kPeriodTolerance) && (!pick || f.latency_us < pick->latency_us)) pick = &f;
+  Realized out{SolverOutput{}, pick->score, pick->step};
+  out.output.mapping = pick->mapping;
+  return out;
 }
 
 }  // namespace diviml

@@ -40,7 +40,9 @@ std::optional<Mapping> modulo_mapping(const Problem& problem, const std::vector<
 
 // The best replayed decision (by the context's score) over steps 0, 1 and 2 and modulo
 // schedules at rounds of 1, 1.05, 1.15 and 1.3 x the busiest load for a device choice;
-// nothing when none replays (the first error in `why`) or every one breaks --max-latency-us.
+// among the decisions within 0.5% of the least period, the one with the least latency (delays
+// can cost a lot of latency for a hair of period). Nothing when none replays (the first error
+// in `why`) or every one breaks --max-latency-us.
 struct Realized {
   SolverOutput output;
   double score = kInf;  // the context's score of its plan (period, or +inf above the limit)
