@@ -56,12 +56,7 @@ class ThroughputObjective final : public Objective {
     if (!m) return m.error();
     // Weights stay resident on every device that runs a node in any lane (once per device).
     const int n = pr.num_nodes(), k = pr.num_devices();
-    std::vector<double> mem(k, 0.0);
-    std::vector<std::vector<char>> held(k, std::vector<char>(n, 0));
-    for (size_t t = 0; t < m->device.size(); ++t) {
-      const int d = m->device[t], v = static_cast<int>(t % n);
-      if (!held[d][v]) held[d][v] = 1, mem[d] += pr.param_bytes(v);
-    }
+    const std::vector<double> mem = resident_bytes(pr, m->device);
     for (int d = 0; d < k; ++d)
       if (mem[d] > pr.capacity_bytes(d))
         return fail("device '" + pr.platform().devices[d].name + "': resident weights " + num(mem[d]) +
@@ -100,6 +95,17 @@ class ThroughputObjective final : public Objective {
 };
 
 }  // namespace
+
+std::vector<double> resident_bytes(const Problem& pr, const std::vector<int>& device) {
+  const int n = pr.num_nodes();
+  std::vector<double> mem(pr.num_devices(), 0.0);
+  std::vector<char> held(static_cast<size_t>(pr.num_devices()) * n, 0);
+  for (size_t t = 0; t < device.size(); ++t) {
+    const int d = device[t], v = static_cast<int>(t % n);
+    if (!held[static_cast<size_t>(d) * n + v]) held[static_cast<size_t>(d) * n + v] = 1, mem[d] += pr.param_bytes(v);
+  }
+  return mem;
+}
 
 double period_lower_bound_us(const Problem& pr, double lp_time_limit_s) {
   return std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr)});

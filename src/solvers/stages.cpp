@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/streams.hpp"
 
 namespace diviml {
@@ -216,30 +217,14 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
   if (chosen) return std::move(*chosen);
   // The DP counts a stage's incoming tensors on the link from the previous stage; a tensor from
   // an earlier stage may need a link the platform lacks, or every split may break the latency
-  // limit. Then the best single device that runs.
-  {
-    const std::string why = first_error;
-    std::optional<SolverOutput> alone;
-    double alone_value = kInf;
-    std::vector<int> by_speed(k);  // fastest device for the whole model first
-    for (int d = 0; d < k; ++d) by_speed[d] = d;
-    std::stable_sort(by_speed.begin(), by_speed.end(), [&](int x, int y) { return work[x][n] < work[y][n]; });
-    for (int d : by_speed) {
-      if (alone && ctx.stopped()) break;
-      if (mem[n] > pr.capacity_bytes(d) || blocked[d][n] > 0) continue;
-      SolverOutput one;
-      one.mapping.device.assign(n, d);
-      one.mapping.order.assign(k, {});
-      one.mapping.order[d] = topo;
-      auto p = ctx.objective->evaluate(pr, one.mapping);
-      if (p && ctx.score(*p) < alone_value) alone_value = ctx.score(*p), alone = std::move(one);
-    }
-    if (!alone)
-      return infeasible("stages: no split the DP proposed gives a plan (" + why +
-                        "), and no single device runs the whole model within the limits");
-    alone->notes.push_back("stages: no split the DP proposed gives a plan (" + why + "); kept the best single device");
-    return std::move(*alone);
-  }
+  // limit. Then the best single device that runs: what `fastest` gives.
+  auto alone = FastestSolver().run(pr, ctx);
+  if (!alone)
+    return infeasible("stages: no split the DP proposed gives a plan (" + first_error +
+                      "), and no single device runs the whole model within the limits");
+  alone->notes.assign(
+      1, "stages: no split the DP proposed gives a plan (" + first_error + "); kept the best single device");
+  return alone;
 }
 
 }  // namespace diviml

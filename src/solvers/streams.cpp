@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "diviml/objective/throughput.hpp"
+
 namespace diviml {
 
 double StreamLoads::max_load() const {
@@ -14,33 +16,28 @@ double StreamLoads::max_load() const {
   return m;
 }
 
+void StreamLoads::add_copy(const Platform& platform, int from, int to, double x) {
+  link[static_cast<size_t>(from) * device.size() + to] += x;
+  for (int d : {from, to})
+    if (!platform.devices[d].overlap_comm) device[d] += x;
+}
+
 StreamLoads stream_loads(const Problem& pr, const std::vector<int>& device) {
-  const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
   const int lanes = static_cast<int>(device.size()) / n;
-  StreamLoads s;
-  s.device.assign(k, 0.0);
-  s.link.assign(static_cast<size_t>(k) * k, 0.0);
-  std::vector<double> to(k, 0.0);
+  StreamLoads s(k);
+  std::vector<double> to;
   for (int l = 0; l < lanes; ++l)
     for (int u = 0; u < n; ++u) {
       const int a = device[l * n + u];
       s.device[a] += pr.can_run(u, a) ? pr.cost_us(u, a) : kInf;
-      std::fill(to.begin(), to.end(), 0.0);
-      for (int e : g.out_edges(u)) {
-        const int b = device[l * n + g.edges[e].dst];
-        if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
-      }
-      auto copy = [&](int from, int dst, double x) {       // a copy occupies its link, and a device
-        s.link[static_cast<size_t>(from) * k + dst] += x;  // whose copies are not overlapped
-        for (int d : {from, dst})
-          if (!pr.platform().devices[d].overlap_comm) s.device[d] += x;
-      };
+      tensor_moves(
+          pr, u, a, [&](int w) { return device[l * n + w]; }, to);
       for (int b = 0; b < k; ++b)
-        if (to[b] > 0) copy(a, b, to[b]);
+        if (to[b] > 0) s.add_copy(pr.platform(), a, b, to[b]);
       const double in = pr.input_us(u, a), out = pr.output_us(u, a);
-      if (in > 0) copy(host, a, in);
-      if (out > 0) copy(a, host, out);
+      if (in > 0) s.add_copy(pr.platform(), host, a, in);
+      if (out > 0) s.add_copy(pr.platform(), a, host, out);
     }
   return s;
 }
@@ -154,11 +151,8 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
       start[t] = s;
       end[t] = s + c;
       // Its tensor: once per destination device, the largest edge there.
-      std::fill(arrive.begin(), arrive.end(), -1.0);
-      for (int e : g.out_edges(v)) {
-        const int b = device[l * n + g.edges[e].dst];
-        if (b != d) arrive[b] = std::max(arrive[b], pr.comm_us(e, d, b));
-      }
+      tensor_moves(
+          pr, v, d, [&](int w) { return device[l * n + w]; }, arrive);
       for (int b = 0; b < k; ++b) {
         if (arrive[b] < 0) continue;
         Reservations& lk = link[static_cast<size_t>(d) * k + b];
@@ -204,20 +198,12 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
                                          std::string* why) {
   // Weights stay resident once per device that runs a node in any lane: a choice that does not
   // fit is no plan (the search starts from replicas that may not fit).
-  {
-    const int n = pr.num_nodes();
-    std::vector<double> mem(pr.num_devices(), 0.0);
-    std::vector<char> held(static_cast<size_t>(pr.num_devices()) * n, 0);
-    for (size_t t = 0; t < device.size(); ++t) {
-      const int d = device[t], v = static_cast<int>(t % n);
-      if (!held[static_cast<size_t>(d) * n + v]) held[static_cast<size_t>(d) * n + v] = 1, mem[d] += pr.param_bytes(v);
+  const std::vector<double> mem = resident_bytes(pr, device);
+  for (int d = 0; d < pr.num_devices(); ++d)
+    if (mem[d] > pr.capacity_bytes(d)) {
+      if (why && why->empty()) *why = "the weights do not fit in '" + pr.platform().devices[d].name + "'";
+      return std::nullopt;
     }
-    for (int d = 0; d < pr.num_devices(); ++d)
-      if (mem[d] > pr.capacity_bytes(d)) {
-        if (why && why->empty()) *why = "the weights do not fit in '" + pr.platform().devices[d].name + "'";
-        return std::nullopt;
-      }
-  }
   std::optional<Realized> best;  // the least period so far
   struct Found {
     double score, latency_us;
@@ -225,7 +211,8 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     Mapping mapping;
   };
   std::vector<Found> found;
-  const double busiest = stream_loads(pr, device).max_load() / (static_cast<double>(device.size()) / pr.num_nodes());
+  const double load = stream_loads(pr, device).max_load();  // per round of the choice's lanes
+  const double busiest = load / (static_cast<double>(device.size()) / pr.num_nodes());
   auto consider = [&](Mapping m, int step) {
     auto plan = ctx.objective->evaluate(pr, m);
     if (!plan) {
@@ -251,7 +238,6 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     consider(std::move(m), step);
   }
   // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
-  const double load = stream_loads(pr, device).max_load();
   for (double slack : {1.0, 1.05, 1.15, 1.3}) {
     if (best && ctx.stopped()) break;
     if (best && load * slack >= best->score * (static_cast<double>(device.size()) / pr.num_nodes())) break;

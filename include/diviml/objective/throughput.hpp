@@ -45,6 +45,10 @@ Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
 //        outputs back to the host.
 double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
 
+// Weights resident per device for a lane-by-node device choice (task = lane * n + node): a
+// node's weights once per device that runs it in any lane.
+std::vector<double> resident_bytes(const Problem& problem, const std::vector<int>& device);
+
 const Objective& throughput_objective();
 
 }  // namespace diviml

@@ -3,6 +3,7 @@
 // runs well (cyclic orders with delays, docs/formulation.md "Throughput").
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,8 +19,28 @@ namespace diviml {
 struct StreamLoads {
   std::vector<double> device;  // per device
   std::vector<double> link;    // per ordered pair from * k + to
+  explicit StreamLoads(int devices = 0) : device(devices, 0.0), link(static_cast<size_t>(devices) * devices, 0.0) {}
   double max_load() const;
+  // Resource r: devices first, then links (size() of them in all).
+  size_t size() const { return device.size() + link.size(); }
+  double at(size_t r) const { return r < device.size() ? device[r] : link[r - device.size()]; }
+  // A copy of x us from `from` to `to` occupies its link, and each end whose copies do not
+  // overlap compute (overlap_comm false).
+  void add_copy(const Platform& platform, int from, int to, double x);
 };
+// The tensor moves of producer `node` on device `from`, into `to` (resized to the devices): per
+// destination device, the largest transfer time of its edges to consumers there (a tensor moves
+// once per destination however many read it), -1 where none goes. `device_of(consumer)` is the
+// consumer's device, or -1 to leave that consumer out.
+template <class DeviceOf>
+void tensor_moves(const Problem& problem, int node, int from, DeviceOf device_of, std::vector<double>& to) {
+  to.assign(problem.num_devices(), -1.0);
+  for (int e : problem.graph().out_edges(node)) {
+    const int b = device_of(problem.graph().edges[e].dst);
+    if (b >= 0 && b != from) to[b] = std::max(to[b], problem.comm_us(e, from, b));
+  }
+}
+
 // Infinite entries when a task cannot run where it is mapped or a link is missing.
 StreamLoads stream_loads(const Problem& problem, const std::vector<int>& device);
 

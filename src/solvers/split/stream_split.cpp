@@ -86,37 +86,31 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   for (int u = 0; u < m; ++u)
     for (int c = 0; c < k; ++c)
       for (int v : units[u]) ok[u][c] = ok[u][c] && pr.can_run(v, c) && pr.param_bytes(v) <= pr.capacity_bytes(c);
-  const size_t resources = k + static_cast<size_t>(k) * k;
-  auto link = [&](int a, int b) { return k + static_cast<size_t>(a) * k + b; };
-  auto add_copy = [&](std::vector<double>& load, int a, int b, double x) {
-    load[link(a, b)] += x;
-    for (int d : {a, b})
-      if (!pr.platform().devices[d].overlap_comm) load[d] += x;
-  };
+  const Platform& pf = pr.platform();
+  const size_t resources = StreamLoads(k).size();
   // Own loads per unit and choice; tensors from a producer to a consumer unit, per choice pair.
-  std::vector<std::vector<std::vector<double>>> own(m, std::vector<std::vector<double>>(choices));
-  std::map<std::pair<int, int>, std::vector<std::vector<double>>> between;  // (U, W) -> [cU * choices + cW]
-  const int host = pr.platform().host;
-  std::vector<double> to(k);
+  std::vector<std::vector<StreamLoads>> own(m, std::vector<StreamLoads>(choices));
+  std::map<std::pair<int, int>, std::vector<StreamLoads>> between;  // (U, W) -> [cU * choices + cW]
+  const int host = pf.host;
+  std::vector<double> to;
+  // The tensors of v on device a to its consumers in unit W placed by choice cw, into `load`.
+  auto add_tensors = [&](StreamLoads& load, int v, int a, int W, int cw) {
+    tensor_moves(
+        pr, v, a, [&](int w) { return unit_of[w] == W ? placed(W, cw, w) : -1; }, to);
+    for (int b = 0; b < k; ++b)
+      if (to[b] > 0) load.add_copy(pf, a, b, to[b]);
+  };
   for (int u = 0; u < m; ++u)
     for (int c = 0; c < choices; ++c) {
       if (!ok[u][c]) continue;
-      std::vector<double>& load = own[u][c];
-      load.assign(resources, 0.0);
+      StreamLoads& load = own[u][c];
+      load = StreamLoads(k);
       for (int v : units[u]) {
         const int a = placed(u, c, v);
-        load[a] += pr.cost_us(v, a);
-        if (pr.input_us(v, a) > 0) add_copy(load, host, a, pr.input_us(v, a));
-        if (pr.output_us(v, a) > 0) add_copy(load, a, host, pr.output_us(v, a));
-        std::fill(to.begin(), to.end(), 0.0);
-        for (int e : g.out_edges(v)) {
-          const int w = g.edges[e].dst;
-          if (unit_of[w] != u) continue;
-          const int b = placed(u, c, w);
-          if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
-        }
-        for (int b = 0; b < k; ++b)
-          if (to[b] > 0) add_copy(load, a, b, to[b]);
+        load.device[a] += pr.cost_us(v, a);
+        if (pr.input_us(v, a) > 0) load.add_copy(pf, host, a, pr.input_us(v, a));
+        if (pr.output_us(v, a) > 0) load.add_copy(pf, a, host, pr.output_us(v, a));
+        add_tensors(load, v, a, u, c);
       }
     }
   for (int v = 0; v < n; ++v) {
@@ -128,21 +122,11 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     for (int W : targets) {
       auto& table = between[{U, W}];
-      if (table.empty()) table.assign(static_cast<size_t>(choices) * choices, std::vector<double>(resources, 0.0));
+      if (table.empty()) table.assign(static_cast<size_t>(choices) * choices, StreamLoads(k));
       for (int cu = 0; cu < choices; ++cu)
-        for (int cw = 0; cw < choices; ++cw) {
-          if (!ok[U][cu] || !ok[W][cw]) continue;
-          const int a = placed(U, cu, v);
-          std::fill(to.begin(), to.end(), 0.0);
-          for (int e : g.out_edges(v)) {
-            const int w = g.edges[e].dst;
-            if (unit_of[w] != W) continue;
-            const int b = placed(W, cw, w);
-            if (b != a) to[b] = std::max(to[b], pr.comm_us(e, a, b));
-          }
-          for (int b = 0; b < k; ++b)
-            if (to[b] > 0) add_copy(table[static_cast<size_t>(cu) * choices + cw], a, b, to[b]);
-        }
+        for (int cw = 0; cw < choices; ++cw)
+          if (ok[U][cu] && ok[W][cw])
+            add_tensors(table[static_cast<size_t>(cu) * choices + cw], v, placed(U, cu, v), W, cw);
     }
   }
   // The combination MILP: z[u][c] binary, y >= z[U][cU] + z[W][cW] - 1 for the pairs that move
@@ -158,7 +142,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
       z[u][c] = model.add_var(0, 1, 0, true);
       one.push_back({z[u][c], 1.0});
       for (size_t r = 0; r < resources; ++r)
-        if (own[u][c][r] != 0) rows[r].push_back({z[u][c], own[u][c][r]});
+        if (own[u][c].at(r) != 0) rows[r].push_back({z[u][c], own[u][c].at(r)});
     }
     model.add_row(std::move(one), 1, 1);
   }
@@ -169,7 +153,8 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
         const auto& load = table[static_cast<size_t>(cu) * choices + cw];
         if (z[pair.first][cu] < 0 || z[pair.second][cw] < 0) continue;
         bool any = false, finite = true;
-        for (double x : load) any = any || x != 0, finite = finite && std::isfinite(x);
+        for (size_t r = 0; r < resources; ++r)
+          any = any || load.at(r) != 0, finite = finite && std::isfinite(load.at(r));
         if (!any) continue;
         if (!finite) {  // no link: the pair is excluded
           model.add_row({{z[pair.first][cu], 1.0}, {z[pair.second][cw], 1.0}}, -kInf, 1);
@@ -178,7 +163,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
         const int y = model.add_var(0, 1, 0, false);
         model.add_row({{y, 1.0}, {z[pair.first][cu], -1.0}, {z[pair.second][cw], -1.0}}, -1, kInf);
         for (size_t r = 0; r < resources; ++r)
-          if (load[r] != 0) rows[r].push_back({y, load[r]});
+          if (load.at(r) != 0) rows[r].push_back({y, load.at(r)});
       }
   for (auto& row : rows) {
     for (const auto& t : row) unpriceable = unpriceable || !std::isfinite(t.second);
