@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <queue>
 #include <tuple>
 
 #include "diviml/objective/throughput.hpp"
@@ -118,6 +119,38 @@ class Reservations {
 
 }  // namespace
 
+namespace {
+
+// The decision of a static schedule modulo a round: a task's delay is its start's round, its
+// device order the starts within the round (then lane and topological position). Nothing when
+// a delay would exceed kMaxDelay.
+std::optional<Mapping> mapping_of_starts(const Problem& pr, const std::vector<int>& device,
+                                         const std::vector<double>& start, double round_us) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  Mapping m;
+  m.device = device;
+  m.order.assign(k, {});
+  m.delay.assign(device.size(), 0);
+  std::vector<std::vector<std::tuple<double, int, int>>> by(k);  // (offset in round, topo position, task)
+  std::vector<int> pos(n);
+  for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
+  for (size_t t = 0; t < device.size(); ++t) {
+    const double q = std::floor(start[t] / round_us + 1e-12);
+    if (q > kMaxDelay) return std::nullopt;
+    m.delay[t] = static_cast<int>(q);
+    const double offset = std::max(0.0, start[t] - q * round_us);
+    by[device[t]].emplace_back(offset, static_cast<int>(t / n) * n + pos[t % n], static_cast<int>(t));
+  }
+  for (int d = 0; d < k; ++d) {
+    std::sort(by[d].begin(), by[d].end());
+    for (const auto& [o, p, t] : by[d]) m.order[d].push_back(t);
+  }
+  return m;
+}
+
+}  // namespace
+
 std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>& device, double round_us) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
@@ -173,25 +206,98 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
         lk.reserve(ms, out);
       }
     }
-  Mapping m;
-  m.device = device;
-  m.order.assign(k, {});
-  m.delay.assign(device.size(), 0);
-  std::vector<std::vector<std::tuple<double, int, int>>> by(k);  // (offset in round, topo position, task)
+  return mapping_of_starts(pr, device, start, round_us);
+}
+
+namespace {
+
+// One resource of a packed modulo schedule: its intervals stay contiguous modulo the round but
+// for gaps that add up to at most the round's slack over its load (so they never overlap
+// modulo the round, and no task ever fails to find room).
+class Packed {
+ public:
+  Packed(double round, double load) : round_(round), slack_(round - load) {}
+  // The start of an interval of `duration` that may not begin before `ready`.
+  double place(double ready, double duration) {
+    if (duration <= 0) return ready;
+    double start = ready;
+    if (end_ >= 0 && ready > end_) {
+      const double gap = ready - end_;
+      if (gap <= slack_) {
+        slack_ -= gap;
+      } else {
+        // Whole rounds keep the position modulo the round; the slack covers the remainder.
+        const double rounds = std::ceil((gap - slack_) / round_ - 1e-12);
+        const double rest = std::max(0.0, gap - rounds * round_);
+        slack_ -= rest;
+        start = end_ + rounds * round_ + rest;
+      }
+    } else if (end_ >= 0) {
+      start = end_;
+    }
+    end_ = start + duration;
+    return start;
+  }
+
+ private:
+  double round_, slack_;  // slack: the gaps still allowed
+  double end_ = -1;       // absolute end of the last interval (-1: none yet)
+};
+
+}  // namespace
+
+std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vector<int>& device, double round_us) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  const int lanes = static_cast<int>(device.size()) / n;
+  const int tasks = static_cast<int>(device.size());
+  if (!(round_us > 0) || !std::isfinite(round_us)) return std::nullopt;
+  // Copies that occupy a device would need two resources at once: not packed here.
+  for (const Device& d : pr.platform().devices)
+    if (!d.overlap_comm) return std::nullopt;
+  const StreamLoads loads = stream_loads(pr, device);
+  if (loads.max_load() > round_us * (1 + 1e-9)) return std::nullopt;
+  std::vector<Packed> dev, link;
+  for (int d = 0; d < k; ++d) dev.emplace_back(round_us, loads.device[d]);
+  for (double x : loads.link) link.emplace_back(round_us, x);
+  std::vector<double> start(tasks, 0.0), ready(tasks, 0.0), arrive;
+  std::vector<int> need(tasks, 0);
+  for (int t = 0; t < tasks; ++t) {
+    ready[t] = round_us * (t / n) / lanes;  // its lane's injection
+    need[t] = static_cast<int>(g.in_edges(t % n).size());
+  }
+  // Host inputs leave at their lane's injection, in node order (as the replay queues them).
+  for (int t = 0; t < tasks; ++t) {
+    const double in = pr.input_us(t % n, device[t]);
+    if (in > 0) ready[t] = link[static_cast<size_t>(host) * k + device[t]].place(ready[t], in) + in;
+  }
   std::vector<int> pos(n);
   for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
-  for (size_t t = 0; t < device.size(); ++t) {
-    const double q = std::floor(start[t] / round_us + 1e-12);
-    if (q > kMaxDelay) return std::nullopt;
-    m.delay[t] = static_cast<int>(q);
-    const double offset = std::max(0.0, start[t] - q * round_us);
-    by[device[t]].emplace_back(offset, static_cast<int>(t / n) * n + pos[t % n], static_cast<int>(t));
+  // List scheduling: the task whose inputs arrive first (then lane, then topological position).
+  using Item = std::tuple<double, int, int>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> open;
+  for (int t = 0; t < tasks; ++t)
+    if (need[t] == 0) open.emplace(ready[t], (t / n) * n + pos[t % n], t);
+  while (!open.empty()) {
+    const int t = std::get<2>(open.top());
+    open.pop();
+    const int v = t % n, l = t / n, d = device[t];
+    const double c = pr.cost_us(v, d);
+    start[t] = dev[d].place(ready[t], c);
+    const double end = start[t] + c;
+    tensor_moves(
+        pr, v, d, [&](int w) { return device[l * n + w]; }, arrive);
+    for (int b = 0; b < k; ++b)
+      if (arrive[b] >= 0) arrive[b] += link[static_cast<size_t>(d) * k + b].place(end, arrive[b]);
+    const double out = pr.output_us(v, d);
+    if (out > 0) link[static_cast<size_t>(d) * k + host].place(end, out);
+    for (int e : g.out_edges(v)) {
+      const int w = l * n + g.edges[e].dst, b = device[w];
+      ready[w] = std::max(ready[w], b == d ? end : arrive[b]);
+      if (--need[w] == 0) open.emplace(ready[w], (w / n) * n + pos[w % n], w);
+    }
   }
-  for (int d = 0; d < k; ++d) {
-    std::sort(by[d].begin(), by[d].end());
-    for (const auto& [o, p, t] : by[d]) m.order[d].push_back(t);
-  }
-  return m;
+  return mapping_of_starts(pr, device, start, round_us);
 }
 
 std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
@@ -236,6 +342,14 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     Mapping m = pipelined_mapping(pr, device, step);
     if (step > 0 && std::all_of(m.delay.begin(), m.delay.end(), [](int x) { return x == 0; })) break;
     consider(std::move(m), step);
+  }
+  // Packed modulo schedules: always room at the busiest load; a little slack saves rounds of
+  // waiting (latency).
+  for (double slack : {1.0, 1.02, 1.1}) {
+    if (best && ctx.stopped()) break;
+    if (best && load * slack >= best->score * (static_cast<double>(device.size()) / pr.num_nodes()) * 1.005) break;
+    auto m = packed_modulo_mapping(pr, device, load * slack);
+    if (m) consider(std::move(*m), -2);
   }
   // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
   for (double slack : {1.0, 1.05, 1.15, 1.3}) {

@@ -59,6 +59,14 @@ Mapping pipelined_mapping(const Problem& problem, const std::vector<int>& device
 // round) or a delay would exceed kMaxDelay.
 std::optional<Mapping> modulo_mapping(const Problem& problem, const std::vector<int>& device, double round_us);
 
+// A modulo schedule that always finds room when the round is at least the busiest load: tasks
+// by list scheduling (earliest arrival of their inputs first), and every device and link keeps
+// its intervals contiguous modulo the round except for gaps that add up to at most its slack
+// (round minus load); a task that would need a larger gap waits whole rounds instead. Nothing
+// when the round is below the busiest load, a delay would exceed kMaxDelay, or a device's copies
+// occupy it (overlap_comm false).
+std::optional<Mapping> packed_modulo_mapping(const Problem& problem, const std::vector<int>& device, double round_us);
+
 // The best replayed decision (by the context's score) over steps 0, 1 and 2 and modulo
 // schedules at rounds of 1, 1.05, 1.15 and 1.3 x the busiest load for a device choice;
 // among the decisions within 0.5% of the least period, the one with the least latency (delays

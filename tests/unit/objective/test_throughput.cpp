@@ -417,3 +417,43 @@ TEST(Throughput, APlanClaimingMoreLanesThanItPlacesIsRefusedBeforeAllocating) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().message, "plan: 2 placements for 1000000 lane(s) of 2 nodes");
 }
+
+TEST(PipelineReplay, PackedModuloSchedulesReachTheBusiestLoadOfNearlyAnyChoice) {
+  // The busiest resource's load per input bounds the period of a device choice. The packed
+  // modulo schedule at a round of that load always finds room for every task and move, and the
+  // independent replay of its decision runs at that period in nearly every case. It can run
+  // slower: a move that waits whole rounds on its link is placed after moves queued later, but
+  // the replay serves each link first come, first served (docs/formulation.md, "Throughput").
+  // Measured: 9 of 1,500 random choices above the load, by 2% to 9%.
+  std::mt19937 rng(11);
+  int checked = 0, at_load = 0;
+  double worst = 1;
+  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    Problem pr = random_problem(seed, RandomSpec{14, 3, 0.25, 0.1, false, false});
+    const int n = pr.num_nodes(), k = pr.num_devices();
+    for (int trial = 0; trial < 5; ++trial) {
+      const int lanes = 1 + static_cast<int>(rng() % 3);
+      std::vector<int> device(static_cast<size_t>(lanes) * n);
+      for (int t = 0; t < lanes * n; ++t) {
+        int d;
+        do d = static_cast<int>(rng() % k);
+        while (!pr.can_run(t % n, d));
+        device[t] = d;
+      }
+      const double load = stream_loads(pr, device).max_load();
+      if (!std::isfinite(load)) continue;  // a missing link
+      auto m = packed_modulo_mapping(pr, device, load);
+      ASSERT_TRUE(m) << "seed " << seed << " trial " << trial;
+      auto plan = pipeline_replay(pr, *m);
+      ASSERT_TRUE(plan) << plan.error().message;
+      const double ratio = plan->period_us / (load / lanes);
+      EXPECT_GE(ratio, 1 - 1e-6) << "seed " << seed << " trial " << trial;  // the load is a bound
+      at_load += ratio <= 1 + 1e-5;
+      worst = std::max(worst, ratio);
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 1000);
+  EXPECT_GE(at_load, checked * 0.98) << at_load << " of " << checked;
+  EXPECT_LE(worst, 1.15);
+}
