@@ -61,6 +61,12 @@ class Search {
     return best;
   }
   void move(int t, int b) { apply(t, b); }
+  // Whether task t may sit on device b (it runs there and its weights fit).
+  bool allowed(int t, int b) const {
+    const int v = t % n_;
+    if (!pr_.can_run(v, b)) return false;
+    return held_[static_cast<size_t>(b) * n_ + v] > 0 || mem_[b] + pr_.param_bytes(v) <= pr_.capacity_bytes(b);
+  }
   double sumsq() const { return sumsq_; }
 
  private:
@@ -191,16 +197,13 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     realize_s = std::max(realize_s, std::chrono::duration<double>(SolveContext::Clock::now() - t0).count());
     if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
   };
-  for (const auto& [label, start] : starts) {
-    if (best && ctx.seconds_left() < 2 * realize_s) break;
-    const int lanes = static_cast<int>(start.size()) / n;
-    Search search(pr, start);
-    const double before = search.max_load();
-    consider(start, "balance: start " + label);
-    std::vector<int> tasks(start.size());
+  auto out_of_time = [&] { return best && ctx.seconds_left() < 2 * realize_s; };
+  // Steepest single-task moves until none lowers (max load, sum of squares); the moves made.
+  auto descend = [&](Search& search, int& passes) {
+    std::vector<int> tasks(search.device().size());
     std::iota(tasks.begin(), tasks.end(), 0);
-    int passes = 0, moved = 0;
-    auto out_of_time = [&] { return best && ctx.seconds_left() < 2 * realize_s; };
+    int moved = 0;
+    passes = 0;
     for (bool improved = true; improved && passes < kMaxPasses && !out_of_time(); ++passes) {
       improved = false;
       std::shuffle(tasks.begin(), tasks.end(), rng);
@@ -217,11 +220,56 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
         }
       }
     }
+    return moved;
+  };
+  // The least load per input found by the descents (the perturbations start from it).
+  std::vector<int> elite;
+  double elite_load = kInf;
+  for (const auto& [label, start] : starts) {
+    if (out_of_time()) break;
+    const int lanes = static_cast<int>(start.size()) / n;
+    Search search(pr, start);
+    const double before = search.max_load();
+    consider(start, "balance: start " + label);
+    int passes = 0;
+    const int moved = descend(search, passes);
     if (moved > 0)
       consider(search.device(), "balance: from " + label + ", " + std::to_string(moved) + " move(s) in " +
                                     std::to_string(passes) + " pass(es), round load " + std::to_string(before) +
                                     " -> " + std::to_string(search.max_load()) + " us over " + std::to_string(lanes) +
                                     " lane(s)");
+    if (search.max_load() / lanes < elite_load * (1 - 1e-9))
+      elite_load = search.max_load() / lanes, elite = search.device();
+  }
+  // Iterated local search with the time left (the starts' descents end in local optima where
+  // moving one task adds two copies): move a run of up to 8 consecutive tasks of one lane (in
+  // topological order) to one device, descend again, keep the result when its load per input
+  // is lower. Single moves cannot cross that barrier.
+  if (!elite.empty() && std::isfinite(elite_load)) {
+    const int lanes = static_cast<int>(elite.size()) / n;
+    const auto& topo = pr.graph().topo_order();
+    const std::vector<int> before = elite;
+    int kicks = 0, kept = 0;
+    while (!out_of_time() && !ctx.stopped() && kicks < 100000) {
+      ++kicks;
+      Search search(pr, elite);
+      const int l = static_cast<int>(rng() % lanes), len = 1 + static_cast<int>(rng() % 8);
+      const int from = static_cast<int>(rng() % n), b = static_cast<int>(rng() % k);
+      for (int i = from; i < std::min(n, from + len); ++i) {
+        const int t = l * n + topo[i];
+        if (search.device()[t] != b && search.allowed(t, b)) search.move(t, b);
+      }
+      int passes = 0;
+      descend(search, passes);
+      if (search.max_load() / lanes < elite_load * (1 - 1e-9)) {
+        elite_load = search.max_load() / lanes, elite = search.device();
+        ++kept;
+      }
+    }
+    if (elite != before)
+      consider(elite, "balance: iterated local search, " + std::to_string(kept) + " of " + std::to_string(kicks) +
+                          " kick(s) kept, load per input " + std::to_string(elite_load) + " us over " +
+                          std::to_string(lanes) + " lane(s)");
   }
   if (!best) return infeasible("balance: no start or search result gives a plan (" + why + ")");
   SolverOutput out = std::move(best->output);
