@@ -249,9 +249,13 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     const int lanes = static_cast<int>(elite.size()) / n;
     const auto& topo = pr.graph().topo_order();
     const std::vector<int> before = elite;
-    int kicks = 0, kept = 0;
-    while (!out_of_time() && !ctx.stopped() && kicks < 100000) {
+    int kicks = 0, kept = 0, stale = 0;
+    // Ends at the limit, or after 200 + 2 x tasks kicks in a row without a gain (small
+    // instances end in milliseconds instead of using the whole limit).
+    const int patience = 200 + 2 * static_cast<int>(elite.size());
+    while (!out_of_time() && !ctx.stopped() && kicks < 100000 && stale < patience) {
       ++kicks;
+      ++stale;
       Search search(pr, elite);
       const int l = static_cast<int>(rng() % lanes), len = 1 + static_cast<int>(rng() % 8);
       const int from = static_cast<int>(rng() % n), b = static_cast<int>(rng() % k);
@@ -264,6 +268,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
       if (search.max_load() / lanes < elite_load * (1 - 1e-9)) {
         elite_load = search.max_load() / lanes, elite = search.device();
         ++kept;
+        stale = 0;
       }
     }
     if (elite != before)
