@@ -248,7 +248,6 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   if (!elite.empty() && std::isfinite(elite_load)) {
     const int lanes = static_cast<int>(elite.size()) / n;
     const auto& topo = pr.graph().topo_order();
-    const std::vector<int> before = elite;
     int kicks = 0, kept = 0, stale = 0;
     // Ends at the limit, or after 200 + 2 x tasks kicks in a row without a gain (small
     // instances end in milliseconds instead of using the whole limit).
@@ -271,7 +270,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
         stale = 0;
       }
     }
-    if (elite != before)
+    if (kept > 0)
       consider(elite, "balance: iterated local search, " + std::to_string(kept) + " of " + std::to_string(kicks) +
                           " kick(s) kept, load per input " + std::to_string(elite_load) + " us over " +
                           std::to_string(lanes) + " lane(s)");

@@ -117,9 +117,12 @@ class Reservations {
   std::map<double, double> busy_;
 };
 
-}  // namespace
-
-namespace {
+// Each node's position in the graph's topological order.
+std::vector<int> topo_positions(const Graph& g) {
+  std::vector<int> pos(g.nodes.size());
+  for (size_t i = 0; i < g.topo_order().size(); ++i) pos[g.topo_order()[i]] = static_cast<int>(i);
+  return pos;
+}
 
 // The decision of a static schedule modulo a round: a task's delay is its start's round, its
 // device order the starts within the round (then lane and topological position). Nothing when
@@ -133,8 +136,7 @@ std::optional<Mapping> mapping_of_starts(const Problem& pr, const std::vector<in
   m.order.assign(k, {});
   m.delay.assign(device.size(), 0);
   std::vector<std::vector<std::tuple<double, int, int>>> by(k);  // (offset in round, topo position, task)
-  std::vector<int> pos(n);
-  for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
+  const std::vector<int> pos = topo_positions(g);
   for (size_t t = 0; t < device.size(); ++t) {
     const double q = std::floor(start[t] / round_us + 1e-12);
     if (q > kMaxDelay) return std::nullopt;
@@ -271,8 +273,7 @@ std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vecto
     const double in = pr.input_us(t % n, device[t]);
     if (in > 0) ready[t] = link[static_cast<size_t>(host) * k + device[t]].place(ready[t], in) + in;
   }
-  std::vector<int> pos(n);
-  for (int i = 0; i < n; ++i) pos[g.topo_order()[i]] = i;
+  const std::vector<int> pos = topo_positions(g);
   // List scheduling: the task whose inputs arrive first (then lane, then topological position).
   using Item = std::tuple<double, int, int>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> open;
@@ -317,8 +318,9 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     Mapping mapping;
   };
   std::vector<Found> found;
+  const double lanes = static_cast<double>(device.size()) / pr.num_nodes();
   const double load = stream_loads(pr, device).max_load();  // per round of the choice's lanes
-  const double busiest = load / (static_cast<double>(device.size()) / pr.num_nodes());
+  const double busiest = load / lanes;
   auto consider = [&](Mapping m, int step) {
     auto plan = ctx.objective->evaluate(pr, m);
     if (!plan) {
@@ -347,14 +349,14 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
   // waiting (latency).
   for (double slack : {1.0, 1.02, 1.1}) {
     if (best && ctx.stopped()) break;
-    if (best && load * slack >= best->score * (static_cast<double>(device.size()) / pr.num_nodes()) * 1.005) break;
+    if (best && load * slack >= best->score * lanes * (1 + kPeriodTolerance)) break;
     auto m = packed_modulo_mapping(pr, device, load * slack);
     if (m) consider(std::move(*m), -2);
   }
   // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
   for (double slack : {1.0, 1.05, 1.15, 1.3}) {
     if (best && ctx.stopped()) break;
-    if (best && load * slack >= best->score * (static_cast<double>(device.size()) / pr.num_nodes())) break;
+    if (best && load * slack >= best->score * lanes) break;
     auto m = modulo_mapping(pr, device, load * slack);
     if (m) consider(std::move(*m), -1);
   }
