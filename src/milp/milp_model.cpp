@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "diviml/milp/milp.hpp"
 
@@ -31,6 +32,52 @@ void MilpModel::add_row(std::vector<std::pair<int, double>> terms, double lo, do
   }
   std::erase_if(merged, [](const auto& t) { return t.second == 0.0; });
   rows.push_back(Row{std::move(merged), lo, hi});
+}
+
+namespace {
+
+double lagrangian_bound_signed(const MilpModel& m, std::vector<double> y) {
+  const int nv = m.num_vars(), nr = m.num_rows();
+  for (int r = 0; r < nr; ++r) {
+    const double lo = m.rows[r].lo, hi = m.rows[r].hi;
+    if (!std::isfinite(y[r]) || (y[r] > 0 && !std::isfinite(lo)) || (y[r] < 0 && !std::isfinite(hi))) y[r] = 0;
+  }
+  std::vector<double> aty(nv, 0.0);  // A'y
+  for (int r = 0; r < nr; ++r)
+    if (y[r] != 0)
+      for (const auto& [col, a] : m.rows[r].terms) aty[col] += a * y[r];
+  // The largest scale s in [0, 1] that keeps every unbounded column's reduced cost c - s A'y
+  // of the sign its bound needs (>= 0 without upper bound, <= 0 without lower bound).
+  double s = 1.0;
+  for (int j = 0; j < nv; ++j) {
+    if (!std::isfinite(m.ub[j]) && aty[j] > 0) s = std::min(s, std::max(0.0, m.obj[j]) / aty[j]);
+    if (!std::isfinite(m.lb[j]) && aty[j] < 0) s = std::min(s, std::max(0.0, -m.obj[j]) / -aty[j]);
+  }
+  double bound = 0;
+  for (int j = 0; j < nv; ++j) {
+    const double rc = m.obj[j] - s * aty[j];
+    if (rc > 0) {
+      if (!std::isfinite(m.lb[j])) return -kInf;
+      bound += rc * m.lb[j];
+    } else if (rc < 0) {
+      if (!std::isfinite(m.ub[j])) return -kInf;
+      bound += rc * m.ub[j];
+    }
+  }
+  for (int r = 0; r < nr; ++r) {
+    if (y[r] > 0) bound += s * y[r] * m.rows[r].lo;
+    if (y[r] < 0) bound += s * y[r] * m.rows[r].hi;
+  }
+  return bound;
+}
+
+}  // namespace
+
+double lagrangian_bound(const MilpModel& model, const std::vector<double>& row_prices) {
+  if (static_cast<int>(row_prices.size()) != model.num_rows()) return -kInf;
+  std::vector<double> negated(row_prices.size());
+  for (size_t r = 0; r < row_prices.size(); ++r) negated[r] = -row_prices[r];
+  return std::max(lagrangian_bound_signed(model, row_prices), lagrangian_bound_signed(model, negated));
 }
 
 }  // namespace diviml

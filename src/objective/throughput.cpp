@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "diviml/milp/milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
 
 namespace diviml {
@@ -39,6 +40,109 @@ double host_link_bound_us(const Problem& pr) {
   }
   return std::max(out_links > 0 ? in / out_links : 0.0, in_links > 0 ? out / in_links : 0.0);
 }
+
+}  // namespace
+
+double copy_lp_bound_us(const Problem& pr, double time_limit_s) { return period_lp(pr, time_limit_s).bound_us; }
+
+PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
+  PeriodLp lp;
+  if (time_limit_s <= 0) return lp;
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  MilpModel m;
+  const int period = m.add_var(0, kInf, 1.0, false, "P");
+  std::vector<int> x(static_cast<size_t>(n) * k, -1);
+  std::vector<std::vector<std::pair<int, double>>> device_load(k), link_load(static_cast<size_t>(k) * k);
+  for (int v = 0; v < n; ++v) {
+    std::vector<std::pair<int, double>> one;
+    for (int d = 0; d < k; ++d) {
+      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
+      if (!pr.can_run(v, d) || !std::isfinite(in) || !std::isfinite(out)) continue;
+      const int c = x[static_cast<size_t>(v) * k + d] = m.add_var(0, 1, 0, false);
+      one.push_back({c, 1.0});
+      device_load[d].push_back({c, pr.cost_us(v, d)});
+      if (in > 0) link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
+      if (out > 0) link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
+    }
+    if (one.empty()) return lp;  // nowhere to run: the other bounds and the solvers say so
+    m.add_row(std::move(one), 1, 1);
+  }
+  auto at = [&](int v, int d) { return x[static_cast<size_t>(v) * k + d]; };
+  std::vector<int> mv(static_cast<size_t>(k) * k);
+  for (int u = 0; copies && u < n; ++u) {
+    std::vector<int> consumers;
+    for (int e : g.out_edges(u)) consumers.push_back(g.edges[e].dst);
+    std::sort(consumers.begin(), consumers.end());
+    consumers.erase(std::unique(consumers.begin(), consumers.end()), consumers.end());
+    if (consumers.empty()) continue;
+    // mv[a][b]: the share of inputs whose tensor u moves from a to b (-1: no link).
+    std::fill(mv.begin(), mv.end(), -1);
+    for (int a = 0; a < k; ++a) {
+      if (at(u, a) < 0) continue;
+      for (int b = 0; b < k; ++b) {
+        if (b == a) continue;
+        double price = kInf;
+        for (int e : g.out_edges(u)) price = std::min(price, pr.comm_us(e, a, b));
+        if (!std::isfinite(price)) {  // no link: u on a excludes every consumer on b
+          for (int w : consumers)
+            if (at(w, b) >= 0) m.add_row({{at(u, a), 1.0}, {at(w, b), 1.0}}, -kInf, 1);
+          continue;
+        }
+        const int c = mv[static_cast<size_t>(a) * k + b] = m.add_var(0, 1, 0, false);
+        if (price > 0) link_load[static_cast<size_t>(a) * k + b].push_back({c, price});
+      }
+    }
+    // Per consumer w: the share of u on a whose w is elsewhere leaves a; the share of w on b
+    // whose u is elsewhere arrives at b. Per input these are 0 or 1 and at most the moves.
+    for (int w : consumers)
+      for (int a = 0; a < k; ++a) {
+        std::vector<std::pair<int, double>> out, in;
+        if (at(u, a) >= 0) {
+          out.push_back({at(u, a), -1.0});
+          if (at(w, a) >= 0) out.push_back({at(w, a), 1.0});
+          for (int b = 0; b < k; ++b)
+            if (b != a && at(w, b) >= 0 && mv[static_cast<size_t>(a) * k + b] >= 0)
+              out.push_back({mv[static_cast<size_t>(a) * k + b], 1.0});
+          m.add_row(std::move(out), 0, kInf);
+        }
+        if (at(w, a) >= 0) {
+          in.push_back({at(w, a), -1.0});
+          if (at(u, a) >= 0) in.push_back({at(u, a), 1.0});
+          for (int b = 0; b < k; ++b)
+            if (b != a && at(u, b) >= 0 && mv[static_cast<size_t>(b) * k + a] >= 0)
+              in.push_back({mv[static_cast<size_t>(b) * k + a], 1.0});
+          m.add_row(std::move(in), 0, kInf);
+        }
+      }
+  }
+  // A device whose copies do not overlap compute is busy for every copy from or to it.
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b)
+      for (int d : {a, b})
+        if (a != b && !pr.platform().devices[d].overlap_comm)
+          for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
+  for (auto* rows : {&device_load, &link_load})
+    for (auto& row : *rows) {
+      if (row.empty()) continue;
+      row.push_back({period, -1.0});
+      m.add_row(std::move(row), -kInf, 0);
+    }
+  MilpOptions opt;
+  opt.relax = true;
+  opt.time_limit_s = time_limit_s;
+  auto r = make_cbc_backend()->solve(m, opt);
+  if (!r || r->row_duals.empty()) return lp;
+  lp.bound_us = std::max(0.0, lagrangian_bound(m, r->row_duals));
+  if (static_cast<int>(r->x.size()) == m.num_vars()) {
+    lp.share.assign(static_cast<size_t>(n) * k, 0.0);
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i] >= 0) lp.share[i] = std::clamp(r->x[x[i]], 0.0, 1.0);
+  }
+  return lp;
+}
+
+namespace {
 
 class ThroughputObjective final : public Objective {
  public:
@@ -108,7 +212,8 @@ std::vector<double> resident_bytes(const Problem& pr, const std::vector<int>& de
 }
 
 double period_lower_bound_us(const Problem& pr, double lp_time_limit_s) {
-  return std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr)});
+  return std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr),
+                   copy_lp_bound_us(pr, lp_time_limit_s)});
 }
 
 const Objective& throughput_objective() {

@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "diviml/objective/throughput.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/stages.hpp"
@@ -152,15 +153,80 @@ class Search {
   std::vector<int> producers_;
 };
 
+// Each node's shares of the period LP dealt into `lanes` lanes: per node, devices get their
+// share times lanes, rounded by largest remainder, and take the lanes in device order (nodes
+// with equal shares share lanes, so rounding adds no copies between them).
+std::vector<int> round_shares(const Problem& pr, const std::vector<double>& share, int lanes) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<int> device(static_cast<size_t>(lanes) * n);
+  std::vector<int> count(k);
+  std::vector<std::pair<double, int>> rest;
+  for (int v = 0; v < n; ++v) {
+    int dealt = 0;
+    rest.clear();
+    for (int d = 0; d < k; ++d) {
+      const double want = share[static_cast<size_t>(v) * k + d] * lanes;
+      count[d] = std::min(lanes, static_cast<int>(std::floor(want + 1e-9)));
+      dealt += count[d];
+      rest.emplace_back(-(want - count[d]), d);
+    }
+    std::sort(rest.begin(), rest.end());
+    for (int i = 0; dealt < lanes; i = (i + 1) % k, ++dealt) ++count[rest[i].second];
+    int l = 0;
+    for (int d = 0; d < k; ++d)
+      for (int c = 0; c < count[d] && l < lanes; ++c) device[static_cast<size_t>(l++) * n + v] = d;
+  }
+  return device;
+}
+
 }  // namespace
 
 Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& ctx) const {
   const StagesSolver stages_;
   const ReplicasSolver replicas_;
   const int n = pr.num_nodes(), k = pr.num_devices();
-  // Starts: replicas by speed over 1..4 lanes (devices ranked by their whole-model compute; a
-  // device that cannot run a node still starts with it, the search moves it away when it
-  // can), and the best baseline's one-lane mapping.
+  std::mt19937_64 rng(ctx.options.seed);
+  std::optional<Realized> best;
+  std::string best_note, why;
+  // Realising a choice replays it several times: the search stops early enough to leave twice
+  // the longest realisation seen, and a tenth of the limit, for the final realisations.
+  double realize_s = 0;
+  const double reserve_s = 0.1 * ctx.seconds_left();
+  auto consider = [&](const std::vector<int>& device, const std::string& note) {
+    const auto t0 = SolveContext::Clock::now();
+    auto r = realize_pipeline(pr, ctx, device, &why);
+    realize_s = std::max(realize_s, std::chrono::duration<double>(SolveContext::Clock::now() - t0).count());
+    if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
+  };
+  auto out_of_time = [&] { return best && ctx.seconds_left() < std::max(2 * realize_s, reserve_s); };
+
+  // The fallback, realised first: the best single-device or list-scheduled plan.
+  std::vector<std::pair<std::string, std::vector<int>>> starts;
+  if (auto base = best_baseline(pr, ctx)) {
+    consider(base->output.mapping.device, "balance: start " + base->solver);
+    starts.emplace_back(base->solver, base->output.mapping.device);
+  }
+  // Starts: the period LP's shares rounded into 1, 2, 4 and k lanes (the LP spreads work where
+  // it is cheapest, so these start near the bound); the pipeline DP's and the data-parallel
+  // baseline's plans; replicas by speed over 1..4 lanes (devices ranked by their whole-model
+  // compute; a device that cannot run a node still starts with it, the search moves it away
+  // when it can).
+  const PeriodLp lp = period_lp(pr, std::min(ctx.seconds_left() / 10, ctx.options.bound_lp_time_s), false);
+  if (!lp.share.empty()) {
+    std::vector<int> counts{1, 2, 4, k};
+    std::sort(counts.begin(), counts.end());
+    counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+    std::vector<std::pair<std::string, std::vector<int>>> rounded;
+    for (int lanes : counts)
+      rounded.emplace_back("period LP rounded into " + std::to_string(lanes) + " lane(s)",
+                           round_shares(pr, lp.share, lanes));
+    starts.insert(starts.begin(), rounded.begin(), rounded.end());
+  }
+  for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
+    if (solver == &stages_ && k > StagesSolver::kMaxDevices) continue;
+    auto o = solver->run(pr, ctx.within(ctx.seconds_left() / 4));
+    if (o) starts.emplace_back(solver->name(), o->mapping.device);
+  }
   std::vector<std::pair<double, int>> speed;
   for (int d = 0; d < k; ++d) {
     double work = 0;
@@ -168,14 +234,6 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     speed.emplace_back(work, d);
   }
   std::sort(speed.begin(), speed.end());
-  std::vector<std::pair<std::string, std::vector<int>>> starts;
-  // The pipeline DP's and the data-parallel baseline's plans first: the search refines them.
-  for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
-    if (solver == &stages_ && k > StagesSolver::kMaxDevices) continue;
-    auto o = solver->run(pr, ctx.within(ctx.seconds_left() / 4));
-    if (o) starts.emplace_back(solver->name(), o->mapping.device);
-  }
-  if (auto base = best_baseline(pr, ctx)) starts.emplace_back(base->solver, base->output.mapping.device);
   for (int lanes = 1; lanes <= std::min(kMaxLanes, k); ++lanes) {
     std::vector<double> rate;
     for (int i = 0; i < lanes; ++i) rate.push_back(1.0 / std::max(speed[i].first, 1e-12));
@@ -185,19 +243,6 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
       for (int v = 0; v < n; ++v) device[l * n + v] = speed[lane_dev[l]].second;
     starts.emplace_back(std::to_string(lanes) + " replica lane(s)", std::move(device));
   }
-  std::mt19937_64 rng(ctx.options.seed);
-  std::optional<Realized> best;
-  std::string best_note, why;
-  // Realising a choice replays it several times: the search stops early enough to leave twice
-  // the longest realisation seen before the deadline.
-  double realize_s = 0;
-  auto consider = [&](const std::vector<int>& device, const std::string& note) {
-    const auto t0 = SolveContext::Clock::now();
-    auto r = realize_pipeline(pr, ctx, device, &why);
-    realize_s = std::max(realize_s, std::chrono::duration<double>(SolveContext::Clock::now() - t0).count());
-    if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
-  };
-  auto out_of_time = [&] { return best && ctx.seconds_left() < 2 * realize_s; };
   // Steepest single-task moves until none lowers (max load, sum of squares); the moves made.
   auto descend = [&](Search& search, int& passes) {
     std::vector<int> tasks(search.device().size());
@@ -222,30 +267,37 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     }
     return moved;
   };
-  // The least load per input found by the descents (the perturbations start from it).
-  std::vector<int> elite;
-  double elite_load = kInf;
+  // Choices found, realised at the end by least load per input (no period is below it, so
+  // the realisations stop at the first load at or above the best period).
+  struct Candidate {
+    double load;
+    std::vector<int> device;
+    std::string note;
+  };
+  std::vector<Candidate> found;
   for (const auto& [label, start] : starts) {
     if (out_of_time()) break;
     const int lanes = static_cast<int>(start.size()) / n;
     Search search(pr, start);
     const double before = search.max_load();
-    consider(start, "balance: start " + label);
+    found.push_back({before / lanes, start, "balance: start " + label});
     int passes = 0;
     const int moved = descend(search, passes);
     if (moved > 0)
-      consider(search.device(), "balance: from " + label + ", " + std::to_string(moved) + " move(s) in " +
-                                    std::to_string(passes) + " pass(es), round load " + std::to_string(before) +
-                                    " -> " + std::to_string(search.max_load()) + " us over " + std::to_string(lanes) +
-                                    " lane(s)");
-    if (search.max_load() / lanes < elite_load * (1 - 1e-9))
-      elite_load = search.max_load() / lanes, elite = search.device();
+      found.push_back({search.max_load() / lanes, search.device(),
+                       "balance: from " + label + ", " + std::to_string(moved) + " move(s) in " +
+                           std::to_string(passes) + " pass(es), round load " + std::to_string(before) + " -> " +
+                           std::to_string(search.max_load()) + " us over " + std::to_string(lanes) + " lane(s)"});
   }
-  // Iterated local search with the time left (the starts' descents end in local optima where
-  // moving one task adds two copies): move a run of up to 8 consecutive tasks of one lane (in
-  // topological order) to one device, descend again, keep the result when its load per input
-  // is lower. Single moves cannot cross that barrier.
-  if (!elite.empty() && std::isfinite(elite_load)) {
+  // Iterated local search with the time left from the least load found (the descents end in
+  // local optima where moving one task adds two copies): move a run of up to 8 consecutive
+  // tasks of one lane (in topological order) to one device, descend again, keep the result
+  // when its load per input is lower. Single moves cannot cross that barrier.
+  auto elite_it = std::min_element(found.begin(), found.end(),
+                                   [](const Candidate& a, const Candidate& b) { return a.load < b.load; });
+  if (elite_it != found.end() && std::isfinite(elite_it->load)) {
+    std::vector<int> elite = elite_it->device;
+    double elite_load = elite_it->load;
     const int lanes = static_cast<int>(elite.size()) / n;
     const auto& topo = pr.graph().topo_order();
     int kicks = 0, kept = 0, stale = 0;
@@ -271,9 +323,16 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
       }
     }
     if (kept > 0)
-      consider(elite, "balance: iterated local search, " + std::to_string(kept) + " of " + std::to_string(kicks) +
-                          " kick(s) kept, load per input " + std::to_string(elite_load) + " us over " +
-                          std::to_string(lanes) + " lane(s)");
+      found.push_back({elite_load, elite,
+                       "balance: iterated local search, " + std::to_string(kept) + " of " + std::to_string(kicks) +
+                           " kick(s) kept, load per input " + std::to_string(elite_load) + " us over " +
+                           std::to_string(lanes) + " lane(s)"});
+  }
+  std::stable_sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) { return a.load < b.load; });
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (!std::isfinite(found[i].load) || (best && found[i].load >= best->score * (1 - 1e-9))) break;
+    if (i > 0 && best && ctx.seconds_left() < 1.5 * realize_s) break;  // the first always
+    consider(found[i].device, found[i].note);
   }
   if (!best) return infeasible("balance: no start or search result gives a plan (" + why + ")");
   SolverOutput out = std::move(best->output);

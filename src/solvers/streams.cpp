@@ -339,23 +339,30 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     if (!best || score < best->score * (1 - 1e-9)) best = Realized{SolverOutput{}, score, step};
     found.push_back({score, plan->latency_us, step, std::move(m)});
   };
-  for (int step = 0; step <= 2; ++step) {
-    if (best && ctx.stopped()) break;
-    Mapping m = pipelined_mapping(pr, device, step);
-    if (step > 0 && std::all_of(m.delay.begin(), m.delay.end(), [](int x) { return x == 0; })) break;
-    consider(std::move(m), step);
-  }
-  // Packed modulo schedules: always room at the busiest load; a little slack saves rounds of
-  // waiting (latency).
-  for (double slack : {1.0, 1.02, 1.1}) {
-    if (best && ctx.stopped()) break;
-    if (best && load * slack >= best->score * lanes * (1 + kPeriodTolerance)) break;
+  // Once a decision reaches the busiest load (within the tolerance), the others could only
+  // trade latency: step 0 (no delays, least latency) first, then a packed schedule at the
+  // load, which nearly always reaches it; the rest only when neither does.
+  auto reached = [&] { return best && best->score <= busiest * (1 + kPeriodTolerance); };
+  consider(pipelined_mapping(pr, device, 0), 0);
+  auto packed = [&](double slack) {
+    if (best && ctx.stopped()) return;
+    if (best && load * slack >= best->score * lanes * (1 + kPeriodTolerance)) return;
     auto m = packed_modulo_mapping(pr, device, load * slack);
     if (m) consider(std::move(*m), -2);
+  };
+  if (!reached()) packed(1.0);
+  for (int step = 1; step <= 2 && !reached(); ++step) {
+    if (best && ctx.stopped()) break;
+    Mapping m = pipelined_mapping(pr, device, step);
+    if (std::all_of(m.delay.begin(), m.delay.end(), [](int x) { return x == 0; })) break;
+    consider(std::move(m), step);
   }
+  // A little slack saves rounds of waiting (latency).
+  for (double slack : {1.02, 1.1})
+    if (!reached()) packed(slack);
   // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
   for (double slack : {1.0, 1.05, 1.15, 1.3}) {
-    if (best && ctx.stopped()) break;
+    if (reached() || (best && ctx.stopped())) break;
     if (best && load * slack >= best->score * lanes) break;
     auto m = modulo_mapping(pr, device, load * slack);
     if (m) consider(std::move(*m), -1);

@@ -76,4 +76,12 @@ class MilpBackend {
 
 std::unique_ptr<MilpBackend> make_cbc_backend();
 
+// A lower bound on the LP relaxation of `model` (so on its MILP too) from any row prices, by
+// weak duality (Lagrangian relaxation of every row over the column bounds), evaluated here and
+// not taken from a solver: min_x c'x - y'Ax over lb <= x <= ub, plus y_r lo_r (y_r > 0) or
+// y_r hi_r (y_r < 0). Prices whose side is infinite are dropped; when an unbounded column's
+// reduced cost has the wrong sign the prices are scaled down until it does not. Both signs of
+// `row_prices` are tried (solvers differ in convention); -kInf when neither gives a bound.
+double lagrangian_bound(const MilpModel& model, const std::vector<double>& row_prices);
+
 }  // namespace diviml

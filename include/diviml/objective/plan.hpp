@@ -35,7 +35,7 @@ struct Placement {
 };
 
 // Largest delay a throughput plan may give a task (the replay runs at least 2x + 8 rounds).
-inline constexpr int kMaxDelay = 64;
+inline constexpr int kMaxDelay = 1024;
 
 struct Transfer {
   int edge = -1;  // graph edge index (throughput: the first edge from the producer to that device)

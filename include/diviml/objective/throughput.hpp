@@ -43,7 +43,25 @@ Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
 //        outgoing links; they work in parallel, so the period is at least the sum over such
 //        nodes of their cheapest input transfer over the number of links, and the same for
 //        outputs back to the host.
+//  copies: the LP below, within `lp_time_limit_s`.
 double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
+
+// The period's LP bound with copies: per node its shares of inputs per device (the average of
+// the lanes' choices), per producer and device pair the share of inputs whose tensor moves; a
+// producer's share on a whose consumer is elsewhere must leave a, a consumer's share on b whose
+// producer is elsewhere must arrive at b; every device's compute and every link's copies per
+// input (host transfers included) are at most the period. Valid for any number of lanes: the
+// average of the lanes' integer choices satisfies every row. The value is the Lagrangian bound
+// of the LP's row prices (weak duality, evaluated here), so it is sound at any time limit.
+double copy_lp_bound_us(const Problem& problem, double time_limit_s);
+
+// That LP: its bound and, when it was solved to optimality, its shares (node * k + device;
+// empty otherwise), which heuristics round into lanes.
+struct PeriodLp {
+  double bound_us = 0;
+  std::vector<double> share;
+};
+PeriodLp period_lp(const Problem& problem, double time_limit_s, bool copies = true);
 
 // Weights resident per device for a lane-by-node device choice (task = lane * n + node): a
 // node's weights once per device that runs it in any lane.

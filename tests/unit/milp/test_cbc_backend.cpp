@@ -57,3 +57,25 @@ TEST(CbcBackend, IsolatedAndInProcessSolvesAgree) {
   EXPECT_NEAR(ra->objective, rb->objective, 1e-9);
   EXPECT_EQ(ra->x.size(), static_cast<size_t>(L.model.num_vars()));
 }
+
+TEST(CbcBackend, LagrangianBoundFromTheLpPricesIsTheLpValueAndAnyPricesGiveNoMore) {
+  // min P  s.t.  x0 + x1 = 1, 4 x0 <= P, 12 x1 <= P, 0 <= x <= 1: the LP value is 3 (x0 = 3/4).
+  MilpModel m;
+  const int p = m.add_var(0, kInf, 1.0, false, "P");
+  const int x0 = m.add_var(0, 1, 0, false), x1 = m.add_var(0, 1, 0, false);
+  m.add_row({{x0, 1.0}, {x1, 1.0}}, 1, 1);
+  m.add_row({{x0, 4.0}, {p, -1.0}}, -kInf, 0);
+  m.add_row({{x1, 12.0}, {p, -1.0}}, -kInf, 0);
+  MilpOptions opt;
+  opt.relax = true;
+  auto r = make_cbc_backend()->solve(m, opt);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->row_duals.size(), 3u);
+  EXPECT_NEAR(lagrangian_bound(m, r->row_duals), 3.0, 1e-9);
+  // Other prices: never above the LP value (weak duality), including ones whose scale breaks
+  // the unbounded column's sign (scaled down) and rows priced on their infinite side (dropped).
+  for (const std::vector<double>& y : std::vector<std::vector<double>>{
+           {0, 0, 0}, {2, -0.5, -0.5}, {5, -1, -1}, {1, -0.9, -0.1}, {3, 2, -4}, {-1, 0.3, 0.2}})
+    EXPECT_LE(lagrangian_bound(m, y), 3.0 + 1e-9);
+  EXPECT_EQ(lagrangian_bound(m, {1.0}), -kInf);  // wrong size
+}

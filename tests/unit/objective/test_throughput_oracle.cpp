@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/solve/solve.hpp"
 #include "support/random_problem.hpp"
@@ -91,4 +92,20 @@ TEST(ThroughputOracle, BoundNeverAboveTheBestPeriodOfUpToTwoLanes) {
       EXPECT_GE(plan->period_us, best_period(pr, 1) * (1 - 1e-6)) << "seed " << seed;
     }
   }
+}
+
+// The copies' LP bound on its own: never above the best period, and above the bounds without
+// copies where the links are what limits the period (it must be doing work to be tested).
+TEST(ThroughputOracle, CopyBoundNeverAboveTheBestPeriodAndTighterWhereLinksLimit) {
+  int tighter = 0;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    Problem pr = random_problem(seed, RandomSpec{3, 2, 0.7, 0.0, true, false});
+    const double best = std::min(best_period(pr, 1), best_period(pr, 2));
+    ASSERT_TRUE(std::isfinite(best)) << "seed " << seed;
+    const double copies = copy_lp_bound_us(pr, 10);
+    EXPECT_LE(copies, best * (1 + 1e-6) + 1e-9) << "seed " << seed;
+    const double without = std::max(ascent_work_bound_us(pr), lp_work_bound_us(pr, 10));
+    if (copies > without * (1 + 1e-6)) ++tighter;
+  }
+  EXPECT_GE(tighter, 2);  // seeds 1-12 (deterministic): 2 where the links limit
 }
