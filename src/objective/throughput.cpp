@@ -2,6 +2,7 @@
 #include "diviml/objective/throughput.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -212,8 +213,12 @@ std::vector<double> resident_bytes(const Problem& pr, const std::vector<int>& de
 }
 
 double period_lower_bound_us(const Problem& pr, double lp_time_limit_s) {
-  return std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr),
-                   copy_lp_bound_us(pr, lp_time_limit_s)});
+  // One budget for both LPs: the copies' LP gets what the work LP left.
+  const auto t0 = std::chrono::steady_clock::now();
+  const double work =
+      std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr)});
+  const double left = lp_time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::max(work, copy_lp_bound_us(pr, left));
 }
 
 const Objective& throughput_objective() {

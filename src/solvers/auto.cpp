@@ -40,9 +40,10 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   // for it, and a MILP over more nodes would not finish in auto's share anyway.
   long pairs = -2;  // -2: the MILP does not support the objective
   if (objective.name() == "throughput") {
-    // The baselines, then the searches: balance (a third of what is left), split (half of the
-    // rest: modules as stages from balance's start), and the period MILP, which sizes itself
-    // (lanes x nodes x devices^2 columns), in the time left.
+    // The baselines, then the searches: balance (half of what is left), split (half of the
+    // rest: modules as stages from balance's plan), and the period MILP, which sizes itself
+    // (lanes x nodes x devices^2 columns), in the time left; split and the MILP take balance's
+    // plan from the solve's cache instead of running it again.
     portfolio = {&fastest, &replicas, &stages, &balance, &split, &milp};
   } else if (milp.supports(objective)) {
     pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
@@ -54,14 +55,14 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     const double left = ctx.seconds_left();
     SolveContext sub = ctx;
     if (solver == &split && portfolio.back() == &milp) sub = ctx.within(left / 2);
-    if (solver == &balance) sub = ctx.within(left / 3);
+    if (solver == &balance) sub = ctx.within(left / 2);
     if (solver == &milp && objective.name() != "throughput") sub = ctx.within(std::min(left, o.auto_milp_time_s));
     const std::string name = solver->name();
     if (best && ctx.stopped()) {  // the limit came: the plan in hand is the answer
       tried.push_back(name + " not run (time limit)");
       continue;
     }
-    Result<SolverOutput> out = solver->run(problem, sub);
+    Result<SolverOutput> out = solver == &balance ? shared_balance(problem, sub) : solver->run(problem, sub);
     if (!out) {
       errors.push_back(out.error().message);
       if (out.error().kind != ErrorKind::kInfeasible) kind = ErrorKind::kInternal;

@@ -340,4 +340,10 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   return out;
 }
 
+Result<SolverOutput> shared_balance(const Problem& pr, const SolveContext& ctx) {
+  auto make = [&] { return BalanceSolver().run(pr, ctx); };
+  if (!ctx.cache) return make();
+  return ctx.cache->get<Result<SolverOutput>>(pr, "balance/" + ctx.objective->name(), make);
+}
+
 }  // namespace diviml

@@ -43,7 +43,7 @@ Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
 //        outgoing links; they work in parallel, so the period is at least the sum over such
 //        nodes of their cheapest input transfer over the number of links, and the same for
 //        outputs back to the host.
-//  copies: the LP below, within `lp_time_limit_s`.
+//  copies: the LP below, in what the work LP left of `lp_time_limit_s`.
 double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
 
 // The period's LP bound with copies: per node its shares of inputs per device (the average of

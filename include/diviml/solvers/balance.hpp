@@ -4,10 +4,11 @@
 // broken by the sum of squared loads, in seeded random passes until no move helps or the time
 // limit. Loads are kept incrementally (a move touches its device pair, its own tensors and its
 // predecessors' tensors), so a pass costs about (lanes x edges x devices x log resources).
-// Starts: the plans of `stages` (up to 10 devices) and `replicas` (each within a quarter of the
-// time left), whole-model replicas dealt by speed over 1..4 lanes, and the best baseline's
-// mapping in one lane; each result is realised with delays (realize_pipeline) and replayed; the best
-// replayed plan is kept, never worse than the starts. Proves nothing.
+// Starts: the work LP's shares rounded into 1, 2, 4 and k lanes, the best baseline's mapping in
+// one lane, the plans of `stages` (up to 10 devices) and `replicas` (each within a quarter of
+// the time left), whole-model replicas dealt by speed over 1..4 lanes; then an iterated local
+// search from the least load. The choices are realised with delays (realize_pipeline) and
+// replayed, least load first; the best replayed plan is kept. Proves nothing.
 #pragma once
 
 #include "diviml/solve/solver.hpp"
@@ -23,5 +24,10 @@ class BalanceSolver : public Solver {
   bool supports(const Objective& objective) const override { return objective.name() == "throughput"; }
   Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const override;
 };
+
+// balance's plan for this solve, run once within `ctx` and shared through the solve's cache:
+// `auto` runs it, and `split` and `milp` start from the same plan instead of running it again.
+// Without a cache (a sub-problem) it runs every time.
+Result<SolverOutput> shared_balance(const Problem& problem, const SolveContext& ctx);
 
 }  // namespace diviml

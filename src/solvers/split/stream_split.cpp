@@ -51,7 +51,8 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   std::pair<double, double> start_score{kInf, kInf};
   std::string from;
   auto offer = [&](const Solver& solver, double share) {
-    auto o = solver.run(pr, ctx.within(share * ctx.seconds_left()));
+    const SolveContext sub = ctx.within(share * ctx.seconds_left());
+    auto o = solver.name() == "balance" ? shared_balance(pr, sub) : solver.run(pr, sub);
     if (!o || o->mapping.device.size() != static_cast<size_t>(n)) return;  // one lane only
     const auto sc = score_of(pr, o->mapping.device);
     if (sc < start_score) start_score = sc, start = o->mapping.device, from = solver.name();
