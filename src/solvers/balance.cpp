@@ -188,17 +188,23 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   std::mt19937_64 rng(ctx.options.seed);
   std::optional<Realized> best;
   std::string best_note, why;
-  // Realising a choice replays it several times: the search stops early enough to leave twice
-  // the longest realisation seen, and a tenth of the limit, for the final realisations.
-  double realize_s = 0;
+  // Realising a choice replays it several times, at a cost about proportional to its tasks: the
+  // search stops early enough to leave twice the most seconds per task seen times the largest
+  // choice (lanes x nodes) met, and a tenth of the limit, for the final realisations.
+  double realize_s = 0, per_task_s = 0;
+  size_t most_tasks = static_cast<size_t>(n);
   const double reserve_s = 0.1 * ctx.seconds_left();
   auto consider = [&](const std::vector<int>& device, const std::string& note) {
     const auto t0 = SolveContext::Clock::now();
     auto r = realize_pipeline(pr, ctx, device, &why);
-    realize_s = std::max(realize_s, std::chrono::duration<double>(SolveContext::Clock::now() - t0).count());
+    const double took = std::chrono::duration<double>(SolveContext::Clock::now() - t0).count();
+    realize_s = std::max(realize_s, took);
+    per_task_s = std::max(per_task_s, took / std::max<size_t>(1, device.size()));
     if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
   };
-  auto out_of_time = [&] { return best && ctx.seconds_left() < std::max(2 * realize_s, reserve_s); };
+  auto out_of_time = [&] {
+    return best && ctx.seconds_left() < std::max({2 * realize_s, 2 * per_task_s * most_tasks, reserve_s});
+  };
 
   // The fallback, realised first: the best single-device or list-scheduled plan.
   std::vector<std::pair<std::string, std::vector<int>>> starts;
@@ -275,6 +281,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     std::string note;
   };
   std::vector<Candidate> found;
+  for (const auto& [label, start] : starts) most_tasks = std::max(most_tasks, start.size());
   for (const auto& [label, start] : starts) {
     if (out_of_time()) break;
     const int lanes = static_cast<int>(start.size()) / n;
@@ -331,7 +338,8 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   std::stable_sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) { return a.load < b.load; });
   for (size_t i = 0; i < found.size(); ++i) {
     if (!std::isfinite(found[i].load) || (best && found[i].load >= best->score * (1 - 1e-9))) break;
-    if (i > 0 && best && ctx.seconds_left() < 1.5 * realize_s) break;  // the first always
+    if (i > 0 && best && ctx.seconds_left() < std::max(1.5 * realize_s, 1.5 * per_task_s * found[i].device.size()))
+      break;  // the first always
     consider(found[i].device, found[i].note);
   }
   if (!best) return infeasible("balance: no start or search result gives a plan (" + why + ")");

@@ -24,6 +24,9 @@ Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveContext& c
   std::stable_sort(by_work.begin(), by_work.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   for (const auto& [work, d] : by_work) {
     if (best_dev >= 0 && ctx.stopped()) break;
+    // One input's latency and the period of a stream on one device are at least its compute:
+    // devices from here on cannot beat the best (on 64 devices it replayed every one).
+    if (best_dev >= 0 && best <= work) break;
     double mem = 0;
     int bad = -1;
     for (int v = 0; v < n && bad < 0; ++v) {

@@ -53,6 +53,7 @@ double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
 // input (host transfers included) are at most the period. Valid for any number of lanes: the
 // average of the lanes' integer choices satisfies every row. The value is the Lagrangian bound
 // of the LP's row prices (weak duality, evaluated here), so it is sound at any time limit.
+// 0 (no bound) when the model would exceed 100,000 columns or rows (tens of devices).
 double copy_lp_bound_us(const Problem& problem, double time_limit_s);
 
 // That LP: its bound and, when it was solved to optimality, its shares (node * k + device;

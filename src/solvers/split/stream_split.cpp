@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "diviml/milp/milp.hpp"
 #include "diviml/solvers/balance.hpp"
@@ -27,6 +28,9 @@ std::pair<double, double> score_of(const Problem& pr, const std::vector<int>& de
 }
 
 }  // namespace
+
+// The most load entries the module combination may hold (8 bytes each: 160 MB).
+constexpr double kMaxCombinationNumbers = 2e7;
 
 Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext& ctx) {
   const Graph& g = pr.graph();
@@ -83,6 +87,25 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   // unit).
   const int m = static_cast<int>(units.size()), choices = k + 1;
   auto placed = [&](int /*unit*/, int c, int v) { return c < k ? c : initial[v]; };
+  // The loads below are dense: (units x choices + connected unit pairs x choices^2) x
+  // (devices + device pairs) numbers. Beyond the budget (tens of devices: gigabytes) the
+  // combination is not built and the start, realised, is the answer.
+  {
+    std::set<std::pair<int, int>> pairs;
+    for (const Edge& e : g.edges)
+      if (unit_of[e.src] != unit_of[e.dst]) pairs.insert({unit_of[e.src], unit_of[e.dst]});
+    const double numbers = (static_cast<double>(m) * choices + static_cast<double>(pairs.size()) * choices * choices) *
+                           static_cast<double>(StreamLoads(k).size());
+    if (numbers > kMaxCombinationNumbers) {
+      auto r = realize_pipeline(pr, ctx, initial);
+      if (!r) return infeasible("split: the " + from + " start gives no plan");
+      SolverOutput o = std::move(r->output);
+      o.notes.push_back("split: the " + from + " start; the module combination was not built (" +
+                        std::to_string(static_cast<long>(numbers)) + " load entries for " + std::to_string(k) +
+                        " devices)");
+      return o;
+    }
+  }
   std::vector<std::vector<char>> ok(m, std::vector<char>(choices, 1));
   for (int u = 0; u < m; ++u)
     for (int c = 0; c < k; ++c)
