@@ -171,6 +171,28 @@ def flops_of(gm, node, op, inputs):
     return ELEMENTWISE_FLOPS.get(op, 1) * out_n
 
 
+def representative(gm, node, rep):
+    """What stands for a node that is not an op of the graph file: ("input", None) for the model
+    input, ("param", None) for attributes and Python-level bookkeeping (no tensor out), or the
+    representative of the node it folds into (getitem, flatten, dropout, ...: its first tensor
+    input's); None for a node that is an op of its own. `rep` holds the earlier nodes' entries
+    (("op", id) for ops). The executor places nodes by the same rule."""
+    if node.op == "placeholder":
+        return ("input", None)
+    if node.op == "get_attr":
+        return ("param", None)
+    if not tensor_metas(node.meta.get("tensor_meta")):
+        # Python-level bookkeeping (shape checks, asserts, int arithmetic): no tensor out.
+        return ("param", None)
+    op = op_name(gm, node)
+    if op in FOLD_NAMES or op.startswith("dropout") or (node.op == "call_function" and node.target is operator.getitem):
+        ins = input_nodes(node)
+        tensor_ins = [a for a in ins if tensor_metas(a.meta.get("tensor_meta"))]
+        src = tensor_ins[0] if tensor_ins else (ins[0] if ins else None)
+        return rep.get(src.name, ("input", None)) if src is not None else ("param", None)
+    return None
+
+
 def export(module, example, name):
     patch_fx_for_python311()
     module.eval()
@@ -180,25 +202,15 @@ def export(module, example, name):
     rep = {}  # fx node name -> ("op", id) | ("input", None) | ("param", None)
     nodes, index = [], {}
     for node in gm.graph.nodes:
-        if node.op == "placeholder":
-            rep[node.name] = ("input", None)
-            continue
-        if node.op == "get_attr":
-            rep[node.name] = ("param", None)
-            continue
         if node.op == "output":
             continue
-        if not tensor_metas(node.meta.get("tensor_meta")):
-            # Python-level bookkeeping (shape checks, asserts, int arithmetic): no tensor out.
-            rep[node.name] = ("param", None)
+        folded = representative(gm, node, rep)
+        if folded is not None:
+            rep[node.name] = folded
             continue
         op = op_name(gm, node)
         ins = input_nodes(node)
         tensor_ins = [a for a in ins if tensor_metas(a.meta.get("tensor_meta"))]
-        if op in FOLD_NAMES or op.startswith("dropout") or (node.op == "call_function" and node.target is operator.getitem):
-            src = tensor_ins[0] if tensor_ins else (ins[0] if ins else None)
-            rep[node.name] = rep.get(src.name, ("input", None)) if src is not None else ("param", None)
-            continue
         param_bytes = module_state_bytes(gm.get_submodule(node.target)) if node.op == "call_module" else 0
         in_bytes, input_bytes, edges = 0, 0, {}
         for a in tensor_ins:

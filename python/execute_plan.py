@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Run a DiviML latency plan with PyTorch: one process per device, each running the ops the plan
+put on its device in the plan's order, tensors sent as the plan's transfers say.
+
+The model is given as to the exporter (--torchvision NAME or --module PKG.MOD:FACTORY, with an
+input shape), with the graph file the exporter wrote for it, the platform and the plan. Every
+process is a CPU process (gloo over loopback), pinned to its own core with one thread; a plan
+for GPU devices runs that way only with --all-cpu (CUDA execution is not implemented yet).
+The outputs at the host are compared with the unsplit model's, run in this process with the
+same settings: on CPU they are bit-exact (max_abs_diff 0).
+
+Placement follows the exporter's rule (export_fx.representative): an op of the graph runs where
+the plan puts it; a node the exporter folds (getitem, flatten, dropout, ...) runs where its
+representative op runs (the model input: on the host); Python-level bookkeeping and attributes
+are the values of the reference run (static for the fixed input shape). A tensor moves once per
+destination device, sent as soon as it is made (non-blocking) and received where first needed.
+
+Nothing listens beyond loopback (127.0.0.1) and nothing is unpickled from the peers: tensors go
+over torch.distributed's point-to-point sends into buffers of known shape.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+import traceback
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+import torch.fx
+from torch.fx.passes.shape_prop import ShapeProp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export_fx import (TORCHVISION_INPUT, load_module, load_torchvision,  # noqa: E402
+                       patch_fx_for_python311, representative)
+
+
+class PlanError(Exception):
+    """Bad input: one line, exit status 2."""
+
+
+def load_json(path, what):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise PlanError(f"{path}: cannot read the {what}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        raise PlanError(f"{path}: the {what} is not JSON ({e.msg} at line {e.lineno})")
+
+
+def build_model(args):
+    torch.manual_seed(0)  # the exporter's weights
+    if args.torchvision:
+        model = load_torchvision(args.torchvision)
+        side = TORCHVISION_INPUT.get(args.torchvision, 224)
+        shape = [1, 3, side, side]
+    else:
+        model = load_module(args.module)
+        shape = [1, 3, 224, 224]
+    if args.input_shape:
+        try:
+            shape = [int(x) for x in args.input_shape.split(",")]
+        except ValueError:
+            raise PlanError(f"--input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    model.eval()
+    example = torch.randn(*shape)
+    return model, example
+
+
+def tensors_of(value):
+    """The tensors of a node's value, in order (a tensor, or a tuple/list of them)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [v for v in value if isinstance(v, torch.Tensor)]
+    return []
+
+
+def rebuild(reference, tensors):
+    """A value shaped like `reference` with its tensors replaced, in order."""
+    if isinstance(reference, torch.Tensor):
+        return tensors[0]
+    it = iter(tensors)
+    return type(reference)(next(it) if isinstance(v, torch.Tensor) else v for v in reference)
+
+
+class Layout:
+    """Where every FX node runs, each device's order, and the messages between devices."""
+
+    def __init__(self, gm, graph, platform, plan, values):
+        self.gm = gm
+        devices = [d["name"] for d in platform.get("devices", [])]
+        host = platform.get("host")
+        if host not in devices:
+            raise PlanError(f"platform: host '{host}' is not one of its devices")
+        if plan.get("objective", "latency") != "latency":
+            raise PlanError(f"plan: objective '{plan.get('objective')}' is not run yet (latency plans only)")
+        placed, start = {}, {}
+        for p in plan.get("placements", []):
+            if p.get("device") not in devices:
+                raise PlanError(f"plan: node '{p.get('node')}' is on device '{p.get('device')}', "
+                                f"which platform '{platform.get('name')}' lacks")
+            placed[p["node"]], start[p["node"]] = p["device"], float(p.get("start_us", 0))
+        ids = [n["id"] for n in graph.get("nodes", [])]
+        missing = [i for i in ids if i not in placed]
+        if missing:
+            raise PlanError(f"plan: graph node '{missing[0]}' has no placement (plan and graph do not match)")
+        extra = [i for i in placed if i not in set(ids)]
+        if extra:
+            raise PlanError(f"plan: node '{extra[0]}' is not in the graph (plan and graph do not match)")
+        rep, self.where, self.key = {}, {}, {}
+        order = {n.name: i for i, n in enumerate(gm.graph.nodes)}
+        ops = []
+        for node in gm.graph.nodes:
+            if node.op == "output":
+                continue
+            r = representative(gm, node, rep)
+            if r is None:
+                if node.name not in placed:
+                    raise PlanError(f"graph: the model's op '{node.name}' is not in the graph file "
+                                    "(graph and model do not match)")
+                rep[node.name] = ("op", node.name)
+                ops.append(node.name)
+                self.where[node.name] = placed[node.name]
+                self.key[node.name] = (start[node.name], order[node.name])
+            else:
+                rep[node.name] = r
+                if r[0] == "input":
+                    self.where[node.name] = host
+                    self.key[node.name] = (-1.0, order[node.name])
+                elif r[0] == "op":
+                    self.where[node.name] = placed[r[1]]
+                    self.key[node.name] = (start[r[1]], order[node.name])
+                else:
+                    self.where[node.name] = None  # a constant of the reference run
+        if set(ops) != set(ids):
+            other = sorted(set(ids) - set(ops))
+            raise PlanError(f"graph: node '{other[0]}' is not an op of the model (graph and model do not match)")
+        # One process per device that runs something, the host first (rank 0).
+        used = [host] + [d for d in devices if d != host and d in self.where.values()]
+        self.rank = {d: i for i, d in enumerate(used)}
+        self.devices = used
+        self.host = host
+        self.output = next(n for n in gm.graph.nodes if n.op == "output")
+        # Per device: its nodes in the plan's order (folded nodes right after their op).
+        self.local = {d: [] for d in used}
+        for node in gm.graph.nodes:
+            d = self.where.get(node.name)
+            if d is not None and node.op != "output":
+                self.local[d].append(node)
+        for d in used:
+            self.local[d].sort(key=lambda n: self.key[n.name])
+        # Messages: per tensor node and destination device, one tag per tensor of its value.
+        self.values = values
+        self.sends = {}  # node name -> [(dest device, first tag)]
+        tag = 1
+        for node in gm.graph.nodes:
+            d = self.where.get(node.name)
+            if d is None or node.op == "output":
+                continue
+            dests = []
+            for user in node.users:
+                e = self.host if user.op == "output" else self.where.get(user.name)
+                if e is not None and e != d and e not in dests:
+                    dests.append(e)
+            self.sends[node.name] = []
+            for e in dests:
+                self.sends[node.name].append((e, tag))
+                tag += max(1, len(tensors_of(values[node.name])))
+        self.tag_of = {(name, e): t for name, lst in self.sends.items() for e, t in lst}
+        self.transfers = sum(len(v) for v in self.sends.values())
+
+
+def reference_values(gm, example):
+    values = {}
+
+    class Capture(torch.fx.Interpreter):
+        def run_node(self, n):
+            v = super().run_node(n)
+            values[n.name] = v
+            return v
+
+    with torch.no_grad():
+        out = Capture(gm).run(example)
+    return values, out
+
+
+def run_node(gm, node, args, kwargs):
+    if node.op == "call_module":
+        return gm.get_submodule(node.target)(*args, **kwargs)
+    if node.op == "call_function":
+        return node.target(*args, **kwargs)
+    if node.op == "call_method":
+        return getattr(args[0], node.target)(*args[1:], **kwargs)
+    if node.op == "get_attr":
+        obj = gm
+        for part in node.target.split("."):
+            obj = getattr(obj, part)
+        return obj
+    raise RuntimeError(f"node '{node.name}': cannot run op kind '{node.op}'")
+
+
+def one_pass(lay, me, example):
+    """One inference on device `me`; the host returns the outputs."""
+    env, pending = {}, []
+
+    def send(name, value):
+        for e, tag in lay.sends.get(name, []):
+            for i, t in enumerate(tensors_of(value)):
+                t = t.contiguous()
+                pending.append((dist.isend(t, lay.rank[e], tag=tag + i), t))
+
+    def fetch(n):
+        if lay.where.get(n.name) is None:
+            return lay.values[n.name]
+        if n.name not in env:
+            ref = lay.values[n.name]
+            src, tag = lay.where[n.name], lay.tag_of[(n.name, me)]
+            got = []
+            for i, r in enumerate(tensors_of(ref)):
+                buf = torch.empty_like(r, memory_format=torch.contiguous_format)
+                dist.recv(buf, lay.rank[src], tag=tag + i)
+                got.append(buf)
+            env[n.name] = rebuild(ref, got)
+        return env[n.name]
+
+    with torch.no_grad():
+        for node in lay.local[me]:
+            if node.op == "placeholder":
+                env[node.name] = example
+            else:
+                args = torch.fx.node.map_arg(node.args, fetch)
+                kwargs = torch.fx.node.map_arg(node.kwargs, fetch)
+                env[node.name] = run_node(lay.gm, node, args, kwargs)
+            send(node.name, env[node.name])
+        out = torch.fx.node.map_arg(lay.output.args[0], fetch) if me == lay.host else None
+    for req, _ in pending:
+        req.wait()
+    return out
+
+
+def max_abs_diff(a, b):
+    ta, tb = tensors_of(a) if not isinstance(a, torch.Tensor) else [a], tensors_of(b) if not isinstance(b, torch.Tensor) else [b]
+    if len(ta) != len(tb):
+        return float("inf")
+    return max((float((x - y).abs().max()) for x, y in zip(ta, tb)), default=0.0)
+
+
+def worker(rank, world, port, lay, example, reference, args, cores, queue):
+    try:
+        if cores:
+            os.sched_setaffinity(0, {cores[rank % len(cores)]})
+        torch.set_num_threads(args.threads)
+        os.environ["MASTER_ADDR"] = "127.0.0.1"
+        os.environ["MASTER_PORT"] = str(port)
+        dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
+        me = lay.devices[rank]
+        times, diff = [], 0.0
+        for it in range(args.warmup + args.runs):
+            dist.barrier()
+            t0 = time.perf_counter()
+            out = one_pass(lay, me, example)
+            t1 = time.perf_counter()
+            if rank == 0:
+                diff = max(diff, max_abs_diff(out, reference))
+                if it >= args.warmup:
+                    times.append((t1 - t0) * 1e6)
+        dist.barrier()
+        if rank == 0:
+            queue.put({"max_abs_diff": diff, "times_us": times})
+        dist.destroy_process_group()
+    except Exception as e:  # reported by the parent, which ends every process
+        queue.put({"error": f"device '{lay.devices[rank]}' (rank {rank}): {type(e).__name__}: {e}",
+                   "trace": traceback.format_exc()})
+        raise SystemExit(1)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def execute(args):
+    graph = load_json(args.graph, "graph")
+    platform = load_json(args.platform, "platform")
+    plan = load_json(args.plan, "plan")
+    for d in platform.get("devices", []):
+        if d.get("kind", "cpu") != "cpu" and not args.all_cpu:
+            raise PlanError(f"platform: device '{d.get('name')}' is a '{d.get('kind')}'; only CPU processes run "
+                            "yet (--all-cpu runs every device as a CPU process)")
+    torch.set_num_threads(args.threads)
+    model, example = build_model(args)
+    patch_fx_for_python311()
+    try:
+        gm = torch.fx.symbolic_trace(model)
+    except torch.fx.proxy.TraceError as e:
+        raise PlanError(f"torch.fx cannot trace the model: {e}")
+    with torch.no_grad():
+        ShapeProp(gm).propagate(example)
+    values, reference = reference_values(gm, example)
+    lay = Layout(gm, graph, platform, plan, values)
+    world = len(lay.devices)
+    cores = sorted(os.sched_getaffinity(0))
+    ctx = torch.multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    port = free_port()
+    procs = [ctx.Process(target=worker, args=(r, world, port, lay, example, reference, args, cores, queue))
+             for r in range(world)]
+    for p in procs:
+        p.start()
+    result, deadline = None, time.monotonic() + args.timeout
+    try:
+        while result is None:
+            try:
+                result = queue.get(timeout=0.2)
+            except Exception:
+                pass
+            if result is None:
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise PlanError(f"a device process died (exit status {dead[0].exitcode})")
+                if time.monotonic() > deadline:
+                    raise PlanError(f"the run did not finish within --timeout {args.timeout} s")
+        if "error" in result:
+            raise PlanError(result["error"])
+        for p in procs:
+            p.join(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+    times = result["times_us"]
+    return {
+        "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
+        "devices": lay.devices, "transfers_per_run": lay.transfers,
+        "max_abs_diff": result["max_abs_diff"],
+        "predicted_us": float(plan.get("makespan_us", 0.0)),
+        "measured_median_us": statistics.median(times) if times else None,
+        "measured_min_us": min(times) if times else None,
+        "runs": len(times), "threads_per_process": args.threads,
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision model, as given to export_fx.py")
+    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
+    ap.add_argument("--input-shape", help="comma-separated input shape (as given to export_fx.py)")
+    ap.add_argument("-g", "--graph", required=True, help="the graph file export_fx.py wrote for the model")
+    ap.add_argument("-p", "--platform", required=True, help="the platform file the plan was made for")
+    ap.add_argument("--plan", required=True, help="the plan file (diviml plan -o)")
+    ap.add_argument("--runs", type=int, default=20, help="timed runs (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
+    ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds before every process is ended (default 600)")
+    ap.add_argument("--all-cpu", action="store_true", help="run every device, GPUs included, as a CPU process")
+    ap.add_argument("--report", help="write the summary as JSON here")
+    args = ap.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0 or args.threads < 1 or args.timeout <= 0:
+        raise SystemExit("execute_plan: error: --runs and --threads must be at least 1, --warmup at least 0, "
+                         "--timeout positive")
+    try:
+        report = execute(args)
+    except PlanError as e:
+        print(f"execute_plan: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{report['graph']} on {len(report['devices'])} process(es) ({', '.join(report['devices'])}): "
+          f"max_abs_diff {report['max_abs_diff']:.3g}, measured median {report['measured_median_us']:.1f} us "
+          f"over {report['runs']} runs, predicted {report['predicted_us']:.1f} us, "
+          f"{report['transfers_per_run']} transfer(s) per run")
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(report, f, indent=1)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The plan executor: real processes (gloo over loopback), outputs against the unsplit model."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+HERE = pathlib.Path(__file__).resolve().parent
+PY = sys.executable
+
+
+def run(cmd, **kw):
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, env=env, **kw)
+
+
+def export(root, tmp_path, model, shape=None, name="graph.json"):
+    out = tmp_path / name
+    src = ["--torchvision", model] if "." not in model and ":" not in model else ["--module", model]
+    r = run([PY, root / "python" / "export_fx.py", *src, *(["--input-shape", shape] if shape else []), "-o", out])
+    assert r.returncode == 0, r.stderr
+    return src + (["--input-shape", shape] if shape else []), out
+
+
+def plan(diviml_bin, graph, platform, tmp_path, solver="auto"):
+    out = tmp_path / f"{solver}.plan.json"
+    r = run([diviml_bin, "plan", "-g", graph, "-p", platform, "-s", solver, "--time-limit", "5", "-o", out, "-q"])
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def alternate(plan_path, devices, tmp_path):
+    """The plan with its ops dealt to `devices` in turn, in start order (a valid order: starts
+    of a one-device plan are a topological order): a transfer on nearly every edge."""
+    p = json.loads(plan_path.read_text())
+    for i, x in enumerate(sorted(p["placements"], key=lambda x: x["start_us"])):
+        x["device"] = devices[i % len(devices)]
+    out = tmp_path / "alternating.plan.json"
+    out.write_text(json.dumps(p))
+    return out
+
+
+def execute(root, src, graph, platform, plan_path, tmp_path, *extra):
+    report = tmp_path / "report.json"
+    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", plan_path,
+             "--runs", "3", "--warmup", "1", "--report", report, *extra])
+    return r, (json.loads(report.read_text()) if r.returncode == 0 else None)
+
+
+def test_resnet18_on_two_local_processes_is_bit_exact(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "resnet18")
+    platform = root / "platforms" / "local-2cpu.json"
+    p = plan(diviml_bin, graph, platform, tmp_path)
+    r, rep = execute(root, src, graph, platform, p, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert rep["devices"] == ["cpu0", "cpu1"] and rep["transfers_per_run"] > 0
+    assert rep["max_abs_diff"] == 0.0
+    assert rep["runs"] == 3 and rep["measured_median_us"] > 0
+    assert rep["predicted_us"] == pytest.approx(json.loads(p.read_text())["makespan_us"])
+    assert "max_abs_diff 0" in r.stdout
+
+
+@pytest.mark.parametrize("model,shape", [("googlenet", None), ("tiny_models:gpt2_tiny", "1,16,64"),
+                                         ("tiny_models:two_heads", "1,3,8,8")])
+def test_alternating_plans_cross_devices_at_nearly_every_edge_and_stay_exact(diviml_bin, root, tmp_path, model, shape):
+    # Inception branches (GoogLeNet), attention and LayerNorm (a GPT-2-shaped decoder), a tuple
+    # output split across devices (chunk, then getitem).
+    src, graph = export(root, tmp_path, model, shape)
+    platform = root / "platforms" / "local-2cpu.json"
+    p = alternate(plan(diviml_bin, graph, platform, tmp_path, "fastest"), ["cpu0", "cpu1"], tmp_path)
+    r, rep = execute(root, src, graph, platform, p, tmp_path)
+    assert r.returncode == 0, r.stderr
+    nodes = len(json.loads(graph.read_text())["nodes"])
+    assert rep["transfers_per_run"] >= nodes // 2
+    assert rep["max_abs_diff"] == 0.0
+
+
+def test_a_gpu_plan_runs_on_cpu_processes_only_when_asked(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    platform = root / "platforms" / "cpu-2gpu.json"
+    p = alternate(plan(diviml_bin, graph, platform, tmp_path, "fastest"), ["cpu", "gpu0", "gpu1"], tmp_path)
+    r, _ = execute(root, src, graph, platform, p, tmp_path)
+    assert r.returncode == 2 and "device 'gpu0' is a 'gpu'" in r.stderr and "--all-cpu" in r.stderr
+    r, rep = execute(root, src, graph, platform, p, tmp_path, "--all-cpu")
+    assert r.returncode == 0, r.stderr
+    assert rep["devices"] == ["cpu", "gpu0", "gpu1"] and rep["max_abs_diff"] == 0.0
+
+
+def test_bad_input_gets_one_line_and_status_2(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    platform = root / "platforms" / "local-2cpu.json"
+    good = plan(diviml_bin, graph, platform, tmp_path, "fastest")
+    p = json.loads(good.read_text())
+    cases = {}
+    missing = dict(p, placements=p["placements"][1:])
+    cases["no placement"] = (missing, f"graph node '{p['placements'][0]['node']}' has no placement")
+    foreign = dict(p, placements=[dict(x, device="tpu9") if i == 0 else x for i, x in enumerate(p["placements"])])
+    cases["unknown device"] = (foreign, "which platform 'local-2cpu' lacks")
+    extra = dict(p, placements=p["placements"] + [dict(p["placements"][0], node="ghost")])
+    cases["extra node"] = (extra, "node 'ghost' is not in the graph")
+    for name, (doc, message) in cases.items():
+        bad = tmp_path / "bad.plan.json"
+        bad.write_text(json.dumps(doc))
+        r, _ = execute(root, src, graph, platform, bad, tmp_path)
+        assert r.returncode == 2, name
+        assert message in r.stderr, (name, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, (name, r.stderr)
+    # A graph of another model.
+    _, other = export(root, tmp_path, "tiny_models:two_heads", "1,3,8,8", "other.json")
+    r, _ = execute(root, src, other, platform, good, tmp_path)
+    assert r.returncode == 2 and "do not match" in r.stderr
+    r, _ = execute(root, src, graph, platform, tmp_path / "nope.json", tmp_path)
+    assert r.returncode == 2 and "nope.json: cannot read the plan" in r.stderr
