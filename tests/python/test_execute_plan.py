@@ -115,3 +115,29 @@ def test_bad_input_gets_one_line_and_status_2(diviml_bin, root, tmp_path):
     assert r.returncode == 2 and "do not match" in r.stderr
     r, _ = execute(root, src, graph, platform, tmp_path / "nope.json", tmp_path)
     assert r.returncode == 2 and "nope.json: cannot read the plan" in r.stderr
+
+
+def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    g_out, p_out = tmp_path / "measured.json", tmp_path / "local.json"
+    r = run([PY, root / "python" / "calibrate.py", *src[:2], "--graph", graph, "--graph-out", g_out,
+             "--platform-out", p_out, "--repeats", "3", "--warmup", "1"])
+    assert r.returncode == 0, r.stderr
+    g, p = json.loads(g_out.read_text()), json.loads(p_out.read_text())
+    assert all(set(n["cost_us"]) == {"cpu0", "cpu1"} and min(n["cost_us"].values()) > 0 for n in g["nodes"])
+    assert [d["name"] for d in p["devices"]] == ["cpu0", "cpu1"] and p["host"] == "cpu0"
+    link = p["links"][0]
+    assert (link["a"], link["b"]) == ("cpu0", "cpu1") and link["bandwidth_gbps"] > 0 and link["latency_us"] >= 0
+    assert len(link["measured_points_bytes_us"]) == 6
+    plan_path = alternate(plan(diviml_bin, g_out, p_out, tmp_path, "fastest"), ["cpu0", "cpu1"], tmp_path)
+    r, rep = execute(root, src, g_out, p_out, plan_path, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert rep["max_abs_diff"] == 0.0 and rep["transfers_per_run"] > 0
+
+
+def test_the_link_fit_recovers_latency_and_bandwidth():
+    sys.path.insert(0, str(HERE.parents[1] / "python"))
+    import calibrate
+    points = [(x, 40.0 + x / 5e3) for x in calibrate.SIZES]  # 40 us + bytes / (5 GB/s)
+    latency, bandwidth = calibrate.fit(points)
+    assert latency == pytest.approx(40.0) and bandwidth == pytest.approx(5.0)

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Measure this machine as python/execute_plan.py runs it: N CPU processes of one core each.
+
+    /usr/bin/python3 python/calibrate.py --torchvision resnet18 --graph models/resnet18.json \\
+        --graph-out r18.local.json --platform-out local.json [--processes 2] [--threads 1]
+
+Every figure comes from the executor's own setting: a process pinned to one core with
+--threads threads (per core it runs on, in turn).
+- Per-op costs: every node of the graph timed alone (python/profile_ops.py's method: the
+  median of --repeats calls after --warmup) in a process pinned to each core. They are written
+  to --graph-out as cost_us of device cpuI.
+- Compute figures per device: peak FLOP rate, memory bandwidth, launch overhead.
+- The link between two processes: gloo over loopback, the same transport the executor uses.
+  Ping-pong of 4 KiB to 16 MiB tensors; half the round trip, fitted as latency + bytes /
+  bandwidth by least squares. It is written as the link of every pair, since all pairs are
+  loopback.
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import export_fx  # noqa: E402
+import profile_ops  # noqa: E402
+
+SIZES = [4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]
+
+
+def pin(core, threads):
+    os.sched_setaffinity(0, {core})
+    torch.set_num_threads(threads)
+
+
+def measure_on_core(core, args, graph, queue):
+    try:
+        pin(core, args.threads)
+        torch.manual_seed(0)
+        model = (export_fx.load_torchvision(args.torchvision) if args.torchvision
+                 else export_fx.load_module(args.module))
+        shape = graph.get("source", {}).get("input_shape") or [1, 3, 224, 224]
+        g = profile_ops.profile_graph(model, torch.randn(*shape), json.loads(json.dumps(graph)),
+                                      [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
+        costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
+        spec = profile_ops.measure_device(torch.device("cpu"), args.warmup, args.repeats)
+        queue.put({"costs": costs, "spec": spec})
+    except BaseException as e:  # the parent reports it
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+
+
+def pingpong(rank, port, args, queue):
+    try:
+        pin(rank_core(rank), args.threads)
+        os.environ["MASTER_ADDR"] = "127.0.0.1"
+        os.environ["MASTER_PORT"] = str(port)
+        dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=120))
+        points = []
+        for size in SIZES:
+            t = torch.zeros(size // 4, dtype=torch.float32)
+            times = []
+            for it in range(args.warmup + args.repeats):
+                dist.barrier()
+                t0 = time.perf_counter()
+                if rank == 0:
+                    dist.send(t, 1)
+                    dist.recv(t, 1)
+                else:
+                    dist.recv(t, 0)
+                    dist.send(t, 0)
+                if it >= args.warmup:
+                    times.append((time.perf_counter() - t0) * 1e6 / 2)
+            points.append((size, statistics.median(times)))
+        queue.put({"points": points} if rank == 0 else {"done": rank})
+        dist.destroy_process_group()
+    except BaseException as e:
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+
+
+CORES = []
+
+
+def rank_core(rank):
+    return CORES[rank % len(CORES)]
+
+
+def run_children(ctx, targets, timeout):
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=f, args=(*a, queue)) for f, a in targets]
+    for p in procs:
+        p.start()
+    out, deadline = [], time.monotonic() + timeout
+    try:
+        while len(out) < len(procs) and time.monotonic() < deadline:
+            try:
+                out.append(queue.get(timeout=0.5))
+            except Exception:
+                if any(p.exitcode not in (None, 0) for p in procs) and queue.empty():
+                    break
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
+    for o in out:
+        if "error" in o:
+            raise SystemExit(f"calibrate: error: {o['error']}")
+    return out
+
+
+def fit(points):
+    """latency_us, bandwidth_gbps of y = latency + x / bandwidth, least squares in relative
+    error (weights 1 / y^2), so that small messages, where the latency is, count as much as
+    large ones."""
+    w = [1.0 / (y * y) for _, y in points]
+    sw = sum(w)
+    sx = sum(wi * x for wi, (x, _) in zip(w, points))
+    sy = sum(wi * y for wi, (_, y) in zip(w, points))
+    sxx = sum(wi * x * x for wi, (x, _) in zip(w, points))
+    sxy = sum(wi * x * y for wi, (x, y) in zip(w, points))
+    slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
+    latency = (sy - slope * sx) / sw
+    return max(0.0, latency), 1.0 / (slope * 1e3)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torchvision", metavar="NAME")
+    src.add_argument("--module", metavar="PKG.MOD:FACTORY")
+    ap.add_argument("--graph", required=True, help="graph file exported from the same model")
+    ap.add_argument("--graph-out", required=True, help="the graph with measured cost_us per process")
+    ap.add_argument("--platform-out", required=True, help="the platform of the processes and their link")
+    ap.add_argument("--processes", type=int, default=2, help="devices (one process each; default 2)")
+    ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=1800)
+    args = ap.parse_args(argv)
+    if args.processes < 2 or args.threads < 1 or args.repeats < 1 or args.warmup < 0:
+        raise SystemExit("calibrate: error: --processes must be at least 2, --threads and --repeats at least 1")
+    try:
+        with open(args.graph) as f:
+            graph = json.load(f)
+    except (OSError, json.JSONDecodeError) as e:
+        raise SystemExit(f"calibrate: error: {args.graph}: {e}")
+    CORES.extend(sorted(os.sched_getaffinity(0)))
+    ctx = torch.multiprocessing.get_context("fork")
+    t0 = time.time()
+    names = [f"cpu{i}" for i in range(args.processes)]
+    measured = {}
+    for i, name in enumerate(names):  # one core at a time: nothing else runs beside it
+        measured[name] = run_children(ctx, [(measure_on_core, (rank_core(i), args, graph))], args.timeout)[0]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    points = [o for o in run_children(ctx, [(pingpong, (r, port, args)) for r in range(2)], args.timeout)
+              if "points" in o][0]["points"]
+    latency, bandwidth = fit(points)
+    for n in graph["nodes"]:
+        n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
+    graph.setdefault("source", {})["profile"] = {
+        "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
+        "processes": args.processes, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
+        "pinned_cores": [rank_core(i) for i in range(args.processes)]}
+    with open(args.graph_out, "w") as f:
+        json.dump(graph, f, indent=1)
+        f.write("\n")
+    plat = {"format": "diviml.platform/1", "name": f"local-{args.processes}cpu-measured",
+            "description": f"Measured by python/calibrate.py with torch {torch.__version__}: {args.processes} "
+                           f"processes of {args.threads} thread(s), each pinned to one core, gloo over loopback.",
+            "host": names[0],
+            "devices": [{"name": nm, "kind": "cpu", "server": "local", **measured[nm]["spec"]} for nm in names],
+            "links": [{"a": a, "b": b, "latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3),
+                       "medium": "loopback TCP (gloo), measured",
+                       "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points]}
+                      for i, a in enumerate(names) for b in names[i + 1:]]}
+    with open(args.platform_out, "w") as f:
+        json.dump(plat, f, indent=2)
+        f.write("\n")
+    total = {nm: sum(measured[nm]["costs"].values()) for nm in names}
+    print(f"{args.graph_out}: {len(graph['nodes'])} nodes measured on {args.processes} core(s) in "
+          f"{time.time() - t0:.1f} s (" + ", ".join(f"{k}: sum {v:.0f} us" for k, v in total.items()) + "); "
+          f"{args.platform_out}: link {latency:.1f} us + bytes / {bandwidth:.2f} GB/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
