@@ -114,19 +114,7 @@ def run_children(ctx, targets, timeout):
     return out
 
 
-def fit(points):
-    """latency_us, bandwidth_gbps of y = latency + x / bandwidth, least squares in relative
-    error (weights 1 / y^2), so that small messages, where the latency is, count as much as
-    large ones."""
-    w = [1.0 / (y * y) for _, y in points]
-    sw = sum(w)
-    sx = sum(wi * x for wi, (x, _) in zip(w, points))
-    sy = sum(wi * y for wi, (_, y) in zip(w, points))
-    sxx = sum(wi * x * x for wi, (x, _) in zip(w, points))
-    sxy = sum(wi * x * y for wi, (x, y) in zip(w, points))
-    slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
-    latency = (sy - slope * sx) / sw
-    return max(0.0, latency), 1.0 / (slope * 1e3)
+fit = profile_ops.fit_latency_bandwidth
 
 
 def main(argv=None):

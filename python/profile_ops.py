@@ -14,7 +14,8 @@ timed alone on each device: `warmup` untimed calls, then the median of `repeats`
 With --platform-out it also writes a platform file for this machine: per device the measured
 peak FLOP rate (a large fp32 matmul), memory bandwidth (a large copy: bytes read + written per
 second) and launch overhead (the median of a one-element add); per CUDA device the host<->device
-link, fitted as latency + bytes / bandwidth over copies from 4 KiB to 64 MiB.
+link, fitted as latency + bytes / bandwidth (least squares in relative error) over copies
+from 4 KiB to 64 MiB.
 """
 import argparse
 import copy
@@ -128,18 +129,29 @@ def profile_graph(model, example, graph, devices, warmup, repeats):
     return graph
 
 
+def fit_latency_bandwidth(points):
+    """latency_us, bandwidth_gbps of y = latency + x / bandwidth, least squares in relative
+    error (weights 1 / y^2), so that small messages, where the latency is, count as much as
+    large ones."""
+    w = [1.0 / (y * y) for _, y in points]
+    sw = sum(w)
+    sx = sum(wi * x for wi, (x, _) in zip(w, points))
+    sy = sum(wi * y for wi, (_, y) in zip(w, points))
+    sxx = sum(wi * x * x for wi, (x, _) in zip(w, points))
+    sxy = sum(wi * x * y for wi, (x, y) in zip(w, points))
+    slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
+    latency = (sy - slope * sx) / sw
+    return max(0.0, latency), 1.0 / (slope * 1e3)
+
+
 def fit_link(device, warmup, repeats):
     sizes = [4 << 10, 64 << 10, 1 << 20, 8 << 20, 64 << 20]
     pts = []
     for b in sizes:
         host = torch.empty(b // 4, dtype=torch.float32).pin_memory()
         pts.append((b, median_us(lambda: host.to(device, non_blocking=False), device, warmup, max(5, repeats // 3))))
-    n = len(pts)
-    mx = sum(p[0] for p in pts) / n
-    my = sum(p[1] for p in pts) / n
-    slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
-    latency = max(0.0, my - slope * mx)
-    return {"latency_us": round(latency, 3), "bandwidth_gbps": round(1.0 / (slope * 1e3), 3),
+    latency, bandwidth = fit_latency_bandwidth(pts)
+    return {"latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3),
             "measured_points_bytes_us": [[x, round(y, 3)] for x, y in pts]}
 
 
