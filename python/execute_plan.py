@@ -34,8 +34,7 @@ import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_fx import (TORCHVISION_INPUT, load_module, load_torchvision,  # noqa: E402
-                       patch_fx_for_python311, representative)
+from export_fx import model_from_args, patch_fx_for_python311, representative  # noqa: E402
 
 
 class PlanError(Exception):
@@ -53,22 +52,9 @@ def load_json(path, what):
 
 
 def build_model(args):
-    torch.manual_seed(0)  # the exporter's weights
-    if args.torchvision:
-        model = load_torchvision(args.torchvision)
-        side = TORCHVISION_INPUT.get(args.torchvision, 224)
-        shape = [1, 3, side, side]
-    else:
-        model = load_module(args.module)
-        shape = [1, 3, 224, 224]
-    if args.input_shape:
-        try:
-            shape = [int(x) for x in args.input_shape.split(",")]
-        except ValueError:
-            raise PlanError(f"--input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    model, _, shape = model_from_args(args, "execute_plan")
     model.eval()
-    example = torch.randn(*shape)
-    return model, example
+    return model, torch.randn(*shape)
 
 
 def tensors_of(value):

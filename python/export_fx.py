@@ -280,6 +280,25 @@ def load_module(spec):
     return factory()
 
 
+def model_from_args(args, tool):
+    """The model of --torchvision or --module (weights from seed 0), its name and its input shape
+    (--input-shape, else the model's default): the same for every tool that takes a model."""
+    torch.manual_seed(0)
+    if args.torchvision:
+        model, name = load_torchvision(args.torchvision), args.torchvision.rpartition(".")[2]
+        side = TORCHVISION_INPUT.get(args.torchvision, 224)
+        shape = [1, 3, side, side]
+    else:
+        model, name = load_module(args.module), args.module.split(":")[-1]
+        shape = [1, 3, 224, 224]
+    if getattr(args, "input_shape", None):
+        try:
+            shape = [int(x) for x in args.input_shape.split(",")]
+        except ValueError:
+            raise SystemExit(f"{tool}: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    return model, name, shape
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
@@ -291,19 +310,7 @@ def main(argv=None):
     ap.add_argument("--name", help="graph name (default: the model name)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
-    torch.manual_seed(0)
-    if args.torchvision:
-        model, name = load_torchvision(args.torchvision), args.torchvision.rpartition(".")[2]
-        side = TORCHVISION_INPUT.get(args.torchvision, 224)
-        shape = [1, 3, side, side]
-    else:
-        model, name = load_module(args.module), args.module.split(":")[-1]
-        shape = [1, 3, 224, 224]
-    if args.input_shape:
-        try:
-            shape = [int(x) for x in args.input_shape.split(",")]
-        except ValueError:
-            raise SystemExit(f"export_fx: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
+    model, name, shape = model_from_args(args, "export_fx")
     if args.batch_size is not None:
         if args.batch_size < 1:
             raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
