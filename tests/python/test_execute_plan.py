@@ -141,3 +141,18 @@ def test_the_link_fit_recovers_latency_and_bandwidth():
     points = [(x, 40.0 + x / 5e3) for x in calibrate.SIZES]  # 40 us + bytes / (5 GB/s)
     latency, bandwidth = calibrate.fit(points)
     assert latency == pytest.approx(40.0) and bandwidth == pytest.approx(5.0)
+
+
+def test_a_device_process_that_fails_mid_run_ends_every_process_with_one_line(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:trapped", "1,3,8,8")
+    assert "trap" in {n["op"] for n in json.loads(graph.read_text())["nodes"]}
+    platform = root / "platforms" / "local-2cpu.json"
+    p = json.loads(plan(diviml_bin, graph, platform, tmp_path, "fastest").read_text())
+    for x in p["placements"]:
+        x["device"] = "cpu1" if x["node"].startswith("trap") else "cpu0"
+    bad = tmp_path / "trap.plan.json"
+    bad.write_text(json.dumps(p))
+    r, _ = execute(root, src, graph, platform, bad, tmp_path, "--timeout", "60")
+    assert r.returncode == 2, r.stderr
+    assert "device 'cpu1' (rank 1): RuntimeError: trap sprung on rank 1" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -59,3 +59,30 @@ class DecoderBlock(nn.Module):
 def gpt2_tiny():
     """Two decoder blocks of width 64, 4 heads, 16 positions, and a head: input 1,16,64."""
     return nn.Sequential(DecoderBlock(64, 4, 16), DecoderBlock(64, 4, 16), nn.LayerNorm(64), nn.Linear(64, 100))
+
+
+def trap(x):
+    """Identity, but raises in the executor's device process of rank 1 (torch.distributed up):
+    a device process that fails mid-run."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized() and dist.get_rank() == 1:
+        raise RuntimeError("trap sprung on rank 1")
+    return x
+
+
+torch.fx.wrap("trap")
+
+
+class Trapped(nn.Module):
+    """conv -> trap -> conv: the trap is an op of its own in the graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 4, 1), nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        return self.b(trap(self.a(x)))
+
+
+def trapped():
+    return Trapped()
