@@ -1,5 +1,6 @@
 #include "diviml/graph/graph.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <queue>
 
@@ -13,6 +14,14 @@ bool bad_size(double v) { return !std::isfinite(v) || v < 0; }
 int Graph::find(const std::string& id) const {
   auto it = index_.find(id);
   return it == index_.end() ? -1 : it->second;
+}
+
+std::vector<int> Graph::consumers(int node) const {
+  std::vector<int> out;
+  for (int e : out_[node]) out.push_back(edges[e].dst);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 int Graph::add_node(Node node) {

@@ -51,10 +51,7 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
   // Tensor moves: per lane, producer and device pair.
   for (int l = 0; l < lanes; ++l)
     for (int u = 0; u < n; ++u) {
-      std::vector<int> consumers;
-      for (int e : g.out_edges(u)) consumers.push_back(g.edges[e].dst);
-      std::sort(consumers.begin(), consumers.end());
-      consumers.erase(std::unique(consumers.begin(), consumers.end()), consumers.end());
+      const std::vector<int> consumers = g.consumers(u);
       if (consumers.empty()) continue;
       for (int a = 0; a < k; ++a) {
         if (T.x[l][u][a] < 0) continue;
@@ -81,12 +78,7 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
         }
       }
     }
-  // A device whose copies do not overlap compute is busy for every copy from or to it.
-  for (int a = 0; a < k; ++a)
-    for (int b = 0; b < k; ++b)
-      for (int d : {a, b})
-        if (!pr.platform().devices[d].overlap_comm)
-          for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
+  add_copy_occupancy(pr, device_load, link_load);
   for (auto& row : device_load) {
     if (row.empty()) continue;
     row.push_back({T.period, -static_cast<double>(lanes)});
@@ -142,6 +134,16 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
     }
   }
   return T;
+}
+
+void add_copy_occupancy(const Problem& pr, std::vector<std::vector<std::pair<int, double>>>& device_load,
+                        const std::vector<std::vector<std::pair<int, double>>>& link_load) {
+  const int k = pr.num_devices();
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b)
+      for (int d : {a, b})
+        if (a != b && !pr.platform().devices[d].overlap_comm)
+          for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
 }
 
 std::vector<int> devices_from_solution(const Problem& pr, const ThroughputMilp& T, const std::vector<double>& x) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "diviml/milp/milp.hpp"
+#include "diviml/milp/throughput_milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
 
 namespace diviml {
@@ -55,18 +56,16 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
   if (time_limit_s <= 0) return lp;
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  std::vector<std::vector<int>> consumers(copies ? n : 0);
   if (copies) {
     // Size first: a move column per producer and device pair, two rows per (producer,
     // consumer) pair and device. Beyond the budget the model alone would outlast any limit
     // (64 devices: 4,000 pairs per producer), so the LP is not built.
     double columns = 0, rows = 0;
     for (int u = 0; u < n; ++u) {
-      std::vector<int> consumers;
-      for (int e : g.out_edges(u)) consumers.push_back(g.edges[e].dst);
-      std::sort(consumers.begin(), consumers.end());
-      consumers.erase(std::unique(consumers.begin(), consumers.end()), consumers.end());
-      if (!consumers.empty()) columns += static_cast<double>(k) * (k - 1);
-      rows += 2.0 * k * consumers.size();
+      consumers[u] = g.consumers(u);
+      if (!consumers[u].empty()) columns += static_cast<double>(k) * (k - 1);
+      rows += 2.0 * k * consumers[u].size();
     }
     if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return lp;
   }
@@ -91,11 +90,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
   auto at = [&](int v, int d) { return x[static_cast<size_t>(v) * k + d]; };
   std::vector<int> mv(static_cast<size_t>(k) * k);
   for (int u = 0; copies && u < n; ++u) {
-    std::vector<int> consumers;
-    for (int e : g.out_edges(u)) consumers.push_back(g.edges[e].dst);
-    std::sort(consumers.begin(), consumers.end());
-    consumers.erase(std::unique(consumers.begin(), consumers.end()), consumers.end());
-    if (consumers.empty()) continue;
+    if (consumers[u].empty()) continue;
     // mv[a][b]: the share of inputs whose tensor u moves from a to b (-1: no link).
     std::fill(mv.begin(), mv.end(), -1);
     for (int a = 0; a < k; ++a) {
@@ -105,7 +100,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
         double price = kInf;
         for (int e : g.out_edges(u)) price = std::min(price, pr.comm_us(e, a, b));
         if (!std::isfinite(price)) {  // no link: u on a excludes every consumer on b
-          for (int w : consumers)
+          for (int w : consumers[u])
             if (at(w, b) >= 0) m.add_row({{at(u, a), 1.0}, {at(w, b), 1.0}}, -kInf, 1);
           continue;
         }
@@ -115,7 +110,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
     }
     // Per consumer w: the share of u on a whose w is elsewhere leaves a; the share of w on b
     // whose u is elsewhere arrives at b. Per input these are 0 or 1 and at most the moves.
-    for (int w : consumers)
+    for (int w : consumers[u])
       for (int a = 0; a < k; ++a) {
         std::vector<std::pair<int, double>> out, in;
         if (at(u, a) >= 0) {
@@ -136,12 +131,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
         }
       }
   }
-  // A device whose copies do not overlap compute is busy for every copy from or to it.
-  for (int a = 0; a < k; ++a)
-    for (int b = 0; b < k; ++b)
-      for (int d : {a, b})
-        if (a != b && !pr.platform().devices[d].overlap_comm)
-          for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
+  add_copy_occupancy(pr, device_load, link_load);
   for (auto* rows : {&device_load, &link_load})
     for (auto& row : *rows) {
       if (row.empty()) continue;

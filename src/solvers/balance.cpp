@@ -50,10 +50,9 @@ class Search {
   // device; device -1 when no move is allowed.
   std::tuple<double, double, int> best_move(int t) {
     std::tuple<double, double, int> best{kInf, kInf, -1};
-    const int a = dev_[t], v = t % n_;
+    const int a = dev_[t];
     for (int b = 0; b < k_; ++b) {
-      if (b == a || !pr_.can_run(v, b)) continue;
-      if (held_[static_cast<size_t>(b) * n_ + v] == 0 && mem_[b] + pr_.param_bytes(v) > pr_.capacity_bytes(b)) continue;
+      if (b == a || !allowed(t, b)) continue;
       apply(t, b);
       const double m = max_load();
       if (std::isfinite(m) && std::make_tuple(m, sumsq_, b) < best) best = {m, sumsq_, b};

@@ -53,6 +53,8 @@ class Graph {
   const std::vector<int>& topo_order() const { return topo_; }
   bool is_source(int node) const { return in_[node].empty(); }
   bool is_sink(int node) const { return out_[node].empty(); }
+  // The distinct nodes that read `node`'s output, ascending (one entry however many edges).
+  std::vector<int> consumers(int node) const;
 
   // Adds a node / edge by id; convenience for tests and generators (call finalize() after).
   int add_node(Node node);

@@ -25,6 +25,12 @@ struct ThroughputMilp {
 // renumbered so). Pairs a -> b without a link forbid the pair outright.
 // `start` (optional, R * n devices) becomes the MIP start.
 ThroughputMilp build_throughput_milp(const Problem& problem, int lanes, const std::vector<int>* start);
+// Load rows per device and per ordered device pair (a * k + b), as (column, us) terms: a device
+// whose copies do not overlap compute (overlap_comm false) is busy for every copy from or to it,
+// so each link's terms are added to the rows of such ends. Shared by the period MILP and the
+// period LP bound.
+void add_copy_occupancy(const Problem& problem, std::vector<std::vector<std::pair<int, double>>>& device_load,
+                        const std::vector<std::vector<std::pair<int, double>>>& link_load);
 // The lane-by-node devices of a solution.
 std::vector<int> devices_from_solution(const Problem& problem, const ThroughputMilp& milp,
                                        const std::vector<double>& x);

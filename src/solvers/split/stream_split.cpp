@@ -54,15 +54,13 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   std::optional<std::vector<int>> start;
   std::pair<double, double> start_score{kInf, kInf};
   std::string from;
-  auto offer = [&](const Solver& solver, double share) {
-    const SolveContext sub = ctx.within(share * ctx.seconds_left());
-    auto o = solver.name() == "balance" ? shared_balance(pr, sub) : solver.run(pr, sub);
+  auto offer = [&](const std::string& name, const Result<SolverOutput>& o) {
     if (!o || o->mapping.device.size() != static_cast<size_t>(n)) return;  // one lane only
     const auto sc = score_of(pr, o->mapping.device);
-    if (sc < start_score) start_score = sc, start = o->mapping.device, from = solver.name();
+    if (sc < start_score) start_score = sc, start = o->mapping.device, from = name;
   };
-  if (k <= StagesSolver::kMaxDevices) offer(StagesSolver(), 0.3);
-  offer(BalanceSolver(), 0.3);
+  if (k <= StagesSolver::kMaxDevices) offer("stages", StagesSolver().run(pr, ctx.within(0.3 * ctx.seconds_left())));
+  offer("balance", shared_balance(pr, ctx.within(0.3 * ctx.seconds_left())));
   // The latency baseline (HEFT or fastest, one lane) when the others dealt lanes.
   if (!start)
     if (std::optional<BaselinePlan> base = best_baseline(pr, ctx))
