@@ -42,10 +42,8 @@ def pin(core, threads):
 def measure_on_core(core, args, graph, queue):
     try:
         pin(core, args.threads)
-        torch.manual_seed(0)
-        model = (export_fx.load_torchvision(args.torchvision) if args.torchvision
-                 else export_fx.load_module(args.module))
-        shape = graph.get("source", {}).get("input_shape") or [1, 3, 224, 224]
+        model, _, default = export_fx.model_from_args(args, "calibrate")
+        shape = graph.get("source", {}).get("input_shape") or default
         g = profile_ops.profile_graph(model, torch.randn(*shape), json.loads(json.dumps(graph)),
                                       [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
         costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
@@ -55,9 +53,9 @@ def measure_on_core(core, args, graph, queue):
         queue.put({"error": f"{type(e).__name__}: {e}"})
 
 
-def pingpong(rank, port, args, queue):
+def pingpong(rank, core, port, args, queue):
     try:
-        pin(rank_core(rank), args.threads)
+        pin(core, args.threads)
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(port)
         dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=120))
@@ -81,13 +79,6 @@ def pingpong(rank, port, args, queue):
         dist.destroy_process_group()
     except BaseException as e:
         queue.put({"error": f"{type(e).__name__}: {e}"})
-
-
-CORES = []
-
-
-def rank_core(rank):
-    return CORES[rank % len(CORES)]
 
 
 def run_children(ctx, targets, timeout):
@@ -119,9 +110,7 @@ fit = profile_ops.fit_latency_bandwidth
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME")
-    src.add_argument("--module", metavar="PKG.MOD:FACTORY")
+    export_fx.add_model_arguments(ap)
     ap.add_argument("--graph", required=True, help="graph file exported from the same model")
     ap.add_argument("--graph-out", required=True, help="the graph with measured cost_us per process")
     ap.add_argument("--platform-out", required=True, help="the platform of the processes and their link")
@@ -138,17 +127,18 @@ def main(argv=None):
             graph = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise SystemExit(f"calibrate: error: {args.graph}: {e}")
-    CORES.extend(sorted(os.sched_getaffinity(0)))
+    cores = sorted(os.sched_getaffinity(0))
+    core_of = [cores[i % len(cores)] for i in range(args.processes)]  # process i's core
     ctx = torch.multiprocessing.get_context("fork")
     t0 = time.time()
     names = [f"cpu{i}" for i in range(args.processes)]
     measured = {}
     for i, name in enumerate(names):  # one core at a time: nothing else runs beside it
-        measured[name] = run_children(ctx, [(measure_on_core, (rank_core(i), args, graph))], args.timeout)[0]
+        measured[name] = run_children(ctx, [(measure_on_core, (core_of[i], args, graph))], args.timeout)[0]
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    points = [o for o in run_children(ctx, [(pingpong, (r, port, args)) for r in range(2)], args.timeout)
+    points = [o for o in run_children(ctx, [(pingpong, (r, core_of[r], port, args)) for r in range(2)], args.timeout)
               if "points" in o][0]["points"]
     latency, bandwidth = fit(points)
     for n in graph["nodes"]:
@@ -156,7 +146,7 @@ def main(argv=None):
     graph.setdefault("source", {})["profile"] = {
         "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
         "processes": args.processes, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
-        "pinned_cores": [rank_core(i) for i in range(args.processes)]}
+        "pinned_cores": core_of}
     with open(args.graph_out, "w") as f:
         json.dump(graph, f, indent=1)
         f.write("\n")

@@ -34,7 +34,7 @@ import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export_fx import model_from_args, patch_fx_for_python311, representative  # noqa: E402
+from export_fx import add_model_arguments, model_from_args, patch_fx_for_python311, representative  # noqa: E402
 
 
 class PlanError(Exception):
@@ -249,7 +249,7 @@ def one_pass(lay, me, example):
 
 
 def max_abs_diff(a, b):
-    ta, tb = tensors_of(a) if not isinstance(a, torch.Tensor) else [a], tensors_of(b) if not isinstance(b, torch.Tensor) else [b]
+    ta, tb = tensors_of(a), tensors_of(b)
     if len(ta) != len(tb):
         return float("inf")
     return max((float((x - y).abs().max()) for x, y in zip(ta, tb)), default=0.0)
@@ -357,9 +357,7 @@ def execute(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME", help="a torchvision model, as given to export_fx.py")
-    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
+    add_model_arguments(ap)
     ap.add_argument("--input-shape", help="comma-separated input shape (as given to export_fx.py)")
     ap.add_argument("-g", "--graph", required=True, help="the graph file export_fx.py wrote for the model")
     ap.add_argument("-p", "--platform", required=True, help="the platform file the plan was made for")

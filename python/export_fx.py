@@ -280,6 +280,13 @@ def load_module(spec):
     return factory()
 
 
+def add_model_arguments(ap):
+    """The model options every tool that takes a model shares: --torchvision or --module."""
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME (e.g. segmentation.lraspp_mobilenet_v3_large)")
+    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
+
+
 def model_from_args(args, tool):
     """The model of --torchvision or --module (weights from seed 0), its name and its input shape
     (--input-shape, else the model's default): the same for every tool that takes a model."""
@@ -301,9 +308,7 @@ def model_from_args(args, tool):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME (e.g. segmentation.lraspp_mobilenet_v3_large)")
-    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
+    add_model_arguments(ap)
     ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
     ap.add_argument("--batch-size", type=int, help="samples per input: the first dimension of the input shape "
                     "(written to the graph as 'batch'; throughput plans report samples/s)")

@@ -185,9 +185,7 @@ def measure_device(device, warmup, repeats):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME")
-    src.add_argument("--module", metavar="PKG.MOD:FACTORY")
+    export_fx.add_model_arguments(ap)
     ap.add_argument("--graph", required=True, help="graph file exported from the same model")
     ap.add_argument("-o", "--output", required=True, help="graph file to write with measured cost_us")
     ap.add_argument("--platform-out", help="also write a measured platform file for this machine")
@@ -199,20 +197,15 @@ def main(argv=None):
     if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
         raise SystemExit("profile_ops: error: --repeats and --threads must be >= 1, --warmup >= 0")
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     devices = parse_devices(args.device)
     try:
         with open(args.graph) as f:
             graph = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise SystemExit(f"profile_ops: error: {args.graph}: {e}")
-    shape = graph.get("source", {}).get("input_shape")
-    if args.torchvision:
-        model = export_fx.load_torchvision(args.torchvision)
-        side = export_fx.TORCHVISION_INPUT.get(args.torchvision, 224)
-        shape = shape or [1, 3, side, side]
-    else:
-        model = export_fx.load_module(args.module)
+    model, _, default = export_fx.model_from_args(args, "profile_ops")
+    # A module's input shape only from the graph: its default is a guess.
+    shape = graph.get("source", {}).get("input_shape") or (default if args.torchvision else None)
     if not shape:
         raise SystemExit(f"profile_ops: error: {args.graph}: no source.input_shape; re-export it with export_fx.py")
     t0 = time.time()
