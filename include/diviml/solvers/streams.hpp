@@ -67,10 +67,12 @@ std::optional<Mapping> modulo_mapping(const Problem& problem, const std::vector<
 // occupy it (overlap_comm false).
 std::optional<Mapping> packed_modulo_mapping(const Problem& problem, const std::vector<int>& device, double round_us);
 
-// The best replayed decision (by the context's score) over steps 0, 1 and 2 and modulo
-// schedules at rounds of 1, 1.05, 1.15 and 1.3 x the busiest load for a device choice;
-// among the decisions within 0.5% of the least period, the one with the least latency (delays
-// can cost a lot of latency for a hair of period). Nothing when none replays (the first error
+// The best replayed decision (by the context's score) for a device choice, tried in the order
+// step 0, a packed schedule at the busiest load, steps 1 and 2, packed at 1.02 and 1.1 x, and
+// reservation-table modulo schedules at 1, 1.05, 1.15 and 1.3 x, stopping once one is within
+// 0.5% of the busiest load per input (the rest could only trade latency); among the decisions
+// within 0.5% of the least period, the one with the least latency (delays can cost a lot of
+// latency for a hair of period). Nothing when none replays (the first error
 // in `why`) or every one breaks --max-latency-us.
 struct Realized {
   SolverOutput output;
