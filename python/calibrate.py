@@ -6,14 +6,18 @@
 
 Every figure comes from the executor's own setting: a process pinned to one core with
 --threads threads (per core it runs on, in turn).
-- Per-op costs: every node of the graph timed alone (python/profile_ops.py's method: the
-  median of --repeats calls after --warmup) in a process pinned to each core. They are written
-  to --graph-out as cost_us of device cpuI.
+- Per-op costs, in a process pinned to each core, written to --graph-out as cost_us of device
+  cpuI; the median of --repeats passes after --warmup. By default (--method executor) the
+  passes are the executor's own (execute_plan.one_pass, every op on one device): an op is
+  charged from the end of the node before it to its own end, so the executor's per-node work
+  and the nodes folded into the op are in its cost. --method sequence times each op alone inside
+  plain torch.fx passes; --method isolated repeats each op alone (profile_ops.py's method), which
+  reads 8-16% low on ResNet-18 because an op repeated alone runs on warm caches.
 - Compute figures per device: peak FLOP rate, memory bandwidth, launch overhead.
-- The link between two processes: gloo over loopback, the same transport the executor uses.
-  Ping-pong of 4 KiB to 16 MiB tensors; half the round trip, fitted as latency + bytes /
-  bandwidth by least squares. It is written as the link of every pair, since all pairs are
-  loopback.
+- The link between two processes: gloo over loopback, the same transport the executor uses,
+  with receives posted ahead as it posts them. Ping-pong of 4 KiB to 16 MiB tensors; half the
+  round trip, fitted as latency + bytes / bandwidth by least squares. It is written as the link
+  of every pair, since all pairs are loopback.
 """
 import argparse
 import json
@@ -28,6 +32,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import execute_plan  # noqa: E402
 import export_fx  # noqa: E402
 import profile_ops  # noqa: E402
 
@@ -44,9 +49,16 @@ def measure_on_core(core, args, graph, queue):
         pin(core, args.threads)
         model, _, default = export_fx.model_from_args(args, "calibrate")
         shape = graph.get("source", {}).get("input_shape") or default
-        g = profile_ops.profile_graph(model, torch.randn(*shape), json.loads(json.dumps(graph)),
-                                      [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
-        costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
+        example = torch.randn(*shape)
+        if args.method == "executor":
+            costs = execute_plan.op_costs_in_executor_loop(model.eval(), example, graph, args.warmup, args.repeats)
+        elif args.method == "sequence":
+            costs = profile_ops.profile_in_sequence(model, example, graph, torch.device("cpu"), args.warmup,
+                                                    args.repeats)
+        else:
+            g = profile_ops.profile_graph(model, example, json.loads(json.dumps(graph)),
+                                          [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
+            costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
         spec = profile_ops.measure_device(torch.device("cpu"), args.warmup, args.repeats)
         queue.put({"costs": costs, "spec": spec})
     except BaseException as e:  # the parent reports it
@@ -64,13 +76,16 @@ def pingpong(rank, core, port, args, queue):
             t = torch.zeros(size // 4, dtype=torch.float32)
             times = []
             for it in range(args.warmup + args.repeats):
+                # As the executor does: the receive is posted before the pass starts.
+                back = torch.empty_like(t)
+                work = dist.irecv(back, 1 - rank)
                 dist.barrier()
                 t0 = time.perf_counter()
                 if rank == 0:
                     dist.send(t, 1)
-                    dist.recv(t, 1)
+                    work.wait()
                 else:
-                    dist.recv(t, 0)
+                    work.wait()
                     dist.send(t, 0)
                 if it >= args.warmup:
                     times.append((time.perf_counter() - t0) * 1e6 / 2)
@@ -116,6 +131,10 @@ def main(argv=None):
     ap.add_argument("--platform-out", required=True, help="the platform of the processes and their link")
     ap.add_argument("--processes", type=int, default=2, help="devices (one process each; default 2)")
     ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
+    ap.add_argument("--method", choices=["executor", "sequence", "isolated"], default="executor",
+                    help="executor (default): each op timed in the executor's own passes, its per-node work "
+                         "included; sequence: each op alone inside plain torch.fx passes; isolated: each op "
+                         "repeated alone (profile_ops.py's method, on warm caches)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
@@ -145,7 +164,7 @@ def main(argv=None):
         n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
     graph.setdefault("source", {})["profile"] = {
         "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
-        "processes": args.processes, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
+        "processes": args.processes, "method": args.method, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
         "pinned_cores": core_of}
     with open(args.graph_out, "w") as f:
         json.dump(graph, f, indent=1)

@@ -123,6 +123,9 @@ class Layout:
                     self.key[node.name] = (start[r[1]], order[node.name])
                 else:
                     self.where[node.name] = None  # a constant of the reference run
+        self.owner = {name: r[1] for name, r in rep.items() if r[0] == "op"}  # FX node -> graph op
+        self.plan_span = {p["node"]: (float(p.get("start_us", 0)), float(p.get("end_us", 0)))
+                          for p in plan.get("placements", [])}
         if set(ops) != set(ids):
             other = sorted(set(ids) - set(ops))
             raise PlanError(f"graph: node '{other[0]}' is not an op of the model (graph and model do not match)")
@@ -207,12 +210,35 @@ def run_node(gm, node, args, kwargs):
     raise RuntimeError(f"node '{node.name}': cannot run op kind '{node.op}'")
 
 
-def one_pass(lay, me, example):
-    """One inference on device `me`; the host returns the outputs."""
+def post_receives(lay, me):
+    """Every receive of one pass on device `me`, posted ahead into buffers of the reference run's
+    shapes. Posted before the pass starts, a tensor lands as it arrives; a receive posted only
+    when the value is needed makes gloo over loopback wait 2-4 ms in a fraction of the messages
+    (4 KiB ping-pong on this machine: p90 1991 us posted late, 39 us posted ahead)."""
+    posted = {}
+    for (name, dest), tag in lay.tag_of.items():
+        if dest != me:
+            continue
+        src, works = lay.where[name], []
+        for i, r in enumerate(tensors_of(lay.values[name])):
+            buf = torch.empty_like(r, memory_format=torch.contiguous_format)
+            works.append((dist.irecv(buf, lay.rank[src], tag=tag + i), buf))
+        posted[name] = works
+    return posted
+
+
+def one_pass(lay, me, example, rec, posted):
+    """One inference on device `me`, with its receives `posted` (post_receives); the host returns
+    the outputs. Appends to `rec` what happened
+    when (time.perf_counter, one clock for every process of this machine): ("run", node, t0, t1)
+    per node run, ("send", node, dest, t) per message sent, ("recv", node, t0, t1) per message
+    received (the wait included)."""
     env, pending = {}, []
+    clock = time.perf_counter
 
     def send(name, value):
         for e, tag in lay.sends.get(name, []):
+            rec.append(("send", name, e, clock()))
             for i, t in enumerate(tensors_of(value)):
                 t = t.contiguous()
                 pending.append((dist.isend(t, lay.rank[e], tag=tag + i), t))
@@ -221,14 +247,11 @@ def one_pass(lay, me, example):
         if lay.where.get(n.name) is None:
             return lay.values[n.name]
         if n.name not in env:
-            ref = lay.values[n.name]
-            src, tag = lay.where[n.name], lay.tag_of[(n.name, me)]
-            got = []
-            for i, r in enumerate(tensors_of(ref)):
-                buf = torch.empty_like(r, memory_format=torch.contiguous_format)
-                dist.recv(buf, lay.rank[src], tag=tag + i)
-                got.append(buf)
-            env[n.name] = rebuild(ref, got)
+            t0 = clock()
+            for work, _ in posted[n.name]:
+                work.wait()
+            rec.append(("recv", n.name, t0, clock()))
+            env[n.name] = rebuild(lay.values[n.name], [buf for _, buf in posted.pop(n.name)])
         return env[n.name]
 
     with torch.no_grad():
@@ -238,7 +261,9 @@ def one_pass(lay, me, example):
             else:
                 args = torch.fx.node.map_arg(node.args, fetch)
                 kwargs = torch.fx.node.map_arg(node.kwargs, fetch)
+                t0 = clock()
                 env[node.name] = run_node(lay.gm, node, args, kwargs)
+                rec.append(("run", node.name, t0, clock()))
             send(node.name, env[node.name])
             for name in lay.free_after[me][i]:
                 env.pop(name, None)
@@ -264,19 +289,25 @@ def worker(rank, world, port, lay, example, reference, args, cores, queue):
         os.environ["MASTER_PORT"] = str(port)
         dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
         me = lay.devices[rank]
-        times, diff = [], 0.0
+        times, diff, records = [], 0.0, []
+        posted = post_receives(lay, me)
         for it in range(args.warmup + args.runs):
             dist.barrier()
+            rec = []
             t0 = time.perf_counter()
-            out = one_pass(lay, me, example)
-            t1 = time.perf_counter()
+            out = one_pass(lay, me, example, rec, posted)
+            t_end = time.perf_counter()
+            if it + 1 < args.warmup + args.runs:
+                posted = post_receives(lay, me)
+            t1 = t_end
+            if it >= args.warmup:
+                records.append((t0, t1, rec))
             if rank == 0:
                 diff = max(diff, max_abs_diff(out, reference))
                 if it >= args.warmup:
                     times.append((t1 - t0) * 1e6)
         dist.barrier()
-        if rank == 0:
-            queue.put({"max_abs_diff": diff, "times_us": times})
+        queue.put({"rank": rank, "records": records, **({"max_abs_diff": diff, "times_us": times} if rank == 0 else {})})
         dist.destroy_process_group()
     except Exception as e:  # reported by the parent, which ends every process
         queue.put({"error": f"device '{lay.devices[rank]}' (rank {rank}): {type(e).__name__}: {e}",
@@ -290,6 +321,49 @@ def free_port():
         return s.getsockname()[1]
 
 
+def trace(model, example):
+    """The traced model, every node's value in a reference run, and the reference outputs."""
+    patch_fx_for_python311()
+    try:
+        gm = torch.fx.symbolic_trace(model)
+    except torch.fx.proxy.TraceError as e:
+        raise PlanError(f"torch.fx cannot trace the model: {e}")
+    with torch.no_grad():
+        ShapeProp(gm).propagate(example)
+    values, reference = reference_values(gm, example)
+    return gm, values, reference
+
+
+def op_costs_in_executor_loop(model, example, graph, warmup, repeats):
+    """Per graph op, its time in this process as the executor runs it: every op on one device,
+    in the model's order, through one_pass itself. An op is charged from the end of the previous
+    node run to the end of its own, so the executor's per-node work (fetching arguments,
+    dispatch, freeing values) is in the op's cost, and so are the nodes folded into it. The
+    median over `repeats` passes after `warmup`."""
+    gm, values, _ = trace(model, example)
+    order = {n.name: i for i, n in enumerate(gm.graph.nodes)}
+    plan = {"placements": [{"node": n["id"], "device": "one", "start_us": order.get(n["id"], 0)}
+                           for n in graph.get("nodes", [])]}
+    lay = Layout(gm, graph, {"name": "one process", "host": "one", "devices": [{"name": "one"}]}, plan, values)
+    charged = {}
+    for it in range(warmup + repeats):
+        rec = []
+        t_prev = time.perf_counter()
+        one_pass(lay, "one", example, rec, {})
+        if it < warmup:
+            continue
+        per = {}
+        for r in rec:
+            if r[0] == "run":
+                op = lay.owner.get(r[1])
+                if op is not None:
+                    per[op] = per.get(op, 0.0) + (r[3] - t_prev) * 1e6
+                t_prev = r[3]
+        for op, t in per.items():
+            charged.setdefault(op, []).append(t)
+    return {op: round(statistics.median(ts), 3) for op, ts in charged.items()}
+
+
 def execute(args):
     graph = load_json(args.graph, "graph")
     platform = load_json(args.platform, "platform")
@@ -300,14 +374,7 @@ def execute(args):
                             "yet (--all-cpu runs every device as a CPU process)")
     torch.set_num_threads(args.threads)
     model, example = build_model(args)
-    patch_fx_for_python311()
-    try:
-        gm = torch.fx.symbolic_trace(model)
-    except torch.fx.proxy.TraceError as e:
-        raise PlanError(f"torch.fx cannot trace the model: {e}")
-    with torch.no_grad():
-        ShapeProp(gm).propagate(example)
-    values, reference = reference_values(gm, example)
+    gm, values, reference = trace(model, example)
     lay = Layout(gm, graph, platform, plan, values)
     world = len(lay.devices)
     cores = sorted(os.sched_getaffinity(0))
@@ -318,21 +385,23 @@ def execute(args):
              for r in range(world)]
     for p in procs:
         p.start()
-    result, deadline = None, time.monotonic() + args.timeout
+    results, deadline = {}, time.monotonic() + args.timeout
     try:
-        while result is None:
+        while len(results) < world:
             try:
-                result = queue.get(timeout=0.2)
+                got = queue.get(timeout=0.2)
             except Exception:
-                pass
-            if result is None:
-                dead = [p for p in procs if p.exitcode not in (None, 0)]
-                if dead:
-                    raise PlanError(f"a device process died (exit status {dead[0].exitcode})")
-                if time.monotonic() > deadline:
-                    raise PlanError(f"the run did not finish within --timeout {args.timeout} s")
-        if "error" in result:
-            raise PlanError(result["error"])
+                got = None
+            if got is not None:
+                if "error" in got:
+                    raise PlanError(got["error"])
+                results[got["rank"]] = got
+                continue
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead:
+                raise PlanError(f"a device process died (exit status {dead[0].exitcode})")
+            if time.monotonic() > deadline:
+                raise PlanError(f"the run did not finish within --timeout {args.timeout} s")
         for p in procs:
             p.join(timeout=max(1.0, deadline - time.monotonic()))
     finally:
@@ -343,15 +412,77 @@ def execute(args):
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
-    times = result["times_us"]
-    return {
+    times = results[0]["times_us"]
+    report = {
         "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
         "devices": lay.devices, "transfers_per_run": lay.transfers,
-        "max_abs_diff": result["max_abs_diff"],
+        "max_abs_diff": results[0]["max_abs_diff"],
         "predicted_us": float(plan.get("makespan_us", 0.0)),
-        "measured_median_us": statistics.median(times) if times else None,
-        "measured_min_us": min(times) if times else None,
+        "measured_median_us": statistics.median(times),
+        "measured_min_us": min(times),
         "runs": len(times), "threads_per_process": args.threads,
+        "per_device": breakdown(lay, results),
+    }
+    median_run = sorted(range(len(times)), key=lambda i: times[i])[len(times) // 2]
+    return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run])
+
+
+def breakdown(lay, results):
+    """Per device, medians over the runs: the plan's busy time, and the measured time spent
+    running ops (compute_us), waiting in receives (wait_us), and the rest of the pass (Python
+    dispatch, posting sends, freeing values: other_us)."""
+    out = {}
+    for d in lay.devices:
+        runs = results[lay.rank[d]]["records"]
+        comp = [sum(r[3] - r[2] for r in rec if r[0] == "run") * 1e6 for _, _, rec in runs]
+        wait = [sum(r[3] - r[2] for r in rec if r[0] == "recv") * 1e6 for _, _, rec in runs]
+        total = [(t1 - t0) * 1e6 for t0, t1, _ in runs]
+        planned = sum(e - s for n, (s, e) in lay.plan_span.items() if lay.where.get(n) == d)
+        out[d] = {"planned_busy_us": round(planned, 1), "compute_us": round(statistics.median(comp), 1),
+                  "wait_us": round(statistics.median(wait), 1),
+                  "other_us": round(statistics.median(t - c - w for t, c, w in zip(total, comp, wait)), 1)}
+    return out
+
+
+def measured_timeline(lay, graph, plan, results, run, span_us):
+    """One run (the one of median latency) as a plan file: per graph op, when it ran (the nodes
+    folded into it included); per edge between devices, from the send of its tensor to the end of
+    its receive. Times in us from the host's start; `diviml gantt` draws it like a plan."""
+    t_zero = results[0]["records"][run][0]
+    placements, sent, received = {}, {}, {}
+    for d in lay.devices:
+        for rec in results[lay.rank[d]]["records"][run][2]:
+            if rec[0] == "run":
+                op = lay.owner.get(rec[1])
+                if op is not None:
+                    s, e = (rec[2] - t_zero) * 1e6, (rec[3] - t_zero) * 1e6
+                    old = placements.get(op)
+                    placements[op] = (d, min(s, old[1]) if old else s, max(e, old[2]) if old else e)
+            elif rec[0] == "send":
+                sent[(rec[1], rec[2])] = (rec[3] - t_zero) * 1e6
+            else:
+                received[(rec[1], d)] = (rec[3] - t_zero) * 1e6
+    # Graph edges between devices: the messages of FX nodes owned by the producer, to the
+    # consumer's device.
+    by_owner = {}
+    for (name, dest), t in sent.items():
+        if (name, dest) in received:
+            by_owner.setdefault((lay.owner.get(name), dest), []).append((t, received[(name, dest)]))
+    transfers = []
+    for e in graph.get("edges", []):
+        u, v = placements.get(e["src"]), placements.get(e["dst"])
+        if u and v and u[0] != v[0] and (e["src"], v[0]) in by_owner:
+            msgs = by_owner[(e["src"], v[0])]
+            transfers.append({"src": e["src"], "dst": e["dst"], "from": u[0], "to": v[0],
+                              "start_us": round(min(m[0] for m in msgs), 3),
+                              "end_us": round(max(m[1] for m in msgs), 3), "bytes": e.get("bytes", 0)})
+    return {
+        "format": "diviml.plan/1", "solver": f"measured: {plan.get('solver', '?')} plan run by execute_plan.py",
+        "status": "heuristic", "objective": "latency", "makespan_us": round(span_us, 3), "lower_bound_us": 0.0,
+        "gap": None, "predicted_makespan_us": float(plan.get("makespan_us", 0.0)),
+        "placements": [{"node": n, "device": d, "start_us": round(s, 3), "end_us": round(e, 3)}
+                       for n, (d, s, e) in sorted(placements.items(), key=lambda kv: kv[1][1])],
+        "transfers": transfers,
     }
 
 
@@ -368,12 +499,14 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=600, help="seconds before every process is ended (default 600)")
     ap.add_argument("--all-cpu", action="store_true", help="run every device, GPUs included, as a CPU process")
     ap.add_argument("--report", help="write the summary as JSON here")
+    ap.add_argument("--timeline", help="write the run of median latency as a plan file here (per-op measured "
+                                        "times; draw it with diviml gantt)")
     args = ap.parse_args(argv)
     if args.runs < 1 or args.warmup < 0 or args.threads < 1 or args.timeout <= 0:
         raise SystemExit("execute_plan: error: --runs and --threads must be at least 1, --warmup at least 0, "
                          "--timeout positive")
     try:
-        report = execute(args)
+        report, timeline = execute(args)
     except PlanError as e:
         print(f"execute_plan: error: {e}", file=sys.stderr)
         return 2
@@ -381,6 +514,13 @@ def main(argv=None):
           f"max_abs_diff {report['max_abs_diff']:.3g}, measured median {report['measured_median_us']:.1f} us "
           f"over {report['runs']} runs, predicted {report['predicted_us']:.1f} us, "
           f"{report['transfers_per_run']} transfer(s) per run")
+    for d, b in report["per_device"].items():
+        print(f"  {d}: planned busy {b['planned_busy_us']:.0f} us; measured ops {b['compute_us']:.0f} us, "
+              f"waiting {b['wait_us']:.0f} us, other {b['other_us']:.0f} us")
+    if args.timeline:
+        with open(args.timeline, "w") as f:
+            json.dump(timeline, f, indent=1)
+            f.write("\n")
     if args.report:
         with open(args.report, "w") as f:
             json.dump(report, f, indent=1)

@@ -27,6 +27,7 @@ import time
 
 import torch
 import torch.fx
+from torch.fx.passes.shape_prop import ShapeProp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_fx  # noqa: E402
@@ -127,6 +128,66 @@ def profile_graph(model, example, graph, devices, warmup, repeats):
                 fn = node_callable(gm, node, args, kwargs, device)
                 costs[name] = round(median_us(fn, device, warmup, repeats), 3)
     return graph
+
+
+class SequenceTimer(torch.fx.Interpreter):
+    """Runs the whole traced module and times every node as it runs, in the model's order, with
+    each value freed after its last use (as a plain forward does). A node meets the caches the
+    preceding nodes left, not the warm ones of a node repeated alone."""
+
+    def __init__(self, gm, device):
+        super().__init__(gm)
+        self.device = device
+        self.times = {}
+
+    def run_node(self, n):
+        args, kwargs = self.fetch_args_kwargs_from_env(n)
+        sync(self.device)
+        t0 = time.perf_counter()
+        value = getattr(self, n.op)(n.target, args, kwargs)
+        sync(self.device)
+        self.times.setdefault(n.name, []).append((time.perf_counter() - t0) * 1e6)
+        return value
+
+
+def profile_in_sequence(model, example, graph, device, warmup, repeats):
+    """Per graph node, the median over `repeats` whole-model runs (after `warmup`) of its time in
+    the run, plus the time of the nodes the exporter folds into it (getitem, flatten, ...), which
+    run right after it wherever it is placed. Python-level bookkeeping is not counted: the
+    executor takes its values from a reference run."""
+    export_fx.patch_fx_for_python311()
+    model = model.to(device).eval()
+    gm = torch.fx.symbolic_trace(model)
+    example = example.to(device)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(example)
+    ids = {n["id"] for n in graph["nodes"]}
+    owner, rep = {}, {}  # fx node name -> graph node id it is charged to
+    for node in gm.graph.nodes:
+        if node.op == "output":
+            continue
+        r = export_fx.representative(gm, node, rep)
+        rep[node.name] = ("op", node.name) if r is None else r
+        if rep[node.name][0] == "op":
+            owner[node.name] = rep[node.name][1]
+    missing = sorted(ids - set(owner))
+    if missing:
+        raise SystemExit(f"profile_ops: error: graph node '{missing[0]}' is not an op of the traced model "
+                         f"({len(missing)} missing): was the graph exported from this model?")
+    timer = SequenceTimer(gm, device)
+    with torch.no_grad():
+        for it in range(warmup + repeats):
+            if it == warmup:
+                timer.times = {}
+            timer.run(example)
+    per_run = {}
+    for name, target in owner.items():
+        if target in ids:
+            ts = timer.times.get(name, [0.0] * repeats)
+            acc = per_run.setdefault(target, [0.0] * len(ts))
+            for i, t in enumerate(ts):
+                acc[i] += t
+    return {k: round(statistics.median(v), 3) for k, v in per_run.items()}
 
 
 def fit_latency_bandwidth(points):
