@@ -247,6 +247,21 @@ int run_validate(const std::string& graph, const std::string& platform, const st
   return 0;
 }
 
+// Draws any plan file, a measured timeline (python/execute_plan.py --timeline) included: it is
+// read as a plan of this graph and platform but not validated, since measured times need not
+// match the cost model.
+int run_gantt(const std::string& graph, const std::string& platform, const std::string& plan_path,
+              const std::string& out) {
+  auto problem = load_problem(graph, platform);
+  if (!problem) return die(problem.error());
+  auto plan = read_plan_file(plan_path, *problem);
+  if (!plan) return die(plan.error());
+  if (Status s = write_text_file(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
+  std::printf("%s: %zu ops, %zu transfers, span %.3f us\n", out.c_str(), plan->placements.size(),
+              plan->transfers.size(), plan->makespan_us);
+  return 0;
+}
+
 int run_platforms() {
   auto names = bundled_platform_names();
   if (names.empty()) return die("no bundled platforms found in " + bundled_platforms_dir());
@@ -301,6 +316,12 @@ int run(int argc, char** argv) {
   add_problem_flags(val, vgraph, vplatform);
   val->add_option("plan", vplan, "plan file")->required();
   val->add_option("--objective", vobjective, "latency or throughput (default: what the plan file says)");
+
+  std::string ggraph, gplatform, gplan, gout;
+  auto* gantt = app.add_subcommand("gantt", "draw a plan file, or a measured timeline, as an SVG Gantt chart");
+  add_problem_flags(gantt, ggraph, gplatform);
+  gantt->add_option("plan", gplan, "plan file (or execute_plan.py --timeline)")->required();
+  gantt->add_option("--output,-o", gout, "SVG file to write")->required();
 
   app.add_subcommand("platforms", "list the bundled platforms");
 
@@ -371,6 +392,7 @@ int run(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
+  if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout);
   if (opts->parsed()) {
     if (options_markdown_out) {
       std::fputs(options_markdown().c_str(), stdout);

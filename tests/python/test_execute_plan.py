@@ -55,20 +55,44 @@ def test_resnet18_on_two_local_processes_is_bit_exact(diviml_bin, root, tmp_path
     src, graph = export(root, tmp_path, "resnet18")
     platform = root / "platforms" / "local-2cpu.json"
     p = plan(diviml_bin, graph, platform, tmp_path)
-    r, rep = execute(root, src, graph, platform, p, tmp_path)
+    timeline = tmp_path / "timeline.json"
+    r, rep = execute(root, src, graph, platform, p, tmp_path, "--timeline", timeline)
     assert r.returncode == 0, r.stderr
     assert rep["devices"] == ["cpu0", "cpu1"] and rep["transfers_per_run"] > 0
     assert rep["max_abs_diff"] == 0.0
     assert rep["runs"] == 3 and rep["measured_median_us"] > 0
-    assert rep["predicted_us"] == pytest.approx(json.loads(p.read_text())["makespan_us"])
+    planned = json.loads(p.read_text())
+    assert rep["predicted_us"] == pytest.approx(planned["makespan_us"])
     assert "max_abs_diff 0" in r.stdout
+    assert set(rep["per_device"]) == {"cpu0", "cpu1"}
+    assert all(b["compute_us"] > 0 for b in rep["per_device"].values())
+    # The measured timeline: every op where the plan put it, in the plan's order per device,
+    # within the run, and every crossing edge of the plan as a transfer that ends after its
+    # producer started and before its consumer ended.
+    t = json.loads(timeline.read_text())
+    got = {x["node"]: x for x in t["placements"]}
+    assert set(got) == {x["node"] for x in planned["placements"]}
+    for d in ("cpu0", "cpu1"):
+        plan_order = [x["node"] for x in sorted(planned["placements"], key=lambda x: x["start_us"]) if x["device"] == d]
+        run_order = [x["node"] for x in sorted(t["placements"], key=lambda x: x["start_us"]) if x["device"] == d]
+        assert run_order == plan_order
+    assert all(0 <= x["start_us"] <= x["end_us"] <= t["makespan_us"] for x in t["placements"])
+    assert {(x["src"], x["dst"]) for x in t["transfers"]} == {(x["src"], x["dst"]) for x in planned["transfers"]}
+    for x in t["transfers"]:
+        assert got[x["src"]]["start_us"] <= x["start_us"] <= x["end_us"] <= got[x["dst"]]["end_us"]
+    # It draws like a plan (the same Gantt renderer).
+    svg = tmp_path / "measured.svg"
+    g = run([diviml_bin, "gantt", "-g", graph, "-p", platform, timeline, "-o", svg])
+    assert g.returncode == 0, g.stderr
+    assert svg.read_text().startswith("<svg") and "measured: auto plan" in svg.read_text()
 
 
 @pytest.mark.parametrize("model,shape", [("googlenet", None), ("tiny_models:gpt2_tiny", "1,16,64"),
-                                         ("tiny_models:two_heads", "1,3,8,8")])
+                                         ("rwnn:rwnn_small", "1,3,64,64"), ("tiny_models:two_heads", "1,3,8,8")])
 def test_alternating_plans_cross_devices_at_nearly_every_edge_and_stay_exact(diviml_bin, root, tmp_path, model, shape):
-    # Inception branches (GoogLeNet), attention and LayerNorm (a GPT-2-shaped decoder), a tuple
-    # output split across devices (chunk, then getitem).
+    # Inception branches (GoogLeNet), attention and LayerNorm (a GPT-2-shaped decoder), a
+    # randomly wired network (python/rwnn.py), a tuple output split across devices (chunk, then
+    # getitem).
     src, graph = export(root, tmp_path, model, shape)
     platform = root / "platforms" / "local-2cpu.json"
     p = alternate(plan(diviml_bin, graph, platform, tmp_path, "fastest"), ["cpu0", "cpu1"], tmp_path)
@@ -125,6 +149,7 @@ def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it
     assert r.returncode == 0, r.stderr
     g, p = json.loads(g_out.read_text()), json.loads(p_out.read_text())
     assert all(set(n["cost_us"]) == {"cpu0", "cpu1"} and min(n["cost_us"].values()) > 0 for n in g["nodes"])
+    assert g["source"]["profile"]["method"] == "executor"
     assert [d["name"] for d in p["devices"]] == ["cpu0", "cpu1"] and p["host"] == "cpu0"
     link = p["links"][0]
     assert (link["a"], link["b"]) == ("cpu0", "cpu1") and link["bandwidth_gbps"] > 0 and link["latency_us"] >= 0
@@ -133,6 +158,22 @@ def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it
     r, rep = execute(root, src, g_out, p_out, plan_path, tmp_path)
     assert r.returncode == 0, r.stderr
     assert rep["max_abs_diff"] == 0.0 and rep["transfers_per_run"] > 0
+
+
+def test_both_in_pass_op_timers_charge_every_op(root, tmp_path):
+    sys.path.insert(0, str(HERE.parents[1] / "python"))
+    import execute_plan
+    import profile_ops
+    import tiny_models
+    model = tiny_models.branchy().eval()
+    x = torch.randn(1, 3, 8, 8)
+    _, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    g = json.loads(graph.read_text())
+    ids = {n["id"] for n in g["nodes"]}
+    seq = profile_ops.profile_in_sequence(model, x, g, torch.device("cpu"), 1, 5)
+    loop = execute_plan.op_costs_in_executor_loop(model, x, g, 1, 5)
+    assert set(seq) == ids and set(loop) == ids
+    assert min(seq.values()) > 0 and min(loop.values()) > 0
 
 
 def test_the_link_fit_recovers_latency_and_bandwidth():

@@ -1,6 +1,7 @@
 """Small modules for the exporter and profiler tests (importable as tiny_models:NAME)."""
 import torch
 import torch.nn as nn
+from decoder import decoder  # python/decoder.py
 
 
 class Branchy(nn.Module):
@@ -39,26 +40,9 @@ def two_heads():
     return TwoHeads()
 
 
-class DecoderBlock(nn.Module):
-    """A GPT-2-shaped block: pre-LayerNorm causal self-attention and a GELU MLP, residuals."""
-
-    def __init__(self, d, heads, seq):
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
-        self.fc, self.proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
-        self.register_buffer("mask", torch.triu(torch.full((seq, seq), float("-inf")), diagonal=1))
-
-    def forward(self, x):
-        h = self.ln1(x)
-        a, _ = self.attn(h, h, h, attn_mask=self.mask, need_weights=False)
-        x = x + a
-        return x + self.proj(torch.nn.functional.gelu(self.fc(self.ln2(x))))
-
-
 def gpt2_tiny():
     """Two decoder blocks of width 64, 4 heads, 16 positions, and a head: input 1,16,64."""
-    return nn.Sequential(DecoderBlock(64, 4, 16), DecoderBlock(64, 4, 16), nn.LayerNorm(64), nn.Linear(64, 100))
+    return decoder(2, 64, 4, 16, 100)
 
 
 def trap(x):

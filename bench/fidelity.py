@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Does the predicted latency happen? (docs/results.md, "Running plans: fidelity")
+
+    /usr/bin/python3 bench/fidelity.py [--out DIR] [--rounds 3] [--runs 30] [--time-limit 10] [MODEL ...]
+
+Per model, on this machine as the executor runs it (two processes of one core and one thread):
+1. export the model (python/export_fx.py), or take its bundled graph file;
+2. calibrate (python/calibrate.py): per-op costs from the executor's own passes, the loopback
+   link fitted from a ping-pong;
+3. plan it with `auto` on the calibrated platform;
+4. run the plan with python/execute_plan.py, --rounds times, interleaved over the models (round
+   1 of every model, then round 2, ...), each round --runs timed runs after 3 warm-up runs.
+It prints a Markdown table: predicted makespan, measured median per round, the error of each
+round's median (|measured - predicted| / measured) and its median over the rounds, and the
+per-device breakdown of the last round. Plans, reports, timelines and Gantt charts (plan and
+measured, one beside the other) stay in --out.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+DIVIML = os.path.join(ROOT, "build", "diviml")
+
+# name -> (model arguments, input shape or None, bundled graph or None)
+MODELS = {
+    "resnet18": (["--torchvision", "resnet18"], None, "models/resnet18.json"),
+    "googlenet": (["--torchvision", "googlenet"], None, "models/googlenet.json"),
+    "mobilenet_v2": (["--torchvision", "mobilenet_v2"], None, "models/mobilenet_v2.json"),
+    "resnet50": (["--torchvision", "resnet50"], None, "models/resnet50.json"),
+    "inception_v3": (["--torchvision", "inception_v3"], None, "models/inception_v3.json"),
+    "rwnn": (["--module", "rwnn:rwnn"], None, None),
+    "gpt2_mini": (["--module", "decoder:gpt2_mini"], "1,64,256", None),
+}
+
+
+def run(cmd):
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"fidelity: {' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("models", nargs="*", default=list(MODELS), help=f"models (default: {' '.join(MODELS)})")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "fidelity"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--time-limit", default="10", help="auto's time limit in seconds (default 10)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    prepared = {}
+    for m in args.models:
+        margs, shape, bundled = MODELS[m]
+        shape_args = ["--input-shape", shape] if shape else []
+        base = os.path.join(args.out, m)
+        graph = os.path.join(ROOT, bundled) if bundled else base + ".json"
+        if not bundled:
+            run([PY, "python/export_fx.py", *margs, *shape_args, "-o", graph])
+        run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
+             "--platform-out", base + ".platform.json"])
+        run([DIVIML, "plan", "-g", base + ".local.json", "-p", base + ".platform.json", "-o", base + ".plan.json",
+             "--gantt", base + ".plan.svg", "--time-limit", args.time_limit, "-q"])
+        prepared[m] = (margs, shape_args, base)
+        print(f"{m}: calibrated and planned", file=sys.stderr)
+    measured = {m: [] for m in prepared}
+    for r in range(args.rounds):
+        for m, (margs, shape_args, base) in prepared.items():
+            run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
+                 "-p", base + ".platform.json", "--plan", base + ".plan.json", "--runs", str(args.runs),
+                 "--report", base + ".report.json", "--timeline", base + ".timeline.json"])
+            with open(base + ".report.json") as f:
+                measured[m].append(json.load(f))
+            print(f"{m}: round {r + 1} done", file=sys.stderr)
+    print("| model | ops | devices used | transfers | predicted ms | measured median ms (per round) | "
+          "error per round | median error | per device (last round): planned busy / ops + other / waiting ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m, reports in measured.items():
+        base = prepared[m][2]
+        run([DIVIML, "gantt", "-g", base + ".local.json", "-p", base + ".platform.json", base + ".timeline.json",
+             "-o", base + ".measured.svg"])
+        with open(base + ".local.json") as f:
+            ops = len(json.load(f)["nodes"])
+        pred = reports[0]["predicted_us"]
+        meds = [r["measured_median_us"] for r in reports]
+        errs = [abs(x - pred) / x for x in meds]
+        assert all(r["max_abs_diff"] == 0 for r in reports), f"{m}: outputs differ from the unsplit model"
+        dev = "; ".join(f"{d} {b['planned_busy_us'] / 1e3:.1f} / {(b['compute_us'] + b['other_us']) / 1e3:.1f} / "
+                        f"{b['wait_us'] / 1e3:.1f}" for d, b in reports[-1]["per_device"].items())
+        print(f"| {m} | {ops} | {len(reports[0]['devices'])} | {reports[0]['transfers_per_run']} | {pred / 1e3:.2f} | "
+              f"{', '.join(f'{x / 1e3:.2f}' for x in meds)} | {', '.join(f'{e:.1%}' for e in errs)} | "
+              f"{statistics.median(errs):.1%} | {dev} |")
+
+
+if __name__ == "__main__":
+    main()
