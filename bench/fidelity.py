@@ -14,6 +14,12 @@ It prints a Markdown table: predicted makespan, measured median per round, the e
 round's median (|measured - predicted| / measured) and its median over the rounds, and the
 per-device breakdown of the last round. Plans, reports, timelines and Gantt charts (plan and
 measured, one beside the other) stay in --out.
+
+Streams (unless --no-stream): the calibrated platform with overlap_comm: false on every device
+(gloo's copies occupy the sender's core: calibrate.py --cpu-copies), `auto`'s throughput plan
+on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
+as fast as the host gets to them). A second table: predicted and measured inputs/s, the error
+of the unpaced rate (what the plan can reach) and where each device's time went.
 """
 import argparse
 import json
@@ -52,6 +58,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--time-limit", default="10", help="auto's time limit in seconds (default 10)")
+    ap.add_argument("--no-stream", dest="stream", action="store_false",
+                    help="skip the throughput plans (by default each round also streams the model's throughput "
+                         "plan, paced at its period and unpaced)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     prepared = {}
@@ -68,6 +77,18 @@ def main():
              "--gantt", base + ".plan.svg", "--time-limit", args.time_limit, "-q"])
         prepared[m] = (margs, shape_args, base)
         print(f"{m}: calibrated and planned", file=sys.stderr)
+    streams = {}
+    if args.stream:
+        for m, (margs, shape_args, base) in prepared.items():
+            with open(base + ".platform.json") as f:
+                plat = json.load(f)
+            for d in plat["devices"]:  # calibrate.py --cpu-copies: gloo's copies occupy the sender
+                d["overlap_comm"] = False
+            with open(base + ".stream-platform.json", "w") as f:
+                json.dump(plat, f, indent=1)
+            run([DIVIML, "plan", "-g", base + ".local.json", "-p", base + ".stream-platform.json", "--objective",
+                 "throughput", "-o", base + ".stream-plan.json", "--time-limit", args.time_limit, "-q"])
+            streams[m] = []
     measured = {m: [] for m in prepared}
     for r in range(args.rounds):
         for m, (margs, shape_args, base) in prepared.items():
@@ -76,6 +97,13 @@ def main():
                  "--report", base + ".report.json", "--timeline", base + ".timeline.json"])
             with open(base + ".report.json") as f:
                 measured[m].append(json.load(f))
+            if m in streams:
+                for pace in ([], ["--no-pace"]):
+                    run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
+                         "-p", base + ".stream-platform.json", "--plan", base + ".stream-plan.json", *pace,
+                         "--report", base + ".stream-report.json"])
+                    with open(base + ".stream-report.json") as f:
+                        streams[m].append(json.load(f))
             print(f"{m}: round {r + 1} done", file=sys.stderr)
     print("| model | ops | devices used | transfers | predicted ms | measured median ms (per round) | "
           "error per round | median error | per device (last round): planned busy / ops + other / waiting ms |")
@@ -94,6 +122,30 @@ def main():
                         f"{b['wait_us'] / 1e3:.1f}" for d, b in reports[-1]["per_device"].items())
         print(f"| {m} | {ops} | {len(reports[0]['devices'])} | {reports[0]['transfers_per_run']} | {pred / 1e3:.2f} | "
               f"{', '.join(f'{x / 1e3:.2f}' for x in meds)} | {', '.join(f'{e:.1%}' for e in errs)} | "
+              f"{statistics.median(errs):.1%} | {dev} |")
+    if streams:
+        stream_table(streams)
+
+
+def stream_table(streams):
+    print()
+    print("| model | lanes | max delay | predicted inputs/s | measured paced (per round) | measured unpaced (per round) "
+          "| unpaced error per round | median error | whole stream, last unpaced: ops / sending / waiting / other ms "
+          "per device |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m, reports in streams.items():
+        paced = [r for r in reports if r["paced"]]
+        free = [r for r in reports if not r["paced"]]
+        pred = reports[0]["predicted_per_s"]
+        errs = [abs(r["measured_per_s"] - pred) / r["measured_per_s"] for r in free]
+        assert all(r["max_abs_diff"] == 0 for r in reports), f"{m}: stream outputs differ from the unsplit model"
+        dev = "; ".join(f"{d} {b['compute_us'] / 1e3:.0f} / {b['send_us'] / 1e3:.0f} / {b['wait_us'] / 1e3:.0f} / "
+                        f"{(b['other_us'] + b['post_us'] + b['send_wait_us']) / 1e3:.0f}"
+                        for d, b in free[-1]["per_device"].items())
+        print(f"| {m} | {reports[0]['lanes']} | {reports[0]['max_delay_rounds']} | {pred:.2f} | "
+              f"{', '.join(f'{x:.2f}' for x in (r['measured_per_s'] for r in paced))} | "
+              f"{', '.join(f'{x:.2f}' for x in (r['measured_per_s'] for r in free))} | "
+              f"{', '.join(f'{e:.1%}' for e in errs)} | "
               f"{statistics.median(errs):.1%} | {dev} |")
 
 

@@ -17,7 +17,11 @@ Every figure comes from the executor's own setting: a process pinned to one core
 - The link between two processes: gloo over loopback, the same transport the executor uses,
   with receives posted ahead as it posts them. Ping-pong of 4 KiB to 16 MiB tensors; half the
   round trip, fitted as latency + bytes / bandwidth by least squares. It is written as the link
-  of every pair, since all pairs are loopback.
+  of every pair, since all pairs are loopback. Also measured: how long the sender itself spends
+  in isend (sender_busy_share): gloo writes from the calling thread, so a copy occupies the
+  sender's core. --cpu-copies writes that into the platform (overlap_comm: false on every
+  device), which throughput plans model; the latency objective refuses it, so it is off by
+  default.
 """
 import argparse
 import json
@@ -71,10 +75,10 @@ def pingpong(rank, core, port, args, queue):
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(port)
         dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=120))
-        points = []
+        points, busy = [], []
         for size in SIZES:
             t = torch.zeros(size // 4, dtype=torch.float32)
-            times = []
+            times, calls = [], []
             for it in range(args.warmup + args.repeats):
                 # As the executor does: the receive is posted before the pass starts.
                 back = torch.empty_like(t)
@@ -82,7 +86,9 @@ def pingpong(rank, core, port, args, queue):
                 dist.barrier()
                 t0 = time.perf_counter()
                 if rank == 0:
-                    dist.send(t, 1)
+                    sent = dist.isend(t, 1)
+                    calls.append((time.perf_counter() - t0) * 1e6)  # the sender's own time
+                    sent.wait()
                     work.wait()
                 else:
                     work.wait()
@@ -90,7 +96,9 @@ def pingpong(rank, core, port, args, queue):
                 if it >= args.warmup:
                     times.append((time.perf_counter() - t0) * 1e6 / 2)
             points.append((size, statistics.median(times)))
-        queue.put({"points": points} if rank == 0 else {"done": rank})
+            if rank == 0:
+                busy.append((size, statistics.median(calls[args.warmup:])))
+        queue.put({"points": points, "busy": busy} if rank == 0 else {"done": rank})
         dist.destroy_process_group()
     except BaseException as e:
         queue.put({"error": f"{type(e).__name__}: {e}"})
@@ -135,6 +143,9 @@ def main(argv=None):
                     help="executor (default): each op timed in the executor's own passes, its per-node work "
                          "included; sequence: each op alone inside plain torch.fx passes; isolated: each op "
                          "repeated alone (profile_ops.py's method, on warm caches)")
+    ap.add_argument("--cpu-copies", action="store_true",
+                    help="mark every device overlap_comm: false (its copies occupy it, as gloo's do), for "
+                         "throughput plans; latency plans refuse such a platform")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
@@ -157,9 +168,16 @@ def main(argv=None):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    points = [o for o in run_children(ctx, [(pingpong, (r, core_of[r], port, args)) for r in range(2)], args.timeout)
-              if "points" in o][0]["points"]
+    link = [o for o in run_children(ctx, [(pingpong, (r, core_of[r], port, args)) for r in range(2)], args.timeout)
+            if "points" in o][0]
+    points = link["points"]
     latency, bandwidth = fit(points)
+    # The share of a message's time its sender spends in isend itself, over the sizes of 256 KiB
+    # and up: gloo writes to the socket from the calling thread, so the copy occupies the
+    # sender's core (measured here 2026-11-29: most of it).
+    big = [(b, y) for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10]
+    busy_share = statistics.median(c / y for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10) \
+        if big else 0.0
     for n in graph["nodes"]:
         n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
     graph.setdefault("source", {})["profile"] = {
@@ -173,10 +191,13 @@ def main(argv=None):
             "description": f"Measured by python/calibrate.py with torch {torch.__version__}: {args.processes} "
                            f"processes of {args.threads} thread(s), each pinned to one core, gloo over loopback.",
             "host": names[0],
-            "devices": [{"name": nm, "kind": "cpu", "server": "local", **measured[nm]["spec"]} for nm in names],
+            "devices": [{"name": nm, "kind": "cpu", "server": "local", **measured[nm]["spec"],
+                         **({"overlap_comm": False} if args.cpu_copies else {})} for nm in names],
             "links": [{"a": a, "b": b, "latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3),
                        "medium": "loopback TCP (gloo), measured",
-                       "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points]}
+                       "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points],
+                       "sender_busy_points_bytes_us": [[x, round(y, 3)] for x, y in link["busy"]],
+                       "sender_busy_share": round(busy_share, 3)}
                       for i, a in enumerate(names) for b in names[i + 1:]]}
     with open(args.platform_out, "w") as f:
         json.dump(plat, f, indent=2)
@@ -184,7 +205,8 @@ def main(argv=None):
     total = {nm: sum(measured[nm]["costs"].values()) for nm in names}
     print(f"{args.graph_out}: {len(graph['nodes'])} nodes measured on {args.processes} core(s) in "
           f"{time.time() - t0:.1f} s (" + ", ".join(f"{k}: sum {v:.0f} us" for k, v in total.items()) + "); "
-          f"{args.platform_out}: link {latency:.1f} us + bytes / {bandwidth:.2f} GB/s")
+          f"{args.platform_out}: link {latency:.1f} us + bytes / {bandwidth:.2f} GB/s, the sender busy for "
+          f"{busy_share:.0%} of it" + ("" if args.cpu_copies else " (--cpu-copies to plan streams with it)"))
     return 0
 
 

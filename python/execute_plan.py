@@ -77,14 +77,12 @@ def rebuild(reference, tensors):
 class Layout:
     """Where every FX node runs, each device's order, and the messages between devices."""
 
-    def __init__(self, gm, graph, platform, plan, values):
+    def __init__(self, gm, graph, platform, plan, values, input_start=-1.0):
         self.gm = gm
         devices = [d["name"] for d in platform.get("devices", [])]
         host = platform.get("host")
         if host not in devices:
             raise PlanError(f"platform: host '{host}' is not one of its devices")
-        if plan.get("objective", "latency") != "latency":
-            raise PlanError(f"plan: objective '{plan.get('objective')}' is not run yet (latency plans only)")
         placed, start = {}, {}
         for p in plan.get("placements", []):
             if p.get("device") not in devices:
@@ -117,7 +115,7 @@ class Layout:
                 rep[node.name] = r
                 if r[0] == "input":
                     self.where[node.name] = host
-                    self.key[node.name] = (-1.0, order[node.name])
+                    self.key[node.name] = (input_start, order[node.name])
                 elif r[0] == "op":
                     self.where[node.name] = placed[r[1]]
                     self.key[node.name] = (start[r[1]], order[node.name])
@@ -179,6 +177,84 @@ class Layout:
                 if name not in keep:
                     frees[i].append(name)
             self.free_after[d] = frees
+
+
+class StreamLayout:
+    """A throughput plan: per lane, a Layout of where its nodes run; per device, its cyclic order
+    of (lane, node) tasks with their delays; the messages of every input told apart by tag.
+
+    In device round r, a device runs its tasks in their order by start; a task of lane l with
+    delay d works on input (r - d) * lanes + l (docs/formats.md, throughput plans). Within one
+    input, a device meets its tasks in the order (delay, start)."""
+
+    def __init__(self, gm, graph, platform, plan, values):
+        self.lanes = int(plan.get("lanes", 1))
+        self.period_us = float(plan.get("period_us", 0.0))
+        if self.lanes < 1 or self.period_us <= 0:
+            raise PlanError("plan: a throughput plan needs lanes >= 1 and period_us > 0")
+        per_lane = [[] for _ in range(self.lanes)]
+        delay = [{} for _ in range(self.lanes)]
+        for p in plan.get("placements", []):
+            lane = p.get("lane", 0)
+            if not isinstance(lane, int) or not 0 <= lane < self.lanes:
+                raise PlanError(f"plan: node '{p.get('node')}' has lane {lane!r}, not one of the plan's "
+                                f"{self.lanes} lane(s)")
+            if p.get("node") in delay[lane]:
+                raise PlanError(f"plan: node '{p.get('node')}' is placed twice in lane {lane}")
+            per_lane[lane].append(p)
+            delay[lane][p.get("node")] = int(p.get("delay", 0))
+        round_us = self.lanes * self.period_us
+        self.lay = []
+        for lane in range(self.lanes):
+            try:
+                self.lay.append(Layout(gm, graph, platform, {"placements": per_lane[lane]}, values,
+                                       input_start=lane * self.period_us - 1e-3))
+            except PlanError as e:
+                raise PlanError(f"{e} (lane {lane})")
+        base = self.lay[0]
+        self.gm, self.values, self.host, self.output = gm, values, base.host, base.output
+        devices = [d["name"] for d in platform.get("devices", [])]
+        used = {d for lay in self.lay for d in lay.devices}
+        self.devices = [self.host] + [d for d in devices if d != self.host and d in used]
+        self.rank = {d: i for i, d in enumerate(self.devices)}
+        self.tags_per_lane = 1 + max(max((t + len(tensors_of(values[n])) for (n, _), t in lay.tag_of.items()),
+                                         default=1) for lay in self.lay)
+        self.transfers = sum(lay.transfers for lay in self.lay)
+        order = {n.name: i for i, n in enumerate(gm.graph.nodes)}
+
+        def delay_of(lane, name):
+            owner = self.lay[lane].owner.get(name)
+            return delay[lane].get(owner, 0) if owner is not None else 0
+
+        # Per device: its tasks (lane, node, delay) in cyclic order (by start within the round).
+        self.tasks = {d: [] for d in self.devices}
+        for lane, lay in enumerate(self.lay):
+            for d, nodes in lay.local.items():
+                for node in nodes:
+                    self.tasks[d].append((lay.key[node.name], lane, node, delay_of(lane, node.name)))
+        for d in self.devices:
+            self.tasks[d].sort(key=lambda t: (t[0], t[1]))
+        self.max_delay = max((t[3] for ts in self.tasks.values() for t in ts), default=0)
+        # Frees: per (lane, node run here), the values of its input that no later task of that
+        # input on this device reads (in the order (delay, start)); the host keeps the outputs.
+        self.frees = {}
+        outs = {a.name for a in self.output.all_input_nodes}
+        for d in self.devices:
+            for lane, lay in enumerate(self.lay):
+                mine = sorted(((t[3], t[0]), t[2]) for t in self.tasks[d] if t[1] == lane)
+                last = {}
+                for key, node in mine:
+                    last[node.name] = key
+                    for a in node.all_input_nodes:
+                        if lay.where.get(a.name) is not None:
+                            last[a.name] = key
+                for name, key in last.items():
+                    if not (d == self.host and name in outs):
+                        self.frees.setdefault((d, lane, key), []).append(name)
+        self.round_us = round_us
+
+    def tag(self, lane, base_tag, q):
+        return base_tag + (lane + q * self.lanes) * self.tags_per_lane
 
 
 def reference_values(gm, example):
@@ -273,6 +349,126 @@ def one_pass(lay, me, example, rec, posted):
     return out
 
 
+def stream(sl, me, example, reference, rounds, pace):
+    """A stream of rounds * lanes inputs on device `me` (StreamLayout). The host injects input n
+    at n * period_us after the start (pace) or as soon as its turn comes, and collects the
+    outputs of input round q at the end of its device round q + max delay. Returns, at the
+    host, per input: (injected, done) times and max_abs_diff against the reference."""
+    clock = time.perf_counter
+    R, D, host = sl.lanes, sl.max_delay, sl.host
+    env, posted, pending = {}, {}, []
+
+    def post(q):  # every receive of input round q, ahead (see post_receives)
+        for lane, lay in enumerate(sl.lay):
+            for (name, dest), tag in lay.tag_of.items():
+                if dest == me:
+                    works = []
+                    for i, r in enumerate(tensors_of(sl.values[name])):
+                        buf = torch.empty_like(r, memory_format=torch.contiguous_format)
+                        works.append((dist.irecv(buf, sl.rank[lay.where[name]], tag=sl.tag(lane, tag + i, q)), buf))
+                    posted[(q * R + lane, name)] = works
+
+    def fetcher(lane, n):
+        lay = sl.lay[lane]
+
+        def fetch(node):
+            if lay.where.get(node.name) is None:
+                return sl.values[node.name]
+            k = (n, node.name)
+            if k not in env:
+                works = posted.pop(k)
+                t = clock()
+                for w, _ in works:
+                    w.wait()
+                spent["wait_us"] += clock() - t
+                env[k] = rebuild(sl.values[node.name], [b for _, b in works])
+            return env[k]
+
+        return fetch
+
+    injected, done, diff = {}, {}, 0.0
+    spent = {"compute_us": 0.0, "wait_us": 0.0, "send_wait_us": 0.0, "pace_us": 0.0, "post_us": 0.0, "send_us": 0.0, "total_us": 0.0}
+    post(0)
+    dist.barrier()
+    t0 = clock()
+    with torch.no_grad():
+        for r in range(rounds + D):
+            if r + 1 < rounds:
+                t = clock()
+                post(r + 1)
+                spent["post_us"] += clock() - t
+            for key, lane, node, d in sl.tasks[me]:
+                q = r - d
+                if not 0 <= q < rounds:
+                    continue
+                n, lay = q * R + lane, sl.lay[lane]
+                if node.op == "placeholder":
+                    if pace:
+                        wait = t0 + n * sl.period_us * 1e-6 - clock()
+                        if wait > 0:
+                            time.sleep(wait)
+                            spent["pace_us"] += wait
+                    injected[n] = clock()
+                    value = example
+                else:
+                    fetch = fetcher(lane, n)
+                    args_, kwargs_ = torch.fx.node.map_arg(node.args, fetch), torch.fx.node.map_arg(node.kwargs, fetch)
+                    t = clock()
+                    value = run_node(sl.gm, node, args_, kwargs_)
+                    spent["compute_us"] += clock() - t
+                env[(n, node.name)] = value
+                t_send = clock()
+                for e, tag in lay.sends.get(node.name, []):
+                    for i, t in enumerate(tensors_of(value)):
+                        t = t.contiguous()
+                        pending.append((r, dist.isend(t, sl.rank[e], tag=sl.tag(lane, tag + i, q)), t))
+                spent["send_us"] += clock() - t_send
+                for name in sl.frees.get((me, lane, (d, key)), []):
+                    env.pop((n, name), None)
+            q = r - D
+            if me == host and 0 <= q < rounds:
+                for lane in range(R):
+                    n = q * R + lane
+                    out = torch.fx.node.map_arg(sl.output.args[0], fetcher(lane, n))
+                    done[n] = clock()
+                    diff = max(diff, max_abs_diff(out, reference))
+                    for a in sl.output.all_input_nodes:
+                        env.pop((n, a.name), None)
+            # A send's tensor lives until the send is done; the sends of earlier rounds are.
+            still, t = [], clock()
+            for item in pending:
+                if item[0] < r:
+                    item[1].wait()
+                else:
+                    still.append(item)
+            spent["send_wait_us"] += clock() - t
+            pending = still
+    for _, w, _ in pending:
+        w.wait()
+    spent["total_us"] = clock() - t0
+    spent = {k: round(v * 1e6, 1) for k, v in spent.items()}
+    spent["other_us"] = round(spent["total_us"] - sum(v for k, v in spent.items() if k != "total_us"), 1)
+    return {n: (injected[n], done[n]) for n in done}, diff, spent
+
+
+def stream_worker(rank, world, port, sl, example, reference, args, cores, queue):
+    try:
+        if cores:
+            os.sched_setaffinity(0, {cores[rank % len(cores)]})
+        torch.set_num_threads(args.threads)
+        os.environ["MASTER_ADDR"] = "127.0.0.1"
+        os.environ["MASTER_PORT"] = str(port)
+        dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
+        times, diff, spent = stream(sl, sl.devices[rank], example, reference, args.rounds, not args.no_pace)
+        dist.barrier()
+        queue.put({"rank": rank, "spent": spent, **({"times": times, "max_abs_diff": diff} if rank == 0 else {})})
+        dist.destroy_process_group()
+    except Exception as e:  # reported by the parent, which ends every process
+        queue.put({"error": f"device '{sl.devices[rank]}' (rank {rank}): {type(e).__name__}: {e}",
+                   "trace": traceback.format_exc()})
+        raise SystemExit(1)
+
+
 def max_abs_diff(a, b):
     ta, tb = tensors_of(a), tensors_of(b)
     if len(ta) != len(tb):
@@ -364,24 +560,15 @@ def op_costs_in_executor_loop(model, example, graph, warmup, repeats):
     return {op: round(statistics.median(ts), 3) for op, ts in charged.items()}
 
 
-def execute(args):
-    graph = load_json(args.graph, "graph")
-    platform = load_json(args.platform, "platform")
-    plan = load_json(args.plan, "plan")
-    for d in platform.get("devices", []):
-        if d.get("kind", "cpu") != "cpu" and not args.all_cpu:
-            raise PlanError(f"platform: device '{d.get('name')}' is a '{d.get('kind')}'; only CPU processes run "
-                            "yet (--all-cpu runs every device as a CPU process)")
-    torch.set_num_threads(args.threads)
-    model, example = build_model(args)
-    gm, values, reference = trace(model, example)
-    lay = Layout(gm, graph, platform, plan, values)
-    world = len(lay.devices)
+def run_processes(target, world, payload, example, reference, args):
+    """Forks one process per device (rank 0: the host) running target(rank, world, port,
+    payload, ...), and gathers one result per rank. A process that reports an error or dies, or
+    a run past --timeout, ends every process and raises PlanError."""
     cores = sorted(os.sched_getaffinity(0))
     ctx = torch.multiprocessing.get_context("fork")
     queue = ctx.Queue()
     port = free_port()
-    procs = [ctx.Process(target=worker, args=(r, world, port, lay, example, reference, args, cores, queue))
+    procs = [ctx.Process(target=target, args=(r, world, port, payload, example, reference, args, cores, queue))
              for r in range(world)]
     for p in procs:
         p.start()
@@ -412,10 +599,31 @@ def execute(args):
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
+    return results
+
+
+def execute(args):
+    graph = load_json(args.graph, "graph")
+    platform = load_json(args.platform, "platform")
+    plan = load_json(args.plan, "plan")
+    for d in platform.get("devices", []):
+        if d.get("kind", "cpu") != "cpu" and not args.all_cpu:
+            raise PlanError(f"platform: device '{d.get('name')}' is a '{d.get('kind')}'; only CPU processes run "
+                            "yet (--all-cpu runs every device as a CPU process)")
+    objective = plan.get("objective", "latency")
+    if objective not in ("latency", "throughput"):
+        raise PlanError(f"plan: unknown objective '{objective}'")
+    torch.set_num_threads(args.threads)
+    model, example = build_model(args)
+    gm, values, reference = trace(model, example)
+    if objective == "throughput":
+        return execute_stream(args, graph, platform, plan, gm, values, example, reference)
+    lay = Layout(gm, graph, platform, plan, values)
+    results = run_processes(worker, len(lay.devices), lay, example, reference, args)
     times = results[0]["times_us"]
     report = {
         "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
-        "devices": lay.devices, "transfers_per_run": lay.transfers,
+        "objective": "latency", "devices": lay.devices, "transfers_per_run": lay.transfers,
         "max_abs_diff": results[0]["max_abs_diff"],
         "predicted_us": float(plan.get("makespan_us", 0.0)),
         "measured_median_us": statistics.median(times),
@@ -425,6 +633,42 @@ def execute(args):
     }
     median_run = sorted(range(len(times)), key=lambda i: times[i])[len(times) // 2]
     return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run])
+
+
+def execute_stream(args, graph, platform, plan, gm, values, example, reference):
+    """A throughput plan: a stream of --rounds rounds (Q) of `lanes` inputs. The host collects
+    the outputs of input round q in its device round q + D (D: the largest delay). Measured
+    inputs/s: over the rounds whose outputs are collected while inputs still come in (q from 1
+    to Q - D - 1; round 0 warms up, and after the last injection the pipeline only drains), the
+    inputs of rounds 2 .. Q - D - 1 over the time since round 1's outputs were collected."""
+    sl = StreamLayout(gm, graph, platform, plan, values)
+    D = sl.max_delay
+    if args.rounds is None:
+        args.rounds = D + 12
+    if args.rounds < D + 4:
+        raise PlanError(f"--rounds {args.rounds}: the plan delays tasks by up to {D} rounds; a stream needs at "
+                        f"least {D + 4} rounds to be measured in steady state")
+    results = run_processes(stream_worker, len(sl.devices), sl, example, reference, args)
+    times = results[0]["times"]
+    Q, R = args.rounds, sl.lanes
+    last = Q - D - 1
+    t_round = [max(times[q * R + lane][1] for lane in range(R)) for q in range(Q)]
+    rate = R * (last - 1) / (t_round[last] - t_round[1])
+    latencies = [(d - i) * 1e6 for n, (i, d) in times.items() if R <= n < (last + 1) * R]
+    w = 1
+    report = {
+        "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
+        "objective": "throughput", "devices": sl.devices, "lanes": R, "max_delay_rounds": sl.max_delay,
+        "transfers_per_round": sl.transfers, "max_abs_diff": results[0]["max_abs_diff"],
+        "paced": not args.no_pace, "inputs": Q * R, "rounds": Q, "measured_rounds": [w, last],
+        "predicted_period_us": sl.period_us, "predicted_per_s": 1e6 / sl.period_us,
+        "measured_per_s": rate, "measured_period_us": 1e6 / rate,
+        "predicted_latency_us": float(plan.get("latency_us", plan.get("makespan_us", 0.0))),
+        "measured_latency_median_us": statistics.median(latencies),
+        "threads_per_process": args.threads,
+        "per_device": {d: results[sl.rank[d]]["spent"] for d in sl.devices},
+    }
+    return report, None
 
 
 def breakdown(lay, results):
@@ -494,6 +738,10 @@ def main(argv=None):
     ap.add_argument("-p", "--platform", required=True, help="the platform file the plan was made for")
     ap.add_argument("--plan", required=True, help="the plan file (diviml plan -o)")
     ap.add_argument("--runs", type=int, default=20, help="timed runs (default 20)")
+    ap.add_argument("--rounds", type=int, help="throughput plans: rounds of `lanes` inputs to stream "
+                                               "(default: the plan's largest delay + 12)")
+    ap.add_argument("--no-pace", action="store_true", help="throughput plans: inject each input as soon as "
+                                                           "the host gets to it, not at the plan's period")
     ap.add_argument("--warmup", type=int, default=3, help="untimed runs first (default 3)")
     ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds before every process is ended (default 600)")
@@ -510,6 +758,25 @@ def main(argv=None):
     except PlanError as e:
         print(f"execute_plan: error: {e}", file=sys.stderr)
         return 2
+    if report["objective"] == "throughput":
+        print(f"{report['graph']} stream on {len(report['devices'])} process(es) ({', '.join(report['devices'])}), "
+              f"{report['lanes']} lane(s), {report['inputs']} inputs{' paced at the period' if report['paced'] else ''}: "
+              f"max_abs_diff {report['max_abs_diff']:.3g}, measured {report['measured_per_s']:.2f} inputs/s "
+              f"(period {report['measured_period_us']:.1f} us), predicted {report['predicted_per_s']:.2f} inputs/s "
+              f"(period {report['predicted_period_us']:.1f} us); latency median {report['measured_latency_median_us']:.1f} "
+              f"us, predicted {report['predicted_latency_us']:.1f} us")
+        for d, b in report["per_device"].items():
+            print(f"  {d}: whole stream {b['total_us'] / 1e3:.0f} ms: ops {b['compute_us'] / 1e3:.0f}, sending "
+                  f"{b['send_us'] / 1e3:.0f}, posting receives {b['post_us'] / 1e3:.0f}, waiting for receives "
+                  f"{b['wait_us'] / 1e3:.0f}, for sends {b['send_wait_us'] / 1e3:.0f}, pacing {b['pace_us'] / 1e3:.0f}, "
+                  f"other {b['other_us'] / 1e3:.0f}")
+        if args.timeline:
+            raise SystemExit("execute_plan: error: --timeline is for latency plans")
+        if args.report:
+            with open(args.report, "w") as f:
+                json.dump(report, f, indent=1)
+                f.write("\n")
+        return 0
     print(f"{report['graph']} on {len(report['devices'])} process(es) ({', '.join(report['devices'])}): "
           f"max_abs_diff {report['max_abs_diff']:.3g}, measured median {report['measured_median_us']:.1f} us "
           f"over {report['runs']} runs, predicted {report['predicted_us']:.1f} us, "
