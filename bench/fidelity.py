@@ -15,8 +15,9 @@ round's median (|measured - predicted| / measured) and its median over the round
 per-device breakdown of the last round. Plans, reports, timelines and Gantt charts (plan and
 measured, one beside the other) stay in --out.
 
-Streams (unless --no-stream): the calibrated platform with overlap_comm: false on every device
-(gloo's copies occupy the sender's core: calibrate.py --cpu-copies), `auto`'s throughput plan
+Streams (unless --no-stream): a second calibration as a stream runs, every process measured
+at once (calibrate.py --load all: shared caches and memory bandwidth) and overlap_comm: false on
+every device (--cpu-copies: gloo's copies occupy the sender's core), `auto`'s throughput plan
 on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
 as fast as the host gets to them). A second table: predicted and measured inputs/s, the error
 of the unpaced rate (what the plan can reach) and where each device's time went.
@@ -80,13 +81,10 @@ def main():
     streams = {}
     if args.stream:
         for m, (margs, shape_args, base) in prepared.items():
-            with open(base + ".platform.json") as f:
-                plat = json.load(f)
-            for d in plat["devices"]:  # calibrate.py --cpu-copies: gloo's copies occupy the sender
-                d["overlap_comm"] = False
-            with open(base + ".stream-platform.json", "w") as f:
-                json.dump(plat, f, indent=1)
-            run([DIVIML, "plan", "-g", base + ".local.json", "-p", base + ".stream-platform.json", "--objective",
+            graph = os.path.join(ROOT, MODELS[m][2]) if MODELS[m][2] else base + ".json"
+            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".stream-local.json",
+                 "--platform-out", base + ".stream-platform.json", "--load", "all", "--cpu-copies"])
+            run([DIVIML, "plan", "-g", base + ".stream-local.json", "-p", base + ".stream-platform.json", "--objective",
                  "throughput", "-o", base + ".stream-plan.json", "--time-limit", args.time_limit, "-q"])
             streams[m] = []
     measured = {m: [] for m in prepared}
@@ -99,7 +97,7 @@ def main():
                 measured[m].append(json.load(f))
             if m in streams:
                 for pace in ([], ["--no-pace"]):
-                    run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
+                    run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".stream-local.json",
                          "-p", base + ".stream-platform.json", "--plan", base + ".stream-plan.json", *pace,
                          "--report", base + ".stream-report.json"])
                     with open(base + ".stream-report.json") as f:

@@ -13,6 +13,8 @@ Every figure comes from the executor's own setting: a process pinned to one core
   and the nodes folded into the op are in its cost. --method sequence times each op alone inside
   plain torch.fx passes; --method isolated repeats each op alone (profile_ops.py's method), which
   reads 8-16% low on ResNet-18 because an op repeated alone runs on warm caches.
+  --load alone (default) measures one process at a time, the other cores idle; --load all
+  measures every process at once, as in a stream where every device is busy.
 - Compute figures per device: peak FLOP rate, memory bandwidth, launch overhead.
 - The link between two processes: gloo over loopback, the same transport the executor uses,
   with receives posted ahead as it posts them. Ping-pong of 4 KiB to 16 MiB tensors; half the
@@ -48,7 +50,7 @@ def pin(core, threads):
     torch.set_num_threads(threads)
 
 
-def measure_on_core(core, args, graph, queue):
+def measure_on_core(index, core, args, graph, queue):
     try:
         pin(core, args.threads)
         model, _, default = export_fx.model_from_args(args, "calibrate")
@@ -64,7 +66,7 @@ def measure_on_core(core, args, graph, queue):
                                           [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
             costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
         spec = profile_ops.measure_device(torch.device("cpu"), args.warmup, args.repeats)
-        queue.put({"costs": costs, "spec": spec})
+        queue.put({"index": index, "costs": costs, "spec": spec})
     except BaseException as e:  # the parent reports it
         queue.put({"error": f"{type(e).__name__}: {e}"})
 
@@ -143,6 +145,10 @@ def main(argv=None):
                     help="executor (default): each op timed in the executor's own passes, its per-node work "
                          "included; sequence: each op alone inside plain torch.fx passes; isolated: each op "
                          "repeated alone (profile_ops.py's method, on warm caches)")
+    ap.add_argument("--load", choices=["alone", "all"], default="alone",
+                    help="alone (default): each process measured with the other cores idle, as in most of a "
+                         "latency plan; all: every process measured at once, as in a stream where every device "
+                         "is busy (shared caches and memory bandwidth)")
     ap.add_argument("--cpu-copies", action="store_true",
                     help="mark every device overlap_comm: false (its copies occupy it, as gloo's do), for "
                          "throughput plans; latency plans refuse such a platform")
@@ -163,8 +169,13 @@ def main(argv=None):
     t0 = time.time()
     names = [f"cpu{i}" for i in range(args.processes)]
     measured = {}
-    for i, name in enumerate(names):  # one core at a time: nothing else runs beside it
-        measured[name] = run_children(ctx, [(measure_on_core, (core_of[i], args, graph))], args.timeout)[0]
+    if args.load == "alone":
+        for i, name in enumerate(names):  # one core at a time: nothing else runs beside it
+            measured[name] = run_children(ctx, [(measure_on_core, (i, core_of[i], args, graph))], args.timeout)[0]
+    else:  # every process at once, as in a stream where all devices are busy
+        got = run_children(ctx, [(measure_on_core, (i, core_of[i], args, graph)) for i in range(len(names))],
+                           args.timeout)
+        measured = {names[o["index"]]: o for o in got}
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -182,7 +193,7 @@ def main(argv=None):
         n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
     graph.setdefault("source", {})["profile"] = {
         "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
-        "processes": args.processes, "method": args.method, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
+        "processes": args.processes, "method": args.method, "load": args.load, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
         "pinned_cores": core_of}
     with open(args.graph_out, "w") as f:
         json.dump(graph, f, indent=1)

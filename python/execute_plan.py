@@ -22,8 +22,11 @@ import argparse
 import json
 import os
 import socket
+import queue as queue_module
 import statistics
+import subprocess
 import sys
+import threading
 import time
 import traceback
 from datetime import timedelta
@@ -64,6 +67,14 @@ def tensors_of(value):
     if isinstance(value, (tuple, list)):
         return [v for v in value if isinstance(v, torch.Tensor)]
     return []
+
+
+def to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.to("cpu")
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_cpu(v) for v in value)
+    return value
 
 
 def rebuild(reference, tensors):
@@ -286,24 +297,123 @@ def run_node(gm, node, args, kwargs):
     raise RuntimeError(f"node '{node.name}': cannot run op kind '{node.op}'")
 
 
-def post_receives(lay, me):
+class Received:
+    """A receive posted ahead over gloo: wait() gives the tensor on this process's device."""
+
+    def __init__(self, work, buf, device):
+        self.work, self.buf, self.device = work, buf, device
+
+    def wait(self):
+        self.work.wait()
+        return self.buf if self.device.type == "cpu" else self.buf.to(self.device)
+
+
+class InOrder:
+    """A receive taken in its sender's order (Wire.take)."""
+
+    def __init__(self, wire, src, tag):
+        self.wire, self.src, self.tag = wire, src, tag
+
+    def wait(self):
+        return self.wire.take(self.src, self.tag)
+
+
+class Wire:
+    """Moves tensors between the device processes.
+
+    gloo between CPU processes, and between a CPU and a GPU process (the CUDA tensor is staged
+    through host memory). NCCL between two GPU processes (--transport auto): its point-to-point
+    messages have no tags and match in the order they are issued, so such a receiver takes its
+    sender's messages in the sender's order (`order`: per source rank, the (tag, like) pairs in
+    the order that rank sends them to this one), keeping the ones that come before the one it
+    needs. --transport ordered takes every pair's messages that way over gloo: the NCCL order
+    logic, tested where there is no GPU."""
+
+    def __init__(self, rank, devices, nccl=None, ordered=(), order=None):
+        self.rank, self.devices, self.nccl = rank, devices, nccl
+        self.device = devices[rank]
+        self.ordered = set(ordered)
+        if nccl is not None:
+            self.ordered |= {r for r, d in enumerate(devices) if self.nccl_pair(r)}
+        self.consts = {}
+        self.kept = 0  # messages taken in order ahead of the one needed, over every pass
+        self.begin(order or {})
+
+    def begin(self, order):
+        """A new pass (or stream) whose messages come in `order`."""
+        self.queue = {src: list(reversed(order.get(src, []))) for src in self.ordered}
+        self.arrived = {}
+
+    def nccl_pair(self, other):
+        return self.nccl is not None and self.device.type == "cuda" and self.devices[other].type == "cuda"
+
+    def isend(self, t, dst, tag):
+        if self.nccl_pair(dst):
+            t = t.contiguous()
+            return dist.isend(t, dst, group=self.nccl), t
+        t = t.detach().to("cpu").contiguous()
+        return dist.isend(t, dst, tag=tag), t
+
+    def post(self, like, src, tag):
+        if src in self.ordered:
+            return InOrder(self, src, tag)
+        buf = torch.empty_like(like, device="cpu", memory_format=torch.contiguous_format)
+        return Received(dist.irecv(buf, src, tag=tag), buf, self.device)
+
+    def take(self, src, tag):
+        while (src, tag) not in self.arrived:
+            if not self.queue.get(src):
+                raise RuntimeError(f"no message of tag {tag} comes from rank {src} (plan and order disagree)")
+            t, like = self.queue[src].pop()
+            if self.nccl_pair(src):
+                buf = torch.empty_like(like, device=self.device, memory_format=torch.contiguous_format)
+                dist.recv(buf, src, group=self.nccl)
+            else:
+                buf = torch.empty_like(like, device="cpu", memory_format=torch.contiguous_format)
+                dist.recv(buf, src, tag=t)
+            self.arrived[(src, t)] = buf if buf.device == self.device else buf.to(self.device)
+            self.kept += t != tag
+        return self.arrived.pop((src, tag))
+
+    def const(self, name, value):
+        """A value of the reference run (bookkeeping, attributes) on this process's device."""
+        if self.device.type == "cpu":
+            return value
+        if name not in self.consts:
+            self.consts[name] = (value.to(self.device) if isinstance(value, torch.Tensor) else
+                                 type(value)(v.to(self.device) if isinstance(v, torch.Tensor) else v for v in value)
+                                 if isinstance(value, (tuple, list)) else value)
+        return self.consts[name]
+
+    def sync(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+
+def post_receives(lay, me, wire):
     """Every receive of one pass on device `me`, posted ahead into buffers of the reference run's
     shapes. Posted before the pass starts, a tensor lands as it arrives; a receive posted only
     when the value is needed makes gloo over loopback wait 2-4 ms in a fraction of the messages
     (4 KiB ping-pong on this machine: p90 1991 us posted late, 39 us posted ahead)."""
     posted = {}
     for (name, dest), tag in lay.tag_of.items():
-        if dest != me:
-            continue
-        src, works = lay.where[name], []
-        for i, r in enumerate(tensors_of(lay.values[name])):
-            buf = torch.empty_like(r, memory_format=torch.contiguous_format)
-            works.append((dist.irecv(buf, lay.rank[src], tag=tag + i), buf))
-        posted[name] = works
+        if dest == me:
+            src = lay.rank[lay.where[name]]
+            posted[name] = [wire.post(r, src, tag + i) for i, r in enumerate(tensors_of(lay.values[name]))]
     return posted
 
 
-def one_pass(lay, me, example, rec, posted):
+def send_order(lay, src, dst):
+    """The (tag, like) of every message device `src` sends to `dst` in one pass, in its order."""
+    out = []
+    for node in lay.local[src]:
+        for e, tag in lay.sends.get(node.name, []):
+            if e == dst:
+                out += [(tag + i, r) for i, r in enumerate(tensors_of(lay.values[node.name]))]
+    return out
+
+
+def one_pass(lay, me, example, rec, posted, wire=None):
     """One inference on device `me`, with its receives `posted` (post_receives); the host returns
     the outputs. Appends to `rec` what happened
     when (time.perf_counter, one clock for every process of this machine): ("run", node, t0, t1)
@@ -312,22 +422,22 @@ def one_pass(lay, me, example, rec, posted):
     env, pending = {}, []
     clock = time.perf_counter
 
+    wire = wire or Wire(0, [torch.device("cpu")])
+
     def send(name, value):
         for e, tag in lay.sends.get(name, []):
             rec.append(("send", name, e, clock()))
             for i, t in enumerate(tensors_of(value)):
-                t = t.contiguous()
-                pending.append((dist.isend(t, lay.rank[e], tag=tag + i), t))
+                pending.append(wire.isend(t, lay.rank[e], tag + i))
 
     def fetch(n):
         if lay.where.get(n.name) is None:
-            return lay.values[n.name]
+            return wire.const(n.name, lay.values[n.name])
         if n.name not in env:
             t0 = clock()
-            for work, _ in posted[n.name]:
-                work.wait()
+            got = [h.wait() for h in posted.pop(n.name)]
             rec.append(("recv", n.name, t0, clock()))
-            env[n.name] = rebuild(lay.values[n.name], [buf for _, buf in posted.pop(n.name)])
+            env[n.name] = rebuild(lay.values[n.name], got)
         return env[n.name]
 
     with torch.no_grad():
@@ -339,6 +449,7 @@ def one_pass(lay, me, example, rec, posted):
                 kwargs = torch.fx.node.map_arg(node.kwargs, fetch)
                 t0 = clock()
                 env[node.name] = run_node(lay.gm, node, args, kwargs)
+                wire.sync()  # on a GPU: the op's time, not its launch's
                 rec.append(("run", node.name, t0, clock()))
             send(node.name, env[node.name])
             for name in lay.free_after[me][i]:
@@ -346,14 +457,15 @@ def one_pass(lay, me, example, rec, posted):
         out = torch.fx.node.map_arg(lay.output.args[0], fetch) if me == lay.host else None
     for req, _ in pending:
         req.wait()
-    return out
+    return to_cpu(out)
 
 
-def stream(sl, me, example, reference, rounds, pace):
+def stream(sl, me, example, reference, rounds, pace, wire):
     """A stream of rounds * lanes inputs on device `me` (StreamLayout). The host injects input n
     at n * period_us after the start (pace) or as soon as its turn comes, and collects the
-    outputs of input round q at the end of its device round q + max delay. Returns, at the
-    host, per input: (injected, done) times and max_abs_diff against the reference."""
+    outputs of input round q from the end of its device round q + max delay on, in a collector
+    thread. Returns, at the host, per input: (injected, done) times and max_abs_diff against
+    the reference."""
     clock = time.perf_counter
     R, D, host = sl.lanes, sl.max_delay, sl.host
     env, posted, pending = {}, {}, []
@@ -362,31 +474,49 @@ def stream(sl, me, example, reference, rounds, pace):
         for lane, lay in enumerate(sl.lay):
             for (name, dest), tag in lay.tag_of.items():
                 if dest == me:
-                    works = []
-                    for i, r in enumerate(tensors_of(sl.values[name])):
-                        buf = torch.empty_like(r, memory_format=torch.contiguous_format)
-                        works.append((dist.irecv(buf, sl.rank[lay.where[name]], tag=sl.tag(lane, tag + i, q)), buf))
-                    posted[(q * R + lane, name)] = works
+                    src = sl.rank[lay.where[name]]
+                    posted[(q * R + lane, name)] = [wire.post(r, src, sl.tag(lane, tag + i, q))
+                                                    for i, r in enumerate(tensors_of(sl.values[name]))]
 
     def fetcher(lane, n):
         lay = sl.lay[lane]
 
         def fetch(node):
             if lay.where.get(node.name) is None:
-                return sl.values[node.name]
+                return wire.const(node.name, sl.values[node.name])
             k = (n, node.name)
             if k not in env:
-                works = posted.pop(k)
                 t = clock()
-                for w, _ in works:
-                    w.wait()
+                got = [h.wait() for h in posted.pop(k)]
                 spent["wait_us"] += clock() - t
-                env[k] = rebuild(sl.values[node.name], [b for _, b in works])
+                env[k] = rebuild(sl.values[node.name], got)
             return env[k]
 
         return fetch
 
-    injected, done, diff = {}, {}, 0.0
+    injected, done, diff = {}, {}, [0.0]
+    collect = queue_module.Queue()
+
+    def collector():
+        """At the host: waits for each input's outputs in turn, times them and checks them.
+        A thread, so that waiting for one input's outputs does not hold up the next round."""
+        while True:
+            item = collect.get()
+            if item is None:
+                return
+            n, parts = item
+            values = {}
+            for name, v in parts.items():
+                if isinstance(v, list) and v and hasattr(v[0], "wait"):
+                    v = rebuild(sl.values[name], [h.wait() for h in v])
+                values[name] = v
+            out = to_cpu(torch.fx.node.map_arg(sl.output.args[0], lambda a: values[a.name]))
+            done[n] = clock()
+            diff[0] = max(diff[0], max_abs_diff(out, reference))
+
+    thread = threading.Thread(target=collector, daemon=True)
+    if me == host:
+        thread.start()
     spent = {"compute_us": 0.0, "wait_us": 0.0, "send_wait_us": 0.0, "pace_us": 0.0, "post_us": 0.0, "send_us": 0.0, "total_us": 0.0}
     post(0)
     dist.barrier()
@@ -415,25 +545,31 @@ def stream(sl, me, example, reference, rounds, pace):
                     args_, kwargs_ = torch.fx.node.map_arg(node.args, fetch), torch.fx.node.map_arg(node.kwargs, fetch)
                     t = clock()
                     value = run_node(sl.gm, node, args_, kwargs_)
+                    wire.sync()
                     spent["compute_us"] += clock() - t
                 env[(n, node.name)] = value
                 t_send = clock()
                 for e, tag in lay.sends.get(node.name, []):
                     for i, t in enumerate(tensors_of(value)):
-                        t = t.contiguous()
-                        pending.append((r, dist.isend(t, sl.rank[e], tag=sl.tag(lane, tag + i, q)), t))
+                        pending.append((r, *wire.isend(t, sl.rank[e], sl.tag(lane, tag + i, q))))
                 spent["send_us"] += clock() - t_send
                 for name in sl.frees.get((me, lane, (d, key)), []):
                     env.pop((n, name), None)
             q = r - D
             if me == host and 0 <= q < rounds:
+                # The outputs of input round q: local values now, remote ones handed to the
+                # collector, which waits for them beside this loop.
                 for lane in range(R):
-                    n = q * R + lane
-                    out = torch.fx.node.map_arg(sl.output.args[0], fetcher(lane, n))
-                    done[n] = clock()
-                    diff = max(diff, max_abs_diff(out, reference))
+                    n, lay, parts = q * R + lane, sl.lay[lane], {}
                     for a in sl.output.all_input_nodes:
-                        env.pop((n, a.name), None)
+                        where = lay.where.get(a.name)
+                        if where is None:
+                            parts[a.name] = sl.values[a.name]
+                        elif (n, a.name) in env:
+                            parts[a.name] = env.pop((n, a.name))
+                        else:
+                            parts[a.name] = posted.pop((n, a.name))
+                    collect.put((n, parts))
             # A send's tensor lives until the send is done; the sends of earlier rounds are.
             still, t = [], clock()
             for item in pending:
@@ -445,21 +581,46 @@ def stream(sl, me, example, reference, rounds, pace):
             pending = still
     for _, w, _ in pending:
         w.wait()
+    if me == host:
+        collect.put(None)
+        thread.join()
     spent["total_us"] = clock() - t0
     spent = {k: round(v * 1e6, 1) for k, v in spent.items()}
     spent["other_us"] = round(spent["total_us"] - sum(v for k, v in spent.items() if k != "total_us"), 1)
-    return {n: (injected[n], done[n]) for n in done}, diff, spent
+    return {n: (injected[n], done[n]) for n in done}, diff[0], spent
+
+
+def start_process(rank, world, port, devices, args, cores, with_nccl):
+    """Pins this device process, joins the process group (gloo over loopback) and, where two or
+    more GPU processes run, their NCCL group. Returns the Wire of this rank."""
+    if cores:
+        os.sched_setaffinity(0, {cores[rank % len(cores)]})
+    torch.set_num_threads(args.threads)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
+    device = devices[rank]
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        # Full fp32 for the comparison with the CPU reference (TF32 would round to 10 bits).
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    gpus = [r for r, d in enumerate(devices) if d.type == "cuda"]
+    nccl = None
+    if with_nccl and len(gpus) >= 2:
+        nccl = dist.new_group(ranks=gpus, backend="nccl")  # every rank takes part in making it
+    return nccl
 
 
 def stream_worker(rank, world, port, sl, example, reference, args, cores, queue):
     try:
-        if cores:
-            os.sched_setaffinity(0, {cores[rank % len(cores)]})
-        torch.set_num_threads(args.threads)
-        os.environ["MASTER_ADDR"] = "127.0.0.1"
-        os.environ["MASTER_PORT"] = str(port)
-        dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
-        times, diff, spent = stream(sl, sl.devices[rank], example, reference, args.rounds, not args.no_pace)
+        devices = [torch.device(x) for x in args.rank_devices]
+        start_process(rank, world, port, devices, args, cores, with_nccl=False)
+        wire = Wire(rank, devices)
+        if devices[rank].type != "cpu":
+            sl.gm.to(devices[rank])
+        times, diff, spent = stream(sl, sl.devices[rank], example.to(devices[rank]), reference, args.rounds,
+                                    not args.no_pace, wire)
         dist.barrier()
         queue.put({"rank": rank, "spent": spent, **({"times": times, "max_abs_diff": diff} if rank == 0 else {})})
         dist.destroy_process_group()
@@ -478,24 +639,24 @@ def max_abs_diff(a, b):
 
 def worker(rank, world, port, lay, example, reference, args, cores, queue):
     try:
-        if cores:
-            os.sched_setaffinity(0, {cores[rank % len(cores)]})
-        torch.set_num_threads(args.threads)
-        os.environ["MASTER_ADDR"] = "127.0.0.1"
-        os.environ["MASTER_PORT"] = str(port)
-        dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
+        devices = [torch.device(x) for x in args.rank_devices]
+        nccl = start_process(rank, world, port, devices, args, cores, with_nccl=args.transport == "auto")
+        ordered = range(world) if args.transport == "ordered" else ()
         me = lay.devices[rank]
+        order = {r: send_order(lay, d, me) for r, d in enumerate(lay.devices) if d != me}
+        if devices[rank].type != "cpu":
+            lay.gm.to(devices[rank])
+        example = example.to(devices[rank])
         times, diff, records = [], 0.0, []
-        posted = post_receives(lay, me)
+        wire = Wire(rank, devices, nccl, ordered)
         for it in range(args.warmup + args.runs):
+            wire.begin(order)  # a pass's messages, in their senders' order
+            posted = post_receives(lay, me, wire)
             dist.barrier()
             rec = []
             t0 = time.perf_counter()
-            out = one_pass(lay, me, example, rec, posted)
-            t_end = time.perf_counter()
-            if it + 1 < args.warmup + args.runs:
-                posted = post_receives(lay, me)
-            t1 = t_end
+            out = one_pass(lay, me, example, rec, posted, wire)
+            t1 = time.perf_counter()
             if it >= args.warmup:
                 records.append((t0, t1, rec))
             if rank == 0:
@@ -503,7 +664,8 @@ def worker(rank, world, port, lay, example, reference, args, cores, queue):
                 if it >= args.warmup:
                     times.append((t1 - t0) * 1e6)
         dist.barrier()
-        queue.put({"rank": rank, "records": records, **({"max_abs_diff": diff, "times_us": times} if rank == 0 else {})})
+        queue.put({"rank": rank, "records": records, "kept": wire.kept,
+                   **({"max_abs_diff": diff, "times_us": times} if rank == 0 else {})})
         dist.destroy_process_group()
     except Exception as e:  # reported by the parent, which ends every process
         queue.put({"error": f"device '{lay.devices[rank]}' (rank {rank}): {type(e).__name__}: {e}",
@@ -602,14 +764,51 @@ def run_processes(target, world, payload, example, reference, args):
     return results
 
 
+def cuda_devices_here():
+    """CUDA devices on this machine, counted in a child process: the device processes are forked
+    from this one, which must not have initialised CUDA."""
+    try:
+        p = subprocess.run([sys.executable, "-c", "import torch; print(torch.cuda.device_count())"],
+                           capture_output=True, text=True, timeout=120)
+        return int(p.stdout.strip() or 0) if p.returncode == 0 else 0
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return 0
+
+
+def torch_devices(used, platform, all_cpu):
+    """The torch device of each rank's process: "cpu" for a CPU device; for a GPU device of the
+    platform, cuda:i with i its index among the platform's GPU devices (in file order), or "cpu"
+    with --all-cpu."""
+    kind = {d.get("name"): d.get("kind", "cpu") for d in platform.get("devices", [])}
+    gpus = [d.get("name") for d in platform.get("devices", []) if d.get("kind", "cpu") != "cpu"]
+    if kind.get(platform.get("host"), "cpu") != "cpu" and not all_cpu:
+        raise PlanError(f"platform: the host '{platform.get('host')}' is a '{kind[platform.get('host')]}'; the "
+                        "executor's host is a CPU process (--all-cpu runs every device as one)")
+    wanted = [d for d in used if kind.get(d, "cpu") != "cpu"]
+    if not wanted or all_cpu:
+        return ["cpu"] * len(used)
+    have = cuda_devices_here()
+    for d in wanted:
+        if gpus.index(d) >= have:
+            raise PlanError(f"platform: device '{d}' is a '{kind[d]}' and runs on CUDA device {gpus.index(d)}; this "
+                            f"machine has {have} CUDA device(s) (--all-cpu runs every device as a CPU process)")
+    return [f"cuda:{gpus.index(d)}" if d in wanted else "cpu" for d in used]
+
+
+def output_check(diff, reference, devices):
+    """On CPU processes only, the outputs must be the reference's bit for bit; where a GPU
+    computes, within 1e-3 of the largest reference output magnitude (fp32, TF32 off)."""
+    if all(d == "cpu" for d in devices):
+        return {"tolerance_abs": 0.0, "outputs_match": diff == 0.0}
+    scale = max((float(t.abs().max()) for t in tensors_of(reference)), default=1.0)
+    tol = 1e-3 * max(scale, 1e-6)
+    return {"tolerance_abs": tol, "outputs_match": diff <= tol}
+
+
 def execute(args):
     graph = load_json(args.graph, "graph")
     platform = load_json(args.platform, "platform")
     plan = load_json(args.plan, "plan")
-    for d in platform.get("devices", []):
-        if d.get("kind", "cpu") != "cpu" and not args.all_cpu:
-            raise PlanError(f"platform: device '{d.get('name')}' is a '{d.get('kind')}'; only CPU processes run "
-                            "yet (--all-cpu runs every device as a CPU process)")
     objective = plan.get("objective", "latency")
     if objective not in ("latency", "throughput"):
         raise PlanError(f"plan: unknown objective '{objective}'")
@@ -619,6 +818,7 @@ def execute(args):
     if objective == "throughput":
         return execute_stream(args, graph, platform, plan, gm, values, example, reference)
     lay = Layout(gm, graph, platform, plan, values)
+    args.rank_devices = torch_devices(lay.devices, platform, args.all_cpu)
     results = run_processes(worker, len(lay.devices), lay, example, reference, args)
     times = results[0]["times_us"]
     report = {
@@ -630,6 +830,9 @@ def execute(args):
         "measured_min_us": min(times),
         "runs": len(times), "threads_per_process": args.threads,
         "per_device": breakdown(lay, results),
+        **output_check(results[0]["max_abs_diff"], reference, args.rank_devices),
+        "torch_devices": dict(zip(lay.devices, args.rank_devices)), "transport": args.transport,
+        "messages_taken_ahead": sum(r["kept"] for r in results.values()),
     }
     median_run = sorted(range(len(times)), key=lambda i: times[i])[len(times) // 2]
     return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run])
@@ -641,7 +844,11 @@ def execute_stream(args, graph, platform, plan, gm, values, example, reference):
     inputs/s: over the rounds whose outputs are collected while inputs still come in (q from 1
     to Q - D - 1; round 0 warms up, and after the last injection the pipeline only drains), the
     inputs of rounds 2 .. Q - D - 1 over the time since round 1's outputs were collected."""
+    if args.timeline or args.transport == "ordered":
+        raise PlanError("--timeline and --transport ordered are for latency plans (a stream runs over gloo, "
+                        "GPU tensors staged through host memory)")
     sl = StreamLayout(gm, graph, platform, plan, values)
+    args.rank_devices = torch_devices(sl.devices, platform, args.all_cpu)
     D = sl.max_delay
     if args.rounds is None:
         args.rounds = D + 12
@@ -667,6 +874,8 @@ def execute_stream(args, graph, platform, plan, gm, values, example, reference):
         "measured_latency_median_us": statistics.median(latencies),
         "threads_per_process": args.threads,
         "per_device": {d: results[sl.rank[d]]["spent"] for d in sl.devices},
+        **output_check(results[0]["max_abs_diff"], reference, args.rank_devices),
+        "torch_devices": dict(zip(sl.devices, args.rank_devices)), "transport": "gloo",
     }
     return report, None
 
@@ -746,6 +955,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds before every process is ended (default 600)")
     ap.add_argument("--all-cpu", action="store_true", help="run every device, GPUs included, as a CPU process")
+    ap.add_argument("--transport", choices=["auto", "gloo", "ordered"], default="auto",
+                    help="auto (default): NCCL between GPU processes, gloo otherwise (CUDA tensors staged "
+                         "through host memory); gloo: gloo everywhere; ordered: gloo everywhere, each message "
+                         "taken in its sender's order as NCCL needs (tests that order without a GPU)")
     ap.add_argument("--report", help="write the summary as JSON here")
     ap.add_argument("--timeline", help="write the run of median latency as a plan file here (per-op measured "
                                         "times; draw it with diviml gantt)")
@@ -758,40 +971,35 @@ def main(argv=None):
     except PlanError as e:
         print(f"execute_plan: error: {e}", file=sys.stderr)
         return 2
+    devices = f"{len(report['devices'])} process(es) ({', '.join(report['devices'])})"
     if report["objective"] == "throughput":
-        print(f"{report['graph']} stream on {len(report['devices'])} process(es) ({', '.join(report['devices'])}), "
-              f"{report['lanes']} lane(s), {report['inputs']} inputs{' paced at the period' if report['paced'] else ''}: "
-              f"max_abs_diff {report['max_abs_diff']:.3g}, measured {report['measured_per_s']:.2f} inputs/s "
-              f"(period {report['measured_period_us']:.1f} us), predicted {report['predicted_per_s']:.2f} inputs/s "
-              f"(period {report['predicted_period_us']:.1f} us); latency median {report['measured_latency_median_us']:.1f} "
-              f"us, predicted {report['predicted_latency_us']:.1f} us")
+        print(f"{report['graph']} stream on {devices}, {report['lanes']} lane(s), {report['inputs']} inputs"
+              f"{' paced at the period' if report['paced'] else ''}: max_abs_diff {report['max_abs_diff']:.3g}, "
+              f"measured {report['measured_per_s']:.2f} inputs/s (period {report['measured_period_us']:.1f} us), "
+              f"predicted {report['predicted_per_s']:.2f} inputs/s (period {report['predicted_period_us']:.1f} us); "
+              f"latency median {report['measured_latency_median_us']:.1f} us, predicted "
+              f"{report['predicted_latency_us']:.1f} us")
         for d, b in report["per_device"].items():
             print(f"  {d}: whole stream {b['total_us'] / 1e3:.0f} ms: ops {b['compute_us'] / 1e3:.0f}, sending "
                   f"{b['send_us'] / 1e3:.0f}, posting receives {b['post_us'] / 1e3:.0f}, waiting for receives "
                   f"{b['wait_us'] / 1e3:.0f}, for sends {b['send_wait_us'] / 1e3:.0f}, pacing {b['pace_us'] / 1e3:.0f}, "
                   f"other {b['other_us'] / 1e3:.0f}")
-        if args.timeline:
-            raise SystemExit("execute_plan: error: --timeline is for latency plans")
-        if args.report:
-            with open(args.report, "w") as f:
-                json.dump(report, f, indent=1)
+    else:
+        print(f"{report['graph']} on {devices}: max_abs_diff {report['max_abs_diff']:.3g}, measured median "
+              f"{report['measured_median_us']:.1f} us over {report['runs']} runs, predicted {report['predicted_us']:.1f} us, "
+              f"{report['transfers_per_run']} transfer(s) per run")
+        for d, b in report["per_device"].items():
+            print(f"  {d}: planned busy {b['planned_busy_us']:.0f} us; measured ops {b['compute_us']:.0f} us, "
+                  f"waiting {b['wait_us']:.0f} us, other {b['other_us']:.0f} us")
+    for path, doc in ((args.timeline, timeline), (args.report, report)):
+        if path:
+            with open(path, "w") as f:
+                json.dump(doc, f, indent=1)
                 f.write("\n")
-        return 0
-    print(f"{report['graph']} on {len(report['devices'])} process(es) ({', '.join(report['devices'])}): "
-          f"max_abs_diff {report['max_abs_diff']:.3g}, measured median {report['measured_median_us']:.1f} us "
-          f"over {report['runs']} runs, predicted {report['predicted_us']:.1f} us, "
-          f"{report['transfers_per_run']} transfer(s) per run")
-    for d, b in report["per_device"].items():
-        print(f"  {d}: planned busy {b['planned_busy_us']:.0f} us; measured ops {b['compute_us']:.0f} us, "
-              f"waiting {b['wait_us']:.0f} us, other {b['other_us']:.0f} us")
-    if args.timeline:
-        with open(args.timeline, "w") as f:
-            json.dump(timeline, f, indent=1)
-            f.write("\n")
-    if args.report:
-        with open(args.report, "w") as f:
-            json.dump(report, f, indent=1)
-            f.write("\n")
+    if not report["outputs_match"]:
+        print(f"execute_plan: error: the outputs differ from the unsplit model's: max_abs_diff "
+              f"{report['max_abs_diff']:.3g} above the tolerance {report['tolerance_abs']:.3g}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -113,3 +113,24 @@ def test_options_lists_the_registry(diviml_bin):
     r = run(diviml_bin, "plan", "-g", "x.json", "-o", "y.json", "--cut-slack", "2")
     assert r.returncode == 2
     assert r.stderr == "diviml: error: --cut-slack: '2' is out of range [0, 1] (see diviml --help)\n"
+
+
+def test_gantt_draws_any_plan_file_and_refuses_bad_ones_in_one_line(diviml_bin, root, tmp_path):
+    data = root / "tests" / "data"
+    graph, platform = data / "topcuoglu.graph.json", data / "topcuoglu.platform.json"
+    p, path = plan(diviml_bin, graph, platform, tmp_path, "heft")
+    # A measured timeline need not match the cost model: stretch every op, still drawn.
+    for x in p["placements"]:
+        x["end_us"] += 3.0
+    path.write_text(json.dumps(p))
+    svg = tmp_path / "t.svg"
+    r = run(diviml_bin, "gantt", "-g", graph, "-p", platform, path, "-o", svg)
+    assert r.returncode == 0, r.stderr
+    assert svg.read_text().startswith("<svg") and "10 ops" in r.stdout
+    p["placements"][0]["node"] = "ghost"
+    path.write_text(json.dumps(p))
+    r = run(diviml_bin, "gantt", "-g", graph, "-p", platform, path, "-o", svg)
+    assert r.returncode != 0 and "ghost" in r.stderr and str(path) in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = run(diviml_bin, "gantt", "-g", graph, "-p", platform, tmp_path / "nope.json", "-o", svg)
+    assert r.returncode != 0 and "nope.json" in r.stderr and len(r.stderr.strip().splitlines()) == 1
