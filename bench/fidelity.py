@@ -15,10 +15,10 @@ round's median (|measured - predicted| / measured) and its median over the round
 per-device breakdown of the last round. Plans, reports, timelines and Gantt charts (plan and
 measured, one beside the other) stay in --out.
 
-Streams (unless --no-stream): a second calibration as a stream runs, every process measured
-at once (calibrate.py --load all: shared caches and memory bandwidth) and overlap_comm: false on
-every device (--cpu-copies: gloo's copies occupy the sender's core), `auto`'s throughput plan
-on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
+Both calibrations write overlap_comm: false on every device where they measure gloo's copies
+occupying the sender (calibrate.py --copies measured). Streams (unless --no-stream): a second
+calibration as a stream runs, every process measured at once (calibrate.py --load all: shared
+caches and memory bandwidth), `auto`'s throughput plan on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
 as fast as the host gets to them). A second table: predicted and measured inputs/s, the error
 of the unpaced rate (what the plan can reach) and where each device's time went.
 """
@@ -83,7 +83,7 @@ def main():
         for m, (margs, shape_args, base) in prepared.items():
             graph = os.path.join(ROOT, MODELS[m][2]) if MODELS[m][2] else base + ".json"
             run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".stream-local.json",
-                 "--platform-out", base + ".stream-platform.json", "--load", "all", "--cpu-copies"])
+                 "--platform-out", base + ".stream-platform.json", "--load", "all"])
             run([DIVIML, "plan", "-g", base + ".stream-local.json", "-p", base + ".stream-platform.json", "--objective",
                  "throughput", "-o", base + ".stream-plan.json", "--time-limit", args.time_limit, "-q"])
             streams[m] = []

@@ -21,9 +21,9 @@ Every figure comes from the executor's own setting: a process pinned to one core
   round trip, fitted as latency + bytes / bandwidth by least squares. It is written as the link
   of every pair, since all pairs are loopback. Also measured: how long the sender itself spends
   in isend (sender_busy_share): gloo writes from the calling thread, so a copy occupies the
-  sender's core. --cpu-copies writes that into the platform (overlap_comm: false on every
-  device), which throughput plans model; the latency objective refuses it, so it is off by
-  default.
+  sender's core. With --copies measured (the default) a share of half or more writes
+  overlap_comm: false on every device, which both objectives model (docs/cost-model.md);
+  --copies occupy / overlap force either.
 """
 import argparse
 import json
@@ -149,9 +149,10 @@ def main(argv=None):
                     help="alone (default): each process measured with the other cores idle, as in most of a "
                          "latency plan; all: every process measured at once, as in a stream where every device "
                          "is busy (shared caches and memory bandwidth)")
-    ap.add_argument("--cpu-copies", action="store_true",
-                    help="mark every device overlap_comm: false (its copies occupy it, as gloo's do), for "
-                         "throughput plans; latency plans refuse such a platform")
+    ap.add_argument("--copies", choices=["measured", "occupy", "overlap"], default="measured",
+                    help="measured (default): overlap_comm: false on every device when the sender is busy for "
+                         "at least half of a copy (gloo's sends are), else copies overlap compute; occupy / "
+                         "overlap: either, whatever was measured")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=1800)
@@ -186,9 +187,8 @@ def main(argv=None):
     # The share of a message's time its sender spends in isend itself, over the sizes of 256 KiB
     # and up: gloo writes to the socket from the calling thread, so the copy occupies the
     # sender's core (measured here 2026-11-29: most of it).
-    big = [(b, y) for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10]
-    busy_share = statistics.median(c / y for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10) \
-        if big else 0.0
+    busy_share = statistics.median(c / y for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10)
+    overlap = args.copies == "overlap" or (args.copies == "measured" and busy_share < 0.5)
     for n in graph["nodes"]:
         n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
     graph.setdefault("source", {})["profile"] = {
@@ -203,7 +203,7 @@ def main(argv=None):
                            f"processes of {args.threads} thread(s), each pinned to one core, gloo over loopback.",
             "host": names[0],
             "devices": [{"name": nm, "kind": "cpu", "server": "local", **measured[nm]["spec"],
-                         **({"overlap_comm": False} if args.cpu_copies else {})} for nm in names],
+                         **({} if overlap else {"overlap_comm": False})} for nm in names],
             "links": [{"a": a, "b": b, "latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3),
                        "medium": "loopback TCP (gloo), measured",
                        "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points],
@@ -217,7 +217,7 @@ def main(argv=None):
     print(f"{args.graph_out}: {len(graph['nodes'])} nodes measured on {args.processes} core(s) in "
           f"{time.time() - t0:.1f} s (" + ", ".join(f"{k}: sum {v:.0f} us" for k, v in total.items()) + "); "
           f"{args.platform_out}: link {latency:.1f} us + bytes / {bandwidth:.2f} GB/s, the sender busy for "
-          f"{busy_share:.0%} of it" + ("" if args.cpu_copies else " (--cpu-copies to plan streams with it)"))
+          f"{busy_share:.0%} of it: copies {'overlap compute' if overlap else 'occupy the devices (overlap_comm false)'}")
     return 0
 
 

@@ -22,15 +22,16 @@ class LatencyObjective final : public Objective {
     if (Status s = accepts(problem); !s) return s;
     return diviml::validate(problem, plan);
   }
-  // The latency replay lets copies overlap compute on every device; a device whose copies
-  // occupy it is modelled by the stream replay only.
-  Status accepts(const Problem& problem) const override {
+  // Every platform: where a device's copies occupy it (overlap_comm false), the replay
+  // schedules them on it (replay.hpp).
+  Status accepts(const Problem&) const override { return {}; }
+  // The exact searches (milp, bnb, split's pinned solves) let copies overlap; where a device's
+  // copies occupy it, a value they prove is a replayed schedule, not a bound, so only the
+  // static bounds (critical path, work), which stay valid, are kept.
+  bool solver_bounds_hold(const Problem& problem) const override {
     for (const Device& d : problem.platform().devices)
-      if (!d.overlap_comm)
-        return usage_error("device '" + d.name +
-                           "' has overlap_comm: false, which the throughput objective models and the latency "
-                           "objective does not (use --objective throughput)");
-    return {};
+      if (!d.overlap_comm) return false;
+    return true;
   }
   double quick_bound(const Problem& problem) const override {
     const double path = critical_path_bound_us(problem);

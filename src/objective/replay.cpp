@@ -5,6 +5,114 @@
 #include <queue>
 
 namespace diviml {
+namespace {
+
+// One copy of a producer's tensor to a device where consumers read it: the largest of those
+// edges' tensors travels, once.
+struct Copy {
+  int node = -1, to = -1;
+  double duration = 0;
+  std::vector<int> edges;  // the edges it serves
+  double start = -1, end = -1;
+};
+
+// The replay where some devices' copies occupy them (overlap_comm false): a list schedule in
+// time. At each step the earliest thing that can start goes: a device's next task once its
+// inputs are there and the device is free, or a copy once its producer has ended and the
+// devices it occupies are free; at equal times a copy goes first. Copies are per producer and
+// destination device (as the executor sends them) and do not contend for links; host I/O does
+// not occupy devices. Fills `start`/`end` per node and returns the copies, or fails.
+Result<std::vector<Copy>> schedule_occupied(const Problem& pr, const Mapping& m, std::vector<double>& start,
+                                            std::vector<double>& end) {
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<char> occupies(k);
+  for (int d = 0; d < k; ++d) occupies[d] = pf.devices[d].overlap_comm ? 0 : 1;
+  std::vector<Copy> copies;
+  std::vector<std::vector<int>> copies_of(n);  // per producer
+  std::vector<std::vector<int>> waits_for(n);  // per consumer: the copies it reads
+  for (int u = 0; u < n; ++u) {
+    for (int e : g.out_edges(u)) {
+      const int v = g.edges[e].dst, a = m.device[u], b = m.device[v];
+      if (a == b) continue;
+      const double c = pr.comm_us(e, a, b);
+      if (!std::isfinite(c))
+        return fail("replay: no link from '" + pf.devices[a].name + "' to '" + pf.devices[b].name + "' for edge " +
+                    g.nodes[u].id + " -> " + g.nodes[v].id);
+      int id = -1;
+      for (int x : copies_of[u])
+        if (copies[x].to == b) id = x;
+      if (id < 0) {
+        id = static_cast<int>(copies.size());
+        copies.push_back(Copy{u, b, 0, {}});
+        copies_of[u].push_back(id);
+      }
+      copies[id].duration = std::max(copies[id].duration, c);
+      copies[id].edges.push_back(e);
+      if (waits_for[v].empty() || waits_for[v].back() != id) waits_for[v].push_back(id);
+    }
+  }
+  std::vector<double> free(k, 0.0);
+  std::vector<size_t> head(k, 0);
+  std::vector<char> done(n, 0);
+  std::vector<int> pending;  // copies whose producer has ended, not yet started
+  int left = n + static_cast<int>(copies.size());
+  while (left > 0) {
+    // The earliest task at a device's head whose inputs are all there.
+    double best = kInf;
+    int best_task = -1, best_copy = -1;
+    for (int d = 0; d < k; ++d) {
+      if (head[d] >= m.order[d].size()) continue;
+      const int v = m.order[d][head[d]];
+      double t = std::max(free[d], pr.input_us(v, d));
+      bool ready = true;
+      for (int e : g.in_edges(v)) {
+        const int u = g.edges[e].src;
+        if (m.device[u] != d) continue;
+        if (!done[u]) ready = false;
+        t = std::max(t, end[u]);
+      }
+      for (int id : waits_for[v]) {
+        if (copies[id].end < 0) ready = false;
+        t = std::max(t, copies[id].end);
+      }
+      if (ready && t < best) best = t, best_task = v;
+    }
+    for (size_t i = 0; i < pending.size(); ++i) {
+      const Copy& c = copies[pending[i]];
+      const int a = m.device[c.node];
+      double t = end[c.node];
+      if (occupies[a]) t = std::max(t, free[a]);
+      if (occupies[c.to]) t = std::max(t, free[c.to]);
+      // At equal times a copy goes before a task, and an earlier-listed copy before a later one.
+      if (t < best || (t == best && best_copy < 0)) best = t, best_copy = static_cast<int>(i);
+    }
+    if (best_copy >= 0) {
+      Copy& c = copies[pending[best_copy]];
+      pending.erase(pending.begin() + best_copy);
+      c.start = best;
+      c.end = best + c.duration;
+      const int a = m.device[c.node];
+      if (occupies[a]) free[a] = c.end;
+      if (occupies[c.to]) free[c.to] = c.end;
+    } else if (best_task >= 0) {
+      const int v = best_task, d = m.device[v];
+      start[v] = best;
+      end[v] = best + pr.cost_us(v, d);
+      free[d] = end[v];
+      done[v] = 1;
+      ++head[d];
+      for (int id : copies_of[v]) pending.push_back(id);
+    } else {
+      return fail("replay: the device orders deadlock (no task and no copy can start)");
+    }
+    --left;
+  }
+  return copies;
+}
+
+}  // namespace
 
 Result<Plan> replay(const Problem& pr, const Mapping& m) {
   const Graph& g = pr.graph();
@@ -42,6 +150,8 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
   Plan plan;
   plan.placements.assign(n, Placement{});
   std::vector<double> end(n, 0.0);
+  bool occupied = false;
+  for (const Device& d : pr.platform().devices) occupied |= !d.overlap_comm;
   int done = 0;
   double makespan = 0;
   while (!ready.empty()) {
@@ -79,10 +189,26 @@ Result<Plan> replay(const Problem& pr, const Mapping& m) {
                     "' contradicts precedence at node '" + g.nodes[v].id + "'");
   }
   const int host = pr.platform().host;
-  for (int e = 0; e < g.num_edges(); ++e) {
-    int u = g.edges[e].src, v = g.edges[e].dst;
-    int a = m.device[u], b = m.device[v];
-    if (a != b) plan.transfers.push_back(Transfer{e, a, b, end[u], end[u] + pr.comm_us(e, a, b)});
+  if (occupied) {
+    // The orders are consistent (checked above); schedule copies and tasks in time.
+    std::vector<double> start(n, 0.0);
+    auto copies = schedule_occupied(pr, m, start, end);
+    if (!copies) return copies.error();
+    makespan = 0;
+    for (int v = 0; v < n; ++v) {
+      plan.placements[v] = Placement{v, m.device[v], start[v], end[v]};
+      makespan = std::max(makespan, end[v] + pr.output_us(v, m.device[v]));
+    }
+    for (const Copy& c : *copies)
+      for (int e : c.edges) plan.transfers.push_back(Transfer{e, m.device[c.node], c.to, c.start, c.end});
+    std::sort(plan.transfers.begin(), plan.transfers.end(),
+              [](const Transfer& a, const Transfer& b) { return a.edge < b.edge; });
+  } else {
+    for (int e = 0; e < g.num_edges(); ++e) {
+      int u = g.edges[e].src, v = g.edges[e].dst;
+      int a = m.device[u], b = m.device[v];
+      if (a != b) plan.transfers.push_back(Transfer{e, a, b, end[u], end[u] + pr.comm_us(e, a, b)});
+    }
   }
   for (int v = 0; v < n; ++v) {
     int d = m.device[v];

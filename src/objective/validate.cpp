@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
+#include <tuple>
 
 namespace diviml {
 namespace {
@@ -83,6 +85,38 @@ Status validate(const Problem& pr, const Plan& plan) {
       return fail("edge " + g.nodes[g.edges[e].src].id + " -> " + g.nodes[g.edges[e].dst].id + " crosses from '" +
                   pf.devices[at[g.edges[e].src]->device].name + "' to '" + pf.devices[at[g.edges[e].dst]->device].name +
                   "' but the plan lists no transfer for it");
+  // Devices whose copies occupy them (overlap_comm false): a producer's tensor moves once per
+  // destination device, so the transfers of one producer to one device are one copy (equal
+  // times), and that copy may overlap no task and no other copy on either end that it occupies.
+  bool occupied = false;
+  for (const Device& dev : pf.devices) occupied |= !dev.overlap_comm;
+  if (occupied) {
+    std::map<std::pair<int, int>, const Transfer*> copy_of;  // (producer, to) -> its first transfer
+    std::vector<std::vector<std::tuple<double, double, std::string>>> busy(k);
+    for (const Transfer& t : plan.transfers) {
+      const Edge& e = g.edges[t.edge];
+      auto [it, fresh] = copy_of.emplace(std::pair<int, int>{e.src, t.to}, &t);
+      const std::string name = "copy of '" + g.nodes[e.src].id + "' to '" + pf.devices[t.to].name + "'";
+      if (!fresh) {
+        if (!near(it->second->start_us, t.start_us) || !near(it->second->end_us, t.end_us))
+          return fail(name + ": its transfers differ in time (a tensor moves once per destination device)");
+        continue;
+      }
+      for (int d : {t.from, t.to})
+        if (!pf.devices[d].overlap_comm) busy[d].emplace_back(t.start_us, t.end_us, name);
+    }
+    for (const Placement& p : plan.placements)
+      if (!pf.devices[p.device].overlap_comm)
+        busy[p.device].emplace_back(p.start_us, p.end_us, "node '" + g.nodes[p.node].id + "'");
+    for (int d = 0; d < k; ++d) {
+      auto& b = busy[d];
+      std::sort(b.begin(), b.end());
+      for (size_t j = 1; j < b.size(); ++j)
+        if (!leq(std::get<1>(b[j - 1]), std::get<0>(b[j])))
+          return fail("device '" + pf.devices[d].name + "' (overlap_comm false): " + std::get<2>(b[j - 1]) + " and " +
+                      std::get<2>(b[j]) + " overlap");
+    }
+  }
   std::vector<std::vector<const Placement*>> lanes(k);
   for (const Placement& p : plan.placements) lanes[p.device].push_back(&p);
   for (int d = 0; d < k; ++d) {

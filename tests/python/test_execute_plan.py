@@ -154,6 +154,9 @@ def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it
     link = p["links"][0]
     assert (link["a"], link["b"]) == ("cpu0", "cpu1") and link["bandwidth_gbps"] > 0 and link["latency_us"] >= 0
     assert len(link["measured_points_bytes_us"]) == 6
+    # Copies occupy the devices exactly when the sender was measured busy for half of one.
+    occupied = link["sender_busy_share"] >= 0.5
+    assert all(d.get("overlap_comm", True) is not occupied for d in p["devices"])
     plan_path = alternate(plan(diviml_bin, g_out, p_out, tmp_path, "fastest"), ["cpu0", "cpu1"], tmp_path)
     r, rep = execute(root, src, g_out, p_out, plan_path, tmp_path)
     assert r.returncode == 0, r.stderr

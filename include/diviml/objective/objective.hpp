@@ -39,6 +39,10 @@ class Objective {
   // Whether the objective's cost model covers the problem's platform (a usage error naming
   // what it does not model; solve() and validation ask first).
   virtual Status accepts(const Problem& /*problem*/) const { return {}; }
+  // Whether a solver's own bound (its exact search's proof) bounds this objective on this
+  // problem. False where the evaluation models what the solvers' searches leave out; the solve
+  // then keeps only the objective's own lower_bound.
+  virtual bool solver_bounds_hold(const Problem& /*problem*/) const { return true; }
 };
 
 // Makespan of one inference (docs/formulation.md).

@@ -163,8 +163,8 @@ TEST(PipelineReplay, CopiesOccupyADeviceWithoutOverlap) {
   const Placement& a = p2->placements[0];
   const Transfer& t = p2->transfers[0];
   EXPECT_TRUE(t.end_us <= a.start_us + 1e-9 || t.start_us >= a.end_us - 1e-9);
-  // Every throughput solver plans for it and its plans validate; the latency objective, whose
-  // replay lets copies overlap, refuses the platform with a usage error.
+  // Every throughput solver plans for it and its plans validate, and so does a latency solver
+  // (the latency replay schedules such copies on the devices too).
   SolveHooks hooks;
   hooks.objective = &throughput_objective();
   SolveOptions options;
@@ -177,9 +177,8 @@ TEST(PipelineReplay, CopiesOccupyADeviceWithoutOverlap) {
     EXPECT_TRUE(ok) << name << ": " << (ok ? "" : ok.error().message);
   }
   auto latency = solve("heft", without, options);
-  ASSERT_FALSE(latency);
-  EXPECT_EQ(latency.error().kind, ErrorKind::kUsage);
-  EXPECT_NE(latency.error().message.find("overlap_comm: false"), std::string::npos) << latency.error().message;
+  ASSERT_TRUE(latency) << latency.error().message;
+  EXPECT_TRUE(latency_objective().validate(without, *latency));
 }
 
 TEST(PipelineReplay, TheLinkIsOneTensorAtATime) {
