@@ -145,7 +145,9 @@ TEST(Replay, OccupiedCopiesNeverShortenAScheduleAndEverySolverValidates) {
       ASSERT_TRUE(again) << again.error().message;
       EXPECT_GE(again->makespan_us, engines->makespan_us - 1e-9 * std::max(1.0, engines->makespan_us));
       EXPECT_LE(plan->lower_bound_us, opt_engines * (1 + 1e-9) + 1e-9);
-      if (plan->status == PlanStatus::kOptimal) EXPECT_LE(plan->makespan_us, plan->lower_bound_us * (1 + 1e-6) + 1e-6);
+      if (plan->status == PlanStatus::kOptimal) {
+        EXPECT_LE(plan->makespan_us, plan->lower_bound_us * (1 + 1e-6) + 1e-6);
+      }
     }
   }
   EXPECT_GT(checked, 300);
