@@ -303,6 +303,9 @@ Result<Graph> transformer(const TransformerSpec& s) {
     std::vector<int> heads_out;
     auto attention = [&](const std::string& q, double width, double nheads) {
       int qkv = linear(q + "qkv", D, 3 * width);
+      // The prompt's keys and values stay for the decode steps that follow: the KV cache,
+      // resident where this projection runs.
+      g.nodes[qkv].state_bytes = 2 * T * width * B;
       connect(ln1, qkv);
       double scores = static_cast<double>(s.batch) * nheads * s.seq * s.seq;
       int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, 2 * T * width, scores);

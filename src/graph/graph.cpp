@@ -57,7 +57,9 @@ Status Graph::finalize() {
                             {"bytes_accessed", v.bytes_accessed},
                             {"param_bytes", v.param_bytes},
                             {"output_bytes", v.output_bytes},
-                            {"input_bytes", v.input_bytes}})
+                            {"input_bytes", v.input_bytes},
+                            {"state_bytes", v.state_bytes},
+                            {"workspace_bytes", v.workspace_bytes}})
       if (x)
         if (Status s = check(field, *x); !s) return s;
   }

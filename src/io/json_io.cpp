@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "diviml/objective/memory.hpp"
+
 #ifndef DIVIML_PLATFORMS_DIR
 #define DIVIML_PLATFORMS_DIR "platforms"
 #endif
@@ -172,6 +174,12 @@ Result<Graph> parse_graph(const std::string& text, const std::string& source) {
     auto ib = fn.nonneg("input_bytes", 0.0);
     if (!ib) return ib.error();
     v.input_bytes = *ib;
+    auto sb = fn.nonneg("state_bytes", 0.0);
+    if (!sb) return sb.error();
+    v.state_bytes = *sb;
+    auto wb = fn.nonneg("workspace_bytes", 0.0);
+    if (!wb) return wb.error();
+    v.workspace_bytes = *wb;
     if (g.find(v.id) >= 0) return fail(source + ": " + where + ": duplicate id");
     g.add_node(std::move(v));
   }
@@ -456,6 +464,8 @@ std::string graph_to_json(const Graph& g) {
     if (v.param_bytes > 0) jn["param_bytes"] = v.param_bytes;
     if (v.output_bytes) jn["output_bytes"] = *v.output_bytes;
     if (v.input_bytes > 0) jn["input_bytes"] = v.input_bytes;
+    if (v.state_bytes > 0) jn["state_bytes"] = v.state_bytes;
+    if (v.workspace_bytes > 0) jn["workspace_bytes"] = v.workspace_bytes;
     nodes.push_back(std::move(jn));
   }
   doc["nodes"] = std::move(nodes);
@@ -518,6 +528,12 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["makespan_us"] = plan.makespan_us;
   doc["lower_bound_us"] = plan.lower_bound_us;
   doc["gap"] = plan.gap();
+  if (!stream) {  // extension (issue 13): what each device holds at its fullest (objective/memory.hpp)
+    const MemoryProfile mem = memory_profile(pr, plan);
+    json peak = json::object();
+    for (int d = 0; d < pr.num_devices(); ++d) peak[pf.devices[d].name] = mem.peak_bytes[d];
+    doc["peak_memory_bytes"] = std::move(peak);
+  }
   doc["solve_time_s"] = plan.solve_time_s;
   doc["graph"] = g.name;
   doc["platform"] = pf.name;

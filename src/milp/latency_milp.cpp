@@ -198,9 +198,9 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::
     std::vector<std::pair<int, double>> row;
     double total = 0;
     for (int i = 0; i < n; ++i)
-      if (L.x[i][d] >= 0 && pr.param_bytes(i) > 0) {
-        row.push_back({L.x[i][d], pr.param_bytes(i)});
-        total += pr.param_bytes(i);
+      if (L.x[i][d] >= 0 && pr.resident_bytes(i) > 0) {
+        row.push_back({L.x[i][d], pr.resident_bytes(i)});
+        total += pr.resident_bytes(i);
       }
     if (total > pr.capacity_bytes(d)) m.add_row(row, -kInf, pr.capacity_bytes(d));
   }

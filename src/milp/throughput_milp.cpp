@@ -33,18 +33,18 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
     }
   // Weights resident once per device, when the weights could exceed a capacity.
   double params = 0;
-  for (int v = 0; v < n; ++v) params += pr.param_bytes(v);
+  for (int v = 0; v < n; ++v) params += pr.resident_bytes(v);
   for (int d = 0; d < k; ++d) {
     if (params <= pr.capacity_bytes(d)) continue;
     std::vector<std::pair<int, double>> mem;
     for (int v = 0; v < n; ++v) {
-      if (T.x[0][v][d] < 0 || pr.param_bytes(v) <= 0) continue;
+      if (T.x[0][v][d] < 0 || pr.resident_bytes(v) <= 0) continue;
       const int y = m.add_var(0, 1, 0, false);
       for (int l = 0; l < lanes; ++l) {
         m.add_row({{y, 1.0}, {T.x[l][v][d], -1.0}}, 0, kInf);
         implied.push_back({y, {{T.x[l][v][d], -1}}});
       }
-      mem.push_back({y, pr.param_bytes(v)});
+      mem.push_back({y, pr.resident_bytes(v)});
     }
     m.add_row(std::move(mem), -kInf, pr.capacity_bytes(d));
   }

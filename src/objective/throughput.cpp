@@ -216,7 +216,7 @@ std::vector<double> resident_bytes(const Problem& pr, const std::vector<int>& de
   std::vector<char> held(static_cast<size_t>(pr.num_devices()) * n, 0);
   for (size_t t = 0; t < device.size(); ++t) {
     const int d = device[t], v = static_cast<int>(t % n);
-    if (!held[static_cast<size_t>(d) * n + v]) held[static_cast<size_t>(d) * n + v] = 1, mem[d] += pr.param_bytes(v);
+    if (!held[static_cast<size_t>(d) * n + v]) held[static_cast<size_t>(d) * n + v] = 1, mem[d] += pr.resident_bytes(v);
   }
   return mem;
 }

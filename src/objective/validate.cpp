@@ -126,7 +126,7 @@ Status validate(const Problem& pr, const Plan& plan) {
     });
     double mem = 0;
     for (size_t j = 0; j < lane.size(); ++j) {
-      mem += pr.param_bytes(lane[j]->node);
+      mem += pr.resident_bytes(lane[j]->node);
       if (j > 0 && !leq(lane[j - 1]->end_us, lane[j]->start_us))
         return fail("device '" + pf.devices[d].name + "': nodes '" + g.nodes[lane[j - 1]->node].id + "' and '" +
                     g.nodes[lane[j]->node].id + "' overlap");

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "diviml/cost/problem.hpp"
+#include "diviml/objective/memory.hpp"
 
 namespace diviml {
 namespace {
@@ -58,12 +59,14 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
   const Graph& g = pr.graph();
   const Platform& pf = pr.platform();
   const int k = pr.num_devices();
-  const double left = 110, right = 30, top = 50, lane_h = 36, xfer_h = 10, gap_h = 14;
+  // Latency plans get a memory band under each device: what it holds over time (memory.hpp).
+  const bool memory = plan.objective != "throughput";
+  const double left = 110, right = 30, top = 50, lane_h = 36, xfer_h = 10, gap_h = 14, mem_h = memory ? 24 : 0;
   const double width = 1100;
   const double span = std::max(plan.makespan_us, 1e-9);
   const double plot_w = width - left - right;
   auto x = [&](double t) { return left + t / span * plot_w; };
-  auto lane_y = [&](int d) { return top + d * (lane_h + xfer_h + gap_h); };
+  auto lane_y = [&](int d) { return top + d * (lane_h + xfer_h + mem_h + gap_h); };
   std::map<std::string, int> color_of;
   for (const Placement& p : plan.placements) color_of.emplace(g.nodes[p.node].op, 0);
   int c = 0;
@@ -97,6 +100,29 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
       << esc(pf.devices[d].name) << "</text>\n";
     s << "<rect x=\"" << left << "\" y=\"" << y << "\" width=\"" << plot_w << "\" height=\"" << lane_h
       << "\" fill=\"#f7f7f7\" stroke=\"#ccc\"/>\n";
+  }
+  if (memory) {
+    const MemoryProfile mem = memory_profile(pr, plan);
+    for (int d = 0; d < k; ++d) {
+      const double y0 = lane_y(d) + lane_h + xfer_h, h = mem_h - 4;
+      const double top_bytes = std::max(mem.peak_bytes[d], 1.0);
+      auto my = [&](double b) { return y0 + h - b / top_bytes * h; };
+      std::ostringstream pts;
+      double last = mem.steps[d].empty() ? 0.0 : mem.steps[d].front().second;
+      pts << left << "," << my(last);
+      for (const auto& [t, b] : mem.steps[d]) {
+        pts << " " << x(std::min(t, span)) << "," << my(last) << " " << x(std::min(t, span)) << "," << my(b);
+        last = b;
+      }
+      pts << " " << x(span) << "," << my(last);
+      s << "<polyline points=\"" << pts.str() << "\" fill=\"none\" stroke=\"#0072B2\" stroke-width=\"1\"><title>"
+        << esc(pf.devices[d].name) << ": memory held over time, peak " << fmt("%.0f", mem.peak_bytes[d])
+        << " bytes (resident " << fmt("%.0f", mem.resident_bytes[d]) << ")</title></polyline>\n";
+      const double cap = pr.capacity_bytes(d);
+      s << "<text x=\"" << left - 8 << "\" y=\"" << y0 + h << "\" text-anchor=\"end\" font-size=\"9\">peak "
+        << fmt("%.3g", mem.peak_bytes[d] / 1048576.0) << " MiB"
+        << (std::isfinite(cap) ? " / " + fmt("%.3g", cap / 1048576.0) : std::string()) << "</text>\n";
+    }
   }
   for (const Placement& p : plan.placements) {
     const Node& v = g.nodes[p.node];
@@ -143,6 +169,7 @@ std::string gantt_svg(const Problem& pr, const Plan& plan) {
   };
   for (const auto& [op, idx] : color_of) legend(op, kPalette[idx], 1.0);
   legend("transfer (sender's band)", "#444", 0.55);
+  if (memory) legend("memory held (peak-scaled)", "#0072B2", 1.0);
   if (!plan.host_transfers.empty()) legend("host input/output", "#8B0000", 0.55);
   s << "</svg>\n";
   return s.str();

@@ -38,7 +38,7 @@ class Search {
       add_task(static_cast<int>(t), +1);
       add_moves(static_cast<int>(t), +1);
       const int v = static_cast<int>(t % n_), d = dev_[t];
-      if (held_[static_cast<size_t>(d) * n_ + v]++ == 0) mem_[d] += pr_.param_bytes(v);
+      if (held_[static_cast<size_t>(d) * n_ + v]++ == 0) mem_[d] += pr_.resident_bytes(v);
     }
     for (size_t r = 0; r < load_.size(); ++r) ranked_.emplace(load_[r], static_cast<int>(r));
     for (double x : load_) sumsq_ += x * x;
@@ -65,7 +65,7 @@ class Search {
   bool allowed(int t, int b) const {
     const int v = t % n_;
     if (!pr_.can_run(v, b)) return false;
-    return held_[static_cast<size_t>(b) * n_ + v] > 0 || mem_[b] + pr_.param_bytes(v) <= pr_.capacity_bytes(b);
+    return held_[static_cast<size_t>(b) * n_ + v] > 0 || mem_[b] + pr_.resident_bytes(v) <= pr_.capacity_bytes(b);
   }
   double sumsq() const { return sumsq_; }
 
@@ -131,9 +131,9 @@ class Search {
     producers_.erase(std::unique(producers_.begin(), producers_.end()), producers_.end());
     for (int p : producers_) add_moves(p, -1);
     add_task(t, -1);
-    if (--held_[static_cast<size_t>(a) * n_ + v] == 0) mem_[a] -= pr_.param_bytes(v);
+    if (--held_[static_cast<size_t>(a) * n_ + v] == 0) mem_[a] -= pr_.resident_bytes(v);
     dev_[t] = b;
-    if (held_[static_cast<size_t>(b) * n_ + v]++ == 0) mem_[b] += pr_.param_bytes(v);
+    if (held_[static_cast<size_t>(b) * n_ + v]++ == 0) mem_[b] += pr_.resident_bytes(v);
     add_task(t, +1);
     for (int p : producers_) add_moves(p, +1);
   }

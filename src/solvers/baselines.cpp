@@ -19,7 +19,7 @@ std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_
   for (int v = 0; v < n; ++v) {
     for (int d = 0; d < k; ++d)
       if (pr.can_run(v, d) && std::isfinite(pr.input_us(v, d)) && std::isfinite(pr.output_us(v, d)) &&
-          pr.param_bytes(v) <= pr.capacity_bytes(d))
+          pr.resident_bytes(v) <= pr.capacity_bytes(d))
         cand[v].push_back(d);
     std::stable_sort(cand[v].begin(), cand[v].end(), [&](int a, int b) { return pr.cost_us(v, a) < pr.cost_us(v, b); });
     if (cand[v].empty()) return std::nullopt;
@@ -34,14 +34,14 @@ std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_
     const int v = topo[t];
     for (int d : cand[v]) {
       if (++steps > max_steps) return false;
-      if (mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      if (mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
       bool linked = true;
       for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
       if (!linked) continue;
       dev[v] = d;
-      mem[d] += pr.param_bytes(v);
+      mem[d] += pr.resident_bytes(v);
       if (place(t + 1)) return true;
-      mem[d] -= pr.param_bytes(v);
+      mem[d] -= pr.resident_bytes(v);
       dev[v] = -1;
       if (steps > max_steps) return false;
     }

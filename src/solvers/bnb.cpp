@@ -138,7 +138,7 @@ class Search {
       if (dev_[v] >= 0 || waiting_[v] > 0) continue;
       if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
       for (int d = 0; d < k_; ++d) {
-        if (!pr_.can_run(v, d) || mem_[d] + pr_.param_bytes(v) > pr_.capacity_bytes(d)) continue;
+        if (!pr_.can_run(v, d) || mem_[d] + pr_.resident_bytes(v) > pr_.capacity_bytes(d)) continue;
         const double s = start_on(v, d), e = s + pr_.cost_us(v, d);
         if (!std::isfinite(s) || !after_last(s, e, v, last_node, last_start, last_end)) continue;
         // Key: a lower bound on any schedule through this child (v's end, then its tail).
@@ -153,7 +153,7 @@ class Search {
       dev_[v] = d;
       fin_[v] = c.start + pr_.cost_us(v, d);
       avail_[d] = fin_[v];
-      mem_[d] += pr_.param_bytes(v);
+      mem_[d] += pr_.resident_bytes(v);
       order_[d].push_back(v);
       rest_work_ -= pmin_[v];
       for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
@@ -161,7 +161,7 @@ class Search {
       for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
       rest_work_ += pmin_[v];
       order_[d].pop_back();
-      mem_[d] -= pr_.param_bytes(v);
+      mem_[d] -= pr_.resident_bytes(v);
       avail_[d] = saved_avail;
       dev_[v] = -1;
       if (stopped_) return;
@@ -202,7 +202,7 @@ class Search {
       for (int z : region) {
         for (int d = 0; d < k_; ++d)
           sig.insert(sig.end(), {pr_.can_run(z, d) ? pr_.cost_us(z, d) : -1.0, pr_.input_us(z, d), pr_.output_us(z, d),
-                                 pr_.param_bytes(z)});
+                                 pr_.resident_bytes(z)});
         for (int e : g_.out_edges(z)) {
           auto w = local.find(g_.edges[e].dst);
           // Inner edges by local index; edges leaving by the node they reach (offset past locals).

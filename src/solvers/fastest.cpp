@@ -30,7 +30,7 @@ Result<SolverOutput> FastestSolver::run(const Problem& pr, const SolveContext& c
     double mem = 0;
     int bad = -1;
     for (int v = 0; v < n && bad < 0; ++v) {
-      mem += pr.param_bytes(v);
+      mem += pr.resident_bytes(v);
       if (!pr.can_run(v, d)) bad = v;
     }
     const std::string& dev = pr.platform().devices[d].name;

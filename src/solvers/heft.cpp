@@ -109,7 +109,7 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
     double best_score = kInf, best_start = 0;
     int best_d = -1;
     for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      if (!pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
       double ready = pr.input_us(v, d);
       for (int e : g.in_edges(v)) {
         int u = g.edges[e].src;
@@ -153,7 +153,7 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
     }
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
-    mem[best_d] += pr.param_bytes(v);
+    mem[best_d] += pr.resident_bytes(v);
     busy[best_d].push_back(Slot{best_start, fin[v], seq++, v});
     auto& free = gaps[best_d];
     if (best_start >= last_end[best_d]) {

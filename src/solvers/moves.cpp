@@ -30,14 +30,14 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
     for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
   };
   take_times(*plan);
-  for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.param_bytes(v);
+  for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.resident_bytes(v);
   for (bool improved = true; improved && !out_of_time();) {
     improved = false;
     for (int v : g.topo_order()) {
       if (out_of_time()) break;
       const int from = m.device[v];
       for (int d = 0; d < k; ++d) {
-        if (d == from || !pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+        if (d == from || !pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
         double ready = pr.input_us(v, d);
         bool linked = true;
         for (int e : g.in_edges(v)) {
@@ -62,8 +62,8 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
         if (!lower && !(level && total < best_total * (1 - 1e-9))) continue;
         best = std::min(best, p->makespan_us);
         best_total = total;
-        mem[from] -= pr.param_bytes(v);
-        mem[d] += pr.param_bytes(v);
+        mem[from] -= pr.resident_bytes(v);
+        mem[d] += pr.resident_bytes(v);
         m = std::move(t);
         take_times(*p);
         improved = true;

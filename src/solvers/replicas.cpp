@@ -29,7 +29,7 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
     if (!fit.empty() && ctx.stopped()) break;  // the deadline: the devices replayed so far
     double mem = 0;
     bool runs = true;
-    for (int v = 0; v < n && runs; ++v) runs = pr.can_run(v, d), mem += pr.param_bytes(v);
+    for (int v = 0; v < n && runs; ++v) runs = pr.can_run(v, d), mem += pr.resident_bytes(v);
     if (!runs || mem > pr.capacity_bytes(d)) continue;
     auto one = objective.evaluate(pr, mapping_from_priority(pr, std::vector<int>(n, d), topo));
     if (!one) {

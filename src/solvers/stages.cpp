@@ -47,7 +47,7 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
       blocked[d][t + 1] = blocked[d][t] + (ok ? 0.0 : 1.0);
       best = std::min(best, c);
     }
-    mem[t + 1] = mem[t] + pr.param_bytes(v);
+    mem[t + 1] = mem[t] + pr.resident_bytes(v);
     fastest[t + 1] = fastest[t] + (std::isfinite(best) ? best : 0.0);
   }
   // Cut positions: all, or evenly spaced by cumulative fastest work on long graphs.

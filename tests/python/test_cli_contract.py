@@ -134,3 +134,24 @@ def test_gantt_draws_any_plan_file_and_refuses_bad_ones_in_one_line(diviml_bin, 
     assert len(r.stderr.strip().splitlines()) == 1
     r = run(diviml_bin, "gantt", "-g", graph, "-p", platform, tmp_path / "nope.json", "-o", svg)
     assert r.returncode != 0 and "nope.json" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_latency_plans_report_each_devices_peak_memory(diviml_bin, root, tmp_path):
+    # Extension (issue 13): peak_memory_bytes per device, at least its resident weights and
+    # state, and at least the largest tensor an op there makes.
+    graph = tmp_path / "gpt.json"
+    r = run(diviml_bin, "gen", "transformer", "--layers", "2", "--d-model", "64", "--heads", "2", "--seq", "16",
+            "--vocab", "100", "-o", graph)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(graph.read_text())
+    assert sum(n.get("state_bytes", 0) for n in g["nodes"]) == 2 * 2 * 16 * 64 * 2  # the KV cache
+    p, _ = plan(diviml_bin, graph, "cpu-2gpu", tmp_path, "heft")
+    peak = p["peak_memory_bytes"]
+    assert set(peak) == {"cpu", "gpu0", "gpu1"}
+    where = {x["node"]: x["device"] for x in p["placements"]}
+    for d in peak:
+        nodes = [n for n in g["nodes"] if where[n["id"]] == d]
+        resident = sum(n.get("param_bytes", 0) + n.get("state_bytes", 0) for n in nodes)
+        assert peak[d] >= resident
+        if nodes:
+            assert peak[d] >= resident + max(n.get("output_bytes", 0) for n in nodes)

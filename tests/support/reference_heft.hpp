@@ -30,7 +30,7 @@ inline Mapping reference_heft(const Problem& pr, const std::vector<int>& priorit
     int best_d = -1;
     size_t best_pos = 0;
     for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(v, d) || mem[d] + pr.param_bytes(v) > pr.capacity_bytes(d)) continue;
+      if (!pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
       double ready = pr.input_us(v, d);
       for (int e : g.in_edges(v)) ready = std::max(ready, fin[g.edges[e].src] + pr.comm_us(e, dev[g.edges[e].src], d));
       if (!std::isfinite(ready)) continue;
@@ -53,7 +53,7 @@ inline Mapping reference_heft(const Problem& pr, const std::vector<int>& priorit
     if (best_d < 0) return {};
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
-    mem[best_d] += pr.param_bytes(v);
+    mem[best_d] += pr.resident_bytes(v);
     busy[best_d].insert(busy[best_d].begin() + static_cast<std::ptrdiff_t>(best_pos), Slot{best_start, fin[v], v});
   }
   Mapping m;

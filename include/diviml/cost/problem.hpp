@@ -65,7 +65,9 @@ class Problem {
   double output_us(int node, int device) const { return out_[node * k_ + device]; }
   // Memory capacity of device k in bytes (+inf when unlimited) and the node's resident bytes.
   double capacity_bytes(int device) const { return capacity_[device]; }
-  double param_bytes(int node) const { return graph_.nodes[node].param_bytes; }
+  // Resident: the node's weights plus its state (a KV cache), held on every device that runs it
+  // for the whole plan.
+  double resident_bytes(int node) const { return graph_.nodes[node].param_bytes + graph_.nodes[node].state_bytes; }
 
  private:
   struct Links {

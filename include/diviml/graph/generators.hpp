@@ -47,6 +47,8 @@ Result<Graph> rwnn(const RwnnSpec& spec);
 // scores, softmax, attention x V, output projection, residual add, LayerNorm, MLP up, GELU, MLP
 // down, residual add) and a final LayerNorm + LM head. With `split_heads` the attention of
 // each block is emitted per head (parallel branches), which is what tensor parallelism needs.
+// Each QKV projection carries its keys and values of the prompt as `state_bytes` (the KV cache
+// the decode steps read), resident where it runs like its weights.
 struct TransformerSpec {
   int layers = 12;
   int d_model = 768;

@@ -24,6 +24,8 @@ struct Node {
   std::optional<double> flops;           // floating-point operations
   std::optional<double> bytes_accessed;  // bytes read + written in device memory
   double param_bytes = 0;                // weights resident on the running device
+  double state_bytes = 0;                // extension: state resident like weights (e.g. a KV cache)
+  double workspace_bytes = 0;            // extension: scratch memory held while the op runs
   std::optional<double> output_bytes;    // size of the output tensor
   double input_bytes = 0;                // extension: model input read from the host before this node runs
 };

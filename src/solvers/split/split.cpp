@@ -383,7 +383,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
   // Memory couples the modules; the DP ignores it, so check the stitched plan.
   const int k = pr.num_devices();
   std::vector<double> mem(k, 0.0);
-  for (int v = 0; v < pr.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.param_bytes(v);
+  for (int v = 0; v < pr.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.resident_bytes(v);
   bool fits = true;
   for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
   out.notes.push_back(run.summary(best_us));

@@ -107,7 +107,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   std::vector<std::vector<char>> ok(m, std::vector<char>(choices, 1));
   for (int u = 0; u < m; ++u)
     for (int c = 0; c < k; ++c)
-      for (int v : units[u]) ok[u][c] = ok[u][c] && pr.can_run(v, c) && pr.param_bytes(v) <= pr.capacity_bytes(c);
+      for (int v : units[u]) ok[u][c] = ok[u][c] && pr.can_run(v, c) && pr.resident_bytes(v) <= pr.capacity_bytes(c);
   const Platform& pf = pr.platform();
   const size_t resources = StreamLoads(k).size();
   // Own loads per unit and choice; tensors from a producer to a consumer unit, per choice pair.

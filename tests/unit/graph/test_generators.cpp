@@ -152,3 +152,18 @@ TEST(Generators, RandomAndChainAreConnectedDags) {
   EXPECT_EQ(sources, 1);
   EXPECT_EQ(sinks, 1);
 }
+
+TEST(Generators, TransformerKeepsThePromptsKeysAndValuesAsState) {
+  TransformerSpec spec;
+  spec.layers = 2;
+  spec.seq = 64;
+  spec.batch = 2;
+  auto g = transformer(spec);
+  ASSERT_TRUE(g) << g.error().message;
+  double state = 0;
+  for (const Node& v : g->nodes) state += v.state_bytes;
+  // K and V: 2 x (batch x seq) tokens x d_model values x 2 bytes, per layer.
+  EXPECT_DOUBLE_EQ(state, 2.0 * 2 * (2.0 * 64) * 768 * 2);
+  const Node& qkv = g->nodes[g->find("l0.qkv")];
+  EXPECT_DOUBLE_EQ(qkv.state_bytes, 2.0 * (2.0 * 64) * 768 * 2);
+}

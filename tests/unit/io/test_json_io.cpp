@@ -213,3 +213,18 @@ TEST(GraphIo, BatchIsReadWrittenAndChecked) {
   EXPECT_EQ(graph_error(R"({"batch": 2.5, "nodes": [{"id": "a"}]})"),
             "g.json: field 'batch' must be a whole number from 1 to 1e9");
 }
+
+TEST(JsonIo, StateAndWorkspaceBytesRoundTripAndRefuseNegatives) {
+  auto g = parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1}, "state_bytes": 12, "workspace_bytes": 3}]})",
+                       "g.json");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_DOUBLE_EQ(g->nodes[0].state_bytes, 12.0);
+  EXPECT_DOUBLE_EQ(g->nodes[0].workspace_bytes, 3.0);
+  auto back = parse_graph(graph_to_json(*g), "back.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_DOUBLE_EQ(back->nodes[0].state_bytes, 12.0);
+  EXPECT_DOUBLE_EQ(back->nodes[0].workspace_bytes, 3.0);
+  auto bad = parse_graph(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 1}, "workspace_bytes": -1}]})", "g.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("workspace_bytes"), std::string::npos) << bad.error().message;
+}

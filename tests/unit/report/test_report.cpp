@@ -16,10 +16,15 @@ TEST(Gantt, HasALaneAndLegendEntryPerDeviceAndOpKind) {
   for (const auto& d : pr.platform().devices) EXPECT_NE(svg.find(">" + d.name + "</text>"), std::string::npos);
   for (const char* op : {"conv", "relu", "add"})
     EXPECT_NE(svg.find(std::string(">") + op + "</text>"), std::string::npos);
-  // One box with a tooltip per node, one band per transfer.
+  // One box with a tooltip per node, one band per transfer, one memory line per device.
   size_t titles = 0;
   for (size_t p = svg.find("<title>"); p != std::string::npos; p = svg.find("<title>", p + 1)) ++titles;
-  EXPECT_EQ(titles, plan->placements.size() + plan->transfers.size() + plan->host_transfers.size());
+  EXPECT_EQ(titles, plan->placements.size() + plan->transfers.size() + plan->host_transfers.size() +
+                        pr.platform().devices.size());
+  size_t lines = 0;
+  for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++lines;
+  EXPECT_EQ(lines, pr.platform().devices.size());
+  EXPECT_NE(svg.find("memory held over time, peak"), std::string::npos);
   if (!plan->transfers.empty()) {
     EXPECT_NE(svg.find("transfer (sender's band)"), std::string::npos);
   }

@@ -1,0 +1,34 @@
+// Memory over time of a latency plan (issue 13, first part): what each device holds while the
+// plan runs, by a sweep over its placements and copies.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "diviml/objective/plan.hpp"
+
+namespace diviml {
+
+// Per device:
+// - resident bytes for the whole plan: the weights and state (`state_bytes`) of every node
+//   placed on it;
+// - an output from its producer's start until its last local consumer ends, its outgoing
+//   copies end, and (a sink) its return to the host ends; its size is the node's output_bytes,
+//   else its largest outgoing edge;
+// - a received tensor from its copy's end until its last consumer on the device ends; its size
+//   is the largest edge the copy serves;
+// - the model input (`input_bytes`) from its arrival until the node that reads it ends;
+// - an op's `workspace_bytes` while it runs.
+// Intervals are half-open [from, to): a tensor freed at t and one made at t do not add up.
+struct MemoryProfile {
+  std::vector<double> resident_bytes;                         // per device
+  std::vector<double> peak_bytes;                             // per device, resident included
+  std::vector<double> peak_at_us;                             // when the peak is first reached
+  std::vector<std::vector<std::pair<double, double>>> steps;  // per device: (time, bytes) from then on
+};
+
+// Latency plans only (their placements are one inference); the plan must match the problem
+// (validated or replayed).
+MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
+
+}  // namespace diviml

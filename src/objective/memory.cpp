@@ -1,0 +1,85 @@
+#include "diviml/objective/memory.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace diviml {
+
+MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  MemoryProfile out;
+  out.resident_bytes.assign(k, 0.0);
+  out.peak_bytes.assign(k, 0.0);
+  out.peak_at_us.assign(k, 0.0);
+  out.steps.assign(k, {});
+  std::vector<const Placement*> at(n, nullptr);
+  for (const Placement& p : plan.placements)
+    if (p.node >= 0 && p.node < n && p.device >= 0 && p.device < k) at[p.node] = &p;
+  std::vector<std::vector<std::pair<double, double>>> events(k);  // (time, +bytes / -bytes)
+  auto hold = [&](int d, double from, double to, double bytes) {
+    if (bytes <= 0 || to <= from) return;
+    events[d].emplace_back(from, bytes);
+    events[d].emplace_back(to, -bytes);
+  };
+  // Copies: (producer, destination) -> [start, end] and the largest edge they serve.
+  std::map<std::pair<int, int>, std::pair<double, double>> copy_end;  // -> (end, bytes)
+  std::vector<double> out_until(n, 0.0);
+  for (const Transfer& t : plan.transfers) {
+    const Edge& e = g.edges[t.edge];
+    auto& c = copy_end[{e.src, t.to}];
+    c.first = std::max(c.first, t.end_us);
+    c.second = std::max(c.second, e.bytes);
+    out_until[e.src] = std::max(out_until[e.src], t.end_us);
+  }
+  for (int v = 0; v < n; ++v) {
+    if (!at[v]) continue;
+    const Placement& p = *at[v];
+    out.resident_bytes[p.device] += pr.resident_bytes(v);
+    hold(p.device, p.start_us, p.end_us, g.nodes[v].workspace_bytes);
+    if (g.nodes[v].input_bytes > 0)
+      hold(p.device, std::min(p.start_us, pr.input_us(v, p.device)), p.end_us, g.nodes[v].input_bytes);
+    // The output: until its local consumers, its copies and its return to the host are done.
+    double size = g.nodes[v].output_bytes.value_or(0.0);
+    double until = std::max(p.end_us, out_until[v]);
+    if (g.out_edges(v).empty()) until = std::max(until, p.end_us + pr.output_us(v, p.device));
+    for (int e : g.out_edges(v)) {
+      if (!g.nodes[v].output_bytes) size = std::max(size, g.edges[e].bytes);
+      const int w = g.edges[e].dst;
+      if (at[w] && at[w]->device == p.device) until = std::max(until, at[w]->end_us);
+    }
+    hold(p.device, p.start_us, until, size);
+  }
+  // Received tensors: from the copy's end until the last consumer there ends.
+  for (const auto& [key, c] : copy_end) {
+    const auto [u, b] = key;
+    double until = c.first;
+    for (int e : g.out_edges(u)) {
+      const int w = g.edges[e].dst;
+      if (at[w] && at[w]->device == b) until = std::max(until, at[w]->end_us);
+    }
+    hold(b, c.first, until, c.second);
+  }
+  for (int d = 0; d < k; ++d) {
+    auto& ev = events[d];
+    // Frees before allocations at equal times.
+    std::sort(ev.begin(), ev.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second < b.second;
+    });
+    double now = out.resident_bytes[d];
+    out.peak_bytes[d] = now;
+    out.steps[d].emplace_back(0.0, now);
+    for (size_t i = 0; i < ev.size(); ++i) {
+      now += ev[i].second;
+      if (i + 1 < ev.size() && ev[i + 1].first == ev[i].first) continue;  // one step per time
+      if (now > out.peak_bytes[d] + 1e-9 * std::max(1.0, now)) out.peak_bytes[d] = now, out.peak_at_us[d] = ev[i].first;
+      if (out.steps[d].back().first == ev[i].first)
+        out.steps[d].back().second = now;
+      else
+        out.steps[d].emplace_back(ev[i].first, now);
+    }
+  }
+  return out;
+}
+
+}  // namespace diviml
