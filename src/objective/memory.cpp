@@ -1,6 +1,8 @@
 #include "diviml/objective/memory.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 
 namespace diviml {
@@ -80,6 +82,37 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
     }
   }
   return out;
+}
+
+std::string bytes_text(double bytes) {
+  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (i < 4 && std::abs(bytes) >= 1024) bytes /= 1024, ++i;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.3g %s", bytes, unit[i]);
+  return buf;
+}
+
+std::string memory_shortfall(const Problem& pr) {
+  const Platform& pf = pr.platform();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  double need = 0, have = 0;
+  for (int d = 0; d < k; ++d) have += pr.capacity_bytes(d);
+  for (int v = 0; v < n; ++v) {
+    const double r = pr.resident_bytes(v);
+    need += r;
+    int best = -1;
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(v, d) && (best < 0 || pr.capacity_bytes(d) > pr.capacity_bytes(best))) best = d;
+    if (best >= 0 && r > pr.capacity_bytes(best))
+      return "node '" + pr.graph().nodes[v].id + "' needs " + bytes_text(r) +
+             " of weights and state; the largest device that can run it, '" + pf.devices[best].name + "', has " +
+             bytes_text(pr.capacity_bytes(best));
+  }
+  if (std::isfinite(have) && need > have)
+    return "the graph needs at least " + bytes_text(need) + " of weights and state in all; the platform's " +
+           std::to_string(k) + " device(s) have " + bytes_text(have);
+  return {};
 }
 
 }  // namespace diviml

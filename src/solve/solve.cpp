@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "diviml/objective/memory.hpp"
+
 namespace diviml {
 
 Result<Plan> solve(const std::string& name, const Problem& problem, const SolveOptions& options,
@@ -24,6 +26,8 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   if (!solver->supports(objective))
     return usage_error("solver '" + name + "' does not support the " + objective.name() + " objective");
   if (Status s = objective.accepts(problem); !s) return s.error();
+  if (std::string short_of = memory_shortfall(problem); !short_of.empty())
+    return infeasible(name + ": no plan exists: " + short_of);
   // One deadline for everything below: the static bounds first (their LP gets a tenth of the
   // limit at most), then the solver with what is left.
   const double static_bound =

@@ -2,6 +2,7 @@
 // plan runs, by a sweep over its placements and copies.
 #pragma once
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -30,5 +31,14 @@ struct MemoryProfile {
 // Latency plans only (their placements are one inference); the plan must match the problem
 // (validated or replayed).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
+
+// Why no plan can hold the resident bytes (weights and state) within the devices' memory, by
+// two necessary conditions: a node larger than every device that can run it, or all nodes
+// together larger than all devices together. Empty when neither holds (a plan may still not
+// exist: packing is the solvers' search). One line, naming the node or the totals.
+std::string memory_shortfall(const Problem& problem);
+
+// Bytes for people: "1.5 GiB", "640 KiB", "80 B".
+std::string bytes_text(double bytes);
 
 }  // namespace diviml

@@ -120,3 +120,31 @@ TEST(Memory, SweepMatchesTheDefinitionAtEveryInstant) {
   }
   EXPECT_GT(checked, 40);
 }
+
+TEST(Memory, ShortfallNamesTheNodeOrTheTotals) {
+  // A node bigger than every device that can run it.
+  Problem big = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": null}, "param_bytes": 2048},
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "state_bytes": 10}]})",
+                               R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 1536},
+      {"name": "b", "kind": "gpu", "memory_bytes": 1e9}]})");
+  EXPECT_EQ(memory_shortfall(big),
+            "node 'x' needs 2 KiB of weights and state; the largest device that can run it, 'a', has 1.5 KiB");
+  auto plan = solve("auto", big, {});
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().kind, ErrorKind::kInfeasible);
+  EXPECT_EQ(plan.error().message.rfind("auto: no plan exists: node 'x' needs 2 KiB", 0), 0u) << plan.error().message;
+  // Everything together beyond every device together (state counts like weights).
+  Problem all = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "param_bytes": 60},
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "state_bytes": 60}]})",
+                               R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 64},
+      {"name": "b", "kind": "gpu", "memory_bytes": 50}]})");
+  EXPECT_EQ(memory_shortfall(all),
+            "the graph needs at least 120 B of weights and state in all; the platform's 2 "
+            "device(s) have 114 B");
+  // A plan exists: nothing to say.
+  Problem fits = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "param_bytes": 60}]})",
+                                R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 64},
+      {"name": "b", "kind": "gpu"}]})");
+  EXPECT_EQ(memory_shortfall(fits), "");
+  EXPECT_EQ(bytes_text(3.5 * 1024 * 1024 * 1024), "3.5 GiB");
+}

@@ -42,12 +42,15 @@ TEST(Heft, TopcuogluExampleHasMakespan80) {
 
 TEST(Heft, MemoryFullEverywhereIsAClearError) {
   Problem pr = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "param_bytes": 80},
-      {"id": "y", "cost_us": {"a": 1, "b": 1}, "param_bytes": 80}]})",
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "param_bytes": 80},
+      {"id": "z", "cost_us": {"a": 1, "b": 1}, "param_bytes": 30}]})",
                               R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 100},
-      {"name": "b", "kind": "gpu", "memory_bytes": 50}]})");
+      {"name": "b", "kind": "gpu", "memory_bytes": 100}]})");
   auto plan = solve("heft", pr, {});
   ASSERT_FALSE(plan);
-  EXPECT_NE(plan.error().message.find("heft: node 'y' fits on no device"), std::string::npos);
+  // Each node fits somewhere and all fit in total (190 of 200 bytes), so the static shortfall
+  // does not fire: HEFT itself finds that no packing fits.
+  EXPECT_NE(plan.error().message.find("fits on no device"), std::string::npos) << plan.error().message;
 }
 
 TEST(Heft, GapIndexPlacesLikeTheTextbookSlotScan) {
