@@ -6,6 +6,8 @@
 #include "diviml/solvers/bnb.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/m_etf.hpp"
+#include "diviml/solvers/m_topo.hpp"
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
@@ -14,7 +16,7 @@
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto", "fastest", "heft", "milp", "split", "bnb", "replicas", "stages", "balance"};
+  return {"auto", "fastest", "heft", "milp", "split", "bnb", "m-topo", "m-etf", "replicas", "stages", "balance"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -24,6 +26,8 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "milp") return std::make_unique<MilpSolver>();
   if (name == "split") return std::make_unique<SplitSolver>();
   if (name == "bnb") return std::make_unique<BnbSolver>();
+  if (name == "m-topo") return std::make_unique<MTopoSolver>();
+  if (name == "m-etf") return std::make_unique<MEtfSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();
   if (name == "balance") return std::make_unique<BalanceSolver>();

@@ -77,3 +77,47 @@ TEST(Heft, GapIndexPlacesLikeTheTextbookSlotScan) {
     EXPECT_EQ(got->mapping.order, want.order) << "seed " << seed;
   }
 }
+
+// Baechi's baselines (m-topo, m-etf), by name through solve(): hand-checked placements, memory
+// respected.
+
+TEST(Baechi, MTopoFillsEqualMemorySharesInTopologicalOrder) {
+  // A chain of four 30-byte nodes on two devices: shares of 60 bytes, two nodes each.
+  Problem pr = inline_problem(R"({"nodes": [{"id": "a", "cost_us": {"x": 1, "y": 1}, "param_bytes": 30},
+      {"id": "b", "cost_us": {"x": 1, "y": 1}, "param_bytes": 30},
+      {"id": "c", "cost_us": {"x": 1, "y": 1}, "param_bytes": 30},
+      {"id": "d", "cost_us": {"x": 1, "y": 1}, "param_bytes": 30}],
+      "edges": [{"src": "a", "dst": "b"}, {"src": "b", "dst": "c"}, {"src": "c", "dst": "d"}]})",
+                              R"({"host": "x", "devices": [{"name": "x", "kind": "cpu"}, {"name": "y", "kind": "gpu"}],
+      "default_link": {"latency_us": 1, "bandwidth_gbps": 1}})");
+  auto plan = solve("m-topo", pr, {});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(validate(pr, *plan));
+  std::vector<int> dev;
+  for (const Placement& p : plan->placements) dev.push_back(p.device);
+  EXPECT_EQ(dev, (std::vector<int>{0, 0, 1, 1}));
+}
+
+TEST(Baechi, MEtfStartsTheEarliestPairAndRespectsMemory) {
+  // Two independent 10 us nodes. p (40 bytes, first in topological order) starts at 0 on x,
+  // the lower index at equal starts. q (60 bytes) would start at 0 on y, but y holds 50 bytes:
+  // it waits for x and ends at 20.
+  Problem pr = inline_problem(R"({"nodes": [{"id": "p", "cost_us": {"x": 10, "y": 10}, "param_bytes": 40},
+      {"id": "q", "cost_us": {"x": 10, "y": 10}, "param_bytes": 60}]})",
+                              R"({"host": "x", "devices": [{"name": "x", "kind": "cpu"},
+      {"name": "y", "kind": "gpu", "memory_bytes": 50}]})");
+  auto plan = solve("m-etf", pr, {});
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(validate(pr, *plan));
+  EXPECT_EQ(plan->placements[0].device, 0);
+  EXPECT_EQ(plan->placements[1].device, 0);
+  EXPECT_DOUBLE_EQ(plan->makespan_us, 20.0);
+  // Without the memory limit q starts at 0 on y.
+  Problem free =
+      inline_problem(R"({"nodes": [{"id": "p", "cost_us": {"x": 10, "y": 10}, "param_bytes": 40},
+      {"id": "q", "cost_us": {"x": 10, "y": 10}, "param_bytes": 60}]})",
+                     R"({"host": "x", "devices": [{"name": "x", "kind": "cpu"}, {"name": "y", "kind": "gpu"}]})");
+  auto both = solve("m-etf", free, {});
+  ASSERT_TRUE(both) << both.error().message;
+  EXPECT_DOUBLE_EQ(both->makespan_us, 10.0);
+}
