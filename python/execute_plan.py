@@ -390,16 +390,17 @@ class Wire:
             torch.cuda.synchronize(self.device)
 
 
-def post_receives(lay, me, wire):
+def post_receives(lay, me, wire, tag_of=lambda t: t, rank=None):
     """Every receive of one pass on device `me`, posted ahead into buffers of the reference run's
     shapes. Posted before the pass starts, a tensor lands as it arrives; a receive posted only
     when the value is needed makes gloo over loopback wait 2-4 ms in a fraction of the messages
-    (4 KiB ping-pong on this machine: p90 1991 us posted late, 39 us posted ahead)."""
+    (4 KiB ping-pong on this machine: p90 1991 us posted late, 39 us posted ahead). A stream
+    passes its own tags (`tag_of`: lane and round) and ranks (every lane's devices)."""
     posted = {}
     for (name, dest), tag in lay.tag_of.items():
         if dest == me:
-            src = lay.rank[lay.where[name]]
-            posted[name] = [wire.post(r, src, tag + i) for i, r in enumerate(tensors_of(lay.values[name]))]
+            src = (rank or lay.rank)[lay.where[name]]
+            posted[name] = [wire.post(r, src, tag_of(tag + i)) for i, r in enumerate(tensors_of(lay.values[name]))]
     return posted
 
 
@@ -472,11 +473,9 @@ def stream(sl, me, example, reference, rounds, pace, wire):
 
     def post(q):  # every receive of input round q, ahead (see post_receives)
         for lane, lay in enumerate(sl.lay):
-            for (name, dest), tag in lay.tag_of.items():
-                if dest == me:
-                    src = sl.rank[lay.where[name]]
-                    posted[(q * R + lane, name)] = [wire.post(r, src, sl.tag(lane, tag + i, q))
-                                                    for i, r in enumerate(tensors_of(sl.values[name]))]
+            # A stream's ranks span every lane's devices; its tags carry the lane and round.
+            got = post_receives(lay, me, wire, lambda t, lane=lane: sl.tag(lane, t, q), sl.rank)
+            posted.update({(q * R + lane, name): works for name, works in got.items()})
 
     def fetcher(lane, n):
         lay = sl.lay[lane]
@@ -858,16 +857,15 @@ def execute_stream(args, graph, platform, plan, gm, values, example, reference):
     results = run_processes(stream_worker, len(sl.devices), sl, example, reference, args)
     times = results[0]["times"]
     Q, R = args.rounds, sl.lanes
-    last = Q - D - 1
+    first, last = 1, Q - D - 1  # round 0 warms up; after round Q - D - 1 the pipeline drains
     t_round = [max(times[q * R + lane][1] for lane in range(R)) for q in range(Q)]
-    rate = R * (last - 1) / (t_round[last] - t_round[1])
-    latencies = [(d - i) * 1e6 for n, (i, d) in times.items() if R <= n < (last + 1) * R]
-    w = 1
+    rate = R * (last - first) / (t_round[last] - t_round[first])
+    latencies = [(d - i) * 1e6 for n, (i, d) in times.items() if first * R <= n < (last + 1) * R]
     report = {
         "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
         "objective": "throughput", "devices": sl.devices, "lanes": R, "max_delay_rounds": sl.max_delay,
         "transfers_per_round": sl.transfers, "max_abs_diff": results[0]["max_abs_diff"],
-        "paced": not args.no_pace, "inputs": Q * R, "rounds": Q, "measured_rounds": [w, last],
+        "paced": not args.no_pace, "inputs": Q * R, "rounds": Q, "measured_rounds": [first, last],
         "predicted_period_us": sl.period_us, "predicted_per_s": 1e6 / sl.period_us,
         "measured_per_s": rate, "measured_period_us": 1e6 / rate,
         "predicted_latency_us": float(plan.get("latency_us", plan.get("makespan_us", 0.0))),
