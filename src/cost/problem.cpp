@@ -46,6 +46,13 @@ Problem Problem::derived(Graph graph) const {
   return sub;
 }
 
+Problem Problem::with_memory(std::vector<double> capacity, std::vector<double> extra_resident) const {
+  Problem p = *this;
+  p.capacity_ = std::move(capacity);
+  p.extra_ = std::move(extra_resident);
+  return p;
+}
+
 Problem Problem::restrict(const Restriction& part) const {
   const Graph& g = graph_;
   const int k = k_;

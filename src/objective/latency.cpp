@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/memory.hpp"
 #include "diviml/objective/objective.hpp"
 #include "diviml/objective/replay.hpp"
 #include "diviml/objective/throughput.hpp"
@@ -32,6 +33,13 @@ class LatencyObjective final : public Objective {
     for (const Device& d : problem.platform().devices)
       if (!d.overlap_comm) return false;
     return true;
+  }
+  bool memory_over_time() const override { return true; }
+  std::vector<double> transient_bytes(const Problem& problem, const Plan& plan) const override {
+    const MemoryProfile mem = memory_profile(problem, plan);
+    std::vector<double> out(mem.peak_bytes.size());
+    for (size_t d = 0; d < out.size(); ++d) out[d] = mem.peak_bytes[d] - mem.resident_bytes[d];
+    return out;
   }
   double quick_bound(const Problem& problem) const override {
     const double path = critical_path_bound_us(problem);

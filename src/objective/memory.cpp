@@ -93,8 +93,9 @@ std::string bytes_text(double bytes) {
   return buf;
 }
 
-std::string memory_shortfall(const Problem& pr) {
+std::string memory_shortfall(const Problem& pr, bool over_time) {
   const Platform& pf = pr.platform();
+  const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   double need = 0, have = 0;
   for (int d = 0; d < k; ++d) have += pr.capacity_bytes(d);
@@ -108,6 +109,38 @@ std::string memory_shortfall(const Problem& pr) {
       return "node '" + pr.graph().nodes[v].id + "' needs " + bytes_text(r) +
              " of weights and state; the largest device that can run it, '" + pf.devices[best].name + "', has " +
              bytes_text(pr.capacity_bytes(best));
+  }
+  // While a node runs (for any time), its device holds its weights and state, its workspace,
+  // its model input, its output and one tensor per producer (a local output or a received
+  // copy, at least the edge it reads).
+  for (int v = 0; v < n && over_time; ++v) {
+    const Node& node = g.nodes[v];
+    double work = pr.resident_bytes(v) + node.workspace_bytes + node.input_bytes;
+    double out = node.output_bytes.value_or(0.0);
+    for (int e : g.out_edges(v))
+      if (!node.output_bytes) out = std::max(out, g.edges[e].bytes);
+    std::map<int, double> read;
+    for (int e : g.in_edges(v)) {
+      const Edge& edge = g.edges[e];
+      const std::optional<double>& made = g.nodes[edge.src].output_bytes;
+      double& r = read[edge.src];
+      r = std::max(r, made ? std::min(*made, edge.bytes) : edge.bytes);
+    }
+    work += out;
+    for (const auto& [u, bytes] : read) work += bytes;
+    int best = -1;
+    for (int d = 0; d < k; ++d) {
+      if (!pr.can_run(v, d)) continue;
+      if (pr.cost_us(v, d) <= 0 || work <= pr.capacity_bytes(d)) {
+        best = -1;  // it fits somewhere (or takes no time there, holding nothing)
+        break;
+      }
+      if (best < 0 || pr.capacity_bytes(d) > pr.capacity_bytes(best)) best = d;
+    }
+    if (best >= 0)
+      return "node '" + node.id + "' holds at least " + bytes_text(work) +
+             " while it runs (weights, state, inputs, output, workspace); the largest device that can run it, '" +
+             pf.devices[best].name + "', has " + bytes_text(pr.capacity_bytes(best));
   }
   if (std::isfinite(have) && need > have)
     return "the graph needs at least " + bytes_text(need) + " of weights and state in all; the platform's " +

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "diviml/objective/memory.hpp"
+
 namespace diviml {
 namespace {
 
@@ -134,6 +136,19 @@ Status validate(const Problem& pr, const Plan& plan) {
     if (!leq(mem, pr.capacity_bytes(d)))
       return fail("device '" + pf.devices[d].name + "': resident weights " + num(mem) + " bytes exceed memory_bytes " +
                   num(pr.capacity_bytes(d)));
+  }
+  // Memory over time: weights and state plus every live tensor and workspace, swept
+  // (memory.hpp); the placements and transfers are consistent by now.
+  bool limited = false;
+  for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
+  if (limited) {
+    const MemoryProfile mem = memory_profile(pr, plan);
+    for (int d = 0; d < k; ++d)
+      if (!leq(mem.peak_bytes[d], pr.capacity_bytes(d)))
+        return fail("device '" + pf.devices[d].name + "': " + num(mem.peak_bytes[d]) + " bytes held at " +
+                    num(mem.peak_at_us[d]) + " us (weights and state " + num(mem.resident_bytes[d]) +
+                    ", tensors and workspace " + num(mem.peak_bytes[d] - mem.resident_bytes[d]) +
+                    ") exceed memory_bytes " + num(pr.capacity_bytes(d)));
   }
   for (const auto& [field, value] : {std::pair<const char*, double>{"makespan_us", plan.makespan_us},
                                      {"lower_bound_us", plan.lower_bound_us},

@@ -2,10 +2,215 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <functional>
+#include <optional>
 
 #include "diviml/objective/memory.hpp"
+#include "diviml/objective/replay.hpp"
 
 namespace diviml {
+
+namespace {
+
+// Per device, bytes above its capacity at the plan's peak; empty when it fits or the objective
+// does not model memory over time.
+std::vector<double> overflow(const Objective& objective, const Problem& pr, const Plan& plan,
+                             std::vector<double>& transient) {
+  const int k = pr.num_devices();
+  bool limited = false;
+  for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
+  transient = limited ? objective.transient_bytes(pr, plan) : std::vector<double>{};
+  if (transient.empty()) return {};
+  std::vector<double> resident(k, 0.0), over(k, 0.0);
+  for (const Placement& p : plan.placements) resident[p.device] += pr.resident_bytes(p.node);
+  bool any = false;
+  for (int d = 0; d < k; ++d) {
+    over[d] = std::max(0.0, resident[d] + transient[d] - pr.capacity_bytes(d));
+    any |= over[d] > 1e-6 * std::max(1.0, pr.capacity_bytes(d));
+  }
+  return any ? over : std::vector<double>{};
+}
+
+// What every node could make its device hold besides its weights: its workspace, model input,
+// output and every edge it reads. Charged as resident, a plan cannot overflow (memory.hpp).
+std::vector<double> every_tensor_charged(const Problem& pr) {
+  const Graph& g = pr.graph();
+  std::vector<double> extra(pr.num_nodes(), 0.0);
+  for (int v = 0; v < pr.num_nodes(); ++v) {
+    const Node& node = g.nodes[v];
+    double out = node.output_bytes.value_or(0.0);
+    for (int e : g.out_edges(v))
+      if (!node.output_bytes) out = std::max(out, g.edges[e].bytes);
+    extra[v] = node.workspace_bytes + node.input_bytes + out;
+    for (int e : g.in_edges(v)) extra[v] += g.edges[e].bytes;
+  }
+  return extra;
+}
+
+// Device-first topological order: a node right after the last of its inputs where possible
+// (depth first), so tensors die soon after they are made.
+std::vector<int> depth_first_order(const Graph& g) {
+  std::vector<int> indeg(g.num_nodes()), order, stack;
+  for (int v = 0; v < g.num_nodes(); ++v) indeg[v] = static_cast<int>(g.in_edges(v).size());
+  for (int v = g.num_nodes() - 1; v >= 0; --v)
+    if (indeg[v] == 0) stack.push_back(v);
+  while (!stack.empty()) {
+    const int v = stack.back();
+    stack.pop_back();
+    order.push_back(v);
+    const auto& out = g.out_edges(v);
+    for (auto it = out.rbegin(); it != out.rend(); ++it)
+      if (--indeg[g.edges[*it].dst] == 0) stack.push_back(g.edges[*it].dst);
+  }
+  return order;
+}
+
+// Last resort: depth-first over device assignments in topological order (can-run, links,
+// weights pruned; fastest devices first), each complete one replayed in two orders and kept
+// when its memory over time fits; the best found within a budget of device tries and the
+// deadline (exhaustive on tiny graphs).
+std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
+  const Graph& g = pr.graph();
+  const Objective& objective = *ctx.objective;
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  if (n > 5000) return std::nullopt;  // one recursion frame per node
+  const std::vector<int>& topo = g.topo_order();
+  std::vector<std::vector<int>> orders = {topo, depth_first_order(g)};
+  // Tiny graphs: every topological order (up to 24), so the per-device orders are all tried.
+  if (n <= 8) {
+    std::vector<int> indeg(n), seq;
+    for (int v = 0; v < n; ++v) indeg[v] = static_cast<int>(g.in_edges(v).size());
+    std::function<void()> extend = [&] {
+      if (orders.size() >= 26) return;
+      if (static_cast<int>(seq.size()) == n) {
+        if (seq != orders[0] && seq != orders[1]) orders.push_back(seq);
+        return;
+      }
+      for (int v = 0; v < n; ++v) {
+        if (indeg[v] != 0) continue;
+        indeg[v] = -1;
+        for (int e : g.out_edges(v)) --indeg[g.edges[e].dst];
+        seq.push_back(v);
+        extend();
+        seq.pop_back();
+        for (int e : g.out_edges(v)) ++indeg[g.edges[e].dst];
+        indeg[v] = 0;
+      }
+    };
+    extend();
+  }
+  std::vector<std::vector<int>> cand(n);
+  for (int v = 0; v < n; ++v) {
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(v, d) && std::isfinite(pr.input_us(v, d)) && std::isfinite(pr.output_us(v, d)) &&
+          pr.resident_bytes(v) <= pr.capacity_bytes(d))
+        cand[v].push_back(d);
+    std::stable_sort(cand[v].begin(), cand[v].end(), [&](int a, int b) { return pr.cost_us(v, a) < pr.cost_us(v, b); });
+  }
+  std::vector<int> dev(n, -1);
+  std::vector<double> mem(k, 0.0);
+  std::optional<Plan> best;
+  long steps = 0;
+  const long budget = 200000;
+  std::function<void(int)> place = [&](int t) {
+    if (steps > budget || ctx.stopped()) return;
+    if (t == n) {
+      for (const auto& order : orders) {
+        steps += 1;
+        Result<Plan> p = objective.evaluate(pr, mapping_from_priority(pr, dev, order));
+        std::vector<double> transient;
+        if (p && (!best || p->makespan_us < best->makespan_us) && overflow(objective, pr, *p, transient).empty())
+          best = std::move(*p);
+      }
+      return;
+    }
+    const int v = topo[t];
+    for (int d : cand[v]) {
+      if (++steps > budget) return;
+      if (mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
+      bool linked = true;
+      for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
+      if (!linked) continue;
+      dev[v] = d;
+      mem[d] += pr.resident_bytes(v);
+      place(t + 1);
+      mem[d] -= pr.resident_bytes(v);
+      dev[v] = -1;
+    }
+  };
+  place(0);
+  return best;
+}
+
+// The solvers pack weights and state only: a relaxation of memory over time, so their bounds
+// hold. When the plan's live tensors overflow a device, the solver runs again with each such
+// device's capacity lowered by the tensors it held at its peak (up to three times, reserves
+// only growing), then, as the last resort, with every node charged every tensor it touches
+// (a plan of that problem cannot overflow). Returns the mapping that fits or an error.
+Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
+                        std::vector<std::string>& notes) {
+  const Objective& objective = *ctx.objective;
+  const int k = pr.num_devices();
+  std::vector<double> transient, reserve(k, 0.0), over = overflow(objective, pr, first, transient);
+  if (over.empty()) return first;
+  auto describe = [&](const std::vector<double>& o) {
+    std::string s;
+    for (int d = 0; d < k; ++d)
+      if (o[d] > 0) s += (s.empty() ? "" : ", ") + ("'" + pr.platform().devices[d].name + "' by " + bytes_text(o[d]));
+    return s;
+  };
+  const std::string first_over = describe(over);
+  notes.push_back(solver.name() + ": its plan's live tensors overflowed " + first_over +
+                  "; solved again with memory reserved for them");
+  auto attempt = [&](const Problem& view) -> std::optional<Plan> {
+    SolveContext sub = ctx;
+    sub.cache = nullptr;
+    Result<SolverOutput> o = solver.run(view, sub);
+    if (!o) return std::nullopt;
+    Result<Plan> p = objective.evaluate(pr, o->mapping);
+    if (!p) return std::nullopt;
+    p->notes = o->notes;
+    p->modules = o->modules;
+    return *p;
+  };
+  for (int round = 0; round < 3 && !ctx.stopped(); ++round) {
+    std::vector<double> capacity(k);
+    bool possible = true;
+    for (int d = 0; d < k; ++d) {
+      if (over[d] > 0) reserve[d] = std::max(reserve[d], transient[d]);
+      capacity[d] = pr.capacity_bytes(d) - reserve[d];
+      possible &= capacity[d] >= 0;
+    }
+    if (!possible) break;
+    std::optional<Plan> p = attempt(pr.with_memory(capacity, {}));
+    if (!p) break;
+    std::vector<double> t;
+    std::vector<double> o = overflow(objective, pr, *p, t);
+    if (o.empty()) return *p;
+    for (int d = 0; d < k; ++d) transient[d] = std::max(transient[d], t[d]), over[d] = std::max(over[d], o[d]);
+  }
+  std::vector<double> capacity(k);
+  for (int d = 0; d < k; ++d) capacity[d] = pr.capacity_bytes(d);
+  const Problem charged = pr.with_memory(capacity, every_tensor_charged(pr));
+  if (std::optional<Plan> p = attempt(charged)) {
+    std::vector<double> t;
+    if (overflow(objective, pr, *p, t).empty()) {
+      notes.push_back(solver.name() + ": kept the plan solved with every tensor charged to its device");
+      return *p;
+    }
+  }
+  if (std::optional<Plan> p = memory_search(pr, ctx)) {
+    notes.push_back(solver.name() + ": kept the best plan of a search over assignments that checks memory over time");
+    return *p;
+  }
+  return infeasible(solver.name() +
+                    ": no plan found within memory: the weights fit, but the live tensors of the "
+                    "plans found overflow " +
+                    first_over + " (no proof that no plan exists; try another solver or a longer --time-limit)");
+}
+
+}  // namespace
 
 Result<Plan> solve(const std::string& name, const Problem& problem, const SolveOptions& options,
                    const SolveHooks& hooks) {
@@ -26,7 +231,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   if (!solver->supports(objective))
     return usage_error("solver '" + name + "' does not support the " + objective.name() + " objective");
   if (Status s = objective.accepts(problem); !s) return s.error();
-  if (std::string short_of = memory_shortfall(problem); !short_of.empty())
+  if (std::string short_of = memory_shortfall(problem, objective.memory_over_time()); !short_of.empty())
     return infeasible(name + ": no plan exists: " + short_of);
   // One deadline for everything below: the static bounds first (their LP gets a tenth of the
   // limit at most), then the solver with what is left.
@@ -37,10 +242,20 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   if (!out) return out.error();
   Result<Plan> plan = objective.evaluate(problem, out->mapping);
   if (!plan) return internal_error(name + " produced an invalid mapping: " + plan.error().message);
-  plan->solver = name;
-  plan->status = out->status;
   plan->notes = out->notes;
   plan->modules = out->modules;
+  plan->status = out->status;
+  {
+    std::vector<std::string> memory_notes;
+    Result<Plan> fitted = fit_memory(*solver, problem, ctx, std::move(*plan), memory_notes);
+    if (!fitted) return fitted.error();
+    // A plan solved again under a restricted view proves nothing; the first solve's bound
+    // (of a relaxation) still holds.
+    if (!memory_notes.empty()) fitted->status = PlanStatus::kFeasible;
+    fitted->notes.insert(fitted->notes.end(), memory_notes.begin(), memory_notes.end());
+    plan = std::move(fitted);
+  }
+  plan->solver = name;
   const double value = objective.value(*plan);
   // The latency limit is honoured or answered: a plan above it is not returned.
   if (options.max_latency_us > 0 && plan->makespan_us > options.max_latency_us * (1 + 1e-9))

@@ -49,13 +49,70 @@ class Oracle {
     return bytes > 0 ? pr_.platform().transfer_us(d, pr_.platform().host, bytes) : 0.0;
   }
 
-  // Makespan of a device assignment with per-device orders; +inf when infeasible.
-  double evaluate(const std::vector<int>& dev, const std::vector<std::vector<int>>& order) const {
+  // Memory over time, from the definition in the issue (written apart from memory.cpp): on each
+  // device, the weights and state of its nodes for the whole run, plus intervals [from, to):
+  // a node's workspace while it runs, its model input from arrival until it ends, its output
+  // from its start until its local consumers, its copies and its return to the host end, and a
+  // copy received on a device from its arrival until its last consumer there ends. The peak is
+  // the largest sum over the intervals holding at some interval's start. True when every
+  // device's peak is within its capacity. `start` and `copy_end(u, d)` give the times.
+  template <class CopyEnd>
+  bool fits_over_time(const std::vector<int>& dev, const std::vector<double>& start, CopyEnd copy_end) const {
+    const Graph& g = pr_.graph();
+    struct Held {
+      double from, to, bytes;
+    };
+    std::vector<std::vector<Held>> held(k_);
+    std::vector<double> resident(k_, 0.0);
+    auto end = [&](int v) { return start[v] + pr_.cost_us(v, dev[v]); };
+    for (int v = 0; v < n_; ++v) {
+      const Node& node = g.nodes[v];
+      const int d = dev[v];
+      resident[d] += node.param_bytes + node.state_bytes;
+      held[d].push_back({start[v], end(v), node.workspace_bytes});
+      if (node.input_bytes > 0) held[d].push_back({input(v, d), end(v), node.input_bytes});
+      double size = node.output_bytes ? *node.output_bytes : 0.0;
+      double until = end(v);
+      if (g.out_edges(v).empty()) until += output(v, d);
+      for (int e : g.out_edges(v)) {
+        const int w = g.edges[e].dst;
+        if (!node.output_bytes) size = std::max(size, g.edges[e].bytes);
+        until = std::max(until, dev[w] == d ? end(w) : copy_end(v, dev[w]));
+      }
+      held[d].push_back({start[v], until, size});
+      // Copies received from v, one per other device that reads it.
+      for (int b = 0; b < k_; ++b) {
+        if (b == d) continue;
+        double bytes = 0, last = -1;
+        for (int e : g.out_edges(v))
+          if (dev[g.edges[e].dst] == b)
+            bytes = std::max(bytes, g.edges[e].bytes), last = std::max(last, end(g.edges[e].dst));
+        if (last >= 0) held[b].push_back({copy_end(v, b), std::max(last, copy_end(v, b)), bytes});
+      }
+    }
+    for (int d = 0; d < k_; ++d) {
+      double peak = resident[d];
+      for (const Held& at : held[d]) {
+        double sum = resident[d];
+        for (const Held& h : held[d])
+          if (h.from <= at.from && at.from < h.to) sum += h.bytes;
+        peak = std::max(peak, sum);
+      }
+      if (peak > pr_.capacity_bytes(d) * (1 + 1e-9)) return false;
+    }
+    return true;
+  }
+
+  // Makespan of a device assignment with per-device orders, started as early as precedence
+  // allows (what a replay does); +inf when infeasible. `over_time` false checks weights and
+  // state only (the relaxation the solvers' bounds are about).
+  double evaluate(const std::vector<int>& dev, const std::vector<std::vector<int>>& order,
+                  bool over_time = true) const {
     const Graph& g = pr_.graph();
     std::vector<double> mem(k_, 0.0);
     for (int v = 0; v < n_; ++v) {
       if (!std::isfinite(pr_.cost_us(v, dev[v]))) return kInf;
-      mem[dev[v]] += g.nodes[v].param_bytes;
+      mem[dev[v]] += g.nodes[v].param_bytes + g.nodes[v].state_bytes;
     }
     for (int d = 0; d < k_; ++d)
       if (mem[d] > pr_.capacity_bytes(d)) return kInf;
@@ -82,20 +139,32 @@ class Oracle {
           if (!std::isfinite(out)) return kInf;
           makespan = std::max(makespan, start[v] + pr_.cost_us(v, dev[v]) + out);
         }
+        auto copy_end = [&](int u, int b) {
+          double t = 0;
+          for (int e : g.out_edges(u))
+            if (dev[g.edges[e].dst] == b) t = std::max(t, start[u] + pr_.cost_us(u, dev[u]) + transfer(e, dev[u], b));
+          return t;
+        };
+        if (over_time && !fits_over_time(dev, start, copy_end)) return kInf;
         return makespan;
       }
     }
     return kInf;  // still moving after n + 1 rounds: the orders contradict precedence
   }
 
-  // The exact optimum; +inf when no plan exists.
-  double optimum() const {
+  // The exact optimum over plans started as early as their orders allow, memory over time
+  // included; +inf when no such plan exists.
+  double optimum() const { return search(true); }
+  // The same with weights and state only: the relaxation, at most the optimum of any plan.
+  double relaxed_optimum() const { return search(false); }
+
+  double search(bool over_time) const {
     double best = kInf;
     std::vector<int> dev(n_, 0);
     std::vector<std::vector<int>> order(k_);
     std::function<void(int)> orders = [&](int d) {
       if (d == k_) {
-        best = std::min(best, evaluate(dev, order));
+        best = std::min(best, evaluate(dev, order, over_time));
         return;
       }
       std::vector<int>& o = order[d];
@@ -143,7 +212,7 @@ class Oracle {
     std::vector<double> mem(k_, 0.0);
     double makespan = 0;
     for (int v = 0; v < n_; ++v) {
-      mem[at[v]->device] += g.nodes[v].param_bytes;
+      mem[at[v]->device] += g.nodes[v].param_bytes + g.nodes[v].state_bytes;
       const double out = output(v, at[v]->device);
       if (!std::isfinite(out)) return g.nodes[v].id + " cannot return its output";
       makespan = std::max(makespan, at[v]->end_us + out);
@@ -156,6 +225,16 @@ class Oracle {
     }
     for (int d = 0; d < k_; ++d)
       if (mem[d] > pr_.capacity_bytes(d)) return "memory exceeded";
+    std::vector<int> dev(n_);
+    std::vector<double> start(n_);
+    for (int v = 0; v < n_; ++v) dev[v] = at[v]->device, start[v] = at[v]->start_us;
+    auto copy_end = [&](int u, int b) {
+      double t = 0;
+      for (const Transfer& tr : plan.transfers)
+        if (g.edges[tr.edge].src == u && tr.to == b) t = std::max(t, tr.end_us);
+      return t;
+    };
+    if (!fits_over_time(dev, start, copy_end)) return "memory over time exceeded";
     if (std::abs(makespan - plan.makespan_us) > tol(makespan)) return "makespan_us differs from the placements";
     return "";
   }
@@ -165,7 +244,7 @@ class Oracle {
     std::vector<double> mem(k_, 0.0);
     for (int v = 0; v < n_; ++v) {
       if (!std::isfinite(pr_.cost_us(v, dev[v]))) return false;
-      mem[dev[v]] += pr_.graph().nodes[v].param_bytes;
+      mem[dev[v]] += pr_.graph().nodes[v].param_bytes + pr_.graph().nodes[v].state_bytes;
     }
     for (int d = 0; d < k_; ++d)
       if (mem[d] > pr_.capacity_bytes(d)) return false;

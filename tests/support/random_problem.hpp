@@ -59,6 +59,18 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
     for (int i = 0; i < spec.nodes; ++i)
       if (g.is_source(i)) g.nodes[i].input_bytes = std::round(5000 * u(rng));
   }
+  // Memory limits are about weights here: each limited device also gets room for every tensor
+  // of the graph at once (T bytes), so live tensors can never overflow it (tricky_problem makes
+  // them bind). Weights and their limits are scaled by K = 1 + T / 50, so that this room is
+  // at most 50 of the unscaled units and the weights still bind as they did.
+  if (spec.memory) {
+    double tensors = 0;
+    for (const Node& v : g.nodes) tensors += v.output_bytes.value_or(0.0) + v.input_bytes + v.workspace_bytes;
+    for (const Edge& e : g.edges) tensors += e.bytes;
+    const double scale = 1 + tensors / 50;
+    for (Node& v : g.nodes) v.param_bytes *= scale;
+    for (Device& dev : p.devices) *dev.memory_bytes = *dev.memory_bytes * scale + tensors;
+  }
   auto pr = Problem::build(std::move(g), std::move(p));
   return std::move(*pr);
 }

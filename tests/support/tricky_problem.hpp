@@ -1,6 +1,6 @@
 // Seeded tiny instances with every awkward feature the core must survive: zero costs, ops a
 // device cannot run (null), zero-byte and huge edges, host input and output bytes, memory
-// limits and missing links. Same seed, same instance. Small enough for the Oracle.
+// limits (weights and tensors) and missing links. Same seed, same instance. Small enough for the Oracle.
 #pragma once
 
 #include <algorithm>
@@ -73,6 +73,20 @@ inline std::optional<Problem> tricky_problem(std::uint64_t seed, int max_nodes =
   if (host_io)
     for (int i = 0; i < n; ++i)
       if (g.is_source(i) && u(rng) < 0.7) g.nodes[i].input_bytes = u(rng) < 0.1 ? 1e9 : std::round(5000 * u(rng));
+  // Memory limits hold tensors too (memory over time): a limited device gets room for a random
+  // share, up to 1.5 times, of the largest working set of one node (output, inputs read, model
+  // input), so some instances are tight, some infeasible. Drawn last: the rest is unchanged.
+  if (memory) {
+    double working = 0;
+    for (int v = 0; v < n; ++v) {
+      double w = g.nodes[v].input_bytes + g.nodes[v].output_bytes.value_or(0.0);
+      for (int e : g.in_edges(v)) w += g.edges[e].bytes;
+      for (int e : g.out_edges(v)) w = std::max(w, g.edges[e].bytes);
+      working = std::max(working, w);
+    }
+    for (Device& dev : p.devices)
+      if (dev.memory_bytes) *dev.memory_bytes += std::round(1.5 * working * u(rng));
+  }
   auto pr = Problem::build(std::move(g), std::move(p));
   if (!pr) return std::nullopt;
   return std::move(*pr);

@@ -46,6 +46,10 @@ class Problem {
   // device (costs summed, +inf where one cannot run; host input of the first, return of the
   // last). Members must cover every node once, each list a path in topological order.
   Problem fuse(const std::vector<std::vector<int>>& members) const;
+  // This problem with memory seen differently (what solve() uses to repair a plan whose
+  // tensors overflow a device): per-device capacities `capacity` and, when not empty, each
+  // node charged `extra_resident[v]` more resident bytes. Costs, links and origins unchanged.
+  Problem with_memory(std::vector<double> capacity, std::vector<double> extra_resident) const;
   // Node of the problem this one was derived from (itself for a built problem).
   int origin(int node) const { return origin_.empty() ? node : origin_[node]; }
 
@@ -67,7 +71,9 @@ class Problem {
   double capacity_bytes(int device) const { return capacity_[device]; }
   // Resident: the node's weights plus its state (a KV cache), held on every device that runs it
   // for the whole plan.
-  double resident_bytes(int node) const { return graph_.nodes[node].param_bytes + graph_.nodes[node].state_bytes; }
+  double resident_bytes(int node) const {
+    return graph_.nodes[node].param_bytes + graph_.nodes[node].state_bytes + (extra_.empty() ? 0.0 : extra_[node]);
+  }
 
  private:
   struct Links {
@@ -81,7 +87,8 @@ class Problem {
   std::shared_ptr<const Links> links_;
   int k_ = 0;
   std::vector<double> cost_, in_, out_, capacity_;
-  std::vector<int> origin_;  // empty for a built problem
+  std::vector<double> extra_;  // per node, added to resident_bytes; empty for none
+  std::vector<int> origin_;    // empty for a built problem
 };
 
 // Roofline estimate of one node on one device, microseconds; error when specs are missing.

@@ -32,11 +32,13 @@ struct MemoryProfile {
 // (validated or replayed).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 
-// Why no plan can hold the resident bytes (weights and state) within the devices' memory, by
-// two necessary conditions: a node larger than every device that can run it, or all nodes
-// together larger than all devices together. Empty when neither holds (a plan may still not
-// exist: packing is the solvers' search). One line, naming the node or the totals.
-std::string memory_shortfall(const Problem& problem);
+// Why no plan can fit the devices' memory, by three necessary conditions: a node's weights and
+// state larger than every device that can run it; (`over_time`) a node whose working set while it runs
+// (weights, state, workspace, model input, its output and what it reads) is larger than every
+// device that can run it; all weights and state together larger than all devices together.
+// Empty when none holds (a plan may still not exist: packing is the solvers' search). One
+// line, naming the node or the totals.
+std::string memory_shortfall(const Problem& problem, bool over_time = true);
 
 // Bytes for people: "1.5 GiB", "640 KiB", "80 B".
 std::string bytes_text(double bytes);

@@ -43,6 +43,12 @@ class Objective {
   // problem. False where the evaluation models what the solvers' searches leave out; the solve
   // then keeps only the objective's own lower_bound.
   virtual bool solver_bounds_hold(const Problem& /*problem*/) const { return true; }
+  // Per device, the bytes a plan holds at its peak beyond the resident weights and state of
+  // the nodes placed there (live tensors, workspace); empty where the objective does not model
+  // memory over time. solve() repairs a plan whose peak overflows a device (docs/cost-model.md).
+  // Whether plans are held to memory over time (live tensors), not weights and state only.
+  virtual bool memory_over_time() const { return false; }
+  virtual std::vector<double> transient_bytes(const Problem& /*problem*/, const Plan& /*plan*/) const { return {}; }
 };
 
 // Makespan of one inference (docs/formulation.md).

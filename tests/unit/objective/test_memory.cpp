@@ -7,9 +7,11 @@
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/validate.hpp"
 #include "diviml/solve/solve.hpp"
 #include "support/fixtures.hpp"
 #include "support/inline_problem.hpp"
+#include "support/oracle.hpp"
 #include "support/random_problem.hpp"
 
 using namespace diviml;
@@ -147,4 +149,66 @@ TEST(Memory, ShortfallNamesTheNodeOrTheTotals) {
       {"name": "b", "kind": "gpu"}]})");
   EXPECT_EQ(memory_shortfall(fits), "");
   EXPECT_EQ(bytes_text(3.5 * 1024 * 1024 * 1024), "3.5 GiB");
+}
+
+TEST(Memory, ShortfallCountsWhatANodeHoldsWhileItRuns) {
+  // y reads 600 B from x and makes 500 B with 100 B of weights: 1.17 KiB at once, more than
+  // either device; the weights alone would fit.
+  Problem pr = inline_problem(R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "output_bytes": 600},
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "param_bytes": 100, "output_bytes": 500}],
+      "edges": [{"src": "x", "dst": "y", "bytes": 600}]})",
+                              R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 1000},
+      {"name": "b", "kind": "gpu", "memory_bytes": 900}]})");
+  EXPECT_EQ(memory_shortfall(pr),
+            "node 'y' holds at least 1.17 KiB while it runs (weights, state, inputs, output, workspace); the "
+            "largest device that can run it, 'a', has 1000 B");
+  EXPECT_EQ(memory_shortfall(pr, false), "");  // weights and state only (throughput plans)
+  auto plan = solve("heft", pr, {});
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().kind, ErrorKind::kInfeasible);
+}
+
+TEST(Memory, ValidatorRejectsLiveTensorsAboveCapacityAndSolveRepairs) {
+  // Two branches of 10 us each from a source; each branch output is 400 B, live until the
+  // join. Without memory limits everything runs on the GPU `g` (twice as fast), but `g` holds
+  // 450 B: there are no weights, and the tensors do not fit.
+  Problem pr = inline_problem(
+      R"({"nodes": [{"id": "s", "cost_us": {"c": 1, "g": 1}, "output_bytes": 100},
+      {"id": "l", "cost_us": {"c": 20, "g": 10}, "output_bytes": 400},
+      {"id": "r", "cost_us": {"c": 20, "g": 10}, "output_bytes": 400},
+      {"id": "j", "cost_us": {"c": 1, "g": 1}, "output_bytes": 10}],
+      "edges": [{"src": "s", "dst": "l", "bytes": 100}, {"src": "s", "dst": "r", "bytes": 100},
+      {"src": "l", "dst": "j", "bytes": 400}, {"src": "r", "dst": "j", "bytes": 400}]})",
+      R"({"host": "c", "devices": [{"name": "c", "kind": "cpu"}, {"name": "g", "kind": "gpu", "memory_bytes": 450}],
+      "links": [{"a": "c", "b": "g", "latency_us": 1, "bandwidth_gbps": 100}]})");
+  // Everything on g: s's output (100 B) and both branch outputs (800 B) overlap.
+  Mapping all_g;
+  all_g.device = {1, 1, 1, 1};
+  all_g.order = {{}, {0, 1, 2, 3}};
+  auto crowded = latency_objective().evaluate(pr, all_g);
+  ASSERT_TRUE(crowded);
+  Status bad = validate(pr, *crowded);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("device 'g': 900 bytes held at"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("exceed memory_bytes 450"), std::string::npos) << bad.error().message;
+  // Every solver returns a plan that fits; the exhaustive oracle agrees on the optimum, and a
+  // repaired plan is never called optimal unless the relaxation's bound proves it.
+  const double opt = Oracle(pr).optimum(), relaxed = Oracle(pr).relaxed_optimum();
+  ASSERT_TRUE(std::isfinite(opt));
+  EXPECT_GT(opt, relaxed);  // memory binds here
+  for (const std::string& name : {"heft", "milp", "bnb", "split", "auto", "m-etf", "m-topo"}) {
+    auto plan = solve(name, pr, {});
+    ASSERT_TRUE(plan) << name << ": " << plan.error().message;
+    EXPECT_TRUE(validate(pr, *plan)) << name;
+    EXPECT_EQ(Oracle(pr).check(*plan), "") << name;
+    EXPECT_GE(plan->makespan_us, opt * (1 - 1e-9)) << name;
+    EXPECT_LE(plan->lower_bound_us, relaxed * (1 + 1e-9)) << name;
+    EXPECT_LE(memory_profile(pr, *plan).peak_bytes[1], 450 + 1e-9) << name;
+  }
+  auto exact = solve("milp", pr, {});
+  ASSERT_TRUE(exact);
+  EXPECT_NEAR(exact->makespan_us, opt, 1e-6 * opt);
+  bool noted = false;
+  for (const std::string& note : exact->notes) noted |= note.find("live tensors overflowed 'g'") != std::string::npos;
+  EXPECT_TRUE(noted);
 }
