@@ -377,6 +377,8 @@ int run(int argc, char** argv) {
   gen_tf->add_option("--vocab", tf.vocab, "vocabulary (default 50257)");
   gen_tf->add_option("--bytes-per-value", tf.bytes_per_value, "2 = fp16 (default), 4 = fp32");
   gen_tf->add_flag("--split-heads", tf.split_heads, "one branch per attention head");
+  gen_tf->add_option("--context", tf.context,
+                     "decode step: positions already in the KV cache (default 0 = a prefill of --seq tokens)");
   for (auto* g : {gen_random, gen_chain, gen_rwnn, gen_tf}) {
     g->add_option("--seed", gen_seed, "random seed");
     g->add_option("--output,-o", gen_out, "graph file to write")->required();

@@ -267,6 +267,7 @@ Result<Graph> transformer(const TransformerSpec& s) {
     return fail("transformer: --layers, --d-model, --heads, --seq, --batch and --vocab must be positive");
   if (s.d_model % s.heads != 0) return fail("transformer: --d-model must be a multiple of --heads");
   if (s.bytes_per_value < 1) return fail("transformer: --bytes-per-value must be positive");
+  if (s.context < 0 || s.context > 10000000) return fail("transformer: --context must be in [0, 1e7]");
   if (s.layers > 10000 || s.heads > 4096 || s.d_model > 1000000 || s.seq > 10000000 || s.batch > 1000000 ||
       s.vocab > 100000000 || s.bytes_per_value > 8)
     return fail(
@@ -275,9 +276,11 @@ Result<Graph> transformer(const TransformerSpec& s) {
   const double B = s.bytes_per_value, T = static_cast<double>(s.batch) * s.seq, D = s.d_model;
   const int H = s.heads;
   const double dh = D / H;
+  const double L = static_cast<double>(s.context) + s.seq;  // keys each new token attends to
   Graph g;
   g.name = "gpt-l" + std::to_string(s.layers) + "-d" + std::to_string(s.d_model) + "-h" + std::to_string(H) + "-s" +
-           std::to_string(s.seq) + "-b" + std::to_string(s.batch);
+           std::to_string(s.seq) + "-b" + std::to_string(s.batch) +
+           (s.context > 0 ? "-c" + std::to_string(s.context) : "");
   auto op = [&](const std::string& id, const std::string& kind, double flops, double params, double in_vals,
                 double out_vals) {
     Node v;
@@ -293,7 +296,7 @@ Result<Graph> transformer(const TransformerSpec& s) {
   auto linear = [&](const std::string& id, double in, double out) {
     return op(id, "linear", 2.0 * T * in * out, in * out + out, T * in, T * out);
   };
-  int x = op("embed", "embedding", T * D, (static_cast<double>(s.vocab) + s.seq) * D, T, T * D);
+  int x = op("embed", "embedding", T * D, (static_cast<double>(s.vocab) + L) * D, T, T * D);
   g.nodes[x].input_bytes = T * 8;  // int64 token ids from the host
   for (int l = 0; l < s.layers; ++l) {
     std::string p = "l" + std::to_string(l) + ".";
@@ -303,16 +306,18 @@ Result<Graph> transformer(const TransformerSpec& s) {
     std::vector<int> heads_out;
     auto attention = [&](const std::string& q, double width, double nheads) {
       int qkv = linear(q + "qkv", D, 3 * width);
-      // The prompt's keys and values stay for the decode steps that follow: the KV cache,
-      // resident where this projection runs.
-      g.nodes[qkv].state_bytes = 2 * T * width * B;
+      // The keys and values of every position (the prompt's, or the cache and the new tokens'
+      // in a decode step) stay for the steps that follow: the KV cache, resident where this
+      // projection runs.
+      const double cached = static_cast<double>(s.batch) * L * width;
+      g.nodes[qkv].state_bytes = 2 * cached * B;
       connect(ln1, qkv);
-      double scores = static_cast<double>(s.batch) * nheads * s.seq * s.seq;
-      int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, 2 * T * width, scores);
+      double scores = static_cast<double>(s.batch) * nheads * s.seq * L;
+      int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, T * width + cached, scores);
       connect(qkv, sc);
       int sm = op(q + "softmax", "softmax", 5.0 * scores, 0, scores, scores);
       connect(sc, sm);
-      int av = op(q + "attn_v", "matmul", 2.0 * scores * dh, 0, scores + T * width, T * width);
+      int av = op(q + "attn_v", "matmul", 2.0 * scores * dh, 0, scores + cached, T * width);
       connect(sm, av);
       connect(qkv, av);
       return av;

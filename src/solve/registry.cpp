@@ -12,11 +12,13 @@
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
 #include "diviml/solvers/stages.hpp"
+#include "diviml/solvers/uniform.hpp"
 
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto", "fastest", "heft", "milp", "split", "bnb", "m-topo", "m-etf", "replicas", "stages", "balance"};
+  return {"auto",   "fastest", "heft",    "milp",     "split",  "bnb",
+          "m-topo", "m-etf",   "uniform", "replicas", "stages", "balance"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -28,6 +30,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "bnb") return std::make_unique<BnbSolver>();
   if (name == "m-topo") return std::make_unique<MTopoSolver>();
   if (name == "m-etf") return std::make_unique<MEtfSolver>();
+  if (name == "uniform") return std::make_unique<UniformSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();
   if (name == "balance") return std::make_unique<BalanceSolver>();

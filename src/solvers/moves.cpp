@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
 
 namespace diviml {
@@ -31,6 +32,9 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
   };
   take_times(*plan);
   for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.resident_bytes(v);
+  bool limited = false;
+  for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
+  std::vector<double> allowed = limited ? memory_profile(pr, *plan).peak_bytes : std::vector<double>{};
   for (bool improved = true; improved && !out_of_time();) {
     improved = false;
     for (int v : g.topo_order()) {
@@ -60,6 +64,15 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
         const bool lower = p->makespan_us < best * (1 - 1e-9);
         const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
         if (!lower && !(level && total < best_total * (1 - 1e-9))) continue;
+        // Memory over time: a move may not take a device above its capacity (or above the
+        // peak it already had, when the start overflowed).
+        if (limited) {
+          const std::vector<double> peak = memory_profile(pr, *p).peak_bytes;
+          bool fits = true;
+          for (int d2 = 0; d2 < k && fits; ++d2) fits = peak[d2] <= std::max(pr.capacity_bytes(d2), allowed[d2]);
+          if (!fits) continue;
+          allowed = peak;
+        }
         best = std::min(best, p->makespan_us);
         best_total = total;
         mem[from] -= pr.resident_bytes(v);

@@ -58,6 +58,10 @@ struct TransformerSpec {
   int vocab = 50257;
   int bytes_per_value = 2;  // fp16 weights and activations
   bool split_heads = false;
+  // Decode: tokens already in the KV cache. 0 = a prefill of `seq` tokens (their keys and values
+  // become the cache); > 0 = a decode step of `seq` new tokens (usually 1) attending to
+  // `context` cached positions and themselves, the cache resident where each qkv runs.
+  int context = 0;
 };
 Result<Graph> transformer(const TransformerSpec& spec);
 

@@ -133,7 +133,7 @@ TEST(Replay, OccupiedCopiesNeverShortenAScheduleAndEverySolverValidates) {
         continue;
       }
       if (!plan) {
-        EXPECT_EQ(name, "fastest") << plan.error().message;
+        EXPECT_TRUE(name == "fastest" || name == "uniform") << plan.error().message;
         continue;
       }
       ++checked;
