@@ -68,7 +68,8 @@ long count_unordered_pairs(const Graph& g) {
   return pairs;
 }
 
-LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::steady_clock::time_point deadline) {
+LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::steady_clock::time_point deadline,
+                               SymmetryRule symmetry) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   LatencyMilp L;
@@ -203,6 +204,38 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::
         total += pr.resident_bytes(i);
       }
     if (total > pr.capacity_bytes(d)) m.add_row(row, -kInf, pr.capacity_bytes(d));
+  }
+  // Symmetry: between consecutive devices of a class of identical ones, an order that every
+  // plan has an image in (apply canonical_permutation): the earlier device runs an earlier
+  // first node (inputs: a node may use the later device only if an earlier node in
+  // topological order uses the earlier one), or at least as many nodes (ops), or at least as
+  // much busy time (busy).
+  if (symmetry != SymmetryRule::kNone) {
+    const std::vector<int>& topo = g.topo_order();
+    for (const std::vector<int>& group : identical_groups(pr))
+      for (size_t j = 0; j + 1 < group.size(); ++j) {
+        const int a = group[j], b = group[j + 1];
+        if (symmetry == SymmetryRule::kInputs) {
+          std::vector<std::pair<int, double>> earlier;  // x[u][a] for u before v
+          for (int v : topo) {
+            if (L.x[v][b] >= 0) {
+              std::vector<std::pair<int, double>> row = earlier;
+              row.push_back({L.x[v][b], -1.0});
+              m.add_row(row, 0, kInf);
+            }
+            if (L.x[v][a] >= 0) earlier.push_back({L.x[v][a], 1.0});
+          }
+        } else {
+          std::vector<std::pair<int, double>> row;
+          for (int i = 0; i < n; ++i) {
+            const double w = symmetry == SymmetryRule::kOps ? 1.0 : pr.cost_us(i, a);
+            if (w <= 0) continue;
+            if (L.x[i][a] >= 0) row.push_back({L.x[i][a], w});
+            if (L.x[i][b] >= 0) row.push_back({L.x[i][b], -w});
+          }
+          if (!row.empty()) m.add_row(row, 0, kInf);
+        }
+      }
   }
   // MIP start from the incumbent.
   if (inc) {

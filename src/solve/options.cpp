@@ -45,6 +45,15 @@ std::vector<OptionInfo> make_registry() {
        "most seconds for the LP work bound (it also gets at most 10% of the time limit; 0: skipped)"},
       {"bnb-expansions", "bnb", &S::bnb_expansions, 0, 1e15,
        "--solver bnb: most partial schedules (0: until the time limit)"},
+      {"symmetry",
+       "solve",
+       &S::symmetry,
+       0,
+       3,
+       "identical devices (same kind, specs, costs, links) are searched once: milp orders each class by "
+       "the first node it runs (inputs), its op count (ops) or its busy time (busy); bnb and split use "
+       "the class's first unused device; none searches every device",
+       {"none", "inputs", "ops", "busy"}},
   };
 }
 
@@ -86,6 +95,10 @@ const OptionInfo* find_option(const std::string& name) {
 }
 
 std::string option_value_text(const SolveOptions& options, const OptionInfo& info) {
+  if (!info.choices.empty()) {
+    const int i = static_cast<int>(value_of(options, info.field));
+    return i >= 0 && i < static_cast<int>(info.choices.size()) ? info.choices[i] : std::to_string(i);
+  }
   if (auto seed = std::get_if<std::uint64_t SolveOptions::*>(&info.field)) return std::to_string(options.**seed);
   return number_text(value_of(options, info.field));
 }
@@ -93,6 +106,17 @@ std::string option_value_text(const SolveOptions& options, const OptionInfo& inf
 Status set_option(SolveOptions& options, const std::string& name, const std::string& text) {
   const OptionInfo* info = find_option(name);
   if (!info) return usage_error("unknown option '" + name + "'");
+  if (!info->choices.empty()) {
+    std::string known;
+    for (size_t i = 0; i < info->choices.size(); ++i) {
+      if (info->choices[i] == text) {
+        options.*std::get<int SolveOptions::*>(info->field) = static_cast<int>(i);
+        return {};
+      }
+      known += (i ? "|" : "") + info->choices[i];
+    }
+    return usage_error("--" + name + ": '" + text + "' is not one of " + known);
+  }
   if (is_integer(info->field)) {
     long long x = 0;
     size_t used = 0;
@@ -134,10 +158,16 @@ Status check_options(const SolveOptions& options) {
 std::string options_markdown() {
   const SolveOptions defaults;
   std::string out = "| option | group | default | range | meaning |\n|---|---|---|---|---|\n";
-  for (const OptionInfo& info : option_registry())
-    out += "| `--" + info.name + "` | " + info.group + " | " + option_value_text(defaults, info) + " | " +
-           bound_text(info, info.min) + " to " + bound_text(info, info.max) +
-           (is_integer(info.field) ? " (whole)" : "") + " | " + info.help + " |\n";
+  for (const OptionInfo& info : option_registry()) {
+    std::string range =
+        bound_text(info, info.min) + " to " + bound_text(info, info.max) + (is_integer(info.field) ? " (whole)" : "");
+    if (!info.choices.empty()) {
+      range.clear();
+      for (const std::string& c : info.choices) range += (range.empty() ? "" : ", ") + c;
+    }
+    out += "| `--" + info.name + "` | " + info.group + " | " + option_value_text(defaults, info) + " | " + range +
+           " | " + info.help + " |\n";
+  }
   return out;
 }
 

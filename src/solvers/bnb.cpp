@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 
+#include "diviml/cost/symmetry.hpp"
 #include "diviml/objective/replay.hpp"
 #include "diviml/solvers/baselines.hpp"
 
@@ -16,7 +17,7 @@ constexpr int kMaxSearchNodes = 5000;
 
 class Search {
  public:
-  Search(const Problem& pr, double time_limit_s, long max_expansions)
+  Search(const Problem& pr, double time_limit_s, long max_expansions, bool break_symmetry)
       : pr_(pr),
         g_(pr.graph()),
         n_(pr.num_nodes()),
@@ -24,6 +25,13 @@ class Search {
         limit_s_(time_limit_s),
         max_expansions_(max_expansions),
         t0_(std::chrono::steady_clock::now()) {
+    twin_device_.assign(k_, -1);
+    if (break_symmetry) {
+      const std::vector<int> cls = device_classes(pr);
+      for (int d = 0; d < k_; ++d)
+        for (int e = d - 1; e >= 0 && twin_device_[d] < 0; --e)
+          if (cls[e] == cls[d]) twin_device_[d] = e;
+    }
     tpos_.assign(n_, 0);
     const auto& topo = g_.topo_order();
     for (int t = 0; t < n_; ++t) tpos_[topo[t]] = t;
@@ -139,6 +147,8 @@ class Search {
       if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
       for (int d = 0; d < k_; ++d) {
         if (!pr_.can_run(v, d) || mem_[d] + pr_.resident_bytes(v) > pr_.capacity_bytes(d)) continue;
+        // Identical devices: of those still unused, only the first (the rest give mirror images).
+        if (twin_device_[d] >= 0 && order_[d].empty() && order_[twin_device_[d]].empty()) continue;
         const double s = start_on(v, d), e = s + pr_.cost_us(v, d);
         if (!std::isfinite(s) || !after_last(s, e, v, last_node, last_start, last_end)) continue;
         // Key: a lower bound on any schedule through this child (v's end, then its tail).
@@ -227,6 +237,7 @@ class Search {
   const long max_expansions_;
   const std::chrono::steady_clock::time_point t0_;
   std::vector<int> tpos_, twin_before_;
+  std::vector<int> twin_device_;  // per device: the previous device identical to it, or -1
   std::vector<double> pmin_, tail_, after_;
   std::vector<int> dev_;
   std::vector<double> fin_;
@@ -242,9 +253,10 @@ class Search {
 
 }  // namespace
 
-BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_limit_s, long max_expansions) {
+BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_limit_s, long max_expansions,
+                           bool break_symmetry) {
   // The search recurses once per placed node; beyond kMaxSearchNodes it would also never finish.
-  Search s(pr, time_limit_s, pr.num_nodes() > kMaxSearchNodes ? 0 : max_expansions);
+  Search s(pr, time_limit_s, pr.num_nodes() > kMaxSearchNodes ? 0 : max_expansions, break_symmetry);
   if (start)
     if (auto p = replay(pr, *start)) s.incumbent(*start, p->makespan_us);
   return s.run();
@@ -254,7 +266,8 @@ Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveContext& ctx) 
   // The better of HEFT and fastest starts the search, so the result is never worse than both.
   std::optional<BaselinePlan> start = best_baseline(pr, ctx);
   const long budget = ctx.options.bnb_expansions > 0 ? ctx.options.bnb_expansions : 1L << 62;
-  BnbResult r = branch_and_bound(pr, start ? &start->output.mapping : nullptr, ctx.seconds_left(), budget);
+  BnbResult r = branch_and_bound(pr, start ? &start->output.mapping : nullptr, ctx.seconds_left(), budget,
+                                 ctx.options.symmetry != 0);
   if (!std::isfinite(r.makespan_us)) {
     if (r.proven) return infeasible("bnb: no schedule fits the devices' memory");
     return internal_error("bnb: no plan found within the time limit");

@@ -86,7 +86,17 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
   // solve it: stop building then (and free the memory it took) rather than at the deadline.
   const auto build_by = SolveContext::Clock::now() + std::chrono::duration_cast<SolveContext::Clock::duration>(
                                                          std::chrono::duration<double>(0.5 * ctx.seconds_left()));
-  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr, std::min(build_by, ctx.deadline));
+  // Identical devices: the model orders each class (--symmetry), and the start is moved into
+  // that order (the same plan with twins swapped, so the same makespan).
+  const auto rule = static_cast<SymmetryRule>(o.symmetry);
+  if (inc && rule != SymmetryRule::kNone) {
+    std::vector<int> device(pr.num_nodes());
+    for (const Placement& p : inc->placements) device[p.node] = p.device;
+    const std::vector<int> perm = canonical_permutation(pr, device, rule);
+    for (Placement& p : inc->placements) p.device = perm[p.device];
+    for (Transfer& t : inc->transfers) t.from = perm[t.from], t.to = perm[t.to];
+  }
+  LatencyMilp L = build_latency_milp(pr, inc ? &*inc : nullptr, std::min(build_by, ctx.deadline), rule);
   if (L.incomplete || (inc && ctx.seconds_left() < kMinMilpSeconds)) {
     if (!inc) return internal_error("milp: the time limit came while building the model, and no baseline plan exists");
     out.mapping = mapping_of(pr, *inc);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <vector>
 
+#include "diviml/cost/symmetry.hpp"
 #include "diviml/milp/milp.hpp"
 #include "diviml/objective/plan.hpp"
 
@@ -30,9 +31,12 @@ long count_unordered_pairs(const Graph& graph);
 
 // Builds the model. `incumbent` (optional) supplies the horizon and the MIP start.
 // Stops early (incomplete = true) when `deadline` passes during the build.
+// `symmetry` adds ordering rows between identical devices (cost/symmetry.hpp); the incumbent
+// must already be in that order (canonical_permutation), or the MIP start is rejected.
 LatencyMilp build_latency_milp(
     const Problem& problem, const Plan* incumbent,
-    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+    SymmetryRule symmetry = SymmetryRule::kNone);
 // Device per node and per-device order (by start time) from a solution vector.
 Mapping mapping_from_solution(const Problem& problem, const LatencyMilp& milp, const std::vector<double>& x);
 

@@ -44,6 +44,8 @@ struct SolveOptions {
   double bound_lp_time_s = 10.0;  // most seconds for the LP work bound (and 10% of the limit)
   // bnb
   long bnb_expansions = 0;  // `--solver bnb`: partial-schedule budget (0: until the time limit)
+  // symmetry between identical devices (cost/symmetry.hpp): 0 none, 1 inputs, 2 ops, 3 busy
+  int symmetry = 2;
 };
 
 // One registered option. `field` points at its SolveOptions member.
@@ -55,6 +57,8 @@ struct OptionInfo {
   Field field;
   double min = 0, max = 0;  // inclusive range (whole numbers for integer fields)
   std::string help;         // one line, units included
+  // Named values of an integer option (its value is the index): set and printed by name.
+  std::vector<std::string> choices = {};
 };
 
 const std::vector<OptionInfo>& option_registry();

@@ -26,7 +26,10 @@ struct BnbResult {
 
 // `start`, when given, is the first incumbent (a valid mapping of the same problem). Graphs of
 // more than 5000 nodes are not searched (the incumbent comes back, not proven).
-BnbResult branch_and_bound(const Problem& problem, const Mapping* start, double time_limit_s, long max_expansions);
+// `break_symmetry`: of identical devices (cost/symmetry.hpp) still unused, only the first is
+// tried (the others give mirror images of the same schedules).
+BnbResult branch_and_bound(const Problem& problem, const Mapping* start, double time_limit_s, long max_expansions,
+                           bool break_symmetry = false);
 
 class BnbSolver : public Solver {
  public:

@@ -115,7 +115,8 @@ std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, 
                                   const SolveContext& ctx) {
   Mapping start;
   if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
-  BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget);
+  BnbResult b =
+      branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget, ctx.options.symmetry != 0);
   if (!std::isfinite(b.makespan_us)) return std::nullopt;
   PinnedSolve r = evaluated(sub, std::move(b.mapping), 0.0, ctx);
   if (!std::isfinite(r.time_us)) return std::nullopt;

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "diviml/cost/symmetry.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/moves.hpp"
 #include "min_plus.hpp"
@@ -62,7 +63,12 @@ std::string module_key(const Problem& pr, const Module& m) {
 // tables, filled in the steps of SplitSolver::run.
 class SplitRun {
  public:
-  SplitRun(const Problem& pr, const SolveContext& ctx) : pr_(pr), ctx_(ctx), k_(pr.num_devices()) {}
+  SplitRun(const Problem& pr, const SolveContext& ctx) : pr_(pr), ctx_(ctx), k_(pr.num_devices()) {
+    if (ctx.options.symmetry != 0) {
+      cls_ = device_classes(pr);
+      for (int d = 0; d < k_; ++d) symmetric_ = symmetric_ || cls_[d] != d;
+    }
+  }
 
   // Modules, grouped (identical modules share their solves), large ones cut into segments.
   void decompose_and_cut() {
@@ -112,14 +118,17 @@ class SplitRun {
     for (size_t gi = 0; gi < representative_.size(); ++gi) {
       const Module& m = modules_[representative_[gi]];
       table_[gi].resize(static_cast<size_t>(rows(m)) * cols(m));
+      const bool orbits = plans_[gi].empty();  // cut modules solve every combination
       for (int a = 0; a < rows(m); ++a)
         for (int b = 0; b < cols(m); ++b) {
           int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
           if (ea >= 0 && !pr_.can_run(m.entry, ea)) continue;
           if (eb >= 0 && !pr_.can_run(m.exit, eb)) continue;
+          if (orbits && canonical_cell(m, a, b, nullptr) != a * cols(m) + b) continue;  // a twin's mirror
           if (ctx_.stopped()) return false;
           table_[gi][a * cols(m) + b] = split::quick_solve(module_problem(pr_, m, ea, eb), m.entry >= 0 ? 1 : 0, sub_);
         }
+      if (orbits) fill_orbits(gi);
       // Segments: every device combination gets its quick solve now (DP on paths, else HEFT).
       for (SegmentPlan& sp : plans_[gi])
         for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c) {
@@ -169,6 +178,71 @@ class SplitRun {
         if (may_be_optimal && (!fused(m) || promising)) needed_[group_[q]][arc.cell] = 1;
       }
     }
+    // Identical devices: a needed pair is solved as its canonical twin, and copied.
+    for (size_t gi = 0; gi < representative_.size() && symmetric_; ++gi) {
+      if (!plans_[gi].empty()) continue;
+      const Module& m = modules_[representative_[gi]];
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) {
+          const int cell = a * cols(m) + b, rep = canonical_cell(m, a, b, nullptr);
+          if (rep != cell && needed_[gi][cell]) needed_[gi][cell] = 0, needed_[gi][rep] = 1;
+        }
+    }
+  }
+
+  // Identical devices (cost/symmetry.hpp): the boundary pair (a, b) of module m is the mirror
+  // image of its canonical pair (the first device of a's class; for b, the first of its class,
+  // or the second when it is a's twin), under a device permutation `perm` (when given) that
+  // maps the canonical pair onto (a, b): two swaps within classes. Returns the canonical cell.
+  int canonical_cell(const Module& m, int a, int b, std::vector<int>* perm) const {
+    if (!symmetric_) {
+      if (perm) {
+        perm->resize(k_);
+        for (int d = 0; d < k_; ++d) (*perm)[d] = d;
+      }
+      return a * cols(m) + b;
+    }
+    auto second = [&](int c) {
+      for (int d = c + 1; d < k_; ++d)
+        if (cls_[d] == c) return d;
+      return c;
+    };
+    const bool has_a = m.entry >= 0, has_b = m.exit >= 0;
+    const int ra = has_a ? cls_[a] : a;
+    int rb = b;
+    if (has_b) rb = has_a && b != a && cls_[b] == cls_[a] ? second(cls_[b]) : (has_a && b == a ? ra : cls_[b]);
+    if (perm) {
+      std::vector<int>& p = *perm;
+      p.resize(k_);
+      for (int d = 0; d < k_; ++d) p[d] = d;
+      if (has_a) std::swap(p[ra], p[a]);  // the swap (ra a)
+      if (has_b) {
+        // Then the swap of rb's image and b, so that rb lands on b (ra stays on a: the two
+        // are distinct unless b == a, where the second swap is the identity).
+        const int x = p[rb];
+        for (int& v : p) v = v == x ? b : (v == b ? x : v);
+      }
+    }
+    return ra * cols(m) + rb;
+  }
+
+  // Every non-canonical cell of group gi as its canonical cell's solve, devices permuted.
+  void fill_orbits(size_t gi) {
+    if (!symmetric_) return;
+    const Module& m = modules_[representative_[gi]];
+    std::vector<int> perm;
+    for (int a = 0; a < rows(m); ++a)
+      for (int b = 0; b < cols(m); ++b) {
+        const int cell = a * cols(m) + b, rep = canonical_cell(m, a, b, &perm);
+        if (rep == cell) continue;
+        const PinnedSolve& from = table_[gi][rep];
+        PinnedSolve to = from;
+        for (int& d : to.device) d = d >= 0 ? perm[d] : d;
+        to.order.assign(from.order.size(), {});
+        for (int d = 0; d < static_cast<int>(from.order.size()); ++d) to.order[perm[d]] = from.order[d];
+        table_[gi][cell] = std::move(to);
+        ++mirrored_;
+      }
   }
 
   // The exact solves (module pairs and segment combinations, each writing its own cell), in
@@ -180,6 +254,7 @@ class SplitRun {
       for (int a = 0; a < rows(m); ++a)
         for (int b = 0; b < cols(m); ++b) {
           PinnedSolve& cell = table_[gi][a * cols(m) + b];
+          if (plans_[gi].empty() && canonical_cell(m, a, b, nullptr) != a * cols(m) + b) continue;  // copied after
           if (needed_[gi][a * cols(m) + b]) {
             const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
             tasks.push_back([this, &m, &cell, ea, eb](const SolveContext& c) {
@@ -231,6 +306,8 @@ class SplitRun {
         const Module& m = modules_[representative_[gi]];
         split::cut_table(pr_, m, plans_[gi], rows(m), cols(m), table_[gi], sub_);
         ++cut_modules_;
+      } else {
+        fill_orbits(gi);
       }
   }
 
@@ -248,14 +325,16 @@ class SplitRun {
     best_bound = *std::min_element(fb[q_count].begin(), fb[q_count].end());
     if (!std::isfinite(best_us)) return false;
     const std::vector<int> arcs = split::path_to(layers, via, last);
-    proven = lay_out(out, layers, arcs);
+    std::vector<int> cells(q_count);
+    for (int q = 0; q < q_count; ++q) cells[q] = layers.arcs[q][arcs[q]].cell;
+    proven = lay_out(out, cells);
     return true;
   }
 
-  // The stitched mapping of the module solves along `arcs` (one per module), each module's
-  // schedule laid out in module order, and the modules' summaries. True when every module
-  // is proven.
-  bool lay_out(SolverOutput& out, const Layers& layers, const std::vector<int>& arcs) {
+  // The stitched mapping of the module solves `cells` (one per module, a cell of its group's
+  // table), each module's schedule laid out in module order, and the modules' summaries. True
+  // when every module is proven.
+  bool lay_out(SolverOutput& out, const std::vector<int>& cells) {
     const int q_count = static_cast<int>(modules_.size());
     const Graph& g = pr_.graph();
     out.mapping.device.assign(g.num_nodes(), -1);
@@ -264,7 +343,7 @@ class SplitRun {
     bool proven = true;
     for (int q = 0; q < q_count; ++q) {
       const Module& m = modules_[q];
-      const PinnedSolve& s = table_[group_[q]][layers.arcs[q][arcs[q]].cell];
+      const PinnedSolve& s = table_[group_[q]][cells[q]];
       const std::vector<int> nodes = split::module_nodes(m);
       for (int d = 0; d < k_; ++d)
         for (int l : s.order[d]) {
@@ -309,43 +388,57 @@ class SplitRun {
     struct Label {
       double time = kInf;
       std::vector<double> mem;
-      int from = -1, arc = -1;  // state of the previous layer and the arc taken
+      int from = -1, cell = -1;  // state of the previous layer and the module solve taken
     };
     std::vector<std::vector<Label>> at(q_count + 1);
     at[0].assign(1, Label{0.0, std::vector<double>(k_, 0.0), -1, -1});
     std::vector<double> add(k_);
     for (int q = 0; q < q_count; ++q) {
+      const Module& m = modules_[q];
       at[q + 1].assign(layers.width[q + 1], Label{});
-      const std::vector<int> nodes = split::module_nodes(modules_[q]);
-      for (int i = 0; i < static_cast<int>(layers.arcs[q].size()); ++i) {
-        const split::Arc& arc = layers.arcs[q][i];
+      const std::vector<int> nodes = split::module_nodes(m);
+      const auto& table = table_[group_[q]];
+      for (const split::Arc& arc : layers.arcs[q]) {
         const Label& from = at[q][arc.from];
-        const PinnedSolve& x = table_[group_[q]][arc.cell];
-        const double t = from.time + x.time_us;
-        if (!std::isfinite(t) || t >= at[q + 1][arc.to].time) continue;
-        bool fits = true;
-        for (int d = 0; d < k_ && fits; ++d) {
-          add[d] = 0;
-          for (int l : x.order[d])
-            if (modules_[q].entry < 0 || l != 0) add[d] += pr_.resident_bytes(nodes[l]);
-          fits = from.mem[d] + add[d] <= share * pr_.capacity_bytes(d);
+        if (!std::isfinite(from.time)) continue;
+        // The pair's own solve, and where both ends are pinned, the solve of (b, b) with the
+        // entry's tensor sent from a: a way off a full device that a time-optimal solve for
+        // (a, b) does not offer (it keeps the inside on the faster end).
+        std::vector<std::pair<int, double>> options = {{arc.cell, table[arc.cell].time_us}};
+        if (m.entry >= 0 && m.exit >= 0 && arc.from != arc.to) {
+          const int b = arc.to, same = b * cols(m) + b;
+          double send = 0;
+          for (int e : pr_.graph().out_edges(m.entry)) send = std::max(send, pr_.comm_us(e, arc.from, b));
+          options.emplace_back(same, table[same].time_us + send);
         }
-        if (!fits) continue;
-        Label next{t, from.mem, arc.from, i};
-        for (int d = 0; d < k_; ++d) next.mem[d] += add[d];
-        at[q + 1][arc.to] = std::move(next);
+        for (const auto& [cell, time] : options) {
+          const double t = from.time + time;
+          if (!std::isfinite(t) || t >= at[q + 1][arc.to].time) continue;
+          const PinnedSolve& x = table[cell];
+          bool fits = true;
+          for (int d = 0; d < k_ && fits; ++d) {
+            add[d] = 0;
+            for (int l : x.order[d])
+              if (m.entry < 0 || l != 0) add[d] += pr_.resident_bytes(nodes[l]);
+            fits = from.mem[d] + add[d] <= share * pr_.capacity_bytes(d);
+          }
+          if (!fits) continue;
+          Label next{t, from.mem, arc.from, cell};
+          for (int d = 0; d < k_; ++d) next.mem[d] += add[d];
+          at[q + 1][arc.to] = std::move(next);
+        }
       }
     }
     int last = -1;
     for (int x = 0; x < static_cast<int>(at[q_count].size()); ++x)
       if (std::isfinite(at[q_count][x].time) && (last < 0 || at[q_count][x].time < at[q_count][last].time)) last = x;
     if (last < 0) return false;
-    std::vector<int> arcs(q_count);
+    std::vector<int> cells(q_count);
     for (int q = q_count, x = last; q > 0; --q) {
-      arcs[q - 1] = at[q][x].arc;
+      cells[q - 1] = at[q][x].cell;
       x = at[q][x].from;
     }
-    lay_out(out, layers, arcs);
+    lay_out(out, cells);
     return true;
   }
 
@@ -357,7 +450,8 @@ class SplitRun {
            std::to_string(chains) + " chains by DP), " + std::to_string(representative_.size()) + " distinct, " +
            std::to_string(cut_modules_) + " of them cut into segments, " + std::to_string(tasks_) +
            " pinned exact solves (branch and bound, then the MILP where it did not finish) on " +
-           std::to_string(workers_) + " thread(s) (" + std::to_string(pruned_) + " pruned by bounds), DP " +
+           std::to_string(workers_) + " thread(s) (" + std::to_string(pruned_) + " pruned by bounds, " +
+           std::to_string(mirrored_) + " boundary pairs mirrored from an identical pair), DP " +
            std::to_string(best_us) + " us";
   }
 
@@ -416,6 +510,9 @@ class SplitRun {
   const SolveContext sub_ = ctx_.for_subproblem();
   const int k_;
   int splits_ = 0, pruned_ = 0, tasks_ = 0, workers_ = 1, cut_modules_ = 0;
+  long mirrored_ = 0;       // cells copied from a twin pair's solve
+  std::vector<int> cls_;    // per device: the first device of its class of identical ones
+  bool symmetric_ = false;  // some class has two devices (and --symmetry is not none)
   std::vector<Module> modules_;
   std::vector<int> group_, representative_;
   std::vector<std::vector<SegmentPlan>> plans_;  // per group: its segments when cut
@@ -481,7 +578,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     auto best = baseline(
         "the stitched plan overflows a device's memory_bytes (modules are solved without the "
         "global capacity)" +
-        std::string(stitched ? ", and the best baseline beats the stitch within memory"
+        std::string(stitched ? ", and the best baseline (" + std::to_string(value(base->output)) +
+                                   ") beats the stitch within memory (" + std::to_string(value(priced)) + ")"
                              : ", and no stitch within memory was found"));
     if (best) {
       best->modules = std::move(out.modules);
