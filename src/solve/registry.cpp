@@ -7,6 +7,7 @@
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
 #include "diviml/solvers/m_etf.hpp"
+#include "diviml/solvers/m_sct.hpp"
 #include "diviml/solvers/m_topo.hpp"
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
@@ -17,8 +18,8 @@
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto",   "fastest", "heft",    "milp",     "split",  "bnb",
-          "m-topo", "m-etf",   "uniform", "replicas", "stages", "balance"};
+  return {"auto",  "fastest", "heft",    "milp",     "split",  "bnb",    "m-topo",
+          "m-etf", "m-sct",   "uniform", "replicas", "stages", "balance"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -30,6 +31,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "bnb") return std::make_unique<BnbSolver>();
   if (name == "m-topo") return std::make_unique<MTopoSolver>();
   if (name == "m-etf") return std::make_unique<MEtfSolver>();
+  if (name == "m-sct") return std::make_unique<MSctSolver>();
   if (name == "uniform") return std::make_unique<UniformSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();

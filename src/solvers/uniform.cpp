@@ -42,6 +42,18 @@ Result<SolverOutput> UniformSolver::run(const Problem& pr, const SolveContext&) 
     if (held[s] > pr.capacity_bytes(stages[s]))
       return infeasible("uniform: the stage of '" + pf.devices[stages[s]].name + "' holds " + bytes_text(held[s]) +
                         " of weights and state, more than its " + bytes_text(pr.capacity_bytes(stages[s])));
+  for (int v = 0; v < n; ++v) {
+    const std::string where = "uniform: node '" + g.nodes[v].id + "' on '" + pf.devices[device[v]].name + "'";
+    if (!std::isfinite(pr.input_us(v, device[v]))) return infeasible(where + " cannot receive its input from the host");
+    if (!std::isfinite(pr.output_us(v, device[v]))) return infeasible(where + " cannot return its output to the host");
+  }
+  for (int e = 0; e < g.num_edges(); ++e) {
+    const int a = device[g.edges[e].src], b = device[g.edges[e].dst];
+    if (!std::isfinite(pr.comm_us(e, a, b)))
+      return infeasible("uniform: edge " + g.nodes[g.edges[e].src].id + " -> " + g.nodes[g.edges[e].dst].id +
+                        " crosses from '" + pf.devices[a].name + "' to '" + pf.devices[b].name +
+                        "', which have no link");
+  }
   SolverOutput out;
   out.mapping = mapping_from_priority(pr, device, topo);
   out.notes.push_back("uniform: " + std::to_string(s_count) + " stages of " + bytes_text(total / s_count) +

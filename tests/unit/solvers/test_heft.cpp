@@ -121,3 +121,26 @@ TEST(Baechi, MEtfStartsTheEarliestPairAndRespectsMemory) {
   ASSERT_TRUE(both) << both.error().message;
   EXPECT_DOUBLE_EQ(both->makespan_us, 10.0);
 }
+
+TEST(Baechi, MSctKeepsTheFavouriteChildWithItsParent) {
+  // a forks to c (first in topological order, a 0-byte edge: 1 us between devices) and b (a
+  // 400-byte edge: 5 us). The SCT relaxation zeroes the costlier link: b is a's favourite.
+  // m-etf puts c on x at 10 and b on y at 15 (its earliest start); m-sct keeps b on x, after c.
+  Problem pr = inline_problem(R"({"nodes": [{"id": "a", "cost_us": {"x": 10, "y": 10}},
+      {"id": "c", "cost_us": {"x": 10, "y": 10}}, {"id": "b", "cost_us": {"x": 10, "y": 10}}],
+      "edges": [{"src": "a", "dst": "c", "bytes": 0}, {"src": "a", "dst": "b", "bytes": 400}]})",
+                              R"({"host": "x", "devices": [{"name": "x", "kind": "cpu"}, {"name": "y", "kind": "gpu"}],
+      "links": [{"a": "x", "b": "y", "latency_us": 1, "bandwidth_gbps": 0.1}]})");
+  auto etf = solve("m-etf", pr, {});
+  auto sct = solve("m-sct", pr, {});
+  ASSERT_TRUE(etf && sct);
+  EXPECT_EQ(etf->placements[2].device, 1);
+  EXPECT_DOUBLE_EQ(etf->makespan_us, 25.0);
+  EXPECT_EQ(sct->placements[0].device, 0);
+  EXPECT_EQ(sct->placements[2].device, 0);
+  EXPECT_DOUBLE_EQ(sct->makespan_us, 30.0);
+  EXPECT_TRUE(validate(pr, *sct));
+  bool noted = false;
+  for (const std::string& note : sct->notes) noted |= note == "m-sct: 1 favourite children kept with their parent";
+  EXPECT_TRUE(noted);
+}

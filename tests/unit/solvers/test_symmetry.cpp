@@ -44,8 +44,10 @@ Problem twin_problem(std::uint64_t seed, int n, int twins, bool odd, bool memory
   std::string devs, links;
   for (const std::string& d : devices) {
     devs += std::string(devs.empty() ? "" : ", ") + "{\"name\": \"" + d + "\", \"kind\": \"" +
-            (d == "cpu" ? "cpu" : d == "x" ? "gpu-x" : "gpu") + "\"" +
-            (memory && d != "cpu" ? ", \"memory_bytes\": 220" : "") + "}";
+            (d == "cpu" ? "cpu"
+             : d == "x" ? "gpu-x"
+                        : "gpu") +
+            "\"" + (memory && d != "cpu" ? ", \"memory_bytes\": 220" : "") + "}";
     if (d != "cpu")
       links += std::string(links.empty() ? "" : ", ") + "{\"a\": \"cpu\", \"b\": \"" + d +
                "\", \"latency_us\": 2, \"bandwidth_gbps\": 1}";
@@ -63,17 +65,17 @@ TEST(Symmetry, ClassesAreTheProblemsOwnSymmetry) {
   ASSERT_EQ(identical_groups(pr).size(), 1u);
   EXPECT_EQ(identical_groups(pr)[0], (std::vector<int>{1, 2, 3}));
   // A link that differs for one twin (g2 closer to the CPU) breaks its symmetry, not the others'.
-  Problem linked = inline_problem(
-      R"({"nodes": [{"id": "a", "cost_us": {"cpu": 5, "g0": 1, "g1": 1, "g2": 1}}]})",
-      R"({"host": "cpu", "devices": [{"name": "cpu", "kind": "cpu"}, {"name": "g0", "kind": "gpu"},
+  Problem linked =
+      inline_problem(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 5, "g0": 1, "g1": 1, "g2": 1}}]})",
+                     R"({"host": "cpu", "devices": [{"name": "cpu", "kind": "cpu"}, {"name": "g0", "kind": "gpu"},
           {"name": "g1", "kind": "gpu"}, {"name": "g2", "kind": "gpu"}],
           "links": [{"a": "cpu", "b": "g2", "latency_us": 1, "bandwidth_gbps": 9}],
           "default_link": {"latency_us": 1, "bandwidth_gbps": 4}})");
   EXPECT_EQ(device_classes(linked), (std::vector<int>{0, 1, 1, 3}));
   // A profiled cost that differs breaks it too.
-  Problem costed = inline_problem(
-      R"({"nodes": [{"id": "a", "cost_us": {"cpu": 5, "g0": 1, "g1": 2}}]})",
-      R"({"host": "cpu", "devices": [{"name": "cpu", "kind": "cpu"}, {"name": "g0", "kind": "gpu"},
+  Problem costed =
+      inline_problem(R"({"nodes": [{"id": "a", "cost_us": {"cpu": 5, "g0": 1, "g1": 2}}]})",
+                     R"({"host": "cpu", "devices": [{"name": "cpu", "kind": "cpu"}, {"name": "g0", "kind": "gpu"},
           {"name": "g1", "kind": "gpu"}], "default_link": {"latency_us": 1, "bandwidth_gbps": 4}})");
   EXPECT_TRUE(identical_groups(costed).empty());
 }
