@@ -39,6 +39,6 @@ for g in "$work"/random20_s*.json "$work"/rwnn_n10_s*.json; do
 done
 for p in cluster-3srv "$root/platforms/six-srv.json"; do
   for g in "$work"/googlenet.json "$work"/inception_v3.json; do
-    run "$g" "$p" split | sed "s|$p|six-srv|"
+    run "$g" "$p" split | sed "s|$root/platforms/six-srv.json|six-srv|"
   done
 done

@@ -45,7 +45,7 @@ struct SolveOptions {
   // bnb
   long bnb_expansions = 0;  // `--solver bnb`: partial-schedule budget (0: until the time limit)
   // symmetry between identical devices (cost/symmetry.hpp): 0 none, 1 inputs, 2 ops, 3 busy
-  int symmetry = 2;
+  int symmetry = 1;
 };
 
 // One registered option. `field` points at its SolveOptions member.
