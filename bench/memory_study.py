@@ -52,12 +52,12 @@ def run(graph, platform, solver, limit, work):
     if r.returncode == 0:
         return json.load(open(out))["makespan_us"] / 1e3, ""
     msg = r.stderr.strip()
+    if "no plan found" in msg:
+        return None, "not found"
     if "no plan exists" in msg:
         return None, "none"
     if "no single device" in msg or "uniform:" in msg:
         return None, "-"
-    if "no plan found" in msg:
-        return None, "not found"
     return None, "error: " + msg[:80]
 
 

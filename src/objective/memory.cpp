@@ -84,6 +84,16 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
   return out;
 }
 
+bool fits_memory(const Problem& pr, const Plan& plan) {
+  bool limited = false;
+  for (int d = 0; d < pr.num_devices(); ++d) limited |= std::isfinite(pr.capacity_bytes(d));
+  if (!limited) return true;
+  const MemoryProfile m = memory_profile(pr, plan);
+  for (int d = 0; d < pr.num_devices(); ++d)
+    if (m.peak_bytes[d] > pr.capacity_bytes(d) * (1 + 1e-9) + 1e-6) return false;
+  return true;
+}
+
 std::string bytes_text(double bytes) {
   const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int i = 0;
@@ -113,6 +123,8 @@ std::string memory_shortfall(const Problem& pr, bool over_time) {
   // While a node runs (for any time), its device holds its weights and state, its workspace,
   // its model input, its output and one tensor per producer (a local output or a received
   // copy, at least the edge it reads).
+  double busiest = 0;  // the largest working set beyond a node's own weights and state
+  int busiest_node = -1;
   for (int v = 0; v < n && over_time; ++v) {
     const Node& node = g.nodes[v];
     double work = pr.resident_bytes(v) + node.workspace_bytes + node.input_bytes;
@@ -128,6 +140,9 @@ std::string memory_shortfall(const Problem& pr, bool over_time) {
     }
     work += out;
     for (const auto& [u, bytes] : read) work += bytes;
+    bool takes_time = true;
+    for (int d = 0; d < k; ++d) takes_time = takes_time && (!pr.can_run(v, d) || pr.cost_us(v, d) > 0);
+    if (takes_time && work - pr.resident_bytes(v) > busiest) busiest = work - pr.resident_bytes(v), busiest_node = v;
     int best = -1;
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d)) continue;
@@ -145,6 +160,13 @@ std::string memory_shortfall(const Problem& pr, bool over_time) {
   if (std::isfinite(have) && need > have)
     return "the graph needs at least " + bytes_text(need) + " of weights and state in all; the platform's " +
            std::to_string(k) + " device(s) have " + bytes_text(have);
+  // While the busiest node runs, every weight is resident somewhere and its tensors are held
+  // too (on its device, beyond its own weights).
+  if (std::isfinite(have) && busiest_node >= 0 && need + busiest > have)
+    return "the graph needs at least " + bytes_text(need + busiest) + " in all while node '" +
+           g.nodes[busiest_node].id + "' runs (" + bytes_text(need) + " of weights and state, " + bytes_text(busiest) +
+           " of its tensors and workspace); the platform's " + std::to_string(k) + " device(s) have " +
+           bytes_text(have);
   return {};
 }
 

@@ -143,13 +143,94 @@ std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
   return best;
 }
 
+// Where memory is tightest, the leanest plans are pipelines: the topological order cut into
+// contiguous segments, one device after another (largest memory first), so a device holds its
+// segment's weights and little else at a time. Each device is filled up to its capacity less
+// a reserve for live tensors, tried at 0.5, 1, 1.5, 2 and 3 times the largest tensor working
+// set of one node; the fastest segmentation that fits over time is kept.
+std::optional<Plan> segment_pipeline(const Problem& pr, const SolveContext& ctx) {
+  const Graph& g = pr.graph();
+  const Objective& objective = *ctx.objective;
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const std::vector<int>& topo = g.topo_order();
+  std::vector<double> extra = every_tensor_charged(pr);
+  double busiest = 0;
+  for (double x : extra) busiest = std::max(busiest, x);
+  std::vector<int> by(k);
+  for (int d = 0; d < k; ++d) by[d] = d;
+  std::stable_sort(by.begin(), by.end(), [&](int a, int b) { return pr.capacity_bytes(a) > pr.capacity_bytes(b); });
+  std::optional<Plan> best;
+  for (double times : {0.5, 1.0, 1.5, 2.0, 3.0}) {
+    if (ctx.stopped()) break;
+    std::vector<int> device(n, -1);
+    std::vector<double> mem(k, 0.0);
+    size_t at = 0;
+    bool placed_all = true;
+    for (int v : topo) {
+      auto room = [&](int d) {
+        return pr.can_run(v, d) && mem[d] + pr.resident_bytes(v) <= pr.capacity_bytes(d) - times * busiest;
+      };
+      while (at < by.size() && !room(by[at]) && mem[by[at]] > 0 && pr.can_run(v, by[at])) ++at;
+      int d = at < by.size() && room(by[at]) ? by[at] : -1;
+      for (size_t j = 0; j < by.size() && d < 0; ++j)
+        if (room(by[j])) d = by[j];
+      if (d < 0) {
+        placed_all = false;
+        break;
+      }
+      device[v] = d;
+      mem[d] += pr.resident_bytes(v);
+    }
+    if (!placed_all) continue;
+    Result<Plan> p = objective.evaluate(pr, mapping_from_priority(pr, device, topo));
+    std::vector<double> transient;
+    if (p && (!best || p->makespan_us < best->makespan_us) && overflow(objective, pr, *p, transient).empty())
+      best = std::move(*p);
+  }
+  return best;
+}
+
 // The solvers pack weights and state only: a relaxation of memory over time, so their bounds
 // hold. When the plan's live tensors overflow a device, the solver runs again with each such
 // device's capacity lowered by the tensors it held at its peak (up to three times, reserves
 // only growing), then, as the last resort, with every node charged every tensor it touches
 // (a plan of that problem cannot overflow). Returns the mapping that fits or an error.
+Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
+                              std::vector<std::string>& notes);
+
+// The repair below; for the searching solvers (whose contract is a plan no worse than the
+// baselines: milp, bnb, split, auto), the same repair of every list-scheduling baseline beside
+// it (HEFT and Baechi's three, milliseconds each): repairs start from different plans and
+// reserve different bytes, so a search's repaired plan could otherwise end worse than a
+// baseline's. The fastest is kept, said in a note. A baseline keeps its own answer.
 Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
                         std::vector<std::string>& notes) {
+  const size_t noted = notes.size();
+  Result<Plan> own = fit_memory_alone(solver, pr, ctx, std::move(first), notes);
+  const std::string name = solver.name();
+  const bool searches = name == "milp" || name == "bnb" || name == "split" || name == "auto";
+  if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
+  for (const char* base : {"heft", "m-etf", "m-sct", "m-topo"}) {
+    std::unique_ptr<Solver> b = make_solver(base);
+    Result<SolverOutput> o = b->run(pr, ctx);
+    if (!o) continue;
+    Result<Plan> bp = ctx.objective->evaluate(pr, o->mapping);
+    if (!bp) continue;
+    std::vector<std::string> base_notes;
+    Result<Plan> fixed = fit_memory_alone(*b, pr, ctx, std::move(*bp), base_notes);
+    if (fixed && (!own || ctx.objective->value(*fixed) < ctx.objective->value(*own) * (1 - 1e-12))) {
+      fixed->notes = o->notes;
+      fixed->modules.clear();
+      own = std::move(fixed);
+      notes.resize(noted + 1);  // keep the first line: what overflowed
+      notes.push_back(name + ": the " + base + " plan, repaired the same way, was faster and was kept");
+    }
+  }
+  return own;
+}
+
+Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
+                              std::vector<std::string>& notes) {
   const Objective& objective = *ctx.objective;
   const int k = pr.num_devices();
   std::vector<double> transient, reserve(k, 0.0), over = overflow(objective, pr, first, transient);
@@ -199,6 +280,10 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
       notes.push_back(solver.name() + ": kept the plan solved with every tensor charged to its device");
       return *p;
     }
+  }
+  if (std::optional<Plan> p = segment_pipeline(pr, ctx)) {
+    notes.push_back(solver.name() + ": kept a pipeline of contiguous segments that leaves room for the tensors");
+    return *p;
   }
   if (std::optional<Plan> p = memory_search(pr, ctx)) {
     notes.push_back(solver.name() + ": kept the best plan of a search over assignments that checks memory over time");

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "diviml/milp/latency_milp.hpp"
+#include "diviml/objective/memory.hpp"
 #include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
@@ -20,6 +21,7 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const Objective& objective = *ctx.objective;
   std::optional<SolverOutput> best;
   double best_value = kInf;
+  bool best_fits = false;  // the kept plan fits memory over time
   std::vector<std::string> tried, errors;
   // Infeasible only when every solver found the problem has no plan; internal as soon as one broke.
   ErrorKind kind = ErrorKind::kInfeasible;
@@ -79,13 +81,17 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       errors.push_back(name + ": one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us");
       continue;
     }
-    tried.push_back(name + " " + std::to_string(value));
+    // Latency: a plan whose live tensors overflow a device would be repaired by solve() into
+    // a slower one; one that fits over time ranks before every one that does not.
+    const bool fits = objective.name() != "latency" || fits_memory(problem, *plan);
+    tried.push_back(name + " " + std::to_string(value) + (fits ? "" : " (overflows over time)"));
     // The MILP's bound holds whichever plan wins; keep the best bound seen.
     const double bound = std::max(out->bound_us, best ? best->bound_us : 0.0);
     // Status follows from the bound in solve(): a kept plan that meets the MILP's or split's
     // proven bound is reported optimal there.
-    if (value < best_value) {
+    if (std::make_pair(!fits, value) < std::make_pair(!best_fits, best_value)) {
       best_value = value;
+      best_fits = fits;
       best = std::move(*out);
       best->notes.insert(best->notes.begin(), "auto chose " + name);
       ctx.report("auto", name + " is the best so far", value, bound);

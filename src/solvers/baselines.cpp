@@ -6,6 +6,9 @@
 
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/m_etf.hpp"
+#include "diviml/solvers/m_sct.hpp"
+#include "diviml/solvers/m_topo.hpp"
 
 namespace diviml {
 
@@ -85,7 +88,19 @@ std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext&
     double best_value = kInf;
     const HeftSolver heft;
     const FastestSolver fastest;
-    for (const Solver* solver : {static_cast<const Solver*>(&heft), static_cast<const Solver*>(&fastest)}) {
+    const MEtfSolver m_etf;
+    const MSctSolver m_sct;
+    const MTopoSolver m_topo;
+    std::vector<const Solver*> solvers = {&heft, &fastest};
+    // Where weights and state do not fit every device, Baechi's memory-aware baselines too:
+    // under tight memory their placements (a pipeline of shares, earliest starts) can beat
+    // HEFT's by a factor (docs/results.md, "Memory case study").
+    double total = 0;
+    for (int v = 0; v < pr.num_nodes(); ++v) total += pr.resident_bytes(v);
+    bool binds = false;
+    for (int d = 0; d < pr.num_devices(); ++d) binds |= pr.capacity_bytes(d) < total;
+    if (binds && ctx.objective->name() == "latency") solvers.insert(solvers.end(), {&m_etf, &m_sct, &m_topo});
+    for (const Solver* solver : solvers) {
       auto o = solver->run(pr, ctx);
       if (!o) continue;
       auto p = ctx.objective->evaluate(pr, o->mapping);

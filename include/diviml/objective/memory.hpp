@@ -32,13 +32,20 @@ struct MemoryProfile {
 // (validated or replayed).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 
-// Why no plan can fit the devices' memory, by three necessary conditions: a node's weights and
-// state larger than every device that can run it; (`over_time`) a node whose working set while it runs
-// (weights, state, workspace, model input, its output and what it reads) is larger than every
-// device that can run it; all weights and state together larger than all devices together.
-// Empty when none holds (a plan may still not exist: packing is the solvers' search). One
-// line, naming the node or the totals.
+// Why no plan can fit the devices' memory, by four necessary conditions:
+// - a node's weights and state larger than every device that can run it;
+// - (`over_time`) a node whose working set while it runs (weights, state, workspace, model
+//   input, its output and what it reads) is larger than every device that can run it;
+// - all weights and state together larger than all devices together;
+// - (`over_time`) all weights and state plus the busiest node's tensors and workspace larger
+//   than all devices together (while it runs, every weight is resident somewhere).
+// Nodes that take no time on some device hold nothing there and are left out of the working
+// sets. Empty when none holds (a plan may still not exist: packing is the solvers' search).
+// One line, naming the node or the totals.
 std::string memory_shortfall(const Problem& problem, bool over_time = true);
+
+// Whether a latency plan's peak fits every device's memory_bytes (true without limits).
+bool fits_memory(const Problem& problem, const Plan& plan);
 
 // Bytes for people: "1.5 GiB", "640 KiB", "80 B".
 std::string bytes_text(double bytes);

@@ -8,10 +8,11 @@
 
 namespace diviml {
 
-// The better (by the context's objective) of HEFT's and fastest's plans, or nothing when
-// neither gives one (memory, forbidden devices). Computed once per top-level problem (cached).
+// The best (by the context's objective) of HEFT's and fastest's plans, and where weights and
+// state do not fit every device (latency), of m-etf's, m-sct's and m-topo's too; nothing when
+// none gives one (memory, forbidden devices). Computed once per top-level problem (cached).
 struct BaselinePlan {
-  std::string solver;  // "heft" or "fastest"
+  std::string solver;  // "heft", "fastest", "m-etf", "m-sct" or "m-topo"
   SolverOutput output;
 };
 std::optional<BaselinePlan> best_baseline(const Problem& problem, const SolveContext& ctx);

@@ -163,6 +163,17 @@ TEST(Memory, ShortfallCountsWhatANodeHoldsWhileItRuns) {
             "node 'y' holds at least 1.17 KiB while it runs (weights, state, inputs, output, workspace); the "
             "largest device that can run it, 'a', has 1000 B");
   EXPECT_EQ(memory_shortfall(pr, false), "");  // weights and state only (throughput plans)
+  // Each node's working set fits device a, the weights fit both together, but not the weights
+  // with y's tensors: while y runs, a holds them all.
+  Problem total = inline_problem(
+      R"({"nodes": [{"id": "x", "cost_us": {"a": 1, "b": 1}, "param_bytes": 600, "output_bytes": 400},
+      {"id": "y", "cost_us": {"a": 1, "b": 1}, "param_bytes": 100, "output_bytes": 100}],
+      "edges": [{"src": "x", "dst": "y", "bytes": 400}]})",
+      R"({"devices": [{"name": "a", "kind": "cpu", "memory_bytes": 1100},
+      {"name": "b", "kind": "gpu", "memory_bytes": 50}]})");
+  EXPECT_EQ(memory_shortfall(total),
+            "the graph needs at least 1.17 KiB in all while node 'y' runs (700 B of weights and state, 500 B of "
+            "its tensors and workspace); the platform's 2 device(s) have 1.12 KiB");
   auto plan = solve("heft", pr, {});
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().kind, ErrorKind::kInfeasible);
