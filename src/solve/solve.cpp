@@ -204,10 +204,22 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
 // reserve different bytes, so a search's repaired plan could otherwise end worse than a
 // baseline's. The fastest is kept, said in a note. A baseline keeps its own answer.
 Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
-                        std::vector<std::string>& notes) {
+                        const std::vector<Mapping>& fallbacks, std::vector<std::string>& notes) {
   const size_t noted = notes.size();
   Result<Plan> own = fit_memory_alone(solver, pr, ctx, std::move(first), notes);
   const std::string name = solver.name();
+  for (const Mapping& m : fallbacks) {  // what the solver kept aside, when it fits and is faster
+    if (notes.size() == noted) break;
+    Result<Plan> p = ctx.objective->evaluate(pr, m);
+    std::vector<double> transient;
+    if (p && overflow(*ctx.objective, pr, *p, transient).empty() &&
+        (!own || ctx.objective->value(*p) < ctx.objective->value(*own) * (1 - 1e-12))) {
+      p->notes = own ? own->notes : std::vector<std::string>{};
+      own = std::move(p);
+      notes.resize(noted + 1);
+      notes.push_back(name + ": its best plan that fits over time was faster than the repair and was kept");
+    }
+  }
   const bool searches = name == "milp" || name == "bnb" || name == "split" || name == "auto";
   if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
   for (const char* base : {"heft", "m-etf", "m-sct", "m-topo"}) {
@@ -332,7 +344,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   plan->status = out->status;
   {
     std::vector<std::string> memory_notes;
-    Result<Plan> fitted = fit_memory(*solver, problem, ctx, std::move(*plan), memory_notes);
+    Result<Plan> fitted = fit_memory(*solver, problem, ctx, std::move(*plan), out->fallbacks, memory_notes);
     if (!fitted) return fitted.error();
     // A plan solved again under a restricted view proves nothing; the first solve's bound
     // (of a relaxation) still holds.

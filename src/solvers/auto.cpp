@@ -21,7 +21,9 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const Objective& objective = *ctx.objective;
   std::optional<SolverOutput> best;
   double best_value = kInf;
-  bool best_fits = false;  // the kept plan fits memory over time
+  bool best_fits = false;       // the kept plan fits memory over time
+  double fitting_value = kInf;  // the best plan that fits memory over time
+  std::optional<Mapping> fitting;
   std::vector<std::string> tried, errors;
   // Infeasible only when every solver found the problem has no plan; internal as soon as one broke.
   ErrorKind kind = ErrorKind::kInfeasible;
@@ -81,15 +83,16 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       errors.push_back(name + ": one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us");
       continue;
     }
-    // Latency: a plan whose live tensors overflow a device would be repaired by solve() into
-    // a slower one; one that fits over time ranks before every one that does not.
+    // Latency: a plan whose live tensors overflow a device is repaired by solve(), maybe into
+    // a slower one; the best plan that fits is kept aside for that comparison.
     const bool fits = objective.name() != "latency" || fits_memory(problem, *plan);
     tried.push_back(name + " " + std::to_string(value) + (fits ? "" : " (overflows over time)"));
     // The MILP's bound holds whichever plan wins; keep the best bound seen.
     const double bound = std::max(out->bound_us, best ? best->bound_us : 0.0);
     // Status follows from the bound in solve(): a kept plan that meets the MILP's or split's
     // proven bound is reported optimal there.
-    if (std::make_pair(!fits, value) < std::make_pair(!best_fits, best_value)) {
+    if (fits && value < fitting_value) fitting_value = value, fitting = out->mapping;
+    if (value < best_value) {
       best_value = value;
       best_fits = fits;
       best = std::move(*out);
@@ -103,6 +106,9 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
     return Error{"auto: no solver found a plan (" + all + ")", kind};
   }
+  // The best plan that fits memory over time, for solve() to weigh against the repair of the
+  // best one when that one does not fit.
+  if (!best_fits && fitting) best->fallbacks.push_back(std::move(*fitting));
   std::string summary = "auto tried:";
   for (const auto& t : tried) summary += " " + t + ";";
   if (pairs > o.auto_milp_pairs) summary += " milp skipped (" + std::to_string(pairs) + " unordered pairs)";

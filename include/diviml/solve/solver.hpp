@@ -20,6 +20,9 @@ struct SolverOutput {
   double bound_us = 0;  // a proven lower bound the solver found (0 = none)
   std::vector<std::string> notes;
   std::vector<ModuleSummary> modules;
+  // Other decisions the solver found, that solve() may keep instead when the first overflows
+  // memory over time and its repair ends slower (auto: its best candidate that fits).
+  std::vector<Mapping> fallbacks = {};
 };
 
 class Solver {
