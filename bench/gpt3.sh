@@ -22,7 +22,7 @@ pf="$root/platforms/six-srv.json"
 echo "| graph | solver | makespan ms | bound ms | gap | solve s | wall s | max RSS MB | devices used | fullest device | inter-server transfers (overlapping on a NIC) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for g in prefill decode; do
-  for s in uniform m-topo m-etf heft split auto; do
+  for s in uniform m-topo m-etf m-sct heft split auto; do
     out="$work/$g.$s.plan.json"
     if ! /usr/bin/time -f "%e %M" -o "$work/time" "$exe" plan -g "$work/$g.json" -p "$pf" --solver "$s" \
         --time-limit "$limit" -o "$out" -q 2>"$work/err"; then

@@ -22,9 +22,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXE = os.path.join(ROOT, "build", "diviml")
 MODELS = [("ResNet-50", "resnet50"), ("ViT-B/16", "vit_b_16"), ("GPT-2", "gpt2_small")]
-SOLVERS = ["fastest", "uniform", "m-topo", "m-etf", "heft", "split", "auto"]
+SOLVERS = ["fastest", "uniform", "m-topo", "m-etf", "m-sct", "heft", "split", "auto"]
 FRACTIONS = [None, 1.5, 1.0, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.37, 0.35, 0.34, 0.33, 0.3]
-COLORS = {"fastest": "#999999", "uniform": "#8c564b", "m-topo": "#9467bd", "m-etf": "#e377c2",
+COLORS = {"fastest": "#999999", "uniform": "#8c564b", "m-topo": "#9467bd", "m-etf": "#e377c2", "m-sct": "#bcbd22",
           "heft": "#1f77b4", "split": "#2ca02c", "auto": "#d62728"}
 
 
@@ -102,7 +102,7 @@ def svg(results, path):
                          'fill="#cccccc" opacity="0.5"/>')
             parts.append(f'<text x="{x0 + 3:.1f}" y="34">no plan</text>')
     for j, s in enumerate(SOLVERS):
-        x = 60 + j * 120
+        x = 40 + j * 115
         parts.append(f'<rect x="{x}" y="{h + 24}" width="12" height="3" fill="{COLORS[s]}"/>')
         parts.append(f'<text x="{x + 16}" y="{h + 30}">{s}</text>')
     parts.append("</svg>")
