@@ -207,7 +207,7 @@ TEST(Memory, ValidatorRejectsLiveTensorsAboveCapacityAndSolveRepairs) {
   const double opt = Oracle(pr).optimum(), relaxed = Oracle(pr).relaxed_optimum();
   ASSERT_TRUE(std::isfinite(opt));
   EXPECT_GT(opt, relaxed);  // memory binds here
-  for (const std::string& name : {"heft", "milp", "bnb", "split", "auto", "m-etf", "m-topo"}) {
+  for (const char* name : {"heft", "milp", "bnb", "split", "auto", "m-etf", "m-topo"}) {
     auto plan = solve(name, pr, {});
     ASSERT_TRUE(plan) << name << ": " << plan.error().message;
     EXPECT_TRUE(validate(pr, *plan)) << name;
