@@ -112,9 +112,11 @@ std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
   std::vector<double> mem(k, 0.0);
   std::optional<Plan> best;
   long steps = 0;
-  const long budget = 200000;
+  const long budget = 100000;
+  // At most a second of its own (tiny graphs finish far sooner), within the deadline.
+  const SolveContext::Clock::time_point until = SolveContext::Clock::now() + std::chrono::seconds(1);
   std::function<void(int)> place = [&](int t) {
-    if (steps > budget || ctx.stopped()) return;
+    if (steps > budget || ctx.stopped() || ((steps & 255) == 0 && SolveContext::Clock::now() > until)) return;
     if (t == n) {
       for (const auto& order : orders) {
         steps += 1;
@@ -257,7 +259,8 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
   notes.push_back(solver.name() + ": its plan's live tensors overflowed " + first_over +
                   "; solved again with memory reserved for them");
   auto attempt = [&](const Problem& view) -> std::optional<Plan> {
-    SolveContext sub = ctx;
+    // Each attempt gets a third of what is left: the chain after it keeps time.
+    SolveContext sub = ctx.within(std::max(0.05, ctx.seconds_left() / 3));
     sub.cache = nullptr;
     Result<SolverOutput> o = solver.run(view, sub);
     if (!o) return std::nullopt;
@@ -293,11 +296,16 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
       return *p;
     }
   }
-  if (std::optional<Plan> p = segment_pipeline(pr, ctx)) {
+  // The last two depend on the problem only: once per solve (the searching solvers repair
+  // the baselines too, on the same problem).
+  auto once = [&](const std::string& key, auto make) {
+    return ctx.cache ? ctx.cache->get<std::optional<Plan>>(pr, key, make) : make();
+  };
+  if (std::optional<Plan> p = once("memory/segments", [&] { return segment_pipeline(pr, ctx); })) {
     notes.push_back(solver.name() + ": kept a pipeline of contiguous segments that leaves room for the tensors");
     return *p;
   }
-  if (std::optional<Plan> p = memory_search(pr, ctx)) {
+  if (std::optional<Plan> p = once("memory/search", [&] { return memory_search(pr, ctx); })) {
     notes.push_back(solver.name() + ": kept the best plan of a search over assignments that checks memory over time");
     return *p;
   }

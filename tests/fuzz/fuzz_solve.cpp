@@ -37,7 +37,10 @@ void check(bool ok, const char* what, const std::string& solver) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace diviml;
   Bytes b(data, size);
-  const int n = 1 + static_cast<int>(b.next() % 6), k = 1 + static_cast<int>(b.next() % 3);
+  const int n = 1 + static_cast<int>(b.next() % 5),
+            k = 1 +
+                static_cast<int>(
+                    b.next() % 3);  // the oracle enumerates twice (memory over time and weights only): kept to 5 nodes
   Platform p;
   p.name = "fuzz";
   for (int d = 0; d < k; ++d) {
@@ -83,10 +86,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // DIVIML_FUZZ_DUMP=1 prints the decoded instance, to replay a finding with the CLI.
   if (std::getenv("DIVIML_FUZZ_DUMP"))
     std::fprintf(stderr, "%s\n%s\n", graph_to_json(pr.graph()).c_str(), platform_to_json(pr.platform()).c_str());
-  const double opt = testing::Oracle(pr).optimum();
+  // Memory over time: opt is the optimum of plans that fit it; relaxed that of weights only,
+  // which every bound (a relaxation's) stays below.
+  const double opt = testing::Oracle(pr).optimum(), relaxed = testing::Oracle(pr).relaxed_optimum();
   const double tol = 1e-6 * std::max(1.0, opt);
   SolveOptions options;
-  options.time_limit_s = 10;
+  options.time_limit_s = 2;  // tiny instances: the exact solvers finish in milliseconds
   for (const std::string& name : solver_names()) {
     if (!make_solver(name)->supports(latency_objective())) continue;
     auto plan = solve(name, pr, options);
@@ -95,15 +100,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       continue;
     }
     if (!plan) {
-      check(name == "fastest", ("no plan: " + plan.error().message).c_str(), name);
+      // fastest (one device) and uniform (the hand pipeline) may have none by definition.
+      check(name == "fastest" || plan.error().message.rfind("uniform: ", 0) == 0,
+            ("no plan: " + plan.error().message).c_str(), name);
       continue;
     }
     check(testing::Oracle(pr).check(*plan).empty(), "the oracle's checker rejects the plan", name);
     check(static_cast<bool>(validate(pr, *plan)), "the validator rejects the plan", name);
-    check(plan->lower_bound_us <= opt + 1e-9 * std::max(1.0, opt), "lower bound above the optimum", name);
+    check(plan->lower_bound_us <= relaxed + 1e-9 * std::max(1.0, relaxed), "lower bound above the optimum", name);
     check(plan->makespan_us >= opt - tol, "makespan below the optimum", name);
     if (plan->status == PlanStatus::kOptimal) check(plan->makespan_us <= opt + tol, "optimal above the optimum", name);
-    if (name == "milp" || name == "bnb") check(plan->makespan_us <= opt + tol, "exact solver misses the optimum", name);
+    bool repaired = false;  // solved again for memory over time: feasible, not exact
+    for (const std::string& note : plan->notes) repaired |= note.find("live tensors overflowed") != std::string::npos;
+    if ((name == "milp" || name == "bnb") && !repaired)
+      check(plan->makespan_us <= opt + tol, "exact solver misses the optimum", name);
   }
   // The throughput objective on the same instance: every plan validates, its bound stays
   // below its period; only "no plan" may stop a solver.
