@@ -108,12 +108,13 @@ class Layout:
         if extra:
             raise PlanError(f"plan: node '{extra[0]}' is not in the graph (plan and graph do not match)")
         rep, self.where, self.key = {}, {}, {}
+        fold_bn = bool(graph.get("source", {}).get("fold_batchnorm", False))
         order = {n.name: i for i, n in enumerate(gm.graph.nodes)}
         ops = []
         for node in gm.graph.nodes:
             if node.op == "output":
                 continue
-            r = representative(gm, node, rep)
+            r = representative(gm, node, rep, fold_bn)
             if r is None:
                 if node.name not in placed:
                     raise PlanError(f"graph: the model's op '{node.name}' is not in the graph file "

@@ -30,12 +30,15 @@ FOLD_NAMES = {
     "flatten", "view", "reshape", "squeeze", "unsqueeze", "contiguous", "getitem", "size",
     "dim", "getattr", "dropout", "identity", "expand", "type_as", "to", "detach", "clone",
     "permute", "transpose", "chunk", "split", "unbind",
+    "stochasticdepth", "stochastic_depth",  # identity in eval mode (torchvision's StochasticDepth)
+    "patch_merging_pad",  # Swin's 2x2 patch gather: slices of one tensor put side by side
 }
 
 ELEMENTWISE_FLOPS = {
     "relu": 1, "relu6": 2, "hardtanh": 2, "leakyrelu": 2, "sigmoid": 4, "hardsigmoid": 3,
     "silu": 5, "hardswish": 4, "gelu": 8, "tanh": 6, "add": 1, "iadd": 1, "sub": 1, "mul": 1,
-    "imul": 1, "truediv": 1, "div": 1, "batchnorm2d": 2, "batchnorm1d": 2, "layernorm": 5,
+    "imul": 1, "truediv": 1, "div": 1, "batchnorm2d": 2, "batchnorm1d": 2, "layernorm": 5, "layernorm2d": 5,
+    "layer_norm": 5, "gelu": 8,
     "softmax": 5, "mean": 1, "sum": 1, "cat": 0, "stochasticdepth": 1,
 }
 
@@ -136,8 +139,36 @@ def input_nodes(node):
     return out
 
 
+def arg(node, index, name, default=None):
+    """An argument of a call by position or keyword."""
+    if len(node.args) > index:
+        return node.args[index]
+    return node.kwargs.get(name, default)
+
+
+def window_attention_flops(node):
+    """torchvision's Swin attention (one wrapped FX call): the work the ONNX export of the same
+    function shows op by op. Tokens T = B * H' * W' after padding to whole windows of N tokens;
+    qkv and output projections, QK^T and AV per window and head, softmax, the scale and the added
+    position bias (and the shift mask when shifted)."""
+    b, h, w, c = (first_shape(arg(node, 0, "input")) + [1, 1, 1, 1])[:4]
+    wh, ww = arg(node, 4, "window_size")
+    heads = arg(node, 5, "num_heads")
+    shift = arg(node, 6, "shift_size")
+    hp, wp = -(-h // wh) * wh, -(-w // ww) * ww
+    shifted = any(shift) and (wh < hp or ww < wp)
+    n = wh * ww
+    tokens = b * hp * wp
+    scores = tokens * n * heads  # B * windows * heads * N * N
+    cosine = arg(node, 11, "logit_scale") is not None  # Swin V2: normalised q and k
+    return (2 * tokens * c * 3 * c + 2 * 2 * tokens * n * c + 2 * tokens * c * c + 5 * scores
+            + scores * (2 if shifted else 1) + tokens * c * (10 if cosine else 1))
+
+
 def flops_of(gm, node, op, inputs):
     out_n = numel(node)
+    if op in ("shifted_window_attention", "shifted_window_attention_v2"):
+        return window_attention_flops(node)
     mod = gm.get_submodule(node.target) if node.op == "call_module" else None
     if op in ("conv1d", "conv2d", "conv3d", "convtranspose2d"):
         if mod is not None:
@@ -171,18 +202,44 @@ def flops_of(gm, node, op, inputs):
     return ELEMENTWISE_FLOPS.get(op, 1) * out_n
 
 
-def representative(gm, node, rep):
+CONV_MODULES = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+BATCHNORM_MODULES = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+
+
+def folded_batchnorm(gm, node):
+    """The convolution a BatchNorm folds into (eval mode: its scale and shift become the
+    convolution's weights and bias, as torch.onnx exports it), or None. Only a BatchNorm module
+    whose input is a convolution module's output that nothing else reads."""
+    if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BATCHNORM_MODULES):
+        return None
+    src = node.args[0] if node.args else None
+    if (not isinstance(src, torch.fx.Node) or src.op != "call_module" or len(src.users) != 1
+            or not isinstance(gm.get_submodule(src.target), CONV_MODULES)):
+        return None
+    return src
+
+
+def representative(gm, node, rep, fold_batchnorm=False):
     """What stands for a node that is not an op of the graph file: ("input", None) for the model
     input, ("param", None) for attributes and Python-level bookkeeping (no tensor out), or the
     representative of the node it folds into (getitem, flatten, dropout, ...: its first tensor
-    input's); None for a node that is an op of its own. `rep` holds the earlier nodes' entries
-    (("op", id) for ops). The executor places nodes by the same rule."""
+    input's; with fold_batchnorm, a BatchNorm after a convolution: the convolution's); None for a
+    node that is an op of its own. `rep` holds the earlier nodes' entries (("op", id) for ops).
+    The executor and the profiler place nodes by the same rule (the graph's
+    source.fold_batchnorm says which)."""
+    if fold_batchnorm and folded_batchnorm(gm, node) is not None:
+        return rep[node.args[0].name]
     if node.op == "placeholder":
         return ("input", None)
     if node.op == "get_attr":
         return ("param", None)
     if not tensor_metas(node.meta.get("tensor_meta")):
         # Python-level bookkeeping (shape checks, asserts, int arithmetic): no tensor out.
+        return ("param", None)
+    ins = [a for a in input_nodes(node) if tensor_metas(a.meta.get("tensor_meta"))]
+    if all(rep.get(a.name, ("input", None))[0] == "param" for a in ins) and node.op != "call_module":
+        # Computed from weights and constants only (Swin's relative position bias): a constant,
+        # as ONNX constant folding makes it.
         return ("param", None)
     op = op_name(gm, node)
     if op in FOLD_NAMES or op.startswith("dropout") or (node.op == "call_function" and node.target is operator.getitem):
@@ -193,7 +250,7 @@ def representative(gm, node, rep):
     return None
 
 
-def export(module, example, name):
+def export(module, example, name, fold_batchnorm=True):
     patch_fx_for_python311()
     module.eval()
     gm = torch.fx.symbolic_trace(module)
@@ -201,10 +258,18 @@ def export(module, example, name):
         ShapeProp(gm).propagate(example)
     rep = {}  # fx node name -> ("op", id) | ("input", None) | ("param", None)
     nodes, index = [], {}
+    # Convolutions that take a BatchNorm's shift as their bias (when they have none).
+    gains_bias = {}
+    if fold_batchnorm:
+        for node in gm.graph.nodes:
+            conv = folded_batchnorm(gm, node)
+            if conv is not None and gm.get_submodule(conv.target).bias is None:
+                bn = gm.get_submodule(node.target)
+                gains_bias[conv.name] = bn.num_features * bn.bias.element_size() if bn.bias is not None else 0
     for node in gm.graph.nodes:
         if node.op == "output":
             continue
-        folded = representative(gm, node, rep)
+        folded = representative(gm, node, rep, fold_batchnorm)
         if folded is not None:
             rep[node.name] = folded
             continue
@@ -212,6 +277,7 @@ def export(module, example, name):
         ins = input_nodes(node)
         tensor_ins = [a for a in ins if tensor_metas(a.meta.get("tensor_meta"))]
         param_bytes = module_state_bytes(gm.get_submodule(node.target)) if node.op == "call_module" else 0
+        param_bytes += gains_bias.get(node.name, 0)
         in_bytes, input_bytes, edges = 0, 0, {}
         for a in tensor_ins:
             b = nbytes(a)
@@ -241,7 +307,8 @@ def export(module, example, name):
         "format": "diviml.graph/1",
         "name": name,
         "source": {"exporter": "python/export_fx.py", "torch": torch.__version__,
-                   "input_shape": list(example.shape), "dtype": str(example.dtype).replace("torch.", "")},
+                   "input_shape": list(example.shape), "dtype": str(example.dtype).replace("torch.", ""),
+                   "fold_batchnorm": bool(fold_batchnorm)},
         "nodes": [e for e, _ in nodes],
         "edges": [{"src": s, "dst": e["id"], "bytes": int(b)} for e, edges in nodes for s, b in edges.items()],
     }
@@ -313,6 +380,9 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, help="samples per input: the first dimension of the input shape "
                     "(written to the graph as 'batch'; throughput plans report samples/s)")
     ap.add_argument("--name", help="graph name (default: the model name)")
+    ap.add_argument("--no-fold-batchnorm", action="store_true",
+                    help="keep each BatchNorm after a convolution as its own op (default: folded into the "
+                    "convolution, as torch.onnx and inference runtimes do in eval mode)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
     model, name, shape = model_from_args(args, "export_fx")
@@ -321,7 +391,7 @@ def main(argv=None):
             raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
         shape[0] = args.batch_size
     try:
-        graph = export(model, torch.randn(*shape), args.name or name)
+        graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=not args.no_fold_batchnorm)
     except torch.fx.proxy.TraceError as e:
         raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
     if shape[0] != 1:

@@ -166,7 +166,7 @@ def profile_in_sequence(model, example, graph, device, warmup, repeats):
     for node in gm.graph.nodes:
         if node.op == "output":
             continue
-        r = export_fx.representative(gm, node, rep)
+        r = export_fx.representative(gm, node, rep, graph.get("source", {}).get("fold_batchnorm", False))
         rep[node.name] = ("op", node.name) if r is None else r
         if rep[node.name][0] == "op":
             owner[node.name] = rep[node.name][1]

@@ -5,6 +5,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "diviml/core/child_process.hpp"
+#include "onnx_passes.hpp"
 
 namespace diviml {
 namespace {
@@ -109,7 +111,10 @@ const std::unordered_map<std::string, double> kElementwise = {
     {"GlobalAveragePool", 1},
     {"GlobalMaxPool", 1},
     {"Einsum", 2},
-    {"Gather", 1}};  // Gather of a weight table (an embedding lookup) is a compute node
+    {"Mod", 1},
+    {"Silu", 5},
+    {"ScatterND", 1},  // per element of the updates (below)
+    {"Gather", 1}};    // Gather of a weight table (an embedding lookup) is a compute node
 const std::set<std::string> kFormula = {"Conv", "ConvTranspose", "Gemm", "MatMul", "MaxPool", "AveragePool"};
 
 long long attr_int(const onnx::NodeProto& n, const std::string& name, long long dflt) {
@@ -209,10 +214,12 @@ Status sort_nodes(onnx::GraphProto& gp, const std::string& path) {
 // ONNX's shape inference, in a forked child: the library crashes on some malformed models
 // (a segfault in convPoolShapeInference was found by fuzzing), and model files are untrusted.
 // The child sends back only what inference adds (value_info, outputs); a crash or a stuck
-// child (killed after kInferSeconds) is one error line, never our process going down.
+// child (killed after kInferSeconds, all rounds of folding together) is one error line, never
+// our process going down.
 constexpr int kInferSeconds = 120;
+constexpr int kFoldRounds = 100;
 
-Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
+Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path, int seconds) {
   ChildOutcome child = run_in_child(
       [&] {
         try {
@@ -227,7 +234,7 @@ Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path) {
           return std::string("E") + e.what();
         }
       },
-      kInferSeconds);
+      seconds);
   if (child.kind == ChildOutcome::Kind::kNoChild) return internal_error(path + ": cannot fork for shape inference");
   if (child.kind != ChildOutcome::Kind::kDone || child.output.empty())
     return fail(path + ": ONNX shape inference " + child.describe(kInferSeconds) +
@@ -275,18 +282,41 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
   // node reads its own output; no cycle) and put the nodes in topological order before shape
   // inference, which needs them sorted: never an edge dropped in silence.
   if (Status s = sort_nodes(*model.mutable_graph(), path); !s) return s.error();
-  // Pin symbolic dimensions of the graph inputs, then infer every shape.
+  // Pin symbolic dimensions of the graph inputs: only those a user can set (the names shape
+  // inference invents, unk__N, are not).
+  std::map<std::string, std::string> settable;  // dim_param -> the first input that has it
   for (auto& input : *model.mutable_graph()->mutable_input()) {
     if (!input.type().has_tensor_type()) continue;
     auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
     for (auto& d : *shape->mutable_dim()) {
-      if (d.has_dim_param()) {
-        auto it = options.dims.find(d.dim_param());
-        if (it != options.dims.end()) d.set_dim_value(it->second);
-      }
+      if (!d.has_dim_param()) continue;
+      settable.emplace(d.dim_param(), input.name());
+      auto it = options.dims.find(d.dim_param());
+      if (it == options.dims.end()) continue;
+      if (it->second < 1)
+        return fail(path + ": --dim " + it->first + "=" + std::to_string(it->second) + " makes input '" + input.name() +
+                    "' empty: dimensions must be at least 1");
+      d.set_dim_value(it->second);
     }
   }
-  if (Status s = infer_shapes_isolated(model, path); !s) return s.error();
+  for (const auto& [name, value] : options.dims) {
+    if (settable.count(name)) continue;
+    std::string names;
+    for (const auto& [param, input] : settable)
+      names += (names.empty() ? "" : ", ") + param + " (input '" + input + "')";
+    return fail(path + ": --dim " + name + " matches no symbolic dimension of the model's inputs; " +
+                (names.empty() ? std::string("the inputs have none") : "they have: " + names));
+  }
+  // Infer every shape, fold what is computed from known shapes and constants, and infer again
+  // until nothing more folds (torch.onnx computes Slice, Expand and Reshape bounds at run time).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kInferSeconds);
+  for (int round = 0;; ++round) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
+    if (Status s = infer_shapes_isolated(model, path, std::max(1, static_cast<int>(left.count()))); !s)
+      return s.error();
+    if (round == kFoldRounds || onnx_passes::fold_constants(*model.mutable_graph()) == 0) break;
+  }
+  onnx_passes::fuse_composites(*model.mutable_graph(), {options.fold_batchnorm});
   const onnx::GraphProto& gp = model.graph();
   std::unordered_map<std::string, TensorInfo> info;
   auto record = [&](const onnx::ValueInfoProto& v) {
@@ -319,15 +349,15 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
     ti.dims.assign(t.dims().begin(), t.dims().end());
     info[t.name()] = ti;
   }
-  // Symbolic dimension names, for the message when shapes are not static.
-  auto symbolic = [&](const std::string& tensor) -> std::string {
-    for (const auto* list : {&gp.input(), &gp.value_info(), &gp.output()})
-      for (const auto& v : *list)
-        if (v.name() == tensor && v.type().has_tensor_type())
-          for (const auto& d : v.type().tensor_type().shape().dim())
-            if (d.has_dim_param()) return d.dim_param();
-    return "";
-  };
+  // What a user can do about a tensor without a static shape: set an input's symbolic
+  // dimension, if one is still unset; else the shape depends on the data.
+  std::string unset;
+  for (const auto& [param, input] : settable)
+    if (!options.dims.count(param)) unset += (unset.empty() ? "" : ", ") + param;
+  const std::string shape_advice =
+      unset.empty() ? "; it depends on values computed at run time, not only on shapes: export the model with "
+                      "fixed input sizes (and constant folding)"
+                    : "; set the model's symbolic input dimensions with --dim NAME=N (unset: " + unset + ")";
   std::vector<std::string> unsupported;  // "Op (node 'first one')", each op once
   std::set<std::string> seen_ops;
   for (int i = 0; i < gp.node_size(); ++i) {
@@ -369,6 +399,23 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       continue;
     }
     bool embedding = op == "Gather" && !data_inputs.empty() && initializers.count(data_inputs[0]);
+    // A Concat of pieces of one tensor (torch.roll is written as Slice + Concat) only moves
+    // data: folded like a view.
+    if (op == "Concat" && data_inputs.size() >= 2) {
+      std::set<int> sources;
+      bool one_tensor = true;
+      for (const auto& t : data_inputs) {
+        auto it = rep.find(t);
+        if (it == rep.end() || it->second.kind != Kind::kNode)
+          one_tensor = false;
+        else
+          sources.insert(it->second.node);
+      }
+      if (one_tensor && sources.size() == 1) {
+        for (const auto& out : n.output()) rep[out] = rep[data_inputs[0]];
+        continue;
+      }
+    }
     if (kFold.count(op) && !embedding) {
       Rep r{Kind::kParam};
       if (!data_inputs.empty() && rep.count(data_inputs[0])) r = rep[data_inputs[0]];
@@ -380,12 +427,11 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       for (const auto& t : *list) {
         if (t.empty()) continue;
         auto it = info.find(t);
-        if (it == info.end() || !it->second.known) {
-          std::string sym = symbolic(t);
-          return fail(path + ": no static shape for tensor '" + t + "' of node '" + id + "'" +
-                      (sym.empty() ? std::string("; export the model with fixed input sizes")
-                                   : "; set its symbolic dimension with --dim " + sym + "=N"));
-        }
+        if (it == info.end() || !it->second.known)
+          return fail(path + ": no static shape for tensor '" + t + "' of node '" + id + "'" + shape_advice);
+        if (it->second.numel() == 0)
+          return fail(path + ": tensor '" + t + "' of node '" + id +
+                      "' is empty (a dimension is 0 at the input sizes " + "given): use larger input dimensions");
       }
     while (used_ids.count(id)) id += "_";
     used_ids.insert(id);
@@ -436,6 +482,8 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       flops = 2.0 * out_numel * static_cast<double>(k);
     } else if (op == "MatMul") {
       flops = 2.0 * out_numel * static_cast<double>(x.dims.empty() ? 1 : x.dims.back());
+    } else if (op == "ScatterND") {
+      flops = data_inputs.size() >= 3 ? info[data_inputs[2]].numel() : out_numel;
     } else if (op == "MaxPool" || op == "AveragePool") {
       flops = out_numel * product(attr_ints(n, "kernel_shape"));
     } else {
@@ -452,6 +500,7 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
     for (auto [p, b] : preds) edge_bytes[{p, idx}] += b;
     for (const auto& t : n.output()) rep[t] = {Kind::kNode, idx};
   }
+  onnx_passes::fuse_attention(g.nodes, edge_bytes);
   if (g.num_nodes() == 0) return fail(path + ": the model has no compute node");
   for (const auto& [pair, b] : edge_bytes) g.edges.push_back(Edge{pair.first, pair.second, b});
   if (Status s = g.finalize(); !s) return fail(path + ": " + s.error().message);
