@@ -19,6 +19,7 @@ import importlib
 import json
 import math
 import operator
+import os
 import sys
 
 import torch
@@ -204,6 +205,8 @@ def flops_of(gm, node, op, inputs):
 
 CONV_MODULES = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
 BATCHNORM_MODULES = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+CONV_FUNCTIONS = (torch.conv1d, torch.conv2d, torch.conv3d, torch.nn.functional.conv1d, torch.nn.functional.conv2d,
+                  torch.nn.functional.conv3d)
 
 
 def folded_batchnorm(gm, node):
@@ -213,10 +216,22 @@ def folded_batchnorm(gm, node):
     if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BATCHNORM_MODULES):
         return None
     src = node.args[0] if node.args else None
-    if (not isinstance(src, torch.fx.Node) or src.op != "call_module" or len(src.users) != 1
-            or not isinstance(gm.get_submodule(src.target), CONV_MODULES)):
+    if not isinstance(src, torch.fx.Node) or len(src.users) != 1:
         return None
-    return src
+    if src.op == "call_module" and isinstance(gm.get_submodule(src.target), CONV_MODULES):
+        return src
+    # A subclass of nn.Conv3d defined outside torch.nn (torchvision's Conv3DSimple) is traced
+    # into: its F.conv3d call.
+    if src.op == "call_function" and src.target in CONV_FUNCTIONS:
+        return src
+    return None
+
+
+def conv_has_bias(gm, conv):
+    if conv.op == "call_module":
+        return gm.get_submodule(conv.target).bias is not None
+    bias = conv.args[2] if len(conv.args) > 2 else conv.kwargs.get("bias")
+    return bias is not None
 
 
 def representative(gm, node, rep, fold_batchnorm=False):
@@ -250,9 +265,16 @@ def representative(gm, node, rep, fold_batchnorm=False):
     return None
 
 
-def export(module, example, name, fold_batchnorm=True):
+def export(module, example, name, fold_batchnorm=True, meta=False):
+    """The graph of `module` on `example`. meta=True moves the module to the meta device first
+    (shapes without arithmetic: ViT-H/14 in seconds instead of 80 s on one core); it consumes the
+    module's weights, so only a caller that owns the module may ask, and must retry without it
+    when an op has no meta kernel."""
     patch_fx_for_python311()
     module.eval()
+    if meta:
+        module = module.to("meta")
+        example = torch.empty(example.shape, dtype=example.dtype, device="meta")
     gm = torch.fx.symbolic_trace(module)
     with torch.no_grad():
         ShapeProp(gm).propagate(example)
@@ -263,7 +285,7 @@ def export(module, example, name, fold_batchnorm=True):
     if fold_batchnorm:
         for node in gm.graph.nodes:
             conv = folded_batchnorm(gm, node)
-            if conv is not None and gm.get_submodule(conv.target).bias is None:
+            if conv is not None and not conv_has_bias(gm, conv):
                 bn = gm.get_submodule(node.target)
                 gains_bias[conv.name] = bn.num_features * bn.bias.element_size() if bn.bias is not None else 0
     for node in gm.graph.nodes:
@@ -316,17 +338,34 @@ def export(module, example, name, fold_batchnorm=True):
 
 
 TORCHVISION_INPUT = {"inception_v3": 299}
+# Video models take clips [batch, channels, frames, height, width] (torchvision's reference sizes).
+VIDEO_INPUT = {"r3d_18": [1, 3, 16, 112, 112], "mc3_18": [1, 3, 16, 112, 112], "r2plus1d_18": [1, 3, 16, 112, 112]}
+VIDEO_DEFAULT_INPUT = [1, 3, 16, 224, 224]
+# Families that exist in torchvision but cannot be exported, and why.
+UNSUPPORTED_FAMILIES = {
+    "detection": "region proposals, box decoding and non-maximum suppression depend on the data, which "
+                 "torch.fx cannot trace; export the backbone with --module",
+    "optical_flow": "RAFT refines the flow in a loop whose values drive the sampling, which torch.fx cannot trace",
+    "quantization": "quantized kernels have no FLOP and byte model here; export the float model",
+}
+
+
+def torchvision_family(family):
+    import torchvision.models as tvm
+    return tvm if family == "" else getattr(tvm, family, None)
 
 
 def load_torchvision(name):
-    """A classification model by name, or a segmentation one as segmentation.NAME."""
+    """A classification model by name, or FAMILY.NAME for segmentation and video models;
+    detection, optical_flow and quantization models are refused with the reason."""
     import torchvision.models as tvm
     family, _, short = name.rpartition(".")
-    if family not in ("", "segmentation"):
+    module = torchvision_family(family) if family in ("", "segmentation", "video", *UNSUPPORTED_FAMILIES) else None
+    if module is None or short not in tvm.list_models(module=module):
         raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
-    ctor = getattr(tvm.segmentation if family else tvm, short, None)
-    if ctor is None or not callable(ctor):
-        raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
+    if family in UNSUPPORTED_FAMILIES:
+        raise SystemExit(f"export_fx: error: unsupported: {name} ({UNSUPPORTED_FAMILIES[family]})")
+    ctor = getattr(module, short)
     kwargs = {"weights": None}
     if short in ("googlenet", "inception_v3"):
         kwargs.update(aux_logits=False, init_weights=False)
@@ -334,6 +373,14 @@ def load_torchvision(name):
         # One output (no auxiliary classifier); weights_backbone=None: nothing is downloaded.
         kwargs.update(weights_backbone=None, aux_loss=False)
     return ctor(**kwargs)
+
+
+def torchvision_input(name):
+    family, _, short = name.rpartition(".")
+    if family == "video":
+        return list(VIDEO_INPUT.get(short, VIDEO_DEFAULT_INPUT))
+    side = TORCHVISION_INPUT.get(name, 224)
+    return [1, 3, side, side]
 
 
 def load_module(spec):
@@ -350,7 +397,8 @@ def load_module(spec):
 def add_model_arguments(ap):
     """The model options every tool that takes a model shares: --torchvision or --module."""
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME (e.g. segmentation.lraspp_mobilenet_v3_large)")
+    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME / video.NAME (e.g. "
+                     "segmentation.lraspp_mobilenet_v3_large, video.r3d_18)")
     src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
 
 
@@ -360,8 +408,7 @@ def model_from_args(args, tool):
     torch.manual_seed(0)
     if args.torchvision:
         model, name = load_torchvision(args.torchvision), args.torchvision.rpartition(".")[2]
-        side = TORCHVISION_INPUT.get(args.torchvision, 224)
-        shape = [1, 3, side, side]
+        shape = torchvision_input(args.torchvision)
     else:
         model, name = load_module(args.module), args.module.split(":")[-1]
         shape = [1, 3, 224, 224]
@@ -390,8 +437,16 @@ def main(argv=None):
         if args.batch_size < 1:
             raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
         shape[0] = args.batch_size
+    fold = not args.no_fold_batchnorm
     try:
-        graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=not args.no_fold_batchnorm)
+        try:
+            graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold, meta=True)
+        except torch.fx.proxy.TraceError:
+            raise
+        except Exception:  # an op without a meta kernel: run it for real, on every core
+            torch.set_num_threads(os.cpu_count() or 1)
+            model, _, _ = model_from_args(args, "export_fx")
+            graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold)
     except torch.fx.proxy.TraceError as e:
         raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
     if shape[0] != 1:

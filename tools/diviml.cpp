@@ -341,6 +341,10 @@ int run(int argc, char** argv) {
   imp->add_option("--output,-o", onnx_out, "graph file to write")->required();
   imp->add_option("--dim", onnx_dims, "value of a symbolic dimension, NAME=N (repeatable)");
   imp->add_option("--name", onnx_name, "graph name (default: the ONNX graph's name)");
+  bool onnx_keep_bn = false;
+  imp->add_flag("--no-fold-batchnorm", onnx_keep_bn,
+                "keep a BatchNormalization after a convolution as its own op (default: folded into the "
+                "convolution, as torch.onnx and export_fx.py do)");
 
   auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
   gen->require_subcommand(1);
@@ -434,6 +438,7 @@ int run(int argc, char** argv) {
                      std::to_string(kMaxDim));
       o.dims[d.substr(0, eq)] = value;
     }
+    o.fold_batchnorm = !onnx_keep_bn;
     auto g = import_onnx(onnx_in, o);
     if (!g) return die(g.error());
     if (!onnx_name.empty()) g->name = onnx_name;

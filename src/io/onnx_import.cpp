@@ -353,11 +353,11 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
   // dimension, if one is still unset; else the shape depends on the data.
   std::string unset;
   for (const auto& [param, input] : settable)
-    if (!options.dims.count(param)) unset += (unset.empty() ? "" : ", ") + param;
+    if (!options.dims.count(param)) unset += " --dim " + param + "=N";
   const std::string shape_advice =
       unset.empty() ? "; it depends on values computed at run time, not only on shapes: export the model with "
                       "fixed input sizes (and constant folding)"
-                    : "; set the model's symbolic input dimensions with --dim NAME=N (unset: " + unset + ")";
+                    : "; set the inputs' symbolic dimensions with" + unset;
   std::vector<std::string> unsupported;  // "Op (node 'first one')", each op once
   std::set<std::string> seen_ops;
   for (int i = 0; i < gp.node_size(); ++i) {

@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.nn as nn  # noqa: E402
+import torchvision  # noqa: E402
 
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -47,9 +48,20 @@ def test_cli_writes_a_graph_the_planner_reads(tmp_path, diviml_bin, root):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
-    assert g["format"] == "diviml.graph/1" and len(g["nodes"]) == 68
+    # 68 ops, of which 20 BatchNorms folded into the convolutions before them (as torch.onnx does).
+    assert g["format"] == "diviml.graph/1" and len(g["nodes"]) == 48 and g["source"]["fold_batchnorm"] is True
+    assert not [n for n in g["nodes"] if n["op"] == "batchnorm2d"]
+    conv1 = next(n for n in g["nodes"] if n["id"] == "conv1")
+    assert conv1["param_bytes"] == 4 * (64 * 3 * 7 * 7 + 64)  # the BN's shift is its bias now
     r = subprocess.run([diviml_bin, "plan", "-g", out, "-o", tmp_path / "p.json", "-q"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    kept = tmp_path / "resnet18.bn.json"
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18", "-o", kept,
+                        "--no-fold-batchnorm"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    k = json.loads(kept.read_text())
+    assert len(k["nodes"]) == 68 and sum(n["op"] == "batchnorm2d" for n in k["nodes"]) == 20
+    assert k["source"]["fold_batchnorm"] is False
 
 
 def test_unknown_torchvision_model_is_a_clear_error(tmp_path, root):
@@ -60,11 +72,43 @@ def test_unknown_torchvision_model_is_a_clear_error(tmp_path, root):
 
 
 def test_unknown_segmentation_model_or_family_is_a_clear_error(tmp_path, root):
-    for name in ("segmentation.nosuchnet", "detection.fasterrcnn_resnet50_fpn"):
+    for name in ("segmentation.nosuchnet", "detection.nosuchnet", "nosuchfamily.resnet18", "get_model"):
         r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o",
                             tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
         assert r.returncode != 0
         assert r.stderr.strip() == f"export_fx: error: torchvision has no model '{name}'"
+
+
+def test_detection_flow_and_quantized_models_are_unsupported_with_a_reason(tmp_path, root):
+    for name, reason in (("detection.fasterrcnn_resnet50_fpn", "non-maximum suppression depend on the data"),
+                         ("optical_flow.raft_small", "loop"), ("quantization.quantized_resnet18", "quantized")):
+        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o",
+                            tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
+        assert r.returncode != 0
+        line = r.stderr.strip()
+        assert line.startswith(f"export_fx: error: unsupported: {name} (") and reason in line, line
+
+
+def test_video_model_exports_at_its_clip_size(tmp_path, root):
+    out = tmp_path / "r3d.json"
+    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "video.r3d_18", "-o", out],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    g = json.loads(out.read_text())
+    assert g["source"]["input_shape"] == [1, 3, 16, 112, 112]
+    assert sum(n["op"] == "conv3d" for n in g["nodes"]) == 20
+    assert not [n for n in g["nodes"] if n["op"] == "batchnorm3d"]  # folded into the convolutions
+    # torchvision documents 40.70 GFLOPS (multiply-adds) for R3D-18; we count a multiply-add as two.
+    assert abs(sum(n["flops"] for n in g["nodes"]) / 2e9 - 40.70) / 40.70 < 0.01
+
+
+def test_eval_no_ops_and_constant_computations_are_not_ops(tmp_path):
+    # Stochastic depth is the identity in eval mode; Swin's position bias is computed from weights only.
+    g = export_fx.export(torchvision.models.swin_t(weights=None), torch.randn(1, 3, 224, 224), "swin_t", meta=True)
+    kinds = {n["op"] for n in g["nodes"]}
+    assert not kinds & {"stochastic_depth", "get_relative_position_bias", "patch_merging_pad"}, kinds
+    attn = [n for n in g["nodes"] if n["op"] == "shifted_window_attention"]
+    assert len(attn) == 12 and all(n["param_bytes"] > 0 for n in attn)
 
 
 def test_tuple_unpacking_traces_on_this_python(tmp_path):

@@ -118,7 +118,7 @@ def test_unsorted_nodes_are_sorted(diviml_bin, tmp_path):
 def test_symbolic_dims_without_dim(diviml_bin, tmp_path):
     m = model(relu_chain(), inputs=[helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
               outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])])
-    expect_error(run_import(diviml_bin, tmp_path, m), "set its symbolic dimension with --dim batch=N")
+    expect_error(run_import(diviml_bin, tmp_path, m), "set the inputs' symbolic dimensions with --dim batch=N")
     ok = run_import(diviml_bin, tmp_path, m, extra=["--dim", "batch=2"])
     assert ok.returncode == 0, ok.stderr
 

@@ -35,8 +35,8 @@ TEST(OnnxImport, SmallCnnNodesEdgesAndQuantities) {
 TEST(OnnxImport, SymbolicDimensionsNeedAValue) {
   auto g = import_onnx(kDir + "dynamic.onnx");
   ASSERT_FALSE(g);
-  EXPECT_NE(g.error().message.find("no static shape for tensor 'x' of node 'conv1'; set the model's symbolic input "
-                                   "dimensions with --dim NAME=N (unset: N)"),
+  EXPECT_NE(g.error().message.find("no static shape for tensor 'x' of node 'conv1'; set the inputs' symbolic "
+                                   "dimensions with --dim N=N"),
             std::string::npos)
       << g.error().message;
   OnnxImportOptions o;
