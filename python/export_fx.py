@@ -166,8 +166,29 @@ def window_attention_flops(node):
             + scores * (2 if shifted else 1) + tokens * c * (10 if cosine else 1))
 
 
+def einsum_flops(node, out_n):
+    """Two per multiply-add: the product of the sizes of every index the equation names."""
+    eq = str(arg(node, 0, "equation", "")).replace(" ", "")
+    operands = node.args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    lhs = eq.split("->")[0]
+    if "." in lhs:
+        return 2 * out_n
+    size = {}
+    for spec, x in zip(lhs.split(","), operands):
+        shape = first_shape(x) if isinstance(x, torch.fx.Node) else []
+        if len(shape) != len(spec):
+            return 2 * out_n
+        for c, d in zip(spec, shape):
+            size[c] = max(size.get(c, 1), d)
+    return 2 * math.prod(size.values())
+
+
 def flops_of(gm, node, op, inputs):
     out_n = numel(node)
+    if op == "einsum":
+        return einsum_flops(node, out_n)
     if op in ("shifted_window_attention", "shifted_window_attention_v2"):
         return window_attention_flops(node)
     mod = gm.get_submodule(node.target) if node.op == "call_module" else None

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """torchvision coverage of DiviML's two import paths, as Markdown tables.
 
-    /usr/bin/python3 python/torchvision_coverage.py [--all] [--timeout 300] > docs/torchvision-coverage.md
+    /usr/bin/python3 python/torchvision_coverage.py [--all] [--onnx] [--timeout 300] > docs/torchvision-coverage.md
 
 Part 1, the FX exporter: one export per model, in a fresh process each (a crash or a hang in
-one cannot hide the others), with its time. Without --all, the smallest member of each
+one cannot hide the others), with its time; with --onnx, also torch.onnx's export of the same
+model through `diviml import`, and the FLOPs difference. Without --all, the smallest member of each
 classification family, every segmentation and video model, and one model of each family that
 is refused; with --all, every model torchvision 0.14 lists.
 
@@ -72,11 +73,44 @@ def fx_export(name, out, timeout):
     return None, msg, dt
 
 
-def coverage_table(names, timeout):
-    print("## The FX exporter\n")
-    print("| model | result | input | nodes | edges | GFLOPs | weights MB | export s |")
-    print("|---|---|---|---|---|---|---|---|")
-    ok = refused = 0
+def onnx_export(name, out):
+    """torch.onnx.export of a torchvision model (opset 14, weights included), as the user would.
+    Not under no_grad: there nn.MultiheadAttention takes a fast path torch.onnx cannot export."""
+    torch.manual_seed(0)
+    model = export_fx.load_torchvision(name).eval()
+    torch.onnx.export(model, torch.randn(*export_fx.torchvision_input(name)), str(out),
+                      input_names=["x"], output_names=["y"])
+
+
+def onnx_import(name, workdir, diviml, timeout):
+    """(graph or None, message) of torch.onnx.export in a fresh process, then `diviml import`."""
+    model, graph = pathlib.Path(workdir) / f"{name}.onnx", pathlib.Path(workdir) / f"{name}.onnx.json"
+    try:
+        r = subprocess.run([sys.executable, __file__, "--export-onnx", name, str(model)],
+                           capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            last = (r.stderr.strip().splitlines() or ["?"])[-1]
+            return None, "torch.onnx: " + last.replace("|", "/")[:140]
+        r = subprocess.run([str(diviml), "import", str(model), "-o", str(graph)], capture_output=True, text=True,
+                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout after {timeout:.0f} s"
+    finally:
+        model.unlink(missing_ok=True)
+    if r.returncode != 0:
+        return None, r.stderr.strip().replace(str(model), model.name).replace("|", "/")[:200]
+    return json.loads(graph.read_text()), "ok"
+
+
+def coverage_table(names, timeout, diviml=None):
+    print("## The FX exporter" + (" and the ONNX path\n" if diviml else "\n"))
+    if diviml:
+        print("ONNX: `torch.onnx.export` (opset 14, weights included) in a fresh process, then `diviml import`; "
+              "the FLOPs difference is against the FX export of the same model.\n")
+    print("| model | result | input | nodes | edges | GFLOPs | weights MB | export s |" +
+          (" ONNX | ONNX nodes | FLOPs diff |" if diviml else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|---|---|" if diviml else ""))
+    ok = refused = onnx_ok = onnx_tried = 0
     slowest = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -85,17 +119,30 @@ def coverage_table(names, timeout):
             if g is not None:
                 flops = sum(n.get("flops", 0) for n in g["nodes"]) / 1e9
                 weights = sum(n.get("param_bytes", 0) for n in g["nodes"]) / 1e6
-                print(f"| {name} | ok | {shape} | {len(g['nodes'])} | {len(g['edges'])} | {flops:.2f} | "
-                      f"{weights:.1f} | {dt:.1f} |")
+                row = (f"| {name} | ok | {shape} | {len(g['nodes'])} | {len(g['edges'])} | {flops:.2f} | "
+                       f"{weights:.1f} | {dt:.1f} |")
+                if diviml:
+                    onnx_tried += 1
+                    o, why = onnx_import(name, tmp, diviml, timeout)
+                    if o is not None:
+                        onnx_ok += 1
+                        oflops = sum(n.get("flops", 0) for n in o["nodes"]) / 1e9
+                        row += f" ok | {len(o['nodes'])} | {100 * relative(flops, oflops):.2f}% |"
+                    else:
+                        row += f" {why} | | |"
+                print(row)
                 ok += 1
                 slowest = max(slowest, dt)
             else:
                 refused += msg.startswith("unsupported: ")
-                print(f"| {name} | {msg} | | | | | | {dt:.1f} |")
+                print(f"| {name} | {msg} | | | | | | {dt:.1f} |" + (" | | |" if diviml else ""))
             sys.stdout.flush()
-    print(f"\n{ok} of {len(names)} exported, {refused} refused as unsupported (with the reason), "
+    print(f"\nFX: {ok} of {len(names)} exported, {refused} refused as unsupported (with the reason), "
           f"{len(names) - ok - refused} failed. Slowest export: {slowest:.1f} s (process start and model "
-          "construction included).\n")
+          "construction included).")
+    if diviml:
+        print(f"ONNX: {onnx_ok} of {onnx_tried} exported by torch.onnx and imported.")
+    print()
 
 
 def plan_makespan(diviml, graph, plan, time_limit):
@@ -114,11 +161,7 @@ def both_paths(name, workdir, diviml=DEFAULT_DIVIML, time_limit=10):
     fx, msg, _ = fx_export(name, fx_path, 600)
     if fx is None:
         raise RuntimeError(f"export_fx {name}: {msg}")
-    torch.manual_seed(0)
-    model = export_fx.load_torchvision(name).eval()
-    # Not under no_grad: there nn.MultiheadAttention takes a fast path torch.onnx cannot export.
-    torch.onnx.export(model, torch.randn(*export_fx.torchvision_input(name)), str(onnx_path),
-                      input_names=["x"], output_names=["y"])
+    onnx_export(name, onnx_path)
     r = subprocess.run([str(diviml), "import", str(onnx_path), "-o", str(onnx_graph)],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
@@ -166,14 +209,19 @@ def main():
     part = ap.add_mutually_exclusive_group()
     part.add_argument("--paths", action="store_true", help="only part 2")
     part.add_argument("--no-paths", action="store_true", help="only part 1")
+    ap.add_argument("--onnx", action="store_true", help="part 1 also exports each model to ONNX and imports it")
+    ap.add_argument("--export-onnx", nargs=2, metavar=("NAME", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.export_onnx:
+        onnx_export(*args.export_onnx)
+        return
     print("# torchvision coverage\n")
-    print("Regenerate: `/usr/bin/python3 python/torchvision_coverage.py --all > docs/torchvision-coverage.md` "
+    print("Regenerate: `/usr/bin/python3 python/torchvision_coverage.py --all --onnx > docs/torchvision-coverage.md` "
           f"(torch {torch.__version__}, Debian's torchvision 0.14, Python {sys.version.split()[0]}, "
           "2 cores). GFLOPs count a multiply-add as two. Export times include the process start, "
           "importing torch and building the model (shapes are propagated on the meta device).\n")
     if not args.paths:
-        coverage_table(model_names(args.all), args.timeout)
+        coverage_table(model_names(args.all), args.timeout, args.diviml if args.onnx else None)
     if not args.no_paths:
         paths_table(args.diviml)
 

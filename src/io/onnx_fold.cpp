@@ -1,9 +1,11 @@
 // Constant folding for the ONNX importer (see onnx_passes.hpp).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -972,6 +974,86 @@ int fold_constants(onnx::GraphProto& gp) {
     if (!written.count(v.name())) *infos.Add() = v;
   gp.mutable_value_info()->Swap(&infos);
   return removed;
+}
+
+int complete_shapes(onnx::GraphProto& gp) {
+  const Shapes shapes = static_shapes(gp);
+  int completed = 0;
+  for (const auto& n : gp.node()) {
+    if (n.op_type() != "Einsum" || n.output_size() != 1 || shapes.count(n.output(0))) continue;
+    std::string eq;
+    for (const auto& a : n.attribute())
+      if (a.name() == "equation") eq = a.s();
+    const size_t arrow = eq.find("->");
+    const std::string lhs = eq.substr(0, arrow);
+    if (eq.find('.') != std::string::npos) continue;
+    std::map<char, long long> size;
+    std::map<char, int> uses;
+    size_t operand = 0, axis = 0;
+    bool ok = true;
+    for (char c : lhs) {
+      if (c == ',') {
+        if (operand < static_cast<size_t>(n.input_size())) {
+          auto it = shapes.find(n.input(static_cast<int>(operand)));
+          ok = ok && it != shapes.end() && it->second.size() == axis;
+        }
+        ++operand, axis = 0;
+        continue;
+      }
+      if (!std::isalpha(static_cast<unsigned char>(c))) continue;
+      auto it = operand < static_cast<size_t>(n.input_size()) ? shapes.find(n.input(static_cast<int>(operand)))
+                                                              : shapes.end();
+      if (it == shapes.end() || axis >= it->second.size()) {
+        ok = false;
+        break;
+      }
+      const long long d = it->second[axis++];
+      auto [s_it, fresh] = size.emplace(c, d);
+      if (!fresh && s_it->second != d && s_it->second != 1 && d != 1) ok = false;
+      s_it->second = std::max(s_it->second, d);
+      ++uses[c];
+    }
+    if (operand < static_cast<size_t>(n.input_size())) {
+      auto it = shapes.find(n.input(static_cast<int>(operand)));
+      ok = ok && it != shapes.end() && it->second.size() == axis;
+    }
+    if (!ok || operand + 1 != static_cast<size_t>(n.input_size())) continue;
+    std::string out;
+    if (arrow != std::string::npos) {
+      out = eq.substr(arrow + 2);
+    } else {  // implicit: the indices used once, in alphabetical order
+      for (const auto& [c, k] : uses)
+        if (k == 1) out += c;
+    }
+    onnx::ValueInfoProto* v = nullptr;
+    for (auto& info : *gp.mutable_value_info())
+      if (info.name() == n.output(0)) v = &info;
+    if (!v) {
+      v = gp.add_value_info();
+      v->set_name(n.output(0));
+    }
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    if (tt->elem_type() == 0) {
+      for (const auto& info : gp.value_info())
+        if (info.name() == n.input(0)) tt->set_elem_type(info.type().tensor_type().elem_type());
+      if (tt->elem_type() == 0) tt->set_elem_type(T::TensorProto_DataType_FLOAT);
+    }
+    auto* shape = tt->mutable_shape();
+    shape->clear_dim();
+    for (char c : out) {
+      if (!size.count(c)) {
+        ok = false;
+        break;
+      }
+      shape->add_dim()->set_dim_value(size[c]);
+    }
+    if (!ok) {
+      tt->clear_shape();
+      continue;
+    }
+    ++completed;
+  }
+  return completed;
 }
 
 }  // namespace diviml::onnx_passes

@@ -5,6 +5,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -262,6 +263,38 @@ Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, cons
   return {};
 }
 
+// An Einsum's multiply-adds: the product of the sizes of every index it names (each output
+// element sums over the contracted ones), times two. With an ellipsis, or sizes that do not
+// agree, two per output element.
+double einsum_flops(const onnx::NodeProto& n, const std::vector<std::string>& inputs,
+                    std::unordered_map<std::string, TensorInfo>& info, double out_numel) {
+  std::string eq;
+  for (const auto& a : n.attribute())
+    if (a.name() == "equation") eq = a.s();
+  const size_t arrow = eq.find("->");
+  const std::string lhs = eq.substr(0, arrow);
+  if (lhs.find('.') != std::string::npos) return 2 * out_numel;
+  std::map<char, long long> size;
+  size_t operand = 0, axis = 0;
+  for (char c : lhs) {
+    if (c == ',') {
+      ++operand, axis = 0;
+      continue;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) continue;
+    if (operand >= inputs.size()) return 2 * out_numel;
+    const auto& dims = info[inputs[operand]].dims;
+    if (axis >= dims.size()) return 2 * out_numel;
+    const long long d = dims[axis++];
+    auto [it, fresh] = size.emplace(c, d);
+    if (!fresh && it->second != d && it->second != 1 && d != 1) return 2 * out_numel;
+    it->second = std::max(it->second, d);
+  }
+  double product = 2;
+  for (const auto& [c, d] : size) product *= static_cast<double>(d);
+  return product;
+}
+
 }  // namespace
 
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options) {
@@ -282,6 +315,16 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
   // node reads its own output; no cycle) and put the nodes in topological order before shape
   // inference, which needs them sorted: never an edge dropped in silence.
   if (Status s = sort_nodes(*model.mutable_graph(), path); !s) return s.error();
+  // torch.einsum equations keep their spaces ("b h i d, b h j d -> b h i j"); ONNX 1.12's shape
+  // inference rejects them. Spaces mean nothing in an equation: drop them.
+  for (auto& node : *model.mutable_graph()->mutable_node())
+    if (node.op_type() == "Einsum")
+      for (auto& a : *node.mutable_attribute())
+        if (a.name() == "equation") {
+          std::string eq = a.s();
+          eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
+          a.set_s(eq);
+        }
   // Pin symbolic dimensions of the graph inputs: only those a user can set (the names shape
   // inference invents, unk__N, are not).
   std::map<std::string, std::string> settable;  // dim_param -> the first input that has it
@@ -314,7 +357,9 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
     const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now());
     if (Status s = infer_shapes_isolated(model, path, std::max(1, static_cast<int>(left.count()))); !s)
       return s.error();
-    if (round == kFoldRounds || onnx_passes::fold_constants(*model.mutable_graph()) == 0) break;
+    if (round == kFoldRounds) break;
+    const int folded = onnx_passes::fold_constants(*model.mutable_graph());
+    if (folded + onnx_passes::complete_shapes(*model.mutable_graph()) == 0) break;
   }
   onnx_passes::fuse_composites(*model.mutable_graph(), {options.fold_batchnorm});
   const onnx::GraphProto& gp = model.graph();
@@ -482,6 +527,8 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       flops = 2.0 * out_numel * static_cast<double>(k);
     } else if (op == "MatMul") {
       flops = 2.0 * out_numel * static_cast<double>(x.dims.empty() ? 1 : x.dims.back());
+    } else if (op == "Einsum") {
+      flops = einsum_flops(n, data_inputs, info, out_numel);
     } else if (op == "ScatterND") {
       flops = data_inputs.size() >= 3 ? info[data_inputs[2]].numel() : out_numel;
     } else if (op == "MaxPool" || op == "AveragePool") {

@@ -29,6 +29,10 @@ namespace diviml::onnx_passes {
 // importer to judge.
 int fold_constants(onnx::GraphProto& gp);
 
+// Static output shapes for ops whose shape ONNX 1.12's inference leaves open although the
+// inputs are static (Einsum: rank only); returns how many it completed.
+int complete_shapes(onnx::GraphProto& gp);
+
 // The integers of a small integer initializer, if `name` is one.
 std::optional<std::vector<long long>> initializer_ints(const onnx::GraphProto& gp, const std::string& name);
 

@@ -184,3 +184,14 @@ def test_batch_size_scales_the_graph_and_throughput_reports_samples(tmp_path, di
                         "--batch-size", "0", "-o", tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert r.stderr.strip() == "export_fx: error: --batch-size 0 must be at least 1"
+
+
+class Scores(nn.Module):
+    def forward(self, x):
+        return torch.einsum("b i d, b j d -> b i j", x, x * 2)
+
+
+def test_einsum_counts_its_contraction():
+    g = export_fx.export(Scores(), torch.randn(2, 3, 5), "scores")
+    e = next(n for n in g["nodes"] if n["op"] == "einsum")
+    assert e["flops"] == 2 * 2 * 3 * 3 * 5 and e["output_bytes"] == 4 * 2 * 3 * 3

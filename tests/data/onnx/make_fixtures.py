@@ -13,6 +13,7 @@ computed_shapes.onnx  shapes and constants computed at run time from Shape, as t
 composites.onnx  LayerNorm, linear (MatMul + bias), GELU, SiLU written op by op
 attention.onnx   multi-head self-attention op by op, as torch.onnx writes nn.MultiheadAttention
 conv_bn.onnx     Conv without bias -> BatchNormalization -> Relu
+einsum.onnx      torch.einsum's spaced equation "b i d, b j d -> b i j" (ONNX 1.12 infers its rank only)
 """
 import pathlib
 
@@ -205,6 +206,16 @@ def conv_bn():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
+def einsum():
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [2, 3, 5])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [2, 4, 5])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Einsum", ["a", "b"], ["s"], name="scores", equation="b i d, b j d -> b i j"),
+             helper.make_node("Relu", ["s"], ["y"], name="relu")]
+    graph = helper.make_graph(nodes, "einsum", [a, b], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
 if __name__ == "__main__":
     onnx.save(small_cnn(1), HERE / "small_cnn.onnx")
     onnx.save(small_cnn("N"), HERE / "dynamic.onnx")
@@ -214,4 +225,5 @@ if __name__ == "__main__":
     onnx.save(composites(), HERE / "composites.onnx")
     onnx.save(attention(), HERE / "attention.onnx")
     onnx.save(conv_bn(), HERE / "conv_bn.onnx")
+    onnx.save(einsum(), HERE / "einsum.onnx")
     print("wrote", ", ".join(p.name for p in sorted(HERE.glob("*.onnx"))))

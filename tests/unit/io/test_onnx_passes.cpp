@@ -49,9 +49,9 @@ TEST(OnnxPasses, CompositesWrittenOpByOpBecomeOneNodeEach) {
   ASSERT_TRUE(g) << g.error().message;
   EXPECT_EQ(ops(*g), (std::vector<std::string>{"LayerNormalization", "MatMul", "Gelu", "MatMul", "Silu"}));
   const Node& ln = node(*g, "ln");
-  EXPECT_DOUBLE_EQ(*ln.flops, 5.0 * 32);           // [1, 8, 4]
+  EXPECT_DOUBLE_EQ(*ln.flops, 5.0 * 32);            // [1, 8, 4]
   EXPECT_DOUBLE_EQ(ln.param_bytes, 4.0 * (4 + 4));  // gamma, beta
-  const Node& fc1 = node(*g, "fc1");               // MatMul + bias: one linear layer
+  const Node& fc1 = node(*g, "fc1");                // MatMul + bias: one linear layer
   EXPECT_DOUBLE_EQ(*fc1.flops, 2.0 * 8 * 16 * 4);
   EXPECT_DOUBLE_EQ(fc1.param_bytes, 4.0 * (4 * 16 + 16));
   EXPECT_DOUBLE_EQ(*node(*g, "gelu_erf").flops, 8.0 * 8 * 16);
@@ -66,7 +66,8 @@ TEST(OnnxPasses, AttentionWithItsProjectionsIsOneNode) {
   const Node& mha = g->nodes[0];
   EXPECT_EQ(mha.op, "MultiHeadAttention");
   // 5 tokens, width 8, 2 heads of 4: qkv projection, q / 2, QK^T, + bias, softmax, AV, output projection.
-  const double flops = 2.0 * 5 * 8 * 24 + 40 + 2.0 * 2 * 5 * 5 * 4 + 50 + 5.0 * 50 + 2.0 * 2 * 5 * 4 * 5 + 2.0 * 5 * 8 * 8;
+  const double flops =
+      2.0 * 5 * 8 * 24 + 40 + 2.0 * 2 * 5 * 5 * 4 + 50 + 5.0 * 50 + 2.0 * 2 * 5 * 4 * 5 + 2.0 * 5 * 8 * 8;
   EXPECT_DOUBLE_EQ(*mha.flops, flops);
   EXPECT_DOUBLE_EQ(mha.param_bytes, 4.0 * (8 * 24 + 24 + 2 * 25 + 8 * 8 + 8 + 1));  // + the scale constant
   EXPECT_DOUBLE_EQ(*mha.output_bytes, 4.0 * 5 * 8);
@@ -117,4 +118,13 @@ TEST(OnnxPasses, DimNamesMustExistAndTensorsMustNotBeEmpty) {
   auto f = import_onnx(kDir + "dynamic_hw.onnx", full);
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_DOUBLE_EQ(*f->nodes[0].output_bytes, 4.0 * 4 * 6 * 6);
+}
+
+TEST(OnnxPasses, EinsumWithSpacesGetsItsShapeAndContractionFlops) {
+  auto g = import_onnx(kDir + "einsum.onnx");
+  ASSERT_TRUE(g) << g.error().message;
+  const Node& e = node(*g, "scores");
+  EXPECT_DOUBLE_EQ(*e.output_bytes, 4.0 * 2 * 3 * 4);
+  EXPECT_DOUBLE_EQ(*e.flops, 2.0 * 2 * 3 * 4 * 5);  // b, i, j, and the contracted d
+  EXPECT_DOUBLE_EQ(*node(*g, "relu").output_bytes, 4.0 * 2 * 3 * 4);
 }
