@@ -528,7 +528,8 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   doc["makespan_us"] = plan.makespan_us;
   doc["lower_bound_us"] = plan.lower_bound_us;
   doc["gap"] = plan.gap();
-  if (!stream) {  // extension (issue 13): what each device holds at its fullest (objective/memory.hpp)
+  {  // extension (issue 13): what each device holds at its fullest (objective/memory.hpp); for a
+     // throughput plan, in the steady state
     const MemoryProfile mem = memory_profile(pr, plan);
     json peak = json::object();
     for (int d = 0; d < pr.num_devices(); ++d) peak[pf.devices[d].name] = mem.peak_bytes[d];

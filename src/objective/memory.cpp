@@ -3,41 +3,35 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 namespace diviml {
 
-MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
+namespace {
+
+using Events = std::vector<std::vector<std::pair<double, double>>>;  // per device: (time, +bytes / -bytes)
+
+// The intervals of one lane's tasks (one inference), as documented in memory.hpp. `at` holds the
+// lane's placements by node; `transfers` its copies.
+void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
+                    const std::vector<const Transfer*>& transfers,
+                    const std::function<void(int, double, double, double)>& hold) {
   const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  MemoryProfile out;
-  out.resident_bytes.assign(k, 0.0);
-  out.peak_bytes.assign(k, 0.0);
-  out.peak_at_us.assign(k, 0.0);
-  out.steps.assign(k, {});
-  std::vector<const Placement*> at(n, nullptr);
-  for (const Placement& p : plan.placements)
-    if (p.node >= 0 && p.node < n && p.device >= 0 && p.device < k) at[p.node] = &p;
-  std::vector<std::vector<std::pair<double, double>>> events(k);  // (time, +bytes / -bytes)
-  auto hold = [&](int d, double from, double to, double bytes) {
-    if (bytes <= 0 || to <= from) return;
-    events[d].emplace_back(from, bytes);
-    events[d].emplace_back(to, -bytes);
-  };
-  // Copies: (producer, destination) -> [start, end] and the largest edge they serve.
-  std::map<std::pair<int, int>, std::pair<double, double>> copy_end;  // -> (end, bytes)
+  const int n = pr.num_nodes();
+  // Copies: (producer, destination) -> (end, the largest edge they serve).
+  std::map<std::pair<int, int>, std::pair<double, double>> copy_end;
   std::vector<double> out_until(n, 0.0);
-  for (const Transfer& t : plan.transfers) {
-    const Edge& e = g.edges[t.edge];
-    auto& c = copy_end[{e.src, t.to}];
-    c.first = std::max(c.first, t.end_us);
+  for (const Transfer* t : transfers) {
+    const Edge& e = g.edges[t->edge];
+    auto& c = copy_end[{e.src, t->to}];
+    c.first = std::max(c.first, t->end_us);
     c.second = std::max(c.second, e.bytes);
-    out_until[e.src] = std::max(out_until[e.src], t.end_us);
+    out_until[e.src] = std::max(out_until[e.src], t->end_us);
   }
   for (int v = 0; v < n; ++v) {
     if (!at[v]) continue;
     const Placement& p = *at[v];
-    out.resident_bytes[p.device] += pr.resident_bytes(v);
     hold(p.device, p.start_us, p.end_us, g.nodes[v].workspace_bytes);
     if (g.nodes[v].input_bytes > 0)
       hold(p.device, std::min(p.start_us, pr.input_us(v, p.device)), p.end_us, g.nodes[v].input_bytes);
@@ -62,13 +56,78 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
     }
     hold(b, c.first, until, c.second);
   }
+}
+
+}  // namespace
+
+MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  MemoryProfile out;
+  out.resident_bytes.assign(k, 0.0);
+  out.peak_bytes.assign(k, 0.0);
+  out.peak_at_us.assign(k, 0.0);
+  out.steps.assign(k, {});
+  const bool stream = plan.objective == "throughput" && plan.period_us > 0;
+  const int lanes = stream ? std::max(1, plan.lanes) : 1;
+  const double round = stream ? lanes * plan.period_us : 0.0;
+  std::vector<std::vector<const Placement*>> at(lanes, std::vector<const Placement*>(n, nullptr));
+  std::vector<std::vector<const Transfer*>> copies(lanes);
+  std::vector<std::vector<bool>> runs(k, std::vector<bool>(n, false));
+  for (const Placement& p : plan.placements) {
+    const int lane = stream ? p.lane : 0;
+    if (p.node < 0 || p.node >= n || p.device < 0 || p.device >= k || lane < 0 || lane >= lanes) continue;
+    at[lane][p.node] = &p;
+    runs[p.device][p.node] = true;
+  }
+  for (const Transfer& t : plan.transfers) {
+    const int lane = stream ? t.lane : 0;
+    if (lane >= 0 && lane < lanes && t.edge >= 0 && t.edge < pr.graph().num_edges()) copies[lane].push_back(&t);
+  }
+  for (int d = 0; d < k; ++d)
+    for (int v = 0; v < n; ++v)
+      if (runs[d][v]) out.resident_bytes[d] += pr.resident_bytes(v);
+  Events events(k);
+  std::vector<double> always(k, 0.0);  // a round's worth of copies of long intervals (streams)
+  auto hold = [&](int d, double from, double to, double bytes) {
+    if (bytes <= 0 || to <= from) return;
+    if (!stream) {
+      events[d].emplace_back(from, bytes);
+      events[d].emplace_back(to, -bytes);
+      return;
+    }
+    // Periodic: the interval and its repeats every round, seen within one round [0, round).
+    const double length = to - from;
+    const double full = std::floor(length / round);
+    always[d] += full * bytes;
+    const double rest = length - full * round;
+    if (rest <= 0) return;
+    // Both ends by the same fmod, so that a tensor freed at a phase and one made there do not
+    // overlap by a rounding error.
+    auto phase = [&](double t) {
+      const double p = std::fmod(t, round);
+      return p < 0 ? p + round : p;
+    };
+    const double a = phase(from), b = phase(to);
+    if (a < b) {
+      events[d].emplace_back(a, bytes);
+      events[d].emplace_back(b, -bytes);
+    } else if (b < a) {
+      events[d].emplace_back(a, bytes);
+      events[d].emplace_back(round, -bytes);
+      events[d].emplace_back(0.0, bytes);
+      events[d].emplace_back(b, -bytes);
+    } else if (rest > 0.5 * round) {
+      always[d] += bytes;  // a whole round but for a rounding error
+    }
+  };
+  for (int lane = 0; lane < lanes; ++lane) lane_intervals(pr, at[lane], copies[lane], hold);
   for (int d = 0; d < k; ++d) {
     auto& ev = events[d];
     // Frees before allocations at equal times.
     std::sort(ev.begin(), ev.end(), [](const auto& a, const auto& b) {
       return a.first != b.first ? a.first < b.first : a.second < b.second;
     });
-    double now = out.resident_bytes[d];
+    double now = out.resident_bytes[d] + always[d];
     out.peak_bytes[d] = now;
     out.steps[d].emplace_back(0.0, now);
     for (size_t i = 0; i < ev.size(); ++i) {

@@ -361,6 +361,18 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
     plan = std::move(fitted);
   }
   plan->solver = name;
+  // Throughput solvers pack weights only; say so when the tensors of the inputs in flight
+  // overflow a device in the steady state (never silently).
+  if (!objective.memory_over_time() && !fits_memory(problem, *plan)) {
+    const MemoryProfile mem = memory_profile(problem, *plan);
+    for (int d = 0; d < problem.num_devices(); ++d)
+      if (mem.peak_bytes[d] > problem.capacity_bytes(d) * (1 + 1e-9) + 1e-6)
+        plan->notes.push_back(name + ": in the steady state device '" + problem.platform().devices[d].name +
+                              "' holds " + bytes_text(mem.peak_bytes[d]) + " (weights and state " +
+                              bytes_text(mem.resident_bytes[d]) + ", tensors of the inputs in flight " +
+                              bytes_text(mem.peak_bytes[d] - mem.resident_bytes[d]) + "), above its memory_bytes " +
+                              bytes_text(problem.capacity_bytes(d)) + ": throughput plans are packed by weights only");
+  }
   const double value = objective.value(*plan);
   // The latency limit is honoured or answered: a plan above it is not returned.
   if (options.max_latency_us > 0 && plan->makespan_us > options.max_latency_us * (1 + 1e-9))

@@ -28,8 +28,13 @@ struct MemoryProfile {
   std::vector<std::vector<std::pair<double, double>>> steps;  // per device: (time, bytes) from then on
 };
 
-// Latency plans only (their placements are one inference); the plan must match the problem
-// (validated or replayed).
+// The plan must match the problem (validated or replayed). A latency plan's placements are one
+// inference, swept from time 0. A throughput plan's are one steady-state round of R inputs
+// (one per lane), which repeats every R x period_us: every interval above is taken per lane
+// (a tensor, its copies and its consumers in the same lane) and laid over one round modulo
+// R x period_us, so an interval longer than the round counts once per round it spans (the
+// inputs in flight). Resident bytes there are the weights of every node once per device that
+// runs it in any lane; times in `steps` and `peak_at_us` are within [0, R x period_us).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 
 // Why no plan can fit the devices' memory, by four necessary conditions:
@@ -44,7 +49,7 @@ MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 // One line, naming the node or the totals.
 std::string memory_shortfall(const Problem& problem, bool over_time = true);
 
-// Whether a latency plan's peak fits every device's memory_bytes (true without limits).
+// Whether a plan's peak fits every device's memory_bytes (true without limits).
 bool fits_memory(const Problem& problem, const Plan& plan);
 
 // Bytes for people: "1.5 GiB", "640 KiB", "80 B".

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
 #include "diviml/solve/solve.hpp"
 #include "support/fixtures.hpp"
@@ -222,4 +224,53 @@ TEST(Memory, ValidatorRejectsLiveTensorsAboveCapacityAndSolveRepairs) {
   bool noted = false;
   for (const std::string& note : exact->notes) noted |= note.find("live tensors overflowed 'g'") != std::string::npos;
   EXPECT_TRUE(noted);
+}
+
+TEST(Memory, SteadyStateOfAThroughputPlanFoldsEachLaneOverTheRound) {
+  // Reference: each lane alone as a one-inference plan (the latency sweep, checked above against
+  // the definition), its tensors repeated every round R x period and summed at every instant.
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    Problem pr = random_problem(seed);
+    SolveHooks hooks;
+    hooks.objective = &throughput_objective();
+    SolveOptions options;
+    options.time_limit_s = 2;
+    auto plan = solve(seed % 2 ? "replicas" : "stages", pr, options, hooks);
+    ASSERT_TRUE(plan) << plan.error().message;
+    const double round = plan->lanes * plan->period_us;
+    const MemoryProfile steady = memory_profile(pr, *plan);
+    std::vector<MemoryProfile> lanes;
+    for (int lane = 0; lane < plan->lanes; ++lane) {
+      Plan one;
+      one.objective = "latency";
+      for (const Placement& p : plan->placements)
+        if (p.lane == lane) one.placements.push_back(p);
+      for (const Transfer& t : plan->transfers)
+        if (t.lane == lane) one.transfers.push_back(t);
+      lanes.push_back(memory_profile(pr, one));
+    }
+    auto tensors_at = [&](const MemoryProfile& m, int d, double t) {  // held minus resident at t
+      double v = m.steps[d].front().second;
+      for (const auto& [when, bytes] : m.steps[d])
+        if (when <= t) v = bytes;
+      return v - m.resident_bytes[d];
+    };
+    for (int d = 0; d < pr.num_devices(); ++d) {
+      std::set<double> instants = {0.0};
+      double horizon = 0;
+      for (const MemoryProfile& m : lanes)
+        for (const auto& [when, bytes] : m.steps[d]) {
+          instants.insert(std::fmod(when, round));
+          horizon = std::max(horizon, when);
+        }
+      double peak = steady.resident_bytes[d];
+      for (double t : instants) {
+        double held = steady.resident_bytes[d];
+        for (const MemoryProfile& m : lanes)
+          for (double k = 0; t + k * round <= horizon + round; ++k) held += tensors_at(m, d, t + k * round);
+        peak = std::max(peak, held);
+      }
+      EXPECT_NEAR(steady.peak_bytes[d], peak, 1e-6 * std::max(1.0, peak)) << "seed " << seed << " device " << d;
+    }
+  }
 }
