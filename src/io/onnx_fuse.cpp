@@ -51,10 +51,15 @@ class Dataflow {
     if (r.size() != 1 || gp_.node(r[0]).op_type() != op) return std::nullopt;
     return r[0];
   }
-  bool is_constant(const std::string& tensor) const {
+  // An initializer, a Constant, or an Identity of one (torch.onnx writes shared weights of a
+  // model over 2 GB, stored outside the file, as Identity nodes of one initializer).
+  bool is_constant(const std::string& tensor, int depth = 0) const {
     if (initializers_.count(tensor)) return true;
     auto it = producer_.find(tensor);
-    return it != producer_.end() && gp_.node(it->second).op_type() == "Constant";
+    if (it == producer_.end() || depth > 8) return false;
+    const auto& n = gp_.node(it->second);
+    return n.op_type() == "Constant" ||
+           (n.op_type() == "Identity" && n.input_size() == 1 && is_constant(n.input(0), depth + 1));
   }
   const onnx::NodeProto& node(int k) const { return gp_.node(k); }
 

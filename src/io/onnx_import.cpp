@@ -224,7 +224,8 @@ Status infer_shapes_isolated(onnx::ModelProto& model, const std::string& path, i
   ChildOutcome child = run_in_child(
       [&] {
         try {
-          onnx::shape_inference::InferShapes(model);
+          onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                             onnx::ShapeInferenceOptions(false, 0, /*data propagation*/ true));
           onnx::GraphProto shapes;
           *shapes.mutable_value_info() = model.graph().value_info();
           *shapes.mutable_output() = model.graph().output();
