@@ -11,6 +11,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
@@ -37,13 +38,65 @@ int usage(const std::string& message) { return die(usage_error(message + " (see 
 // Documented upper limit of `import --dim` (README): beyond it a value is a typo.
 constexpr long long kMaxDim = 1LL << 40;
 
+// "-" is standard input where a file is read and standard output where one is written. Standard
+// input is read once: two inputs cannot both come from it.
+constexpr const char* kStdinName = "<stdin>";
+
+Result<std::string> read_stdin_once() {
+  static bool taken = false;
+  if (taken) return usage_error("only one input can come from standard input ('-') (see diviml --help)");
+  taken = true;
+  std::ostringstream text;
+  text << std::cin.rdbuf();
+  return text.str();
+}
+
+Result<Graph> read_graph_arg(const std::string& path) {
+  if (path != "-") return read_graph_file(path);
+  auto text = read_stdin_once();
+  if (!text) return text.error();
+  return parse_graph(*text, kStdinName);
+}
+
+Result<Platform> load_platform_arg(const std::string& spec) {
+  if (spec != "-") return load_platform(spec.empty() ? std::string(kDefaultPlatform) : spec);
+  auto text = read_stdin_once();
+  if (!text) return text.error();
+  return parse_platform(*text, kStdinName);
+}
+
+Result<Plan> read_plan_arg(const std::string& path, const Problem& problem) {
+  if (path != "-") return read_plan_file(path, problem);
+  auto text = read_stdin_once();
+  if (!text) return text.error();
+  return parse_plan(*text, kStdinName, problem);
+}
+
+Status write_output(const std::string& path, const std::string& text) {
+  if (path != "-") return write_text_file(path, text);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+    return fail("cannot write to standard output");
+  return {};
+}
+
+// Where the human-readable lines go: stderr when a file is written to standard output, so that
+// the file stays clean in a pipe.
+FILE* info_stream(std::initializer_list<std::string> outputs) {
+  for (const std::string& o : outputs)
+    if (o == "-") return stderr;
+  return stdout;
+}
+
+std::string shown(const std::string& path) { return path == "-" ? "standard output" : path; }
+
 Result<Problem> load_problem(const std::string& graph_path, const std::string& platform_spec) {
-  auto graph = read_graph_file(graph_path);
+  auto graph = read_graph_arg(graph_path);
   if (!graph) return graph.error();
-  auto platform = load_platform(platform_spec.empty() ? std::string(kDefaultPlatform) : platform_spec);
+  auto platform = load_platform_arg(platform_spec);
   if (!platform) return platform.error();
   auto problem = Problem::build(std::move(*graph), std::move(*platform));
-  if (!problem) return fail(graph_path + ": " + problem.error().message);
+  if (!problem)
+    return fail((graph_path == "-" ? std::string(kStdinName) : graph_path) + ": " + problem.error().message);
   return problem;
 }
 
@@ -77,9 +130,10 @@ struct PlanArgs {
 };
 
 void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform) {
-  cmd->add_option("--graph,-g", graph, "graph file (diviml.graph/1)")->required();
-  cmd->add_option("--platform,-p", platform,
-                  std::string("platform file or bundled platform name (default: ") + kDefaultPlatform + ")");
+  cmd->add_option("--graph,-g", graph, "graph file (diviml.graph/1; '-': standard input)")->required();
+  cmd->add_option(
+      "--platform,-p", platform,
+      std::string("platform file or bundled platform name ('-': standard input; default: ") + kDefaultPlatform + ")");
 }
 
 // One flag per registered option (`diviml options` lists them): parsed and range-checked by
@@ -129,9 +183,11 @@ int run_plan(const PlanArgs& a) {
   auto plan = solve(a.solver, *problem, a.options, hooks);
   hooks.progress = nullptr;  // the reference row below reports nothing
   if (!plan) return die(plan.error());
-  if (Status s = write_text_file(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
+  if (a.output == "-" && a.gantt == "-") return usage("--output and --gantt cannot both be standard output");
+  if (Status s = write_output(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())
-    if (Status s = write_text_file(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
+    if (Status s = write_output(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
+  FILE* info = info_stream({a.output, a.gantt});
   if (!a.quiet) {
     std::vector<SummaryRow> rows{summary_row(*plan)};
     double fastest_us = plan->solver == "fastest" ? plan->value() : 0;
@@ -147,19 +203,19 @@ int run_plan(const PlanArgs& a) {
         rows.push_back(SummaryRow{"fastest", "error", 0, 0, 0, base.error().message});
       }
     }
-    std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
-                problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
-                problem->num_devices());
-    std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
+    std::fprintf(info, "graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
+                 problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
+                 problem->num_devices());
+    std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), info);
     if (plan->objective == "throughput") {
       const double per_s = plan->throughput_per_s();
-      std::printf("throughput: period %.3f us (%.1f inputs/s", plan->period_us, per_s);
+      std::fprintf(info, "throughput: period %.3f us (%.1f inputs/s", plan->period_us, per_s);
       if (problem->graph().batch > 1)
-        std::printf(" = %.1f samples/s at batch %d", per_s * problem->graph().batch, problem->graph().batch);
-      std::printf("), latency %.3f us, %d lane(s)\n", plan->latency_us, plan->lanes);
+        std::fprintf(info, " = %.1f samples/s at batch %d", per_s * problem->graph().batch, problem->graph().batch);
+      std::fprintf(info, "), latency %.3f us, %d lane(s)\n", plan->latency_us, plan->lanes);
     }
     if (a.options.verbose) {
-      for (const std::string& note : plan->notes) std::printf("note: %s\n", note.c_str());
+      for (const std::string& note : plan->notes) std::fprintf(info, "note: %s\n", note.c_str());
       const Graph& g = problem->graph();
       for (size_t q = 0; q < plan->modules.size(); ++q) {
         const ModuleSummary& m = plan->modules[q];
@@ -168,24 +224,24 @@ int run_plan(const PlanArgs& a) {
             : m.chain      ? "chain (DP)"
             : m.fused      ? "solved whole, fused"
                            : "exact (branch and bound, MILP)";
-        std::printf("module %zu: entry %s, exit %s, %d nodes inside, %d channel(s), %s%s\n", q,
-                    m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
-                    m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels, how.c_str(),
-                    m.proven ? ", proven" : "");
+        std::fprintf(info, "module %zu: entry %s, exit %s, %d nodes inside, %d channel(s), %s%s\n", q,
+                     m.entry >= 0 ? g.nodes[m.entry].id.c_str() : "(start)",
+                     m.exit >= 0 ? g.nodes[m.exit].id.c_str() : "(end)", m.size, m.channels, how.c_str(),
+                     m.proven ? ", proven" : "");
         for (size_t c = 0; c < m.cuts.size(); ++c) {
           std::string names;
           for (int v : m.cuts[c]) names += (names.empty() ? "" : ", ") + g.nodes[v].id;
-          std::printf("  cut %zu: %s\n", c, names.c_str());
+          std::fprintf(info, "  cut %zu: %s\n", c, names.c_str());
         }
       }
     }
-    std::printf("plan written to %s%s%s\n", a.output.c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
-                a.gantt.c_str());
+    std::fprintf(info, "plan written to %s%s%s\n", shown(a.output).c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
+                 a.gantt.empty() ? "" : shown(a.gantt).c_str());
   }
   return 0;
 }
 
-int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::string& out_dir) {
+int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::string& out_dir, bool as_json) {
   auto objective = objective_of(a.objective);
   if (!objective) return die(objective.error());
   for (const std::string& name : solvers)
@@ -216,6 +272,12 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
       if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error());
     }
   }
+  if (as_json) {
+    std::fputs(
+        summary_json(rows, fastest_us, (*objective)->name(), problem->graph().name, problem->platform().name).c_str(),
+        stdout);
+    return any ? 0 : 1;
+  }
   std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
               problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
               problem->num_devices());
@@ -227,7 +289,7 @@ int run_validate(const std::string& graph, const std::string& platform, const st
                  const std::string& objective_name) {
   auto problem = load_problem(graph, platform);
   if (!problem) return die(problem.error());
-  auto plan = read_plan_file(plan_path, *problem);
+  auto plan = read_plan_arg(plan_path, *problem);
   if (!plan) return die(plan.error());
   // The plan says what it is scored by; --objective, when given, must agree.
   if (!objective_name.empty() && objective_name != plan->objective) {
@@ -235,14 +297,15 @@ int run_validate(const std::string& graph, const std::string& platform, const st
     return die(fail(plan_path + ": a " + plan->objective + " plan, not a " + objective_name + " plan"));
   }
   const Objective* objective = find_objective(plan->objective);
-  if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(plan_path + ": ", s.error()));
+  const std::string source = plan_path == "-" ? std::string(kStdinName) : plan_path;
+  if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(source + ": ", s.error()));
   if (plan->objective == "throughput") {
     std::printf("%s: valid plan, period %.3f us (%.1f inputs/s), latency %.3f us, %d lane(s) on %d devices\n",
-                plan_path.c_str(), plan->period_us, plan->throughput_per_s(), plan->latency_us, plan->lanes,
+                source.c_str(), plan->period_us, plan->throughput_per_s(), plan->latency_us, plan->lanes,
                 problem->num_devices());
     return 0;
   }
-  std::printf("%s: valid plan, makespan %.3f us on %d devices\n", plan_path.c_str(), plan->makespan_us,
+  std::printf("%s: valid plan, makespan %.3f us on %d devices\n", source.c_str(), plan->makespan_us,
               problem->num_devices());
   return 0;
 }
@@ -254,11 +317,11 @@ int run_gantt(const std::string& graph, const std::string& platform, const std::
               const std::string& out) {
   auto problem = load_problem(graph, platform);
   if (!problem) return die(problem.error());
-  auto plan = read_plan_file(plan_path, *problem);
+  auto plan = read_plan_arg(plan_path, *problem);
   if (!plan) return die(plan.error());
-  if (Status s = write_text_file(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
-  std::printf("%s: %zu ops, %zu transfers, span %.3f us\n", out.c_str(), plan->placements.size(),
-              plan->transfers.size(), plan->makespan_us);
+  if (Status s = write_output(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
+  std::fprintf(info_stream({out}), "%s: %zu ops, %zu transfers, span %.3f us\n", shown(out).c_str(),
+               plan->placements.size(), plan->transfers.size(), plan->makespan_us);
   return 0;
 }
 
@@ -284,6 +347,14 @@ int run_platforms() {
 int run(int argc, char** argv) {
   CLI::App app{"DiviML: map and schedule a DNN graph onto heterogeneous devices"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("diviml ") + DIVIML_VERSION);
+  app.footer(
+      "Files: '-' reads standard input where a file is read (one input at most), and writes standard\n"
+      "output where one is written (messages then go to stderr).\n"
+      "Examples:\n"
+      "  diviml plan -g models/resnet18.json -o plan.json --gantt plan.svg\n"
+      "  diviml compare -g models/googlenet.json -p cluster-3srv --json\n"
+      "  diviml COMMAND --help   (every command has its own examples)");
   // Usage errors read like every other error: one line on stderr, non-zero exit.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("diviml: error: ") + e.what() + " (see diviml --help)\n";
@@ -298,9 +369,15 @@ int run(int argc, char** argv) {
   plan->add_option("--objective", a.objective,
                    "latency (default: one input as early as possible) or throughput (a stream: the least period)");
   add_registry_flags(plan, a.options);
-  plan->add_option("--output,-o", a.output, "plan file to write")->required();
-  plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write");
+  plan->add_option("--output,-o", a.output, "plan file to write ('-': standard output)")->required();
+  plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write ('-': standard output)");
   plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
+  plan->footer(
+      "Examples:\n"
+      "  diviml plan -g models/resnet18.json -o plan.json --gantt plan.svg\n"
+      "  diviml plan -g models/googlenet.json -p cluster-3srv -s split --time-limit 30 -o plan.json\n"
+      "  diviml plan -g models/resnet18.json --objective throughput -o stream.json\n"
+      "  diviml gen rwnn -o - | diviml plan -g - -o - -q > plan.json");
 
   std::vector<std::string> solvers;
   std::string out_dir;
@@ -310,44 +387,71 @@ int run(int argc, char** argv) {
   compare->add_option("--objective", a.objective, "latency (default) or throughput");
   add_registry_flags(compare, a.options);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
+  bool compare_json = false;
+  compare->add_flag("--json", compare_json, "print the comparison as JSON (one object per solver) instead of a table");
+  compare->footer(
+      "Examples:\n"
+      "  diviml compare -g models/resnet18.json\n"
+      "  diviml compare -g models/googlenet.json --solvers heft,split,milp --time-limit 20 --json\n"
+      "  diviml compare -g models/resnet18.json --objective throughput --out-dir runs/");
 
   std::string vgraph, vplatform, vplan, vobjective;
   auto* val = app.add_subcommand("validate", "check a plan: precedence + transfers, no overlap, memory");
   add_problem_flags(val, vgraph, vplatform);
-  val->add_option("plan", vplan, "plan file")->required();
+  val->add_option("plan", vplan, "plan file ('-': standard input)")->required();
   val->add_option("--objective", vobjective, "latency or throughput (default: what the plan file says)");
+  val->footer(
+      "Examples:\n"
+      "  diviml validate -g models/resnet18.json plan.json\n"
+      "  diviml plan -g models/resnet18.json -o - -q | diviml validate -g models/resnet18.json -");
 
   std::string ggraph, gplatform, gplan, gout;
   auto* gantt = app.add_subcommand("gantt", "draw a plan file, or a measured timeline, as an SVG Gantt chart");
   add_problem_flags(gantt, ggraph, gplatform);
-  gantt->add_option("plan", gplan, "plan file (or execute_plan.py --timeline)")->required();
-  gantt->add_option("--output,-o", gout, "SVG file to write")->required();
+  gantt->add_option("plan", gplan, "plan file (or execute_plan.py --timeline; '-': standard input)")->required();
+  gantt->add_option("--output,-o", gout, "SVG file to write ('-': standard output)")->required();
+  gantt->footer(
+      "Examples:\n"
+      "  diviml gantt -g models/resnet18.json plan.json -o plan.svg\n"
+      "  diviml gantt -g G.json measured.timeline.json -o measured.svg   # execute_plan.py --timeline");
 
-  app.add_subcommand("platforms", "list the bundled platforms");
+  app.add_subcommand("platforms", "list the bundled platforms")->footer("Examples:\n  diviml platforms");
 
   bool options_markdown_out = false;
   auto* opts = app.add_subcommand("options", "list every solve option: name, default, range, meaning");
   opts->add_flag("--markdown", options_markdown_out, "as the Markdown table of docs/options.md");
+  opts->footer("Examples:\n  diviml options\n  diviml options --markdown > docs/options.md");
 
   std::string cgraph, cplatform, cdevice;
   auto* costs = app.add_subcommand("costs", "compare profiled costs with the roofline, per op kind");
   add_problem_flags(costs, cgraph, cplatform);
   costs->add_option("--device", cdevice, "device whose profiled costs to compare")->required();
+  costs->footer("Examples:\n  diviml costs -g models/resnet18.json --device gpu0");
 
   std::string onnx_in, onnx_out, onnx_name;
   std::vector<std::string> onnx_dims;
   auto* imp = app.add_subcommand("import", "convert an ONNX model into a graph file");
-  imp->add_option("model", onnx_in, "ONNX model file")->required();
-  imp->add_option("--output,-o", onnx_out, "graph file to write")->required();
+  imp->add_option("model", onnx_in, "ONNX model file ('-': standard input)")->required();
+  imp->add_option("--output,-o", onnx_out, "graph file to write ('-': standard output)")->required();
   imp->add_option("--dim", onnx_dims, "value of a symbolic dimension, NAME=N (repeatable)");
   imp->add_option("--name", onnx_name, "graph name (default: the ONNX graph's name)");
   bool onnx_keep_bn = false;
   imp->add_flag("--no-fold-batchnorm", onnx_keep_bn,
                 "keep a BatchNormalization after a convolution as its own op (default: folded into the "
                 "convolution, as torch.onnx and export_fx.py do)");
+  imp->footer(
+      "Examples:\n"
+      "  diviml import resnet50.onnx -o resnet50.json\n"
+      "  diviml import bert.onnx -o bert.json --dim batch_size=1 --dim sequence=128\n"
+      "  diviml import - -o - < model.onnx > graph.json");
 
   auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
   gen->require_subcommand(1);
+  gen->footer(
+      "Examples:\n"
+      "  diviml gen rwnn --nodes 32 --stages 3 -o rwnn.json\n"
+      "  diviml gen transformer --layers 96 --d-model 12288 --heads 96 --seq 2048 -o gpt3.json\n"
+      "  diviml gen random --nodes 100 --edge-prob 0.03 --seed 2 -o - | diviml plan -g - -o plan.json");
   int gen_nodes = 30, gen_modules = 4, gen_width = 3, gen_skip = 0;
   double gen_p = 0.08;
   std::uint64_t gen_seed = 1;
@@ -385,7 +489,8 @@ int run(int argc, char** argv) {
                      "decode step: positions already in the KV cache (default 0 = a prefill of --seq tokens)");
   for (auto* g : {gen_random, gen_chain, gen_rwnn, gen_tf}) {
     g->add_option("--seed", gen_seed, "random seed");
-    g->add_option("--output,-o", gen_out, "graph file to write")->required();
+    g->add_option("--output,-o", gen_out, "graph file to write ('-': standard output)")->required();
+    g->footer(std::string("Example:\n  diviml gen ") + g->get_name() + " -o G.json");
   }
 
   try {
@@ -396,7 +501,7 @@ int run(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
   if (plan->parsed()) return run_plan(a);
-  if (compare->parsed()) return run_compare(a, solvers, out_dir);
+  if (compare->parsed()) return run_compare(a, solvers, out_dir, compare_json);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
   if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout);
   if (opts->parsed()) {
@@ -411,9 +516,9 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (costs->parsed()) {
-    auto g = read_graph_file(cgraph);
+    auto g = read_graph_arg(cgraph);
     if (!g) return die(g.error());
-    auto p = load_platform(cplatform.empty() ? std::string(kDefaultPlatform) : cplatform);
+    auto p = load_platform_arg(cplatform);
     if (!p) return die(p.error());
     auto table = cost_comparison(*g, *p, cdevice);
     if (!table) return die(prefixed(cgraph + ": ", table.error()));
@@ -439,11 +544,19 @@ int run(int argc, char** argv) {
       o.dims[d.substr(0, eq)] = value;
     }
     o.fold_batchnorm = !onnx_keep_bn;
-    auto g = import_onnx(onnx_in, o);
+    Result<Graph> g = fail("no model");
+    if (onnx_in == "-") {
+      auto bytes = read_stdin_once();
+      if (!bytes) return die(bytes.error());
+      g = import_onnx_bytes(*bytes, kStdinName, o);
+    } else {
+      g = import_onnx(onnx_in, o);
+    }
     if (!g) return die(g.error());
     if (!onnx_name.empty()) g->name = onnx_name;
-    if (Status s = write_text_file(onnx_out, graph_to_json(*g)); !s) return die(s.error());
-    std::printf("%s: %d nodes, %d edges\n", onnx_out.c_str(), g->num_nodes(), g->num_edges());
+    if (Status s = write_output(onnx_out, graph_to_json(*g)); !s) return die(s.error());
+    std::fprintf(info_stream({onnx_out}), "%s: %d nodes, %d edges\n", shown(onnx_out).c_str(), g->num_nodes(),
+                 g->num_edges());
     return 0;
   }
   if (gen->parsed()) {
@@ -461,8 +574,9 @@ int run(int argc, char** argv) {
       if (!r) return die(r.error());
       g = std::move(*r);
     }
-    if (Status s = write_text_file(gen_out, graph_to_json(g)); !s) return die(s.error());
-    std::printf("%s: %d nodes, %d edges\n", gen_out.c_str(), g.num_nodes(), g.num_edges());
+    if (Status s = write_output(gen_out, graph_to_json(g)); !s) return die(s.error());
+    std::fprintf(info_stream({gen_out}), "%s: %d nodes, %d edges\n", shown(gen_out).c_str(), g.num_nodes(),
+                 g.num_edges());
     return 0;
   }
   return run_platforms();

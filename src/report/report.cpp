@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "diviml/cost/problem.hpp"
@@ -199,6 +200,28 @@ std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_us
     s << buf;
   }
   return s.str();
+}
+
+std::string summary_json(const std::vector<SummaryRow>& rows, double fastest_value, const std::string& objective,
+                         const std::string& graph, const std::string& platform) {
+  nlohmann::json doc = {{"graph", graph}, {"platform", platform}, {"objective", objective}};
+  const std::string value = objective == "throughput" ? "period_us" : "makespan_us";
+  nlohmann::json out = nlohmann::json::array();
+  for (const SummaryRow& r : rows) {
+    nlohmann::json row = {{"solver", r.solver}, {"status", r.error.empty() ? r.status : "error"}};
+    if (!r.error.empty()) {
+      row["error"] = r.error;
+    } else {
+      row[value] = r.makespan_us;
+      row["lower_bound_us"] = r.lower_bound_us;
+      row["gap"] = r.makespan_us > 0 ? std::max(0.0, (r.makespan_us - r.lower_bound_us) / r.makespan_us) : 0.0;
+      if (fastest_value > 0 && r.makespan_us > 0) row["speedup"] = fastest_value / r.makespan_us;
+      row["solve_time_s"] = r.solve_time_s;
+    }
+    out.push_back(std::move(row));
+  }
+  doc["solvers"] = std::move(out);
+  return doc.dump(1) + "\n";
 }
 
 Result<std::string> cost_comparison(const Graph& g, const Platform& pf, const std::string& device) {

@@ -155,3 +155,50 @@ def test_latency_plans_report_each_devices_peak_memory(diviml_bin, root, tmp_pat
         assert peak[d] >= resident
         if nodes:
             assert peak[d] >= resident + max(n.get("output_bytes", 0) for n in nodes)
+
+
+def test_dash_is_stdin_and_stdout_and_messages_move_to_stderr(diviml_bin, root, tmp_path):
+    """`-` where a file is read or written: a pipe gen | plan | validate, ONNX from stdin."""
+    gen = subprocess.run([str(diviml_bin), "gen", "rwnn", "--nodes", "12", "--stages", "2", "-o", "-"],
+                         capture_output=True, text=True, timeout=60)
+    assert gen.returncode == 0, gen.stderr
+    graph = json.loads(gen.stdout)  # the file alone on stdout
+    assert "nodes" in graph and "standard output" in gen.stderr
+    planned = subprocess.run([str(diviml_bin), "plan", "-g", "-", "-o", "-"], input=gen.stdout, capture_output=True,
+                             text=True, timeout=120)
+    assert planned.returncode == 0, planned.stderr
+    p = json.loads(planned.stdout)
+    assert PLAN_FIELDS <= set(p) and "makespan_us" in planned.stderr  # the summary table went to stderr
+    (tmp_path / "g.json").write_text(gen.stdout)
+    checked = subprocess.run([str(diviml_bin), "validate", "-g", tmp_path / "g.json", "-"], input=planned.stdout,
+                             capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and checked.stdout.startswith("<stdin>: valid plan"), checked.stderr
+    both = subprocess.run([str(diviml_bin), "plan", "-g", "-", "-p", "-", "-o", tmp_path / "x.json"], input=gen.stdout,
+                          capture_output=True, text=True, timeout=60)
+    assert both.returncode == 2 and "only one input can come from standard input" in both.stderr
+    onnx = (root / "tests" / "data" / "onnx" / "small_cnn.onnx").read_bytes()
+    imported = subprocess.run([str(diviml_bin), "import", "-", "-o", "-"], input=onnx, capture_output=True, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    assert len(json.loads(imported.stdout)["nodes"]) == 5
+
+
+def test_every_command_has_examples_and_a_version(diviml_bin):
+    for cmd in (["plan"], ["compare"], ["validate"], ["gantt"], ["platforms"], ["options"], ["costs"], ["import"],
+                ["gen"], ["gen", "rwnn"], ["gen", "transformer"], ["gen", "random"], ["gen", "chain"], []):
+        r = run(diviml_bin, *cmd, "--help")
+        assert r.returncode == 0 and "Example" in r.stdout, (cmd, r.stdout[-300:])
+    r = run(diviml_bin, "--version")
+    assert r.returncode == 0 and r.stdout.startswith("diviml ")
+
+
+def test_compare_json_is_one_object_per_solver(diviml_bin, root):
+    data = root / "tests" / "data"
+    r = run(diviml_bin, "compare", "-g", data / "topcuoglu.graph.json", "-p", data / "topcuoglu.platform.json",
+            "--solvers", "fastest,heft,milp", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["objective"] == "latency" and [s["solver"] for s in doc["solvers"]] == ["fastest", "heft", "milp"]
+    for s in doc["solvers"]:
+        assert s["status"] in ("optimal", "feasible", "heuristic") and s["makespan_us"] >= s["lower_bound_us"] - 1e-6
+        assert 0 <= s["gap"] <= 1
+    assert doc["solvers"][0]["speedup"] == 1.0

@@ -27,6 +27,12 @@ struct SummaryRow {
 // column is then the throughput over the fastest single device).
 std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_makespan_us,
                           const std::string& value_name = "makespan_us");
+// The same rows for machines (`compare --json`): {"graph", "platform", "objective", "solvers":
+// [{"solver", "status", "makespan_us" or "period_us", "lower_bound_us", "gap" (a fraction),
+// "speedup" (over `fastest`, when known), "solve_time_s"} or {"solver", "status": "error",
+// "error"}]}.
+std::string summary_json(const std::vector<SummaryRow>& rows, double fastest_value, const std::string& objective,
+                         const std::string& graph, const std::string& platform);
 SummaryRow summary_row(const Plan& plan);
 
 // Measured against modelled: per op kind, the sum of the profiled costs on `device` and the
