@@ -18,6 +18,7 @@
 #include "diviml/io/onnx_import.hpp"
 #include "diviml/objective/validate.hpp"
 #include "diviml/report/report.hpp"
+#include "diviml/report/trace.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
 
@@ -124,7 +125,7 @@ Result<const Objective*> objective_of(const std::string& name) {
 }
 
 struct PlanArgs {
-  std::string graph, platform, solver = "auto", objective = "latency", output, gantt;
+  std::string graph, platform, solver = "auto", objective = "latency", output, gantt, trace;
   SolveOptions options;  // every registered option (solve/options.hpp)
   bool quiet = false;
 };
@@ -183,11 +184,14 @@ int run_plan(const PlanArgs& a) {
   auto plan = solve(a.solver, *problem, a.options, hooks);
   hooks.progress = nullptr;  // the reference row below reports nothing
   if (!plan) return die(plan.error());
-  if (a.output == "-" && a.gantt == "-") return usage("--output and --gantt cannot both be standard output");
+  if ((a.output == "-") + (a.gantt == "-") + (a.trace == "-") > 1)
+    return usage("only one of --output, --gantt and --trace can be standard output");
   if (Status s = write_output(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())
     if (Status s = write_output(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
-  FILE* info = info_stream({a.output, a.gantt});
+  if (!a.trace.empty())
+    if (Status s = write_output(a.trace, chrome_trace(*problem, *plan)); !s) return die(s.error());
+  FILE* info = info_stream({a.output, a.gantt, a.trace});
   if (!a.quiet) {
     std::vector<SummaryRow> rows{summary_row(*plan)};
     double fastest_us = plan->solver == "fastest" ? plan->value() : 0;
@@ -314,14 +318,20 @@ int run_validate(const std::string& graph, const std::string& platform, const st
 // read as a plan of this graph and platform but not validated, since measured times need not
 // match the cost model.
 int run_gantt(const std::string& graph, const std::string& platform, const std::string& plan_path,
-              const std::string& out) {
+              const std::string& out, const std::string& trace) {
   auto problem = load_problem(graph, platform);
   if (!problem) return die(problem.error());
   auto plan = read_plan_arg(plan_path, *problem);
   if (!plan) return die(plan.error());
-  if (Status s = write_output(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
-  std::fprintf(info_stream({out}), "%s: %zu ops, %zu transfers, span %.3f us\n", shown(out).c_str(),
-               plan->placements.size(), plan->transfers.size(), plan->makespan_us);
+  if (out.empty() && trace.empty()) return usage("gantt: give --output, --trace or both");
+  if (out == "-" && trace == "-") return usage("--output and --trace cannot both be standard output");
+  if (!out.empty())
+    if (Status s = write_output(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
+  if (!trace.empty())
+    if (Status s = write_output(trace, chrome_trace(*problem, *plan)); !s) return die(s.error());
+  std::fprintf(info_stream({out, trace}), "%s: %zu ops, %zu transfers, span %.3f us\n",
+               shown(out.empty() ? trace : out).c_str(), plan->placements.size(), plan->transfers.size(),
+               plan->makespan_us);
   return 0;
 }
 
@@ -371,6 +381,8 @@ int run(int argc, char** argv) {
   add_registry_flags(plan, a.options);
   plan->add_option("--output,-o", a.output, "plan file to write ('-': standard output)")->required();
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write ('-': standard output)");
+  plan->add_option("--trace", a.trace,
+                   "Chrome trace to write (Trace Event JSON for Perfetto or chrome://tracing; '-': standard output)");
   plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
   plan->footer(
       "Examples:\n"
@@ -409,7 +421,9 @@ int run(int argc, char** argv) {
   auto* gantt = app.add_subcommand("gantt", "draw a plan file, or a measured timeline, as an SVG Gantt chart");
   add_problem_flags(gantt, ggraph, gplatform);
   gantt->add_option("plan", gplan, "plan file (or execute_plan.py --timeline; '-': standard input)")->required();
-  gantt->add_option("--output,-o", gout, "SVG file to write ('-': standard output)")->required();
+  std::string gtrace;
+  gantt->add_option("--output,-o", gout, "SVG file to write ('-': standard output)");
+  gantt->add_option("--trace", gtrace, "Chrome trace to write (Trace Event JSON; '-': standard output)");
   gantt->footer(
       "Examples:\n"
       "  diviml gantt -g models/resnet18.json plan.json -o plan.svg\n"
@@ -503,7 +517,7 @@ int run(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir, compare_json);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
-  if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout);
+  if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout, gtrace);
   if (opts->parsed()) {
     if (options_markdown_out) {
       std::fputs(options_markdown().c_str(), stdout);
