@@ -81,6 +81,34 @@ Value like(int type, std::vector<long long> dims) {
   return v;
 }
 
+// out[to] = x[from], in whichever of the two stores their (same) type uses.
+void copy_element(Value& out, size_t to, const Value& x, size_t from) {
+  if (out.integer())
+    out.i[to] = x.i[from];
+  else
+    out.f[to] = x.f[from];
+}
+
+// A tensor of shape `dims` whose element at position p (row-major) is x's element at
+// base + sum_d p[d] * step[d]: a slice (steps are strides times slice steps) or a transpose
+// (steps are x's strides in the permuted order).
+Value strided_copy(const Value& x, const std::vector<long long>& dims, long long base,
+                   const std::vector<long long>& step) {
+  Value out = like(x.type, dims);
+  const size_t rank = dims.size();
+  std::vector<long long> pos(rank, 0);
+  for (size_t e = 0; e < out.numel(); ++e) {
+    long long k = base;
+    for (size_t d = 0; d < rank; ++d) k += pos[d] * step[d];
+    copy_element(out, e, x, static_cast<size_t>(k));
+    for (size_t d = rank; d-- > 0;) {
+      if (++pos[d] < dims[d]) break;
+      pos[d] = 0;
+    }
+  }
+  return out;
+}
+
 // A 1-D list of integers (axes, shapes, starts) from a known tensor.
 std::vector<long long> ints_of(const Value& v) {
   if (v.integer()) return v.i;
@@ -198,22 +226,11 @@ std::optional<Outputs> slice(const onnx::NodeProto& n, const std::vector<const V
     first[static_cast<size_t>(axis)] = b;
     step[static_cast<size_t>(axis)] = s;
   }
-  Value out = like(x.type, len);
   const auto xs = strides_of(x.dims);
-  std::vector<long long> pos(rank, 0);
-  for (size_t e = 0; e < out.numel(); ++e) {
-    long long k = 0;
-    for (size_t d = 0; d < rank; ++d) k += (first[d] + pos[d] * step[d]) * xs[d];
-    if (out.integer())
-      out.i[e] = x.i[static_cast<size_t>(k)];
-    else
-      out.f[e] = x.f[static_cast<size_t>(k)];
-    for (size_t d = rank; d-- > 0;) {
-      if (++pos[d] < len[d]) break;
-      pos[d] = 0;
-    }
-  }
-  return Outputs{out};
+  long long base = 0;
+  std::vector<long long> stride(rank);
+  for (size_t d = 0; d < rank; ++d) base += first[d] * xs[d], stride[d] = step[d] * xs[d];
+  return Outputs{strided_copy(x, len, base, stride)};
 }
 
 std::optional<Outputs> gather(const onnx::NodeProto& n, const Value& x, const Value& idx) {
@@ -236,10 +253,7 @@ std::optional<Outputs> gather(const onnx::NodeProto& n, const Value& x, const Va
       if (j < 0 || j >= extent) return std::nullopt;
       for (long long r = 0; r < inner; ++r, ++e) {
         const size_t from = static_cast<size_t>((o * extent + j) * inner + r);
-        if (out.integer())
-          out.i[e] = x.i[from];
-        else
-          out.f[e] = x.f[from];
+        copy_element(out, e, x, from);
       }
     }
   return Outputs{out};
@@ -270,10 +284,7 @@ std::optional<Outputs> concat(const onnx::NodeProto& n, const std::vector<const 
       const long long chunk = v->dims[ax] * inner;
       for (long long r = 0; r < chunk; ++r, ++e) {
         const size_t from = static_cast<size_t>(o * chunk + r);
-        if (out.integer())
-          out.i[e] = v->i[from];
-        else
-          out.f[e] = v->f[from];
+        copy_element(out, e, *v, from);
       }
     }
   return Outputs{out};
@@ -356,10 +367,7 @@ std::optional<Outputs> expand(const Value& x, const Value& shape) {
   Value out = like(x.type, *dims);
   const auto idx = broadcast_index(*dims, x.dims);
   for (size_t e = 0; e < idx.size(); ++e) {
-    if (out.integer())
-      out.i[e] = x.i[idx[e]];
-    else
-      out.f[e] = x.f[idx[e]];
+    copy_element(out, e, x, idx[e]);
   }
   return Outputs{out};
 }
@@ -379,22 +387,10 @@ std::optional<Outputs> transpose(const onnx::NodeProto& n, const Value& x) {
     seen[static_cast<size_t>(perm[d])] = true;
     dims[d] = x.dims[static_cast<size_t>(perm[d])];
   }
-  Value out = like(x.type, dims);
   const auto xs = strides_of(x.dims);
-  std::vector<long long> pos(rank, 0);
-  for (size_t e = 0; e < out.numel(); ++e) {
-    long long k = 0;
-    for (size_t d = 0; d < rank; ++d) k += pos[d] * xs[static_cast<size_t>(perm[d])];
-    if (out.integer())
-      out.i[e] = x.i[static_cast<size_t>(k)];
-    else
-      out.f[e] = x.f[static_cast<size_t>(k)];
-    for (size_t d = rank; d-- > 0;) {
-      if (++pos[d] < dims[d]) break;
-      pos[d] = 0;
-    }
-  }
-  return Outputs{out};
+  std::vector<long long> stride(rank);
+  for (size_t d = 0; d < rank; ++d) stride[d] = xs[static_cast<size_t>(perm[d])];
+  return Outputs{strided_copy(x, dims, 0, stride)};
 }
 
 std::optional<Outputs> scatter_nd(const Value& data, const Value& idx, const Value& upd) {
@@ -417,10 +413,7 @@ std::optional<Outputs> scatter_nd(const Value& data, const Value& idx, const Val
     }
     for (long long s = 0; s < slice; ++s) {
       const size_t to = static_cast<size_t>(base + s), from = static_cast<size_t>(r * slice + s);
-      if (out.integer())
-        out.i[to] = upd.i[from];
-      else
-        out.f[to] = upd.f[from];
+      copy_element(out, to, upd, from);
     }
   }
   return Outputs{out};
@@ -548,10 +541,7 @@ std::optional<Outputs> where(const Value& c, const Value& x, const Value& y) {
              iy = broadcast_index(*dims, y.dims);
   for (size_t e = 0; e < ic.size(); ++e) {
     const bool pick = c.real(ic[e]) != 0;
-    if (out.integer())
-      out.i[e] = pick ? x.i[ix[e]] : y.i[iy[e]];
-    else
-      out.f[e] = pick ? x.f[ix[e]] : y.f[iy[e]];
+    copy_element(out, e, pick ? x : y, pick ? ix[e] : iy[e]);
   }
   return Outputs{out};
 }
@@ -645,6 +635,43 @@ std::optional<Outputs> evaluate(const onnx::NodeProto& n, const std::vector<cons
   if (op == "Where") return has(2) ? where(x, *in[1], *in[2]) : std::nullopt;
   if (op == "ScatterND") return has(2) && n.attribute_size() == 0 ? scatter_nd(x, *in[1], *in[2]) : std::nullopt;
   return std::nullopt;
+}
+
+std::optional<EinsumIndices> einsum_indices(const onnx::NodeProto& n,
+                                            const std::vector<std::vector<long long>>& shapes) {
+  std::string eq;
+  for (const auto& a : n.attribute())
+    if (a.name() == "equation") eq = a.s();
+  if (eq.find('.') != std::string::npos) return std::nullopt;
+  const size_t arrow = eq.find("->");
+  EinsumIndices out;
+  std::map<char, int> uses;
+  size_t operand = 0, axis = 0;
+  auto operand_done = [&] { return operand < shapes.size() && shapes[operand].size() == axis; };
+  for (char c : eq.substr(0, arrow)) {
+    if (c == ',') {
+      if (!operand_done()) return std::nullopt;
+      ++operand, axis = 0;
+      continue;
+    }
+    if (!std::isalpha(static_cast<unsigned char>(c))) continue;
+    if (operand >= shapes.size() || axis >= shapes[operand].size()) return std::nullopt;
+    const long long d = shapes[operand][axis++];
+    auto [it, fresh] = out.size.emplace(c, d);
+    if (!fresh && it->second != d && it->second != 1 && d != 1) return std::nullopt;
+    it->second = std::max(it->second, d);
+    ++uses[c];
+  }
+  if (!operand_done() || operand + 1 != shapes.size()) return std::nullopt;
+  if (arrow != std::string::npos) {
+    out.output = eq.substr(arrow + 2);
+  } else {
+    for (const auto& [c, k] : uses)
+      if (k == 1) out.output += c;
+  }
+  for (char c : out.output)
+    if (!out.size.count(c)) return std::nullopt;
+  return out;
 }
 
 }  // namespace diviml::onnx_passes::detail

@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -47,5 +48,16 @@ Shapes static_shapes(const onnx::GraphProto& gp);
 // or nothing when it cannot be evaluated (op not known, inputs unknown or malformed, too large).
 std::optional<std::vector<Value>> evaluate(const onnx::NodeProto& n, const std::vector<const Value*>& in,
                                            const Shapes& shapes);
+
+// An Einsum's indices: the size of each letter (broadcast dimensions of 1 take the other size)
+// and the output's letters (explicit after "->", else the letters used once, in alphabetical
+// order). Nothing when the equation has an ellipsis, names a different number of operands or
+// of axes than `shapes` has, or sizes disagree.
+struct EinsumIndices {
+  std::map<char, long long> size;
+  std::string output;
+};
+std::optional<EinsumIndices> einsum_indices(const onnx::NodeProto& n,
+                                            const std::vector<std::vector<long long>>& shapes);
 
 }  // namespace diviml::onnx_passes::detail

@@ -162,50 +162,15 @@ int complete_shapes(onnx::GraphProto& gp) {
   int completed = 0;
   for (const auto& n : gp.node()) {
     if (n.op_type() != "Einsum" || n.output_size() != 1 || shapes.count(n.output(0))) continue;
-    std::string eq;
-    for (const auto& a : n.attribute())
-      if (a.name() == "equation") eq = a.s();
-    const size_t arrow = eq.find("->");
-    const std::string lhs = eq.substr(0, arrow);
-    if (eq.find('.') != std::string::npos) continue;
-    std::map<char, long long> size;
-    std::map<char, int> uses;
-    size_t operand = 0, axis = 0;
-    bool ok = true;
-    for (char c : lhs) {
-      if (c == ',') {
-        if (operand < static_cast<size_t>(n.input_size())) {
-          auto it = shapes.find(n.input(static_cast<int>(operand)));
-          ok = ok && it != shapes.end() && it->second.size() == axis;
-        }
-        ++operand, axis = 0;
-        continue;
-      }
-      if (!std::isalpha(static_cast<unsigned char>(c))) continue;
-      auto it = operand < static_cast<size_t>(n.input_size()) ? shapes.find(n.input(static_cast<int>(operand)))
-                                                              : shapes.end();
-      if (it == shapes.end() || axis >= it->second.size()) {
-        ok = false;
-        break;
-      }
-      const long long d = it->second[axis++];
-      auto [s_it, fresh] = size.emplace(c, d);
-      if (!fresh && s_it->second != d && s_it->second != 1 && d != 1) ok = false;
-      s_it->second = std::max(s_it->second, d);
-      ++uses[c];
+    std::vector<std::vector<long long>> in;
+    for (const auto& name : n.input()) {
+      auto it = shapes.find(name);
+      if (it == shapes.end()) break;
+      in.push_back(it->second);
     }
-    if (operand < static_cast<size_t>(n.input_size())) {
-      auto it = shapes.find(n.input(static_cast<int>(operand)));
-      ok = ok && it != shapes.end() && it->second.size() == axis;
-    }
-    if (!ok || operand + 1 != static_cast<size_t>(n.input_size())) continue;
-    std::string out;
-    if (arrow != std::string::npos) {
-      out = eq.substr(arrow + 2);
-    } else {  // implicit: the indices used once, in alphabetical order
-      for (const auto& [c, k] : uses)
-        if (k == 1) out += c;
-    }
+    if (in.size() != static_cast<size_t>(n.input_size())) continue;
+    auto indices = einsum_indices(n, in);
+    if (!indices) continue;
     onnx::ValueInfoProto* v = nullptr;
     for (auto& info : *gp.mutable_value_info())
       if (info.name() == n.output(0)) v = &info;
@@ -221,17 +186,7 @@ int complete_shapes(onnx::GraphProto& gp) {
     }
     auto* shape = tt->mutable_shape();
     shape->clear_dim();
-    for (char c : out) {
-      if (!size.count(c)) {
-        ok = false;
-        break;
-      }
-      shape->add_dim()->set_dim_value(size[c]);
-    }
-    if (!ok) {
-      tt->clear_shape();
-      continue;
-    }
+    for (char c : indices->output) shape->add_dim()->set_dim_value(indices->size.at(c));
     ++completed;
   }
   return completed;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "diviml/core/child_process.hpp"
+#include "onnx_eval.hpp"
 #include "onnx_passes.hpp"
 
 namespace diviml {
@@ -269,30 +270,12 @@ Status need_rank(const TensorInfo& t, size_t rank, const std::string& what, cons
 // agree, two per output element.
 double einsum_flops(const onnx::NodeProto& n, const std::vector<std::string>& inputs,
                     std::unordered_map<std::string, TensorInfo>& info, double out_numel) {
-  std::string eq;
-  for (const auto& a : n.attribute())
-    if (a.name() == "equation") eq = a.s();
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  if (lhs.find('.') != std::string::npos) return 2 * out_numel;
-  std::map<char, long long> size;
-  size_t operand = 0, axis = 0;
-  for (char c : lhs) {
-    if (c == ',') {
-      ++operand, axis = 0;
-      continue;
-    }
-    if (!std::isalpha(static_cast<unsigned char>(c))) continue;
-    if (operand >= inputs.size()) return 2 * out_numel;
-    const auto& dims = info[inputs[operand]].dims;
-    if (axis >= dims.size()) return 2 * out_numel;
-    const long long d = dims[axis++];
-    auto [it, fresh] = size.emplace(c, d);
-    if (!fresh && it->second != d && it->second != 1 && d != 1) return 2 * out_numel;
-    it->second = std::max(it->second, d);
-  }
+  std::vector<std::vector<long long>> shapes;
+  for (const auto& t : inputs) shapes.push_back(info[t].dims);
+  auto indices = onnx_passes::detail::einsum_indices(n, shapes);
+  if (!indices) return 2 * out_numel;
   double product = 2;
-  for (const auto& [c, d] : size) product *= static_cast<double>(d);
+  for (const auto& [c, d] : indices->size) product *= static_cast<double>(d);
   return product;
 }
 

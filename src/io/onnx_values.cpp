@@ -50,6 +50,21 @@ long long count(const std::vector<long long>& dims) {
 
 namespace {
 
+// A little-endian value of type X at p (raw_data need not be aligned).
+template <typename X>
+X load(const char* p) {
+  X x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+float bfloat16_to_float(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 float half_to_float(uint16_t h) {
   const uint32_t sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
   float v;
@@ -111,63 +126,33 @@ std::optional<Value> read_tensor(const onnx::TensorProto& t) {
       const char* p = raw.data() + k * width;
       switch (v.type) {
         case T::TensorProto_DataType_INT64:
-        case T::TensorProto_DataType_UINT64: {
-          int64_t x;
-          std::memcpy(&x, p, 8);
-          put(k, x, 0);
+        case T::TensorProto_DataType_UINT64:
+          put(k, load<int64_t>(p), 0);
           break;
-        }
-        case T::TensorProto_DataType_DOUBLE: {
-          double x;
-          std::memcpy(&x, p, 8);
-          put(k, 0, x);
+        case T::TensorProto_DataType_DOUBLE:
+          put(k, 0, load<double>(p));
           break;
-        }
-        case T::TensorProto_DataType_INT32: {
-          int32_t x;
-          std::memcpy(&x, p, 4);
-          put(k, x, 0);
+        case T::TensorProto_DataType_INT32:
+          put(k, load<int32_t>(p), 0);
           break;
-        }
-        case T::TensorProto_DataType_UINT32: {
-          uint32_t x;
-          std::memcpy(&x, p, 4);
-          put(k, x, 0);
+        case T::TensorProto_DataType_UINT32:
+          put(k, load<uint32_t>(p), 0);
           break;
-        }
-        case T::TensorProto_DataType_FLOAT: {
-          float x;
-          std::memcpy(&x, p, 4);
-          put(k, 0, x);
+        case T::TensorProto_DataType_FLOAT:
+          put(k, 0, load<float>(p));
           break;
-        }
-        case T::TensorProto_DataType_INT16: {
-          int16_t x;
-          std::memcpy(&x, p, 2);
-          put(k, x, 0);
+        case T::TensorProto_DataType_INT16:
+          put(k, load<int16_t>(p), 0);
           break;
-        }
-        case T::TensorProto_DataType_UINT16: {
-          uint16_t x;
-          std::memcpy(&x, p, 2);
-          put(k, x, 0);
+        case T::TensorProto_DataType_UINT16:
+          put(k, load<uint16_t>(p), 0);
           break;
-        }
-        case T::TensorProto_DataType_FLOAT16: {
-          uint16_t x;
-          std::memcpy(&x, p, 2);
-          put(k, 0, half_to_float(x));
+        case T::TensorProto_DataType_FLOAT16:
+          put(k, 0, half_to_float(load<uint16_t>(p)));
           break;
-        }
-        case T::TensorProto_DataType_BFLOAT16: {
-          uint16_t x;
-          std::memcpy(&x, p, 2);
-          uint32_t bits = static_cast<uint32_t>(x) << 16;
-          float f;
-          std::memcpy(&f, &bits, 4);
-          put(k, 0, f);
+        case T::TensorProto_DataType_BFLOAT16:
+          put(k, 0, bfloat16_to_float(load<uint16_t>(p)));
           break;
-        }
         case T::TensorProto_DataType_INT8:
           put(k, static_cast<int8_t>(*p), 0);
           break;
@@ -201,12 +186,9 @@ std::optional<Value> read_tensor(const onnx::TensorProto& t) {
         const int32_t x = t.int32_data(static_cast<int>(k));
         if (v.type == T::TensorProto_DataType_FLOAT16)
           v.f[k] = half_to_float(static_cast<uint16_t>(x));
-        else if (v.type == T::TensorProto_DataType_BFLOAT16) {
-          uint32_t bits = static_cast<uint32_t>(x & 0xffff) << 16;
-          float f;
-          std::memcpy(&f, &bits, 4);
-          v.f[k] = f;
-        } else if (v.integer())
+        else if (v.type == T::TensorProto_DataType_BFLOAT16)
+          v.f[k] = bfloat16_to_float(static_cast<uint16_t>(x & 0xffff));
+        else if (v.integer())
           v.i[k] = x;
       }
       return v;
