@@ -5,7 +5,6 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
