@@ -17,6 +17,7 @@
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
 #include "diviml/objective/validate.hpp"
+#include "diviml/report/html.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/report/trace.hpp"
 #include "diviml/solve/options.hpp"
@@ -125,7 +126,7 @@ Result<const Objective*> objective_of(const std::string& name) {
 }
 
 struct PlanArgs {
-  std::string graph, platform, solver = "auto", objective = "latency", output, gantt, trace;
+  std::string graph, platform, solver = "auto", objective = "latency", output, gantt, trace, html;
   SolveOptions options;  // every registered option (solve/options.hpp)
   bool quiet = false;
 };
@@ -184,17 +185,18 @@ int run_plan(const PlanArgs& a) {
   auto plan = solve(a.solver, *problem, a.options, hooks);
   hooks.progress = nullptr;  // the reference row below reports nothing
   if (!plan) return die(plan.error());
-  if ((a.output == "-") + (a.gantt == "-") + (a.trace == "-") > 1)
-    return usage("only one of --output, --gantt and --trace can be standard output");
+  if ((a.output == "-") + (a.gantt == "-") + (a.trace == "-") + (a.html == "-") > 1)
+    return usage("only one of --output, --gantt, --trace and --html can be standard output");
   if (Status s = write_output(a.output, plan_to_json(*problem, *plan)); !s) return die(s.error());
   if (!a.gantt.empty())
     if (Status s = write_output(a.gantt, gantt_svg(*problem, *plan)); !s) return die(s.error());
   if (!a.trace.empty())
     if (Status s = write_output(a.trace, chrome_trace(*problem, *plan)); !s) return die(s.error());
-  FILE* info = info_stream({a.output, a.gantt, a.trace});
-  if (!a.quiet) {
-    std::vector<SummaryRow> rows{summary_row(*plan)};
-    double fastest_us = plan->solver == "fastest" ? plan->value() : 0;
+  FILE* info = info_stream({a.output, a.gantt, a.trace, a.html});
+  // The table (and the report's comparison): the plan, and the `fastest` baseline beside it.
+  std::vector<SummaryRow> rows{summary_row(*plan)};
+  double fastest_us = plan->solver == "fastest" ? plan->value() : 0;
+  if (!a.quiet || !a.html.empty()) {
     if (plan->solver != "fastest") {
       // Only the reference row of the table: its bounds get a short LP budget, not the limit.
       SolveOptions reference = a.options;
@@ -207,6 +209,10 @@ int run_plan(const PlanArgs& a) {
         rows.push_back(SummaryRow{"fastest", "error", 0, 0, 0, base.error().message});
       }
     }
+  }
+  if (!a.html.empty())
+    if (Status s = write_output(a.html, html_report(*problem, *plan, {rows, fastest_us})); !s) return die(s.error());
+  if (!a.quiet) {
     std::fprintf(info, "graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
                  problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
                  problem->num_devices());
@@ -239,13 +245,15 @@ int run_plan(const PlanArgs& a) {
         }
       }
     }
-    std::fprintf(info, "plan written to %s%s%s\n", shown(a.output).c_str(), a.gantt.empty() ? "" : ", Gantt chart to ",
-                 a.gantt.empty() ? "" : shown(a.gantt).c_str());
+    std::fprintf(info, "plan written to %s%s%s%s%s\n", shown(a.output).c_str(),
+                 a.gantt.empty() ? "" : ", Gantt chart to ", a.gantt.empty() ? "" : shown(a.gantt).c_str(),
+                 a.html.empty() ? "" : ", report to ", a.html.empty() ? "" : shown(a.html).c_str());
   }
   return 0;
 }
 
 int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::string& out_dir, bool as_json) {
+  if (as_json && a.html == "-") return usage("--json and --html - would both write standard output");
   auto objective = objective_of(a.objective);
   if (!objective) return die(objective.error());
   for (const std::string& name : solvers)
@@ -261,6 +269,7 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
   bool any = false;
   SolveHooks hooks;
   hooks.objective = *objective;
+  std::optional<Plan> best;  // the report's plan: the least value (the first of equals)
   for (const std::string& name : solvers) {
     auto plan = solve(name, *problem, a.options, hooks);
     if (!plan) {
@@ -268,6 +277,7 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
       continue;
     }
     any = true;
+    if (!a.html.empty() && (!best || plan->value() < best->value())) best = *plan;
     if (name == "fastest") fastest_us = plan->value();
     rows.push_back(summary_row(*plan));
     if (!out_dir.empty()) {
@@ -276,16 +286,21 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
       if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error());
     }
   }
+  if (best)
+    if (Status s = write_output(a.html, html_report(*problem, *best, {rows, fastest_us})); !s) return die(s.error());
   if (as_json) {
     std::fputs(
         summary_json(rows, fastest_us, (*objective)->name(), problem->graph().name, problem->platform().name).c_str(),
         stdout);
     return any ? 0 : 1;
   }
-  std::printf("graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
-              problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
-              problem->num_devices());
-  std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), stdout);
+  FILE* info = info_stream({a.html});
+  std::fprintf(info, "graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
+               problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
+               problem->num_devices());
+  std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), info);
+  if (best)
+    std::fprintf(info, "report of the best plan (%s) written to %s\n", best->solver.c_str(), shown(a.html).c_str());
   return any ? 0 : 1;
 }
 
@@ -318,20 +333,26 @@ int run_validate(const std::string& graph, const std::string& platform, const st
 // read as a plan of this graph and platform but not validated, since measured times need not
 // match the cost model.
 int run_gantt(const std::string& graph, const std::string& platform, const std::string& plan_path,
-              const std::string& out, const std::string& trace) {
+              const std::string& out, const std::string& trace, const std::string& html) {
   auto problem = load_problem(graph, platform);
   if (!problem) return die(problem.error());
   auto plan = read_plan_arg(plan_path, *problem);
   if (!plan) return die(plan.error());
-  if (out.empty() && trace.empty()) return usage("gantt: give --output, --trace or both");
-  if (out == "-" && trace == "-") return usage("--output and --trace cannot both be standard output");
+  if (out.empty() && trace.empty() && html.empty()) return usage("gantt: give --output, --trace or --html");
+  if ((out == "-") + (trace == "-") + (html == "-") > 1)
+    return usage("only one of --output, --trace and --html can be standard output");
   if (!out.empty())
     if (Status s = write_output(out, gantt_svg(*problem, *plan)); !s) return die(s.error());
   if (!trace.empty())
     if (Status s = write_output(trace, chrome_trace(*problem, *plan)); !s) return die(s.error());
-  std::fprintf(info_stream({out, trace}), "%s: %zu ops, %zu transfers, span %.3f us\n",
-               shown(out.empty() ? trace : out).c_str(), plan->placements.size(), plan->transfers.size(),
-               plan->makespan_us);
+  if (!html.empty())
+    if (Status s = write_output(html, html_report(*problem, *plan)); !s) return die(s.error());
+  std::fprintf(info_stream({out, trace, html}), "%s: %zu ops, %zu transfers, span %.3f us\n",
+               shown(!out.empty()     ? out
+                     : !trace.empty() ? trace
+                                      : html)
+                   .c_str(),
+               plan->placements.size(), plan->transfers.size(), plan->makespan_us);
   return 0;
 }
 
@@ -383,12 +404,16 @@ int run(int argc, char** argv) {
   plan->add_option("--gantt", a.gantt, "SVG Gantt chart to write ('-': standard output)");
   plan->add_option("--trace", a.trace,
                    "Chrome trace to write (Trace Event JSON for Perfetto or chrome://tracing; '-': standard output)");
+  plan->add_option("--html", a.html,
+                   "self-contained HTML report to write (Gantt with costs on hover, memory, bound, comparison; "
+                   "'-': standard output)");
   plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
   plan->footer(
       "Examples:\n"
       "  diviml plan -g models/resnet18.json -o plan.json --gantt plan.svg\n"
       "  diviml plan -g models/googlenet.json -p cluster-3srv -s split --time-limit 30 -o plan.json\n"
       "  diviml plan -g models/resnet18.json --objective throughput -o stream.json\n"
+      "  diviml plan -g models/googlenet.json -s split -o plan.json --html report.html --trace plan.trace.json\n"
       "  diviml gen rwnn -o - | diviml plan -g - -o - -q > plan.json");
 
   std::vector<std::string> solvers;
@@ -399,13 +424,16 @@ int run(int argc, char** argv) {
   compare->add_option("--objective", a.objective, "latency (default) or throughput");
   add_registry_flags(compare, a.options);
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
+  compare->add_option("--html", a.html,
+                      "HTML report of the best plan, with the whole table, to write ('-': standard output)");
   bool compare_json = false;
   compare->add_flag("--json", compare_json, "print the comparison as JSON (one object per solver) instead of a table");
   compare->footer(
       "Examples:\n"
       "  diviml compare -g models/resnet18.json\n"
       "  diviml compare -g models/googlenet.json --solvers heft,split,milp --time-limit 20 --json\n"
-      "  diviml compare -g models/resnet18.json --objective throughput --out-dir runs/");
+      "  diviml compare -g models/resnet18.json --objective throughput --out-dir runs/\n"
+      "  diviml compare -g models/googlenet.json --solvers heft,split --html compare.html");
 
   std::string vgraph, vplatform, vplan, vobjective;
   auto* val = app.add_subcommand("validate", "check a plan: precedence + transfers, no overlap, memory");
@@ -424,10 +452,13 @@ int run(int argc, char** argv) {
   std::string gtrace;
   gantt->add_option("--output,-o", gout, "SVG file to write ('-': standard output)");
   gantt->add_option("--trace", gtrace, "Chrome trace to write (Trace Event JSON; '-': standard output)");
+  std::string ghtml;
+  gantt->add_option("--html", ghtml, "self-contained HTML report to write ('-': standard output)");
   gantt->footer(
       "Examples:\n"
       "  diviml gantt -g models/resnet18.json plan.json -o plan.svg\n"
-      "  diviml gantt -g G.json measured.timeline.json -o measured.svg   # execute_plan.py --timeline");
+      "  diviml gantt -g G.json measured.timeline.json -o measured.svg   # execute_plan.py --timeline\n"
+      "  diviml gantt -g models/resnet18.json plan.json --html plan.html");
 
   app.add_subcommand("platforms", "list the bundled platforms")->footer("Examples:\n  diviml platforms");
 
@@ -517,7 +548,7 @@ int run(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir, compare_json);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
-  if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout, gtrace);
+  if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout, gtrace, ghtml);
   if (opts->parsed()) {
     if (options_markdown_out) {
       std::fputs(options_markdown().c_str(), stdout);

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "copies.hpp"
 #include "diviml/cost/problem.hpp"
 #include "diviml/objective/memory.hpp"
 
@@ -15,16 +16,11 @@ namespace {
 
 using nlohmann::json;
 
-// A copy as drawn: on link (from, to), with what it carries.
-struct Copy {
-  int from = -1, to = -1;
-  double start = 0, end = 0;
-  std::string name;
-  json args;
-  int producer = -1;         // node whose op sends it (-1: the host's input)
-  std::vector<int> readers;  // nodes that read it on the destination (same lane)
-  int lane = 0;
-};
+json copy_args(const report::Copy& c, const Graph& g, bool stream) {
+  json args = {{c.role, g.nodes[c.node].id}, {"bytes", c.bytes}};
+  if (stream) args["lane"] = c.lane;
+  return args;
+}
 
 }  // namespace
 
@@ -61,45 +57,13 @@ std::string chrome_trace(const Problem& pr, const Plan& plan) {
                       {"args", args}});
   }
   // Copies: one per (producer, destination, lane) as the plan records them, and host transfers.
-  std::vector<Copy> copies;
-  for (const Transfer& t : plan.transfers) {
-    const Edge& e = g.edges[t.edge];
-    Copy c{t.from,         t.to,  t.start_us, t.end_us,           g.nodes[e.src].id + " -> " + pf.devices[t.to].name,
-           json::object(), e.src, {},         stream ? t.lane : 0};
-    c.args = {{"tensor of", g.nodes[e.src].id}, {"bytes", e.bytes}};
-    if (stream) c.args["lane"] = t.lane;
-    for (int oe : g.out_edges(e.src)) {
-      auto it = at.find({c.lane, g.edges[oe].dst});
-      if (it != at.end() && it->second->device == t.to) c.readers.push_back(g.edges[oe].dst);
-    }
-    copies.push_back(std::move(c));
-  }
-  for (const HostTransfer& h : plan.host_transfers) {
-    Copy c{h.from,
-           h.to,
-           h.start_us,
-           h.end_us,
-           (h.to_host ? "output of " : "input of ") + g.nodes[h.node].id,
-           json::object(),
-           -1,
-           {},
-           stream ? h.lane : 0};
-    c.args = {{h.to_host ? "output of" : "input of", g.nodes[h.node].id}, {"bytes", h.bytes}};
-    if (stream) c.args["lane"] = h.lane;
-    if (h.to_host)
-      c.producer = h.node;
-    else
-      c.readers.push_back(h.node);
-    copies.push_back(std::move(c));
-  }
-  std::sort(copies.begin(), copies.end(),
-            [](const Copy& a, const Copy& b) { return std::tie(a.start, a.end) < std::tie(b.start, b.end); });
+  const std::vector<report::Copy> copies = report::plan_copies(pr, plan);
   // Link tracks: copies on one link direction are put on the first sub-track free at their start.
   std::map<std::pair<int, int>, std::vector<double>> busy_until;  // link -> end time per sub-track
   std::map<std::tuple<int, int, int>, int> tid_of;                // (from, to, sub-track) -> tid
   int next_tid = k + 1;
   int flow = 0;
-  for (const Copy& c : copies) {
+  for (const report::Copy& c : copies) {
     if (c.from < 0 || c.to < 0 || c.from >= k || c.to >= k) continue;
     auto& tracks = busy_until[{c.from, c.to}];
     size_t sub = 0;
@@ -127,7 +91,7 @@ std::string chrome_trace(const Problem& pr, const Plan& plan) {
                       {"cat", "copy"},
                       {"ts", c.start},
                       {"dur", std::max(0.0, c.end - c.start)},
-                      {"args", c.args}});
+                      {"args", copy_args(c, g, stream)}});
     // Flow arrows: producer op -> copy -> each reader op.
     if (c.producer >= 0) {
       auto p = at.find({c.lane, c.producer});
