@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "diviml/objective/validate.hpp"
 #include "diviml/report/html.hpp"
 #include "diviml/report/report.hpp"
+#include "diviml/report/status_line.hpp"
 #include "diviml/report/trace.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
@@ -129,7 +131,36 @@ struct PlanArgs {
   std::string graph, platform, solver = "auto", objective = "latency", output, gantt, trace, html;
   SolveOptions options;  // every registered option (solve/options.hpp)
   bool quiet = false;
+  bool progress = false;  // the status line even where stderr is not a terminal
 };
+
+// The status line of a solve on stderr: on a terminal unless --quiet (or --verbose, whose
+// lines would tear it), and wherever --progress asks. Null when none.
+std::unique_ptr<StatusLine> status_line_for(const PlanArgs& a) {
+  const bool tty = is_terminal(stderr);
+  if (!a.progress && (a.quiet || a.options.verbose || !tty)) return nullptr;
+  return std::make_unique<StatusLine>(stderr, tty, a.options.time_limit_s);
+}
+
+// The sink of a solve's progress: --verbose lines and the status line, either or both.
+ProgressSink progress_sink(const PlanArgs& a, StatusLine* status, std::mutex& mutex,
+                           std::chrono::steady_clock::time_point t0) {
+  if (!a.options.verbose && !status) return nullptr;
+  const bool verbose = a.options.verbose;
+  return [verbose, status, &mutex, t0](const Progress& p) {
+    if (status) status->update(p);
+    if (!verbose) return;
+    // Counted phases (split's module solves) print their start and end, not every step.
+    if (p.total > 0 && p.done != 0 && p.done != p.total) return;
+    std::lock_guard<std::mutex> lock(mutex);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "progress %.3f s: %s: %s", s, p.solver.c_str(), one_line(p.message).c_str());
+    if (p.total > 0) std::fprintf(stderr, " %d/%d", p.done, p.total);
+    if (std::isfinite(p.incumbent)) std::fprintf(stderr, " (best %.3f)", p.incumbent);
+    if (p.bound > 0) std::fprintf(stderr, " (bound %.3f)", p.bound);
+    std::fputc('\n', stderr);
+  };
+}
 
 void add_problem_flags(CLI::App* cmd, std::string& graph, std::string& platform) {
   cmd->add_option("--graph,-g", graph, "graph file (diviml.graph/1; '-': standard input)")->required();
@@ -170,19 +201,12 @@ int run_plan(const PlanArgs& a) {
   if (!problem) return die(problem.error());
   SolveHooks hooks;
   hooks.objective = *objective;
-  // --verbose: the solve's progress on stderr as it happens (events come from worker threads).
+  // The solve's progress on stderr as it happens (events come from worker threads).
   std::mutex progress_mutex;
-  const auto t0 = std::chrono::steady_clock::now();
-  if (a.options.verbose)
-    hooks.progress = [&](const Progress& p) {
-      std::lock_guard<std::mutex> lock(progress_mutex);
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "progress %.3f s: %s: %s", s, p.solver.c_str(), one_line(p.message).c_str());
-      if (std::isfinite(p.incumbent)) std::fprintf(stderr, " (best %.3f)", p.incumbent);
-      if (p.bound > 0) std::fprintf(stderr, " (bound %.3f)", p.bound);
-      std::fputc('\n', stderr);
-    };
+  std::unique_ptr<StatusLine> status = status_line_for(a);
+  hooks.progress = progress_sink(a, status.get(), progress_mutex, std::chrono::steady_clock::now());
   auto plan = solve(a.solver, *problem, a.options, hooks);
+  if (status) status->stop();
   hooks.progress = nullptr;  // the reference row below reports nothing
   if (!plan) return die(plan.error());
   if ((a.output == "-") + (a.gantt == "-") + (a.trace == "-") + (a.html == "-") > 1)
@@ -269,8 +293,13 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
   bool any = false;
   SolveHooks hooks;
   hooks.objective = *objective;
+  std::mutex progress_mutex;
+  std::unique_ptr<StatusLine> status = status_line_for(a);
+  hooks.progress = progress_sink(a, status.get(), progress_mutex, std::chrono::steady_clock::now());
   std::optional<Plan> best;  // the report's plan: the least value (the first of equals)
-  for (const std::string& name : solvers) {
+  for (size_t i = 0; i < solvers.size(); ++i) {
+    const std::string& name = solvers[i];
+    if (status) status->begin("compare " + std::to_string(i + 1) + "/" + std::to_string(solvers.size()));
     auto plan = solve(name, *problem, a.options, hooks);
     if (!plan) {
       rows.push_back(SummaryRow{name, "error", 0, 0, 0, plan.error().message});
@@ -286,6 +315,7 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
       if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *plan)); !s) return die(s.error());
     }
   }
+  if (status) status->stop();
   if (best)
     if (Status s = write_output(a.html, html_report(*problem, *best, {rows, fastest_us})); !s) return die(s.error());
   if (as_json) {
@@ -407,7 +437,11 @@ int run(int argc, char** argv) {
   plan->add_option("--html", a.html,
                    "self-contained HTML report to write (Gantt with costs on hover, memory, bound, comparison; "
                    "'-': standard output)");
-  plan->add_flag("--quiet,-q", a.quiet, "print nothing on success");
+  auto* plan_quiet = plan->add_flag("--quiet,-q", a.quiet, "print nothing on success (no status line either)");
+  plan->add_flag("--progress", a.progress,
+                 "show the status line (elapsed / limit, best, bound, gap, modules done) even where stderr is "
+                 "not a terminal (default: only on a terminal)")
+      ->excludes(plan_quiet);
   plan->footer(
       "Examples:\n"
       "  diviml plan -g models/resnet18.json -o plan.json --gantt plan.svg\n"
@@ -426,6 +460,9 @@ int run(int argc, char** argv) {
   compare->add_option("--out-dir", out_dir, "write <graph>.<solver>.plan.json and .svg here");
   compare->add_option("--html", a.html,
                       "HTML report of the best plan, with the whole table, to write ('-': standard output)");
+  auto* compare_quiet = compare->add_flag("--quiet,-q", a.quiet, "no status line while the solvers run");
+  compare->add_flag("--progress", a.progress, "show the status line even where stderr is not a terminal")
+      ->excludes(compare_quiet);
   bool compare_json = false;
   compare->add_flag("--json", compare_json, "print the comparison as JSON (one object per solver) instead of a table");
   compare->footer(

@@ -39,6 +39,7 @@ SolveContext SolveContext::within(double seconds) const {
 SolveContext SolveContext::for_subproblem() const {
   SolveContext c = *this;
   c.cache = nullptr;
+  c.progress = nullptr;
   return c;
 }
 
@@ -47,8 +48,9 @@ double SolveContext::score(const Plan& plan) const {
   return objective->value(plan);
 }
 
-void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound) const {
-  if (progress) progress(Progress{solver, message, incumbent, bound});
+void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound,
+                          int done, int total) const {
+  if (progress) progress(Progress{solver, message, incumbent, bound, done, total});
 }
 
 }  // namespace diviml

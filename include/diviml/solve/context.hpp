@@ -27,8 +27,9 @@ namespace diviml {
 struct Progress {
   std::string solver;
   std::string message;
-  double incumbent = kInf;  // best value so far (the objective's unit), inf when none
-  double bound = 0;         // best proven bound so far, 0 when none
+  double incumbent = kInf;    // best value so far (the objective's unit), inf when none
+  double bound = 0;           // best proven bound so far, 0 when none
+  int done = -1, total = -1;  // a phase's count of units (split: exact module solves), -1 when none
 };
 // Called from the solving threads (split's workers among them): the sink serialises itself.
 using ProgressSink = std::function<void(const Progress&)>;
@@ -79,13 +80,15 @@ struct SolveContext {
   bool stopped() const { return seconds_left() <= 0; }
   // The same context with a deadline at most `seconds` from now.
   SolveContext within(double seconds) const;
-  // For a solve of a restricted sub-problem: same deadline, flags and sink, no cache.
+  // For a solve of a restricted sub-problem: same deadline and flags, no cache, and no progress
+  // sink (its values are not the whole problem's; the caller reports for it).
   SolveContext for_subproblem() const;
   // What solvers compare plans by: the objective's value, +inf for a plan whose one-input
   // latency (its makespan) exceeds the max-latency-us option.
   double score(const Plan& plan) const;
   // Sends an event to the sink, if any.
-  void report(const std::string& solver, const std::string& message, double incumbent = kInf, double bound = 0) const;
+  void report(const std::string& solver, const std::string& message, double incumbent = kInf, double bound = 0,
+              int done = -1, int total = -1) const;
 };
 
 }  // namespace diviml

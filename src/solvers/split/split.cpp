@@ -139,6 +139,8 @@ class SplitRun {
         }
       // A cut module's quick plan: the inner DP over the quick segment solves, where better.
       if (!plans_[gi].empty()) split::cut_table(pr_, m, plans_[gi], rows(m), cols(m), table_[gi], sub_);
+      ctx_.report("split", "quick module plans", kInf, 0, static_cast<int>(gi) + 1,
+                  static_cast<int>(representative_.size()));
     }
     return true;
   }
@@ -282,6 +284,8 @@ class SplitRun {
     }
     tasks_ = static_cast<int>(tasks.size());
     std::atomic<size_t> next{0};
+    std::atomic<int> done{0};
+    ctx_.report("split", "exact module solves", kInf, 0, 0, tasks_);
     workers_ = std::max(1, std::min<int>(ctx_.options.threads, static_cast<int>(tasks.size())));
     auto work = [&] {
       for (size_t t; (t = next.fetch_add(1)) < tasks.size();) {
@@ -292,6 +296,7 @@ class SplitRun {
         SolveContext c = sub_.within(std::min(share, ctx_.options.module_time_limit_s));
         c.options.threads = 1;
         tasks[t](c);
+        ctx_.report("split", "exact module solves", kInf, 0, ++done, tasks_);
       }
     };
     if (workers_ == 1) {
