@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 tool="$(command -v clang-format-14 || command -v clang-format || true)"
 [ -n "$tool" ] || { echo "format: clang-format-14 is not installed (scripts/setup.sh installs it)"; exit 1; }
-mapfile -t files < <(find include src tools tests bench -path tests/fuzz/corpus -prune -o \
+mapfile -t files < <(find include src tools tests bench python -path tests/fuzz/corpus -prune -o \
                        \( -name '*.cpp' -o -name '*.hpp' \) -print | sort)
 if [ "${1:-}" = "--check" ]; then
   "$tool" --dry-run --Werror "${files[@]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, plan the bundled default model on the bundled
-# default platform, print the comparison table, and write a plan and a Gantt chart to out/.
+# default platform, print the comparison table, and write a plan, a Gantt chart and an HTML
+# report to out/.
 #   bash scripts/run.sh [GRAPH.json] [PLATFORM]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,5 +16,5 @@ echo
   --time-limit 10 --threads "$(nproc)"
 echo
 "$root/build/diviml" plan --graph "$graph" --platform "$platform" --quiet --threads "$(nproc)" \
-  -o "$root/out/plan.json" --gantt "$root/out/plan.svg"
-echo "default solver's plan written to out/plan.json, Gantt chart to out/plan.svg"
+  -o "$root/out/plan.json" --gantt "$root/out/plan.svg" --html "$root/out/plan.html"
+echo "default solver's plan written to out/plan.json, Gantt chart to out/plan.svg, report to out/plan.html"

@@ -1,0 +1,210 @@
+"""DiviML from Python: plan a PyTorch model, an ONNX file or a graph on a platform.
+
+    import torch, torchvision, diviml
+    model = torchvision.models.resnet18()
+    plan = diviml.plan(model, "cpu-2gpu", objective="latency", time_limit=10,
+                       example_inputs=torch.randn(1, 3, 224, 224))
+    print(plan.makespan, plan.bound, plan.status)      # microseconds
+    plan.placements[0]                                 # Placement(node=..., device=..., ...)
+    plan.gantt("plan.svg"); plan.html("plan.html"); plan.trace("plan.trace.json")
+    open("plan.json", "w").write(plan.to_json())       # the CLI's plan file (diviml.plan/1)
+
+The planner is the C++ library (diviml._native, built with pybind11); a PyTorch module is
+exported in this process with torch.fx, as python/export_fx.py does. Errors raise diviml.Error:
+InputError (a bad graph, platform or option value), UsageError (an unknown solver, objective
+or option), InfeasibleError (no plan exists) or InternalError.
+"""
+import collections
+import json
+import os
+
+try:
+    from . import _native
+except ImportError as e:  # python/diviml is the source; the package is built into build/python/diviml
+    raise ImportError("diviml: the C++ module is not built here: run scripts/build.sh and put build/python on "
+                      f"PYTHONPATH ({e})") from None
+from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
+                      default_platform, objectives, platforms, solvers)
+
+__all__ = ["plan", "Plan", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
+           "Error", "InputError", "UsageError", "InfeasibleError", "InternalError", "__version__"]
+
+Placement = collections.namedtuple("Placement", "node device start_us end_us lane")
+Transfer = collections.namedtuple("Transfer", "src dst src_device dst_device start_us end_us lane")
+
+
+class Plan:
+    """A plan: where and when each op runs. Times are microseconds."""
+
+    def __init__(self, plan_json, graph_json, platform):
+        self._json = plan_json
+        self._graph = graph_json
+        self._platform = platform
+        doc = json.loads(plan_json)
+        self.doc = doc
+        self.solver = doc["solver"]
+        self.objective = doc.get("objective", "latency")
+        self.status = doc["status"]
+        self.makespan_us = doc["makespan_us"]
+        self.lower_bound_us = doc["lower_bound_us"]
+        self.solve_time_s = doc.get("solve_time_s", 0.0)
+        self.period_us = doc.get("period_us")
+        self.latency_us = doc.get("latency_us", self.makespan_us)
+        self.lanes = doc.get("lanes", 1)
+        self.notes = list(doc.get("notes", []))
+        self.placements = [Placement(p["node"], p["device"], p["start_us"], p["end_us"], p.get("lane", 0))
+                           for p in doc["placements"]]
+        self.transfers = [Transfer(t["src"], t["dst"], t["from"], t["to"], t["start_us"], t["end_us"],
+                                   t.get("lane", 0)) for t in doc.get("transfers", [])]
+
+    # The names the issue's users reach for first.
+    @property
+    def makespan(self):
+        """One input's time from start to end (latency plans: the objective), microseconds."""
+        return self.makespan_us
+
+    @property
+    def bound(self):
+        """A proven lower bound on the objective's value (makespan, or period), microseconds."""
+        return self.lower_bound_us
+
+    @property
+    def value(self):
+        """The objective's value: the period for throughput plans, else the makespan."""
+        return self.period_us if self.objective == "throughput" else self.makespan_us
+
+    @property
+    def gap(self):
+        """(value - bound) / value, in [0, 1]."""
+        v = self.value
+        return max(0.0, (v - self.lower_bound_us) / v) if v else 0.0
+
+    @property
+    def device_of(self):
+        """Node id -> device name (lane 0 for throughput plans)."""
+        return {p.node: p.device for p in self.placements if p.lane == 0}
+
+    def to_json(self):
+        """The plan file (diviml.plan/1), as `diviml plan -o` writes it."""
+        return self._json
+
+    def save(self, path):
+        _write(path, self._json)
+
+    def validate(self):
+        """Raises diviml.Error if the plan breaks precedence, overlap, transfer or memory rules."""
+        _native.validate(self._graph, self._platform, self._json)
+
+    def gantt(self, path=None):
+        """The SVG Gantt chart: written to `path` when given, returned as text otherwise."""
+        return _render(self, "gantt", path)
+
+    def trace(self, path=None):
+        """The Chrome trace (Trace Event JSON, for Perfetto): written to `path`, or returned."""
+        return _render(self, "trace", path)
+
+    def html(self, path=None):
+        """The self-contained HTML report: written to `path`, or returned."""
+        return _render(self, "html", path)
+
+    def __repr__(self):
+        if self.objective == "throughput":
+            what = f"period {self.period_us:.3f} us, latency {self.latency_us:.3f} us, {self.lanes} lane(s)"
+        else:
+            what = f"makespan {self.makespan_us:.3f} us"
+        return (f"<diviml.Plan {self.solver} {self.status}: {what}, bound {self.lower_bound_us:.3f} us, "
+                f"gap {100 * self.gap:.1f}%, {len(self.placements)} placements>")
+
+
+def _render(plan, kind, path):
+    text = _native.render(plan._graph, plan._platform, plan._json, kind)
+    if path is None:
+        return text
+    _write(path, text)
+    return None
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def export(module, example_inputs, name=None, fold_batchnorm=True):
+    """A PyTorch module's graph (a dict in the diviml.graph/1 format), traced in this process
+    with torch.fx on `example_inputs` (a tensor, shapes and FLOPs are measured on it)."""
+    from . import export_fx  # torch is imported only when a module is exported
+    import torch
+    if isinstance(example_inputs, (tuple, list)):
+        if len(example_inputs) != 1:
+            raise UsageError("example_inputs: the FX exporter takes models of one input tensor")
+        example_inputs = example_inputs[0]
+    if not isinstance(example_inputs, torch.Tensor):
+        raise UsageError("example_inputs must be a torch.Tensor")
+    return export_fx.export(module, example_inputs, name or type(module).__name__.lower(),
+                            fold_batchnorm=fold_batchnorm)
+
+
+def import_onnx(path, dims=None, fold_batchnorm=True):
+    """An ONNX model file's graph (a dict), as `diviml import` writes it; `dims` sets symbolic
+    dimensions ({"batch": 1})."""
+    return json.loads(_native.import_onnx(os.fspath(path), {k: int(v) for k, v in (dims or {}).items()},
+                                          bool(fold_batchnorm)))
+
+
+def _graph_json(model_or_graph, example_inputs, fold_batchnorm):
+    if isinstance(model_or_graph, dict):
+        return json.dumps(model_or_graph)
+    if isinstance(model_or_graph, (str, os.PathLike)):
+        path = os.fspath(model_or_graph)
+        if path.endswith(".onnx"):
+            return json.dumps(import_onnx(path, fold_batchnorm=fold_batchnorm))
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and isinstance(model_or_graph, torch.nn.Module):
+        if example_inputs is None:
+            raise UsageError("a PyTorch module needs example_inputs (e.g. torch.randn(1, 3, 224, 224))")
+        return json.dumps(export(model_or_graph, example_inputs, fold_batchnorm=fold_batchnorm))
+    raise UsageError("model_or_graph must be a torch.nn.Module, a graph dict, or a path to a graph "
+                     f"(.json) or ONNX (.onnx) file, not {type(model_or_graph).__name__}")
+
+
+def _platform_text(platform):
+    if platform is None:
+        return default_platform
+    if isinstance(platform, dict):
+        return json.dumps(platform)
+    return os.fspath(platform)
+
+
+def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solver="auto", example_inputs=None,
+         fold_batchnorm=True, **options):
+    """Plans `model_or_graph` on `platform` and returns a Plan.
+
+    model_or_graph: a torch.nn.Module (give example_inputs), a graph dict, or a path to a graph
+        file (.json) or an ONNX model (.onnx).
+    platform: a bundled platform's name (diviml.platforms()), a platform file's path, or a dict;
+        default cpu-2gpu.
+    objective: "latency" (one input as early as possible) or "throughput" (the least period).
+    time_limit: seconds for the whole solve. solver: one of diviml.solvers(), default "auto".
+    options: any other solve option of `diviml options`, with underscores (threads=2,
+        max_latency_us=5000, exact_module_nodes=40, ...).
+    """
+    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
+    platform_text = _platform_text(platform)
+    opts = {"time-limit": repr(float(time_limit))}
+    known = _native.option_names()
+    for key, value in options.items():
+        if key.replace("_", "-") not in known:
+            names = ", ".join(n.replace("-", "_") for n in known if n != "time-limit")
+            raise UsageError(f"plan: unknown option '{key}' (options: time_limit, {names})")
+        if isinstance(value, bool):
+            value = int(value)
+        opts[key.replace("_", "-")] = str(value)
+    return Plan(_native.solve(graph_json, platform_text, solver, objective, opts), graph_json, platform_text)

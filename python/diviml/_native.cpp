@@ -1,0 +1,152 @@
+// The C++ planner as a Python extension module (diviml._native), for python/diviml/__init__.py.
+// Its surface is the interchange formats as text (graph, platform and plan JSON), so the
+// Python side and the CLI read and write the same files. Solves release the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "diviml/cost/problem.hpp"
+#include "diviml/io/json_io.hpp"
+#include "diviml/io/onnx_import.hpp"
+#include "diviml/objective/objective.hpp"
+#include "diviml/report/html.hpp"
+#include "diviml/report/report.hpp"
+#include "diviml/report/trace.hpp"
+#include "diviml/solve/options.hpp"
+#include "diviml/solve/solve.hpp"
+#include "diviml/solve/solver.hpp"
+
+namespace py = pybind11;
+using namespace diviml;
+
+namespace {
+
+// diviml.Error and its subclasses, one per class of error (the CLI's exit codes).
+py::object error_type(ErrorKind kind) {
+  py::module_ m = py::module_::import("diviml._native");
+  switch (kind) {
+    case ErrorKind::kUsage:
+      return m.attr("UsageError");
+    case ErrorKind::kInfeasible:
+      return m.attr("InfeasibleError");
+    case ErrorKind::kInternal:
+      return m.attr("InternalError");
+    case ErrorKind::kInput:
+      break;
+  }
+  return m.attr("InputError");
+}
+
+[[noreturn]] void raise(const Error& e) {
+  py::object type = error_type(e.kind);
+  PyErr_SetString(type.ptr(), e.message.c_str());
+  throw py::error_already_set();
+}
+
+template <class T>
+T value_or_raise(Result<T> r) {
+  if (!r) raise(r.error());
+  return std::move(*r);
+}
+
+// A platform given as JSON text (starts with '{'), a bundled name or a file path.
+Platform platform_of(const std::string& spec) {
+  if (!spec.empty() && spec.front() == '{') return value_or_raise(parse_platform(spec, "<platform>"));
+  return value_or_raise(load_platform(spec.empty() ? std::string(kDefaultPlatform) : spec));
+}
+
+Problem problem_of(const std::string& graph_json, const std::string& platform) {
+  Graph g = value_or_raise(parse_graph(graph_json, "<graph>"));
+  return value_or_raise(Problem::build(std::move(g), platform_of(platform)));
+}
+
+std::string solve_text(const std::string& graph_json, const std::string& platform, const std::string& solver,
+                       const std::string& objective, const std::map<std::string, std::string>& options) {
+  Problem problem = problem_of(graph_json, platform);
+  const Objective* o = find_objective(objective);
+  if (!o) {
+    std::string known;
+    for (const auto& n : objective_names()) known += (known.empty() ? "" : ", ") + n;
+    raise(usage_error("objective '" + objective + "' is not supported (supported: " + known + ")"));
+  }
+  SolveOptions opts;
+  for (const auto& [name, text] : options)
+    if (Status s = set_option(opts, name, text); !s) raise(s.error());
+  SolveHooks hooks;
+  hooks.objective = o;
+  Result<Plan> plan = fail("not solved");
+  {
+    py::gil_scoped_release release;
+    plan = solve(solver, problem, opts, hooks);
+  }
+  if (!plan) raise(plan.error());
+  return plan_to_json(problem, *plan);
+}
+
+std::string render(const std::string& graph_json, const std::string& platform, const std::string& plan_json,
+                   const std::string& kind) {
+  Problem problem = problem_of(graph_json, platform);
+  Plan plan = value_or_raise(parse_plan(plan_json, "<plan>", problem));
+  if (kind == "gantt") return gantt_svg(problem, plan);
+  if (kind == "trace") return chrome_trace(problem, plan);
+  if (kind == "html") return html_report(problem, plan);
+  raise(usage_error("render: unknown kind '" + kind + "' (gantt, trace or html)"));
+}
+
+void validate_plan(const std::string& graph_json, const std::string& platform, const std::string& plan_json) {
+  Problem problem = problem_of(graph_json, platform);
+  Plan plan = value_or_raise(parse_plan(plan_json, "<plan>", problem));
+  if (Status s = find_objective(plan.objective)->validate(problem, plan); !s) raise(s.error());
+}
+
+std::string import_onnx_text(const std::string& path, const std::map<std::string, long long>& dims,
+                             bool fold_batchnorm) {
+  OnnxImportOptions o;
+  for (const auto& [name, value] : dims) o.dims[name] = value;
+  o.fold_batchnorm = fold_batchnorm;
+  Result<Graph> g = fail("not imported");
+  {
+    py::gil_scoped_release release;
+    g = import_onnx(path, o);
+  }
+  return graph_to_json(value_or_raise(std::move(g)));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_native, m) {
+  m.doc() = "DiviML's C++ planner (use the diviml package, not this module)";
+  py::object base = py::reinterpret_borrow<py::object>(PyExc_Exception);
+  py::object error = py::reinterpret_steal<py::object>(PyErr_NewException("diviml.Error", base.ptr(), nullptr));
+  m.attr("Error") = error;
+  const std::pair<const char*, const char*> kinds[] = {{"InputError", "diviml.InputError"},
+                                                       {"UsageError", "diviml.UsageError"},
+                                                       {"InfeasibleError", "diviml.InfeasibleError"},
+                                                       {"InternalError", "diviml.InternalError"}};
+  for (const auto& [attr, qualified] : kinds)
+    m.attr(attr) = py::reinterpret_steal<py::object>(PyErr_NewException(qualified, error.ptr(), nullptr));
+  m.attr("__version__") = DIVIML_VERSION;
+  m.attr("default_platform") = kDefaultPlatform;
+  m.def("solvers", &solver_names, "the solvers' names");
+  m.def("objectives", &objective_names, "the objectives' names");
+  m.def("platforms", &bundled_platform_names, "the bundled platforms' names");
+  m.def(
+      "option_names",
+      [] {
+        std::vector<std::string> names;
+        for (const OptionInfo& info : option_registry()) names.push_back(info.name);
+        return names;
+      },
+      "the solve options' names, as the CLI spells them (time-limit, threads, ...)");
+  m.def("solve", &solve_text, py::arg("graph_json"), py::arg("platform"), py::arg("solver"), py::arg("objective"),
+        py::arg("options"), "plan a graph (JSON text) on a platform: the plan as JSON text");
+  m.def("render", &render, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"), py::arg("kind"),
+        "a plan as an SVG Gantt chart ('gantt'), a Chrome trace ('trace') or an HTML report ('html')");
+  m.def("validate", &validate_plan, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"),
+        "raise diviml.Error when the plan is not valid for the graph and platform");
+  m.def("import_onnx", &import_onnx_text, py::arg("path"), py::arg("dims"), py::arg("fold_batchnorm"),
+        "an ONNX model file as a graph (JSON text)");
+}

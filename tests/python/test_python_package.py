@@ -1,0 +1,130 @@
+"""The `diviml` Python package (pybind11 over the C++ library): a PyTorch user plans a module
+in-process and gets a Plan object. Its answers are checked against the CLI on the same graph
+(another process, the same files), and its plan files against `diviml validate`."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pathlib
+
+import pytest
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "python"))  # tiny_models reads python/decoder.py
+import tiny_models  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def diviml(diviml_bin):
+    package_dir = os.path.join(os.path.dirname(os.path.abspath(diviml_bin)), "python")
+    if not os.path.exists(os.path.join(package_dir, "diviml", "__init__.py")):
+        pytest.fail(f"the diviml package is not built in {package_dir}: scripts/setup.sh installs pybind11, "
+                    "scripts/build.sh builds it")
+    sys.path.insert(0, package_dir)  # ahead of python/, whose diviml/ is the source without the module
+    sys.modules.pop("diviml", None)
+    import diviml as package
+    assert package.__file__.startswith(package_dir), package.__file__
+    return package
+
+
+def cli(*args):
+    r = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_a_pytorch_module_planned_in_process_matches_the_cli(diviml, diviml_bin, tmp_path):
+    model = tiny_models.branchy()
+    x = torch.randn(1, 3, 8, 8)
+    plan = diviml.plan(model, "cpu-2gpu", objective="latency", time_limit=10, solver="heft", example_inputs=x)
+    assert isinstance(plan, diviml.Plan) and plan.solver == "heft" and plan.objective == "latency"
+    assert plan.makespan > 0 and 0 < plan.bound <= plan.makespan and 0 <= plan.gap < 1
+    assert {p.node for p in plan.placements} == {"conv", "side", "relu", "add", "fc"}
+    assert all(p.end_us >= p.start_us >= 0 for p in plan.placements)
+    # The same graph through the CLI: the same plan.
+    graph = tmp_path / "branchy.json"
+    graph.write_text(json.dumps(diviml.export(model, x, name="branchy")))
+    cli(diviml_bin, "plan", "-g", graph, "-s", "heft", "-o", tmp_path / "cli.json", "-q")
+    theirs = json.loads((tmp_path / "cli.json").read_text())
+    assert plan.makespan == pytest.approx(theirs["makespan_us"])
+    assert plan.device_of == {p["node"]: p["device"] for p in theirs["placements"]}
+    # to_json() is a plan file the CLI validates.
+    (tmp_path / "py.json").write_text(plan.to_json())
+    cli(diviml_bin, "validate", "-g", graph, tmp_path / "py.json")
+    plan.validate()
+
+
+def test_renderings_and_files(diviml, root, tmp_path):
+    plan = diviml.plan(str(root / "models" / "googlenet.json"), time_limit=5, solver="split", threads=2)
+    assert plan.status in ("optimal", "feasible") and plan.doc["modules"]
+    svg = plan.gantt()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    trace = json.loads(plan.trace())
+    assert trace["otherData"]["makespan_us"] == pytest.approx(plan.makespan)
+    plan.html(tmp_path / "r.html")
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    plan.save(tmp_path / "p.json")
+    assert json.loads((tmp_path / "p.json").read_text())["solver"] == "split"
+    assert "split" in repr(plan) and "gap" in repr(plan)
+
+
+def test_throughput_onnx_and_platform_dicts(diviml, root):
+    plan = diviml.plan(root / "models" / "resnet18.json", objective="throughput", solver="replicas")
+    assert plan.objective == "throughput" and plan.lanes > 1 and plan.value == plan.period_us > 0
+    assert plan.period_us <= plan.latency_us
+    onnx_plan = diviml.plan(root / "tests" / "data" / "onnx" / "small_cnn.onnx", solver="fastest")
+    assert onnx_plan.placements
+    graph = diviml.import_onnx(root / "tests" / "data" / "onnx" / "small_cnn.onnx")
+    assert {p.node for p in onnx_plan.placements} == {n["id"] for n in graph["nodes"]}
+    platform = json.loads((root / "platforms" / "cpu-2gpu.json").read_text())
+    same = diviml.plan(graph, platform, solver="heft")
+    assert same.makespan == pytest.approx(diviml.plan(graph, "cpu-2gpu", solver="heft").makespan)
+
+
+def test_errors_are_exceptions_by_class(diviml, root):
+    g = str(root / "models" / "resnet18.json")
+    with pytest.raises(diviml.UsageError, match="unknown solver 'nope'"):
+        diviml.plan(g, solver="nope")
+    with pytest.raises(diviml.UsageError, match="unknown option 'bogus'.*threads"):
+        diviml.plan(g, bogus=1)
+    with pytest.raises(diviml.UsageError, match="--threads.*out of range"):
+        diviml.plan(g, threads=0)
+    with pytest.raises(diviml.UsageError, match="example_inputs"):
+        diviml.plan(tiny_models.branchy())
+    with pytest.raises(diviml.UsageError, match="not int"):
+        diviml.plan(3)
+    with pytest.raises(diviml.InputError, match="no-such.json"):
+        diviml.plan("no-such.json")
+    with pytest.raises(diviml.InputError, match="platform 'nowhere'|nowhere"):
+        diviml.plan(g, "nowhere")
+    platform = json.loads((root / "platforms" / "cpu-2gpu.json").read_text())
+    for d in platform["devices"]:
+        d["memory_bytes"] = 1000
+    with pytest.raises(diviml.InfeasibleError, match="no plan exists"):
+        diviml.plan(g, platform, solver="heft")
+    assert issubclass(diviml.InfeasibleError, diviml.Error) and issubclass(diviml.Error, Exception)
+
+
+def test_a_solve_releases_the_interpreter(diviml, diviml_bin, tmp_path):
+    g = tmp_path / "rwnn.json"
+    cli(diviml_bin, "gen", "rwnn", "--nodes", "32", "--stages", "3", "-o", g)
+    done = {}
+
+    def solve():
+        done["plan"] = diviml.plan(g, solver="split", time_limit=2)
+
+    t = threading.Thread(target=solve)
+    t.start()
+    ticks = 0
+    start = time.monotonic()
+    while t.is_alive():
+        ticks += 1
+        time.sleep(0.01)
+    t.join()
+    # The other thread kept running Python while the planner worked (the GIL was released).
+    assert time.monotonic() - start > 0.3 and ticks >= 10
+    assert done["plan"].solve_time_s <= 2 + 2.0
