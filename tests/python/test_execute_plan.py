@@ -85,6 +85,15 @@ def test_resnet18_on_two_local_processes_is_bit_exact(diviml_bin, root, tmp_path
     g = run([diviml_bin, "gantt", "-g", graph, "-p", platform, timeline, "-o", svg])
     assert g.returncode == 0, g.stderr
     assert svg.read_text().startswith("<svg") and "measured: auto plan" in svg.read_text()
+    # ... and opens as a Chrome trace and an HTML report beside the plan's own.
+    g = run([diviml_bin, "gantt", "-g", graph, "-p", platform, timeline, "--trace", tmp_path / "m.trace.json",
+             "--html", tmp_path / "m.html"])
+    assert g.returncode == 0, g.stderr
+    trace = json.loads((tmp_path / "m.trace.json").read_text())
+    assert {e["args"]["node"] for e in trace["traceEvents"] if e["ph"] == "X" and e["cat"] != "copy"} == set(got)
+    assert trace["otherData"]["solver"].startswith("measured: ")
+    html = (tmp_path / "m.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "measured: auto plan" in html
 
 
 @pytest.mark.parametrize("model,shape", [("googlenet", None), ("tiny_models:gpt2_tiny", "1,16,64"),
