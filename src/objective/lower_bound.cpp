@@ -1,6 +1,7 @@
 #include "diviml/objective/lower_bound.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -81,94 +82,122 @@ double work_bound_for_weights_us(const Problem& pr, const std::vector<double>& w
   return sum;
 }
 
-double ascent_work_bound_us(const Problem& pr, int iterations, double at_least) {
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  // Per node, its finite costs (device, cost), flat.
-  std::vector<int> begin(n + 1, 0), device;
-  std::vector<double> cost;
-  std::vector<double> load(k, 0.0);  // per device: the work of the nodes it runs fastest
-  for (int i = 0; i < n; ++i) {
-    int fastest = -1;
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(i, d)) {
-        device.push_back(d);
-        cost.push_back(pr.cost_us(i, d));
-        if (fastest < 0 || pr.cost_us(i, d) < pr.cost_us(i, fastest)) fastest = d;
-      }
-    begin[i + 1] = static_cast<int>(device.size());
-    if (fastest >= 0) load[fastest] += pr.cost_us(i, fastest);
+namespace {
+
+// The fractional load LP (see lower_bound.hpp) by column generation over whole assignments.
+// The LP's loads are the convex hull of the integral assignments' load vectors, so the master
+// mixes J of them: min t s.t. sum_j lambda_j = 1, sum_j lambda_j L_jd <= t per device (k + 1
+// rows, J columns: tiny, in CLP). Its load-row duals are device weights w; the pricing is
+// f(w) = sum_i min_d w_d p_id, whose argmin assignment is the next column. Every f(w) is a
+// valid bound on its own (weak duality), evaluated exactly here; the master's t bounds the LP
+// from above, so the loop stops when the two meet (the LP's optimum), at `max_columns`, or at
+// `deadline`. Each step is O(n k) plus the master: any size, no n x k LP.
+class WorkColumns {
+ public:
+  explicit WorkColumns(const Problem& pr) : pr_(pr), n_(pr.num_nodes()), k_(pr.num_devices()) {
+    for (int i = 0; i < n_; ++i) {
+      int fastest = -1;
+      for (int d = 0; d < k_; ++d)
+        if (pr.can_run(i, d) && (fastest < 0 || pr.cost_us(i, d) < pr.cost_us(i, fastest))) fastest = d;
+      fastest_.push_back(fastest);
+    }
   }
-  // Every weighting's bound is at most the LP's value, which is at most the busiest device's
-  // load when each node runs on its fastest device: where that cannot beat `at_least`, stop.
-  if (*std::max_element(load.begin(), load.end()) <= at_least) return average_work_bound_us(pr);
-  std::vector<double> w(k, 1.0 / k), best_w = w, grad(k);
-  double best = -1;
-  int stale = 0;
-  for (int it = 0; it <= iterations; ++it) {
-    // f(w) = sum_i min_k w_k p_ik and a supergradient: per device, the work of the nodes whose
-    // minimum it attains.
-    double f = 0;
-    std::fill(grad.begin(), grad.end(), 0.0);
-    for (int i = 0; i < n; ++i) {
-      double low = kInf;
-      int arg = -1;
-      for (int c = begin[i]; c < begin[i + 1]; ++c)
-        if (w[device[c]] * cost[c] < low) low = w[device[c]] * cost[c], arg = c;
-      if (arg < 0) continue;
-      f += low;
-      grad[device[arg]] += cost[arg];
-    }
-    if (f > best * (1 + 1e-9)) {
-      best = f, best_w = w, stale = 0;
-    } else if (++stale >= 200) {
-      break;  // no progress for 200 steps: close enough (the result is sound regardless)
-    }
-    if (!(f > 0)) break;
-    // Exponentiated-gradient step on the simplex, shrinking as 1/sqrt(t).
-    const double step = 1.0 / std::sqrt(1.0 + it);
+
+  // f(w) for weights w >= 0 (normalised here), and the loads of its argmin assignment.
+  double price(const std::vector<double>& w, std::vector<double>* loads) const {
     double total = 0;
-    for (int d = 0; d < k; ++d) total += w[d] *= std::exp(std::min(50.0, step * grad[d] / f));
-    for (int d = 0; d < k; ++d) w[d] /= total;
+    for (int d = 0; d < k_; ++d) total += std::max(0.0, w[d]);
+    if (loads) loads->assign(k_, 0.0);
+    if (!(total > 0) || !std::isfinite(total)) return 0.0;
+    double f = 0;
+    for (int i = 0; i < n_; ++i) {
+      if (fastest_[i] < 0) continue;
+      // Ties (a zero weight) go to the smaller cost, so columns stay sensible.
+      int arg = -1;
+      double low = kInf;
+      for (int d = 0; d < k_; ++d) {
+        if (!pr_.can_run(i, d)) continue;
+        const double c = std::max(0.0, w[d]) / total * pr_.cost_us(i, d);
+        if (c < low || (c == low && arg >= 0 && pr_.cost_us(i, d) < pr_.cost_us(i, arg))) low = c, arg = d;
+      }
+      f += low;
+      if (loads) (*loads)[arg] += pr_.cost_us(i, arg);
+    }
+    return f;
   }
-  // The best weighting, evaluated exactly (normalised, clamped): sound whatever the ascent did.
-  return std::max(average_work_bound_us(pr), work_bound_for_weights_us(pr, best_w));
+
+  double solve(int max_columns, double time_limit_s, double at_least) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(std::min(time_limit_s, 1e9)));
+    std::vector<double> w(k_, 1.0 / k_);
+    double bound = price(w, nullptr);  // the average work bound
+    // Starting columns: every node on its fastest device; every node on device d where it can run.
+    std::vector<std::vector<double>> columns(1, std::vector<double>(k_, 0.0));
+    for (int i = 0; i < n_; ++i)
+      if (fastest_[i] >= 0) columns[0][fastest_[i]] += pr_.cost_us(i, fastest_[i]);
+    // No weighting beats the busiest device of the all-fastest assignment: nothing to gain.
+    if (*std::max_element(columns[0].begin(), columns[0].end()) <= at_least) return bound;
+    for (int d = 0; d < k_; ++d) {
+      std::vector<double> load(k_, 0.0);
+      for (int i = 0; i < n_; ++i)
+        if (fastest_[i] >= 0) {
+          const int on = pr_.can_run(i, d) ? d : fastest_[i];
+          load[on] += pr_.cost_us(i, on);
+        }
+      columns.push_back(std::move(load));
+    }
+    const auto backend = make_cbc_backend();
+    while (static_cast<int>(columns.size()) < max_columns && Clock::now() < deadline) {
+      MilpModel m;
+      const int t = m.add_var(0, kInf, 1.0, false, "t");
+      std::vector<std::pair<int, double>> convex;
+      std::vector<std::vector<std::pair<int, double>>> rows(k_);
+      for (const auto& col : columns) {
+        const int lambda = m.add_var(0, 1, 0, false);
+        convex.push_back({lambda, 1.0});
+        for (int d = 0; d < k_; ++d)
+          if (col[d] > 0) rows[d].push_back({lambda, col[d]});
+      }
+      m.add_row(std::move(convex), 1, 1);
+      std::vector<int> row_of(k_, -1);
+      for (int d = 0; d < k_; ++d) {
+        rows[d].push_back({t, -1.0});
+        row_of[d] = m.num_rows();
+        m.add_row(std::move(rows[d]), -kInf, 0);
+      }
+      MilpOptions opt;
+      opt.relax = true;
+      opt.time_limit_s = std::max(0.01, std::chrono::duration<double>(deadline - Clock::now()).count());
+      auto r = backend->solve(m, opt);
+      if (!r || r->row_duals.empty() || !std::isfinite(r->objective)) break;
+      for (int d = 0; d < k_; ++d) w[d] = std::abs(r->row_duals[row_of[d]]);
+      std::vector<double> loads;
+      const double f = price(w, &loads);
+      bound = std::max(bound, f);
+      // The master's value bounds the LP from above: met, the LP's optimum is reached.
+      if (f >= r->objective * (1 - 1e-7) || bound >= r->objective * (1 - 1e-7)) break;
+      columns.push_back(std::move(loads));
+    }
+    return bound;
+  }
+
+ private:
+  const Problem& pr_;
+  const int n_, k_;
+  std::vector<int> fastest_;  // per node: its fastest device (-1: none)
+};
+
+}  // namespace
+
+double ascent_work_bound_us(const Problem& pr, int iterations, double at_least) {
+  return std::max(average_work_bound_us(pr), WorkColumns(pr).solve(iterations, kInf, at_least));
 }
 
 double lp_work_bound_us(const Problem& pr, double time_limit_s) {
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  double bound = average_work_bound_us(pr);  // the uniform weights
+  const double bound = average_work_bound_us(pr);  // the uniform weights
   if (time_limit_s <= 0) return bound;
-  MilpModel m;
-  const int t = m.add_var(0, kInf, 1.0, false, "t");
-  std::vector<std::vector<std::pair<int, double>>> load(k);
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::pair<int, double>> assign;
-    for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(i, d)) continue;
-      int y = m.add_var(0, 1, 0, false);
-      assign.push_back({y, 1.0});
-      if (pr.cost_us(i, d) > 0) load[d].push_back({y, pr.cost_us(i, d)});
-    }
-    m.add_row(std::move(assign), 1, 1);
-  }
-  std::vector<int> load_row(k, -1);
-  for (int d = 0; d < k; ++d) {
-    if (load[d].empty()) continue;
-    load[d].push_back({t, -1.0});
-    load_row[d] = m.num_rows();
-    m.add_row(std::move(load[d]), -kInf, 0);
-  }
-  MilpOptions opt;
-  opt.relax = true;
-  opt.time_limit_s = time_limit_s;
-  auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->row_duals.empty()) return bound;
-  // The LP's value is not taken on trust (simplex tolerances, a limit that stopped it): its
-  // load-row duals are device weights, and the weighted bound is evaluated exactly.
-  std::vector<double> weight(k, 0.0);
-  for (int d = 0; d < k; ++d)
-    if (load_row[d] >= 0) weight[d] = std::abs(r->row_duals[load_row[d]]);
-  return std::max(bound, work_bound_for_weights_us(pr, weight));
+  return std::max(bound, WorkColumns(pr).solve(1000, time_limit_s, 0));
 }
 
 double lower_bound_us(const Problem& pr, double lp_time_limit_s) {

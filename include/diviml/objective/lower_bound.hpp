@@ -31,17 +31,19 @@ double average_work_bound_us(const Problem& problem);
 // LP work bound: min T s.t. every node is split fractionally over the devices that can run
 // it (sum_k y_ik = 1, y >= 0) and every device's fractional load sum_i p_ik y_ik <= T. By LP
 // duality its value is max over device weights w >= 0, sum w = 1, of sum_i min_k w_k p_ik, and
-// every such weighting gives a valid bound on its own. So the LP (CLP, within
-// `time_limit_s`) only proposes weights (its load-row duals); the bound is the weighted sum
-// evaluated here, never the LP's objective: sound whatever the simplex's tolerances or a limit
-// that stopped it. Never below the average work bound (uniform weights).
+// every such weighting gives a valid bound on its own. It is computed by column generation over
+// whole assignments, never as the n x k LP: a master of k + 1 rows (CLP, in process) mixes the
+// load vectors of the assignments found so far and proposes weights (its duals); the pricing
+// evaluates the weighted sum exactly and yields the next assignment; it stops when the two
+// meet (the LP's optimum), after 1000 columns or at `time_limit_s`. O(n k) per step, so it
+// scales to any graph (30k nodes: 8 ms). The bound returned is always an exactly evaluated
+// weighted sum: sound whatever the simplex's tolerances or a limit that stopped it. Never
+// below the average work bound (uniform weights); `time_limit_s` <= 0 returns that one.
 double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0);
 
-// The same bound without an LP: exponentiated-gradient ascent over the weights from the uniform
-// ones, at most `iterations` steps and until 200 steps bring nothing (O(steps * n * K), in
-// process), the best weighting evaluated exactly. Never below the average work bound. Skips the
-// ascent (average work bound) when no weighting can exceed `at_least` (the busiest device's
-// load with every node on its fastest device bounds the LP from above). The quick bound of views.
+// The same bound with at most `iterations` columns and no clock (the quick bound of views).
+// Skips the search (average work bound) when no weighting can exceed `at_least` (the busiest
+// device's load with every node on its fastest device bounds the LP from above).
 double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0);
 
 // sum_i min_k (w_k / sum w) p_ik: a lower bound on the makespan for any weights w >= 0.

@@ -245,27 +245,35 @@ PinnedSolve quick_solve(const Problem& sub, int num_sources, const SolveContext&
   r = evaluated(sub, std::move(heft->mapping), bound, ctx);
   // HEFT can lose to running everything that is not pinned on one device (no transfers at
   // all); take that plan where it is better, so pruning compares against it too.
-  const int n = sub.num_nodes(), k = sub.num_devices();
-  for (int d = 0; d < k; ++d) {
-    std::vector<int> dev(n, d);
-    bool ok = true;
-    for (int v = 0; v < n && ok; ++v) {
-      if (sub.can_run(v, d)) continue;
-      dev[v] = -1;
-      for (int x = 0; x < k; ++x)
-        if (sub.can_run(v, x) && (dev[v] < 0 || sub.cost_us(v, x) < sub.cost_us(v, dev[v]))) dev[v] = x;
-      ok = dev[v] >= 0;
-    }
-    if (!ok) continue;
-    Mapping mp = mapping_from_priority(sub, dev, sub.graph().topo_order());
-    auto one = ctx.objective->evaluate(sub, mp);
-    if (one && ctx.objective->value(*one) < r.time_us) {
-      r.time_us = ctx.objective->value(*one);
+  for (int d = 0; d < sub.num_devices(); ++d) {
+    PinnedSolve one = single_device_solve(sub, d, ctx);
+    if (one.time_us < r.time_us) {
+      r.time_us = one.time_us;
       r.proven = r.time_us <= r.bound_us * (1 + 1e-9);
-      r.device = std::move(mp.device);
-      r.order = std::move(mp.order);
+      r.device = std::move(one.device);
+      r.order = std::move(one.order);
     }
   }
+  return r;
+}
+
+PinnedSolve single_device_solve(const Problem& sub, int d, const SolveContext& ctx) {
+  const int n = sub.num_nodes(), k = sub.num_devices();
+  PinnedSolve r;
+  std::vector<int> dev(n, d);
+  for (int v = 0; v < n; ++v) {
+    if (sub.can_run(v, d)) continue;
+    dev[v] = -1;
+    for (int x = 0; x < k; ++x)
+      if (sub.can_run(v, x) && (dev[v] < 0 || sub.cost_us(v, x) < sub.cost_us(v, dev[v]))) dev[v] = x;
+    if (dev[v] < 0) return r;
+  }
+  Mapping mp = mapping_from_priority(sub, dev, sub.graph().topo_order());
+  auto one = ctx.objective->evaluate(sub, mp);
+  if (!one) return r;
+  r.time_us = ctx.objective->value(*one);
+  r.device = std::move(mp.device);
+  r.order = std::move(mp.order);
   return r;
 }
 

@@ -35,6 +35,11 @@ Problem fuse_chains(const Problem& sub, const std::vector<char>& fixed, std::vec
 // better of HEFT and everything-not-pinned on one device; bound: the objective's quick bound.
 PinnedSolve quick_solve(const Problem& sub, int num_sources, const SolveContext& ctx);
 
+// Everything of the view on device `d` but what cannot run there (pinned nodes among them),
+// which goes to its fastest device; time from the objective, no bound. Infinite time when some
+// node can run nowhere.
+PinnedSolve single_device_solve(const Problem& sub, int d, const SolveContext& ctx);
+
 // The exact pinned solve (fused first when it has more than exact-module-nodes nodes besides
 // its `fixed` ones): branch and bound from `quick`, then the MILP where the search did not
 // finish. Its bound is 0 when fused (the fused optimum bounds nothing).

@@ -163,7 +163,11 @@ class SplitRun {
     const double quick_best = *std::min_element(reach_t[q_count].begin(), reach_t[q_count].end());
     const double slack = ctx_.options.fused_slack;
     needed_.assign(representative_.size(), {});
-    for (size_t gi = 0; gi < representative_.size(); ++gi) needed_[gi].assign(table_[gi].size(), 0);
+    promise_.assign(representative_.size(), {});
+    for (size_t gi = 0; gi < representative_.size(); ++gi) {
+      needed_[gi].assign(table_[gi].size(), 0);
+      promise_[gi].assign(table_[gi].size(), kInf);
+    }
     for (int q = 0; q < q_count; ++q) {
       const Module& m = modules_[q];
       if (!plans_[group_[q]].empty()) {
@@ -174,6 +178,9 @@ class SplitRun {
       }
       for (const Arc& arc : layers.arcs[q]) {
         const PinnedSolve& s = table_[group_[q]][arc.cell];
+        // How far the best quick sequence through the pair is above the best quick plan.
+        double& promise = promise_[group_[q]][arc.cell];
+        promise = std::min(promise, reach_t[q][arc.from] + s.time_us + rest_t[q + 1][arc.to] - quick_best);
         if (!std::isfinite(s.bound_us) || s.proven) continue;
         bool may_be_optimal = reach[q][arc.from] + s.bound_us + rest[q + 1][arc.to] <= quick_best * (1 + 1e-9);
         bool promising = reach_t[q][arc.from] + s.time_us + rest_t[q + 1][arc.to] <= quick_best * (1 + slack);
@@ -251,6 +258,7 @@ class SplitRun {
   // parallel over the threads, each with an even share of what is left before the deadline.
   void exact_solves() {
     std::vector<std::function<void(const SolveContext&)>> tasks;
+    std::vector<double> rank;  // per task: its pair's promise (lower first)
     for (size_t gi = 0; gi < representative_.size(); ++gi) {
       const Module& m = modules_[representative_[gi]];
       for (int a = 0; a < rows(m); ++a)
@@ -259,6 +267,7 @@ class SplitRun {
           if (plans_[gi].empty() && canonical_cell(m, a, b, nullptr) != a * cols(m) + b) continue;  // copied after
           if (needed_[gi][a * cols(m) + b]) {
             const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
+            rank.push_back(promise_[gi][a * cols(m) + b]);
             tasks.push_back([this, &m, &cell, ea, eb](const SolveContext& c) {
               Problem view = module_problem(pr_, m, ea, eb);
               std::vector<char> fixed(view.num_nodes(), 0);
@@ -275,13 +284,23 @@ class SplitRun {
         }
       for (SegmentPlan& sp : plans_[gi])
         for (int c = 0; c < static_cast<int>(sp.solves.size()); ++c)
-          if (sp.exact[c])
+          if (sp.exact[c]) {
+            rank.push_back(0);  // a cut module's segments: no pair to rank them by
             tasks.push_back([this, &sp, c](const SolveContext& sub) {
               std::vector<char> fixed;
               auto view = split::segment_problem(pr_, sp, c, &fixed);
               keep_better(sp.solves[c], split::exact_solve(*view, fixed, sub, &sp.solves[c]), false);
             });
+          }
     }
+    // The most promising pairs first (those on or near the best quick sequence): when the
+    // deadline cuts the phase short, the solves that can change the stitch are done.
+    std::vector<size_t> by_rank(tasks.size());
+    for (size_t t = 0; t < tasks.size(); ++t) by_rank[t] = t;
+    std::stable_sort(by_rank.begin(), by_rank.end(), [&](size_t x, size_t y) { return rank[x] < rank[y]; });
+    // What follows (stitch, polish, and solve()'s evaluation, validation and memory checks,
+    // linear in the graph) keeps a tenth of the limit.
+    const double reserve = 0.1 * ctx_.options.time_limit_s;
     tasks_ = static_cast<int>(tasks.size());
     std::atomic<size_t> next{0};
     std::atomic<int> done{0};
@@ -289,13 +308,13 @@ class SplitRun {
     workers_ = std::max(1, std::min<int>(ctx_.options.threads, static_cast<int>(tasks.size())));
     auto work = [&] {
       for (size_t t; (t = next.fetch_add(1)) < tasks.size();) {
-        // Past the deadline the remaining cells keep their quick plans.
-        const double left = ctx_.seconds_left();
+        // Past the deadline (less the reserve) the remaining cells keep their quick plans.
+        const double left = ctx_.seconds_left() - reserve;
         if (left <= 0) break;
         const double share = left * workers_ / static_cast<double>(tasks.size() - t);
         SolveContext c = sub_.within(std::min(share, ctx_.options.module_time_limit_s));
         c.options.threads = 1;
-        tasks[t](c);
+        tasks[by_rank[t]](c);
         ctx_.report("split", "exact module solves", kInf, 0, ++done, tasks_);
       }
     };
@@ -348,7 +367,7 @@ class SplitRun {
     bool proven = true;
     for (int q = 0; q < q_count; ++q) {
       const Module& m = modules_[q];
-      const PinnedSolve& s = table_[group_[q]][cells[q]];
+      const PinnedSolve& s = solve_of(q, cells[q]);
       const std::vector<int> nodes = split::module_nodes(m);
       for (int d = 0; d < k_; ++d)
         for (int l : s.order[d]) {
@@ -381,6 +400,7 @@ class SplitRun {
   // resource-constrained DP, so it can miss a fitting sequence. False when it finds none.
   // stitch_within(share) uses that share of each device's capacity.
   bool stitch_within_memory(SolverOutput& out) {
+    single_device_solves();
     // A sequence that fills the fastest devices to the brim can leave no room for a late,
     // heavy module (an LM head): tried again with some of each device held back.
     for (double share : {1.0, 0.98, 0.95, 0.9, 0.8, 0.6})
@@ -416,10 +436,17 @@ class SplitRun {
           for (int e : pr_.graph().out_edges(m.entry)) send = std::max(send, pr_.comm_us(e, arc.from, b));
           options.emplace_back(same, table[same].time_us + send);
         }
+        // A module wholly on one device (a full device's way out: time-optimal solves of a
+        // wide module, an LLM layer split per head, use every fast device there is).
+        if (!single_[group_[q]].empty())
+          for (int d = 0; d < k_; ++d) {
+            const int cell = pairs(m) + arc.cell * k_ + d;
+            options.emplace_back(cell, solve_of(q, cell).time_us);
+          }
         for (const auto& [cell, time] : options) {
           const double t = from.time + time;
           if (!std::isfinite(t) || t >= at[q + 1][arc.to].time) continue;
-          const PinnedSolve& x = table[cell];
+          const PinnedSolve& x = solve_of(q, cell);
           bool fits = true;
           for (int d = 0; d < k_ && fits; ++d) {
             add[d] = 0;
@@ -479,6 +506,33 @@ class SplitRun {
 
  private:
   int rows(const Module& m) const { return m.entry >= 0 ? k_ : 1; }
+  int pairs(const Module& m) const { return rows(m) * cols(m); }
+  // A module's solve by its cell: a boundary pair of its group's table, or past those, a
+  // single-device solve (pair * k + device) of the memory stitch.
+  const PinnedSolve& solve_of(int q, int cell) const {
+    const int g = group_[q];
+    const int p = pairs(modules_[q]);
+    return cell < p ? table_[g][cell] : single_[g][cell - p];
+  }
+  // For the memory stitch: per group, boundary pair and device, the module on that device.
+  void single_device_solves() {
+    single_.assign(representative_.size(), {});
+    for (size_t gi = 0; gi < representative_.size(); ++gi) {
+      const Module& m = modules_[representative_[gi]];
+      std::vector<PinnedSolve> solves(static_cast<size_t>(pairs(m)) * k_);
+      for (int a = 0; a < rows(m); ++a)
+        for (int b = 0; b < cols(m); ++b) {
+          const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
+          if (ea >= 0 && !pr_.can_run(m.entry, ea)) continue;
+          if (eb >= 0 && !pr_.can_run(m.exit, eb)) continue;
+          if (ctx_.stopped()) return;  // the stitch goes on with the groups done (empty: no options)
+          const Problem view = module_problem(pr_, m, ea, eb);
+          for (int d = 0; d < k_; ++d)
+            solves[static_cast<size_t>(a * cols(m) + b) * k_ + d] = split::single_device_solve(view, d, sub_);
+        }
+      single_[gi] = std::move(solves);
+    }
+  }
   int cols(const Module& m) const { return m.exit >= 0 ? k_ : 1; }
   bool fused(const Module& m) const { return static_cast<int>(m.nodes.size()) > ctx_.options.exact_module_nodes; }
 
@@ -523,6 +577,8 @@ class SplitRun {
   std::vector<std::vector<SegmentPlan>> plans_;  // per group: its segments when cut
   std::vector<std::vector<PinnedSolve>> table_;  // per group: rows x cols boundary pairs
   std::vector<std::vector<char>> needed_;        // per group and pair: gets an exact solve
+  std::vector<std::vector<double>> promise_;     // per group and pair: best quick sequence through it - best
+  std::vector<std::vector<PinnedSolve>> single_;  // per group: pair x device, for the memory stitch
 };
 
 }  // namespace

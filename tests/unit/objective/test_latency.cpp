@@ -29,9 +29,9 @@ TEST(LatencyObjective, IsFoundByNameAndScoresByMakespan) {
 }
 
 TEST(LatencyObjective, QuickBoundIsSoundAndNearTheLpBound) {
-  // The quick bound (critical path, work bound by weight ascent, no LP) never exceeds the
-  // exhaustive optimum, never falls below the average work bound, and stays within 1% of the
-  // LP work bound where that bound decides.
+  // The quick bound (critical path, work bound by column generation without a clock) never
+  // exceeds the exhaustive optimum, never falls below the average work bound, and meets the
+  // LP work bound (test_lower_bound checks both against the full LP).
   for (std::uint64_t seed = 1; seed <= 150; ++seed) {
     std::optional<Problem> instance = tricky_problem(seed);
     if (!instance) continue;
@@ -47,6 +47,6 @@ TEST(LatencyObjective, QuickBoundIsSoundAndNearTheLpBound) {
     Problem pr = random_problem(seed, RandomSpec{40, 3, 0.1, 0.2, false, false});
     const double lp = lp_work_bound_us(pr, 10);
     EXPECT_LE(ascent_work_bound_us(pr), lp * (1 + 1e-6)) << "seed " << seed;
-    EXPECT_GE(ascent_work_bound_us(pr), lp * 0.99) << "seed " << seed;
+    EXPECT_GE(ascent_work_bound_us(pr), lp * (1 - 1e-6)) << "seed " << seed;
   }
 }
