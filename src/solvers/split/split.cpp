@@ -574,10 +574,10 @@ class SplitRun {
   bool symmetric_ = false;  // some class has two devices (and --symmetry is not none)
   std::vector<Module> modules_;
   std::vector<int> group_, representative_;
-  std::vector<std::vector<SegmentPlan>> plans_;  // per group: its segments when cut
-  std::vector<std::vector<PinnedSolve>> table_;  // per group: rows x cols boundary pairs
-  std::vector<std::vector<char>> needed_;        // per group and pair: gets an exact solve
-  std::vector<std::vector<double>> promise_;     // per group and pair: best quick sequence through it - best
+  std::vector<std::vector<SegmentPlan>> plans_;   // per group: its segments when cut
+  std::vector<std::vector<PinnedSolve>> table_;   // per group: rows x cols boundary pairs
+  std::vector<std::vector<char>> needed_;         // per group and pair: gets an exact solve
+  std::vector<std::vector<double>> promise_;      // per group and pair: best quick sequence through it - best
   std::vector<std::vector<PinnedSolve>> single_;  // per group: pair x device, for the memory stitch
 };
 

@@ -80,8 +80,8 @@ TEST(LowerBound, ColumnGeneratedWorkBoundMeetsTheFullLp) {
   // graphs on a bundled platform (where a weight ascent had stalled at the average bound).
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     const int devices = 2 + static_cast<int>(seed % 7);
-    Problem pr = random_problem(seed, RandomSpec{10 + static_cast<int>(seed * 7 % 200), devices, 0.05, 0.3, false,
-                                                 false});
+    Problem pr =
+        random_problem(seed, RandomSpec{10 + static_cast<int>(seed * 7 % 200), devices, 0.05, 0.3, false, false});
     const double lp = full_work_lp(pr);
     EXPECT_NEAR(lp_work_bound_us(pr, 10), lp, 1e-6 * lp) << "seed " << seed;
     EXPECT_NEAR(ascent_work_bound_us(pr), lp, 1e-6 * lp) << "seed " << seed;
