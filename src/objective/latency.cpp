@@ -43,7 +43,7 @@ class LatencyObjective final : public Objective {
   }
   double quick_bound(const Problem& problem) const override {
     const double path = critical_path_bound_us(problem);
-    return std::max(path, ascent_work_bound_us(problem, 1000, path));
+    return std::max(path, ascent_work_bound_us(problem, 1000, path, true));
   }
   double lower_bound(const Problem& problem, double lp_time_limit_s) const override {
     return lower_bound_us(problem, lp_time_limit_s);

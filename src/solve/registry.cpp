@@ -6,6 +6,7 @@
 #include "diviml/solvers/bnb.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/m_crit.hpp"
 #include "diviml/solvers/m_etf.hpp"
 #include "diviml/solvers/m_sct.hpp"
 #include "diviml/solvers/m_topo.hpp"
@@ -18,8 +19,8 @@
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto",  "fastest", "heft",    "milp",     "split",  "bnb",    "m-topo",
-          "m-etf", "m-sct",   "uniform", "replicas", "stages", "balance"};
+  return {"auto",  "fastest", "heft",   "milp",    "split",    "bnb",    "m-topo",
+          "m-etf", "m-sct",   "m-crit", "uniform", "replicas", "stages", "balance"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -32,6 +33,7 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "m-topo") return std::make_unique<MTopoSolver>();
   if (name == "m-etf") return std::make_unique<MEtfSolver>();
   if (name == "m-sct") return std::make_unique<MSctSolver>();
+  if (name == "m-crit") return std::make_unique<MCritSolver>();
   if (name == "uniform") return std::make_unique<UniformSolver>();
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();

@@ -224,7 +224,7 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
   }
   const bool searches = name == "milp" || name == "bnb" || name == "split" || name == "auto";
   if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
-  for (const char* base : {"heft", "m-etf", "m-sct", "m-topo"}) {
+  for (const char* base : {"heft", "m-etf", "m-sct", "m-topo", "m-crit"}) {
     std::unique_ptr<Solver> b = make_solver(base);
     Result<SolverOutput> o = b->run(pr, ctx);
     if (!o) continue;

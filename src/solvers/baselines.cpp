@@ -6,6 +6,7 @@
 
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/m_crit.hpp"
 #include "diviml/solvers/m_etf.hpp"
 #include "diviml/solvers/m_sct.hpp"
 #include "diviml/solvers/m_topo.hpp"
@@ -91,6 +92,7 @@ std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext&
     const MEtfSolver m_etf;
     const MSctSolver m_sct;
     const MTopoSolver m_topo;
+    const MCritSolver m_crit;
     std::vector<const Solver*> solvers = {&heft, &fastest};
     // Where weights and state do not fit every device, Baechi's memory-aware baselines too:
     // under tight memory their placements (a pipeline of shares, earliest starts) can beat
@@ -99,7 +101,7 @@ std::optional<BaselinePlan> best_baseline(const Problem& pr, const SolveContext&
     for (int v = 0; v < pr.num_nodes(); ++v) total += pr.resident_bytes(v);
     bool binds = false;
     for (int d = 0; d < pr.num_devices(); ++d) binds |= pr.capacity_bytes(d) < total;
-    if (binds && ctx.objective->name() == "latency") solvers.insert(solvers.end(), {&m_etf, &m_sct, &m_topo});
+    if (binds && ctx.objective->name() == "latency") solvers.insert(solvers.end(), {&m_etf, &m_sct, &m_topo, &m_crit});
     for (const Solver* solver : solvers) {
       auto o = solver->run(pr, ctx);
       if (!o) continue;

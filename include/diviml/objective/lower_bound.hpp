@@ -39,12 +39,17 @@ double average_work_bound_us(const Problem& problem);
 // scales to any graph (30k nodes: 8 ms). The bound returned is always an exactly evaluated
 // weighted sum: sound whatever the simplex's tolerances or a limit that stopped it. Never
 // below the average work bound (uniform weights); `time_limit_s` <= 0 returns that one.
-double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0);
+// `memory`: the LP also keeps every device's resident bytes (weights and state) within its
+// capacity, sum_i m_i y_ik <= cap_k, which every plan's assignment obeys; its prices mu_k >= 0
+// enter the bound as (sum_i min_k (w_k p_ik + mu_k m_i) - sum_k mu_k cap_k) / sum w, again
+// valid for any w and mu and evaluated exactly. Memory forces work onto slower devices, which a
+// bound without it cannot see (GPT-3 on cluster-3srv).
+double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0, bool memory = false);
 
 // The same bound with at most `iterations` columns and no clock (the quick bound of views).
 // Skips the search (average work bound) when no weighting can exceed `at_least` (the busiest
 // device's load with every node on its fastest device bounds the LP from above).
-double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0);
+double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0, bool memory = false);
 
 // sum_i min_k (w_k / sum w) p_ik: a lower bound on the makespan for any weights w >= 0.
 double work_bound_for_weights_us(const Problem& problem, const std::vector<double>& weight);

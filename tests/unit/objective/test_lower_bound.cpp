@@ -15,6 +15,7 @@
 #include "diviml/solvers/moves.hpp"
 #include "support/fixtures.hpp"
 #include "support/inline_problem.hpp"
+#include "support/oracle.hpp"
 #include "support/random_problem.hpp"
 #include "support/reference_heft.hpp"
 #include "support/tricky_problem.hpp"
@@ -48,10 +49,10 @@ namespace {
 
 // The fractional load LP written out in full (n x k assignment columns), solved by CLP: the
 // reference the column-generated work bound must meet.
-double full_work_lp(const Problem& pr) {
+double full_work_lp(const Problem& pr, bool memory = false) {
   MilpModel m;
   const int t = m.add_var(0, kInf, 1.0, false, "t");
-  std::vector<std::vector<std::pair<int, double>>> load(pr.num_devices());
+  std::vector<std::vector<std::pair<int, double>>> load(pr.num_devices()), bytes(pr.num_devices());
   for (int i = 0; i < pr.num_nodes(); ++i) {
     std::vector<std::pair<int, double>> assign;
     for (int d = 0; d < pr.num_devices(); ++d) {
@@ -59,6 +60,7 @@ double full_work_lp(const Problem& pr) {
       const int y = m.add_var(0, 1, 0, false);
       assign.push_back({y, 1.0});
       load[d].push_back({y, pr.cost_us(i, d)});
+      if (pr.resident_bytes(i) > 0) bytes[d].push_back({y, pr.resident_bytes(i)});
     }
     m.add_row(std::move(assign), 1, 1);
   }
@@ -66,10 +68,14 @@ double full_work_lp(const Problem& pr) {
     row.push_back({t, -1.0});
     m.add_row(std::move(row), -kInf, 0);
   }
+  for (int d = 0; d < pr.num_devices() && memory; ++d)
+    if (std::isfinite(pr.capacity_bytes(d)) && !bytes[d].empty())
+      m.add_row(std::move(bytes[d]), -kInf, pr.capacity_bytes(d));
   MilpOptions opt;
   opt.relax = true;
   auto r = make_cbc_backend()->solve(m, opt);
   EXPECT_TRUE(r);
+  if (r && r->status == MilpResult::Status::kInfeasible) return kInf;
   return r ? r->objective : 0.0;
 }
 
@@ -93,4 +99,41 @@ TEST(LowerBound, ColumnGeneratedWorkBoundMeetsTheFullLp) {
     EXPECT_GT(lp, average_work_bound_us(*pr) * 1.01) << platform;  // the case where it matters
     EXPECT_NEAR(lp_work_bound_us(*pr, 10), lp, 1e-6 * lp) << platform;
   }
+}
+
+TEST(LowerBound, MemoryAwareWorkBoundMeetsTheFullLpAndNeverPassesTheOptimum) {
+  // With capacities: the same LP plus sum_i m_i y_id <= cap_d. Against the full LP (CLP, here),
+  // and against exhaustive enumeration on small instances (tests/support/oracle.hpp).
+  int binding = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    Problem pr = random_problem(
+        seed, RandomSpec{8 + static_cast<int>(seed % 60), 2 + static_cast<int>(seed % 4), 0.1, 0.2, false, true});
+    const double lp = full_work_lp(pr, true);
+    const double plain = lp_work_bound_us(pr, 10, false);
+    const double with = lp_work_bound_us(pr, 10, true);
+    EXPECT_GE(with, plain * (1 - 1e-9)) << "seed " << seed;
+    if (std::isfinite(lp)) {
+      EXPECT_NEAR(with, lp, 1e-5 * lp) << "seed " << seed;
+      binding += with > plain * (1 + 1e-6) ? 1 : 0;
+    }
+  }
+  EXPECT_GT(binding, 5);  // memory decides on some of them
+  int checked = 0, tight = 0;
+  for (std::uint64_t seed = 1; seed <= 300; ++seed) {
+    Problem base = random_problem(seed, RandomSpec{5 + static_cast<int>(seed % 3), 3, 0.3, 0.1, true, true});
+    // Capacities from a third to four fifths of all weights: memory often decides.
+    double weights = 0;
+    for (int v = 0; v < base.num_nodes(); ++v) weights += base.resident_bytes(v);
+    std::vector<double> capacity(base.num_devices());
+    for (int d = 0; d < base.num_devices(); ++d) capacity[d] = weights * (0.34 + 0.15 * ((seed + d) % 4));
+    Problem pr = base.with_memory(capacity, {});
+    const double opt = Oracle(pr).optimum();
+    if (!std::isfinite(opt)) continue;
+    ++checked;
+    tight += lp_work_bound_us(pr, 10, true) > lp_work_bound_us(pr, 10, false) * (1 + 1e-6) ? 1 : 0;
+    EXPECT_LE(lp_work_bound_us(pr, 10, true), opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
+    EXPECT_LE(lower_bound_us(pr, 10), opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
+  }
+  EXPECT_GT(checked, 100);
+  EXPECT_GT(tight, 5) << "memory never raised the bound on the enumerated instances";
 }
