@@ -15,7 +15,8 @@ TEST(MCrit, GivesTheFastDeviceToTheSerialOpAndSpreadsTheParallelOnes) {
   for (int h = 0; h < 4; ++h) {
     const std::string id = "h" + std::to_string(h);
     heads += R"({"id": ")" + id + R"(", "cost_us": {"gpu": 1, "cpu0": 10, "cpu1": 10}, "param_bytes": 10},)";
-    edges += R"({"src": "ln", "dst": ")" + id + R"(", "bytes": 0}, {"src": ")" + id + R"(", "dst": "mlp", "bytes": 0},)";
+    edges +=
+        R"({"src": "ln", "dst": ")" + id + R"(", "bytes": 0}, {"src": ")" + id + R"(", "dst": "mlp", "bytes": 0},)";
   }
   edges.pop_back();
   Problem pr = inline_problem(
