@@ -226,7 +226,9 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
   if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
   for (const char* base : {"heft", "m-etf", "m-sct", "m-topo", "m-crit"}) {
     std::unique_ptr<Solver> b = make_solver(base);
-    Result<SolverOutput> o = b->run(pr, ctx);
+    // Past the deadline the list schedulers finish in topological order (linear); before it,
+    // none may take more than a quarter of what is left.
+    Result<SolverOutput> o = b->run(pr, ctx.within(ctx.seconds_left() / 4));
     if (!o) continue;
     Result<Plan> bp = ctx.objective->evaluate(pr, o->mapping);
     if (!bp) continue;
@@ -241,6 +243,16 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
     }
   }
   return own;
+}
+
+// Whether two plans put every (node, lane) on the same device.
+bool same_placement(const Plan& a, const Plan& b) {
+  if (a.placements.size() != b.placements.size()) return false;
+  for (size_t i = 0; i < a.placements.size(); ++i)
+    if (a.placements[i].node != b.placements[i].node || a.placements[i].device != b.placements[i].device ||
+        a.placements[i].lane != b.placements[i].lane)
+      return false;
+  return true;
 }
 
 Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const SolveContext& ctx, Plan first,
@@ -270,6 +282,7 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
     p->modules = o->modules;
     return *p;
   };
+  std::optional<Plan> previous;  // the last round's plan
   for (int round = 0; round < 3 && !ctx.stopped(); ++round) {
     std::vector<double> capacity(k);
     bool possible = true;
@@ -284,6 +297,10 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
     std::vector<double> t;
     std::vector<double> o = overflow(objective, pr, *p, t);
     if (o.empty()) return *p;
+    // The same placement again (the reserve left the weights' packing as it was, as when the
+    // overflow is tensors far below the capacity): more rounds would repeat it.
+    if (same_placement(*p, previous ? *previous : first)) break;
+    previous = *p;
     for (int d = 0; d < k; ++d) transient[d] = std::max(transient[d], t[d]), over[d] = std::max(over[d], o[d]);
   }
   std::vector<double> capacity(k);

@@ -12,6 +12,8 @@ namespace diviml {
 namespace {
 
 // Per edge, 1 when it is a favourite link (its transfer dropped by the SCT relaxation).
+constexpr int kLpEdges = 20000;
+
 std::vector<char> favourite_links(const Problem& pr, double time_limit_s, bool& from_lp) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices(), m_edges = g.num_edges();
@@ -28,7 +30,9 @@ std::vector<char> favourite_links(const Problem& pr, double time_limit_s, bool& 
   }
   std::vector<double> x(m_edges, 1.0);
   from_lp = false;
-  if (time_limit_s > 0.01 && m_edges > 0) {
+  // CLP's presolve does not watch the clock (a 100k-op graph spent minutes there): the LP runs
+  // on graphs of at most kLpEdges edges.
+  if (time_limit_s > 0.01 && m_edges > 0 && m_edges <= kLpEdges) {
     MilpModel m;
     const int cmax = m.add_var(0, kInf, 1.0, false, "cmax");
     std::vector<int> s(n), xe(m_edges);
@@ -85,7 +89,11 @@ Result<SolverOutput> MSctSolver::run(const Problem& pr, const SolveContext& ctx)
   SolverOutput out;
   bool from_lp = false;
   const std::vector<char> fav = favourite_links(pr, std::min(10.0, 0.1 * ctx.seconds_left()), from_lp);
-  if (!from_lp) out.notes.push_back("m-sct: no LP answer in time; favourite links are the heaviest out-edges");
+  if (!from_lp)
+    out.notes.push_back(g.num_edges() > kLpEdges
+                            ? "m-sct: over " + std::to_string(kLpEdges) +
+                                  " edges, no LP; favourite links are the heaviest out-edges"
+                            : std::string("m-sct: no LP answer in time; favourite links are the heaviest out-edges"));
   std::vector<int> parent(n, -1);  // favourite parent
   for (int e = 0; e < g.num_edges(); ++e)
     if (fav[e]) parent[g.edges[e].dst] = g.edges[e].src;
@@ -103,11 +111,23 @@ Result<SolverOutput> MSctSolver::run(const Problem& pr, const SolveContext& ctx)
     for (int e : g.in_edges(v)) t = std::max(t, end[g.edges[e].src] + pr.comm_us(e, device[g.edges[e].src], d));
     return t;
   };
-  bool stuck = false;
+  bool stuck = false, late = false;
   while (!ready.empty()) {
+    // Past the deadline (the ready list can hold thousands of nodes: each step scans it), the
+    // remaining nodes go in topological order, each where it starts earliest.
+    if (!late && ctx.stopped()) {
+      late = true;
+      out.notes.push_back("m-sct: time limit reached; the remaining nodes went in topological order");
+    }
     int best_v = -1, best_d = -1, best_i = -1;
     double best = kInf;
-    for (size_t i = 0; i < ready.size(); ++i) {
+    if (late) {
+      int first = 0;
+      for (size_t i = 1; i < ready.size(); ++i)
+        if (pos[ready[i]] < pos[ready[first]]) first = static_cast<int>(i);
+      std::swap(ready[first], ready.back());
+    }
+    for (size_t i = late ? ready.size() - 1 : 0; i < ready.size(); ++i) {
       const int v = ready[i];
       // A favourite child stays with its parent where that device can take it.
       const int home = parent[v] >= 0 ? device[parent[v]] : -1;

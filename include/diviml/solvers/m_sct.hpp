@@ -7,8 +7,10 @@
 // The LP: start times s, per edge x in [0, 1] (1: the transfer is paid), s_j >= s_i + p_i +
 // c_ij x_ij, sum over a node's children of x >= children - 1, the same over its parents,
 // makespan >= s_i + p_i; p is the node's fastest cost and c the edge's mean transfer time over
-// the device pairs with a link. It gets at most a tenth of the time left (and 10 s); without
+// the device pairs with a link. It gets at most a tenth of the time left (and 10 s), and runs
+// only on graphs of at most 20,000 edges (CLP's presolve does not watch the clock); without
 // an LP answer, each node's heaviest outgoing edge is its favourite link (said in a note).
+// Past the deadline the remaining nodes are listed in topological order.
 // Where no pair fits, any assignment that fits (a search) is used. A latency baseline; proves
 // nothing.
 #pragma once
