@@ -3,10 +3,12 @@
 # whole `diviml plan` process (reading and writing included), its solve_time_s, its peak memory
 # (max RSS) and plan / bound, side by side in one run.
 #   bash bench/scale.sh [TIME_LIMIT_S (default 60)] [SIZES (default "100 1000 10000 100000")]
+#   FAMILIES="random rwnn chain gpt3" (the default: all) runs some of them.
 # Families: random DAGs of average degree 3 (gen random, p = 3 / n), randomly wired networks of
-# 16 stages (gen rwnn; 3 and 8 stages below 1k), chains of Inception-like modules of width 4
-# (gen chain, 10 ops a module), all on cpu-2gpu; GPT-3 175B split per head (1, 10 and 96
-# layers; 96: 37,635 ops) on cluster-3srv. One thread per solve.
+# 10 stages of n / 10 nodes (gen rwnn, WS k=4 p=0.75; 4 channels at the first stage and a
+# 1024-pixel input, so that the tenth stage still has an image and its weights fit), chains of
+# Inception-like modules of width 4 (gen chain, 10 ops a module), all on cpu-2gpu; GPT-3 175B
+# split per head (1, 10 and 96 layers; 96: 37,635 ops) on cluster-3srv. One thread per solve.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 exe="$root/build/diviml"
@@ -46,28 +48,25 @@ PY
   rm -f "$work/heft.txt"
 }
 
+families="${FAMILIES:-random rwnn chain gpt3}"
+has() { [[ " $families " == *" $1 "* ]]; }
 echo "| family | ops | edges | solver | wall s | solve_time_s | max RSS MB | makespan us | plan / bound | / heft | status |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for n in $sizes; do
+has random && for n in $sizes; do
   p=$(/usr/bin/python3 -c "print(3 / $n)")
   "$exe" gen random --nodes "$n" --edge-prob "$p" --seed 1 -o "$work/random.json" >/dev/null
   run_row "random DAG" "$work/random.json" cpu-2gpu
 done
-for n in $sizes; do
-  case "$n" in
-    100) spec="--nodes 32 --stages 3" ;;
-    1000) spec="--nodes 125 --stages 8" ;;
-    *) spec="--nodes $((n / 16)) --stages 16" ;;
-  esac
-  # shellcheck disable=SC2086
-  "$exe" gen rwnn $spec --seed 1 -o "$work/rwnn.json" >/dev/null
+has rwnn && for n in $sizes; do
+  "$exe" gen rwnn --nodes $((n / 10)) --stages 10 --channels 4 --resolution 1024 --seed 1 -o "$work/rwnn.json" \
+    >/dev/null
   run_row "RWNN" "$work/rwnn.json" cpu-2gpu
 done
-for n in $sizes; do
+has chain && for n in $sizes; do
   "$exe" gen chain --modules $((n / 10)) --width 4 --seed 1 -o "$work/chain.json" >/dev/null
   run_row "chain of modules" "$work/chain.json" cpu-2gpu
 done
-for layers in 1 10 96; do
+has gpt3 && for layers in 1 10 96; do
   "$exe" gen transformer --layers "$layers" --d-model 12288 --heads 96 --seq 2048 --split-heads \
     -o "$work/gpt3.json" >/dev/null
   run_row "GPT-3 per head" "$work/gpt3.json" cluster-3srv
