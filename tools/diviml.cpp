@@ -378,6 +378,9 @@ int run_gantt(const std::string& graph, const std::string& platform, const std::
   if (!problem) return die(problem.error());
   auto plan = read_plan_arg(plan_path, *problem);
   if (!plan) return die(plan.error());
+  // Drawn without validation (measured times need not match the cost model), but whole.
+  if (Status s = check_placements(*problem, *plan); !s)
+    return die(prefixed((plan_path == "-" ? std::string(kStdinName) : plan_path) + ": ", s.error()));
   if (out.empty() && trace.empty() && html.empty()) return usage("gantt: give --output, --trace or --html");
   if ((out == "-") + (trace == "-") + (html == "-") > 1)
     return usage("only one of --output, --trace and --html can be standard output");

@@ -12,6 +12,7 @@
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
 #include "diviml/objective/objective.hpp"
+#include "diviml/objective/validate.hpp"
 #include "diviml/report/html.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/report/trace.hpp"
@@ -90,6 +91,7 @@ std::string render(const std::string& graph_json, const std::string& platform, c
                    const std::string& kind) {
   Problem problem = problem_of(graph_json, platform);
   Plan plan = value_or_raise(parse_plan(plan_json, "<plan>", problem));
+  if (Status s = check_placements(problem, plan); !s) raise(s.error());
   if (kind == "gantt") return gantt_svg(problem, plan);
   if (kind == "trace") return chrome_trace(problem, plan);
   if (kind == "html") return html_report(problem, plan);

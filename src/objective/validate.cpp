@@ -166,4 +166,40 @@ Status validate(const Problem& pr, const Plan& plan) {
   return {};
 }
 
+Status check_placements(const Problem& pr, Plan& plan) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const bool stream = plan.objective == "throughput";
+  const int lanes = stream ? plan.lanes : 1;
+  if (lanes < 1) return fail("a plan needs at least one lane");
+  std::vector<char> seen(static_cast<size_t>(lanes) * n, 0);
+  for (const Placement& p : plan.placements) {
+    if (p.node < 0 || p.node >= n) return fail("placement of an unknown node");
+    const std::string& id = g.nodes[p.node].id;
+    if (p.device < 0 || p.device >= k) return fail("node '" + id + "' is placed on an unknown device");
+    const int lane = stream ? p.lane : 0;
+    if (lane < 0 || lane >= lanes)
+      return fail("node '" + id + "' is placed in lane " + std::to_string(p.lane) + ", outside the plan's " +
+                  std::to_string(lanes) + " lane(s)");
+    if (!std::isfinite(p.start_us) || !std::isfinite(p.end_us))
+      return fail("node '" + id + "': start_us/end_us must be finite");
+    if (seen[static_cast<size_t>(lane) * n + p.node]++)
+      return fail("node '" + id + "' is placed twice" + (stream ? " in lane " + std::to_string(lane) : std::string()));
+  }
+  for (size_t t = 0; t < seen.size(); ++t)
+    if (!seen[t])
+      return fail("node '" + g.nodes[t % n].id + "' is not placed" +
+                  (stream ? " in lane " + std::to_string(t / n) : std::string()));
+  std::sort(plan.placements.begin(), plan.placements.end(), [stream](const Placement& a, const Placement& b) {
+    return std::make_tuple(stream ? a.lane : 0, a.node) < std::make_tuple(stream ? b.lane : 0, b.node);
+  });
+  for (const Transfer& t : plan.transfers)
+    if (t.edge < 0 || t.edge >= g.num_edges() || t.from < 0 || t.from >= k || t.to < 0 || t.to >= k)
+      return fail("a transfer names an unknown edge or device");
+  for (const HostTransfer& h : plan.host_transfers)
+    if (h.node < 0 || h.node >= n || h.from < 0 || h.from >= k || h.to < 0 || h.to >= k)
+      return fail("a host transfer names an unknown node or device");
+  return {};
+}
+
 }  // namespace diviml

@@ -1,6 +1,7 @@
-// libFuzzer: the plan reader and the validators never crash on any plan file for a fixed
-// problem; a latency plan the validator accepts replays to its own makespan, and a throughput
-// plan it accepts replays to its own period.
+// libFuzzer: the plan reader, the validators and the renderers never crash on any plan file
+// for a fixed problem (`diviml gantt` draws plans it does not validate: measured timelines);
+// a latency plan the validator accepts replays to its own makespan, and a throughput plan it
+// accepts replays to its own period.
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,9 @@
 #include "diviml/objective/replay.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
+#include "diviml/report/html.hpp"
+#include "diviml/report/report.hpp"
+#include "diviml/report/trace.hpp"
 
 namespace {
 
@@ -39,6 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   auto plan = diviml::parse_plan(text, "fuzz.plan.json", problem());
   if (!plan) return 0;
+  // Drawn as `diviml gantt` draws it: whole (check_placements), valid or not.
+  diviml::Plan drawn = *plan;
+  if (diviml::check_placements(problem(), drawn) &&
+      (diviml::gantt_svg(problem(), drawn).empty() || diviml::chrome_trace(problem(), drawn).empty() ||
+       diviml::html_report(problem(), drawn).empty()))
+    std::abort();
   if (plan->objective == "throughput") {
     if (!diviml::throughput_objective().validate(problem(), *plan)) return 0;
     auto mapping = diviml::pipeline_mapping_of(problem(), *plan);

@@ -16,4 +16,10 @@ namespace diviml {
 // any time; status `optimal` with a gap above kOptimalityTolerance.
 Status validate(const Problem& problem, const Plan& plan);
 
+// What drawing a plan needs, for plans drawn without validation (`diviml gantt` on a measured
+// timeline): every node placed exactly once (per lane of a throughput plan, lanes within the
+// plan's count), known devices, finite times. Sorts the placements by (lane, node), the order
+// the renderers index them by. The timing rules are validate()'s, not checked here.
+Status check_placements(const Problem& problem, Plan& plan);
+
 }  // namespace diviml
