@@ -67,21 +67,6 @@ double average_work_bound_us(const Problem& pr) {
   return work / pr.num_devices();
 }
 
-double work_bound_for_weights_us(const Problem& pr, const std::vector<double>& weight) {
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  double total = 0;
-  for (int d = 0; d < k; ++d) total += std::max(0.0, weight[d]);
-  if (!(total > 0) || !std::isfinite(total)) return 0.0;
-  double sum = 0;
-  for (int i = 0; i < n; ++i) {
-    double best = kInf;
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(i, d)) best = std::min(best, std::max(0.0, weight[d]) / total * pr.cost_us(i, d));
-    if (std::isfinite(best)) sum += best;
-  }
-  return sum;
-}
-
 namespace {
 
 // The fractional load LP (see lower_bound.hpp) by column generation over whole assignments.
@@ -144,6 +129,19 @@ class WorkColumns {
     return (f - charged) / total;
   }
 
+  // The column of every node on device `d` where it can run, else on its fastest (d < 0: every
+  // node on its fastest).
+  Column column_on(int d) const {
+    Column c;
+    c.load.assign(k_, 0.0), c.bytes.assign(k_, 0.0);
+    for (int i = 0; i < n_; ++i) {
+      if (fastest_[i] < 0) continue;
+      const int on = d >= 0 && pr_.can_run(i, d) ? d : fastest_[i];
+      c.load[on] += pr_.cost_us(i, on), c.bytes[on] += pr_.resident_bytes(i);
+    }
+    return c;
+  }
+
   // Whether a column's bytes fit every limited device.
   bool fits(const Column& c) const {
     for (int d : limited_)
@@ -158,12 +156,7 @@ class WorkColumns {
     std::vector<double> w(k_, 1.0 / k_), mu(limited_.size(), 0.0);
     double bound = price(w, mu, nullptr);  // the average work bound
     // Starting columns: every node on its fastest device; every node on device d where it can run.
-    std::vector<Column> columns(1);
-    columns[0].load.assign(k_, 0.0), columns[0].bytes.assign(k_, 0.0);
-    for (int i = 0; i < n_; ++i)
-      if (fastest_[i] >= 0)
-        columns[0].load[fastest_[i]] += pr_.cost_us(i, fastest_[i]),
-            columns[0].bytes[fastest_[i]] += pr_.resident_bytes(i);
+    std::vector<Column> columns(1, column_on(-1));
     // No weighting beats the busiest device of the all-fastest assignment, when that fits:
     // nothing to gain.
     if (*std::max_element(columns[0].load.begin(), columns[0].load.end()) <= at_least && fits(columns[0])) return bound;
@@ -172,16 +165,7 @@ class WorkColumns {
       for (int d = 0; d < k_; ++d)
         if (pr_.can_run(i, d) && std::isfinite(pr_.cost_us(i, d))) most = std::max(most, pr_.cost_us(i, d));
     most *= n_;
-    for (int d = 0; d < k_; ++d) {
-      Column c;
-      c.load.assign(k_, 0.0), c.bytes.assign(k_, 0.0);
-      for (int i = 0; i < n_; ++i)
-        if (fastest_[i] >= 0) {
-          const int on = pr_.can_run(i, d) ? d : fastest_[i];
-          c.load[on] += pr_.cost_us(i, on), c.bytes[on] += pr_.resident_bytes(i);
-        }
-      columns.push_back(std::move(c));
-    }
+    for (int d = 0; d < k_; ++d) columns.push_back(column_on(d));
     const auto backend = make_cbc_backend();
     while (static_cast<int>(columns.size()) < max_columns && Clock::now() < deadline) {
       // min t s.t. sum lambda = 1; per device sum lambda L <= t; per limited device

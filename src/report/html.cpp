@@ -8,6 +8,7 @@
 #include "diviml/cost/problem.hpp"
 #include "diviml/objective/memory.hpp"
 #include "diviml_html_assets.hpp"  // generated from src/report/html/report.{js,css}
+#include "escape.hpp"
 
 namespace diviml {
 namespace {
@@ -25,22 +26,6 @@ std::string script_safe(const std::string& text) {
       out += "\\u003e";
     else if (c == '&')
       out += "\\u0026";
-    else
-      out += c;
-  }
-  return out;
-}
-
-// Text for the <title>: the few characters HTML gives a meaning there, escaped.
-std::string html_text(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
     else
       out += c;
   }
@@ -149,7 +134,7 @@ std::string html_report(const Problem& problem, const Plan& plan, const HtmlComp
   std::string page;
   page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  page += "<title>" + html_text(title) + "</title>\n<style>\n";
+  page += "<title>" + report::esc(title) + "</title>\n<style>\n";
   page += html_assets::kCss;
   page += "</style>\n</head>\n<body data-status=\"loading\">\n";
   page += "<noscript>This report draws itself with JavaScript.</noscript>\n";

@@ -9,11 +9,11 @@
 
 #include "diviml/cost/problem.hpp"
 #include "diviml/objective/memory.hpp"
+#include "escape.hpp"
 
 namespace diviml {
-namespace {
 
-std::string esc(const std::string& s) {
+std::string report::esc(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -35,6 +35,10 @@ std::string esc(const std::string& s) {
   }
   return out;
 }
+
+namespace {
+
+using report::esc;
 
 std::string fmt(const char* f, double x) {
   char buf[64];

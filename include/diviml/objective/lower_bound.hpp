@@ -51,9 +51,6 @@ double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0, bool
 // device's load with every node on its fastest device bounds the LP from above).
 double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0, bool memory = false);
 
-// sum_i min_k (w_k / sum w) p_ik: a lower bound on the makespan for any weights w >= 0.
-double work_bound_for_weights_us(const Problem& problem, const std::vector<double>& weight);
-
 // Max of the bounds above; the LP gets at most `lp_time_limit_s` (0: skipped).
 double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
 
