@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace diviml {
 
@@ -158,6 +159,39 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
     }
     if (!any) return fail("node '" + v.id + "': can run on no device of platform '" + pf.name + "'");
   }
+  // Colocation groups: every group must have a device that runs all its members.
+  std::map<std::string, int> group_index;
+  auto groups = std::make_shared<Groups>();
+  groups->of.assign(n, -1);
+  for (int i = 0; i < n; ++i) {
+    const std::string& name = g.nodes[i].colocate;
+    if (name.empty()) continue;
+    auto [it, added] = group_index.emplace(name, static_cast<int>(groups->names.size()));
+    if (added) {
+      groups->names.push_back(name);
+      groups->members.emplace_back();
+    }
+    groups->of[i] = it->second;
+    groups->members[it->second].push_back(i);
+  }
+  for (size_t c = 0; c < groups->members.size(); ++c) {
+    std::string why;
+    bool any = false;
+    for (int d = 0; d < k && !any; ++d) {
+      int blocker = -1;
+      for (int v : groups->members[c])
+        if (!std::isfinite(pr.cost_[v * k + d])) {
+          blocker = v;
+          break;
+        }
+      if (blocker < 0) any = true;
+      else why += (why.empty() ? "" : ", ") + ("'" + g.nodes[blocker].id + "' cannot run on '" + pf.devices[d].name + "'");
+    }
+    if (!any)
+      return fail("colocate group '" + groups->names[c] + "' (" + std::to_string(groups->members[c].size()) +
+                  " nodes): no device can run all its members (" + why + ")");
+  }
+  if (!groups->names.empty()) pr.groups_ = std::move(groups);
   auto links = std::make_shared<Links>();
   links->latency.assign(static_cast<size_t>(k) * k, 0.0);
   links->inv_bw.assign(static_cast<size_t>(k) * k, 0.0);

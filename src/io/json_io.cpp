@@ -180,6 +180,12 @@ Result<Graph> parse_graph(const std::string& text, const std::string& source) {
     auto wb = fn.nonneg("workspace_bytes", 0.0);
     if (!wb) return wb.error();
     v.workspace_bytes = *wb;
+    if (fn.has("colocate")) {
+      auto group = fn.str("colocate");
+      if (!group) return group.error();
+      if (group->empty()) return fn.err("field 'colocate' is empty (omit it for no group)");
+      v.colocate = *group;
+    }
     if (g.find(v.id) >= 0) return fail(source + ": " + where + ": duplicate id");
     g.add_node(std::move(v));
   }
@@ -466,6 +472,7 @@ std::string graph_to_json(const Graph& g) {
     if (v.input_bytes > 0) jn["input_bytes"] = v.input_bytes;
     if (v.state_bytes > 0) jn["state_bytes"] = v.state_bytes;
     if (v.workspace_bytes > 0) jn["workspace_bytes"] = v.workspace_bytes;
+    if (!v.colocate.empty()) jn["colocate"] = v.colocate;
     nodes.push_back(std::move(jn));
   }
   doc["nodes"] = std::move(nodes);

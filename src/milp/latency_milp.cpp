@@ -117,6 +117,17 @@ LatencyMilp build_latency_milp(const Problem& pr, const Plan* inc, std::chrono::
     if (in.size() > 1) m.add_row(in, s_lo[i], kInf);
     m.add_row(out, 0, kInf);
   }
+  // Colocation groups: every member on the device of the group's first member.
+  for (int c = 0; c < pr.num_groups(); ++c) {
+    const std::vector<int>& members = pr.group_members(c);
+    for (size_t j = 1; j < members.size(); ++j)
+      for (int d = 0; d < k; ++d) {
+        std::vector<std::pair<int, double>> row;
+        if (L.x[members[0]][d] >= 0) row.push_back({L.x[members[0]][d], 1.0});
+        if (L.x[members[j]][d] >= 0) row.push_back({L.x[members[j]][d], -1.0});
+        if (!row.empty()) m.add_row(row, 0, 0);
+      }
+  }
   // Each device's load fits in the makespan.
   for (int d = 0; d < k; ++d) {
     std::vector<std::pair<int, double>> load{{L.cmax, 1.0}};

@@ -179,6 +179,20 @@ std::string memory_shortfall(const Problem& pr, bool over_time) {
              " of weights and state; the largest device that can run it, '" + pf.devices[best].name + "', has " +
              bytes_text(pr.capacity_bytes(best));
   }
+  for (int c = 0; c < pr.num_groups(); ++c) {
+    double r = 0;
+    for (int v : pr.group_members(c)) r += pr.resident_bytes(v);
+    int best = -1;
+    for (int d = 0; d < k; ++d) {
+      bool all = true;
+      for (int v : pr.group_members(c)) all = all && pr.can_run(v, d);
+      if (all && (best < 0 || pr.capacity_bytes(d) > pr.capacity_bytes(best))) best = d;
+    }
+    if (best >= 0 && r > pr.capacity_bytes(best))
+      return "colocate group '" + pr.group_name(c) + "' needs " + bytes_text(r) +
+             " of weights and state on one device; the largest device that can run all its members, '" +
+             pf.devices[best].name + "', has " + bytes_text(pr.capacity_bytes(best));
+  }
   // While a node runs (for any time), its device holds its weights and state, its workspace,
   // its model input, its output and one tensor per producer (a local output or a received
   // copy, at least the edge it reads).

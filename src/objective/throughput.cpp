@@ -9,6 +9,7 @@
 #include "diviml/milp/milp.hpp"
 #include "diviml/milp/throughput_milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/validate.hpp"
 
 namespace diviml {
 
@@ -168,6 +169,7 @@ class ThroughputObjective final : public Objective {
         return fail("period_us, latency_us, makespan_us and lower_bound_us must be finite and >= 0");
     Result<Mapping> m = pipeline_mapping_of(pr, plan);
     if (!m) return m.error();
+    if (Status s = check_colocation(pr, plan); !s) return s;
     // Weights stay resident on every device that runs a node in any lane (once per device).
     const int n = pr.num_nodes(), k = pr.num_devices();
     const std::vector<double> mem = resident_bytes(pr, m->device);

@@ -23,6 +23,23 @@ std::string num(double x) {
 
 }  // namespace
 
+Status check_colocation(const Problem& pr, const Plan& plan) {
+  const int n = pr.num_nodes();
+  // One copy of a group's weights: every lane of a throughput plan uses the same device.
+  std::map<int, const Placement*> first;  // group -> its first placement seen
+  for (const Placement& p : plan.placements) {
+    if (p.node < 0 || p.node >= n) continue;
+    const int group = pr.group_of(p.node);
+    if (group < 0) continue;
+    auto [it, added] = first.emplace(group, &p);
+    if (!added && it->second->device != p.device)
+      return fail("colocate group '" + pr.group_name(group) + "': node '" + pr.graph().nodes[it->second->node].id +
+                  "' runs on '" + pr.platform().devices[it->second->device].name + "' but node '" +
+                  pr.graph().nodes[p.node].id + "' on '" + pr.platform().devices[p.device].name + "'");
+  }
+  return {};
+}
+
 Status validate(const Problem& pr, const Plan& plan) {
   const Graph& g = pr.graph();
   const Platform& pf = pr.platform();
@@ -48,6 +65,7 @@ Status validate(const Problem& pr, const Plan& plan) {
   }
   for (int v = 0; v < n; ++v)
     if (!at[v]) return fail("node '" + g.nodes[v].id + "' is not placed");
+  if (Status s = check_colocation(pr, plan); !s) return s;
   for (int v = 0; v < n; ++v) {
     // An infinite delay would make every tolerance infinite: check the links themselves.
     if (!std::isfinite(pr.input_us(v, at[v]->device)))

@@ -4,12 +4,14 @@
 #include "diviml/solvers/auto.hpp"
 #include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/bnb.hpp"
+#include "diviml/solvers/comm_greedy.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
 #include "diviml/solvers/m_crit.hpp"
 #include "diviml/solvers/m_etf.hpp"
 #include "diviml/solvers/m_sct.hpp"
 #include "diviml/solvers/m_topo.hpp"
+#include "diviml/solvers/metis.hpp"
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
@@ -20,7 +22,8 @@ namespace diviml {
 
 std::vector<std::string> solver_names() {
   return {"auto",  "fastest", "heft",   "milp",    "split",    "bnb",    "m-topo",
-          "m-etf", "m-sct",   "m-crit", "uniform", "replicas", "stages", "balance"};
+          "m-etf", "m-sct",   "m-crit", "uniform", "replicas", "stages", "balance",
+          "metis", "comm-greedy"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {
@@ -38,6 +41,8 @@ std::unique_ptr<Solver> make_solver(const std::string& name) {
   if (name == "replicas") return std::make_unique<ReplicasSolver>();
   if (name == "stages") return std::make_unique<StagesSolver>();
   if (name == "balance") return std::make_unique<BalanceSolver>();
+  if (name == "metis") return std::make_unique<MetisSolver>();
+  if (name == "comm-greedy") return std::make_unique<CommGreedySolver>();
   return nullptr;
 }
 

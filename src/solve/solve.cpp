@@ -8,10 +8,57 @@
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/solve/colocate.hpp"
+#include "diviml/solvers/heft.hpp"
 
 namespace diviml {
 
 namespace {
+
+// A solver whose every mapping honours the problem's colocation groups: the inner solver's
+// own where it places groups itself, repaired by colocate() where it does not.
+class Colocated : public Solver {
+ public:
+  explicit Colocated(std::unique_ptr<Solver> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  std::string description() const override { return inner_->description(); }
+  bool supports(const Objective& objective) const override { return inner_->supports(objective); }
+  Result<SolverOutput> run(const Problem& pr, const SolveContext& ctx) const override {
+    Result<SolverOutput> out = inner_->run(pr, ctx);
+    if (!out) return out;
+    if (colocate(pr, *ctx.objective, out->mapping)) {
+      if (out->status == PlanStatus::kOptimal) out->status = PlanStatus::kFeasible;
+      out->notes.push_back(name() + ": its plan split colocation groups; each was moved whole to one device");
+      // A search's contract is a plan no worse than the baselines: HEFT places groups itself.
+      const std::string n = name();
+      if (n == "auto" || n == "split" || n == "bnb" || n == "milp") {
+        const Objective& obj = *ctx.objective;
+        Result<Plan> mine = obj.evaluate(pr, out->mapping);
+        if (Result<SolverOutput> h = HeftSolver().run(pr, ctx); h && obj.name() == "latency") {
+          Result<Plan> theirs = obj.evaluate(pr, h->mapping);
+          if (theirs && (!mine || ctx.score(*theirs) < ctx.score(*mine))) {
+            out->mapping = h->mapping;
+            out->modules.clear();
+            out->notes.push_back(n + ": HEFT's plan, which keeps the groups itself, was faster and was kept");
+          }
+        }
+        out->mapping = polish_groups(pr, ctx, std::move(out->mapping), ctx.options.polish_time_s);
+      }
+    }
+    for (Mapping& f : out->fallbacks) colocate(pr, *ctx.objective, f);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Solver> inner_;
+};
+
+// The named solver for a top-level problem: wrapped to honour colocation groups when it has any.
+std::unique_ptr<Solver> top_solver(const std::string& name, const Problem& pr) {
+  std::unique_ptr<Solver> s = make_solver(name);
+  if (s && pr.num_groups() > 0) s = std::make_unique<Colocated>(std::move(s));
+  return s;
+}
 
 // Per device, bytes above its capacity at the plan's peak; empty when it fits or the objective
 // does not model memory over time.
@@ -110,6 +157,8 @@ std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
   }
   std::vector<int> dev(n, -1);
   std::vector<double> mem(k, 0.0);
+  // Colocation: a group's first placed member decides its device; placed members per group.
+  std::vector<int> group_device(pr.num_groups(), -1), group_placed(pr.num_groups(), 0);
   std::optional<Plan> best;
   long steps = 0;
   const long budget = 100000;
@@ -128,15 +177,19 @@ std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
       return;
     }
     const int v = topo[t];
+    const int group = pr.group_of(v);
     for (int d : cand[v]) {
       if (++steps > budget) return;
+      if (group >= 0 && group_device[group] >= 0 && group_device[group] != d) continue;
       if (mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
       bool linked = true;
       for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
       if (!linked) continue;
       dev[v] = d;
       mem[d] += pr.resident_bytes(v);
+      if (group >= 0 && group_placed[group]++ == 0) group_device[group] = d;
       place(t + 1);
+      if (group >= 0 && --group_placed[group] == 0) group_device[group] = -1;
       mem[d] -= pr.resident_bytes(v);
       dev[v] = -1;
     }
@@ -149,8 +202,10 @@ std::optional<Plan> memory_search(const Problem& pr, const SolveContext& ctx) {
 // contiguous segments, one device after another (largest memory first), so a device holds its
 // segment's weights and little else at a time. Each device is filled up to its capacity less
 // a reserve for live tensors, tried at 0.5, 1, 1.5, 2 and 3 times the largest tensor working
-// set of one node; the fastest segmentation that fits over time is kept.
+// set of one node; the fastest segmentation that fits over time is kept. Not for graphs with
+// colocation groups: a training step's backward reverses its forward, so segments split groups.
 std::optional<Plan> segment_pipeline(const Problem& pr, const SolveContext& ctx) {
+  if (pr.num_groups() > 0) return std::nullopt;
   const Graph& g = pr.graph();
   const Objective& objective = *ctx.objective;
   const int n = pr.num_nodes(), k = pr.num_devices();
@@ -225,7 +280,7 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
   const bool searches = name == "milp" || name == "bnb" || name == "split" || name == "auto";
   if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
   for (const char* base : {"heft", "m-etf", "m-sct", "m-topo", "m-crit"}) {
-    std::unique_ptr<Solver> b = make_solver(base);
+    std::unique_ptr<Solver> b = top_solver(base, pr);
     // Past the deadline the list schedulers finish in topological order (linear); before it,
     // none may take more than a quarter of what is left.
     Result<SolverOutput> o = b->run(pr, ctx.within(ctx.seconds_left() / 4));
@@ -336,7 +391,7 @@ Result<Plan> fit_memory_alone(const Solver& solver, const Problem& pr, const Sol
 
 Result<Plan> solve(const std::string& name, const Problem& problem, const SolveOptions& options,
                    const SolveHooks& hooks) {
-  std::unique_ptr<Solver> solver = make_solver(name);
+  std::unique_ptr<Solver> solver = top_solver(name, problem);
   if (!solver) {
     std::string known;
     for (const auto& s : solver_names()) known += (known.empty() ? "" : ", ") + s;

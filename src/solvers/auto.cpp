@@ -6,9 +6,12 @@
 
 #include "diviml/milp/latency_milp.hpp"
 #include "diviml/objective/memory.hpp"
+#include "diviml/solve/colocate.hpp"
 #include "diviml/solvers/balance.hpp"
+#include "diviml/solvers/comm_greedy.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/metis.hpp"
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
@@ -34,6 +37,8 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   const ReplicasSolver replicas;
   const StagesSolver stages;
   const BalanceSolver balance;
+  const CommGreedySolver comm_greedy;
+  const MetisSolver metis;
   // The portfolio: the solvers that support the objective.
   std::vector<const Solver*> portfolio;
   for (const Solver* s :
@@ -49,7 +54,10 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     // (lanes x nodes x devices^2 columns), in the time left; split and the MILP take balance's
     // plan from the solve's cache instead of running it again.
     portfolio = {&fastest, &replicas, &stages, &balance, &split, &milp};
+    // A training step (colocation groups): the partitioners too, before the searches.
+    if (problem.num_groups() > 0) portfolio.insert(portfolio.begin() + 3, {&comm_greedy, &metis});
   } else if (milp.supports(objective)) {
+    if (problem.num_groups() > 0) portfolio.insert(portfolio.begin() + 2, {&comm_greedy, &metis});
     pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
     if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
   }
@@ -72,6 +80,9 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       if (out.error().kind != ErrorKind::kInfeasible) kind = ErrorKind::kInternal;
       continue;
     }
+    // Candidates are compared as solve() would return them: with their colocation groups whole.
+    if (colocate(problem, objective, out->mapping) && out->status == PlanStatus::kOptimal)
+      out->status = PlanStatus::kFeasible;
     Result<Plan> plan = objective.evaluate(problem, out->mapping);
     if (!plan) {
       errors.push_back(name + ": " + plan.error().message);

@@ -104,12 +104,29 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
   std::vector<double> last_end(k, 0.0);
   std::vector<double> mem(k, 0.0), fin(n, 0.0);
   std::vector<int> dev(n, -1);
+  // Colocation groups: the first member placed takes the group's device (one that runs every
+  // member) and reserves the whole group's weights there; the others follow it.
+  const int groups = pr.num_groups();
+  std::vector<int> group_device(groups, -1);
+  std::vector<double> group_bytes(groups, 0.0);
+  std::vector<char> group_runs(static_cast<size_t>(groups) * k, 1);
+  for (int c = 0; c < groups; ++c)
+    for (int u : pr.group_members(c)) {
+      group_bytes[c] += pr.resident_bytes(u);
+      for (int d = 0; d < k; ++d) group_runs[c * k + d] &= pr.can_run(u, d) ? 1 : 0;
+    }
+  auto admits = [&](int v, int d) {
+    const int c = pr.group_of(v);
+    if (c < 0) return pr.can_run(v, d) && mem[d] + pr.resident_bytes(v) <= pr.capacity_bytes(d);
+    if (group_device[c] >= 0) return group_device[c] == d;
+    return group_runs[c * k + d] && mem[d] + group_bytes[c] <= pr.capacity_bytes(d);
+  };
   long seq = 0;
   for (int v : prio) {
     double best_score = kInf, best_start = 0;
     int best_d = -1;
     for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
+      if (!admits(v, d)) continue;
       double ready = pr.input_us(v, d);
       for (int e : g.in_edges(v)) {
         int u = g.edges[e].src;
@@ -153,7 +170,12 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
     }
     dev[v] = best_d;
     fin[v] = best_start + pr.cost_us(v, best_d);
-    mem[best_d] += pr.resident_bytes(v);
+    if (const int c = pr.group_of(v); c < 0) {
+      mem[best_d] += pr.resident_bytes(v);
+    } else if (group_device[c] < 0) {
+      group_device[c] = best_d;
+      mem[best_d] += group_bytes[c];
+    }
     busy[best_d].push_back(Slot{best_start, fin[v], seq++, v});
     auto& free = gaps[best_d];
     if (best_start >= last_end[best_d]) {

@@ -39,6 +39,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
     improved = false;
     for (int v : g.topo_order()) {
       if (out_of_time()) break;
+      if (pr.group_of(v) >= 0) continue;  // a colocated node moves only with its group
       const int from = m.device[v];
       for (int d = 0; d < k; ++d) {
         if (d == from || !pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;

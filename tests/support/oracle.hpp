@@ -158,6 +158,15 @@ class Oracle {
   // The same with weights and state only: the relaxation, at most the optimum of any plan.
   double relaxed_optimum() const { return search(false); }
 
+  bool colocated(const std::vector<int>& dev) const {
+    const Graph& g = pr_.graph();
+    for (int a = 0; a < n_; ++a)
+      for (int b = a + 1; b < n_; ++b)
+        if (!g.nodes[a].colocate.empty() && g.nodes[a].colocate == g.nodes[b].colocate && dev[a] != dev[b])
+          return false;
+    return true;
+  }
+
   double search(bool over_time) const {
     double best = kInf;
     std::vector<int> dev(n_, 0);
@@ -179,8 +188,9 @@ class Oracle {
     while (true) {
       for (auto& o : order) o.clear();
       for (int v = 0; v < n_; ++v) order[dev[v]].push_back(v);
-      // Cheap rejection before enumerating orders: a node that cannot run, memory, links.
-      if (evaluate_feasible(dev)) orders(0);
+      // Cheap rejection before enumerating orders: a node that cannot run, memory, links, and
+      // nodes of one colocation group (the graph's `colocate` strings) on different devices.
+      if (colocated(dev) && evaluate_feasible(dev)) orders(0);
       int i = 0;
       while (i < n_ && ++dev[i] == k_) dev[i++] = 0;
       if (i == n_) break;

@@ -67,6 +67,13 @@ class Problem {
   double input_us(int node, int device) const { return in_[node * k_ + device]; }
   // Device k -> host delay after sink i ends (0 for non-sinks, on the host, or 0 bytes).
   double output_us(int node, int device) const { return out_[node * k_ + device]; }
+  // Colocation groups (the graph's `colocate`, docs/formats.md): nodes of a group run on one
+  // device. Kept by with_memory(); restricted and fused views have none (split solves them
+  // unconstrained and the solve repairs the whole plan). group_of: -1 for a node in no group.
+  int num_groups() const { return groups_ ? static_cast<int>(groups_->members.size()) : 0; }
+  int group_of(int node) const { return groups_ ? groups_->of[node] : -1; }
+  const std::vector<int>& group_members(int group) const { return groups_->members[group]; }
+  const std::string& group_name(int group) const { return groups_->names[group]; }
   // Memory capacity of device k in bytes (+inf when unlimited) and the node's resident bytes.
   double capacity_bytes(int device) const { return capacity_[device]; }
   // Resident: the node's weights plus its state (a KV cache), held on every device that runs it
@@ -79,12 +86,18 @@ class Problem {
   struct Links {
     std::vector<double> latency, inv_bw;  // per ordered device pair; inf latency = no link
   };
+  struct Groups {
+    std::vector<int> of;                    // per node
+    std::vector<std::vector<int>> members;  // per group, ascending
+    std::vector<std::string> names;         // per group
+  };
   // A problem on `graph` sharing this one's platform, links and capacities.
   Problem derived(Graph graph) const;
 
   Graph graph_;
   std::shared_ptr<const Platform> platform_;
   std::shared_ptr<const Links> links_;
+  std::shared_ptr<const Groups> groups_;  // null: no node is in a group
   int k_ = 0;
   std::vector<double> cost_, in_, out_, capacity_;
   std::vector<double> extra_;  // per node, added to resident_bytes; empty for none

@@ -28,6 +28,9 @@ struct Node {
   double workspace_bytes = 0;            // extension: scratch memory held while the op runs
   std::optional<double> output_bytes;    // size of the output tensor
   double input_bytes = 0;                // extension: model input read from the host before this node runs
+  // extension: colocation group ("" = none). Nodes of one group run on one device (an op, its
+  // backward and its weight update: the weights live in one place).
+  std::string colocate;
 };
 
 struct Edge {

@@ -13,8 +13,14 @@ namespace diviml {
 // to the host; lower_bound_us <= makespan_us. Relative tolerance 1e-6. Also rejects: an edge,
 // host input or output that needs a link the platform lacks; a transfer missing for an edge
 // that crosses devices, listed twice, or listed between ops on one device; NaN or infinity in
-// any time; status `optimal` with a gap above kOptimalityTolerance.
+// any time; status `optimal` with a gap above kOptimalityTolerance; members of a colocation
+// group on different devices.
 Status validate(const Problem& problem, const Plan& plan);
+
+// Nodes of one colocation group on one device, in every lane of a throughput plan (a group's
+// weights exist once: lanes pipeline through them): the first pair
+// that is not, naming the group. Part of validate() and of the throughput validator.
+Status check_colocation(const Problem& problem, const Plan& plan);
 
 // What drawing a plan needs, for plans drawn without validation (`diviml gantt` on a measured
 // timeline): every node placed exactly once (per lane of a throughput plan, lanes within the

@@ -1,0 +1,143 @@
+#include "diviml/solve/colocate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <tuple>
+
+namespace diviml {
+namespace {
+
+// Each device's order: by delay, then `start` (the old schedule's start times, or zeros), then
+// topological rank and lane; precedence-safe whatever moved.
+void order_by(const Problem& pr, Mapping& m, const std::vector<double>& start) {
+  const int n = pr.num_nodes();
+  std::vector<int> rank(n);
+  const std::vector<int>& topo = pr.graph().topo_order();
+  for (int i = 0; i < n; ++i) rank[topo[i]] = i;
+  for (auto& order : m.order) order.clear();
+  for (int t = 0; t < static_cast<int>(m.device.size()); ++t) m.order[m.device[t]].push_back(t);
+  for (auto& order : m.order)
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+      const int da = m.delay.empty() ? 0 : m.delay[a], db = m.delay.empty() ? 0 : m.delay[b];
+      return std::make_tuple(da, start[a], rank[a % n], a / n) < std::make_tuple(db, start[b], rank[b % n], b / n);
+    });
+}
+
+}  // namespace
+
+bool colocate(const Problem& pr, const Objective& objective, Mapping& m) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  if (pr.num_groups() == 0 || n == 0) return false;
+  const int tasks = static_cast<int>(m.device.size());
+  const int lanes = tasks / n;
+  auto split_group = [&](int c) {
+    const int first = m.device[pr.group_members(c).front()];
+    for (int lane = 0; lane < lanes; ++lane)
+      for (int v : pr.group_members(c))
+        if (m.device[lane * n + v] != first) return true;
+    return false;
+  };
+  bool any = false;
+  for (int c = 0; c < pr.num_groups() && !any; ++c) any = split_group(c);
+  if (!any) return false;
+
+  // Start times of the old decision (the order the new one keeps).
+  std::vector<double> start(tasks, 0.0);
+  const bool timed = objective.name() == "latency";
+  if (timed) {
+    if (Result<Plan> old = objective.evaluate(pr, m); old)
+      for (const Placement& p : old->placements) start[p.lane * n + p.node] = p.start_us;
+  }
+  // Work per device, and resident bytes per device (each node once per device).
+  std::vector<double> work(k, 0.0), resident(k, 0.0);
+  for (int t = 0; t < tasks; ++t) work[m.device[t]] += pr.cost_us(t % n, m.device[t]);
+  std::vector<char> holds(static_cast<size_t>(n) * k, 0);
+  for (int t = 0; t < tasks; ++t) {
+    const int v = t % n, d = m.device[t];
+    if (!holds[v * k + d]) resident[d] += pr.resident_bytes(v);
+    holds[v * k + d] = 1;
+  }
+  for (int c = 0; c < pr.num_groups(); ++c) {
+      if (!split_group(c)) continue;
+      const std::vector<int>& members = pr.group_members(c);
+      double bytes = 0;
+      for (int lane = 0; lane < lanes; ++lane)
+        for (int v : members) {
+          const int d = m.device[lane * n + v];
+          work[d] -= pr.cost_us(v, d);
+          bytes += lane == 0 ? pr.resident_bytes(v) : 0.0;
+        }
+      // The device that runs every member with the least work after; one where the group's
+      // weights fit first. (Resident bytes are approximate here: fit_memory checks the plan.)
+      int best = -1;
+      std::tuple<bool, double> best_key{true, kInf};
+      for (int d = 0; d < k; ++d) {
+        double own = 0;
+        for (int v : members) own += lanes * pr.cost_us(v, d);
+        if (!std::isfinite(own)) continue;
+        std::tuple<bool, double> key{resident[d] + bytes > pr.capacity_bytes(d), work[d] + own};
+        if (best < 0 || key < best_key) best = d, best_key = key;
+      }
+      // Problem::build guarantees a device runs the whole group.
+      for (int lane = 0; lane < lanes; ++lane)
+        for (int v : members) {
+          m.device[lane * n + v] = best;
+          work[best] += pr.cost_us(v, best);
+        }
+      resident[best] += bytes;
+  }
+  order_by(pr, m, start);
+  return true;
+}
+
+
+Mapping polish_groups(const Problem& pr, const SolveContext& ctx, Mapping m, double seconds) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const Objective& objective = *ctx.objective;
+  if (pr.num_groups() == 0 || objective.name() != "latency" || static_cast<int>(m.device.size()) != n) return m;
+  const SolveContext::Clock::time_point until =
+      std::min(ctx.deadline, SolveContext::Clock::now() + std::chrono::duration_cast<SolveContext::Clock::duration>(
+                                                                 std::chrono::duration<double>(seconds)));
+  auto out_of_time = [&] { return ctx.stopped() || SolveContext::Clock::now() >= until; };
+  Result<Plan> best = objective.evaluate(pr, m);
+  if (!best) return m;
+  double best_value = ctx.score(*best);
+  std::vector<double> mem(k, 0.0);
+  for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.resident_bytes(v);
+  for (bool improved = true; improved && !out_of_time();) {
+    improved = false;
+    for (int c = 0; c < pr.num_groups() && !out_of_time(); ++c) {
+      const std::vector<int>& members = pr.group_members(c);
+      const int from = m.device[members.front()];
+      double bytes = 0;
+      for (int v : members) bytes += pr.resident_bytes(v);
+      std::vector<double> start(n, 0.0);
+      for (const Placement& p : best->placements) start[p.node] = p.start_us;
+      for (int d = 0; d < k && !out_of_time(); ++d) {
+        if (d == from || mem[d] + bytes > pr.capacity_bytes(d)) continue;
+        bool runs = true;
+        for (int v : members) runs = runs && pr.can_run(v, d);
+        if (!runs) continue;
+        Mapping t = m;
+        for (int v : members) t.device[v] = d;
+        order_by(pr, t, start);
+        Result<Plan> p = objective.evaluate(pr, t);
+        if (!p) continue;
+        const double value = ctx.score(*p);
+        if (value < best_value * (1 - 1e-9)) {
+          best_value = value;
+          best = std::move(p);
+          m = std::move(t);
+          mem[from] -= bytes;
+          mem[d] += bytes;
+          improved = true;
+          break;
+        }
+      }
+    }
+  }
+  return m;
+}
+
+}  // namespace diviml

@@ -1,0 +1,146 @@
+#include "diviml/solvers/partition.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "diviml/objective/replay.hpp"
+#include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/streams.hpp"
+
+namespace diviml {
+
+Units partition_units(const Problem& pr) {
+  const int n = pr.num_nodes();
+  Units u;
+  u.of.assign(n, -1);
+  std::vector<int> group_unit(pr.num_groups(), -1);
+  for (int v : pr.graph().topo_order()) {
+    const int c = pr.group_of(v);
+    if (c >= 0 && group_unit[c] >= 0) {
+      u.of[v] = group_unit[c];
+      continue;
+    }
+    u.of[v] = u.size();
+    u.order.push_back(u.size());
+    u.members.emplace_back();
+    if (c >= 0) group_unit[c] = u.of[v];
+  }
+  for (int v = 0; v < n; ++v) u.members[u.of[v]].push_back(v);
+  return u;
+}
+
+std::vector<double> device_shares(const Problem& pr) {
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<double> share(k, 0.0);
+  double total = 0;
+  for (int d = 0; d < k; ++d) {
+    double work = 0;
+    for (int v = 0; v < n; ++v) work += pr.cost_us(v, d);
+    share[d] = std::isfinite(work) && work > 0 ? 1.0 / work : 0.0;
+    total += share[d];
+  }
+  if (total <= 0) {  // no device runs everything: shares by the work each can do
+    for (int d = 0; d < k; ++d) {
+      double work = 0;
+      int runs = 0;
+      for (int v = 0; v < n; ++v)
+        if (pr.can_run(v, d)) work += pr.cost_us(v, d), ++runs;
+      share[d] = runs > 0 && work > 0 ? static_cast<double>(runs) / n / work : 0.0;
+      total += share[d];
+    }
+  }
+  for (double& s : share) s = total > 0 ? s / total : 1.0 / k;
+  return share;
+}
+
+bool unit_runs(const Problem& pr, const Units& units, int u, int d) {
+  for (int v : units.members[u])
+    if (!pr.can_run(v, d)) return false;
+  return true;
+}
+
+int make_acyclic(const Problem& pr, const Units& units, std::vector<int>& unit_device) {
+  const Graph& g = pr.graph();
+  const int k = pr.num_devices(), m = units.size();
+  std::vector<int> position(m);
+  for (int i = 0; i < m; ++i) position[units.order[i]] = i;
+  // Parts ranked by the mean position of their units.
+  std::vector<double> sum(k, 0.0);
+  std::vector<int> count(k, 0);
+  for (int u = 0; u < m; ++u) sum[unit_device[u]] += position[u], ++count[unit_device[u]];
+  std::vector<int> parts(k);
+  std::iota(parts.begin(), parts.end(), 0);
+  std::stable_sort(parts.begin(), parts.end(), [&](int a, int b) {
+    const double ma = count[a] ? sum[a] / count[a] : 1e300, mb = count[b] ? sum[b] / count[b] : 1e300;
+    return ma < mb;
+  });
+  std::vector<int> rank(k);
+  for (int r = 0; r < k; ++r) rank[parts[r]] = r;
+  int moved = 0;
+  for (int u : units.order) {
+    int need = -1;  // the highest-ranked part among the unit's forward predecessors
+    for (int v : units.members[u])
+      for (int e : g.in_edges(v)) {
+        const int p = units.of[g.edges[e].src];
+        if (p != u && position[p] < position[u]) need = std::max(need, rank[unit_device[p]]);
+      }
+    if (need <= rank[unit_device[u]]) continue;
+    // The lowest-ranked part at or above `need` that runs the whole unit.
+    int to = -1;
+    for (int r = need; r < k && to < 0; ++r)
+      if (unit_runs(pr, units, u, parts[r])) to = parts[r];
+    if (to < 0) continue;  // nowhere further along runs it: left (the plan stays valid)
+    unit_device[u] = to;
+    ++moved;
+  }
+  return moved;
+}
+
+bool fit_units(const Problem& pr, const Units& units, std::vector<int>& unit_device) {
+  const int k = pr.num_devices(), m = units.size();
+  std::vector<double> bytes(m, 0.0), mem(k, 0.0), work(k, 0.0);
+  for (int u = 0; u < m; ++u) {
+    for (int v : units.members[u]) {
+      bytes[u] += pr.resident_bytes(v);
+      work[unit_device[u]] += pr.cost_us(v, unit_device[u]);
+    }
+    mem[unit_device[u]] += bytes[u];
+  }
+  std::vector<int> by(m);
+  std::iota(by.begin(), by.end(), 0);
+  std::stable_sort(by.begin(), by.end(), [&](int a, int b) { return bytes[a] > bytes[b]; });
+  for (int u : by) {
+    const int from = unit_device[u];
+    if (mem[from] <= pr.capacity_bytes(from) || bytes[u] <= 0) continue;
+    int best = -1;
+    for (int d = 0; d < k; ++d)
+      if (d != from && unit_runs(pr, units, u, d) && mem[d] + bytes[u] <= pr.capacity_bytes(d) &&
+          (best < 0 || work[d] < work[best]))
+        best = d;
+    if (best < 0) continue;
+    for (int v : units.members[u]) work[from] -= pr.cost_us(v, from), work[best] += pr.cost_us(v, best);
+    mem[from] -= bytes[u];
+    mem[best] += bytes[u];
+    unit_device[u] = best;
+  }
+  for (int d = 0; d < k; ++d)
+    if (mem[d] > pr.capacity_bytes(d)) return false;
+  return true;
+}
+
+Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
+                                  const std::string& solver) {
+  SolverOutput out;
+  if (ctx.objective->name() == "throughput") {
+    std::string why;
+    std::optional<Realized> r = realize_pipeline(pr, ctx, device, &why);
+    if (!r) return infeasible(solver + ": its partition gives no pipeline that runs (" + why + ")");
+    out = std::move(r->output);
+  } else {
+    out.mapping = mapping_from_priority(pr, device, heft_priority(pr));
+  }
+  return out;
+}
+
+}  // namespace diviml
