@@ -34,3 +34,9 @@ def decoder(blocks, d, heads, seq, vocab):
 def gpt2_mini():
     """Four blocks of width 256, 8 heads, 64 positions, a 2048-token head: input 1,64,256."""
     return decoder(4, 256, 8, 64, 2048)
+
+
+def gpt2():
+    """GPT-2 small's shape: 12 blocks of width 768, 12 heads, 128 positions, the 50257-token head;
+    input batch,128,768 (the token embeddings)."""
+    return decoder(12, 768, 12, 128, 50257)

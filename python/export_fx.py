@@ -451,8 +451,17 @@ def main(argv=None):
     ap.add_argument("--no-fold-batchnorm", action="store_true",
                     help="keep each BatchNorm after a convolution as its own op (default: folded into the "
                     "convolution, as torch.onnx and inference runtimes do in eval mode)")
+    ap.add_argument("--training", action="store_true",
+                    help="export one training step instead (forward, backward, optimizer updates, colocation "
+                    "groups; python/export_training.py)")
+    ap.add_argument("--optimizer", default="adam", choices=["adam", "momentum", "sgd"],
+                    help="--training: the update each parameter gets and the state it keeps (default adam)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args(argv)
+    if args.training:
+        import export_training
+        forwarded = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--training", "--no-fold-batchnorm")]
+        return export_training.main(forwarded)
     model, name, shape = model_from_args(args, "export_fx")
     if args.batch_size is not None:
         if args.batch_size < 1:
