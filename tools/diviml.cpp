@@ -17,11 +17,14 @@
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
+#include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
 #include "diviml/report/html.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/report/status_line.hpp"
 #include "diviml/report/trace.hpp"
+#include "diviml/simulate/rebalance.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
 
@@ -369,6 +372,73 @@ int run_validate(const std::string& graph, const std::string& platform, const st
   return 0;
 }
 
+// Runs a plan on perturbed true costs and lets the runtime assistant rebalance it
+// (simulate/rebalance.hpp); prints the value as predicted, as planned, rebalanced, and
+// re-planned from scratch with the true costs by `replan`.
+struct RebalanceArgs {
+  std::string graph, platform, plan, output, replan = "auto";
+  std::vector<std::string> slow;  // DEVICE=FACTOR
+  double noise = 0, time_limit_s = 60;
+  std::uint64_t seed = 0;
+  int epochs = 50;
+};
+
+int run_rebalance(const RebalanceArgs& a) {
+  auto problem = load_problem(a.graph, a.platform);
+  if (!problem) return die(problem.error());
+  auto plan = read_plan_arg(a.plan, *problem);
+  if (!plan) return die(plan.error());
+  const Objective* objective = find_objective(plan->objective);
+  if (Status s = objective->validate(*problem, *plan); !s) return die(prefixed(a.plan + ": ", s.error()));
+  Perturbation p;
+  p.noise = a.noise;
+  p.seed = a.seed;
+  p.slowdown.assign(problem->num_devices(), 1.0);
+  for (const std::string& item : a.slow) {
+    const size_t eq = item.rfind('=');
+    const int d = eq == std::string::npos ? -1 : problem->platform().find(item.substr(0, eq));
+    char* end = nullptr;
+    const double f = eq == std::string::npos ? 0 : std::strtod(item.c_str() + eq + 1, &end);
+    if (d < 0 || !end || *end != '\0' || !std::isfinite(f) || f <= 0)
+      return usage("--slow '" + item + "' must look like DEVICE=FACTOR with a device of the platform and a factor > 0");
+    p.slowdown[d] = f;
+  }
+  auto truth = perturbed(*problem, p);
+  if (!truth) return die(truth.error());
+  Mapping start = plan->objective == "throughput" ? *pipeline_mapping_of(*problem, *plan) : mapping_of(*problem, *plan);
+  SolveOptions options;
+  options.time_limit_s = a.time_limit_s;
+  SolveContext ctx = SolveContext::start(options);
+  ctx.objective = objective;
+  auto r = rebalance(*problem, *truth, start, ctx, a.epochs);
+  if (!r) return die(r.error());
+  for (const std::string& line : r->log) std::fprintf(stderr, "%s\n", line.c_str());
+  SolveHooks hooks;
+  hooks.objective = objective;
+  auto again = solve(a.replan, *truth, options, hooks);
+  const char* unit = plan->objective == "throughput" ? "period_us" : "makespan_us";
+  std::printf("%-40s %14s\n", "run", unit);
+  std::printf("%-40s %14.1f\n", "planned (profiled costs)", r->predicted);
+  std::printf("%-40s %14.1f\n", "as planned (true costs)", r->unbalanced);
+  std::printf(
+      "%-40s %14.1f\n",
+      ("rebalanced (" + std::to_string(r->moves) + " moves, " + std::to_string(r->rollbacks) + " rolled back)").c_str(),
+      r->rebalanced);
+  if (again)
+    std::printf("%-40s %14.1f\n", ("re-planned (" + a.replan + ", true costs)").c_str(), again->value());
+  else
+    std::printf("%-40s %14s  (%s)\n", ("re-planned (" + a.replan + ")").c_str(), "-", again.error().message.c_str());
+  if (!a.output.empty()) {
+    auto kept = objective->evaluate(*truth, r->mapping);
+    if (!kept) return die(kept.error());
+    kept->solver = "rebalance";
+    kept->notes.push_back("rebalanced on true costs: " + std::to_string(r->moves) + " moves over " +
+                          std::to_string(r->epochs) + " epochs");
+    if (Status s = write_output(a.output, plan_to_json(*truth, *kept)); !s) return die(s.error());
+  }
+  return 0;
+}
+
 // Draws any plan file, a measured timeline (python/execute_plan.py --timeline) included: it is
 // read as a plan of this graph and platform but not validated, since measured times need not
 // match the cost model.
@@ -495,6 +565,25 @@ int run(int argc, char** argv) {
       "  diviml validate -g models/resnet18.json plan.json\n"
       "  diviml plan -g models/resnet18.json -o - -q | diviml validate -g models/resnet18.json -");
 
+  RebalanceArgs rb;
+  auto* reb = app.add_subcommand("rebalance", "run a plan on drifted costs; rebalance it at runtime; compare");
+  add_problem_flags(reb, rb.graph, rb.platform);
+  reb->add_option("plan", rb.plan, "plan file (latency or throughput, one lane)")->required();
+  reb->add_option("--slow", rb.slow, "DEVICE=FACTOR: the device's true costs are FACTOR x the profile (repeatable)");
+  reb->add_option("--noise", rb.noise, "sigma of a mean-one log-normal factor per op and device (default 0)")
+      ->check(CLI::Range(0.0, 2.0));
+  reb->add_option("--seed", rb.seed, "seed of the noise (default 0)");
+  reb->add_option("--epochs", rb.epochs, "most runs the assistant measures (default 50)")->check(CLI::Range(1, 100000));
+  reb->add_option("--replan", rb.replan, "solver that re-plans from scratch with the true costs (default auto)");
+  reb->add_option("--time-limit", rb.time_limit_s,
+                  "seconds for the rebalancing, and again for the re-plan (default 60)")
+      ->check(CLI::Range(0.001, 1e6));
+  reb->add_option("-o,--output", rb.output, "the rebalanced plan, timed on the true costs");
+  reb->footer(
+      "Examples:\n"
+      "  diviml rebalance -g G.json -p cpu-2gpu plan.json --slow gpu0=1.5\n"
+      "  diviml rebalance -g G.json plan.json --noise 0.2 --seed 3 -o rebalanced.json");
+
   std::string ggraph, gplatform, gplan, gout;
   auto* gantt = app.add_subcommand("gantt", "draw a plan file, or a measured timeline, as an SVG Gantt chart");
   add_problem_flags(gantt, ggraph, gplatform);
@@ -598,6 +687,10 @@ int run(int argc, char** argv) {
   if (plan->parsed()) return run_plan(a);
   if (compare->parsed()) return run_compare(a, solvers, out_dir, compare_json);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
+  if (reb->parsed()) {
+    if (Status s = check_solver(rb.replan); !s) return die(s.error());
+    return run_rebalance(rb);
+  }
   if (gantt->parsed()) return run_gantt(ggraph, gplatform, gplan, gout, gtrace, ghtml);
   if (opts->parsed()) {
     if (options_markdown_out) {

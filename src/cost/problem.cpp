@@ -184,8 +184,10 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
           blocker = v;
           break;
         }
-      if (blocker < 0) any = true;
-      else why += (why.empty() ? "" : ", ") + ("'" + g.nodes[blocker].id + "' cannot run on '" + pf.devices[d].name + "'");
+      if (blocker < 0)
+        any = true;
+      else
+        why += (why.empty() ? "" : ", ") + ("'" + g.nodes[blocker].id + "' cannot run on '" + pf.devices[d].name + "'");
     }
     if (!any)
       return fail("colocate group '" + groups->names[c] + "' (" + std::to_string(groups->members[c].size()) +

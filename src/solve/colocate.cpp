@@ -1,8 +1,8 @@
 #include "diviml/solve/colocate.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <tuple>
 
 namespace diviml {
@@ -59,38 +59,37 @@ bool colocate(const Problem& pr, const Objective& objective, Mapping& m) {
     holds[v * k + d] = 1;
   }
   for (int c = 0; c < pr.num_groups(); ++c) {
-      if (!split_group(c)) continue;
-      const std::vector<int>& members = pr.group_members(c);
-      double bytes = 0;
-      for (int lane = 0; lane < lanes; ++lane)
-        for (int v : members) {
-          const int d = m.device[lane * n + v];
-          work[d] -= pr.cost_us(v, d);
-          bytes += lane == 0 ? pr.resident_bytes(v) : 0.0;
-        }
-      // The device that runs every member with the least work after; one where the group's
-      // weights fit first. (Resident bytes are approximate here: fit_memory checks the plan.)
-      int best = -1;
-      std::tuple<bool, double> best_key{true, kInf};
-      for (int d = 0; d < k; ++d) {
-        double own = 0;
-        for (int v : members) own += lanes * pr.cost_us(v, d);
-        if (!std::isfinite(own)) continue;
-        std::tuple<bool, double> key{resident[d] + bytes > pr.capacity_bytes(d), work[d] + own};
-        if (best < 0 || key < best_key) best = d, best_key = key;
+    if (!split_group(c)) continue;
+    const std::vector<int>& members = pr.group_members(c);
+    double bytes = 0;
+    for (int lane = 0; lane < lanes; ++lane)
+      for (int v : members) {
+        const int d = m.device[lane * n + v];
+        work[d] -= pr.cost_us(v, d);
+        bytes += lane == 0 ? pr.resident_bytes(v) : 0.0;
       }
-      // Problem::build guarantees a device runs the whole group.
-      for (int lane = 0; lane < lanes; ++lane)
-        for (int v : members) {
-          m.device[lane * n + v] = best;
-          work[best] += pr.cost_us(v, best);
-        }
-      resident[best] += bytes;
+    // The device that runs every member with the least work after; one where the group's
+    // weights fit first. (Resident bytes are approximate here: fit_memory checks the plan.)
+    int best = -1;
+    std::tuple<bool, double> best_key{true, kInf};
+    for (int d = 0; d < k; ++d) {
+      double own = 0;
+      for (int v : members) own += lanes * pr.cost_us(v, d);
+      if (!std::isfinite(own)) continue;
+      std::tuple<bool, double> key{resident[d] + bytes > pr.capacity_bytes(d), work[d] + own};
+      if (best < 0 || key < best_key) best = d, best_key = key;
+    }
+    // Problem::build guarantees a device runs the whole group.
+    for (int lane = 0; lane < lanes; ++lane)
+      for (int v : members) {
+        m.device[lane * n + v] = best;
+        work[best] += pr.cost_us(v, best);
+      }
+    resident[best] += bytes;
   }
   order_by(pr, m, start);
   return true;
 }
-
 
 Mapping polish_groups(const Problem& pr, const SolveContext& ctx, Mapping m, double seconds) {
   const int n = pr.num_nodes(), k = pr.num_devices();
@@ -98,7 +97,7 @@ Mapping polish_groups(const Problem& pr, const SolveContext& ctx, Mapping m, dou
   if (pr.num_groups() == 0 || objective.name() != "latency" || static_cast<int>(m.device.size()) != n) return m;
   const SolveContext::Clock::time_point until =
       std::min(ctx.deadline, SolveContext::Clock::now() + std::chrono::duration_cast<SolveContext::Clock::duration>(
-                                                                 std::chrono::duration<double>(seconds)));
+                                                              std::chrono::duration<double>(seconds)));
   auto out_of_time = [&] { return ctx.stopped() || SolveContext::Clock::now() >= until; };
   Result<Plan> best = objective.evaluate(pr, m);
   if (!best) return m;

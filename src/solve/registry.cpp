@@ -21,9 +21,8 @@
 namespace diviml {
 
 std::vector<std::string> solver_names() {
-  return {"auto",  "fastest", "heft",   "milp",    "split",    "bnb",    "m-topo",
-          "m-etf", "m-sct",   "m-crit", "uniform", "replicas", "stages", "balance",
-          "metis", "comm-greedy"};
+  return {"auto",  "fastest", "heft",    "milp",     "split",  "bnb",     "m-topo", "m-etf",
+          "m-sct", "m-crit",  "uniform", "replicas", "stages", "balance", "metis",  "comm-greedy"};
 }
 
 std::unique_ptr<Solver> make_solver(const std::string& name) {

@@ -56,8 +56,9 @@ Result<SolverOutput> CommGreedySolver::run(const Problem& pr, const SolveContext
     }
   }
   Result<SolverOutput> out = decision_for(pr, ctx, device, name());
-  if (out) out->notes.push_back("comm-greedy: " + std::to_string(units.size()) + " units (" +
-                                std::to_string(pr.num_groups()) + " colocation groups)");
+  if (out)
+    out->notes.push_back("comm-greedy: " + std::to_string(units.size()) + " units (" + std::to_string(pr.num_groups()) +
+                         " colocation groups)");
   return out;
 }
 

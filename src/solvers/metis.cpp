@@ -94,10 +94,11 @@ Result<SolverOutput> MetisSolver::run(const Problem& pr, const SolveContext& ctx
   for (int v = 0; v < pr.num_nodes(); ++v) device[v] = unit_device[units.of[v]];
   Result<SolverOutput> out = decision_for(pr, ctx, device, name());
   if (!out) return out;
-  out->notes.push_back("metis: " + std::to_string(m) + " units into " + std::to_string(parts) + " parts" +
-                       (cut_note.empty() ? "" : "; " + cut_note) + "; acyclic repair moved " + std::to_string(moved) +
-                       " units" + (unrunnable ? "; " + std::to_string(unrunnable) + " units moved to a device that runs them" : "") +
-                       (fits ? "" : "; weights still overflow a device"));
+  out->notes.push_back(
+      "metis: " + std::to_string(m) + " units into " + std::to_string(parts) + " parts" +
+      (cut_note.empty() ? "" : "; " + cut_note) + "; acyclic repair moved " + std::to_string(moved) + " units" +
+      (unrunnable ? "; " + std::to_string(unrunnable) + " units moved to a device that runs them" : "") +
+      (fits ? "" : "; weights still overflow a device"));
   return out;
 }
 

@@ -56,9 +56,49 @@ std::vector<double> device_shares(const Problem& pr) {
 
 bool unit_runs(const Problem& pr, const Units& units, int u, int d) {
   for (int v : units.members[u])
-    if (!pr.can_run(v, d)) return false;
+    if (!pr.can_run(v, d) || !std::isfinite(pr.input_us(v, d)) || !std::isfinite(pr.output_us(v, d))) return false;
   return true;
 }
+
+namespace {
+
+// Whether every edge into unit u's members comes over a link, with u on device d.
+bool linked_in(const Problem& pr, const Units& units, const std::vector<int>& unit_device, int u, int d) {
+  const Graph& g = pr.graph();
+  for (int v : units.members[u])
+    for (int e : g.in_edges(v)) {
+      const int p = units.of[g.edges[e].src];
+      if (p != u && !std::isfinite(pr.comm_us(e, unit_device[p], d))) return false;
+    }
+  return true;
+}
+
+// Moves units whose inputs arrive over no link (platforms without every link) to a device that
+// runs them with every input linked; false when some edge is still unlinked.
+bool fix_links(const Problem& pr, const Units& units, std::vector<int>& unit_device) {
+  const Graph& g = pr.graph();
+  const int k = pr.num_devices();
+  for (int pass = 0; pass < 3; ++pass) {
+    bool broken = false;
+    for (int u : units.order) {
+      if (linked_in(pr, units, unit_device, u, unit_device[u])) continue;
+      int best = -1;
+      for (int d = 0; d < k && best < 0; ++d)
+        if (unit_runs(pr, units, u, d) && linked_in(pr, units, unit_device, u, d)) best = d;
+      if (best >= 0)
+        unit_device[u] = best;
+      else
+        broken = true;
+    }
+    bool ok = !broken;
+    for (int e = 0; e < g.num_edges() && ok; ++e)
+      ok = std::isfinite(pr.comm_us(e, unit_device[units.of[g.edges[e].src]], unit_device[units.of[g.edges[e].dst]]));
+    if (ok) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 int make_acyclic(const Problem& pr, const Units& units, std::vector<int>& unit_device) {
   const Graph& g = pr.graph();
@@ -129,14 +169,36 @@ bool fit_units(const Problem& pr, const Units& units, std::vector<int>& unit_dev
   return true;
 }
 
-Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
+Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device_in,
                                   const std::string& solver) {
   SolverOutput out;
+  // Platforms without every link: the partition is repaired so that every tensor has one, or
+  // HEFT's plan (which only uses links that exist, groups kept) is the answer.
+  std::vector<int> device = device_in;
+  const Units units = partition_units(pr);
+  std::vector<int> unit_device(units.size());
+  for (int u = 0; u < units.size(); ++u) unit_device[u] = device[units.members[u].front()];
+  bool runs = true;
+  for (int u = 0; u < units.size(); ++u) runs = runs && unit_runs(pr, units, u, unit_device[u]);
+  if (!runs || !fix_links(pr, units, unit_device)) {
+    Result<SolverOutput> h = HeftSolver().run(pr, ctx);
+    if (!h) return h;
+    out.notes.push_back(solver + ": its partition needs links the platform lacks; HEFT's plan was used");
+    if (ctx.objective->name() == "latency") {
+      out.mapping = std::move(h->mapping);
+      return out;
+    }
+    device.assign(h->mapping.device.begin(), h->mapping.device.end());
+  } else {
+    for (int v = 0; v < pr.num_nodes(); ++v) device[v] = unit_device[units.of[v]];
+  }
   if (ctx.objective->name() == "throughput") {
     std::string why;
     std::optional<Realized> r = realize_pipeline(pr, ctx, device, &why);
     if (!r) return infeasible(solver + ": its partition gives no pipeline that runs (" + why + ")");
+    std::vector<std::string> notes = std::move(out.notes);
     out = std::move(r->output);
+    out.notes.insert(out.notes.begin(), notes.begin(), notes.end());
   } else {
     out.mapping = mapping_from_priority(pr, device, heft_priority(pr));
   }

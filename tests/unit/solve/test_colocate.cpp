@@ -94,7 +94,8 @@ TEST(Colocate, ValidatorRejectsASplitGroupNamingIt) {
   m.order.assign(pr->num_devices(), {});
   for (const Placement& p : plan->placements) m.device[p.node] = p.device;
   std::vector<Placement> by_start = plan->placements;
-  std::sort(by_start.begin(), by_start.end(), [](const Placement& x, const Placement& y) { return x.start_us < y.start_us; });
+  std::sort(by_start.begin(), by_start.end(),
+            [](const Placement& x, const Placement& y) { return x.start_us < y.start_us; });
   for (const Placement& p : by_start) m.order[p.device].push_back(p.node);
   EXPECT_TRUE(colocate(*pr, latency_objective(), m));
   EXPECT_EQ(m.device[a], m.device[b]);
