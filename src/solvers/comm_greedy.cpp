@@ -48,6 +48,7 @@ Result<SolverOutput> CommGreedySolver::run(const Problem& pr, const SolveContext
         if (unit_runs(pr, units, u, d) &&
             (best < 0 || pr.capacity_bytes(d) - mem[d] > pr.capacity_bytes(best) - mem[best]))
           best = d;
+    if (best < 0) best = any_device(pr, units, u);  // host links missing everywhere: decision_for repairs
     unit_device[u] = best;
     for (int v : members) {
       device[v] = best;

@@ -85,7 +85,7 @@ Result<SolverOutput> MetisSolver::run(const Problem& pr, const SolveContext& ctx
     int best = -1;
     for (int d = 0; d < k; ++d)
       if (unit_runs(pr, units, u, d) && (best < 0 || share[d] > share[best])) best = d;
-    unit_device[u] = best;  // Problem::build guarantees one
+    unit_device[u] = best >= 0 ? best : any_device(pr, units, u);
     ++unrunnable;
   }
   const int moved = make_acyclic(pr, units, unit_device);

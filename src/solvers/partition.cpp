@@ -60,6 +60,15 @@ bool unit_runs(const Problem& pr, const Units& units, int u, int d) {
   return true;
 }
 
+int any_device(const Problem& pr, const Units& units, int u) {
+  for (int d = 0; d < pr.num_devices(); ++d) {
+    bool all = true;
+    for (int v : units.members[u]) all = all && pr.can_run(v, d);
+    if (all) return d;
+  }
+  return 0;
+}
+
 namespace {
 
 // Whether every edge into unit u's members comes over a link, with u on device d.
@@ -180,10 +189,18 @@ Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, co
   for (int u = 0; u < units.size(); ++u) unit_device[u] = device[units.members[u].front()];
   bool runs = true;
   for (int u = 0; u < units.size(); ++u) runs = runs && unit_runs(pr, units, u, unit_device[u]);
-  if (!runs || !fix_links(pr, units, unit_device)) {
+  auto weights_fit = [&] {
+    std::vector<double> mem(pr.num_devices(), 0.0);
+    for (int v = 0; v < pr.num_nodes(); ++v) mem[unit_device[units.of[v]]] += pr.resident_bytes(v);
+    for (int d = 0; d < pr.num_devices(); ++d)
+      if (mem[d] > pr.capacity_bytes(d)) return false;
+    return true;
+  };
+  if (!runs || !fix_links(pr, units, unit_device) || !weights_fit()) {
     Result<SolverOutput> h = HeftSolver().run(pr, ctx);
     if (!h) return h;
-    out.notes.push_back(solver + ": its partition needs links the platform lacks; HEFT's plan was used");
+    out.notes.push_back(solver + ": its partition needs links the platform lacks or overflows a device's weights; "
+                        "HEFT's plan was used");
     if (ctx.objective->name() == "latency") {
       out.mapping = std::move(h->mapping);
       return out;

@@ -1,5 +1,6 @@
 // libFuzzer: a tiny problem decoded from the bytes (up to 6 ops, 3 devices: zero costs,
-// forbidden devices, zero-byte and huge edges, host I/O, memory, missing links) is planned by
+// forbidden devices, zero-byte and huge edges, host I/O, memory, missing links, colocation
+// groups) is planned by
 // every solver and checked against the exhaustive Oracle: a valid plan exactly when one exists,
 // no bound above the optimum, `optimal` only at the optimum, the exact solvers at it.
 #include <cmath>
@@ -71,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     v.param_bytes = b.next() % 4 == 0 ? b.next() % 64 : 0;
     v.output_bytes = b.next() % 3 == 0 ? 0.0 : 100.0 * b.next();
     v.input_bytes = b.next() % 4 == 0 ? 50.0 * b.next() : 0;
+    if (b.next() % 3 == 0) v.colocate = "group" + std::to_string(b.next() % 2);  // one device per group
     g.add_node(v);
   }
   for (int i = 0; i < n; ++i)

@@ -24,8 +24,10 @@ Units partition_units(const Problem& problem);
 // it; 0 where some node cannot run); sums to 1.
 std::vector<double> device_shares(const Problem& problem);
 
-// Whether every member of unit u can run on device d.
+// Whether every member of unit u can run on device d, its host inputs and outputs linked.
 bool unit_runs(const Problem& problem, const Units& units, int u, int d);
+// A device that runs every member of unit u (host links aside; Problem::build guarantees one).
+int any_device(const Problem& problem, const Units& units, int u);
 
 // Makes the units' device choice a pipeline: with the units in `units.order` and only the edges
 // that go forward in that order (a training step's gradients go back and are left out), the
