@@ -14,7 +14,7 @@ platforms=("$@")
 bin=build/diviml
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-models=(resnet50 bert_base gpt2 rwnn)
+read -r -a models <<<"${MODELS:-resnet50 bert_base gpt2 rwnn}"
 field() { /usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print('%.1f %.2f' % (p[sys.argv[2]], p['solve_time_s']))" "$1" "$2"; }
 for pf in "${platforms[@]}"; do
   echo "### $pf (limit $limit s per run)"

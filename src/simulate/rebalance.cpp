@@ -90,22 +90,35 @@ Result<RebalanceResult> rebalance(const Problem& profile, const Problem& truth, 
       if (profiled[d] > 0) slow[d] = busy[d] / profiled[d];
     for (int v = 0; v < n; ++v) mem[current.device[v]] += profile.resident_bytes(v);
     const int s = static_cast<int>(std::max_element(busy.begin(), busy.end()) - busy.begin());
-    // The best boundary move off the busiest device.
+    // The best boundary move off the busiest device. Boundary: the unit exchanges a tensor with
+    // the other device. A device that shares no tensor with any other (a plan on one device)
+    // has no boundary: then any of its units may go to any device (measured, and rolled back
+    // when the transfers it adds cost more than the work it takes off).
     int move_unit = -1, move_to = -1;
     double move_max = busy[s] * (1 - 1e-9), move_cut = -1;
+    std::vector<std::vector<double>> toward(units.size());  // per unit on s: bytes to each device
+    bool boundary = false;
     for (int u = 0; u < units.size(); ++u) {
       if (current.device[units.members[u].front()] != s) continue;
-      std::vector<double> toward(k, 0.0);  // bytes exchanged with each other device
+      toward[u].assign(k, 0.0);
       for (int v : units.members[u]) {
         for (int e : g.in_edges(v))
-          if (const int d = current.device[g.edges[e].src]; d != s) toward[d] += g.edges[e].bytes + 1;
+          if (const int d = current.device[g.edges[e].src]; d != s) toward[u][d] += g.edges[e].bytes + 1;
         for (int e : g.out_edges(v))
-          if (const int d = current.device[g.edges[e].dst]; d != s) toward[d] += g.edges[e].bytes + 1;
+          if (const int d = current.device[g.edges[e].dst]; d != s) toward[u][d] += g.edges[e].bytes + 1;
       }
+      for (int d = 0; d < k; ++d) boundary = boundary || toward[u][d] > 0;
+    }
+    if (!boundary)
+      for (auto& t : toward)
+        if (!t.empty())
+          for (int d = 0; d < k; ++d) t[d] = d == s ? 0.0 : 1.0;
+    for (int u = 0; u < units.size(); ++u) {
+      if (toward[u].empty()) continue;
       double here = 0;
       for (int v : units.members[u]) here += truth.cost_us(v, s);
       for (int t = 0; t < k; ++t) {
-        if (t == s || toward[t] <= 0 || tabu.count({u, t}) || !unit_runs(profile, units, u, t)) continue;
+        if (t == s || toward[u][t] <= 0 || tabu.count({u, t}) || !unit_runs(profile, units, u, t)) continue;
         if (mem[t] + unit_bytes[u] > profile.capacity_bytes(t)) continue;
         double there = 0;
         for (int v : units.members[u]) there += profile.cost_us(v, t) * slow[t];
@@ -113,8 +126,8 @@ Result<RebalanceResult> rebalance(const Problem& profile, const Problem& truth, 
         for (int d = 0; d < k; ++d)
           if (d != s && d != t) worst = std::max(worst, busy[d]);
         if (worst < move_max * (1 - 1e-9) ||
-            (worst <= move_max * (1 + 1e-9) && toward[t] > move_cut && move_unit >= 0)) {
-          move_max = worst, move_unit = u, move_to = t, move_cut = toward[t];
+            (worst <= move_max * (1 + 1e-9) && toward[u][t] > move_cut && move_unit >= 0)) {
+          move_max = worst, move_unit = u, move_to = t, move_cut = toward[u][t];
         }
       }
     }

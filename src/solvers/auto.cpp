@@ -54,8 +54,8 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     // (lanes x nodes x devices^2 columns), in the time left; split and the MILP take balance's
     // plan from the solve's cache instead of running it again.
     portfolio = {&fastest, &replicas, &stages, &balance, &split, &milp};
-    // A training step (colocation groups): the partitioners too, before the searches.
-    if (problem.num_groups() > 0) portfolio.insert(portfolio.begin() + 3, {&comm_greedy, &metis});
+    // A training step (colocation groups): the partitioners too (milliseconds), first.
+    if (problem.num_groups() > 0) portfolio.insert(portfolio.begin() + 1, {&comm_greedy, &metis});
   } else if (milp.supports(objective)) {
     if (problem.num_groups() > 0) portfolio.insert(portfolio.begin() + 2, {&comm_greedy, &metis});
     pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;

@@ -199,7 +199,8 @@ Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, co
   if (!runs || !fix_links(pr, units, unit_device) || !weights_fit()) {
     Result<SolverOutput> h = HeftSolver().run(pr, ctx);
     if (!h) return h;
-    out.notes.push_back(solver + ": its partition needs links the platform lacks or overflows a device's weights; "
+    out.notes.push_back(solver +
+                        ": its partition needs links the platform lacks or overflows a device's weights; "
                         "HEFT's plan was used");
     if (ctx.objective->name() == "latency") {
       out.mapping = std::move(h->mapping);

@@ -9,7 +9,8 @@
 //     the profile (true / profiled over those tasks);
 //   - the value (makespan or period). A move that made it worse is rolled back and not retried.
 // It then moves one boundary unit (a colocation group or a single node with a tensor to or from
-// the other device, partition.hpp) off the busiest device to a neighbour that runs it and has
+// the other device, partition.hpp; on a device that shares no tensor with another, any unit)
+// off the busiest device to a neighbour that runs it and has
 // room for its weights, the one whose estimated busy times (the neighbour's cost from the
 // profile times its measured slowdown) have the least maximum, when that is below the busiest
 // device's now. The new decision is timed on the profile (HEFT's list for latency, a realised
