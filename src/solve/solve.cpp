@@ -8,6 +8,7 @@
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/simulate/rebalance.hpp"
 #include "diviml/solve/colocate.hpp"
 #include "diviml/solvers/heft.hpp"
 
@@ -24,17 +25,26 @@ class Colocated : public Solver {
   std::string description() const override { return inner_->description(); }
   bool supports(const Objective& objective) const override { return inner_->supports(objective); }
   Result<SolverOutput> run(const Problem& pr, const SolveContext& ctx) const override {
-    Result<SolverOutput> out = inner_->run(pr, ctx);
+    const std::string n = name();
+    const bool search = n == "auto" || n == "split" || n == "bnb" || n == "milp" || n == "balance";
+    // A search keeps a twentieth of the limit (at least polish-time) for the polish below.
+    const double polish_s = std::max(ctx.options.polish_time_s, 0.05 * ctx.options.time_limit_s);
+    Result<SolverOutput> out = inner_->run(pr, search ? ctx.within(std::max(0.0, ctx.seconds_left() - polish_s)) : ctx);
     if (!out) return out;
-    if (colocate(pr, *ctx.objective, out->mapping)) {
+    const Objective& obj = *ctx.objective;
+    const bool latency = obj.name() == "latency";
+    const bool repaired = colocate(pr, obj, out->mapping);
+    if (repaired) {
       if (out->status == PlanStatus::kOptimal) out->status = PlanStatus::kFeasible;
-      out->notes.push_back(name() + ": its plan split colocation groups; each was moved whole to one device");
-      // A search's contract is a plan no worse than the baselines: HEFT places groups itself.
-      const std::string n = name();
-      if (n == "auto" || n == "split" || n == "bnb" || n == "milp") {
-        const Objective& obj = *ctx.objective;
+      out->notes.push_back(n + ": its plan split colocation groups; each was moved whole to one device");
+    }
+    // A search's contract is a plan no worse than the baselines, and its time is for searching:
+    // a repaired plan is compared with HEFT's (which keeps groups itself), then every search's
+    // plan is polished by whole-group moves.
+    if (search) {
+      if (repaired && latency) {
         Result<Plan> mine = obj.evaluate(pr, out->mapping);
-        if (Result<SolverOutput> h = HeftSolver().run(pr, ctx); h && obj.name() == "latency") {
+        if (Result<SolverOutput> h = HeftSolver().run(pr, ctx); h) {
           Result<Plan> theirs = obj.evaluate(pr, h->mapping);
           if (theirs && (!mine || ctx.score(*theirs) < ctx.score(*mine))) {
             out->mapping = h->mapping;
@@ -42,7 +52,21 @@ class Colocated : public Solver {
             out->notes.push_back(n + ": HEFT's plan, which keeps the groups itself, was faster and was kept");
           }
         }
-        out->mapping = polish_groups(pr, ctx, std::move(out->mapping), ctx.options.polish_time_s);
+      }
+      Result<Plan> before = obj.evaluate(pr, out->mapping);
+      Mapping polished = polish_groups(pr, ctx, out->mapping, polish_s);
+      if (!latency && static_cast<int>(out->mapping.device.size()) == pr.num_nodes()) {
+        // Throughput: the runtime assistant's unit moves, on the profiled costs themselves.
+        SolveContext sub = ctx.within(polish_s);
+        if (Result<RebalanceResult> r = rebalance(pr, pr, out->mapping, sub, 1000); r && r->moves > 0)
+          polished = r->mapping;
+      }
+      Result<Plan> after = obj.evaluate(pr, polished);
+      if (before && after && ctx.score(*after) < ctx.score(*before) * (1 - 1e-9)) {
+        out->mapping = std::move(polished);
+        if (out->status == PlanStatus::kOptimal) out->status = PlanStatus::kFeasible;
+        out->notes.push_back(n + ": whole-group moves lowered its " + obj.name() + " from " +
+                             std::to_string(obj.value(*before)) + " to " + std::to_string(obj.value(*after)));
       }
     }
     for (Mapping& f : out->fallbacks) colocate(pr, *ctx.objective, f);
