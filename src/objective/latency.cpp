@@ -43,7 +43,9 @@ class LatencyObjective final : public Objective {
   }
   double quick_bound(const Problem& problem) const override {
     const double path = critical_path_bound_us(problem);
-    return std::max(path, ascent_work_bound_us(problem, 1000, path, true));
+    // At most 0.1 s: split asks once per module and boundary pair (64 x 64 pairs on 64 devices,
+    // where the column generation's LPs grow), and a call cannot watch the solve's deadline.
+    return std::max(path, ascent_work_bound_us(problem, 1000, path, true, 0.1));
   }
   double lower_bound(const Problem& problem, double lp_time_limit_s) const override {
     return lower_bound_us(problem, lp_time_limit_s);

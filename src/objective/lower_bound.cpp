@@ -221,8 +221,8 @@ class WorkColumns {
 
 }  // namespace
 
-double ascent_work_bound_us(const Problem& pr, int iterations, double at_least, bool memory) {
-  return std::max(average_work_bound_us(pr), WorkColumns(pr, memory).solve(iterations, kInf, at_least));
+double ascent_work_bound_us(const Problem& pr, int iterations, double at_least, bool memory, double time_limit_s) {
+  return std::max(average_work_bound_us(pr), WorkColumns(pr, memory).solve(iterations, time_limit_s, at_least));
 }
 
 double lp_work_bound_us(const Problem& pr, double time_limit_s, bool memory) {

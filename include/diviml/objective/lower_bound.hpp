@@ -46,10 +46,12 @@ double average_work_bound_us(const Problem& problem);
 // bound without it cannot see (GPT-3 on cluster-3srv).
 double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0, bool memory = false);
 
-// The same bound with at most `iterations` columns and no clock (the quick bound of views).
-// Skips the search (average work bound) when no weighting can exceed `at_least` (the busiest
-// device's load with every node on its fastest device bounds the LP from above).
-double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0, bool memory = false);
+// The same bound with at most `iterations` columns and at most `time_limit_s` seconds (the quick
+// bound of views: valid whenever it stops, only less tight). Skips the search (average work
+// bound) when no weighting can exceed `at_least` (the busiest device's load with every node on
+// its fastest device bounds the LP from above).
+double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0, bool memory = false,
+                            double time_limit_s = 1e9);
 
 // Max of the bounds above; the LP gets at most `lp_time_limit_s` (0: skipped).
 double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
