@@ -174,19 +174,21 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
     groups->of[i] = it->second;
     groups->members[it->second].push_back(i);
   }
+  groups->runs.assign(groups->members.size() * k, 0);
   for (size_t c = 0; c < groups->members.size(); ++c) {
     std::string why;
     bool any = false;
-    for (int d = 0; d < k && !any; ++d) {
+    for (int d = 0; d < k; ++d) {
       int blocker = -1;
       for (int v : groups->members[c])
         if (!std::isfinite(pr.cost_[v * k + d])) {
           blocker = v;
           break;
         }
+      groups->runs[c * k + d] = blocker < 0;
       if (blocker < 0)
         any = true;
-      else
+      else if (!any)
         why += (why.empty() ? "" : ", ") + ("'" + g.nodes[blocker].id + "' cannot run on '" + pf.devices[d].name + "'");
     }
     if (!any)

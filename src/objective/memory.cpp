@@ -180,14 +180,10 @@ std::string memory_shortfall(const Problem& pr, bool over_time) {
              bytes_text(pr.capacity_bytes(best));
   }
   for (int c = 0; c < pr.num_groups(); ++c) {
-    double r = 0;
-    for (int v : pr.group_members(c)) r += pr.resident_bytes(v);
+    const double r = pr.group_resident_bytes(c);
     int best = -1;
-    for (int d = 0; d < k; ++d) {
-      bool all = true;
-      for (int v : pr.group_members(c)) all = all && pr.can_run(v, d);
-      if (all && (best < 0 || pr.capacity_bytes(d) > pr.capacity_bytes(best))) best = d;
-    }
+    for (int d = 0; d < k; ++d)
+      if (pr.group_runs(c, d) && (best < 0 || pr.capacity_bytes(d) > pr.capacity_bytes(best))) best = d;
     if (best >= 0 && r > pr.capacity_bytes(best))
       return "colocate group '" + pr.group_name(c) + "' needs " + bytes_text(r) +
              " of weights and state on one device; the largest device that can run all its members, '" +

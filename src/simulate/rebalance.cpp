@@ -34,16 +34,6 @@ Result<Problem> perturbed(const Problem& profile, const Perturbation& p) {
   return Problem::build(std::move(g), profile.platform());
 }
 
-namespace {
-
-Result<Mapping> retime(const Problem& profile, const SolveContext& ctx, const std::vector<int>& device) {
-  Result<SolverOutput> out = decision_for(profile, ctx, device, "rebalance");
-  if (!out) return out.error();
-  return out->mapping;
-}
-
-}  // namespace
-
 Result<RebalanceResult> rebalance(const Problem& profile, const Problem& truth, const Mapping& start,
                                   const SolveContext& ctx, int epochs) {
   const Objective& objective = *ctx.objective;
@@ -134,13 +124,13 @@ Result<RebalanceResult> rebalance(const Problem& profile, const Problem& truth, 
     if (move_unit < 0) break;  // no move the measurements say would help
     std::vector<int> device = current.device;
     for (int v : units.members[move_unit]) device[v] = move_to;
-    Result<Mapping> next = retime(profile, ctx, device);
+    Result<SolverOutput> next = decision_for(profile, ctx, units, device, "rebalance");
     if (!next) {
       tabu.insert({move_unit, move_to});
       last_move = {-1, -1};
       continue;
     }
-    current = std::move(*next);
+    current = std::move(next->mapping);
     last_move = {move_unit, move_to};
     ++r.moves;
     r.log.push_back("epoch " + std::to_string(epoch) + ": " + std::to_string(value) + "; moved unit of '" +

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "diviml/objective/throughput.hpp"
+
 namespace diviml {
 namespace {
 
@@ -50,32 +52,22 @@ bool colocate(const Problem& pr, const Objective& objective, Mapping& m) {
       for (const Placement& p : old->placements) start[p.lane * n + p.node] = p.start_us;
   }
   // Work per device, and resident bytes per device (each node once per device).
-  std::vector<double> work(k, 0.0), resident(k, 0.0);
+  std::vector<double> work(k, 0.0), resident = resident_bytes(pr, m.device);
   for (int t = 0; t < tasks; ++t) work[m.device[t]] += pr.cost_us(t % n, m.device[t]);
-  std::vector<char> holds(static_cast<size_t>(n) * k, 0);
-  for (int t = 0; t < tasks; ++t) {
-    const int v = t % n, d = m.device[t];
-    if (!holds[v * k + d]) resident[d] += pr.resident_bytes(v);
-    holds[v * k + d] = 1;
-  }
   for (int c = 0; c < pr.num_groups(); ++c) {
     if (!split_group(c)) continue;
     const std::vector<int>& members = pr.group_members(c);
-    double bytes = 0;
+    const double bytes = pr.group_resident_bytes(c);
     for (int lane = 0; lane < lanes; ++lane)
-      for (int v : members) {
-        const int d = m.device[lane * n + v];
-        work[d] -= pr.cost_us(v, d);
-        bytes += lane == 0 ? pr.resident_bytes(v) : 0.0;
-      }
+      for (int v : members) work[m.device[lane * n + v]] -= pr.cost_us(v, m.device[lane * n + v]);
     // The device that runs every member with the least work after; one where the group's
     // weights fit first. (Resident bytes are approximate here: fit_memory checks the plan.)
     int best = -1;
     std::tuple<bool, double> best_key{true, kInf};
     for (int d = 0; d < k; ++d) {
+      if (!pr.group_runs(c, d)) continue;
       double own = 0;
       for (int v : members) own += lanes * pr.cost_us(v, d);
-      if (!std::isfinite(own)) continue;
       std::tuple<bool, double> key{resident[d] + bytes > pr.capacity_bytes(d), work[d] + own};
       if (best < 0 || key < best_key) best = d, best_key = key;
     }
@@ -104,20 +96,16 @@ Mapping polish_groups(const Problem& pr, const SolveContext& ctx, Mapping m, dou
   double best_value = ctx.score(*best);
   std::vector<double> mem(k, 0.0);
   for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.resident_bytes(v);
+  std::vector<double> start(n, 0.0);  // the best plan's start times: the order moves keep
+  for (const Placement& p : best->placements) start[p.node] = p.start_us;
   for (bool improved = true; improved && !out_of_time();) {
     improved = false;
     for (int c = 0; c < pr.num_groups() && !out_of_time(); ++c) {
       const std::vector<int>& members = pr.group_members(c);
       const int from = m.device[members.front()];
-      double bytes = 0;
-      for (int v : members) bytes += pr.resident_bytes(v);
-      std::vector<double> start(n, 0.0);
-      for (const Placement& p : best->placements) start[p.node] = p.start_us;
+      const double bytes = pr.group_resident_bytes(c);
       for (int d = 0; d < k && !out_of_time(); ++d) {
-        if (d == from || mem[d] + bytes > pr.capacity_bytes(d)) continue;
-        bool runs = true;
-        for (int v : members) runs = runs && pr.can_run(v, d);
-        if (!runs) continue;
+        if (d == from || mem[d] + bytes > pr.capacity_bytes(d) || !pr.group_runs(c, d)) continue;
         Mapping t = m;
         for (int v : members) t.device[v] = d;
         order_by(pr, t, start);
@@ -127,6 +115,7 @@ Mapping polish_groups(const Problem& pr, const SolveContext& ctx, Mapping m, dou
         if (value < best_value * (1 - 1e-9)) {
           best_value = value;
           best = std::move(p);
+          for (const Placement& q : best->placements) start[q.node] = q.start_us;
           m = std::move(t);
           mem[from] -= bytes;
           mem[d] += bytes;

@@ -16,6 +16,10 @@ namespace diviml {
 
 namespace {
 
+// The searching solvers: their contract is a plan no worse than the baselines (the memory
+// repair and the colocation repair compare their repaired plans with HEFT's).
+bool is_search(const std::string& name) { return name == "milp" || name == "bnb" || name == "split" || name == "auto"; }
+
 // A solver whose every mapping honours the problem's colocation groups: the inner solver's
 // own where it places groups itself, repaired by colocate() where it does not.
 class Colocated : public Solver {
@@ -26,7 +30,7 @@ class Colocated : public Solver {
   bool supports(const Objective& objective) const override { return inner_->supports(objective); }
   Result<SolverOutput> run(const Problem& pr, const SolveContext& ctx) const override {
     const std::string n = name();
-    const bool search = n == "auto" || n == "split" || n == "bnb" || n == "milp" || n == "balance";
+    const bool search = is_search(n) || n == "balance";
     // A search keeps a twentieth of the limit (at least polish-time) for the polish below.
     const double polish_s = std::max(ctx.options.polish_time_s, 0.05 * ctx.options.time_limit_s);
     Result<SolverOutput> out = inner_->run(pr, search ? ctx.within(std::max(0.0, ctx.seconds_left() - polish_s)) : ctx);
@@ -301,8 +305,7 @@ Result<Plan> fit_memory(const Solver& solver, const Problem& pr, const SolveCont
       notes.push_back(name + ": its best plan that fits over time was faster than the repair and was kept");
     }
   }
-  const bool searches = name == "milp" || name == "bnb" || name == "split" || name == "auto";
-  if (notes.size() == noted || !searches) return own;  // no repair was needed, or a baseline
+  if (notes.size() == noted || !is_search(name)) return own;  // no repair was needed, or a baseline
   for (const char* base : {"heft", "m-etf", "m-sct", "m-topo", "m-crit"}) {
     std::unique_ptr<Solver> b = top_solver(base, pr);
     // Past the deadline the list schedulers finish in topological order (linear); before it,

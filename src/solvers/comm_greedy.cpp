@@ -56,7 +56,7 @@ Result<SolverOutput> CommGreedySolver::run(const Problem& pr, const SolveContext
       mem[best] += pr.resident_bytes(v);
     }
   }
-  Result<SolverOutput> out = decision_for(pr, ctx, device, name());
+  Result<SolverOutput> out = decision_for(pr, ctx, units, device, name());
   if (out)
     out->notes.push_back("comm-greedy: " + std::to_string(units.size()) + " units (" + std::to_string(pr.num_groups()) +
                          " colocation groups)");

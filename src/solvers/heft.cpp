@@ -109,17 +109,12 @@ Result<SolverOutput> HeftSolver::run(const Problem& pr, const SolveContext&) con
   const int groups = pr.num_groups();
   std::vector<int> group_device(groups, -1);
   std::vector<double> group_bytes(groups, 0.0);
-  std::vector<char> group_runs(static_cast<size_t>(groups) * k, 1);
-  for (int c = 0; c < groups; ++c)
-    for (int u : pr.group_members(c)) {
-      group_bytes[c] += pr.resident_bytes(u);
-      for (int d = 0; d < k; ++d) group_runs[c * k + d] &= pr.can_run(u, d) ? 1 : 0;
-    }
+  for (int c = 0; c < groups; ++c) group_bytes[c] = pr.group_resident_bytes(c);
   auto admits = [&](int v, int d) {
     const int c = pr.group_of(v);
     if (c < 0) return pr.can_run(v, d) && mem[d] + pr.resident_bytes(v) <= pr.capacity_bytes(d);
     if (group_device[c] >= 0) return group_device[c] == d;
-    return group_runs[c * k + d] && mem[d] + group_bytes[c] <= pr.capacity_bytes(d);
+    return pr.group_runs(c, d) && mem[d] + group_bytes[c] <= pr.capacity_bytes(d);
   };
   long seq = 0;
   for (int v : prio) {

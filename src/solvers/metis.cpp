@@ -92,7 +92,7 @@ Result<SolverOutput> MetisSolver::run(const Problem& pr, const SolveContext& ctx
   const bool fits = fit_units(pr, units, unit_device);
   std::vector<int> device(pr.num_nodes());
   for (int v = 0; v < pr.num_nodes(); ++v) device[v] = unit_device[units.of[v]];
-  Result<SolverOutput> out = decision_for(pr, ctx, device, name());
+  Result<SolverOutput> out = decision_for(pr, ctx, units, device, name());
   if (!out) return out;
   out->notes.push_back(
       "metis: " + std::to_string(m) + " units into " + std::to_string(parts) + " parts" +

@@ -178,13 +178,12 @@ bool fit_units(const Problem& pr, const Units& units, std::vector<int>& unit_dev
   return true;
 }
 
-Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device_in,
-                                  const std::string& solver) {
+Result<SolverOutput> decision_for(const Problem& pr, const SolveContext& ctx, const Units& units,
+                                  const std::vector<int>& device_in, const std::string& solver) {
   SolverOutput out;
   // Platforms without every link: the partition is repaired so that every tensor has one, or
   // HEFT's plan (which only uses links that exist, groups kept) is the answer.
   std::vector<int> device = device_in;
-  const Units units = partition_units(pr);
   std::vector<int> unit_device(units.size());
   for (int u = 0; u < units.size(); ++u) unit_device[u] = device[units.members[u].front()];
   bool runs = true;

@@ -74,6 +74,14 @@ class Problem {
   int group_of(int node) const { return groups_ ? groups_->of[node] : -1; }
   const std::vector<int>& group_members(int group) const { return groups_->members[group]; }
   const std::string& group_name(int group) const { return groups_->names[group]; }
+  // Whether device d runs every member of the group.
+  bool group_runs(int group, int device) const { return groups_->runs[static_cast<size_t>(group) * k_ + device]; }
+  // The weights and state of all the group's members (what its one device holds for them).
+  double group_resident_bytes(int group) const {
+    double bytes = 0;
+    for (int v : groups_->members[group]) bytes += resident_bytes(v);
+    return bytes;
+  }
   // Memory capacity of device k in bytes (+inf when unlimited) and the node's resident bytes.
   double capacity_bytes(int device) const { return capacity_[device]; }
   // Resident: the node's weights plus its state (a KV cache), held on every device that runs it
@@ -90,6 +98,7 @@ class Problem {
     std::vector<int> of;                    // per node
     std::vector<std::vector<int>> members;  // per group, ascending
     std::vector<std::string> names;         // per group
+    std::vector<char> runs;                 // per group x device: every member can run there
   };
   // A problem on `graph` sharing this one's platform, links and capacities.
   Problem derived(Graph graph) const;

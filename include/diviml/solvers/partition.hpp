@@ -40,7 +40,8 @@ int make_acyclic(const Problem& problem, const Units& units, std::vector<int>& u
 bool fit_units(const Problem& problem, const Units& units, std::vector<int>& unit_device);
 
 // The timed decision for a device per node under the context's objective (see the top).
-Result<SolverOutput> decision_for(const Problem& problem, const SolveContext& ctx, const std::vector<int>& device,
-                                  const std::string& solver);
+// `units` are partition_units(problem).
+Result<SolverOutput> decision_for(const Problem& problem, const SolveContext& ctx, const Units& units,
+                                  const std::vector<int>& device, const std::string& solver);
 
 }  // namespace diviml
