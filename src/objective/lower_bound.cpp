@@ -154,6 +154,7 @@ class WorkColumns {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(std::min(time_limit_s, 1e9)));
     std::vector<double> w(k_, 1.0 / k_), mu(limited_.size(), 0.0);
+    best_w_ = w;
     double bound = price(w, mu, nullptr);  // the average work bound
     // Starting columns: every node on its fastest device; every node on device d where it can run.
     std::vector<Column> columns(1, column_on(-1));
@@ -204,7 +205,12 @@ class WorkColumns {
       for (size_t x = 0; x < limited_.size(); ++x) mu[x] = std::abs(r->row_duals[mem_row_of[x]]);
       Column next;
       const double f = price(w, mu, &next);
-      bound = std::max(bound, f);
+      if (f > bound) {
+        bound = f;
+        double total = 0;
+        for (double x : w) total += std::max(0.0, x);
+        for (int d = 0; d < k_; ++d) best_w_[d] = std::max(0.0, w[d]) / total;
+      }
       // The master's value bounds the LP from above: met, the LP's optimum is reached.
       if (f >= r->objective * (1 - 1e-7) || bound >= r->objective * (1 - 1e-7)) break;
       columns.push_back(std::move(next));
@@ -212,9 +218,13 @@ class WorkColumns {
     return bound;
   }
 
+  // The load weights (summing to 1) of the best bound the last solve found.
+  const std::vector<double>& best_weights() const { return best_w_; }
+
  private:
   const Problem& pr_;
   const int n_, k_;
+  std::vector<double> best_w_;
   std::vector<int> fastest_;  // per node: its fastest device (-1: none)
   std::vector<int> limited_;  // devices whose capacity is checked (memory bound only)
 };
@@ -223,6 +233,12 @@ class WorkColumns {
 
 double ascent_work_bound_us(const Problem& pr, int iterations, double at_least, bool memory, double time_limit_s) {
   return std::max(average_work_bound_us(pr), WorkColumns(pr, memory).solve(iterations, time_limit_s, at_least));
+}
+
+std::vector<double> work_bound_weights(const Problem& pr, int iterations, double time_limit_s) {
+  WorkColumns columns(pr, false);
+  columns.solve(iterations, time_limit_s, 0);
+  return columns.best_weights();
 }
 
 double lp_work_bound_us(const Problem& pr, double time_limit_s, bool memory) {

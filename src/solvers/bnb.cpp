@@ -6,6 +6,7 @@
 #include <map>
 
 #include "diviml/cost/symmetry.hpp"
+#include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/replay.hpp"
 #include "diviml/solvers/baselines.hpp"
 
@@ -17,7 +18,8 @@ constexpr int kMaxSearchNodes = 5000;
 
 class Search {
  public:
-  Search(const Problem& pr, double time_limit_s, long max_expansions, bool break_symmetry)
+  Search(const Problem& pr, double time_limit_s, long max_expansions, bool break_symmetry,
+         const std::vector<double>& weights)
       : pr_(pr),
         g_(pr.graph()),
         n_(pr.num_nodes()),
@@ -35,22 +37,9 @@ class Search {
     tpos_.assign(n_, 0);
     const auto& topo = g_.topo_order();
     for (int t = 0; t < n_; ++t) tpos_[topo[t]] = t;
-    pmin_.assign(n_, kInf);
-    for (int v = 0; v < n_; ++v)
-      for (int d = 0; d < k_; ++d)
-        if (pr.can_run(v, d)) pmin_[v] = std::min(pmin_[v], pr.cost_us(v, d));
-    // tail[v]: from v's start to the end, fastest devices and free transfers; after[v]: from
-    // v's end (its successors' tails).
-    tail_.assign(n_, 0.0);
-    after_.assign(n_, 0.0);
-    for (int t = n_ - 1; t >= 0; --t) {
-      int v = topo[t];
-      for (int e : g_.out_edges(v)) after_[v] = std::max(after_[v], tail_[g_.edges[e].dst]);
-      double best = kInf;
-      for (int d = 0; d < k_; ++d)
-        if (pr.can_run(v, d)) best = std::min(best, pr.cost_us(v, d) + std::max(after_[v], pr.output_us(v, d)));
-      tail_[v] = best;
-    }
+    // tail[v * k + d]: from v's start on d to the end (its cost, then its successors' tails
+    // with the cheapest transfers to their devices, or the return to the host).
+    tail_ = heads_and_tails(pr).tail;
     find_twin_branches();
     dev_.assign(n_, -1);
     fin_.assign(n_, 0.0);
@@ -59,20 +48,44 @@ class Search {
     avail_.assign(k_, 0.0);
     mem_.assign(k_, 0.0);
     order_.assign(k_, {});
-    rest_work_ = 0;
-    for (int v = 0; v < n_; ++v) rest_work_ += pmin_[v];
+    // Load weightings: uniform, and the LP work bound's (a slow device weighs little).
+    weights_.assign(k_, 1.0 / k_);
+    if (static_cast<int>(weights.size()) == k_) weights_.insert(weights_.end(), weights.begin(), weights.end());
+    const int sets = static_cast<int>(weights_.size()) / k_;
+    share_.assign(static_cast<size_t>(sets) * n_, 0.0);
+    rest_.assign(sets, 0.0);
+    for (int j = 0; j < sets; ++j)
+      for (int v = 0; v < n_; ++v) {
+        double low = kInf;
+        for (int d = 0; d < k_; ++d)
+          if (pr.can_run(v, d)) low = std::min(low, weights_[j * k_ + d] * pr.cost_us(v, d));
+        share_[j * n_ + v] = std::isfinite(low) ? low : 0.0;
+        rest_[j] += share_[j * n_ + v];
+      }
   }
 
   void incumbent(const Mapping& m, double makespan) {
     if (makespan < best_) best_ = makespan, best_map_ = m;
   }
 
+  // Nothing at or above `cutoff` is looked for: a complete search that finds no plan below it
+  // proves that the optimum is at least the cutoff.
+  void set_cutoff(double cutoff) {
+    if (cutoff < best_) best_ = cutoff, best_map_ = {};
+  }
+
   BnbResult run() {
+    const double root = bound(0.0, 0.0);
     dfs(0, 0.0, -1, 0.0, 0.0);
     BnbResult r;
-    r.makespan_us = best_;
+    const bool found = !best_map_.device.empty();
+    r.makespan_us = found ? best_ : kInf;
     r.mapping = best_map_;
-    r.proven = !stopped_ && std::isfinite(best_);
+    r.complete = !stopped_;
+    r.proven = r.complete && found;
+    // Complete: nothing below best_ (a plan's value, or the cutoff). Stopped: the root's bound.
+    r.bound_us = r.complete ? best_ : std::min(root, best_);
+    if (!std::isfinite(r.bound_us)) r.bound_us = std::isfinite(root) ? root : 0.0;
     r.expansions = expansions_;
     return r;
   }
@@ -93,18 +106,33 @@ class Search {
   }
 
   // Lower bound on any completion of the current partial schedule (`last`: latest start).
+  // The load part: for weights w (sum 1), every device d is busy until at least its free time
+  // F_d = max(avail_d, last) plus what it still gets, so the makespan is at least
+  // sum_d w_d F_d + sum over unplaced v of min_d w_d p_vd.
   double bound(double current, double last) const {
-    double lb = current, free_time = 0;
-    for (int d = 0; d < k_; ++d) free_time += std::max(avail_[d], last);
-    lb = std::max(lb, (free_time + rest_work_) / k_);
+    double lb = current;
+    for (size_t j = 0; j < rest_.size(); ++j) {
+      double free_time = rest_[j];
+      for (int d = 0; d < k_; ++d) free_time += weights_[j * k_ + d] * std::max(avail_[d], last);
+      lb = std::max(lb, free_time);
+    }
+    // Every unplaced node, on the device where it would end the plan first: it starts no
+    // earlier than the latest start, its device's last end, its host input and its placed
+    // predecessors' tensors, then runs its tail.
     for (int v = 0; v < n_; ++v) {
       if (dev_[v] >= 0) continue;
-      double ready = last;
-      for (int e : g_.in_edges(v)) {
-        int u = g_.edges[e].src;
-        if (dev_[u] >= 0) ready = std::max(ready, fin_[u]);
+      double best = kInf;
+      for (int d = 0; d < k_; ++d) {
+        const double tail = tail_[v * k_ + d];
+        if (!std::isfinite(tail)) continue;
+        double ready = std::max({last, avail_[d], pr_.input_us(v, d)});
+        for (int e : g_.in_edges(v)) {
+          const int u = g_.edges[e].src;
+          if (dev_[u] >= 0) ready = std::max(ready, fin_[u] + pr_.comm_us(e, dev_[u], d));
+        }
+        best = std::min(best, ready + tail);
       }
-      lb = std::max(lb, ready + tail_[v]);
+      lb = std::max(lb, best);
     }
     return lb;
   }
@@ -152,7 +180,7 @@ class Search {
         const double s = start_on(v, d), e = s + pr_.cost_us(v, d);
         if (!std::isfinite(s) || !after_last(s, e, v, last_node, last_start, last_end)) continue;
         // Key: a lower bound on any schedule through this child (v's end, then its tail).
-        kids.push_back({e + std::max(after_[v], pr_.output_us(v, d)), s, v, d});
+        kids.push_back({s + tail_[v * k_ + d], s, v, d});
       }
     }
     std::sort(kids.begin(), kids.end(), [](const Child& a, const Child& b) { return a.key < b.key; });
@@ -165,11 +193,11 @@ class Search {
       avail_[d] = fin_[v];
       mem_[d] += pr_.resident_bytes(v);
       order_[d].push_back(v);
-      rest_work_ -= pmin_[v];
+      for (size_t j = 0; j < rest_.size(); ++j) rest_[j] -= share_[j * n_ + v];
       for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
       dfs(placed + 1, std::max(current, fin_[v] + pr_.output_us(v, d)), v, c.start, fin_[v]);
       for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
-      rest_work_ += pmin_[v];
+      for (size_t j = 0; j < rest_.size(); ++j) rest_[j] += share_[j * n_ + v];
       order_[d].pop_back();
       mem_[d] -= pr_.resident_bytes(v);
       avail_[d] = saved_avail;
@@ -238,13 +266,15 @@ class Search {
   const std::chrono::steady_clock::time_point t0_;
   std::vector<int> tpos_, twin_before_;
   std::vector<int> twin_device_;  // per device: the previous device identical to it, or -1
-  std::vector<double> pmin_, tail_, after_;
+  std::vector<double> tail_;      // per node and device
   std::vector<int> dev_;
   std::vector<double> fin_;
   std::vector<int> waiting_;
   std::vector<double> avail_, mem_;
   std::vector<std::vector<int>> order_;
-  double rest_work_ = 0;
+  std::vector<double> weights_;  // load weightings, k per set
+  std::vector<double> share_;    // per set and node: min_d w_d p_vd
+  std::vector<double> rest_;     // per set: the unplaced nodes' shares
   double best_ = kInf;
   Mapping best_map_;
   long expansions_ = 0;
@@ -254,11 +284,15 @@ class Search {
 }  // namespace
 
 BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_limit_s, long max_expansions,
-                           bool break_symmetry) {
+                           bool break_symmetry, double cutoff) {
   // The search recurses once per placed node; beyond kMaxSearchNodes it would also never finish.
-  Search s(pr, time_limit_s, pr.num_nodes() > kMaxSearchNodes ? 0 : max_expansions, break_symmetry);
+  const bool searched = pr.num_nodes() <= kMaxSearchNodes;
+  std::vector<double> weights;
+  if (searched && pr.num_devices() > 1) weights = work_bound_weights(pr, 40, std::min(0.02, 0.1 * time_limit_s));
+  Search s(pr, time_limit_s, searched ? max_expansions : 0, break_symmetry, weights);
   if (start)
     if (auto p = replay(pr, *start)) s.incumbent(*start, p->makespan_us);
+  s.set_cutoff(cutoff);
   return s.run();
 }
 
@@ -269,13 +303,13 @@ Result<SolverOutput> BnbSolver::run(const Problem& pr, const SolveContext& ctx) 
   BnbResult r = branch_and_bound(pr, start ? &start->output.mapping : nullptr, ctx.seconds_left(), budget,
                                  ctx.options.symmetry != 0);
   if (!std::isfinite(r.makespan_us)) {
-    if (r.proven) return infeasible("bnb: no schedule fits the devices' memory");
+    if (r.complete) return infeasible("bnb: no schedule fits the devices' memory");
     return internal_error("bnb: no plan found within the time limit");
   }
   SolverOutput out;
   out.mapping = std::move(r.mapping);
   out.status = r.proven ? PlanStatus::kOptimal : PlanStatus::kFeasible;
-  if (r.proven) out.bound_us = r.makespan_us * (1 - 1e-9);
+  out.bound_us = (r.proven ? r.makespan_us : r.bound_us) * (1 - 1e-9);
   if (pr.num_nodes() > kMaxSearchNodes)
     out.notes.push_back("bnb: more than " + std::to_string(kMaxSearchNodes) +
                         " nodes, not searched: the better of HEFT and fastest");

@@ -53,6 +53,12 @@ double lp_work_bound_us(const Problem& problem, double time_limit_s = 10.0, bool
 double ascent_work_bound_us(const Problem& problem, int iterations = 1000, double at_least = 0, bool memory = false,
                             double time_limit_s = 1e9);
 
+// The device weights w (w >= 0, sum w = 1) of the best work bound the column generation above
+// finds within `iterations` columns and `time_limit_s` (uniform when it finds none better): for
+// any set of nodes, sum_i min_k w_k p_ik is a lower bound on the weighted mean of the devices'
+// loads, so on the busiest one. The branch and bound prices its remaining work with them.
+std::vector<double> work_bound_weights(const Problem& problem, int iterations, double time_limit_s);
+
 // Max of the bounds above; the LP gets at most `lp_time_limit_s` (0: skipped).
 double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
 

@@ -8,8 +8,10 @@
 // branches on (ready node, device) pairs that keep that order. A partial schedule is dropped
 // when a lower bound reaches the incumbent: the latest finish so far (with returns to the
 // host), every unscheduled node's earliest start plus its tail (fastest device, free
-// transfers), and the remaining fastest-device work spread over the devices from the time each
-// becomes free. Finishing the search proves the incumbent optimal; the search stops at
+// transfers), and the remaining work spread over the devices from the time each becomes free,
+// weighted twice: uniformly (fastest-device work) and by the LP work bound's device weights,
+// which let a slow device (a CPU beside GPUs) count for what it can take. Finishing the search proves the incumbent
+// optimal; the search stops at
 // --time-limit or after `max_expansions` partial schedules with the best plan so far.
 #pragma once
 
@@ -20,7 +22,10 @@ namespace diviml {
 struct BnbResult {
   Mapping mapping;
   double makespan_us = kInf;  // of `mapping`, as the search computed it (replay agrees)
-  bool proven = false;        // the search ran to completion
+  bool proven = false;        // the search ran to completion and found a plan: it is optimal
+  bool complete = false;      // the search ran to completion (with or without a plan)
+  double bound_us = 0;        // proven lower bound on the optimum (the cutoff when complete
+                              // without a plan below it; the root's bound when stopped)
   long expansions = 0;
 };
 
@@ -28,8 +33,10 @@ struct BnbResult {
 // more than 5000 nodes are not searched (the incumbent comes back, not proven).
 // `break_symmetry`: of identical devices (cost/symmetry.hpp) still unused, only the first is
 // tried (the others give mirror images of the same schedules).
+// `cutoff`: only plans below it are sought; a complete search without one proves the optimum
+// is at least the cutoff (bound_us) and returns no mapping.
 BnbResult branch_and_bound(const Problem& problem, const Mapping* start, double time_limit_s, long max_expansions,
-                           bool break_symmetry = false);
+                           bool break_symmetry = false, double cutoff = kInf);
 
 class BnbSolver : public Solver {
  public:

@@ -110,24 +110,33 @@ PinnedSolve evaluated(const Problem& sub, Mapping mapping, double bound, const S
 }
 
 // Branch and bound from the quick solve (when given): proven with the bound at its value when
-// the search finished, else bound 0; nothing when it found no plan.
+// the search finished, else the search's root bound; nothing when it found no plan. Below a
+// finite `cutoff` only: a finished search that finds no plan below it returns the quick plan,
+// its bound raised to the cutoff and marked pruned (the caller's cutoff says no sequence
+// through a pair that costs that much can beat the plan it has).
 std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, double time_limit_s, long budget,
-                                  const SolveContext& ctx) {
+                                  const SolveContext& ctx, double cutoff = kInf) {
   Mapping start;
   if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
-  BnbResult b =
-      branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget, ctx.options.symmetry != 0);
-  if (!std::isfinite(b.makespan_us)) return std::nullopt;
+  BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget,
+                                 ctx.options.symmetry != 0, cutoff);
+  if (!std::isfinite(b.makespan_us)) {
+    if (!b.complete || !std::isfinite(cutoff) || !quick || !std::isfinite(quick->time_us)) return std::nullopt;
+    PinnedSolve r = *quick;
+    r.bound_us = std::max(r.bound_us, std::min(b.bound_us, cutoff) * (1 - 1e-9));
+    r.pruned = true;
+    return r;
+  }
   PinnedSolve r = evaluated(sub, std::move(b.mapping), 0.0, ctx);
   if (!std::isfinite(r.time_us)) return std::nullopt;
   r.proven = b.proven;
-  r.bound_us = b.proven ? r.time_us : 0.0;
+  r.bound_us = b.proven ? r.time_us : std::min(r.time_us, b.bound_us * (1 - 1e-9));
   return r;
 }
 
 // The exact solve of a (possibly fused) view: branch and bound first, which proves small
 // pinned problems in milliseconds, then the MILP where it did not finish, keeping the better.
-PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveContext& ctx) {
+PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveContext& ctx, double cutoff = kInf) {
   auto milp = [&](const SolveContext& c) {
     Result<SolverOutput> out = MilpSolver().run(sub, c);
     if (!out) return PinnedSolve{};
@@ -138,8 +147,8 @@ PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const Solve
   };
   const long budget = ctx.options.module_bnb_expansions;
   if (budget <= 0) return milp(ctx);
-  std::optional<PinnedSolve> searched = search(sub, quick, ctx.seconds_left(), budget, ctx);
-  if (searched && searched->proven) return std::move(*searched);
+  std::optional<PinnedSolve> searched = search(sub, quick, ctx.seconds_left(), budget, ctx, cutoff);
+  if (searched && (searched->proven || searched->pruned)) return std::move(*searched);
   if (searched && ctx.stopped()) return std::move(*searched);
   PinnedSolve exact = milp(ctx.within(ctx.seconds_left()));
   // The MILP starts from HEFT/fastest, not from the search's incumbent: keep the better plan
@@ -203,15 +212,15 @@ Problem fuse_chains(const Problem& sub, const std::vector<char>& is_fixed, std::
 }
 
 PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveContext& ctx,
-                        const PinnedSolve* quick) {
+                        const PinnedSolve* quick, double cutoff) {
   const SolveOptions& o = ctx.options;
   const int free_nodes = sub.num_nodes() - static_cast<int>(std::count(fixed.begin(), fixed.end(), 1));
-  if (free_nodes <= o.exact_module_nodes) return exact_plan(sub, quick, ctx);
+  if (free_nodes <= o.exact_module_nodes) return exact_plan(sub, quick, ctx, cutoff);
   if (o.module_bnb_expansions >= kUnfusedShare) {
     // Large, but a short search may still prove it unfused: an exact value and bound for the
     // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
-    auto searched = search(sub, quick, ctx.seconds_left() / 2, o.module_bnb_expansions / kUnfusedShare, ctx);
-    if (searched && searched->proven) return std::move(*searched);
+    auto searched = search(sub, quick, ctx.seconds_left() / 2, o.module_bnb_expansions / kUnfusedShare, ctx, cutoff);
+    if (searched && (searched->proven || searched->pruned)) return std::move(*searched);
   }
   std::vector<std::vector<int>> members;
   Problem fused = fuse_chains(sub, fixed, members);

@@ -42,8 +42,10 @@ PinnedSolve single_device_solve(const Problem& sub, int d, const SolveContext& c
 
 // The exact pinned solve (fused first when it has more than exact-module-nodes nodes besides
 // its `fixed` ones): branch and bound from `quick`, then the MILP where the search did not
-// finish. Its bound is 0 when fused (the fused optimum bounds nothing).
+// finish. Its bound is 0 when fused (the fused optimum bounds nothing). `cutoff` (finite): only
+// a plan below it is of use to the caller; a search that proves there is none returns `quick`
+// with its bound raised to the cutoff, marked pruned.
 PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, const SolveContext& ctx,
-                        const PinnedSolve* quick);
+                        const PinnedSolve* quick, double cutoff = kInf);
 
 }  // namespace diviml::split

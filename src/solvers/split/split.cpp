@@ -3,8 +3,10 @@
 // stitches them (min_plus.cpp), and the polish of an unproven result.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -268,12 +270,31 @@ class SplitRun {
           if (needed_[gi][a * cols(m) + b]) {
             const int ea = m.entry >= 0 ? a : -1, eb = m.exit >= 0 ? b : -1;
             rank.push_back(promise_[gi][a * cols(m) + b]);
-            tasks.push_back([this, &m, &cell, ea, eb](const SolveContext& c) {
+            const int cell_index = a * cols(m) + b;
+            tasks.push_back([this, &m, &cell, ea, eb, gi, cell_index](const SolveContext& c) {
+              // What the pair may cost and still lie on a sequence better than the best plan
+              // the table gives now; past it the pair needs no exact solve.
+              const double cutoff = fused(m) ? kInf : cutoff_of(gi, cell_index);
+              if (cutoff <= 0) {
+                std::lock_guard<std::mutex> lock(table_mutex_);
+                cell.pruned = true;
+                ++pruned_;
+                return;
+              }
               Problem view = module_problem(pr_, m, ea, eb);
               std::vector<char> fixed(view.num_nodes(), 0);
               if (m.entry >= 0) fixed.front() = 1;
               if (m.exit >= 0) fixed.back() = 1;
-              keep_better(cell, split::exact_solve(view, fixed, c, &cell), true);
+              PinnedSolve quick;
+              {
+                std::lock_guard<std::mutex> lock(table_mutex_);
+                quick = cell;
+              }
+              PinnedSolve exact = split::exact_solve(view, fixed, c, &quick, cutoff);
+              std::lock_guard<std::mutex> lock(table_mutex_);
+              if (exact.pruned && !exact.proven) ++pruned_;
+              keep_better(cell, std::move(exact), true);
+              table_changed_ = true;
             });
           } else if (plans_[gi].empty() && std::isfinite(cell.bound_us) && !cell.proven) {
             // Marked pruned (no proof needed) only where bounds exclude it; a fused module is
@@ -555,6 +576,7 @@ class SplitRun {
   // The exact solve replaces the quick one where it is no worse (the MILP starts from the
   // module's HEFT plan, so it is never worse); a module's bounds combine.
   static void keep_better(PinnedSolve& cell, PinnedSolve exact, bool combine_bounds) {
+    const bool pruned = cell.pruned || exact.pruned;
     if (exact.time_us <= cell.time_us) {
       if (combine_bounds) exact.bound_us = std::max(exact.bound_us, cell.bound_us);
       cell = std::move(exact);
@@ -562,6 +584,36 @@ class SplitRun {
       if (combine_bounds) cell.bound_us = std::max(cell.bound_us, exact.bound_us);
       cell.trouble.insert(cell.trouble.end(), exact.trouble.begin(), exact.trouble.end());
     }
+    cell.pruned = pruned;
+  }
+
+  // The cutoff of pair `cell` of group gi: the best stitched plan the table gives now (T),
+  // less the best bounds to reach the pair's entry device and from its exit device to the end,
+  // the most over the group's modules. A pair whose optimum reaches it lies on no sequence below
+  // T, so it needs no proof (<= 0: none at all). Recomputed from the table at most every 2 ms
+  // (the DP is O(modules x pairs); tasks can number thousands).
+  double cutoff_of(size_t gi, int cell) {
+    std::lock_guard<std::mutex> lock(table_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (table_changed_ && now - cutoff_at_ > std::chrono::milliseconds(2)) {
+      const Layers layers = module_layers();
+      const int q_count = static_cast<int>(modules_.size());
+      const std::vector<double> start(1, 0.0), end(layers.width.back(), 0.0);
+      reach_ = split::forward(layers, start, cost(&PinnedSolve::bound_us));
+      rest_ = split::backward(layers, end, cost(&PinnedSolve::bound_us));
+      const auto times = split::forward(layers, start, cost(&PinnedSolve::time_us));
+      best_now_ = *std::min_element(times[q_count].begin(), times[q_count].end());
+      table_changed_ = false;
+      cutoff_at_ = now;
+    }
+    if (!std::isfinite(best_now_)) return kInf;
+    double cutoff = -kInf;
+    const Module& m = modules_[representative_[gi]];
+    const int a = cell / cols(m), b = cell % cols(m);
+    for (int q = 0; q < static_cast<int>(modules_.size()); ++q)
+      if (group_[q] == static_cast<int>(gi))
+        cutoff = std::max(cutoff, best_now_ - reach_[q][m.entry >= 0 ? a : 0] - rest_[q + 1][m.exit >= 0 ? b : 0]);
+    return cutoff * (1 + 1e-9);
   }
 
   const Problem& pr_;
@@ -579,6 +631,12 @@ class SplitRun {
   std::vector<std::vector<char>> needed_;         // per group and pair: gets an exact solve
   std::vector<std::vector<double>> promise_;      // per group and pair: best quick sequence through it - best
   std::vector<std::vector<PinnedSolve>> single_;  // per group: pair x device, for the memory stitch
+  // The exact solves' shared view of the table (cutoff_of), under table_mutex_.
+  std::mutex table_mutex_;
+  bool table_changed_ = true;
+  std::chrono::steady_clock::time_point cutoff_at_{};
+  std::vector<std::vector<double>> reach_, rest_;
+  double best_now_ = kInf;
 };
 
 }  // namespace
