@@ -7,13 +7,15 @@
 # Rising per-solve limits give best plan and best bound over time; the default `split` and
 # `auto` runs give the plan and bound that users see. Their distance to the exact result says
 # how much of the default gap is the plan, how much the bound.
-#   bash bench/gap.sh [LIMITS (default "0.5 5 60")] [MODELS...] > docs/gap/exact_modules.md
+#   bash bench/gap.sh [LIMITS (default "1 10 60")] [MODELS...] > docs/gap/exact_modules.md
+# Each pinned solve is the branch and bound (bnb.hpp) with that many seconds and no other
+# budget: proven, or its best plan and the bound of its bisection (pinned.cpp).
 # MODELS default: GoogLeNet, Inception-v3, the bundled RWNN (WS, 32 x 3), and an RWNN of two
 # 16-node stages (gen rwnn --nodes 16 --stages 2 --seed 1). One thread, cpu-2gpu, roofline.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${DIVIML:-$root/build/diviml}"
-limits="${1:-0.5 5 60}"
+limits="${1:-1 10 60}"
 shift || true
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -44,7 +46,7 @@ for g in "${models[@]}"; do
   done
   for l in $limits; do
     "$bin" plan -g "$g" -p cpu-2gpu -s split --threads 1 -q --exact-module-nodes 64 --module-time-limit "$l" \
-      --module-bnb 1000000 --time-limit 1000000 -o "$work/p.json"
+      --module-bnb 1000000000 --module-milp 0 --time-limit 1000000 -o "$work/p.json"
     row "$name" "split, every module exact, $l s per pinned solve" "$work/p.json"
   done
 done

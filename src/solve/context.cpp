@@ -40,6 +40,7 @@ SolveContext SolveContext::for_subproblem() const {
   SolveContext c = *this;
   c.cache = nullptr;
   c.progress = nullptr;
+  c.warm_start = nullptr;
   return c;
 }
 

@@ -29,6 +29,8 @@ std::vector<OptionInfo> make_registry() {
        "most tensors crossing a multi-channel cut inside a large module (0: no cuts)"},
       {"module-bnb", "split", &S::module_bnb_expansions, 0, 1e9,
        "branch-and-bound budget (partial schedules) per pinned solve before the MILP (0: MILP only)"},
+      {"module-milp", "split", &S::module_milp_s, 0, kMaxSeconds,
+       "most seconds of the MILP on a pinned solve whose branch and bound did not finish (0: none)"},
       {"exact-module-nodes", "split", &S::exact_module_nodes, 1, 64,
        "pinned problems with more free nodes are fused (cheap followers) before the exact solve"},
       {"polish-time", "split", &S::polish_time_s, 0, kMaxSeconds,

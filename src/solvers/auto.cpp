@@ -68,10 +68,17 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     SolveContext sub = ctx;
     if (solver == &split && portfolio.back() == &milp) sub = ctx.within(left / 2);
     if (solver == &balance) sub = ctx.within(left / 2);
-    if (solver == &milp && objective.name() != "throughput") sub = ctx.within(std::min(left, o.auto_milp_time_s));
+    if (solver == &milp && objective.name() != "throughput") {
+      sub = ctx.within(std::min(left, o.auto_milp_time_s));
+      if (best) sub.warm_start = std::make_shared<const Mapping>(best->mapping);  // split's plan, usually
+    }
     const std::string name = solver->name();
     if (best && ctx.stopped()) {  // the limit came: the plan in hand is the answer
       tried.push_back(name + " not run (time limit)");
+      continue;
+    }
+    if (best && best_fits && meets_bound(best_value, best->bound_us)) {  // proven: nothing can beat it
+      tried.push_back(name + " not run (the best plan is proven optimal)");
       continue;
     }
     Result<SolverOutput> out = solver == &balance ? shared_balance(problem, sub) : solver->run(problem, sub);

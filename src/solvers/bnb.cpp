@@ -15,6 +15,9 @@ namespace diviml {
 namespace {
 
 constexpr int kMaxSearchNodes = 5000;
+// Up to this many devices the bound's earliest starts also follow unplaced predecessors
+// (k^2 per edge); beyond, only placed ones, and the load is priced uniformly only.
+constexpr int kFullHeadsDevices = 8;
 
 class Search {
  public:
@@ -40,6 +43,29 @@ class Search {
     // tail[v * k + d]: from v's start on d to the end (its cost, then its successors' tails
     // with the cheapest transfers to their devices, or the return to the host).
     tail_ = heads_and_tails(pr).tail;
+    // Flat copies of the costs the search reads at every step.
+    topo_ = topo;
+    cost_.assign(static_cast<size_t>(n_) * k_, kInf);
+    input_.assign(static_cast<size_t>(n_) * k_, 0.0);
+    output_.assign(static_cast<size_t>(n_) * k_, 0.0);
+    for (int v = 0; v < n_; ++v)
+      for (int d = 0; d < k_; ++d) {
+        if (pr.can_run(v, d)) cost_[v * k_ + d] = pr.cost_us(v, d);
+        input_[v * k_ + d] = pr.input_us(v, d);
+        output_[v * k_ + d] = pr.output_us(v, d);
+      }
+    in_off_.assign(n_ + 1, 0);
+    for (int v = 0; v < n_; ++v) {
+      in_off_[v + 1] = in_off_[v];
+      for (int e : g_.in_edges(v)) {
+        in_src_.push_back(g_.edges[e].src);
+        for (int a = 0; a < k_; ++a)
+          for (int b = 0; b < k_; ++b) comm_.push_back(pr.comm_us(e, a, b));
+        ++in_off_[v + 1];
+      }
+    }
+    est_.assign(static_cast<size_t>(n_) * k_, 0.0);
+    kids_.assign(n_ + 1, {});
     find_twin_branches();
     dev_.assign(n_, -1);
     fin_.assign(n_, 0.0);
@@ -97,10 +123,10 @@ class Search {
   };
 
   double start_on(int v, int d) const {
-    double s = std::max(avail_[d], pr_.input_us(v, d));
-    for (int e : g_.in_edges(v)) {
-      int u = g_.edges[e].src;
-      s = std::max(s, fin_[u] + pr_.comm_us(e, dev_[u], d));
+    double s = std::max(avail_[d], input_[v * k_ + d]);
+    for (int i = in_off_[v]; i < in_off_[v + 1]; ++i) {
+      const int u = in_src_[i];
+      s = std::max(s, fin_[u] + comm_[(static_cast<size_t>(i) * k_ + dev_[u]) * k_ + d]);
     }
     return s;
   }
@@ -109,30 +135,46 @@ class Search {
   // The load part: for weights w (sum 1), every device d is busy until at least its free time
   // F_d = max(avail_d, last) plus what it still gets, so the makespan is at least
   // sum_d w_d F_d + sum over unplaced v of min_d w_d p_vd.
-  double bound(double current, double last) const {
+  // Stops early (returning what it has) once the bound reaches `enough`.
+  double bound(double current, double last, double enough = kInf) {
     double lb = current;
     for (size_t j = 0; j < rest_.size(); ++j) {
       double free_time = rest_[j];
       for (int d = 0; d < k_; ++d) free_time += weights_[j * k_ + d] * std::max(avail_[d], last);
       lb = std::max(lb, free_time);
     }
-    // Every unplaced node, on the device where it would end the plan first: it starts no
-    // earlier than the latest start, its device's last end, its host input and its placed
-    // predecessors' tensors, then runs its tail.
-    for (int v = 0; v < n_; ++v) {
+    // Every unplaced node's earliest start per device (est), in topological order: no earlier
+    // than the latest start, the device's last end and its host input; after each placed
+    // predecessor's end plus the tensor's transfer, and each unplaced one's earliest end on
+    // its best device plus the transfer. Then its tail: the plan ends no earlier than the
+    // best device's est + tail.
+    double* est = est_.data();
+    for (int v : topo_) {
       if (dev_[v] >= 0) continue;
       double best = kInf;
       for (int d = 0; d < k_; ++d) {
+        double& ready = est[v * k_ + d];
         const double tail = tail_[v * k_ + d];
-        if (!std::isfinite(tail)) continue;
-        double ready = std::max({last, avail_[d], pr_.input_us(v, d)});
-        for (int e : g_.in_edges(v)) {
-          const int u = g_.edges[e].src;
-          if (dev_[u] >= 0) ready = std::max(ready, fin_[u] + pr_.comm_us(e, dev_[u], d));
+        if (!std::isfinite(tail)) {
+          ready = kInf;
+          continue;
+        }
+        ready = std::max({last, avail_[d], input_[v * k_ + d]});
+        for (int i = in_off_[v]; i < in_off_[v + 1]; ++i) {
+          const int u = in_src_[i];
+          const double* c = &comm_[static_cast<size_t>(i) * k_ * k_];
+          if (dev_[u] >= 0) {
+            ready = std::max(ready, fin_[u] + c[dev_[u] * k_ + d]);
+          } else if (k_ <= kFullHeadsDevices) {
+            double from = kInf;
+            for (int l = 0; l < k_; ++l) from = std::min(from, est[u * k_ + l] + cost_[u * k_ + l] + c[l * k_ + d]);
+            ready = std::max(ready, from);
+          }
         }
         best = std::min(best, ready + tail);
       }
       lb = std::max(lb, best);
+      if (lb >= enough) return lb;
     }
     return lb;
   }
@@ -163,21 +205,22 @@ class Search {
       return;
     }
     if (++expansions_ > max_expansions_ ||
-        ((expansions_ & 1023) == 0 &&
+        ((expansions_ & 15) == 0 &&
          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count() > limit_s_)) {
       stopped_ = true;
       return;
     }
-    if (bound(current, last_start) >= best_ - 1e-9) return;
-    std::vector<Child> kids;
+    if (bound(current, last_start, best_ - 1e-9) >= best_ - 1e-9) return;
+    std::vector<Child>& kids = kids_[placed];
+    kids.clear();
     for (int v = 0; v < n_; ++v) {
       if (dev_[v] >= 0 || waiting_[v] > 0) continue;
       if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
       for (int d = 0; d < k_; ++d) {
-        if (!pr_.can_run(v, d) || mem_[d] + pr_.resident_bytes(v) > pr_.capacity_bytes(d)) continue;
+        if (!std::isfinite(cost_[v * k_ + d]) || mem_[d] + pr_.resident_bytes(v) > pr_.capacity_bytes(d)) continue;
         // Identical devices: of those still unused, only the first (the rest give mirror images).
         if (twin_device_[d] >= 0 && order_[d].empty() && order_[twin_device_[d]].empty()) continue;
-        const double s = start_on(v, d), e = s + pr_.cost_us(v, d);
+        const double s = start_on(v, d), e = s + cost_[v * k_ + d];
         if (!std::isfinite(s) || !after_last(s, e, v, last_node, last_start, last_end)) continue;
         // Key: a lower bound on any schedule through this child (v's end, then its tail).
         kids.push_back({s + tail_[v * k_ + d], s, v, d});
@@ -189,13 +232,13 @@ class Search {
       const int v = c.v, d = c.d;
       const double saved_avail = avail_[d];
       dev_[v] = d;
-      fin_[v] = c.start + pr_.cost_us(v, d);
+      fin_[v] = c.start + cost_[v * k_ + d];
       avail_[d] = fin_[v];
       mem_[d] += pr_.resident_bytes(v);
       order_[d].push_back(v);
       for (size_t j = 0; j < rest_.size(); ++j) rest_[j] -= share_[j * n_ + v];
       for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
-      dfs(placed + 1, std::max(current, fin_[v] + pr_.output_us(v, d)), v, c.start, fin_[v]);
+      dfs(placed + 1, std::max(current, fin_[v] + output_[v * k_ + d]), v, c.start, fin_[v]);
       for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
       for (size_t j = 0; j < rest_.size(); ++j) rest_[j] += share_[j * n_ + v];
       order_[d].pop_back();
@@ -267,6 +310,12 @@ class Search {
   std::vector<int> tpos_, twin_before_;
   std::vector<int> twin_device_;  // per device: the previous device identical to it, or -1
   std::vector<double> tail_;      // per node and device
+  std::vector<int> topo_;
+  std::vector<double> cost_, input_, output_;  // per node and device (cost: +inf where it cannot run)
+  std::vector<int> in_off_, in_src_;           // per node: its in-edges' sources, CSR
+  std::vector<double> comm_;                   // per in-edge (CSR order): k x k transfer times
+  std::vector<double> est_;                    // bound's scratch: earliest start per node and device
+  std::vector<std::vector<Child>> kids_;       // per depth: the children being tried
   std::vector<int> dev_;
   std::vector<double> fin_;
   std::vector<int> waiting_;
@@ -288,7 +337,8 @@ BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_
   // The search recurses once per placed node; beyond kMaxSearchNodes it would also never finish.
   const bool searched = pr.num_nodes() <= kMaxSearchNodes;
   std::vector<double> weights;
-  if (searched && pr.num_devices() > 1) weights = work_bound_weights(pr, 40, std::min(0.02, 0.1 * time_limit_s));
+  if (searched && pr.num_devices() > 1 && pr.num_devices() <= kFullHeadsDevices)
+    weights = work_bound_weights(pr, 40, std::min(0.02, 0.1 * time_limit_s));
   Search s(pr, time_limit_s, searched ? max_expansions : 0, break_symmetry, weights);
   if (start)
     if (auto p = replay(pr, *start)) s.incumbent(*start, p->makespan_us);

@@ -28,14 +28,15 @@ struct SolveOptions {
   bool verbose = false;       // CBC's log on stderr (not a registered option: a CLI flag)
   double max_latency_us = 0;  // an SLO on one input's latency (makespan), 0: none
   // split
-  int module_size = 12;                 // most nodes inside one merged module
-  double module_time_limit_s = 0.5;     // most seconds for one pinned module solve
-  int max_channels = 3;                 // most tensors crossing a multi-channel cut (0: no cuts)
-  long module_bnb_expansions = 200000;  // branch-and-bound budget per pinned solve (0: MILP only)
-  int exact_module_nodes = 12;          // larger pinned problems are fused before the exact solve
-  double polish_time_s = 0.5;           // most seconds of single-node moves (split, milp's start)
-  double cut_slack = 0.02;              // a cut may cost this share of the module's longest path
-  double fused_slack = 0.05;            // heuristic modules: exact solves only this near the best
+  int module_size = 12;                  // most nodes inside one merged module
+  double module_time_limit_s = 0.5;      // most seconds for one pinned module solve
+  int max_channels = 3;                  // most tensors crossing a multi-channel cut (0: no cuts)
+  long module_bnb_expansions = 1000000;  // branch-and-bound budget per pinned solve (0: MILP only)
+  double module_milp_s = 0.1;            // the MILP after an unfinished pinned search (0: none)
+  int exact_module_nodes = 20;           // larger pinned problems are fused before the exact solve
+  double polish_time_s = 0.5;            // most seconds of single-node moves (split, milp's start)
+  double cut_slack = 0.02;               // a cut may cost this share of the module's longest path
+  double fused_slack = 0.05;             // heuristic modules: exact solves only this near the best
   // auto
   long auto_milp_pairs = 400;      // auto runs the MILP up to this many unordered node pairs
   double auto_milp_time_s = 10.0;  // and gives it at most this many seconds

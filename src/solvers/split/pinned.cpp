@@ -1,6 +1,7 @@
 #include "pinned.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
 
@@ -130,7 +131,40 @@ std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, 
   PinnedSolve r = evaluated(sub, std::move(b.mapping), 0.0, ctx);
   if (!std::isfinite(r.time_us)) return std::nullopt;
   r.proven = b.proven;
-  r.bound_us = b.proven ? r.time_us : std::min(r.time_us, b.bound_us * (1 - 1e-9));
+  double bound = b.bound_us;
+  if (!b.proven) {
+    // Stopped: a search below a target between the bound and the plan prunes far more, and a
+    // complete one proves the optimum is at least the target. Bisection on the target with
+    // the same budget again, in kBisections passes; a pass that finds a plan keeps it.
+    constexpr int kBisections = 4;
+    double hi = std::min(r.time_us, cutoff);
+    const auto until =
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(time_limit_s));
+    for (int pass = 0; pass < kBisections && hi > bound * (1 + 1e-6) && !ctx.stopped(); ++pass) {
+      const double target = bound + 0.5 * (hi - bound);
+      const double left = std::chrono::duration<double>(until - std::chrono::steady_clock::now()).count();
+      if (left <= 0) break;
+      BnbResult t = branch_and_bound(sub, nullptr, left / (kBisections - pass), budget / kBisections,
+                                     ctx.options.symmetry != 0, target);
+      if (std::isfinite(t.makespan_us)) {
+        PinnedSolve better = evaluated(sub, std::move(t.mapping), 0.0, ctx);
+        if (better.time_us < r.time_us) {
+          better.trouble = std::move(r.trouble);
+          r = std::move(better);
+        }
+        hi = std::min(hi, r.time_us);
+        if (t.proven && t.makespan_us <= target) bound = std::max(bound, t.makespan_us);  // optimal below target
+        if (t.proven) break;
+      } else if (t.complete) {
+        bound = std::max(bound, target);
+      } else {
+        hi = target;
+      }
+    }
+    r.proven = meets_bound(r.time_us, bound);
+  }
+  r.bound_us = r.proven ? r.time_us : std::min(r.time_us, bound * (1 - 1e-9));
   return r;
 }
 
@@ -147,14 +181,23 @@ PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const Solve
   };
   const long budget = ctx.options.module_bnb_expansions;
   if (budget <= 0) return milp(ctx);
-  std::optional<PinnedSolve> searched = search(sub, quick, ctx.seconds_left(), budget, ctx, cutoff);
+  // The MILP's share is kept aside; the search gets half of the rest (its bisection, when it
+  // does not finish, the other half).
+  const double milp_s = std::min(ctx.options.module_milp_s, 0.5 * ctx.seconds_left());
+  std::optional<PinnedSolve> searched =
+      search(sub, quick, std::max(0.0, ctx.seconds_left() - milp_s) / 2, budget, ctx, cutoff);
   if (searched && (searched->proven || searched->pruned)) return std::move(*searched);
   if (searched && ctx.stopped()) return std::move(*searched);
-  PinnedSolve exact = milp(ctx.within(ctx.seconds_left()));
-  // The MILP starts from HEFT/fastest, not from the search's incumbent: keep the better plan
-  // (with the MILP's bound, which holds for either).
+  if (milp_s <= 0) return searched ? std::move(*searched) : milp(ctx);
+  // The MILP starts from the search's plan where it beats the MILP's baselines.
+  SolveContext c = ctx.within(std::min(ctx.seconds_left(), milp_s));
+  if (searched && !searched->device.empty())
+    c.warm_start = std::make_shared<const Mapping>(Mapping{searched->device, searched->order});
+  PinnedSolve exact = milp(c);
+  // Keep the better plan, with the MILP's bound, which holds for either.
   if (searched && searched->time_us < exact.time_us) {
     if (std::isfinite(exact.time_us)) searched->bound_us = std::max(searched->bound_us, exact.bound_us);
+    searched->proven = meets_bound(searched->time_us, searched->bound_us);
     searched->trouble.insert(searched->trouble.end(), exact.trouble.begin(), exact.trouble.end());
     return std::move(*searched);
   }

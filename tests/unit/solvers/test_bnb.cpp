@@ -124,3 +124,70 @@ TEST(Bnb, TwinBranchesKeepTheOptimum) {
     EXPECT_NEAR(plan->makespan_us, milp->makespan_us, 1e-6 * milp->makespan_us) << "link " << link;
   }
 }
+
+TEST(Bnb, CutoffAndStoppedBoundsNeverPassTheEnumeratedOptimum) {
+  // The bounds the search gives where it proves nothing whole: a complete search below a cutoff
+  // (no plan under it: the optimum is at least the cutoff), and a stopped one (its root bound).
+  // Checked against exhaustive enumeration, not against the search itself.
+  int below = 0, above = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    RandomSpec spec;
+    spec.nodes = 4 + static_cast<int>(seed % 4);
+    spec.devices = 2 + static_cast<int>(seed % 2);
+    spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
+    spec.memory = seed % 3 == 0;
+    Problem pr = random_problem(seed, spec);
+    const double opt = diviml::testing::brute_force_optimum(pr);
+    if (!std::isfinite(opt) || opt <= 0) continue;
+    // A cutoff under the optimum: complete, no plan, the bound is the cutoff.
+    BnbResult low = branch_and_bound(pr, nullptr, 60, 1L << 40, false, 0.9 * opt);
+    EXPECT_TRUE(low.complete) << "seed " << seed;
+    EXPECT_FALSE(std::isfinite(low.makespan_us)) << "seed " << seed << ": a plan below the optimum";
+    EXPECT_LE(low.bound_us, opt * (1 + 1e-9)) << "seed " << seed;
+    EXPECT_GE(low.bound_us, 0.9 * opt * (1 - 1e-9)) << "seed " << seed;
+    ++below;
+    // A cutoff above it: the optimum, proven.
+    BnbResult high = branch_and_bound(pr, nullptr, 60, 1L << 40, false, 1.1 * opt);
+    EXPECT_TRUE(high.proven) << "seed " << seed;
+    EXPECT_NEAR(high.makespan_us, opt, 1e-6 * opt) << "seed " << seed;
+    ++above;
+    // Stopped after one partial schedule: whatever it has, its bound stays under the optimum.
+    BnbResult stopped = branch_and_bound(pr, nullptr, 60, 1);
+    EXPECT_LE(stopped.bound_us, opt * (1 + 1e-9)) << "seed " << seed;
+  }
+  EXPECT_GE(below, 40);
+  EXPECT_GE(above, 40);
+}
+
+TEST(Bnb, SplitsProofsOnBranchyChainsMatchTheWholeGraphSearch) {
+  // Inception-like modules (3 parallel branches of 1-3 ops) in a chain: split solves each
+  // module per boundary pair with the search, a cutoff from its table, and a bisection where
+  // it stops. Where split says optimal, the whole graph's search (an independent reference:
+  // one search over every schedule, no modules) must agree; split's bound never passes it.
+  auto pf = load_platform(kDefaultPlatform);
+  ASSERT_TRUE(pf);
+  int proven = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    Graph g = module_chain(2, 3, seed);
+    auto pr = Problem::build(g, *pf);
+    ASSERT_TRUE(pr);
+    SolveOptions o;
+    o.time_limit_s = 60;
+    auto whole = solve("bnb", *pr, o);
+    ASSERT_TRUE(whole);
+    if (whole->status != PlanStatus::kOptimal) continue;
+    for (long budget : {1000L, 1000000L}) {
+      o.module_bnb_expansions = budget;
+      auto s = solve("split", *pr, o);
+      ASSERT_TRUE(s);
+      EXPECT_TRUE(validate(*pr, *s));
+      EXPECT_LE(s->lower_bound_us, whole->makespan_us * (1 + 1e-9)) << "seed " << seed << " budget " << budget;
+      EXPECT_GE(s->makespan_us, whole->makespan_us * (1 - 1e-9)) << "seed " << seed;
+      if (s->status == PlanStatus::kOptimal) {
+        EXPECT_NEAR(s->makespan_us, whole->makespan_us, 1e-6 * whole->makespan_us) << "seed " << seed;
+        ++proven;
+      }
+    }
+  }
+  EXPECT_GE(proven, 4);
+}
