@@ -3,11 +3,94 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "diviml/milp/milp.hpp"
 
 namespace diviml {
+
+namespace {
+
+// Up to this many nodes the heads and tails also carry the load of a node's ancestors and
+// descendants (an n x n reachability closure).
+constexpr int kLoadHeadTailNodes = 500;
+constexpr int kLoadHeadTailDevices = 8;
+// Beyond this many related nodes the load part leaves out the other devices' load (it is
+// quadratic in them).
+constexpr size_t kMixedItems = 150;
+
+// The load part of a head or tail (see lower_bound.hpp). Items are a node's ancestors (for a
+// head) or descendants (for a tail) with: `leave`, the time it adds if it runs off d (its
+// earliest end elsewhere plus the cheapest transfer onto d, or the cheapest transfer off d plus
+// its tail elsewhere; +inf: it runs nowhere else); `keep`, its cost on d (+inf: it cannot run
+// there); `away`, its weighted cost on the other devices (sum_d' w_d' p(u, d') at the best
+// d', weights summing to 1). Those that stay on d load it; those that leave make the time at
+// least their largest leave, and load the other devices after (before) the cheapest transfer
+// `hop`: the weighted mean of those loads is at least the sum of their aways. The result is the
+// least, over which nodes leave, of max(sum of keeps, largest leave, hop + sum of aways), with
+// the last two relaxed (the aways mixed fractionally, greedily by keep per away), so never
+// above the true least: a lower bound.
+struct LoadItem {
+  double leave, keep, away;
+};
+double load_part(std::vector<LoadItem>& items, double hop) {
+  double forced = 0, forced_away = 0, total = 0;
+  bool any_forced = false;
+  std::vector<LoadItem> optional;
+  for (const LoadItem& it : items) {
+    if (!std::isfinite(it.keep)) {
+      any_forced = true;
+      forced = std::max(forced, it.leave);
+      forced_away += it.away;
+    } else {
+      total += it.keep;
+      if (std::isfinite(it.leave)) optional.push_back(it);
+    }
+  }
+  const double start = hop + forced_away;  // the other devices' load once anything leaves
+  // Nothing optional leaves.
+  double best = std::max({total, forced, any_forced ? start : 0.0});
+  std::sort(optional.begin(), optional.end(), [](const LoadItem& a, const LoadItem& b) { return a.leave < b.leave; });
+  if (optional.size() > kMixedItems) {
+    // Large: the cheaper form without the other devices' load.
+    double kept = total;
+    for (const LoadItem& it : optional) {
+      kept -= it.keep;
+      best = std::min(best, std::max(kept, std::max(forced, it.leave)));
+    }
+    return best;
+  }
+  // By keep / away, descending (away 0 first): the fractional knapsack's order.
+  std::vector<int> by_ratio(optional.size());
+  for (size_t i = 0; i < optional.size(); ++i) by_ratio[i] = static_cast<int>(i);
+  std::sort(by_ratio.begin(), by_ratio.end(),
+            [&](int a, int b) { return optional[a].keep * optional[b].away > optional[b].keep * optional[a].away; });
+  // The nodes up to leave rank `upto` may leave (a threshold on the largest leave): the least
+  // over fractions x of max(total - sum x keep, start + sum x away).
+  for (size_t upto = 1; upto <= optional.size(); ++upto) {
+    const double threshold = std::max(forced, optional[upto - 1].leave);
+    if (threshold >= best) break;  // leaves only grow from here
+    double kept = total, moved = start, mix = std::max(total, start);
+    for (int i : by_ratio) {
+      if (static_cast<size_t>(i) >= upto) continue;
+      const LoadItem& it = optional[i];
+      if (kept - it.keep >= moved + it.away) {
+        kept -= it.keep;
+        moved += it.away;
+        mix = std::min(mix, std::max(kept, moved));
+        continue;
+      }
+      const double x = std::max(0.0, (kept - moved) / (it.keep + it.away));
+      mix = std::min(mix, std::max(kept - x * it.keep, moved + x * it.away));
+      break;
+    }
+    best = std::min(best, std::max(threshold, mix));
+  }
+  return best;
+}
+
+}  // namespace
 
 HeadTail heads_and_tails(const Problem& pr) {
   const Graph& g = pr.graph();
@@ -16,6 +99,78 @@ HeadTail heads_and_tails(const Problem& pr) {
   ht.head.assign(static_cast<size_t>(n) * k, kInf);
   ht.tail.assign(static_cast<size_t>(n) * k, kInf);
   const auto& topo = g.topo_order();
+  // Reachability (small graphs): anc[v] / desc[v] as bitsets over nodes.
+  const bool loads = n <= kLoadHeadTailNodes && k > 1 && k <= kLoadHeadTailDevices;
+  const size_t words = (static_cast<size_t>(n) + 63) / 64;
+  std::vector<std::uint64_t> anc, desc;
+  auto has = [&](const std::vector<std::uint64_t>& bits, int v, int u) {
+    return (bits[v * words + u / 64] >> (u % 64)) & 1;
+  };
+  // The cheapest transfer of edge e from device a to another device (to_other) or from another
+  // device to b (from_other).
+  auto to_other = [&](int e, int a) {
+    double c = kInf;
+    for (int b = 0; b < k; ++b)
+      if (b != a) c = std::min(c, pr.comm_us(e, a, b));
+    return c;
+  };
+  auto from_other = [&](int e, int b) {
+    double c = kInf;
+    for (int a = 0; a < k; ++a)
+      if (a != b) c = std::min(c, pr.comm_us(e, a, b));
+    return c;
+  };
+  // Per node and device: the cheapest transfer onto d of an edge into it, and off d of an edge
+  // out of it.
+  std::vector<double> into_min, out_min;
+  if (loads) {
+    into_min.assign(static_cast<size_t>(n) * k, kInf);
+    out_min.assign(static_cast<size_t>(n) * k, kInf);
+    for (int e = 0; e < g.num_edges(); ++e)
+      for (int d = 0; d < k; ++d) {
+        double& in = into_min[g.edges[e].dst * k + d];
+        in = std::min(in, from_other(e, d));
+        double& out = out_min[g.edges[e].src * k + d];
+        out = std::min(out, to_other(e, d));
+      }
+    anc.assign(static_cast<size_t>(n) * words, 0);
+    desc.assign(static_cast<size_t>(n) * words, 0);
+    for (int v : topo)
+      for (int e : g.in_edges(v)) {
+        const int u = g.edges[e].src;
+        for (size_t w = 0; w < words; ++w) anc[v * words + w] |= anc[u * words + w];
+        anc[v * words + u / 64] |= std::uint64_t{1} << (u % 64);
+      }
+    for (auto it = topo.rbegin(); it != topo.rend(); ++it)
+      for (int e : g.out_edges(*it)) {
+        const int w = g.edges[e].dst;
+        for (size_t x = 0; x < words; ++x) desc[*it * words + x] |= desc[w * words + x];
+        desc[*it * words + w / 64] |= std::uint64_t{1} << (w % 64);
+      }
+  }
+  std::vector<LoadItem> items;
+  // Per device d, weights over the other devices (1 / their total work, normalised): a node's
+  // `away` is its least weighted cost off d (see load_part).
+  std::vector<double> away;
+  if (loads) {
+    std::vector<double> work(k, 0.0);
+    for (int u = 0; u < n; ++u)
+      for (int l = 0; l < k; ++l)
+        if (pr.can_run(u, l)) work[l] += pr.cost_us(u, l);
+    away.assign(static_cast<size_t>(n) * k, 0.0);
+    for (int d = 0; d < k; ++d) {
+      std::vector<double> w(k, 0.0);
+      double sum = 0;
+      for (int l = 0; l < k; ++l)
+        if (l != d && work[l] > 0) sum += (w[l] = 1.0 / work[l]);
+      for (int u = 0; u < n; ++u) {
+        double least = kInf;
+        for (int l = 0; l < k; ++l)
+          if (l != d && pr.can_run(u, l)) least = std::min(least, sum > 0 ? w[l] / sum * pr.cost_us(u, l) : 0.0);
+        away[u * k + d] = std::isfinite(least) ? least : 0.0;
+      }
+    }
+  }
   for (int v : topo)
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d)) continue;
@@ -25,6 +180,23 @@ HeadTail heads_and_tails(const Problem& pr) {
         double best = kInf;
         for (int l = 0; l < k; ++l) best = std::min(best, ht.head[u * k + l] + pr.cost_us(u, l) + pr.comm_us(e, l, d));
         ready = std::max(ready, best);
+      }
+      if (loads) {
+        // Every ancestor that runs on d ends before v starts there; one that runs elsewhere
+        // sends something, on some path to v, onto d: at least its earliest end elsewhere plus
+        // the cheapest transfer onto d of an edge into v or into one of its ancestors.
+        double onto = into_min[v * k + d];
+        items.clear();
+        for (int u = 0; u < n; ++u)
+          if (has(anc, v, u)) onto = std::min(onto, into_min[u * k + d]);
+        for (int u = 0; u < n; ++u) {
+          if (!has(anc, v, u)) continue;
+          double elsewhere = kInf;
+          for (int l = 0; l < k; ++l)
+            if (l != d && pr.can_run(u, l)) elsewhere = std::min(elsewhere, ht.head[u * k + l] + pr.cost_us(u, l));
+          items.push_back({elsewhere + onto, pr.can_run(u, d) ? pr.cost_us(u, d) : kInf, away[u * k + d]});
+        }
+        ready = std::max(ready, load_part(items, onto));
       }
       ht.head[v * k + d] = ready;
     }
@@ -38,6 +210,23 @@ HeadTail heads_and_tails(const Problem& pr) {
         double best = kInf;
         for (int l = 0; l < k; ++l) best = std::min(best, pr.comm_us(e, d, l) + ht.tail[w * k + l]);
         after = std::max(after, best);
+      }
+      if (loads) {
+        // Every descendant that runs on d starts after v ends there; one that runs elsewhere
+        // gets something, on some path from v, off d: at least the cheapest transfer off d of
+        // an edge out of v or out of one of its descendants, then its tail elsewhere.
+        double off = out_min[v * k + d];
+        for (int w = 0; w < n; ++w)
+          if (has(desc, v, w)) off = std::min(off, out_min[w * k + d]);
+        items.clear();
+        for (int w = 0; w < n; ++w) {
+          if (!has(desc, v, w)) continue;
+          double elsewhere = kInf;
+          for (int l = 0; l < k; ++l)
+            if (l != d && pr.can_run(w, l)) elsewhere = std::min(elsewhere, ht.tail[w * k + l]);
+          items.push_back({off + elsewhere, pr.can_run(w, d) ? pr.cost_us(w, d) : kInf, away[w * k + d]});
+        }
+        after = std::max(after, load_part(items, off));
       }
       ht.tail[v * k + d] = pr.cost_us(v, d) + after;
     }

@@ -12,6 +12,14 @@ namespace diviml {
 // run). head = a lower bound on the node's start when it runs on that device; tail = a lower
 // bound on the time from that start to the end of the plan (its own cost, then the longest
 // chain of successors with the cheapest transfers, then the return to the host).
+// On graphs of up to 500 nodes and 8 devices both also carry load (issue 17): the ancestors of
+// v that run on d all end before v starts there, and each one that runs elsewhere ends, plus
+// the cheapest transfer onto d of an edge into v's ancestry, before v starts; those elsewhere
+// also load the other devices (weighted mean, weights 1 / each device's total work). So
+// head(v, d) >= the least, over which ancestors run elsewhere, of max(work of those on d,
+// their largest end-plus-transfer, transfer + their weighted work elsewhere), the last two
+// relaxed fractionally; tails the same with descendants, the cheapest transfer off d and their
+// tails elsewhere. Checked on random replayed plans (tests/unit/objective/test_lower_bound.cpp).
 struct HeadTail {
   std::vector<double> head, tail;
 };
