@@ -69,8 +69,8 @@ struct SolveContext {
   const std::atomic<bool>* cancel = nullptr;  // set by the caller to stop early (best plan kept)
   ProgressSink progress;                      // may be empty
   std::shared_ptr<SolveCache> cache;          // about the top-level problem; may be null
-  // A plan of this problem to start from (auto hands the MILP its best plan so far: the MILP's
-  // incumbent and horizon when it beats the MILP's own baselines); may be null.
+  // A plan of this problem to start from (split hands a pinned MILP the plan of its branch and
+  // bound: the MILP's incumbent and horizon when it beats the MILP's own baselines); may be null.
   std::shared_ptr<const Mapping> warm_start;
   const Objective* objective = &latency_objective();
 

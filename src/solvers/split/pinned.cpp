@@ -116,7 +116,7 @@ PinnedSolve evaluated(const Problem& sub, Mapping mapping, double bound, const S
 // its bound raised to the cutoff and marked pruned (the caller's cutoff says no sequence
 // through a pair that costs that much can beat the plan it has).
 std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, double time_limit_s, long budget,
-                                  const SolveContext& ctx, double cutoff = kInf) {
+                                  const SolveContext& ctx, double cutoff = kInf, bool bisect = true) {
   Mapping start;
   if (quick && !quick->device.empty()) start = Mapping{quick->device, quick->order};
   BnbResult b = branch_and_bound(sub, start.device.empty() ? nullptr : &start, time_limit_s, budget,
@@ -132,7 +132,7 @@ std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, 
   if (!std::isfinite(r.time_us)) return std::nullopt;
   r.proven = b.proven;
   double bound = b.bound_us;
-  if (!b.proven) {
+  if (!b.proven && bisect) {
     // Stopped: a search below a target between the bound and the plan prunes far more, and a
     // complete one proves the optimum is at least the target. Bisection on the target with
     // the same budget again, in kBisections passes; a pass that finds a plan keeps it.
@@ -170,7 +170,11 @@ std::optional<PinnedSolve> search(const Problem& sub, const PinnedSolve* quick, 
 
 // The exact solve of a (possibly fused) view: branch and bound first, which proves small
 // pinned problems in milliseconds, then the MILP where it did not finish, keeping the better.
-PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveContext& ctx, double cutoff = kInf) {
+// `fused`: the view is a fused module (a heuristic restriction whose optimum bounds nothing):
+// the search gets a fifth of the budget and the MILP, which finds its better plans, the rest of
+// the time.
+PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const SolveContext& ctx, double cutoff = kInf,
+                       bool fused = false) {
   auto milp = [&](const SolveContext& c) {
     Result<SolverOutput> out = MilpSolver().run(sub, c);
     if (!out) return PinnedSolve{};
@@ -179,19 +183,20 @@ PinnedSolve exact_plan(const Problem& sub, const PinnedSolve* quick, const Solve
     r.trouble = cbc_trouble(out->notes);
     return r;
   };
-  const long budget = ctx.options.module_bnb_expansions;
+  const long budget = fused ? ctx.options.module_bnb_expansions / 5 : ctx.options.module_bnb_expansions;
   if (budget <= 0) return milp(ctx);
   // The MILP's share is kept aside; the search gets half of the rest (its bisection, when it
   // does not finish, the other half).
-  const double milp_s = std::min(ctx.options.module_milp_s, 0.5 * ctx.seconds_left());
+  const double milp_s =
+      fused ? 0.5 * ctx.seconds_left() : std::min(ctx.options.module_milp_s, 0.5 * ctx.seconds_left());
   std::optional<PinnedSolve> searched =
-      search(sub, quick, std::max(0.0, ctx.seconds_left() - milp_s) / 2, budget, ctx, cutoff);
+      search(sub, quick, std::max(0.0, ctx.seconds_left() - milp_s) / 2, budget, ctx, cutoff, !fused);
   if (searched && (searched->proven || searched->pruned)) return std::move(*searched);
   if (searched && ctx.stopped()) return std::move(*searched);
   if (milp_s <= 0) return searched ? std::move(*searched) : milp(ctx);
   // The MILP starts from the search's plan where it beats the MILP's baselines.
-  SolveContext c = ctx.within(std::min(ctx.seconds_left(), milp_s));
-  if (searched && !searched->device.empty())
+  SolveContext c = fused ? ctx : ctx.within(std::min(ctx.seconds_left(), milp_s));
+  if (searched && !searched->device.empty() && !fused)
     c.warm_start = std::make_shared<const Mapping>(Mapping{searched->device, searched->order});
   PinnedSolve exact = milp(c);
   // Keep the better plan, with the MILP's bound, which holds for either.
@@ -267,7 +272,7 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   }
   std::vector<std::vector<int>> members;
   Problem fused = fuse_chains(sub, fixed, members);
-  PinnedSolve coarse = exact_plan(fused, nullptr, ctx);
+  PinnedSolve coarse = exact_plan(fused, nullptr, ctx, kInf, true);
   PinnedSolve r;
   if (!std::isfinite(coarse.time_us)) return r;
   Mapping fine;
