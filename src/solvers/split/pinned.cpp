@@ -264,17 +264,18 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   const SolveOptions& o = ctx.options;
   const int free_nodes = sub.num_nodes() - static_cast<int>(std::count(fixed.begin(), fixed.end(), 1));
   if (free_nodes <= o.exact_module_nodes) return exact_plan(sub, quick, ctx, cutoff);
+  std::optional<PinnedSolve> unfused;  // the unfused search's plan and bound, when it ran
   if (o.module_bnb_expansions >= kUnfusedShare) {
     // Large, but a short search may still prove it unfused: an exact value and bound for the
     // pair (RegNetY's 14-16-node blocks), where fusing would only give a plan.
-    auto searched = search(sub, quick, ctx.seconds_left() / 2, o.module_bnb_expansions / kUnfusedShare, ctx, cutoff);
-    if (searched && (searched->proven || searched->pruned)) return std::move(*searched);
+    unfused = search(sub, quick, ctx.seconds_left() / 2, o.module_bnb_expansions / kUnfusedShare, ctx, cutoff);
+    if (unfused && (unfused->proven || unfused->pruned)) return std::move(*unfused);
   }
   std::vector<std::vector<int>> members;
   Problem fused = fuse_chains(sub, fixed, members);
   PinnedSolve coarse = exact_plan(fused, nullptr, ctx, kInf, true);
   PinnedSolve r;
-  if (!std::isfinite(coarse.time_us)) return r;
+  if (!std::isfinite(coarse.time_us)) return unfused ? std::move(*unfused) : r;
   Mapping fine;
   fine.device.assign(sub.num_nodes(), -1);
   fine.order.assign(sub.num_devices(), {});
@@ -287,6 +288,17 @@ PinnedSolve exact_solve(const Problem& sub, const std::vector<char>& fixed, cons
   r = evaluated(sub, std::move(fine), 0.0, ctx);  // the fused optimum bounds nothing
   r.trouble = std::move(coarse.trouble);
   r.proven = members.size() == static_cast<size_t>(sub.num_nodes()) && coarse.proven;
+  if (unfused && !r.proven) {
+    // The unfused search's bound (its root's, or its bisection's) holds for the module; its plan
+    // is one of the module's, kept where better.
+    if (unfused->time_us < r.time_us) {
+      unfused->trouble.insert(unfused->trouble.end(), r.trouble.begin(), r.trouble.end());
+      r = std::move(*unfused);
+    } else {
+      r.bound_us = std::max(r.bound_us, std::min(unfused->bound_us, r.time_us));
+      r.proven = meets_bound(r.time_us, r.bound_us);
+    }
+  }
   return r;
 }
 
