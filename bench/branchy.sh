@@ -18,13 +18,7 @@ after="$root/build/diviml"
 work="$(mktemp -d)"
 trap 'git -C "$root" worktree remove --force "$work/before" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 before="${DIVIML_BEFORE:-}"
-if [ -z "$before" ]; then
-  git -C "$root" worktree add --detach "$work/before" "$rev" >/dev/null 2>&1
-  cmake -S "$work/before" -B "$work/before/build" -DCMAKE_BUILD_TYPE=Release -DDIVIML_BUILD_TESTS=OFF \
-    -DDIVIML_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$work/before/build" -j "$(nproc)" --target diviml_cli >/dev/null
-  before="$work/before/build/diviml"
-fi
+[ -n "$before" ] || before="$(bash "$root/bench/build_rev.sh" "$rev" "$work/before")"
 mkdir -p "$work/g"
 branchy=(googlenet inception_v3 rwnn_ws_n32_s3)
 cp "$root/models/googlenet.json" "$root/models/inception_v3.json" "$root/models/rwnn_ws_n32_s3.json" "$work/g/"

@@ -15,11 +15,7 @@ reps="${2:-3}"
 after="$root/build/diviml"
 work="$(mktemp -d)"
 trap 'git -C "$root" worktree remove --force "$work/before" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-git -C "$root" worktree add --detach "$work/before" "$rev" >/dev/null 2>&1
-cmake -S "$work/before" -B "$work/before/build" -DCMAKE_BUILD_TYPE=Release -DDIVIML_BUILD_TESTS=OFF \
-  -DDIVIML_BUILD_BENCH=OFF >/dev/null
-cmake --build "$work/before/build" -j "$(nproc)" --target diviml_cli >/dev/null
-before="$work/before/build/diviml"
+before="$(bash "$root/bench/build_rev.sh" "$rev" "$work/before")"
 mkdir -p "$work/g"
 for f in "$root"/models/*.json; do
   case "$(basename "$f")" in gpt2_*|rwnn_*) continue ;; esac  # torchvision models only

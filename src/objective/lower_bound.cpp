@@ -171,7 +171,26 @@ HeadTail heads_and_tails(const Problem& pr) {
       }
     }
   }
-  for (int v : topo)
+  // The load part of v's head or tail on d (see load_part): `related` holds v's ancestors (or
+  // descendants), `hop_of` per node and device the cheapest transfer onto (off) d of an edge
+  // into (out of) that node, and `elsewhere(u)` the time u adds, besides the hop, when it runs
+  // off d.
+  std::vector<int> related;
+  auto collect = [&](const std::vector<std::uint64_t>& bits, int v) {
+    related.clear();
+    for (int u = 0; u < n && loads; ++u)
+      if (has(bits, v, u)) related.push_back(u);
+  };
+  auto load_bound = [&](int v, int d, const std::vector<double>& hop_of, auto&& elsewhere) {
+    double hop = hop_of[v * k + d];
+    for (int u : related) hop = std::min(hop, hop_of[u * k + d]);
+    items.clear();
+    for (int u : related)
+      items.push_back({elsewhere(u) + hop, pr.can_run(u, d) ? pr.cost_us(u, d) : kInf, away[u * k + d]});
+    return load_part(items, hop);
+  };
+  for (int v : topo) {
+    collect(anc, v);
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d)) continue;
       double ready = pr.input_us(v, d);
@@ -185,23 +204,19 @@ HeadTail heads_and_tails(const Problem& pr) {
         // Every ancestor that runs on d ends before v starts there; one that runs elsewhere
         // sends something, on some path to v, onto d: at least its earliest end elsewhere plus
         // the cheapest transfer onto d of an edge into v or into one of its ancestors.
-        double onto = into_min[v * k + d];
-        items.clear();
-        for (int u = 0; u < n; ++u)
-          if (has(anc, v, u)) onto = std::min(onto, into_min[u * k + d]);
-        for (int u = 0; u < n; ++u) {
-          if (!has(anc, v, u)) continue;
-          double elsewhere = kInf;
-          for (int l = 0; l < k; ++l)
-            if (l != d && pr.can_run(u, l)) elsewhere = std::min(elsewhere, ht.head[u * k + l] + pr.cost_us(u, l));
-          items.push_back({elsewhere + onto, pr.can_run(u, d) ? pr.cost_us(u, d) : kInf, away[u * k + d]});
-        }
-        ready = std::max(ready, load_part(items, onto));
+        ready = std::max(ready, load_bound(v, d, into_min, [&](int u) {
+                           double end = kInf;
+                           for (int l = 0; l < k; ++l)
+                             if (l != d && pr.can_run(u, l)) end = std::min(end, ht.head[u * k + l] + pr.cost_us(u, l));
+                           return end;
+                         }));
       }
       ht.head[v * k + d] = ready;
     }
+  }
   for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
     int v = *it;
+    collect(desc, v);
     for (int d = 0; d < k; ++d) {
       if (!pr.can_run(v, d)) continue;
       double after = pr.output_us(v, d);
@@ -215,18 +230,12 @@ HeadTail heads_and_tails(const Problem& pr) {
         // Every descendant that runs on d starts after v ends there; one that runs elsewhere
         // gets something, on some path from v, off d: at least the cheapest transfer off d of
         // an edge out of v or out of one of its descendants, then its tail elsewhere.
-        double off = out_min[v * k + d];
-        for (int w = 0; w < n; ++w)
-          if (has(desc, v, w)) off = std::min(off, out_min[w * k + d]);
-        items.clear();
-        for (int w = 0; w < n; ++w) {
-          if (!has(desc, v, w)) continue;
-          double elsewhere = kInf;
-          for (int l = 0; l < k; ++l)
-            if (l != d && pr.can_run(w, l)) elsewhere = std::min(elsewhere, ht.tail[w * k + l]);
-          items.push_back({off + elsewhere, pr.can_run(w, d) ? pr.cost_us(w, d) : kInf, away[w * k + d]});
-        }
-        after = std::max(after, load_part(items, off));
+        after = std::max(after, load_bound(v, d, out_min, [&](int w) {
+                           double rest = kInf;
+                           for (int l = 0; l < k; ++l)
+                             if (l != d && pr.can_run(w, l)) rest = std::min(rest, ht.tail[w * k + l]);
+                           return rest;
+                         }));
       }
       ht.tail[v * k + d] = pr.cost_us(v, d) + after;
     }

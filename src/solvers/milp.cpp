@@ -9,6 +9,7 @@
 #include "diviml/milp/throughput_milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/solvers/balance.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/bnb.hpp"
@@ -36,18 +37,19 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
       inc_name = base->solver;
     }
   }
-  // The caller's start (auto's best plan) where it is better and keeps every device's weights
+  // The caller's start (split's search plan) where it is better and keeps every device's weights
   // within its capacity (the model's memory rows; a start that breaks them would give a
   // horizon below the optimum).
   if (ctx.warm_start && ctx.warm_start->device.size() == static_cast<size_t>(pr.num_nodes())) {
-    std::vector<double> bytes(pr.num_devices(), 0.0);
     bool fits = true;
     for (int v = 0; v < pr.num_nodes() && fits; ++v) {
       const int d = ctx.warm_start->device[v];
       fits = d >= 0 && d < pr.num_devices() && pr.can_run(v, d);
-      if (fits) bytes[d] += pr.resident_bytes(v);
     }
-    for (int d = 0; d < pr.num_devices() && fits; ++d) fits = bytes[d] <= pr.capacity_bytes(d);
+    if (fits) {
+      const std::vector<double> bytes = resident_bytes(pr, ctx.warm_start->device);
+      for (int d = 0; d < pr.num_devices() && fits; ++d) fits = bytes[d] <= pr.capacity_bytes(d);
+    }
     if (fits)
       if (auto plan = replay(pr, *ctx.warm_start); plan && (!inc || plan->makespan_us < inc->makespan_us)) {
         inc = std::move(*plan);

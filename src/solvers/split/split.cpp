@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "diviml/cost/symmetry.hpp"
+#include "diviml/objective/throughput.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/moves.hpp"
 #include "min_plus.hpp"
@@ -667,11 +668,9 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     return baseline("no sequence of boundary devices gives a plan (a module cannot be placed)");
   ctx.report("split", "stitched", best_us, proven ? best_us : best_bound);
   // Memory couples the modules; the DP ignores it, so check the stitched plan.
-  const int k = pr.num_devices();
-  std::vector<double> mem(k, 0.0);
-  for (int v = 0; v < pr.num_nodes(); ++v) mem[out.mapping.device[v]] += pr.resident_bytes(v);
+  const std::vector<double> mem = resident_bytes(pr, out.mapping.device);
   bool fits = true;
-  for (int d = 0; d < k; ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
+  for (int d = 0; d < pr.num_devices(); ++d) fits = fits && mem[d] <= pr.capacity_bytes(d);
   out.notes.push_back(run.summary(best_us));
   const std::string trouble = run.trouble_note();
   if (!trouble.empty()) out.notes.push_back(trouble);

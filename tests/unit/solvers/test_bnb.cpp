@@ -18,16 +18,26 @@ using namespace diviml;
 using diviml::testing::random_problem;
 using diviml::testing::RandomSpec;
 
+namespace {
+
+// Instances of 4-7 ops on 2-3 devices that exhaustive enumeration solves: varied edge densities,
+// forbidden devices in a fifth of them, memory capacities in a third.
+Problem tiny_instance(std::uint64_t seed) {
+  RandomSpec spec;
+  spec.nodes = 4 + static_cast<int>(seed % 4);
+  spec.devices = 2 + static_cast<int>(seed % 2);
+  spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
+  spec.forbid_prob = seed % 5 == 0 ? 0.25 : 0.0;
+  spec.memory = seed % 3 == 0;
+  return random_problem(seed, spec);
+}
+
+}  // namespace
+
 TEST(Bnb, EqualsTheEnumeratedOptimumOnTinyInstances) {
   int checked = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    RandomSpec spec;
-    spec.nodes = 4 + static_cast<int>(seed % 4);  // 4..7 ops
-    spec.devices = 2 + static_cast<int>(seed % 2);
-    spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
-    spec.forbid_prob = seed % 5 == 0 ? 0.25 : 0.0;
-    spec.memory = seed % 3 == 0;
-    Problem pr = random_problem(seed, spec);
+    Problem pr = tiny_instance(seed);
     double opt = diviml::testing::brute_force_optimum(pr);
     auto plan = solve("bnb", pr, {});
     if (!std::isfinite(opt)) {
@@ -131,12 +141,7 @@ TEST(Bnb, CutoffAndStoppedBoundsNeverPassTheEnumeratedOptimum) {
   // Checked against exhaustive enumeration, not against the search itself.
   int below = 0, above = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    RandomSpec spec;
-    spec.nodes = 4 + static_cast<int>(seed % 4);
-    spec.devices = 2 + static_cast<int>(seed % 2);
-    spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
-    spec.memory = seed % 3 == 0;
-    Problem pr = random_problem(seed, spec);
+    Problem pr = tiny_instance(seed);
     const double opt = diviml::testing::brute_force_optimum(pr);
     if (!std::isfinite(opt) || opt <= 0) continue;
     // A cutoff under the optimum: complete, no plan, the bound is the cutoff.
