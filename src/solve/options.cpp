@@ -34,7 +34,8 @@ std::vector<OptionInfo> make_registry() {
       {"exact-module-nodes", "split", &S::exact_module_nodes, 1, 64,
        "pinned problems with more free nodes are fused (cheap followers) before the exact solve"},
       {"polish-time", "split", &S::polish_time_s, 0, kMaxSeconds,
-       "most seconds of single-node moves on an unproven stitched plan (and on milp's start)"},
+       "most seconds of local search (node and branch moves, re-sequencing) on an unproven stitched plan (and on "
+       "milp's start)"},
       {"cut-slack", "split", &S::cut_slack, 0, 1, "share of a module's longest path a multi-channel cut may give up"},
       {"fused-slack", "split", &S::fused_slack, 0, 10,
        "unproven modules get exact solves only for pairs within this share of the best quick plan"},

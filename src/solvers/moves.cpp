@@ -3,17 +3,124 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <queue>
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
+#include "diviml/objective/throughput.hpp"
 
 namespace diviml {
 
-Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
+namespace {
+
+constexpr int kMaxBranch = 12;
+
+// The branches worth moving whole: per node s, s and the nodes after it whose every input
+// comes from the set, grown in topological order up to kMaxBranch nodes (an inception branch,
+// a chain), where that is two nodes or more and none is colocated.
+std::vector<std::vector<int>> branches_of(const Problem& pr) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes();
+  const auto& topo = g.topo_order();
+  std::vector<int> pos(n);
+  for (int i = 0; i < n; ++i) pos[topo[i]] = i;
+  std::vector<std::vector<int>> out;
+  std::vector<char> in(n, 0);
+  std::vector<int> seen(n, -1);
+  for (int s : topo) {
+    if (pr.group_of(s) >= 0) continue;
+    std::vector<int> set{s};
+    in[s] = 1;
+    std::priority_queue<std::pair<int, int>, std::vector<std::pair<int, int>>, std::greater<>> next;
+    auto offer = [&](int v) {
+      for (int e : g.out_edges(v)) {
+        const int w = g.edges[e].dst;
+        if (seen[w] != s) seen[w] = s, next.push({pos[w], w});
+      }
+    };
+    offer(s);
+    // Popped in topological order, so every input of a candidate that could join has joined.
+    while (!next.empty() && static_cast<int>(set.size()) < kMaxBranch) {
+      const int u = next.top().second;
+      next.pop();
+      bool inside = pr.group_of(u) < 0;
+      for (int e : g.in_edges(u)) inside = inside && in[g.edges[e].src];
+      if (!inside) continue;
+      in[u] = 1;
+      set.push_back(u);
+      offer(u);
+    }
+    for (int v : set) in[v] = 0;
+    if (set.size() >= 2) out.push_back(std::move(set));
+  }
+  return out;
+}
+
+// A list schedule of the mapping's devices: whenever a device is free, it runs the node with
+// the longest remaining path (transfers and host output included) among those whose inputs are
+// there, else the one whose inputs come first. Empty when `stop` says so first.
+std::vector<std::vector<int>> rebuilt_orders(const Problem& pr, const Mapping& m, const std::function<bool()>& stop) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const auto& topo = g.topo_order();
+  std::vector<double> rank(n, 0.0);
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    const int v = *it, d = m.device[v];
+    double tail = pr.output_us(v, d);
+    for (int e : g.out_edges(v)) {
+      const int w = g.edges[e].dst;
+      tail = std::max(tail, pr.comm_us(e, d, m.device[w]) + rank[w]);
+    }
+    rank[v] = pr.cost_us(v, d) + tail;
+  }
+  std::vector<int> waiting(n);
+  std::vector<double> ready(n);
+  std::vector<std::vector<int>> candidates(k);
+  for (int v = 0; v < n; ++v) {
+    waiting[v] = static_cast<int>(g.in_edges(v).size());
+    ready[v] = pr.input_us(v, m.device[v]);
+    if (waiting[v] == 0) candidates[m.device[v]].push_back(v);
+  }
+  std::vector<double> free_at(k, 0.0);
+  std::vector<std::vector<int>> order(k);
+  for (int step = 0; step < n; ++step) {
+    if (step % 1024 == 1023 && stop()) return {};
+    int best_d = -1;
+    size_t best_i = 0;
+    double best_start = kInf, best_rank = -kInf;
+    for (int d = 0; d < k; ++d) {
+      const auto& c = candidates[d];
+      for (size_t i = 0; i < c.size(); ++i) {
+        const double s = std::max(free_at[d], ready[c[i]]);
+        if (s < best_start - 1e-9 || (s <= best_start + 1e-9 && rank[c[i]] > best_rank))
+          best_d = d, best_i = i, best_start = s, best_rank = rank[c[i]];
+      }
+    }
+    if (best_d < 0) return {};  // cannot happen for an acyclic graph
+    const int v = candidates[best_d][best_i];
+    candidates[best_d].erase(candidates[best_d].begin() + static_cast<long>(best_i));
+    order[best_d].push_back(v);
+    const double end = best_start + pr.cost_us(v, best_d);
+    free_at[best_d] = end;
+    for (int e : g.out_edges(v)) {
+      const int w = g.edges[e].dst;
+      ready[w] = std::max(ready[w], end + pr.comm_us(e, best_d, m.device[w]));
+      if (--waiting[w] == 0) candidates[m.device[w]].push_back(w);
+    }
+  }
+  return order;
+}
+
+}  // namespace
+
+Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, MoveCounts* counts) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto out_of_time = [&] {
+  const std::function<bool()> out_of_time = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > time_limit_s;
   };
+  MoveCounts kept;
+  if (counts) *counts = kept;
   auto plan = replay(pr, m);
   if (!plan) return m;
   const Graph& g = pr.graph();
@@ -26,65 +133,126 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s) {
     return t;
   };
   double best = plan->makespan_us, best_total = total_end(*plan);
-  std::vector<double> start(n), end(n), mem(k, 0.0);
+  std::vector<double> start(n), end(n);
   auto take_times = [&](const Plan& p) {
     for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
   };
   take_times(*plan);
-  for (int v = 0; v < n; ++v) mem[m.device[v]] += pr.resident_bytes(v);
+  std::vector<double> mem = resident_bytes(pr, m.device);
   bool limited = false;
   for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
   std::vector<double> allowed = limited ? memory_profile(pr, *plan).peak_bytes : std::vector<double>{};
+
+  // Keeps `t` (consumed) when it replays, lowers the pair, and keeps memory within capacity
+  // (or within the peak the start already had where that overflowed).
+  auto keep = [&](Mapping& t) {
+    auto p = replay(pr, t);
+    if (!p) return false;
+    const double total = total_end(*p);
+    const bool lower = p->makespan_us < best * (1 - 1e-9);
+    const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
+    if (!lower && !(level && total < best_total * (1 - 1e-9))) return false;
+    if (limited) {
+      const std::vector<double> peak = memory_profile(pr, *p).peak_bytes;
+      for (int d = 0; d < k; ++d)
+        if (peak[d] > std::max(pr.capacity_bytes(d), allowed[d])) return false;
+      allowed = peak;
+    }
+    best = std::min(best, p->makespan_us);
+    best_total = total;
+    m = std::move(t);
+    mem = resident_bytes(pr, m.device);
+    take_times(*p);
+    return true;
+  };
+
+  // `set` (in topological order) onto device d: each node into d's order just before the
+  // first other node that starts no earlier than its inputs can arrive, after the set's
+  // previous node. False when some node cannot run there, receive its inputs, or fit.
+  std::vector<char> inside(n, 0);
+  std::vector<double> est(n, 0.0);
+  auto try_move = [&](const std::vector<int>& set, int d) {
+    double bytes = 0;
+    for (int v : set) {
+      if (m.device[v] == d || !pr.can_run(v, d)) return false;
+      bytes += pr.resident_bytes(v);
+    }
+    if (mem[d] + bytes > pr.capacity_bytes(d)) return false;
+    Mapping t = m;
+    for (int v : set) {
+      auto& o = t.order[t.device[v]];
+      o.erase(std::find(o.begin(), o.end(), v));
+      t.device[v] = d;
+      inside[v] = 1;
+    }
+    auto& dst = t.order[d];
+    size_t from = 0;
+    bool ok = true;
+    for (int v : set) {
+      double ready = pr.input_us(v, d);
+      for (int e : g.in_edges(v)) {
+        const int u = g.edges[e].src;
+        const double c = pr.comm_us(e, t.device[u], d);
+        ok = ok && std::isfinite(c);
+        ready = std::max(ready, (inside[u] ? est[u] : end[u]) + c);
+      }
+      if (!ok) break;
+      est[v] = ready + pr.cost_us(v, d);
+      auto at =
+          std::find_if(dst.begin() + static_cast<long>(from), dst.end(), [&](int w) { return start[w] >= ready; });
+      from = static_cast<size_t>(at - dst.begin()) + 1;
+      dst.insert(at, v);
+    }
+    for (int v : set) inside[v] = 0;
+    return ok && keep(t);
+  };
+
+  // When inputs reach node v on its device (host input included).
+  auto data_ready = [&](int v) {
+    double r = pr.input_us(v, m.device[v]);
+    for (int e : g.in_edges(v)) {
+      const int u = g.edges[e].src;
+      r = std::max(r, end[u] + pr.comm_us(e, m.device[u], m.device[v]));
+    }
+    return r;
+  };
+
+  const std::vector<std::vector<int>> branches = branches_of(pr);
   for (bool improved = true; improved && !out_of_time();) {
     improved = false;
     for (int v : g.topo_order()) {
       if (out_of_time()) break;
       if (pr.group_of(v) >= 0) continue;  // a colocated node moves only with its group
-      const int from = m.device[v];
-      for (int d = 0; d < k; ++d) {
-        if (d == from || !pr.can_run(v, d) || mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
-        double ready = pr.input_us(v, d);
-        bool linked = true;
-        for (int e : g.in_edges(v)) {
-          int u = g.edges[e].src;
-          double c = pr.comm_us(e, m.device[u], d);
-          linked = linked && std::isfinite(c);
-          ready = std::max(ready, end[u] + c);
+      for (int d = 0; d < k; ++d)
+        if (try_move({v}, d)) {
+          ++kept.nodes, improved = true;
+          break;
         }
-        if (!linked) continue;
-        Mapping t = m;
-        auto& src = t.order[from];
-        src.erase(std::find(src.begin(), src.end(), v));
-        auto& dst = t.order[d];
-        auto at = std::find_if(dst.begin(), dst.end(), [&](int w) { return start[w] >= ready; });
-        dst.insert(at, v);
-        t.device[v] = d;
-        auto p = replay(pr, t);
-        if (!p) continue;
-        const double total = total_end(*p);
-        const bool lower = p->makespan_us < best * (1 - 1e-9);
-        const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
-        if (!lower && !(level && total < best_total * (1 - 1e-9))) continue;
-        // Memory over time: a move may not take a device above its capacity (or above the
-        // peak it already had, when the start overflowed).
-        if (limited) {
-          const std::vector<double> peak = memory_profile(pr, *p).peak_bytes;
-          bool fits = true;
-          for (int d2 = 0; d2 < k && fits; ++d2) fits = peak[d2] <= std::max(pr.capacity_bytes(d2), allowed[d2]);
-          if (!fits) continue;
-          allowed = peak;
-        }
-        best = std::min(best, p->makespan_us);
-        best_total = total;
-        mem[from] -= pr.resident_bytes(v);
-        mem[d] += pr.resident_bytes(v);
-        m = std::move(t);
-        take_times(*p);
-        improved = true;
-        break;
-      }
     }
+    for (const auto& b : branches) {
+      if (out_of_time()) break;
+      for (int d = 0; d < k; ++d)
+        if (try_move(b, d)) {
+          ++kept.branches, improved = true;
+          break;
+        }
+    }
+    if (out_of_time()) break;
+    if (auto order = rebuilt_orders(pr, m, out_of_time); !order.empty()) {
+      Mapping t = m;
+      t.order = std::move(order);
+      if (keep(t)) ++kept.resequenced, improved = true;
+    }
+    for (int d = 0; d < k && !out_of_time(); ++d)
+      for (size_t i = 1; i < m.order[d].size() && !out_of_time(); ++i) {
+        const int b = m.order[d][i];
+        if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for a
+        Mapping t = m;
+        std::swap(t.order[d][i - 1], t.order[d][i]);
+        if (keep(t)) ++kept.resequenced, improved = true;
+      }
   }
+  if (counts) *counts = kept;
   return m;
 }
 

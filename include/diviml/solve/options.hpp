@@ -34,7 +34,7 @@ struct SolveOptions {
   long module_bnb_expansions = 1000000;  // branch-and-bound budget per pinned solve (0: MILP only)
   double module_milp_s = 0.1;            // the MILP after an unfinished pinned search (0: none)
   int exact_module_nodes = 20;           // larger pinned problems are fused before the exact solve
-  double polish_time_s = 0.5;            // most seconds of single-node moves (split, milp's start)
+  double polish_time_s = 0.5;            // most seconds of local search (split, milp's start)
   double cut_slack = 0.02;               // a cut may cost this share of the module's longest path
   double fused_slack = 0.05;             // heuristic modules: exact solves only this near the best
   // auto

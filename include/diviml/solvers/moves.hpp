@@ -1,16 +1,31 @@
-// Local improvement of a latency plan by single-node moves (split's polish, the MILP's start).
+// Local search over a latency plan (split's polish, the MILP's start): moves of single nodes
+// and of whole branches to another device, and re-sequencing within a device.
 #pragma once
 
 #include "diviml/objective/plan.hpp"
 
 namespace diviml {
 
-// Moves one node at a time to another device, into that device's order just before the first
-// node that starts no earlier than the node's inputs can arrive there, and keeps the move when
-// it lowers (replayed makespan, sum of node ends) lexicographically, so plateaus of equal
-// makespan can be crossed (memory capacities kept). Passes over the nodes in topological order
-// until a pass finds nothing or `time_limit_s` ends. Returns the improved mapping (the input
-// when nothing helps or it does not replay).
-Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s);
+// What a local search kept, by kind of move.
+struct MoveCounts {
+  int nodes = 0;        // one node to another device
+  int branches = 0;     // a branch (a node and what it alone feeds, up to 12 nodes) to another device
+  int resequenced = 0;  // two neighbours in a device's order swapped, or the devices' orders rebuilt
+  int total() const { return nodes + branches + resequenced; }
+};
+
+// Passes of three neighbourhoods until a pass keeps nothing or `time_limit_s` ends:
+//  - node: one node to another device, into that device's order just before the first node
+//    that starts no earlier than the node's inputs can arrive there;
+//  - branch: a node with the nodes it dominates (every input comes from inside the set: an
+//    inception branch, a chain) to another device the same way, in topological order;
+//  - re-sequence: every device's order rebuilt by longest remaining path under the current
+//    devices, then each node that waits on its device for the node before it, although its
+//    inputs were there, swapped with that node.
+// A move is kept when it lowers (replayed makespan, sum of node ends) lexicographically, so
+// plateaus of equal makespan can be crossed, and memory capacities stay kept. Colocated nodes
+// do not move (their groups move whole elsewhere). Returns the improved mapping (the input when
+// nothing helps or it does not replay); `counts`, when given, receives the kept moves.
+Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s, MoveCounts* counts = nullptr);
 
 }  // namespace diviml

@@ -52,3 +52,76 @@ TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
   ASSERT_TRUE(moved_plan);
   EXPECT_NEAR(moved_plan->makespan_us, 42, 0.001);
 }
+
+// Two branches of two 10 us nodes between an input and an output (1 us each), all on device a
+// (42 us). Inside each branch the tensor is 1 MB (100 us over the link), at its ends 1 byte: no
+// single node can leave a without crossing a 100 us edge, but a whole branch can go to b and
+// run beside the other one (24 us; then out can follow it to b, 23 us).
+TEST(ImproveByMoves, MovesAWholeBranchWhereNoSingleNodeMovePays) {
+  const std::string graph = R"({"format": "diviml.graph/1", "name": "branches", "nodes": [
+      {"id": "in", "op": "x", "cost_us": {"a": 1, "b": 1}},
+      {"id": "p1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "p2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+      {"id": "r1", "op": "x", "cost_us": {"a": 10, "b": 10}}, {"id": "r2", "op": "x", "cost_us": {"a": 10, "b": 10}},
+      {"id": "out", "op": "x", "cost_us": {"a": 1, "b": 1}}],
+    "edges": [{"src": "in", "dst": "p1", "bytes": 1}, {"src": "p1", "dst": "p2", "bytes": 1000000},
+              {"src": "p2", "dst": "out", "bytes": 1}, {"src": "in", "dst": "r1", "bytes": 1},
+              {"src": "r1", "dst": "r2", "bytes": 1000000}, {"src": "r2", "dst": "out", "bytes": 1}]})";
+  Problem pr = inline_problem(graph, kTwoDevices);
+  Mapping m;
+  m.device.assign(pr.num_nodes(), 0);
+  m.order.assign(2, {});
+  for (int v : pr.graph().topo_order()) m.order[0].push_back(v);
+  const double all_on_a = replay(pr, m)->makespan_us;
+  EXPECT_NEAR(all_on_a, 42, 1e-6);
+  // Every single-node move (inserted anywhere on b) is slower than all on a.
+  for (int v = 0; v < pr.num_nodes(); ++v) {
+    Mapping t = m;
+    t.order[0].erase(std::find(t.order[0].begin(), t.order[0].end(), v));
+    t.order[1] = {v};
+    t.device[v] = 1;
+    auto p = replay(pr, t);
+    if (p) {
+      EXPECT_GT(p->makespan_us, all_on_a) << pr.graph().nodes[v].id;
+    }
+  }
+  MoveCounts counts;
+  Mapping moved = improve_by_moves(pr, m, 10, &counts);
+  auto plan = replay(pr, moved);
+  ASSERT_TRUE(plan);
+  EXPECT_LE(plan->makespan_us, 24.01);
+  EXPECT_GE(counts.branches, 1);
+  EXPECT_TRUE(validate(pr, *plan));
+}
+
+// x and z run only on a, y only on b (x -> y); a runs z before x, so y waits for both (34 us).
+// No device can change; running x first lets y run beside z (24 us).
+TEST(ImproveByMoves, ResequencesADeviceWhereNoMoveIsPossible) {
+  const std::string graph = R"({"format": "diviml.graph/1", "name": "order", "nodes": [
+      {"id": "in", "op": "x", "cost_us": {"a": 1, "b": null}},
+      {"id": "x", "op": "x", "cost_us": {"a": 10, "b": null}}, {"id": "y", "op": "x", "cost_us": {"a": null, "b": 10}},
+      {"id": "z", "op": "x", "cost_us": {"a": 10, "b": null}}, {"id": "out", "op": "x", "cost_us": {"a": 1, "b": null}}],
+    "edges": [{"src": "in", "dst": "x", "bytes": 1}, {"src": "x", "dst": "y", "bytes": 1},
+              {"src": "y", "dst": "out", "bytes": 1}, {"src": "in", "dst": "z", "bytes": 1},
+              {"src": "z", "dst": "out", "bytes": 1}]})";
+  Problem pr = inline_problem(graph, kTwoDevices);
+  auto id = [&](const std::string& s) {
+    for (int v = 0; v < pr.num_nodes(); ++v)
+      if (pr.graph().nodes[v].id == s) return v;
+    return -1;
+  };
+  Mapping m;
+  m.device.assign(pr.num_nodes(), 0);
+  m.device[id("y")] = 1;
+  m.order = {{id("in"), id("z"), id("x"), id("out")}, {id("y")}};
+  auto start = replay(pr, m);
+  ASSERT_TRUE(start);
+  EXPECT_NEAR(start->makespan_us, 34, 0.01);
+  MoveCounts counts;
+  Mapping better = improve_by_moves(pr, m, 10, &counts);
+  auto plan = replay(pr, better);
+  ASSERT_TRUE(plan);
+  EXPECT_NEAR(plan->makespan_us, 24, 0.01);
+  EXPECT_EQ(better.device, m.device);
+  EXPECT_GE(counts.resequenced, 1);
+  EXPECT_TRUE(validate(pr, *plan));
+}

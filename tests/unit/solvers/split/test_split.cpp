@@ -189,3 +189,35 @@ TEST(Split, MultiChannelCutsGiveValidPlansAsGoodAsSolvingWhole) {
     }
   }
 }
+
+// --module-milp: where the branch and bound may not finish (one partial schedule per pinned
+// solve), the pinned MILP is what proves the modules; without it split stays unproven.
+TEST(Split, ThePinnedMilpProvesWhatAnUnfinishedSearchLeaves) {
+  Platform pf = platform();
+  int unproven_without = 0;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    Graph g = module_chain(2, 2, seed);
+    auto pr = Problem::build(g, pf);
+    ASSERT_TRUE(pr);
+    SolveOptions o;
+    o.time_limit_s = 60;
+    auto full = solve("milp", *pr, o);
+    ASSERT_TRUE(full) << full.error().message;
+    o.module_bnb_expansions = 1;
+    o.module_time_limit_s = 20;
+    o.module_milp_s = 0;
+    auto without = solve("split", *pr, o);
+    o.module_milp_s = 20;
+    auto with = solve("split", *pr, o);
+    ASSERT_TRUE(without && with);
+    EXPECT_TRUE(validate(*pr, *without));
+    EXPECT_TRUE(validate(*pr, *with));
+    unproven_without += without->status != PlanStatus::kOptimal;
+    EXPECT_EQ(with->status, PlanStatus::kOptimal) << "seed " << seed;
+    if (full->status == PlanStatus::kOptimal) {
+      EXPECT_NEAR(with->makespan_us, full->makespan_us, 1e-6 * full->makespan_us) << "seed " << seed;
+      EXPECT_LE(without->lower_bound_us, full->makespan_us * (1 + 1e-9)) << "seed " << seed;
+    }
+  }
+  EXPECT_GE(unproven_without, 2);
+}
