@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <queue>
+#include <random>
 
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
@@ -15,6 +16,7 @@ namespace diviml {
 namespace {
 
 constexpr int kMaxBranch = 12;
+constexpr int kMaxFailedKicks = 200;
 
 // The branches worth moving whole: per node s, s and the nodes after it whose every input
 // comes from the set, grown in topological order up to kMaxBranch nodes (an inception branch,
@@ -145,20 +147,21 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
 
   // Keeps `t` (consumed) when it replays, lowers the pair, and keeps memory within capacity
   // (or within the peak the start already had where that overflowed).
-  auto keep = [&](Mapping& t) {
+  // `force`: kept whatever it costs (a kick), as long as it replays and fits.
+  auto keep = [&](Mapping& t, bool force = false) {
     auto p = replay(pr, t);
     if (!p) return false;
     const double total = total_end(*p);
     const bool lower = p->makespan_us < best * (1 - 1e-9);
     const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
-    if (!lower && !(level && total < best_total * (1 - 1e-9))) return false;
+    if (!force && !lower && !(level && total < best_total * (1 - 1e-9))) return false;
     if (limited) {
       const std::vector<double> peak = memory_profile(pr, *p).peak_bytes;
       for (int d = 0; d < k; ++d)
         if (peak[d] > std::max(pr.capacity_bytes(d), allowed[d])) return false;
       allowed = peak;
     }
-    best = std::min(best, p->makespan_us);
+    best = force ? p->makespan_us : std::min(best, p->makespan_us);
     best_total = total;
     m = std::move(t);
     mem = resident_bytes(pr, m.device);
@@ -171,7 +174,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
   // previous node. False when some node cannot run there, receive its inputs, or fit.
   std::vector<char> inside(n, 0);
   std::vector<double> est(n, 0.0);
-  auto try_move = [&](const std::vector<int>& set, int d) {
+  auto try_move = [&](const std::vector<int>& set, int d, bool force = false) {
     double bytes = 0;
     for (int v : set) {
       if (m.device[v] == d || !pr.can_run(v, d)) return false;
@@ -204,7 +207,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
       dst.insert(at, v);
     }
     for (int v : set) inside[v] = 0;
-    return ok && keep(t);
+    return ok && keep(t, force);
   };
 
   // When inputs reach node v on its device (host input included).
@@ -218,39 +221,81 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
   };
 
   const std::vector<std::vector<int>> branches = branches_of(pr);
-  for (bool improved = true; improved && !out_of_time();) {
-    improved = false;
-    for (int v : g.topo_order()) {
+  auto descend = [&] {
+    for (bool improved = true; improved && !out_of_time();) {
+      improved = false;
+      for (int v : g.topo_order()) {
+        if (out_of_time()) break;
+        if (pr.group_of(v) >= 0) continue;  // a colocated node moves only with its group
+        for (int d = 0; d < k; ++d)
+          if (try_move({v}, d)) {
+            ++kept.nodes, improved = true;
+            break;
+          }
+      }
+      for (const auto& b : branches) {
+        if (out_of_time()) break;
+        for (int d = 0; d < k; ++d)
+          if (try_move(b, d)) {
+            ++kept.branches, improved = true;
+            break;
+          }
+      }
       if (out_of_time()) break;
-      if (pr.group_of(v) >= 0) continue;  // a colocated node moves only with its group
-      for (int d = 0; d < k; ++d)
-        if (try_move({v}, d)) {
-          ++kept.nodes, improved = true;
-          break;
-        }
-    }
-    for (const auto& b : branches) {
-      if (out_of_time()) break;
-      for (int d = 0; d < k; ++d)
-        if (try_move(b, d)) {
-          ++kept.branches, improved = true;
-          break;
-        }
-    }
-    if (out_of_time()) break;
-    if (auto order = rebuilt_orders(pr, m, out_of_time); !order.empty()) {
-      Mapping t = m;
-      t.order = std::move(order);
-      if (keep(t)) ++kept.resequenced, improved = true;
-    }
-    for (int d = 0; d < k && !out_of_time(); ++d)
-      for (size_t i = 1; i < m.order[d].size() && !out_of_time(); ++i) {
-        const int b = m.order[d][i];
-        if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for a
+      if (auto order = rebuilt_orders(pr, m, out_of_time); !order.empty()) {
         Mapping t = m;
-        std::swap(t.order[d][i - 1], t.order[d][i]);
+        t.order = std::move(order);
         if (keep(t)) ++kept.resequenced, improved = true;
       }
+      for (int d = 0; d < k && !out_of_time(); ++d)
+        for (size_t i = 1; i < m.order[d].size() && !out_of_time(); ++i) {
+          const int b = m.order[d][i];
+          if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for a
+          Mapping t = m;
+          std::swap(t.order[d][i - 1], t.order[d][i]);
+          if (keep(t)) ++kept.resequenced, improved = true;
+        }
+    }
+  };
+  descend();
+  // Iterated local search for the rest of the time: from the best plan, a kick of two to four
+  // random moves of nodes or branches (kept whatever they cost), the descent again, and the
+  // better of the two plans stays; it ends after kMaxFailedKicks kicks in a row gain nothing.
+  std::vector<int> movable;
+  for (int v = 0; v < n; ++v)
+    if (pr.group_of(v) < 0) movable.push_back(v);
+  Mapping saved = m;
+  MoveCounts saved_kept = kept;
+  double saved_best = best, saved_total = best_total;
+  std::mt19937_64 rng(0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(n));
+  for (int fails = 0; k > 1 && !movable.empty() && fails < kMaxFailedKicks && !out_of_time();) {
+    const int kicks = 2 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < kicks; ++i) {
+      const int d = static_cast<int>(rng() % static_cast<std::uint64_t>(k));
+      if (!branches.empty() && rng() % 4 == 0)
+        try_move(branches[rng() % branches.size()], d, true);
+      else
+        try_move({movable[rng() % movable.size()]}, d, true);
+    }
+    descend();
+    const bool lower = best < saved_best * (1 - 1e-9);
+    const bool level = !lower && best <= saved_best * (1 + 1e-12);
+    if (lower || (level && best_total < saved_total * (1 - 1e-9))) {
+      saved = m, saved_best = best, saved_total = best_total;
+      ++kept.kicks;
+      saved_kept = kept;
+      fails = 0;
+      continue;
+    }
+    ++fails;
+    // Back to the best plan (it replays: it was kept before).
+    m = saved;
+    kept = saved_kept;
+    auto p = replay(pr, m);
+    take_times(*p);
+    best = p->makespan_us, best_total = total_end(*p);
+    mem = resident_bytes(pr, m.device);
+    if (limited) allowed = memory_profile(pr, *p).peak_bytes;
   }
   if (counts) *counts = kept;
   return m;

@@ -11,6 +11,7 @@ struct MoveCounts {
   int nodes = 0;        // one node to another device
   int branches = 0;     // a branch (a node and what it alone feeds, up to 12 nodes) to another device
   int resequenced = 0;  // two neighbours in a device's order swapped, or the devices' orders rebuilt
+  int kicks = 0;        // random kicks after which the descent found a better plan
   int total() const { return nodes + branches + resequenced; }
 };
 
@@ -23,7 +24,11 @@ struct MoveCounts {
 //    devices, then each node that waits on its device for the node before it, although its
 //    inputs were there, swapped with that node.
 // A move is kept when it lowers (replayed makespan, sum of node ends) lexicographically, so
-// plateaus of equal makespan can be crossed, and memory capacities stay kept. Colocated nodes
+// plateaus of equal makespan can be crossed, and memory capacities stay kept. Then, for the rest
+// of the time, an iterated local search: two to four random node or branch moves from the best
+// plan (a kick, kept whatever it costs), the passes again, and the better plan stays; it stops
+// after 200 kicks in a row that gain nothing (the random sequence is fixed: same input, same
+// result when the time limit does not cut it short). Colocated nodes
 // do not move (their groups move whole elsewhere). Returns the improved mapping (the input when
 // nothing helps or it does not replay); `counts`, when given, receives the kept moves.
 Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s, MoveCounts* counts = nullptr);

@@ -717,7 +717,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     if (before && after && after->makespan_us < before->makespan_us)
       out.notes.push_back("split: local search (" + std::to_string(kept.nodes) + " node moves, " +
                           std::to_string(kept.branches) + " branch moves, " + std::to_string(kept.resequenced) +
-                          " re-sequencings) took the stitched plan from " + std::to_string(before->makespan_us) +
+                          " re-sequencings, " + std::to_string(kept.kicks) +
+                          " kicks that paid) took the stitched plan from " + std::to_string(before->makespan_us) +
                           " to " + std::to_string(after->makespan_us) + " us");
   }
   return out;
