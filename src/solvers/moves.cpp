@@ -116,10 +116,13 @@ std::vector<std::vector<int>> rebuilt_orders(const Problem& pr, const Mapping& m
 
 }  // namespace
 
-Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, MoveCounts* counts) {
+Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, MoveCounts* counts, double floor_us) {
   const auto t0 = std::chrono::steady_clock::now();
-  const std::function<bool()> out_of_time = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > time_limit_s;
+  double best = kInf;  // the current plan's makespan (set below)
+  // Out of time, or the plan meets the proven floor (nothing can beat it).
+  const std::function<bool()> stop = [&] {
+    return best <= floor_us * (1 + 1e-9) ||
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > time_limit_s;
   };
   MoveCounts kept;
   if (counts) *counts = kept;
@@ -134,7 +137,8 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
     for (const Placement& pl : p.placements) t += pl.end_us;
     return t;
   };
-  double best = plan->makespan_us, best_total = total_end(*plan);
+  best = plan->makespan_us;
+  double best_total = total_end(*plan);
   std::vector<double> start(n), end(n);
   auto take_times = [&](const Plan& p) {
     for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
@@ -222,10 +226,10 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
 
   const std::vector<std::vector<int>> branches = branches_of(pr);
   auto descend = [&] {
-    for (bool improved = true; improved && !out_of_time();) {
+    for (bool improved = true; improved && !stop();) {
       improved = false;
       for (int v : g.topo_order()) {
-        if (out_of_time()) break;
+        if (stop()) break;
         if (pr.group_of(v) >= 0) continue;  // a colocated node moves only with its group
         for (int d = 0; d < k; ++d)
           if (try_move({v}, d)) {
@@ -234,21 +238,21 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
           }
       }
       for (const auto& b : branches) {
-        if (out_of_time()) break;
+        if (stop()) break;
         for (int d = 0; d < k; ++d)
           if (try_move(b, d)) {
             ++kept.branches, improved = true;
             break;
           }
       }
-      if (out_of_time()) break;
-      if (auto order = rebuilt_orders(pr, m, out_of_time); !order.empty()) {
+      if (stop()) break;
+      if (auto order = rebuilt_orders(pr, m, stop); !order.empty()) {
         Mapping t = m;
         t.order = std::move(order);
         if (keep(t)) ++kept.resequenced, improved = true;
       }
-      for (int d = 0; d < k && !out_of_time(); ++d)
-        for (size_t i = 1; i < m.order[d].size() && !out_of_time(); ++i) {
+      for (int d = 0; d < k && !stop(); ++d)
+        for (size_t i = 1; i < m.order[d].size() && !stop(); ++i) {
           const int b = m.order[d][i];
           if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for a
           Mapping t = m;
@@ -268,7 +272,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
   MoveCounts saved_kept = kept;
   double saved_best = best, saved_total = best_total;
   std::mt19937_64 rng(0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(n));
-  for (int fails = 0; k > 1 && !movable.empty() && fails < kMaxFailedKicks && !out_of_time();) {
+  for (int fails = 0; k > 1 && !movable.empty() && fails < kMaxFailedKicks && !stop();) {
     const int kicks = 2 + static_cast<int>(rng() % 3);
     for (int i = 0; i < kicks; ++i) {
       const int d = static_cast<int>(rng() % static_cast<std::uint64_t>(k));

@@ -30,7 +30,10 @@ struct MoveCounts {
 // after 200 kicks in a row that gain nothing (the random sequence is fixed: same input, same
 // result when the time limit does not cut it short). Colocated nodes
 // do not move (their groups move whole elsewhere). Returns the improved mapping (the input when
-// nothing helps or it does not replay); `counts`, when given, receives the kept moves.
-Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s, MoveCounts* counts = nullptr);
+// nothing helps or it does not replay); `counts`, when given, receives the kept moves. The
+// search also stops as soon as the makespan meets `floor_us`, a proven lower bound (nothing
+// can be better).
+Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s, MoveCounts* counts = nullptr,
+                         double floor_us = 0);
 
 }  // namespace diviml

@@ -640,6 +640,14 @@ class SplitRun {
   double best_now_ = kInf;
 };
 
+// The best proven lower bound at hand: `own` and the static bound solve() keeps in the cache
+// (0 without one). The local search stops at a plan that meets it.
+double floor_of(const Problem& pr, const SolveContext& ctx, double own) {
+  const double fixed =
+      ctx.cache ? ctx.cache->get<double>(pr, "static_bound/" + ctx.objective->name(), [] { return 0.0; }) : 0.0;
+  return std::max(own, fixed);
+}
+
 }  // namespace
 
 Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx) const {
@@ -652,7 +660,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     if (!best) return infeasible("split: " + why + ", and no baseline plan fits either");
     SolverOutput out = std::move(best->output);
     out.notes.insert(out.notes.begin(), "split: " + why + "; kept the best baseline");
-    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s));
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), nullptr,
+                                   floor_of(pr, ctx, 0));
     return out;
   };
   SplitRun run(pr, ctx);
@@ -690,7 +699,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
           "solves that overflow a device, made it fit");
       priced.status = PlanStatus::kFeasible;
       if (std::isfinite(best_bound)) priced.bound_us = best_bound * (1 - 1e-9);
-      priced.mapping = improve_by_moves(pr, std::move(priced.mapping), std::min(ctx.seconds_left(), polish_s));
+      priced.mapping = improve_by_moves(pr, std::move(priced.mapping), std::min(ctx.seconds_left(), polish_s), nullptr,
+                                        floor_of(pr, ctx, std::isfinite(best_bound) ? best_bound : 0));
       return priced;
     }
     auto best = baseline(
@@ -712,7 +722,8 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     // branch that a cut or a module boundary kept from hiding behind a long path).
     auto before = ctx.objective->evaluate(pr, out.mapping);
     MoveCounts kept;
-    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), &kept);
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), &kept,
+                                   floor_of(pr, ctx, std::isfinite(best_bound) ? best_bound : 0));
     auto after = ctx.objective->evaluate(pr, out.mapping);
     if (before && after && after->makespan_us < before->makespan_us)
       out.notes.push_back("split: local search (" + std::to_string(kept.nodes) + " node moves, " +

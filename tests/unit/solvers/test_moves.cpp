@@ -53,6 +53,14 @@ TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
   auto moved_plan = replay(pr, moved);
   ASSERT_TRUE(moved_plan);
   EXPECT_NEAR(moved_plan->makespan_us, 42, 0.001);
+  // A proven floor at the start's makespan: nothing can beat it, so nothing moves.
+  MoveCounts counts;
+  Mapping kept = improve_by_moves(pr, m, 10, &counts, all_on_a);
+  EXPECT_EQ(counts.total() + counts.kicks, 0);
+  EXPECT_NEAR(replay(pr, kept)->makespan_us, all_on_a, 1e-9);
+  // A floor at the optimum (42 us): the search gets there and ends.
+  Mapping floored = improve_by_moves(pr, m, 10, nullptr, 42);
+  EXPECT_NEAR(replay(pr, floored)->makespan_us, 42, 0.001);
 }
 
 // Two branches of two 10 us nodes between an input and an output (1 us each), all on device a
