@@ -56,7 +56,7 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
         inc_name = "warm start";
       }
   }
-  // Single-node moves tighten the incumbent, and with it the horizon H that every big-M of
+  // The local search tightens the incumbent, and with it the horizon H that every big-M of
   // the model is made of: a baseline paying a huge transfer (HEFT at 4e9 us where 17 us is
   // optimal) made M so large that CBC's cuts went wrong and its bound rose above the optimum.
   if (inc) {

@@ -254,7 +254,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
       for (int d = 0; d < k && !stop(); ++d)
         for (size_t i = 1; i < m.order[d].size() && !stop(); ++i) {
           const int b = m.order[d][i];
-          if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for a
+          if (data_ready(b) >= start[b] - 1e-9) continue;  // b did not wait for the node before it
           Mapping t = m;
           std::swap(t.order[d][i - 1], t.order[d][i]);
           if (keep(t)) ++kept.resequenced, improved = true;
