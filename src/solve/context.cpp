@@ -49,6 +49,14 @@ double SolveContext::score(const Plan& plan) const {
   return objective->value(plan);
 }
 
+void SolveContext::keep_static_bound(const Problem& pr, double bound_us) const {
+  if (cache) cache->get<double>(pr, "static_bound/" + objective->name(), [&] { return bound_us; });
+}
+
+double SolveContext::static_bound(const Problem& pr) const {
+  return cache ? cache->get<double>(pr, "static_bound/" + objective->name(), [] { return 0.0; }) : 0.0;
+}
+
 void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound,
                           int done, int total) const {
   if (progress) progress(Progress{solver, message, incumbent, bound, done, total});

@@ -442,8 +442,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   const double static_bound =
       objective.lower_bound(problem, std::min(options.bound_lp_time_s, 0.1 * ctx.seconds_left()));
   ctx.report(name, "static lower bound", kInf, static_bound);
-  // Kept for the solvers (a local search stops at a plan that meets it).
-  ctx.cache->get<double>(problem, "static_bound/" + objective.name(), [&] { return static_bound; });
+  ctx.keep_static_bound(problem, static_bound);
   Result<SolverOutput> out = solver->run(problem, ctx);
   if (!out) return out.error();
   Result<Plan> plan = objective.evaluate(problem, out->mapping);

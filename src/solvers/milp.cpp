@@ -60,10 +60,8 @@ Result<SolverOutput> MilpSolver::run(const Problem& pr, const SolveContext& ctx)
   // the model is made of: a baseline paying a huge transfer (HEFT at 4e9 us where 17 us is
   // optimal) made M so large that CBC's cuts went wrong and its bound rose above the optimum.
   if (inc) {
-    const double floor =
-        ctx.cache ? ctx.cache->get<double>(pr, "static_bound/" + ctx.objective->name(), [] { return 0.0; }) : 0.0;
-    Mapping better =
-        improve_by_moves(pr, mapping_of(pr, *inc), std::min(o.polish_time_s, 0.1 * ctx.seconds_left()), nullptr, floor);
+    Mapping better = improve_by_moves(pr, mapping_of(pr, *inc), std::min(o.polish_time_s, 0.1 * ctx.seconds_left()),
+                                      nullptr, ctx.static_bound(pr));
     if (auto p = replay(pr, better); p && p->makespan_us < inc->makespan_us) {
       inc = std::move(*p);
       inc_name += " + moves";

@@ -137,17 +137,27 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
     for (const Placement& pl : p.placements) t += pl.end_us;
     return t;
   };
-  best = plan->makespan_us;
-  double best_total = total_end(*plan);
-  std::vector<double> start(n), end(n);
-  auto take_times = [&](const Plan& p) {
-    for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
+  // (makespan, sum of ends) below (than, than_total), lexicographically.
+  auto lowers = [](double makespan, double total, double than, double than_total) {
+    const bool lower = makespan < than * (1 - 1e-9);
+    const bool level = !lower && makespan <= than * (1 + 1e-12);
+    return lower || (level && total < than_total * (1 - 1e-9));
   };
-  take_times(*plan);
-  std::vector<double> mem = resident_bytes(pr, m.device);
   bool limited = false;
   for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
-  std::vector<double> allowed = limited ? memory_profile(pr, *plan).peak_bytes : std::vector<double>{};
+  auto peak_of = [&](const Plan& p) { return limited ? memory_profile(pr, p).peak_bytes : std::vector<double>{}; };
+  // The search's state follows m's plan `p`: its times, (makespan, sum of ends), the weights
+  // per device, and its memory peaks (a move may not exceed them where they overflow).
+  double best_total = 0;
+  std::vector<double> start(n), end(n), mem, allowed;
+  auto stand_on = [&](const Plan& p, double makespan, std::vector<double> peak) {
+    for (const Placement& pl : p.placements) start[pl.node] = pl.start_us, end[pl.node] = pl.end_us;
+    best = makespan;
+    best_total = total_end(p);
+    mem = resident_bytes(pr, m.device);
+    allowed = std::move(peak);
+  };
+  stand_on(*plan, plan->makespan_us, peak_of(*plan));
 
   // Keeps `t` (consumed) when it replays, lowers the pair, and keeps memory within capacity
   // (or within the peak the start already had where that overflowed).
@@ -155,21 +165,12 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
   auto keep = [&](Mapping& t, bool force = false) {
     auto p = replay(pr, t);
     if (!p) return false;
-    const double total = total_end(*p);
-    const bool lower = p->makespan_us < best * (1 - 1e-9);
-    const bool level = !lower && p->makespan_us <= best * (1 + 1e-12);
-    if (!force && !lower && !(level && total < best_total * (1 - 1e-9))) return false;
-    if (limited) {
-      const std::vector<double> peak = memory_profile(pr, *p).peak_bytes;
-      for (int d = 0; d < k; ++d)
-        if (peak[d] > std::max(pr.capacity_bytes(d), allowed[d])) return false;
-      allowed = peak;
-    }
-    best = force ? p->makespan_us : std::min(best, p->makespan_us);
-    best_total = total;
+    if (!force && !lowers(p->makespan_us, total_end(*p), best, best_total)) return false;
+    std::vector<double> peak = peak_of(*p);
+    for (int d = 0; d < k && limited; ++d)
+      if (peak[d] > std::max(pr.capacity_bytes(d), allowed[d])) return false;
     m = std::move(t);
-    mem = resident_bytes(pr, m.device);
-    take_times(*p);
+    stand_on(*p, force ? p->makespan_us : std::min(best, p->makespan_us), std::move(peak));
     return true;
   };
 
@@ -282,9 +283,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
         try_move({movable[rng() % movable.size()]}, d, true);
     }
     descend();
-    const bool lower = best < saved_best * (1 - 1e-9);
-    const bool level = !lower && best <= saved_best * (1 + 1e-12);
-    if (lower || (level && best_total < saved_total * (1 - 1e-9))) {
+    if (lowers(best, best_total, saved_best, saved_total)) {
       saved = m, saved_best = best, saved_total = best_total;
       ++kept.kicks;
       saved_kept = kept;
@@ -296,10 +295,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
     m = saved;
     kept = saved_kept;
     auto p = replay(pr, m);
-    take_times(*p);
-    best = p->makespan_us, best_total = total_end(*p);
-    mem = resident_bytes(pr, m.device);
-    if (limited) allowed = memory_profile(pr, *p).peak_bytes;
+    stand_on(*p, p->makespan_us, peak_of(*p));
   }
   if (counts) *counts = kept;
   return m;

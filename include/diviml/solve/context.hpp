@@ -89,6 +89,11 @@ struct SolveContext {
   // What solvers compare plans by: the objective's value, +inf for a plan whose one-input
   // latency (its makespan) exceeds the max-latency-us option.
   double score(const Plan& plan) const;
+  // The static lower bound solve() computed for the top-level problem, kept in the cache for
+  // the solvers (a local search stops at a plan that meets it); 0 for another problem (a
+  // sub-problem view) or without a cache.
+  void keep_static_bound(const Problem& problem, double bound_us) const;
+  double static_bound(const Problem& problem) const;
   // Sends an event to the sink, if any.
   void report(const std::string& solver, const std::string& message, double incumbent = kInf, double bound = 0,
               int done = -1, int total = -1) const;

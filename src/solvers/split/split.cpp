@@ -640,12 +640,10 @@ class SplitRun {
   double best_now_ = kInf;
 };
 
-// The best proven lower bound at hand: `own` and the static bound solve() keeps in the cache
-// (0 without one). The local search stops at a plan that meets it.
-double floor_of(const Problem& pr, const SolveContext& ctx, double own) {
-  const double fixed =
-      ctx.cache ? ctx.cache->get<double>(pr, "static_bound/" + ctx.objective->name(), [] { return 0.0; }) : 0.0;
-  return std::max(own, fixed);
+// The best proven lower bound at hand: `own` (split's, when finite) and the static bound solve()
+// keeps. The local search stops at a plan that meets it.
+double floor_of(const Problem& pr, const SolveContext& ctx, double own = 0) {
+  return std::max(std::isfinite(own) ? own : 0.0, ctx.static_bound(pr));
 }
 
 }  // namespace
@@ -661,7 +659,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     SolverOutput out = std::move(best->output);
     out.notes.insert(out.notes.begin(), "split: " + why + "; kept the best baseline");
     out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), nullptr,
-                                   floor_of(pr, ctx, 0));
+                                   floor_of(pr, ctx));
     return out;
   };
   SplitRun run(pr, ctx);
@@ -700,7 +698,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
       priced.status = PlanStatus::kFeasible;
       if (std::isfinite(best_bound)) priced.bound_us = best_bound * (1 - 1e-9);
       priced.mapping = improve_by_moves(pr, std::move(priced.mapping), std::min(ctx.seconds_left(), polish_s), nullptr,
-                                        floor_of(pr, ctx, std::isfinite(best_bound) ? best_bound : 0));
+                                        floor_of(pr, ctx, best_bound));
       return priced;
     }
     auto best = baseline(
@@ -723,7 +721,7 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
     auto before = ctx.objective->evaluate(pr, out.mapping);
     MoveCounts kept;
     out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), &kept,
-                                   floor_of(pr, ctx, std::isfinite(best_bound) ? best_bound : 0));
+                                   floor_of(pr, ctx, best_bound));
     auto after = ctx.objective->evaluate(pr, out.mapping);
     if (before && after && after->makespan_us < before->makespan_us)
       out.notes.push_back("split: local search (" + std::to_string(kept.nodes) + " node moves, " +
