@@ -47,6 +47,13 @@ class LatencyObjective final : public Objective {
     // where the column generation's LPs grow), and a call cannot watch the solve's deadline.
     return std::max(path, ascent_work_bound_us(problem, 1000, path, true, 0.1));
   }
+  // The energetic bound (lower_bound.hpp), from the quick bound up to the caller's plan, in at
+  // most 0.2 s.
+  double tight_bound(const Problem& problem, double at_most) const override {
+    const double quick = quick_bound(problem);
+    if (quick >= at_most * (1 - 1e-9)) return quick;
+    return energetic_bound_us(problem, quick, at_most, 0.2);
+  }
   double lower_bound(const Problem& problem, double lp_time_limit_s) const override {
     return lower_bound_us(problem, lp_time_limit_s);
   }

@@ -67,7 +67,23 @@ double ascent_work_bound_us(const Problem& problem, int iterations = 1000, doubl
 // loads, so on the busiest one. The branch and bound prices its remaining work with them.
 std::vector<double> work_bound_weights(const Problem& problem, int iterations, double time_limit_s);
 
-// Max of the bounds above; the LP gets at most `lp_time_limit_s` (0: skipped).
+// Energetic bound: a target makespan T is refuted when no fractional assignment fits. Under T,
+// node v may run on device d only in the window [head(v, d), T - tail(v, d) + cost(v, d)]
+// (heads_and_tails), and only where that window holds its cost. Each node is split over the
+// devices whose window holds it (sum_d y_vd = 1, y >= 0); for every device and interval [a, b],
+// the least time each node must spend inside it (starting as early or as late as its window
+// allows), times y_vd, must fit in b - a. That LP (min overflow, intervals added as the LP
+// overfills them) is infeasible only when no plan ends by T: proven by the LP's Lagrangian value
+// at its row prices, evaluated exactly here (lagrangian_bound), never by the simplex's word. It
+// sees what the load and path bounds see apart: a slow device can take work off a fast one only
+// inside the window its transfers leave. Bisection over T from `at_least` (a proven bound) to
+// `at_most` (a plan's makespan, or +inf) within 0.1%, for at most `time_limit_s`; returns the
+// highest refuted T, or `at_least`. Skipped (returns `at_least`) on graphs whose interval checks
+// would be too large (a few hundred nodes).
+double energetic_bound_us(const Problem& problem, double at_least, double at_most, double time_limit_s);
+
+// Max of the bounds above but the energetic one; the LP gets at most `lp_time_limit_s` (0:
+// skipped).
 double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
 
 }  // namespace diviml

@@ -34,6 +34,10 @@ class Objective {
   virtual Status validate(const Problem& problem, const Plan& plan) const = 0;
   // Cheap proven bounds (in process, no LP): what sub-solves use to prune and prove.
   virtual double quick_bound(const Problem& problem) const = 0;
+  // A costlier proven bound (a fraction of a second) for a part an exact search left unproven;
+  // `at_most` is the value of the plan the caller holds (+inf: none): nothing above it is
+  // sought. The quick bound by default.
+  virtual double tight_bound(const Problem& problem, double /*at_most*/) const { return quick_bound(problem); }
   // The strongest static bound within `lp_time_limit_s` (0: the quick bound only).
   virtual double lower_bound(const Problem& problem, double lp_time_limit_s) const = 0;
   // Whether the objective's cost model covers the problem's platform (a usage error naming

@@ -18,7 +18,9 @@
 #include "diviml/solvers/split.hpp"
 #include "support/fixtures.hpp"
 #include "support/inline_problem.hpp"
+#include "support/oracle.hpp"
 #include "support/random_problem.hpp"
+#include "support/tricky_problem.hpp"
 
 using namespace diviml;
 using namespace diviml::testing;
@@ -220,4 +222,53 @@ TEST(Split, ThePinnedMilpProvesWhatAnUnfinishedSearchLeaves) {
     }
   }
   EXPECT_GE(unproven_without, 2);
+}
+
+namespace {
+
+// The bound split's note says the tight bounds reached ("... from X to Y us ..."): Y > X.
+bool tight_bounds_raised(const Plan& plan) {
+  for (const std::string& note : plan.notes) {
+    const auto at = note.find("took split's bound from ");
+    if (at == std::string::npos) continue;
+    double from = 0, to = 0;
+    if (std::sscanf(note.c_str() + at, "took split's bound from %lf to %lf", &from, &to) == 2 && to > from) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST(Split, TightBoundsOnUnprovenPairsNeverPassTheOptimum) {
+  // With the exact module solves crippled (one expansion, no MILP), the pairs stay unproven and
+  // the energetic bound (Objective::tight_bound) raises split's bound. The bound must stay below
+  // the optimum by exhaustive enumeration (tests/support/oracle.hpp).
+  SolveOptions o;
+  o.time_limit_s = 30;
+  o.module_bnb_expansions = 1;
+  o.module_milp_s = 0;
+  o.polish_time_s = 0;
+  int checked = 0, raised = 0;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    std::optional<Problem> made =
+        seed % 2 ? std::optional<Problem>(random_problem(seed, RandomSpec{6 + static_cast<int>(seed % 2), 3, 0.45,
+                                                                          seed % 3 == 0 ? 0.3 : 0.0, true, false}))
+                 : tricky_problem(seed);
+    if (!made) continue;
+    const Oracle oracle(*made);
+    if (!std::isfinite(oracle.optimum())) continue;  // no plan exists (memory)
+    const double opt = oracle.relaxed_optimum();     // the bound is of the weights-only relaxation
+    auto plan = solve("split", *made, o);
+    if (!plan) {  // live tensors (tricky instances) can defeat the crippled search; it says so
+      EXPECT_NE(plan.error().message.find("no plan found within memory"), std::string::npos) << plan.error().message;
+      continue;
+    }
+    ++checked;
+    EXPECT_TRUE(validate(*made, *plan));
+    EXPECT_LE(plan->lower_bound_us, opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
+    raised += tight_bounds_raised(*plan) ? 1 : 0;
+  }
+  std::printf("tight bounds: %d instances, raised split's bound on %d\n", checked, raised);
+  EXPECT_GT(checked, 170);
+  EXPECT_GT(raised, 10);
 }
