@@ -360,36 +360,45 @@ class SplitRun {
   // The objective's tight bound (Objective::tight_bound; the energetic bound for latency) on
   // the boundary pairs that hold split's bound down: those of the DP's least-bound sequence
   // that no solve proved, each once, until that sequence is proven or tightened throughout, its
-  // bound meets the best plan, or the deadline (less the stitch's reserve) comes. Returns a
-  // note saying what it did ("" when nothing was tried).
+  // bound meets the best plan, or the phase's time is out: a twentieth of the time limit (at
+  // least 1 s), within the deadline less the stitch's reserve. Returns a note saying what it
+  // did ("" when nothing was tried).
   std::string tighten_bounds() {
     const Layers layers = module_layers();
     const int q_count = static_cast<int>(modules_.size());
     const double reserve = 0.1 * ctx_.options.time_limit_s;
+    const double budget = std::max(1.0, 0.05 * ctx_.options.time_limit_s);
     const auto times = split::forward(layers, {0.0}, cost(&PinnedSolve::time_us));
     const double best = *std::min_element(times[q_count].begin(), times[q_count].end());
     std::vector<std::vector<char>> tightened(table_.size());
     for (size_t gi = 0; gi < table_.size(); ++gi) tightened[gi].assign(table_[gi].size(), 0);
     const auto t0 = std::chrono::steady_clock::now();
-    int count = 0;
-    double first = -1, now = 0;
-    for (;;) {
+    auto out_of_time = [&] {
+      return ctx_.seconds_left() - reserve <= 0 ||
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= budget;
+    };
+    // The DP's least bound, and the cells of a sequence that gives it.
+    auto least = [&](std::vector<int>* arcs) {
       std::vector<std::vector<int>> via;
       const auto fb = split::forward(layers, {0.0}, cost(&PinnedSolve::bound_us), &via);
       const int last = static_cast<int>(std::min_element(fb[q_count].begin(), fb[q_count].end()) - fb[q_count].begin());
-      now = fb[q_count][last];
-      if (first < 0) first = now;
+      if (arcs && std::isfinite(fb[q_count][last])) *arcs = split::path_to(layers, via, last);
+      return fb[q_count][last];
+    };
+    const double first = least(nullptr);
+    int count = 0;
+    for (bool any = true; any && !out_of_time();) {
+      std::vector<int> arcs;
+      const double now = least(&arcs);
       if (!std::isfinite(best) || !std::isfinite(now) || meets_bound(best, now)) break;
-      const std::vector<int> arcs = split::path_to(layers, via, last);
-      bool any = false;
-      for (int q = 0; q < q_count; ++q) {
+      any = false;
+      for (int q = 0; q < q_count && !out_of_time(); ++q) {
         const size_t gi = static_cast<size_t>(group_[q]);
         if (!plans_[gi].empty()) continue;  // cut modules: their segments bound nothing whole
         const Module& m = modules_[representative_[gi]];
         const int at = layers.arcs[q][arcs[q]].cell, cell = canonical_cell(m, at / cols(m), at % cols(m), nullptr);
         PinnedSolve& s = table_[gi][cell];
         if (tightened[gi][cell] || s.proven || !std::isfinite(s.time_us)) continue;
-        if (ctx_.seconds_left() - reserve <= 0) return tighten_note(count, first, now, t0);
         tightened[gi][cell] = 1;
         any = true;
         ++count;
@@ -399,9 +408,11 @@ class SplitRun {
         s.proven = meets_bound(s.time_us, s.bound_us);
         fill_orbits(gi);
       }
-      if (!any) break;
     }
-    return tighten_note(count, first, now, t0);
+    if (count == 0) return "";
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return "split: tight bounds on " + std::to_string(count) + " unproven boundary pair(s) took split's bound from " +
+           std::to_string(first) + " to " + std::to_string(least(nullptr)) + " us in " + std::to_string(s) + " s";
   }
 
   // The DP over modules on times (and, alongside, on bounds), and the stitched mapping.
@@ -575,12 +586,7 @@ class SplitRun {
 
  private:
   int rows(const Module& m) const { return m.entry >= 0 ? k_ : 1; }
-  static std::string tighten_note(int count, double from, double to, std::chrono::steady_clock::time_point t0) {
-    if (count == 0) return "";
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return "split: tight bounds on " + std::to_string(count) + " unproven boundary pair(s) took split's bound from " +
-           std::to_string(from) + " to " + std::to_string(to) + " us in " + std::to_string(s) + " s";
-  }
+
   int pairs(const Module& m) const { return rows(m) * cols(m); }
   // A module's solve by its cell: a boundary pair of its group's table, or past those, a
   // single-device solve (pair * k + device) of the memory stitch.
