@@ -34,7 +34,24 @@ double energy(const Window& w, double a, double b) {
 
 class EnergeticTest {
  public:
-  EnergeticTest(const Problem& pr) : pr_(pr), ht_(heads_and_tails(pr)) {}
+  explicit EnergeticTest(const Problem& pr) : pr_(pr), ht_(heads_and_tails(pr)) {}
+
+  // Whether every node has a device with a finite cost, head and tail. Otherwise no window can
+  // hold it whatever the target, which says more about the heads and tails than about plans:
+  // nothing is refuted then.
+  bool sound() const {
+    const int k = pr_.num_devices();
+    for (int v = 0; v < pr_.num_nodes(); ++v) {
+      bool any = false;
+      for (int d = 0; d < k && !any; ++d) {
+        const size_t at = static_cast<size_t>(v) * k + d;
+        any = pr_.can_run(v, d) && std::isfinite(pr_.cost_us(v, d)) && std::isfinite(ht_.head[at]) &&
+              std::isfinite(ht_.tail[at]);
+      }
+      if (!any) return false;
+    }
+    return true;
+  }
 
   // Rough count of window-interval pairs of one round's check at target T.
   double pairs(double target) {
@@ -172,7 +189,7 @@ double energetic_bound_us(const Problem& pr, double at_least, double at_most, do
   if (!std::isfinite(hi)) hi = 4 * std::max(lo, 1.0);
   if (hi <= lo * (1 + 1e-4)) return at_least;
   EnergeticTest test(pr);
-  if (test.pairs(hi) > kMaxPairs) return at_least;
+  if (!test.sound() || test.pairs(hi) > kMaxPairs) return at_least;
   // Bisection: every refuted target is a bound (no plan ends by it); stop within 0.1%. When
   // every target was refuted, the plan of `at_most` itself may be proven optimal.
   const double top = hi;
