@@ -188,6 +188,10 @@ double energetic_bound_us(const Problem& pr, double at_least, double at_most, do
   double hi = std::min(at_most, serial_makespan(pr));
   if (!std::isfinite(hi)) hi = 4 * std::max(lo, 1.0);
   if (hi <= lo * (1 + 1e-4)) return at_least;
+  // Every node has a window on some device, so one round checks at least 4 n^3 / k^2 pairs:
+  // too large a graph is skipped before its heads and tails are computed.
+  const double n = pr.num_nodes(), k = pr.num_devices();
+  if (4 * n * n * n / (k * k) > kMaxPairs) return at_least;
   EnergeticTest test(pr);
   if (!test.sound() || test.pairs(hi) > kMaxPairs) return at_least;
   // Bisection: every refuted target is a bound (no plan ends by it); stop within 0.1%. When
