@@ -40,14 +40,9 @@ class EnergeticTest {
   // hold it whatever the target, which says more about the heads and tails than about plans:
   // nothing is refuted then.
   bool sound() const {
-    const int k = pr_.num_devices();
     for (int v = 0; v < pr_.num_nodes(); ++v) {
       bool any = false;
-      for (int d = 0; d < k && !any; ++d) {
-        const size_t at = static_cast<size_t>(v) * k + d;
-        any = pr_.can_run(v, d) && std::isfinite(pr_.cost_us(v, d)) && std::isfinite(ht_.head[at]) &&
-              std::isfinite(ht_.tail[at]);
-      }
+      for (int d = 0; d < pr_.num_devices() && !any; ++d) any = placeable(v, d);
       if (!any) return false;
     }
     return true;
@@ -127,6 +122,13 @@ class EnergeticTest {
   }
 
  private:
+  // Whether v can run on d with a finite cost, head and tail (a window for some target).
+  bool placeable(int v, int d) const {
+    const size_t at = static_cast<size_t>(v) * pr_.num_devices() + d;
+    return pr_.can_run(v, d) && std::isfinite(pr_.cost_us(v, d)) && std::isfinite(ht_.head[at]) &&
+           std::isfinite(ht_.tail[at]);
+  }
+
   // The windows at target T; false when some node has none.
   bool build(double target) {
     const int n = pr_.num_nodes(), k = pr_.num_devices();
@@ -134,10 +136,9 @@ class EnergeticTest {
     for (int v = 0; v < n; ++v) {
       bool any = false;
       for (int d = 0; d < k; ++d) {
+        if (!placeable(v, d)) continue;
         const size_t at = static_cast<size_t>(v) * k + d;
         const double cost = pr_.cost_us(v, d);
-        if (!pr_.can_run(v, d) || !std::isfinite(cost) || !std::isfinite(ht_.head[at]) || !std::isfinite(ht_.tail[at]))
-          continue;
         const double release = ht_.head[at], deadline = target - ht_.tail[at] + cost;
         if (release + cost > deadline) continue;  // it cannot run there and end by T
         windows_[d].push_back({v, release, cost, deadline});

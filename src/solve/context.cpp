@@ -1,10 +1,14 @@
 #include "diviml/solve/context.hpp"
 
 #include <algorithm>
+#include <string>
 
 namespace diviml {
 
 namespace {
+
+// The cache key of the static bound, per objective.
+std::string static_bound_key(const Objective& objective) { return "static_bound/" + objective.name(); }
 
 SolveContext::Clock::time_point after(double seconds) {
   using Clock = SolveContext::Clock;
@@ -50,11 +54,11 @@ double SolveContext::score(const Plan& plan) const {
 }
 
 void SolveContext::keep_static_bound(const Problem& pr, double bound_us) const {
-  if (cache) cache->get<double>(pr, "static_bound/" + objective->name(), [&] { return bound_us; });
+  if (cache) cache->get<double>(pr, static_bound_key(*objective), [&] { return bound_us; });
 }
 
 double SolveContext::static_bound(const Problem& pr) const {
-  return cache ? cache->get<double>(pr, "static_bound/" + objective->name(), [] { return 0.0; }) : 0.0;
+  return cache ? cache->get<double>(pr, static_bound_key(*objective), [] { return 0.0; }) : 0.0;
 }
 
 void SolveContext::report(const std::string& solver, const std::string& message, double incumbent, double bound,

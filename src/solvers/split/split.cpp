@@ -320,9 +320,7 @@ class SplitRun {
     std::vector<size_t> by_rank(tasks.size());
     for (size_t t = 0; t < tasks.size(); ++t) by_rank[t] = t;
     std::stable_sort(by_rank.begin(), by_rank.end(), [&](size_t x, size_t y) { return rank[x] < rank[y]; });
-    // What follows (stitch, polish, and solve()'s evaluation, validation and memory checks,
-    // linear in the graph) keeps a tenth of the limit.
-    const double reserve = 0.1 * ctx_.options.time_limit_s;
+    const double reserve = reserve_s();
     tasks_ = static_cast<int>(tasks.size());
     std::atomic<size_t> next{0};
     std::atomic<int> done{0};
@@ -366,7 +364,7 @@ class SplitRun {
   std::string tighten_bounds() {
     const Layers layers = module_layers();
     const int q_count = static_cast<int>(modules_.size());
-    const double reserve = 0.1 * ctx_.options.time_limit_s;
+    const double reserve = reserve_s();
     const double budget = std::max(1.0, 0.05 * ctx_.options.time_limit_s);
     const auto times = split::forward(layers, {0.0}, cost(&PinnedSolve::time_us));
     const double best = *std::min_element(times[q_count].begin(), times[q_count].end());
@@ -586,7 +584,10 @@ class SplitRun {
 
  private:
   int rows(const Module& m) const { return m.entry >= 0 ? k_ : 1; }
-
+  // What the stitch keeps of the limit (the stitch, the polish, and solve()'s evaluation,
+  // validation and memory checks, linear in the graph): a tenth. The exact solves and the tight
+  // bounds stop short of it.
+  double reserve_s() const { return 0.1 * ctx_.options.time_limit_s; }
   int pairs(const Module& m) const { return rows(m) * cols(m); }
   // A module's solve by its cell: a boundary pair of its group's table, or past those, a
   // single-device solve (pair * k + device) of the memory stitch.
