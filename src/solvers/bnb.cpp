@@ -18,6 +18,11 @@ constexpr int kMaxSearchNodes = 5000;
 // Up to this many devices the bound's earliest starts also follow unplaced predecessors
 // (k^2 per edge); beyond, only placed ones, and the load is priced uniformly only.
 constexpr int kFullHeadsDevices = 8;
+// Up to this many devices the window bound also reasons over every set of devices (2^k sets,
+// each with 2^k subsets of devices that could be in use); beyond, one device at a time only.
+// Where the sets run, they make the LP work bound's weighting redundant (GoogLeNet's module
+// searches: the same partial schedules with and without it), so it is computed only beyond.
+constexpr int kDeviceSetsDevices = 4;
 
 class Search {
  public:
@@ -66,6 +71,14 @@ class Search {
     }
     est_.assign(static_cast<size_t>(n_) * k_, 0.0);
     kids_.assign(n_ + 1, {});
+    alone_.assign(k_, {});
+    if (k_ <= kDeviceSetsDevices) {
+      const size_t sets = size_t{1} << k_;
+      count_.assign(sets, 0);
+      set_head_.assign(sets * k_, kInf);
+      set_tail_.assign(sets * k_, kInf);
+      set_cost_.assign(sets * sets, 0.0);
+    }
     find_twin_branches();
     dev_.assign(n_, -1);
     fin_.assign(n_, 0.0);
@@ -117,6 +130,9 @@ class Search {
   }
 
  private:
+  struct Job {  // a node confined to one device: earliest start, cost, least time after it
+    double head, cost, tail;
+  };
   struct Child {
     double key, start;
     int v, d;
@@ -176,7 +192,101 @@ class Search {
       lb = std::max(lb, best);
       if (lb >= enough) return lb;
     }
+    if (std::isfinite(enough) && windows_refute(enough)) return enough;
     return lb;
+  }
+
+  // After bound()'s earliest starts, whether no completion ends below `enough`. Below it, node
+  // v can run only on the devices d where est(v, d) + tail(v, d) < enough (its window); then
+  //  - per device, the nodes whose window is on that device alone run there one after another:
+  //    for every head h, those with heads >= h need h + their costs + their least tail;
+  //  - per set S of devices (up to kDeviceSetsDevices), the nodes whose windows lie in S run on
+  //    some non-empty subset U of S that they all reach: each device d in U works from its
+  //    least head h_d through its nodes' costs, then its least tail q_d, so
+  //    |U| * makespan >= sum over U of (h_d + q_d) + the nodes' least costs within U.
+  //    Below `enough` only when that holds for no U.
+  // Both are conditional: they refute the target, they are not bounds below it.
+  bool windows_refute(double enough) {
+    const bool sets = k_ <= kDeviceSetsDevices;
+    const int full = sets ? (1 << k_) - 1 : 0;
+    for (auto& jobs : alone_) jobs.clear();
+    std::fill(count_.begin(), count_.end(), 0);
+    for (int v : topo_) {
+      if (dev_[v] >= 0) continue;
+      int mask = 0, count = 0, only = -1;
+      for (int d = 0; d < k_; ++d)
+        if (est_[v * k_ + d] + tail_[v * k_ + d] < enough) ++count, only = d, mask |= sets ? 1 << d : 0;
+      if (count == 1) {
+        const double p = cost_[v * k_ + only];
+        alone_[only].push_back({est_[v * k_ + only], p, tail_[v * k_ + only] - p});
+      }
+      if (!sets) continue;
+      double* head = &set_head_[static_cast<size_t>(mask) * k_];
+      double* tail = &set_tail_[static_cast<size_t>(mask) * k_];
+      double* cost = &set_cost_[static_cast<size_t>(mask) * (full + 1)];
+      if (count_[mask]++ == 0) {
+        std::fill(head, head + k_, kInf);
+        std::fill(tail, tail + k_, kInf);
+        std::fill(cost, cost + full + 1, 0.0);
+      }
+      double least[1 << kDeviceSetsDevices];  // v's least cost over each subset of devices
+      least[0] = kInf;
+      for (int u = 1; u <= full; ++u) {
+        const int d = __builtin_ctz(static_cast<unsigned>(u));
+        least[u] = std::min(least[u & (u - 1)], (mask >> d & 1) ? cost_[v * k_ + d] : kInf);
+        cost[u] += least[u];
+      }
+      for (int d = 0; d < k_; ++d)
+        if (mask >> d & 1) {
+          head[d] = std::min(head[d], est_[v * k_ + d]);
+          tail[d] = std::min(tail[d], tail_[v * k_ + d] - cost_[v * k_ + d]);
+        }
+    }
+    for (auto& jobs : alone_) {
+      if (jobs.size() < 2) continue;
+      std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.head > b.head; });
+      double work = 0, tail = kInf;
+      for (const Job& j : jobs) {  // heads falling: the nodes with heads >= j.head so far
+        work += j.cost;
+        tail = std::min(tail, j.tail);
+        if (j.head + work + tail >= enough) return true;
+      }
+    }
+    for (int set = 1; set <= full; ++set) {
+      if (__builtin_popcount(static_cast<unsigned>(set)) < 2) continue;
+      // Per device: the least head and tail of the nodes in `set` that can run there.
+      double head[kDeviceSetsDevices], tail[kDeviceSetsDevices];
+      int nodes = 0;
+      for (int d = 0; d < k_; ++d) head[d] = tail[d] = kInf;
+      for (int m = set; m > 0; m = (m - 1) & set) {
+        if (count_[m] == 0) continue;
+        nodes += count_[m];
+        for (int d = 0; d < k_; ++d)
+          if (m >> d & 1) {
+            head[d] = std::min(head[d], set_head_[static_cast<size_t>(m) * k_ + d]);
+            tail[d] = std::min(tail[d], set_tail_[static_cast<size_t>(m) * k_ + d]);
+          }
+      }
+      if (nodes < 2) continue;
+      bool below = false;  // some subset u of the devices, all in use, allows a makespan below `enough`
+      for (int u = set; u > 0 && !below; u = (u - 1) & set) {
+        double sum = 0;
+        bool reaches = true;  // every node can run in u, and every device of u runs some node
+        for (int d = 0; d < k_; ++d)
+          if (u >> d & 1) {
+            reaches = reaches && std::isfinite(head[d]);
+            sum += head[d] + tail[d];
+          }
+        for (int m = set; m > 0 && reaches; m = (m - 1) & set)
+          if (count_[m] > 0) {
+            reaches = (m & u) != 0;
+            sum += set_cost_[static_cast<size_t>(m) * (full + 1) + u];
+          }
+        below = reaches && sum / __builtin_popcount(static_cast<unsigned>(u)) < enough;
+      }
+      if (!below) return true;
+    }
+    return false;
   }
 
   // Appends follow the order (start, end, topological position): every semi-active schedule
@@ -316,6 +426,12 @@ class Search {
   std::vector<double> comm_;                   // per in-edge (CSR order): k x k transfer times
   std::vector<double> est_;                    // bound's scratch: earliest start per node and device
   std::vector<std::vector<Child>> kids_;       // per depth: the children being tried
+  std::vector<std::vector<Job>> alone_;        // window bound's scratch: per device, its confined nodes
+  // Window bound's scratch, per set of devices (the unplaced nodes whose windows span it): how
+  // many; per device, their least earliest start and least time after; per subset of devices,
+  // the sum of their least costs in it.
+  std::vector<int> count_;
+  std::vector<double> set_head_, set_tail_, set_cost_;
   std::vector<int> dev_;
   std::vector<double> fin_;
   std::vector<int> waiting_;
@@ -337,7 +453,7 @@ BnbResult branch_and_bound(const Problem& pr, const Mapping* start, double time_
   // The search recurses once per placed node; beyond kMaxSearchNodes it would also never finish.
   const bool searched = pr.num_nodes() <= kMaxSearchNodes;
   std::vector<double> weights;
-  if (searched && pr.num_devices() > 1 && pr.num_devices() <= kFullHeadsDevices)
+  if (searched && pr.num_devices() > kDeviceSetsDevices && pr.num_devices() <= kFullHeadsDevices)
     weights = work_bound_weights(pr, 40, std::min(0.02, 0.1 * time_limit_s));
   Search s(pr, time_limit_s, searched ? max_expansions : 0, break_symmetry, weights);
   if (start)

@@ -9,10 +9,14 @@
 // when a lower bound reaches the incumbent: the latest finish so far (with returns to the
 // host), every unscheduled node's earliest start plus its tail (fastest device, free
 // transfers), and the remaining work spread over the devices from the time each becomes free,
-// weighted twice: uniformly (fastest-device work) and by the LP work bound's device weights,
-// which let a slow device (a CPU beside GPUs) count for what it can take. Finishing the search proves the incumbent
-// optimal; the search stops at
-// --time-limit or after `max_expansions` partial schedules with the best plan so far.
+// weighted uniformly (fastest-device work) and, on 5-8 devices, by the LP work bound's device
+// weights, which let a slow device (a CPU beside GPUs) count for what it can take. Then the
+// window test against the incumbent: a node can only run on the devices where its earliest
+// start plus its tail ends below it, so nodes confined to one device queue there (heads,
+// costs, tails), and, on up to 4 devices, nodes confined to a set of devices share the
+// devices of that set they use; when neither fits, no completion beats the incumbent.
+// Finishing the search proves the incumbent optimal; the search stops at --time-limit or after
+// `max_expansions` partial schedules with the best plan so far.
 #pragma once
 
 #include "diviml/solve/solver.hpp"

@@ -12,7 +12,9 @@
 #include "diviml/solve/solve.hpp"
 #include "diviml/solvers/bnb.hpp"
 #include "support/brute_force.hpp"
+#include "support/oracle.hpp"
 #include "support/random_problem.hpp"
+#include "support/tricky_problem.hpp"
 
 using namespace diviml;
 using diviml::testing::random_problem;
@@ -162,6 +164,40 @@ TEST(Bnb, CutoffAndStoppedBoundsNeverPassTheEnumeratedOptimum) {
   }
   EXPECT_GE(below, 40);
   EXPECT_GE(above, 40);
+}
+
+TEST(Bnb, NarrowWindowsKeepTheEnumeratedOptimum) {
+  // The window test refutes a partial schedule when no device its unplaced nodes can still
+  // end on in time leaves room for them; it is sharpest when the target hugs the optimum. A
+  // search started from the optimum itself, or below a cutoff a hair above it, must still
+  // prove it (and find it), and a cutoff a hair below it must leave nothing: checked against
+  // exhaustive enumeration on the awkward instances of the oracle (zero costs, forbidden
+  // devices, host I/O, weights over memory) and on the tiny random ones. The search keeps the
+  // weights within memory, not live tensors: its reference is the enumeration's optimum under
+  // the same rule.
+  int checked = 0;
+  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+    std::optional<Problem> made = seed % 2 ? diviml::testing::tricky_problem(seed) : tiny_instance(seed);
+    if (!made) continue;
+    const Problem& pr = *made;
+    const double opt = diviml::testing::Oracle(pr).relaxed_optimum();
+    if (!std::isfinite(opt) || opt <= 0) continue;
+    ++checked;
+    SCOPED_TRACE("seed " + std::to_string(seed) + " optimum " + std::to_string(opt));
+    BnbResult hair = branch_and_bound(pr, nullptr, 60, 1L << 40, seed % 3 == 0, opt * (1 + 1e-7));
+    EXPECT_TRUE(hair.proven);
+    EXPECT_NEAR(hair.makespan_us, opt, 1e-6 * opt);
+    BnbResult below = branch_and_bound(pr, nullptr, 60, 1L << 40, seed % 3 == 0, opt * (1 - 1e-7));
+    EXPECT_TRUE(below.complete);
+    EXPECT_FALSE(std::isfinite(below.makespan_us));
+    // From the optimal plan itself: the proof must not cut the branch that holds it.
+    if (hair.proven) {
+      BnbResult again = branch_and_bound(pr, &hair.mapping, 60, 1L << 40);
+      EXPECT_TRUE(again.proven);
+      EXPECT_NEAR(again.makespan_us, opt, 1e-6 * opt);
+    }
+  }
+  EXPECT_GE(checked, 300);
 }
 
 TEST(Bnb, SplitsProofsOnBranchyChainsMatchTheWholeGraphSearch) {
