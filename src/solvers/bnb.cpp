@@ -72,12 +72,19 @@ class Search {
     est_.assign(static_cast<size_t>(n_) * k_, 0.0);
     kids_.assign(n_ + 1, {});
     alone_.assign(k_, {});
+    window_.assign(n_, 0);
     if (k_ <= kDeviceSetsDevices) {
       const size_t sets = size_t{1} << k_;
       count_.assign(sets, 0);
       set_head_.assign(sets * k_, kInf);
       set_tail_.assign(sets * k_, kInf);
       set_cost_.assign(sets * sets, 0.0);
+      least_cost_.assign(sets * n_, kInf);
+      for (int v = 0; v < n_; ++v)
+        for (size_t u = 1; u < sets; ++u) {
+          const int d = __builtin_ctz(static_cast<unsigned>(u));
+          least_cost_[v * sets + u] = std::min(least_cost_[v * sets + (u & (u - 1))], cost_[v * k_ + d]);
+        }
     }
     find_twin_branches();
     dev_.assign(n_, -1);
@@ -210,37 +217,16 @@ class Search {
     const bool sets = k_ <= kDeviceSetsDevices;
     const int full = sets ? (1 << k_) - 1 : 0;
     for (auto& jobs : alone_) jobs.clear();
-    std::fill(count_.begin(), count_.end(), 0);
     for (int v : topo_) {
       if (dev_[v] >= 0) continue;
       int mask = 0, count = 0, only = -1;
       for (int d = 0; d < k_; ++d)
         if (est_[v * k_ + d] + tail_[v * k_ + d] < enough) ++count, only = d, mask |= sets ? 1 << d : 0;
+      window_[v] = mask;
       if (count == 1) {
         const double p = cost_[v * k_ + only];
         alone_[only].push_back({est_[v * k_ + only], p, tail_[v * k_ + only] - p});
       }
-      if (!sets) continue;
-      double* head = &set_head_[static_cast<size_t>(mask) * k_];
-      double* tail = &set_tail_[static_cast<size_t>(mask) * k_];
-      double* cost = &set_cost_[static_cast<size_t>(mask) * (full + 1)];
-      if (count_[mask]++ == 0) {
-        std::fill(head, head + k_, kInf);
-        std::fill(tail, tail + k_, kInf);
-        std::fill(cost, cost + full + 1, 0.0);
-      }
-      double least[1 << kDeviceSetsDevices];  // v's least cost over each subset of devices
-      least[0] = kInf;
-      for (int u = 1; u <= full; ++u) {
-        const int d = __builtin_ctz(static_cast<unsigned>(u));
-        least[u] = std::min(least[u & (u - 1)], (mask >> d & 1) ? cost_[v * k_ + d] : kInf);
-        cost[u] += least[u];
-      }
-      for (int d = 0; d < k_; ++d)
-        if (mask >> d & 1) {
-          head[d] = std::min(head[d], est_[v * k_ + d]);
-          tail[d] = std::min(tail[d], tail_[v * k_ + d] - cost_[v * k_ + d]);
-        }
     }
     for (auto& jobs : alone_) {
       if (jobs.size() < 2) continue;
@@ -251,6 +237,28 @@ class Search {
         tail = std::min(tail, j.tail);
         if (j.head + work + tail >= enough) return true;
       }
+    }
+    if (!sets) return false;
+    // The sets (most refutations come from the single devices above: only now the groups).
+    std::fill(count_.begin(), count_.end(), 0);
+    for (int v : topo_) {
+      if (dev_[v] >= 0) continue;
+      const int mask = window_[v];
+      double* head = &set_head_[static_cast<size_t>(mask) * k_];
+      double* tail = &set_tail_[static_cast<size_t>(mask) * k_];
+      double* cost = &set_cost_[static_cast<size_t>(mask) * (full + 1)];
+      if (count_[mask]++ == 0) {
+        std::fill(head, head + k_, kInf);
+        std::fill(tail, tail + k_, kInf);
+        std::fill(cost, cost + full + 1, 0.0);
+      }
+      const double* least = &least_cost_[static_cast<size_t>(v) * (full + 1)];
+      for (int u = 1; u <= full; ++u) cost[u] += least[u & mask];
+      for (int d = 0; d < k_; ++d)
+        if (mask >> d & 1) {
+          head[d] = std::min(head[d], est_[v * k_ + d]);
+          tail[d] = std::min(tail[d], tail_[v * k_ + d] - cost_[v * k_ + d]);
+        }
     }
     for (int set = 1; set <= full; ++set) {
       if (__builtin_popcount(static_cast<unsigned>(set)) < 2) continue;
@@ -432,6 +440,8 @@ class Search {
   // the sum of their least costs in it.
   std::vector<int> count_;
   std::vector<double> set_head_, set_tail_, set_cost_;
+  std::vector<double> least_cost_;  // per node and set of devices: its least cost there (+inf: none)
+  std::vector<int> window_;         // per unplaced node: its devices below the target (bit mask)
   std::vector<int> dev_;
   std::vector<double> fin_;
   std::vector<int> waiting_;
