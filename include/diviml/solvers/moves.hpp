@@ -32,8 +32,9 @@ struct MoveCounts {
 // do not move (their groups move whole elsewhere). Returns the improved mapping (the input when
 // nothing helps or it does not replay); `counts`, when given, receives the kept moves. The
 // search also stops as soon as the makespan meets `floor_us`, a proven lower bound (nothing
-// can be better).
+// can be better). No kick starts after `kicks_until_s` (seconds from the start; the descents
+// themselves keep `time_limit_s`).
 Mapping improve_by_moves(const Problem& problem, Mapping mapping, double time_limit_s, MoveCounts* counts = nullptr,
-                         double floor_us = 0);
+                         double floor_us = 0, double kicks_until_s = kInf);
 
 }  // namespace diviml

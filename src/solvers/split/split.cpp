@@ -700,8 +700,8 @@ class SplitRun {
   double best_now_ = kInf;
 };
 
-// The local search after the stitch gets all of --polish-time when the stitched plan is at
-// least this far above its proven bound, a proportional share when closer.
+// The local search's kicks after the stitch get all of --polish-time when the stitched plan is
+// at least this far above its proven bound, a proportional share when closer.
 constexpr double kFullPolishGap = 0.02;
 
 // The best proven lower bound at hand: `own` (split's, when finite) and the static bound solve()
@@ -784,15 +784,15 @@ Result<SolverOutput> SplitSolver::run(const Problem& pr, const SolveContext& ctx
   if (!proven) {
     // The modules were solved apart: a local search across them can still pay (a short
     // branch that a cut or a module boundary kept from hiding behind a long path). It can win
-    // at most the gap to the proven bound: within kFullPolishGap of it, the search gets that
-    // share of its time (at least a tenth, for a first descent).
+    // at most the gap to the proven bound: within kFullPolishGap of it, its kicks get that
+    // share of its time (its descents keep all of it).
     auto before = ctx.objective->evaluate(pr, out.mapping);
     const double floor = floor_of(pr, ctx, best_bound);
     const double gap = before && floor > 0 ? std::max(0.0, 1 - floor / before->makespan_us) : 1.0;
-    const double share = std::clamp(gap / kFullPolishGap, 0.1, 1.0);
+    const double share = std::min(1.0, gap / kFullPolishGap);
     MoveCounts kept;
-    out.mapping =
-        improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), share * polish_s), &kept, floor);
+    out.mapping = improve_by_moves(pr, std::move(out.mapping), std::min(ctx.seconds_left(), polish_s), &kept, floor,
+                                   share * polish_s);
     auto after = ctx.objective->evaluate(pr, out.mapping);
     if (before && after && after->makespan_us < before->makespan_us)
       out.notes.push_back("split: local search (" + std::to_string(kept.nodes) + " node moves, " +
