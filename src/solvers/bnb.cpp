@@ -18,7 +18,7 @@ constexpr int kMaxSearchNodes = 5000;
 // Up to this many devices the bound's earliest starts also follow unplaced predecessors
 // (k^2 per edge); beyond, only placed ones, and the load is priced uniformly only.
 constexpr int kFullHeadsDevices = 8;
-// Up to this many devices the window bound also reasons over every set of devices (2^k sets,
+// Up to this many devices the window test also reasons over every set of devices (2^k sets,
 // each with 2^k subsets of devices that could be in use); beyond, one device at a time only.
 // Where the sets run, they make the LP work bound's weighting redundant (GoogLeNet's module
 // searches: the same partial schedules with and without it), so it is computed only beyond.
@@ -434,8 +434,8 @@ class Search {
   std::vector<double> comm_;                   // per in-edge (CSR order): k x k transfer times
   std::vector<double> est_;                    // bound's scratch: earliest start per node and device
   std::vector<std::vector<Child>> kids_;       // per depth: the children being tried
-  std::vector<std::vector<Job>> alone_;        // window bound's scratch: per device, its confined nodes
-  // Window bound's scratch, per set of devices (the unplaced nodes whose windows span it): how
+  std::vector<std::vector<Job>> alone_;        // window test's scratch: per device, its confined nodes
+  // Window test's scratch, per set of devices (the unplaced nodes whose windows span it): how
   // many; per device, their least earliest start and least time after; per subset of devices,
   // the sum of their least costs in it.
   std::vector<int> count_;

@@ -24,6 +24,20 @@
 using namespace diviml;
 using namespace diviml::testing;
 
+namespace {
+
+// Random instances of `least` to `least + spread - 1` ops (by seed) on 2-3 devices, with edge
+// densities 0.2-0.5.
+RandomSpec varied_spec(std::uint64_t seed, int least, int spread) {
+  RandomSpec spec;
+  spec.nodes = least + static_cast<int>(seed % static_cast<std::uint64_t>(spread));
+  spec.devices = 2 + static_cast<int>(seed % 2);
+  spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
+  return spec;
+}
+
+}  // namespace
+
 TEST(ImproveByMoves, NeverWorseAlwaysValidAndFindsAHiddenBranch) {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     diviml::testing::RandomSpec spec;
@@ -142,11 +156,7 @@ TEST(ImproveByMoves, ResequencesADeviceWhereNoMoveIsPossible) {
 TEST(ImproveByMoves, ReachesTheEnumeratedOptimumOnMostTinyInstances) {
   int checked = 0, optimal = 0, optimal_at_start = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    RandomSpec spec;
-    spec.nodes = 5 + static_cast<int>(seed % 4);
-    spec.devices = 2 + static_cast<int>(seed % 2);
-    spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
-    Problem pr = random_problem(seed, spec);
+    Problem pr = random_problem(seed, varied_spec(seed, 5, 4));
     const double opt = brute_force_optimum(pr);
     auto start = solve("fastest", pr, {});
     if (!std::isfinite(opt) || !start) continue;
@@ -172,11 +182,7 @@ TEST(ImproveByMoves, KicksStopAtTheirOwnLimitAndDescentsDoNot) {
   // pay on some of these instances (so the limit is what stopped them).
   int paid_with_time = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
-    RandomSpec spec;
-    spec.nodes = 8 + static_cast<int>(seed % 5);
-    spec.devices = 2 + static_cast<int>(seed % 2);
-    spec.edge_prob = 0.2 + 0.1 * static_cast<double>(seed % 4);
-    Problem pr = random_problem(seed, spec);
+    Problem pr = random_problem(seed, varied_spec(seed, 8, 5));
     auto start = solve("fastest", pr, {});
     if (!start) continue;
     MoveCounts none, some;
