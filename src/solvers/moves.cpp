@@ -119,12 +119,10 @@ std::vector<std::vector<int>> rebuilt_orders(const Problem& pr, const Mapping& m
 Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, MoveCounts* counts, double floor_us,
                          double kicks_until_s) {
   const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed_s = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   double best = kInf;  // the current plan's makespan (set below)
   // Out of time, or the plan meets the proven floor (nothing can beat it).
-  const std::function<bool()> stop = [&] {
-    return best <= floor_us * (1 + 1e-9) ||
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() > time_limit_s;
-  };
+  const std::function<bool()> stop = [&] { return best <= floor_us * (1 + 1e-9) || elapsed_s() > time_limit_s; };
   MoveCounts kept;
   if (counts) *counts = kept;
   auto plan = replay(pr, m);
@@ -274,10 +272,7 @@ Mapping improve_by_moves(const Problem& pr, Mapping m, double time_limit_s, Move
   MoveCounts saved_kept = kept;
   double saved_best = best, saved_total = best_total;
   std::mt19937_64 rng(0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(n));
-  auto kicks_left = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < kicks_until_s;
-  };
-  for (int fails = 0; k > 1 && !movable.empty() && fails < kMaxFailedKicks && !stop() && kicks_left();) {
+  for (int fails = 0; k > 1 && !movable.empty() && fails < kMaxFailedKicks && !stop() && elapsed_s() < kicks_until_s;) {
     const int kicks = 2 + static_cast<int>(rng() % 3);
     for (int i = 0; i < kicks; ++i) {
       const int d = static_cast<int>(rng() % static_cast<std::uint64_t>(k));

@@ -7,9 +7,9 @@
 // order of non-decreasing start time, ties broken by topological position, so the search only
 // branches on (ready node, device) pairs that keep that order. A partial schedule is dropped
 // when a lower bound reaches the incumbent: the latest finish so far (with returns to the
-// host), every unscheduled node's earliest start plus its tail (fastest device, free
-// transfers), and the remaining work spread over the devices from the time each becomes free,
-// weighted uniformly (fastest-device work) and, on 5-8 devices, by the LP work bound's device
+// host), every unscheduled node's earliest start plus its tail (per device, with the cheapest
+// transfers to its successors' devices: heads_and_tails), and the remaining work spread over the devices from the time
+// each becomes free, weighted uniformly (fastest-device work) and, on 5-8 devices, by the LP work bound's device
 // weights, which let a slow device (a CPU beside GPUs) count for what it can take. Then the
 // window test against the incumbent: a node can only run on the devices where its earliest
 // start plus its tail ends below it, so nodes confined to one device queue there (heads,
