@@ -405,7 +405,11 @@ int run_rebalance(const RebalanceArgs& a) {
   }
   auto truth = perturbed(*problem, p);
   if (!truth) return die(truth.error());
-  Mapping start = plan->objective == "throughput" ? *pipeline_mapping_of(*problem, *plan) : mapping_of(*problem, *plan);
+  Result<Mapping> decided = plan->objective == "throughput" ? pipeline_mapping_of(*problem, *plan)
+                                                            : Result<Mapping>(mapping_of(*problem, *plan));
+  if (!decided) return die(Error{a.plan + ": " + decided.error().message, ErrorKind::kInput});
+  Mapping start = std::move(*decided);
+  start.pace_us = 0;  // what the devices allow, on the drifted costs
   SolveOptions options;
   options.time_limit_s = a.time_limit_s;
   SolveContext ctx = SolveContext::start(options);

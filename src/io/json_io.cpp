@@ -428,6 +428,48 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
     tr.end_us = *e;
     plan.transfers.push_back(tr);
   }
+  // Host transfers: what the validator of a throughput plan checks against its replay (a
+  // latency plan's are derived from its placements and only read here).
+  auto host = array_field(*doc, "host_transfers", source, false);
+  if (!host) return host.error();
+  for (size_t i = 0; i < (*host)->size(); ++i) {
+    const json& jt = (**host)[i];
+    std::string where = "host transfer #" + std::to_string(i);
+    if (!jt.is_object()) return fail(source + ": " + where + ": expected an object");
+    Fields f(jt, source, where);
+    auto node = f.str("node");
+    if (!node) return node.error();
+    auto direction = f.str("direction");
+    if (!direction) return direction.error();
+    if (*direction != "input" && *direction != "output") return f.err("field 'direction' must be 'input' or 'output'");
+    auto from = f.str("from");
+    if (!from) return from.error();
+    auto to = f.str("to");
+    if (!to) return to.error();
+    HostTransfer ht;
+    ht.node = g.find(*node);
+    if (ht.node < 0) return f.err("unknown node '" + *node + "'");
+    ht.to_host = *direction == "output";
+    ht.from = pf.find(*from);
+    ht.to = pf.find(*to);
+    if (ht.from < 0) return f.err("unknown device '" + *from + "'");
+    if (ht.to < 0) return f.err("unknown device '" + *to + "'");
+    auto s = f.num("start_us");
+    if (!s) return s.error();
+    auto e = f.num("end_us");
+    if (!e) return e.error();
+    auto bytes = f.nonneg("bytes", 0.0);
+    if (!bytes) return bytes.error();
+    ht.start_us = *s;
+    ht.end_us = *e;
+    ht.bytes = *bytes;
+    if (stream) {
+      auto lane = lane_of(f, "lane", 0);
+      if (!lane) return lane.error();
+      ht.lane = *lane;
+    }
+    plan.host_transfers.push_back(ht);
+  }
   return plan;
 }
 

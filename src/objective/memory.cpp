@@ -15,7 +15,7 @@ using Events = std::vector<std::vector<std::pair<double, double>>>;  // per devi
 // The intervals of one lane's tasks (one inference), as documented in memory.hpp. `at` holds the
 // lane's placements by node; `transfers` its copies.
 void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
-                    const std::vector<const Transfer*>& transfers,
+                    const std::vector<const Transfer*>& transfers, const std::vector<const HostTransfer*>& host,
                     const std::function<void(int, double, double, double)>& hold) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes();
@@ -29,16 +29,24 @@ void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
     c.second = std::max(c.second, e.bytes);
     out_until[e.src] = std::max(out_until[e.src], t->end_us);
   }
+  // Host transfers' ends, where the plan lists them (a stream queues them on the host's links);
+  // else the input arrives at input_us (one inference starts at 0) and the output leaves at once.
+  std::vector<double> input_end(n, -1), output_end(n, -1);
+  for (const HostTransfer* h : host)
+    if (h->node >= 0 && h->node < n) (h->to_host ? output_end : input_end)[h->node] = h->end_us;
   for (int v = 0; v < n; ++v) {
     if (!at[v]) continue;
     const Placement& p = *at[v];
     hold(p.device, p.start_us, p.end_us, g.nodes[v].workspace_bytes);
-    if (g.nodes[v].input_bytes > 0)
-      hold(p.device, std::min(p.start_us, pr.input_us(v, p.device)), p.end_us, g.nodes[v].input_bytes);
+    if (g.nodes[v].input_bytes > 0) {
+      const double arrival = input_end[v] >= 0 ? input_end[v] : pr.input_us(v, p.device);
+      hold(p.device, std::min(p.start_us, arrival), p.end_us, g.nodes[v].input_bytes);
+    }
     // The output: until its local consumers, its copies and its return to the host are done.
     double size = g.nodes[v].output_bytes.value_or(0.0);
     double until = std::max(p.end_us, out_until[v]);
-    if (g.out_edges(v).empty()) until = std::max(until, p.end_us + pr.output_us(v, p.device));
+    if (g.out_edges(v).empty())
+      until = std::max(until, output_end[v] >= 0 ? output_end[v] : p.end_us + pr.output_us(v, p.device));
     for (int e : g.out_edges(v)) {
       if (!g.nodes[v].output_bytes) size = std::max(size, g.edges[e].bytes);
       const int w = g.edges[e].dst;
@@ -46,15 +54,17 @@ void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
     }
     hold(p.device, p.start_us, until, size);
   }
-  // Received tensors: from the copy's end until the last consumer there ends.
+  // Received tensors: from the copy's end until the last consumer there ends; the largest edge
+  // to a consumer there is what travelled (a stream lists one move per producer and device).
   for (const auto& [key, c] : copy_end) {
     const auto [u, b] = key;
-    double until = c.first;
+    double until = c.first, bytes = c.second;
     for (int e : g.out_edges(u)) {
       const int w = g.edges[e].dst;
-      if (at[w] && at[w]->device == b) until = std::max(until, at[w]->end_us);
+      if (at[w] && at[w]->device == b)
+        until = std::max(until, at[w]->end_us), bytes = std::max(bytes, g.edges[e].bytes);
     }
-    hold(b, c.first, until, c.second);
+    hold(b, c.first, until, bytes);
   }
 }
 
@@ -72,6 +82,7 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
   const double round = stream ? lanes * plan.period_us : 0.0;
   std::vector<std::vector<const Placement*>> at(lanes, std::vector<const Placement*>(n, nullptr));
   std::vector<std::vector<const Transfer*>> copies(lanes);
+  std::vector<std::vector<const HostTransfer*>> host(lanes);
   std::vector<std::vector<bool>> runs(k, std::vector<bool>(n, false));
   for (const Placement& p : plan.placements) {
     const int lane = stream ? p.lane : 0;
@@ -82,6 +93,10 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
   for (const Transfer& t : plan.transfers) {
     const int lane = stream ? t.lane : 0;
     if (lane >= 0 && lane < lanes && t.edge >= 0 && t.edge < pr.graph().num_edges()) copies[lane].push_back(&t);
+  }
+  for (const HostTransfer& h : plan.host_transfers) {
+    const int lane = stream ? h.lane : 0;
+    if (lane >= 0 && lane < lanes) host[lane].push_back(&h);
   }
   for (int d = 0; d < k; ++d)
     for (int v = 0; v < n; ++v)
@@ -120,10 +135,20 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
       always[d] += bytes;  // a whole round but for a rounding error
     }
   };
-  for (int lane = 0; lane < lanes; ++lane) lane_intervals(pr, at[lane], copies[lane], hold);
+  for (int lane = 0; lane < lanes; ++lane) lane_intervals(pr, at[lane], copies[lane], host[lane], hold);
   for (int d = 0; d < k; ++d) {
     auto& ev = events[d];
-    // Frees before allocations at equal times.
+    // A stream's phases come from different sums and a modulo: times a rounding error apart are
+    // one time (the first of them), so that a tensor freed at the end of one round's task and one
+    // made by the next round's task at the same instant do not add up; frees come first there.
+    if (stream) {
+      std::sort(ev.begin(), ev.end());
+      const double grain = 1e-9 * std::max(1.0, round);
+      for (size_t i = 0, first = 0; i < ev.size(); ++i) {
+        if (ev[i].first - ev[first].first > grain) first = i;
+        ev[i].first = ev[first].first;
+      }
+    }
     std::sort(ev.begin(), ev.end(), [](const auto& a, const auto& b) {
       return a.first != b.first ? a.first < b.first : a.second < b.second;
     });

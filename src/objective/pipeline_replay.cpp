@@ -339,7 +339,7 @@ std::uint64_t fingerprint(const Problem& pr) {
 }
 
 bool same(const Mapping& a, const Mapping& b) {
-  return a.device == b.device && a.order == b.order && a.delay == b.delay;
+  return a.device == b.device && a.order == b.order && a.delay == b.delay && a.pace_us == b.pace_us;
 }
 
 }  // namespace
@@ -415,6 +415,9 @@ Result<Plan> replay_stream(const Problem& pr, const Mapping& mapping) {
   double busiest = 0;
   for (double b : busy) busiest = std::max(busiest, b / r.lanes);
   period = std::max({0.0, period, busiest}) * (1 + 1e-7);
+  // A paced decision: inputs no faster than its pace (the search below still slows a pace the
+  // devices cannot keep up with).
+  if (std::isfinite(mapping.pace_us) && mapping.pace_us > period) period = mapping.pace_us;
   // With one input every period the plan must keep up; else slow down, by 1% at first and by
   // more as attempts fail (a period far too low must not stop the search below the truth).
   Run run;
@@ -494,6 +497,9 @@ Result<Mapping> pipeline_mapping_of(const Problem& pr, const Plan& plan) {
     std::sort(by_device[d].begin(), by_device[d].end());
     for (const auto& [s, e, t] : by_device[d]) m.order[d].push_back(t);
   }
+  // Paced at its period: a plan that injects slower than its devices allow replays so, and one
+  // that does not replays at the same period either (it keeps up there).
+  if (std::isfinite(plan.period_us) && plan.period_us > 0) m.pace_us = plan.period_us;
   return m;
 }
 

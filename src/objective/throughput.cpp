@@ -5,10 +5,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
+#include <tuple>
 
 #include "diviml/milp/milp.hpp"
 #include "diviml/milp/throughput_milp.hpp"
 #include "diviml/objective/lower_bound.hpp"
+#include "diviml/objective/memory.hpp"
 #include "diviml/objective/validate.hpp"
 
 namespace diviml {
@@ -48,7 +52,78 @@ double host_link_bound_us(const Problem& pr) {
   return std::max(out_links > 0 ? in / out_links : 0.0, in_links > 0 ? out / in_links : 0.0);
 }
 
+// The plan's tensor moves and host transfers are the replay's: each once, on its lane, between
+// the devices its placements say, at the replayed times (a plan file could claim any).
+template <class Differs>
+Status same_moves(const Problem& pr, const Plan& plan, const Plan& again, Differs differs) {
+  const Graph& g = pr.graph();
+  const auto& devs = pr.platform().devices;
+  using Key = std::tuple<int, int, int, int>;  // lane, edge (host: node), from, to
+  std::map<Key, std::pair<double, double>> want, want_host;
+  for (const Transfer& t : again.transfers) want[{t.lane, t.edge, t.from, t.to}] = {t.start_us, t.end_us};
+  for (const HostTransfer& t : again.host_transfers)
+    want_host[{t.lane, t.node * 2 + (t.to_host ? 1 : 0), t.from, t.to}] = {t.start_us, t.end_us};
+  auto where = [&](int lane, int from, int to) {
+    auto dev = [&](int d) { return d >= 0 && d < pr.num_devices() ? "'" + devs[d].name + "'" : std::to_string(d); };
+    return " of lane " + std::to_string(lane) + " from " + dev(from) + " to " + dev(to);
+  };
+  std::set<Key> seen;
+  for (const Transfer& t : plan.transfers) {
+    const std::string what = t.edge >= 0 && t.edge < g.num_edges() ? "transfer " + g.nodes[g.edges[t.edge].src].id +
+                                                                         " -> " + g.nodes[g.edges[t.edge].dst].id
+                                                                   : "a transfer of an unknown edge";
+    const Key key{t.lane, t.edge, t.from, t.to};
+    auto it = want.find(key);
+    if (it == want.end()) return fail(what + where(t.lane, t.from, t.to) + " is not a move the plan makes");
+    if (!seen.insert(key).second) return fail(what + where(t.lane, t.from, t.to) + " is listed twice");
+    if (differs(t.start_us, it->second.first) || differs(t.end_us, it->second.second))
+      return fail(what + where(t.lane, t.from, t.to) + ": times " + num(t.start_us) + "-" + num(t.end_us) +
+                  " us differ from the steady state's " + num(it->second.first) + "-" + num(it->second.second));
+  }
+  for (const auto& [key, times] : want)
+    if (!seen.count(key)) {
+      const Edge& e = g.edges[std::get<1>(key)];
+      return fail("transfer " + g.nodes[e.src].id + " -> " + g.nodes[e.dst].id +
+                  where(std::get<0>(key), std::get<2>(key), std::get<3>(key)) + " is missing");
+    }
+  seen.clear();
+  for (const HostTransfer& t : plan.host_transfers) {
+    const std::string what = t.node >= 0 && t.node < pr.num_nodes() ? std::string(t.to_host ? "output" : "input") +
+                                                                          " transfer of '" + g.nodes[t.node].id + "'"
+                                                                    : "a host transfer of an unknown node";
+    const Key key{t.lane, t.node * 2 + (t.to_host ? 1 : 0), t.from, t.to};
+    auto it = want_host.find(key);
+    if (it == want_host.end()) return fail(what + where(t.lane, t.from, t.to) + " is not a move the plan makes");
+    if (!seen.insert(key).second) return fail(what + where(t.lane, t.from, t.to) + " is listed twice");
+    if (differs(t.start_us, it->second.first) || differs(t.end_us, it->second.second))
+      return fail(what + where(t.lane, t.from, t.to) + ": times " + num(t.start_us) + "-" + num(t.end_us) +
+                  " us differ from the steady state's " + num(it->second.first) + "-" + num(it->second.second));
+  }
+  for (const auto& [key, times] : want_host)
+    if (!seen.count(key)) {
+      const int node = std::get<1>(key) / 2;
+      return fail(std::string(std::get<1>(key) % 2 ? "output" : "input") + " transfer of '" + g.nodes[node].id + "'" +
+                  where(std::get<0>(key), std::get<2>(key), std::get<3>(key)) + " is missing");
+    }
+  return {};
+}
+
 }  // namespace
+
+Status steady_memory_fits(const Problem& pr, const Plan& plan) {
+  bool limited = false;
+  for (int d = 0; d < pr.num_devices(); ++d) limited |= std::isfinite(pr.capacity_bytes(d));
+  if (!limited) return {};
+  const MemoryProfile mem = memory_profile(pr, plan);
+  for (int d = 0; d < pr.num_devices(); ++d)
+    if (mem.peak_bytes[d] > pr.capacity_bytes(d) * (1 + 1e-6) + 1e-6)
+      return fail("device '" + pr.platform().devices[d].name + "': " + num(mem.peak_bytes[d]) +
+                  " bytes held in the steady state at " + num(mem.peak_at_us[d]) +
+                  " us of the round (weights and state " + num(mem.resident_bytes[d]) +
+                  ", tensors of the inputs in flight " + num(mem.peak_bytes[d] - mem.resident_bytes[d]) +
+                  ") exceed memory_bytes " + num(pr.capacity_bytes(d)));
+  return {};
+}
 
 double copy_lp_bound_us(const Problem& pr, double time_limit_s) { return period_lp(pr, time_limit_s).bound_us; }
 
@@ -195,6 +270,10 @@ class ThroughputObjective final : public Objective {
                     num(p.start_us) + "-" + num(p.end_us) + " us differ from the steady state's " + num(q.start_us) +
                     "-" + num(q.end_us));
     }
+    if (Status s = same_moves(pr, plan, *again, differs); !s) return s;
+    // Memory in the steady state: weights and state once per device, the tensors of every input
+    // in flight (memory.hpp), swept over the replayed round.
+    if (Status s = steady_memory_fits(pr, *again); !s) return s;
     if (plan.lower_bound_us > plan.period_us * (1 + 1e-6) + 1e-9)
       return fail("lower_bound_us " + num(plan.lower_bound_us) + " exceeds period_us " + num(plan.period_us));
     if (plan.status == PlanStatus::kOptimal && !meets_bound(plan.period_us, plan.lower_bound_us))
@@ -204,6 +283,15 @@ class ThroughputObjective final : public Objective {
   }
   double quick_bound(const Problem& pr) const override {
     return std::max(ascent_work_bound_us(pr), host_link_bound_us(pr));
+  }
+  // The steady state is held to memory_bytes: weights and state once per device, the tensors of
+  // every input in flight (memory.hpp); solve() repairs a plan that overflows.
+  bool memory_over_time() const override { return true; }
+  std::vector<double> transient_bytes(const Problem& pr, const Plan& plan) const override {
+    const MemoryProfile mem = memory_profile(pr, plan);
+    std::vector<double> out(mem.peak_bytes.size());
+    for (size_t d = 0; d < out.size(); ++d) out[d] = mem.peak_bytes[d] - mem.resident_bytes[d];
+    return out;
   }
   double lower_bound(const Problem& pr, double lp_time_limit_s) const override {
     return period_lower_bound_us(pr, lp_time_limit_s);

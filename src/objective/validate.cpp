@@ -160,7 +160,11 @@ Status validate(const Problem& pr, const Plan& plan) {
   bool limited = false;
   for (int d = 0; d < k; ++d) limited |= std::isfinite(pr.capacity_bytes(d));
   if (limited) {
-    const MemoryProfile mem = memory_profile(pr, plan);
+    // From the placements and copies alone: the host transfers of one inference follow from them
+    // (inputs from time 0, outputs at once), whatever the file lists.
+    Plan own = plan;
+    own.host_transfers.clear();
+    const MemoryProfile mem = memory_profile(pr, own);
     for (int d = 0; d < k; ++d)
       if (!leq(mem.peak_bytes[d], pr.capacity_bytes(d)))
         return fail("device '" + pf.devices[d].name + "': " + num(mem.peak_bytes[d]) + " bytes held at " +

@@ -49,6 +49,7 @@ SolveContext SolveContext::for_subproblem() const {
 }
 
 double SolveContext::score(const Plan& plan) const {
+  if (options.max_latency_us > 0 && cache) cache->saw_latency(plan.makespan_us);
   if (options.max_latency_us > 0 && plan.makespan_us > options.max_latency_us * (1 + 1e-9)) return kInf;
   return objective->value(plan);
 }

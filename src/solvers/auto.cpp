@@ -11,11 +11,13 @@
 #include "diviml/solvers/comm_greedy.hpp"
 #include "diviml/solvers/fastest.hpp"
 #include "diviml/solvers/heft.hpp"
+#include "diviml/solvers/lean.hpp"
 #include "diviml/solvers/metis.hpp"
 #include "diviml/solvers/milp.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/split.hpp"
 #include "diviml/solvers/stages.hpp"
+#include "diviml/solvers/streams.hpp"
 
 namespace diviml {
 
@@ -28,6 +30,11 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
   double fitting_value = kInf;  // the best plan that fits memory over time
   std::optional<Mapping> fitting;
   std::vector<std::string> tried, errors;
+  // Throughput: the plans by the ranking rule (streams.hpp: memory, period, then latency).
+  const bool stream = objective.name() == "throughput";
+  StreamBest<std::pair<SolverOutput, std::string>> streams;
+  double least_period = kInf;  // whatever its latency (the lean trim under a latency limit starts there too)
+  std::vector<int> least_choice;
   // Infeasible only when every solver found the problem has no plan; internal as soon as one broke.
   ErrorKind kind = ErrorKind::kInfeasible;
   const FastestSolver fastest;
@@ -61,19 +68,23 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
     pairs = problem.num_nodes() <= o.auto_milp_max_nodes ? count_unordered_pairs(problem.graph()) : -1;
     if (pairs >= 0 && pairs <= o.auto_milp_pairs) portfolio.push_back(&milp);
   }
+  // Throughput: the portfolio leaves a share of the time for the latency trim of its pick (more
+  // under a latency limit, where the trim is what trades period for latency).
+  const double lean_s = stream ? (o.max_latency_us > 0 ? 0.4 : 0.15) * ctx.seconds_left() : 0.0;
+  const SolveContext pctx = ctx.within(ctx.seconds_left() - lean_s);
   for (const Solver* solver : portfolio) {
     // The portfolio shares the caller's deadline: split gets half of what is left when the
     // MILP comes after it, the MILP the rest (at most auto-milp-time).
-    const double left = ctx.seconds_left();
-    SolveContext sub = ctx;
-    if (solver == &split && portfolio.back() == &milp) sub = ctx.within(left / 2);
-    if (solver == &balance) sub = ctx.within(left / 2);
+    const double left = pctx.seconds_left();
+    SolveContext sub = pctx;
+    if (solver == &split && portfolio.back() == &milp) sub = pctx.within(left / 2);
+    if (solver == &balance) sub = pctx.within(left / 2);
     // The MILP starts from its own baselines, not from the best plan so far (split's): from
     // split's start CBC found worse plans (RWNN WS N32 S1 s1: 365.9 against 359.3 us), and
     // auto keeps the best plan of its portfolio anyway.
-    if (solver == &milp && objective.name() != "throughput") sub = ctx.within(std::min(left, o.auto_milp_time_s));
+    if (solver == &milp && objective.name() != "throughput") sub = pctx.within(std::min(left, o.auto_milp_time_s));
     const std::string name = solver->name();
-    if (best && ctx.stopped()) {  // the limit came: the plan in hand is the answer
+    if ((best || !streams.empty()) && pctx.stopped()) {  // the limit came: the plan in hand is the answer
       tried.push_back(name + " not run (time limit)");
       continue;
     }
@@ -97,6 +108,16 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       continue;
     }
     const double value = ctx.score(*plan);  // +inf above --max-latency-us
+    if (stream) {
+      const StreamRank rank = stream_rank(problem, ctx, *plan);
+      tried.push_back(name + " " + std::to_string(value) + (rank.fits ? "" : " (overflows memory)"));
+      if (plan->period_us < least_period) least_period = plan->period_us, least_choice = out->mapping.device;
+      if (!std::isfinite(value)) continue;
+      streams.offer(rank, {std::move(*out), name});
+      if (!streams.empty() && streams.best()->second == name)
+        pctx.report("auto", name + " is the best so far", streams.least_period(), 0);
+      continue;
+    }
     if (!std::isfinite(value)) {
       errors.push_back(name + ": one input takes " + std::to_string(plan->makespan_us) + " us, above --max-latency-us");
       continue;
@@ -115,9 +136,59 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       best_fits = fits;
       best = std::move(*out);
       best->notes.insert(best->notes.begin(), "auto chose " + name);
-      ctx.report("auto", name + " is the best so far", value, bound);
+      pctx.report("auto", name + " is the best so far", value, bound);
     }
     best->bound_us = bound;
+  }
+  if (stream && (o.max_latency_us > 0 || (!streams.empty() && !streams.best_rank()->fits))) {
+    // The plan of the least latency, as a one-lane stream paced so that it meets the latency
+    // limit and memory (one input at a time at most): the end of the trade-off, and what is
+    // left when every period search breaks the limit. The caller's decision when it gave one
+    // (compare's trade-off passes the latency plan), else split's latency plan.
+    std::optional<Mapping> lat;
+    if (ctx.warm_start && static_cast<int>(ctx.warm_start->device.size()) == problem.num_nodes()) {
+      lat = *ctx.warm_start;
+    } else if (!ctx.stopped()) {
+      SolveContext sub = ctx.within(0.25 * ctx.seconds_left());
+      sub.objective = &latency_objective();
+      sub.cache = nullptr;
+      if (auto s = split.run(problem, sub)) lat = std::move(s->mapping);
+    }
+    if (lat) {
+      lat->delay.clear();
+      if (auto m = paced_within(problem, ctx, std::move(*lat)))
+        if (auto plan = objective.evaluate(problem, *m)) {
+          const StreamRank rank = stream_rank(problem, ctx, *plan);
+          tried.push_back("the latency plan paced at " + std::to_string(plan->period_us) + " us (latency " +
+                          std::to_string(plan->latency_us) + ")");
+          SolverOutput paced;
+          paced.mapping = std::move(*m);
+          paced.notes.push_back("auto: the latency plan as a stream, one input every " +
+                                std::to_string(plan->period_us) + " us");
+          streams.offer(rank, {std::move(paced), "the latency plan"});
+        }
+    }
+  }
+  if (stream && !least_choice.empty() && !ctx.stopped()) {
+    // Latency, the second objective: choices near the pick with fewer crossings, within the
+    // period's tolerance (and under --max-latency-us, priced crossings, also from the least
+    // period found when no plan met the limit); the rule picks again.
+    const bool picked = !streams.empty();
+    const std::string from = picked ? streams.best()->second : "the least period";
+    const std::vector<int> device = picked ? streams.best()->first.mapping.device : least_choice;
+    const double lanes = static_cast<double>(device.size()) / problem.num_nodes();
+    const double cap = picked ? streams.least_period() * (1 + kPeriodTolerance) * lanes : kInf;
+    for (Realized& r : lean_choices(problem, ctx, device, cap, &least_choice)) {
+      tried.push_back("lean from " + from + " " + std::to_string(r.rank.period) + " (latency " +
+                      std::to_string(r.rank.latency) + ")");
+      streams.offer(r.rank, {std::move(r.output), from + " and lean"});
+    }
+  }
+  if (stream && !streams.empty()) {
+    auto [chosen, name] = streams.take();
+    best = std::move(chosen);
+    best->notes.insert(best->notes.begin(), "auto chose " + name);
+    best_fits = true;
   }
   if (!best) {
     std::string all;

@@ -3,15 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
-#include <set>
 
 #include "diviml/objective/throughput.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/replicas.hpp"
 #include "diviml/solvers/stages.hpp"
 #include "diviml/solvers/streams.hpp"
+#include "load_search.hpp"
 
 namespace diviml {
 
@@ -19,138 +20,6 @@ namespace {
 
 constexpr int kMaxLanes = 4;
 constexpr int kMaxPasses = 50;
-
-// Resource loads of a lane-by-node device choice, kept under single-task moves.
-class Search {
- public:
-  Search(const Problem& pr, std::vector<int> device)
-      : pr_(pr),
-        g_(pr.graph()),
-        n_(pr.num_nodes()),
-        k_(pr.num_devices()),
-        host_(pr.platform().host),
-        dev_(std::move(device)) {
-    lanes_ = static_cast<int>(dev_.size()) / n_;
-    load_.assign(k_ + static_cast<size_t>(k_) * k_, 0.0);
-    held_.assign(static_cast<size_t>(k_) * n_, 0);
-    mem_.assign(k_, 0.0);
-    for (size_t t = 0; t < dev_.size(); ++t) {
-      add_task(static_cast<int>(t), +1);
-      add_moves(static_cast<int>(t), +1);
-      const int v = static_cast<int>(t % n_), d = dev_[t];
-      if (held_[static_cast<size_t>(d) * n_ + v]++ == 0) mem_[d] += pr_.resident_bytes(v);
-    }
-    for (size_t r = 0; r < load_.size(); ++r) ranked_.emplace(load_[r], static_cast<int>(r));
-    for (double x : load_) sumsq_ += x * x;
-  }
-  const std::vector<int>& device() const { return dev_; }
-  double max_load() const { return ranked_.empty() ? 0.0 : ranked_.rbegin()->first; }
-
-  // The best device to move task t to: (max load, sum of squares) after the move, and the
-  // device; device -1 when no move is allowed.
-  std::tuple<double, double, int> best_move(int t) {
-    std::tuple<double, double, int> best{kInf, kInf, -1};
-    const int a = dev_[t];
-    for (int b = 0; b < k_; ++b) {
-      if (b == a || !allowed(t, b)) continue;
-      apply(t, b);
-      const double m = max_load();
-      if (std::isfinite(m) && std::make_tuple(m, sumsq_, b) < best) best = {m, sumsq_, b};
-      apply(t, a);
-    }
-    return best;
-  }
-  void move(int t, int b) { apply(t, b); }
-  // Whether task t may sit on device b (it runs there and its weights fit).
-  bool allowed(int t, int b) const {
-    const int v = t % n_;
-    if (!pr_.can_run(v, b)) return false;
-    return held_[static_cast<size_t>(b) * n_ + v] > 0 || mem_[b] + pr_.resident_bytes(v) <= pr_.capacity_bytes(b);
-  }
-  double sumsq() const { return sumsq_; }
-
- private:
-  int res_device(int d) const { return d; }
-  int res_link(int a, int b) const { return k_ + a * k_ + b; }
-  void change(int r, double delta) {
-    if (delta == 0) return;
-    ranked_.erase(ranked_.find({load_[r], r}));
-    sumsq_ -= load_[r] * load_[r];
-    load_[r] += delta;
-    if (std::abs(load_[r]) < 1e-9 * (1 + std::abs(delta))) load_[r] = 0;  // drift
-    if (!std::isfinite(load_[r]) && delta < 0) load_[r] = 0;
-    sumsq_ += std::isfinite(load_[r]) ? load_[r] * load_[r] : kInf;
-    ranked_.emplace(load_[r], r);
-  }
-  void add(int r, double delta) {
-    if (initialised_)
-      change(r, delta);
-    else
-      load_[r] += delta;
-  }
-  // A copy occupies its link, and each end whose copies do not overlap compute.
-  void copy(int a, int b, double delta) {
-    add(res_link(a, b), delta);
-    for (int d : {a, b})
-      if (!pr_.platform().devices[d].overlap_comm) add(res_device(d), delta);
-  }
-  // Task t's compute and host transfers, counted (+1) or removed (-1) where it sits.
-  void add_task(int t, int sign) {
-    const int d = dev_[t], v = t % n_;
-    const double c = pr_.can_run(v, d) ? pr_.cost_us(v, d) : kInf;
-    const double in = pr_.input_us(v, d), out = pr_.output_us(v, d);
-    add(res_device(d), sign * c);
-    if (in > 0) copy(host_, d, sign * in);
-    if (out > 0) copy(d, host_, sign * out);
-  }
-  // Producer task t's tensor moves: once per destination device, its largest edge there.
-  void add_moves(int t, int sign) {
-    const int a = dev_[t], lane = t / n_;
-    scratch_.clear();
-    for (int e : g_.out_edges(t % n_)) {
-      const int b = dev_[lane * n_ + g_.edges[e].dst];
-      if (b == a) continue;
-      const double x = pr_.comm_us(e, a, b);
-      auto it = std::find_if(scratch_.begin(), scratch_.end(), [&](const auto& p) { return p.first == b; });
-      if (it == scratch_.end())
-        scratch_.emplace_back(b, x);
-      else
-        it->second = std::max(it->second, x);
-    }
-    for (const auto& [b, x] : scratch_) copy(a, b, sign * x);
-  }
-  // Moves task t to device b, keeping every load.
-  void apply(int t, int b) {
-    initialised_ = true;
-    const int a = dev_[t], v = t % n_, lane = t / n_;
-    if (a == b) return;
-    producers_.clear();
-    producers_.push_back(t);
-    for (int e : g_.in_edges(v)) producers_.push_back(lane * n_ + g_.edges[e].src);
-    std::sort(producers_.begin(), producers_.end());
-    producers_.erase(std::unique(producers_.begin(), producers_.end()), producers_.end());
-    for (int p : producers_) add_moves(p, -1);
-    add_task(t, -1);
-    if (--held_[static_cast<size_t>(a) * n_ + v] == 0) mem_[a] -= pr_.resident_bytes(v);
-    dev_[t] = b;
-    if (held_[static_cast<size_t>(b) * n_ + v]++ == 0) mem_[b] += pr_.resident_bytes(v);
-    add_task(t, +1);
-    for (int p : producers_) add_moves(p, +1);
-  }
-
-  const Problem& pr_;
-  const Graph& g_;
-  int n_, k_, host_, lanes_ = 1;
-  std::vector<int> dev_;
-  std::vector<double> load_;
-  std::vector<int> held_;
-  std::vector<double> mem_;
-  std::set<std::pair<double, int>> ranked_;
-  double sumsq_ = 0;
-  bool initialised_ = false;
-  std::vector<std::pair<int, double>> scratch_;
-  std::vector<int> producers_;
-};
 
 // Each node's shares of the period LP dealt into `lanes` lanes: per node, devices get their
 // share times lanes, rounded by largest remainder, and take the lanes in device order (nodes
@@ -185,12 +54,18 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   const ReplicasSolver replicas_;
   const int n = pr.num_nodes(), k = pr.num_devices();
   std::mt19937_64 rng(ctx.options.seed);
-  std::optional<Realized> best;
-  std::string best_note, why;
-  // Realising a choice replays it several times, at a cost about proportional to its tasks: the
-  // search stops early enough to leave twice the most seconds per task seen times the largest
-  // choice (lanes x nodes) met, and a tenth of the limit, for the final realisations.
-  double realize_s = 0, per_task_s = 0;
+  StreamBest<std::pair<Realized, std::string>> best;  // (realised decision, note)
+  std::string why;
+  // Realising a choice replays it several times, at a cost about proportional to the task
+  // instances a replay simulates (a choice of t tasks: 1000 inputs' worth up to 1.5e5 of them,
+  // at least 8 rounds; pipeline_replay.cpp): the search stops early enough to leave twice the
+  // most seconds per instance seen times the instances of the largest choice (lanes x nodes)
+  // met, and a tenth of the limit, for the final realisations.
+  auto instances = [](size_t tasks) {
+    const double t = static_cast<double>(tasks);
+    return std::max(std::min(1000 * t, 1.5e5), 8 * t);
+  };
+  double realize_s = 0, per_instance_s = 0;
   size_t most_tasks = static_cast<size_t>(n);
   const double reserve_s = 0.1 * ctx.seconds_left();
   auto consider = [&](const std::vector<int>& device, const std::string& note) {
@@ -198,11 +73,12 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     auto r = realize_pipeline(pr, ctx, device, &why);
     const double took = std::chrono::duration<double>(SolveContext::Clock::now() - t0).count();
     realize_s = std::max(realize_s, took);
-    per_task_s = std::max(per_task_s, took / std::max<size_t>(1, device.size()));
-    if (r && (!best || r->score < best->score * (1 - 1e-9))) best = std::move(r), best_note = note;
+    per_instance_s = std::max(per_instance_s, took / instances(device.size()));
+    if (r) best.offer(r->rank, {std::move(*r), note});
   };
   auto out_of_time = [&] {
-    return best && ctx.seconds_left() < std::max({2 * realize_s, 2 * per_task_s * most_tasks, reserve_s});
+    return !best.empty() &&
+           ctx.seconds_left() < std::max({2 * realize_s, 2 * per_instance_s * instances(most_tasks), reserve_s});
   };
 
   // The fallback, realised first: the best single-device or list-scheduled plan.
@@ -249,7 +125,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     starts.emplace_back(std::to_string(lanes) + " replica lane(s)", std::move(device));
   }
   // Steepest single-task moves until none lowers (max load, sum of squares); the moves made.
-  auto descend = [&](Search& search, int& passes) {
+  auto descend = [&](LoadSearch& search, int& passes) {
     std::vector<int> tasks(search.device().size());
     std::iota(tasks.begin(), tasks.end(), 0);
     int moved = 0;
@@ -284,7 +160,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   for (const auto& [label, start] : starts) {
     if (out_of_time()) break;
     const int lanes = static_cast<int>(start.size()) / n;
-    Search search(pr, start);
+    LoadSearch search(pr, start);
     const double before = search.max_load();
     found.push_back({before / lanes, start, "balance: start " + label});
     int passes = 0;
@@ -313,7 +189,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     while (!out_of_time() && !ctx.stopped() && kicks < 100000 && stale < patience) {
       ++kicks;
       ++stale;
-      Search search(pr, elite);
+      LoadSearch search(pr, elite);
       const int l = static_cast<int>(rng() % lanes), len = 1 + static_cast<int>(rng() % 8);
       const int from = static_cast<int>(rng() % n), b = static_cast<int>(rng() % k);
       for (int i = from; i < std::min(n, from + len); ++i) {
@@ -335,15 +211,21 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
                            std::to_string(lanes) + " lane(s)"});
   }
   std::stable_sort(found.begin(), found.end(), [](const Candidate& a, const Candidate& b) { return a.load < b.load; });
+  // Every choice whose load could come within the tolerance of the best period realised (a
+  // period is never below its load), least load first: the rule then picks the least latency.
   for (size_t i = 0; i < found.size(); ++i) {
-    if (!std::isfinite(found[i].load) || (best && found[i].load >= best->score * (1 - 1e-9))) break;
-    if (i > 0 && best && ctx.seconds_left() < std::max(1.5 * realize_s, 1.5 * per_task_s * found[i].device.size()))
+    if (!std::isfinite(found[i].load) ||
+        (!best.empty() && best.best_rank()->fits && found[i].load > best.least_period() * (1 + kPeriodTolerance)))
+      break;
+    if (i > 0 && !best.empty() &&
+        ctx.seconds_left() < std::max(1.5 * realize_s, 1.5 * per_instance_s * instances(found[i].device.size())))
       break;  // the first always
     consider(found[i].device, found[i].note);
   }
-  if (!best) return infeasible("balance: no start or search result gives a plan (" + why + ")");
-  SolverOutput out = std::move(best->output);
-  out.notes.push_back(best_note + (best->step > 0 ? "; delays step " + std::to_string(best->step) : ""));
+  if (best.empty()) return infeasible("balance: no start or search result gives a plan (" + why + ")");
+  auto [realized, note] = best.take();
+  SolverOutput out = std::move(realized.output);
+  out.notes.push_back(note + (realized.step > 0 ? "; delays step " + std::to_string(realized.step) : ""));
   return out;
 }
 

@@ -203,16 +203,17 @@ Result<SolverOutput> MilpSolver::run_throughput(const Problem& pr, const SolveCo
   const int n = pr.num_nodes(), k = pr.num_devices();
   const double total = ctx.seconds_left();
   auto start = shared_balance(pr, ctx.within(0.25 * total));
-  std::optional<Realized> best;
+  StreamBest<Realized> best;
   std::vector<std::string> notes;
   std::string why;
   int start_lanes = 0;
   if (start) {
     start_lanes = static_cast<int>(start->mapping.device.size()) / n;
-    best = realize_pipeline(pr, ctx, start->mapping.device, &why);
-    if (best)
+    if (auto r = realize_pipeline(pr, ctx, start->mapping.device, &why)) {
       notes.push_back("milp: start balance, " + std::to_string(start_lanes) + " lane(s), period " +
-                      std::to_string(best->score) + " us");
+                      std::to_string(r->score) + " us");
+      best.offer(r->rank, std::move(*r));
+    }
   }
   const int max_lanes = std::min(kMaxLanes, std::max(1, k));
   for (int lanes = 1; lanes <= max_lanes; ++lanes) {
@@ -250,14 +251,14 @@ Result<SolverOutput> MilpSolver::run_throughput(const Problem& pr, const SolveCo
       auto r = realize_pipeline(pr, ctx, devices_from_solution(pr, T, res->x), &why);
       if (r) {
         said += ", replayed period " + std::to_string(r->score) + " us";
-        if (!best || r->score < best->score * (1 - 1e-9)) best = std::move(r);
+        best.offer(r->rank, std::move(*r));
       }
     }
     notes.push_back(said);
   }
-  if (!best)
+  if (best.empty())
     return infeasible("milp: no plan found for the throughput objective" + (why.empty() ? "" : " (" + why + ")"));
-  SolverOutput out = std::move(best->output);
+  SolverOutput out = best.take().output;
   out.status = PlanStatus::kFeasible;
   out.notes = std::move(notes);
   return out;

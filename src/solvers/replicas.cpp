@@ -8,6 +8,7 @@
 
 #include "diviml/objective/replay.hpp"
 #include "diviml/solvers/baselines.hpp"
+#include "diviml/solvers/streams.hpp"
 
 namespace diviml {
 
@@ -54,14 +55,13 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
     }
   }
   std::sort(candidates.begin(), candidates.end());
-  std::optional<SolverOutput> best;
-  double best_value = kInf;
+  StreamBest<SolverOutput> best;
   std::string tried;
   // The best few candidates by estimate that meet the latency limit, if any (most compliant
   // candidates first come late: fewer, faster devices).
   int replayed = 0;
   for (size_t c = 0; c < candidates.size() && replayed < kReplayed; ++c) {
-    if (best && ctx.stopped()) break;
+    if (!best.empty() && ctx.stopped()) break;
     const auto& [estimate, lanes, used, count] = candidates[c];
     std::vector<int> lane_device = lane_order(count);
     for (int& d : lane_device) d = fit[d].second;
@@ -75,23 +75,21 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
       }
     auto plan = objective.evaluate(pr, out.mapping);
     if (!plan) return internal_error("replicas: " + plan.error().message);
-    const double value = ctx.score(*plan);
-    if (!std::isfinite(value)) continue;  // above --max-latency-us
+    const StreamRank rank = stream_rank(pr, ctx, *plan);
+    if (!std::isfinite(rank.period)) continue;  // above --max-latency-us
     ++replayed;
     tried += " " + std::to_string(lanes) + " lanes on " + std::to_string(used) +
-             " device(s): " + std::to_string(value) + " us;";
-    if (value < best_value * (1 - 1e-9)) {
-      best_value = value;
-      out.notes.push_back("replicas: " + std::to_string(lanes) + " lane(s) on " + std::to_string(used) +
-                          " device(s), estimated period " + std::to_string(estimate) + " us");
-      best = std::move(out);
-    }
+             " device(s): " + std::to_string(rank.period) + " us;";
+    out.notes.push_back("replicas: " + std::to_string(lanes) + " lane(s) on " + std::to_string(used) +
+                        " device(s), estimated period " + std::to_string(estimate) + " us");
+    best.offer(rank, std::move(out));
   }
-  if (!best)
+  if (best.empty())
     return infeasible("replicas: no dealing of whole-model replicas keeps one input within --max-latency-us " +
                       std::to_string(ctx.options.max_latency_us) + " us");
-  best->notes.push_back("replicas tried:" + tried);
-  return std::move(*best);
+  SolverOutput chosen = best.take();
+  chosen.notes.push_back("replicas tried:" + tried);
+  return chosen;
 }
 
 }  // namespace diviml

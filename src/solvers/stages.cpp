@@ -189,11 +189,10 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     std::stable_sort(candidates.begin() + 1, candidates.end(),
                      [](const Candidate& x, const Candidate& y) { return x.estimate < y.estimate; });
   // Replay the single pipeline and the best few replicated ones; keep the best.
-  std::optional<SolverOutput> chosen;
-  double chosen_value = kInf;
+  StreamBest<SolverOutput> chosen;
   std::string first_error = stopped ? "the time limit came before the DP finished" : "";
   for (size_t ci = 0; ci < std::min<size_t>(candidates.size(), 1 + kReplayed); ++ci) {
-    if (chosen && ctx.stopped()) break;
+    if (!chosen.empty() && ctx.stopped()) break;
     const Candidate& cand = candidates[ci];
     const int lanes = static_cast<int>(cand.lane_group.size());
     std::vector<int> device(static_cast<size_t>(lanes) * n);
@@ -202,19 +201,17 @@ Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ct
     auto realized = realize_pipeline(pr, ctx, device, &first_error);
     if (!realized) continue;
     SolverOutput o = std::move(realized->output);
-    const double value = realized->score;
-    if (value < chosen_value * (1 - 1e-9)) {
-      chosen_value = value;
+    {
       int stages = 0;
       for (const Split& sp : cand.groups) stages += sp.stages;
       o.notes.push_back("stages: " + std::to_string(cand.groups.size()) + " pipeline(s), " + std::to_string(stages) +
                         " stage(s) in all, " + std::to_string(lanes) + " lane(s), over " + std::to_string(c - 1) +
                         " cut positions; DP estimate " + std::to_string(cand.estimate) + " us" +
                         (realized->step > 0 ? "; delays step " + std::to_string(realized->step) : ""));
-      chosen = std::move(o);
+      chosen.offer(realized->rank, std::move(o));
     }
   }
-  if (chosen) return std::move(*chosen);
+  if (!chosen.empty()) return chosen.take();
   // The DP counts a stage's incoming tensors on the link from the previous stage; a tensor from
   // an earlier stage may need a link the platform lacks, or every split may break the latency
   // limit. Then the best single device that runs: what `fastest` gives.

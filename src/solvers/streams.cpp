@@ -6,6 +6,7 @@
 #include <queue>
 #include <tuple>
 
+#include "diviml/objective/memory.hpp"
 #include "diviml/objective/throughput.hpp"
 
 namespace diviml {
@@ -67,8 +68,6 @@ Mapping pipelined_mapping(const Problem& pr, const std::vector<int>& device, int
 }
 
 namespace {
-
-constexpr double kPeriodTolerance = 0.005;
 
 // Busy intervals of one resource within a round [0, length): earliest fitting start.
 class Reservations {
@@ -301,6 +300,42 @@ std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vecto
   return mapping_of_starts(pr, device, start, round_us);
 }
 
+std::optional<Mapping> paced_within(const Problem& pr, const SolveContext& ctx, Mapping m) {
+  auto paced = [&](double pace) -> std::optional<Plan> {
+    m.pace_us = pace;
+    auto plan = ctx.objective->evaluate(pr, m);
+    return plan ? std::optional<Plan>(std::move(*plan)) : std::nullopt;
+  };
+  auto good = [&](const Plan& p) { return fits_memory(pr, p) && std::isfinite(ctx.score(p)); };
+  std::optional<Plan> fastest = paced(0);
+  if (!fastest) return std::nullopt;
+  if (good(*fastest)) {
+    m.pace_us = 0;
+    return m;
+  }
+  // One input at a time: paced far beyond its latency, then at that latency alone.
+  std::optional<Plan> alone = paced(1e3 * std::max(fastest->latency_us, 1.0));
+  if (alone) alone = paced(alone->latency_us * (1 + 1e-6));
+  if (!alone || !good(*alone)) return std::nullopt;
+  // The latency and the inputs in flight fall as the pace grows: bisect (geometrically) for
+  // the least pace that meets both.
+  double lo = fastest->period_us, hi = alone->period_us;
+  for (int i = 0; i < 10 && hi > lo * (1 + 1e-3) && !(ctx.stopped() && i > 0); ++i) {
+    const double mid = std::sqrt(lo * hi);
+    std::optional<Plan> p = paced(mid);
+    if (p && good(*p))
+      hi = p->period_us;
+    else
+      lo = mid;
+  }
+  m.pace_us = hi;
+  return m;
+}
+
+StreamRank stream_rank(const Problem& pr, const SolveContext& ctx, const Plan& plan) {
+  return StreamRank{fits_memory(pr, plan), ctx.score(plan), plan.latency_us};
+}
+
 std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& ctx, const std::vector<int>& device,
                                          std::string* why) {
   // Weights stay resident once per device that runs a node in any lane: a choice that does not
@@ -311,13 +346,7 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
       if (why && why->empty()) *why = "the weights do not fit in '" + pr.platform().devices[d].name + "'";
       return std::nullopt;
     }
-  std::optional<Realized> best;  // the least period so far
-  struct Found {
-    double score, latency_us;
-    int step;
-    Mapping mapping;
-  };
-  std::vector<Found> found;
+  StreamBest<std::pair<Mapping, int>> found;  // (decision, step)
   const double lanes = static_cast<double>(device.size()) / pr.num_nodes();
   const double load = stream_loads(pr, device).max_load();  // per round of the choice's lanes
   const double busiest = load / lanes;
@@ -330,51 +359,63 @@ std::optional<Realized> realize_pipeline(const Problem& pr, const SolveContext& 
     // No period can be below the busiest resource's load per input (the replay starts its
     // search there); a replay that says otherwise is not trusted and the decision dropped.
     if (plan->period_us < busiest * (1 - 1e-6)) return;
-    const double score = ctx.score(*plan);
-    if (!std::isfinite(score)) {
+    const StreamRank rank = stream_rank(pr, ctx, *plan);
+    if (!std::isfinite(rank.period)) {
       if (why && why->empty())
         *why = "one input takes " + std::to_string(plan->latency_us) + " us, above --max-latency-us";
       return;
     }
-    if (!best || score < best->score * (1 - 1e-9)) best = Realized{SolverOutput{}, score, step};
-    found.push_back({score, plan->latency_us, step, std::move(m)});
+    found.offer(rank, {std::move(m), step});
   };
-  // Once a decision reaches the busiest load (within the tolerance), the others could only
-  // trade latency: step 0 (no delays, least latency) first, then a packed schedule at the
-  // load, which nearly always reaches it; the rest only when neither does.
-  auto reached = [&] { return best && best->score <= busiest * (1 + kPeriodTolerance); };
-  consider(pipelined_mapping(pr, device, 0), 0);
+  // Settled once a decision that fits memory reaches the busiest load (within the tolerance):
+  // the other decisions tried after that could only trade latency within the tolerance.
+  auto settled = [&] {
+    return !found.empty() && found.best_rank()->fits && found.least_period() <= busiest * (1 + kPeriodTolerance);
+  };
+  // A static schedule at a round of `load * slack` has a period of at least that per input:
+  // not tried when it could not come within the tolerance of the least period found.
+  auto could_contend = [&](double slack) {
+    return found.empty() || !found.best_rank()->fits ||
+           load * slack / lanes <= found.least_period() * (1 + kPeriodTolerance);
+  };
   auto packed = [&](double slack) {
-    if (best && ctx.stopped()) return;
-    if (best && load * slack >= best->score * lanes * (1 + kPeriodTolerance)) return;
-    auto m = packed_modulo_mapping(pr, device, load * slack);
-    if (m) consider(std::move(*m), -2);
+    if ((!found.empty() && ctx.stopped()) || !could_contend(slack)) return;
+    if (auto m = packed_modulo_mapping(pr, device, load * slack)) consider(std::move(*m), -2);
   };
-  if (!reached()) packed(1.0);
-  for (int step = 1; step <= 2 && !reached(); ++step) {
-    if (best && ctx.stopped()) break;
+  auto table = [&](double slack) {
+    if ((!found.empty() && ctx.stopped()) || !could_contend(slack)) return;
+    if (auto m = modulo_mapping(pr, device, load * slack)) consider(std::move(*m), -1);
+  };
+  // The decisions that can reach the load, least latency first; then the rest only when none of
+  // them did.
+  consider(pipelined_mapping(pr, device, 0), 0);
+  packed(1.0);
+  table(1.0);
+  table(1 + kPeriodTolerance / 2);
+  for (int step = 1; step <= 2; ++step) {
+    if (!found.empty() && ctx.stopped()) break;
     Mapping m = pipelined_mapping(pr, device, step);
     if (std::all_of(m.delay.begin(), m.delay.end(), [](int x) { return x == 0; })) break;
     consider(std::move(m), step);
   }
-  // A little slack saves rounds of waiting (latency).
-  for (double slack : {1.02, 1.1})
-    if (!reached()) packed(slack);
-  // Modulo schedules at rounds a little above the busiest load (fragmentation needs slack).
-  for (double slack : {1.0, 1.05, 1.15, 1.3}) {
-    if (reached() || (best && ctx.stopped())) break;
-    if (best && load * slack >= best->score * lanes) break;
-    auto m = modulo_mapping(pr, device, load * slack);
-    if (m) consider(std::move(*m), -1);
-  }
-  if (!best) return best;
-  // Within 0.5% of the least period, the least latency: delays can cost a lot of latency
-  // for a period only a hair lower.
-  const Found* pick = nullptr;
-  for (const Found& f : found)
-    if (f.score <= best->score * (1 + kPeriodTolerance) && (!pick || f.latency_us < pick->latency_us)) pick = &f;
-  Realized out{SolverOutput{}, pick->score, pick->step};
-  out.output.mapping = pick->mapping;
+  // A little slack saves rounds of waiting (latency); tables need slack where the round
+  // fragments.
+  if (!settled())
+    for (double slack : {1.02, 1.1}) packed(slack);
+  if (!settled())
+    for (double slack : {1.05, 1.15, 1.3}) table(slack);
+  // Pacing: where no decision meets the latency limit, or none fits memory, step 0's decision
+  // at the least pace that does.
+  const bool limited = ctx.options.max_latency_us > 0;
+  if ((limited && found.empty()) || (!found.empty() && !found.best_rank()->fits))
+    if (auto m = paced_within(pr, ctx, pipelined_mapping(pr, device, 0))) consider(std::move(*m), 0);
+  if (found.empty()) return std::nullopt;
+  Realized out;
+  out.rank = *found.best_rank();
+  out.score = out.rank.period;
+  auto [mapping, step] = found.take();
+  out.output.mapping = std::move(mapping);
+  out.step = step;
   return out;
 }
 

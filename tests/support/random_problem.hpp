@@ -16,6 +16,11 @@ struct RandomSpec {
   double forbid_prob = 0.0;  // chance a node cannot run on a non-host device
   bool host_io = true;       // input_bytes on sources, output_bytes on sinks
   bool memory = false;       // give devices a capacity and nodes weights
+  // With memory: room for this many times one input's tensors on every limited device (1: they
+  // never bind on one inference; below that, or with several inputs in flight, they can).
+  double tensor_share = 1.0;
+  // Colocation groups: nodes 0 and 2 in one, 1 and 3 in another (where the graph has them).
+  bool groups = false;
 };
 
 inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
@@ -49,6 +54,7 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
     }
     v.output_bytes = std::round(1000 * u(rng) * u(rng) * 10);
     if (spec.memory) v.param_bytes = std::round(60 * u(rng));
+    if (spec.groups && i < 4) v.colocate = i % 2 == 0 ? "a" : "b";
     g.add_node(v);
   }
   for (int i = 0; i < spec.nodes; ++i)
@@ -69,7 +75,7 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
     for (const Edge& e : g.edges) tensors += e.bytes;
     const double scale = 1 + tensors / 50;
     for (Node& v : g.nodes) v.param_bytes *= scale;
-    for (Device& dev : p.devices) *dev.memory_bytes = *dev.memory_bytes * scale + tensors;
+    for (Device& dev : p.devices) *dev.memory_bytes = *dev.memory_bytes * scale + spec.tensor_share * tensors;
   }
   auto pr = Problem::build(std::move(g), std::move(p));
   return std::move(*pr);

@@ -14,11 +14,13 @@ namespace diviml {
 // - resident bytes for the whole plan: the weights and state (`state_bytes`) of every node
 //   placed on it;
 // - an output from its producer's start until its last local consumer ends, its outgoing
-//   copies end, and (a sink) its return to the host ends; its size is the node's output_bytes,
+//   copies end, and (a sink) its return to the host ends (its host transfer's end; a stream
+//   queues it on the host's link); its size is the node's output_bytes,
 //   else its largest outgoing edge;
 // - a received tensor from its copy's end until its last consumer on the device ends; its size
 //   is the largest edge the copy serves;
-// - the model input (`input_bytes`) from its arrival until the node that reads it ends;
+// - the model input (`input_bytes`) from its arrival (its host transfer's end) until the node
+//   that reads it ends;
 // - an op's `workspace_bytes` while it runs.
 // Intervals are half-open [from, to): a tensor freed at t and one made at t do not add up.
 struct MemoryProfile {

@@ -61,10 +61,16 @@ struct HostTransfer {
 // empty = all 0) shifts a task to older inputs: in device round q it works on the input of round
 // q - delay; delays that never decrease along an edge, with each device's order topological
 // among tasks of equal delay, cannot deadlock.
+//
+// `pace_us` (throughput): inputs arrive no faster than one per pace_us. 0 injects them as fast
+// as the devices keep up (the least period); a longer pace gives up period for latency and memory
+// (fewer inputs wait inside the pipeline): a plan paced at one input's time alone runs each input
+// as the latency replay would.
 struct Mapping {
   std::vector<int> device;              // per task
   std::vector<std::vector<int>> order;  // per device: tasks in execution order
   std::vector<int> delay = {};          // throughput: per task, rounds (empty: none)
+  double pace_us = 0;                   // throughput: the least time between inputs (0: none)
 };
 
 // One module of a module-splitting solve (written to the plan file as "modules").

@@ -31,7 +31,8 @@ namespace diviml {
 Result<Plan> pipeline_replay(const Problem& problem, const Mapping& mapping);
 
 // The decision of a throughput plan: lanes from `plan.lanes`, devices and each device's cyclic
-// order (by start time within the recorded round) from its placements. Fails on placements
+// order (by start time within the recorded round) from its placements, paced at its period_us
+// (a plan may inject slower than its devices allow; Mapping::pace_us). Fails on placements
 // that do not cover every (lane, node) exactly once.
 Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
 
@@ -67,6 +68,11 @@ PeriodLp period_lp(const Problem& problem, double time_limit_s, bool copies = tr
 // Weights resident per device for a lane-by-node device choice (task = lane * n + node): a
 // node's weights once per device that runs it in any lane.
 std::vector<double> resident_bytes(const Problem& problem, const std::vector<int>& device);
+
+// Whether a throughput plan's steady state fits every device's memory_bytes (weights and state
+// once per device, the tensors of every input in flight: memory.hpp); the first device that
+// overflows, named with its bytes, as an input error.
+Status steady_memory_fits(const Problem& problem, const Plan& plan);
 
 const Objective& throughput_objective();
 

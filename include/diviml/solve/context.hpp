@@ -55,8 +55,18 @@ class SolveCache {
     return value;
   }
 
+  // The least one-input latency (a plan's makespan_us) of any plan scored under a latency
+  // limit (SolveContext::score): what an infeasible limit's message reports.
+  void saw_latency(double us) {
+    double now = least_latency_.load();
+    while (us < now && !least_latency_.compare_exchange_weak(now, us)) {
+    }
+  }
+  double least_latency() const { return least_latency_.load(); }
+
  private:
   const Problem* problem_;
+  std::atomic<double> least_latency_{kInf};
   std::mutex mutex_;
   std::map<std::string, std::any> values_;
 };

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include "diviml/solve/solver.hpp"
@@ -17,11 +18,14 @@
 namespace diviml {
 
 // Optional hooks of a solve: where progress goes, a flag that stops it (the best plan so far
-// comes back, `feasible`), and the objective (latency when null).
+// comes back, `feasible`), the objective (latency when null), and a decision to start from
+// (a latency plan's device and order per device: the MILP's incumbent; for throughput, `auto`
+// weighs it as a one-lane stream, paced where a latency limit or memory asks).
 struct SolveHooks {
   ProgressSink progress;
   const std::atomic<bool>* cancel = nullptr;
   const Objective* objective = nullptr;
+  std::shared_ptr<const Mapping> warm_start = nullptr;
 };
 
 // Checks the options (usage error naming the option), computes the objective's static bounds

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "diviml/solve/solver.hpp"
@@ -67,16 +69,84 @@ std::optional<Mapping> modulo_mapping(const Problem& problem, const std::vector<
 // occupy it (overlap_comm false).
 std::optional<Mapping> packed_modulo_mapping(const Problem& problem, const std::vector<int>& device, double round_us);
 
-// The best replayed decision (by the context's score) for a device choice, tried in the order
-// step 0, a packed schedule at the busiest load, steps 1 and 2, packed at 1.02 and 1.1 x, and
-// reservation-table modulo schedules at 1, 1.05, 1.15 and 1.3 x, stopping once one is within
-// 0.5% of the busiest load per input (the rest could only trade latency); among the decisions
-// within 0.5% of the least period, the one with the least latency (delays can cost a lot of
-// latency for a hair of period). Nothing when none replays (the first error
-// in `why`) or every one breaks --max-latency-us.
+// How a throughput solve ranks its plans (docs/formulation.md, "Throughput: the ranking rule"):
+// a plan whose steady state fits every device's memory before one that does not; then the least
+// period (+inf above --max-latency-us); among plans within kPeriodTolerance of the least period,
+// the least latency (latency is the second objective: a period a hair lower is not worth many
+// rounds of waiting). The rule is over a set, not a pairwise order (within-tolerance is not
+// transitive), so candidates are gathered in a StreamBest and picked once.
+inline constexpr double kPeriodTolerance = 0.005;
+struct StreamRank {
+  bool fits = true;      // the steady state fits every device's memory_bytes
+  double period = kInf;  // +inf: no plan, or one input above --max-latency-us
+  double latency = kInf;
+};
+StreamRank stream_rank(const Problem& problem, const SolveContext& ctx, const Plan& plan);
+
+// The candidates the rule could still pick, and the pick. offer() drops what can no longer win
+// (a non-fitting plan once one fits; a period above the least by more than the tolerance).
+template <class T>
+class StreamBest {
+ public:
+  // Whether `rank` could be picked now (offer() keeps it then).
+  bool contends(const StreamRank& rank) const {
+    if (!std::isfinite(rank.period)) return false;
+    if (!any_) return true;
+    if (rank.fits != fits_) return rank.fits;
+    return rank.period <= least_ * (1 + kPeriodTolerance) + 1e-12;
+  }
+  void offer(const StreamRank& rank, T value) {
+    if (!contends(rank)) return;
+    if (!any_ || rank.fits != fits_) {
+      items_.clear();
+      any_ = true;
+      fits_ = rank.fits;
+      least_ = rank.period;
+    } else if (rank.period < least_) {
+      least_ = rank.period;
+      std::erase_if(items_, [&](const auto& it) { return it.first.period > least_ * (1 + kPeriodTolerance) + 1e-12; });
+    }
+    items_.emplace_back(rank, std::move(value));
+  }
+  bool empty() const { return items_.empty(); }
+  // The pick: the least latency among the kept (ties: the lower period, then the first offered).
+  const T* best() const { return items_.empty() ? nullptr : &items_[index()].second; }
+  const StreamRank* best_rank() const { return items_.empty() ? nullptr : &items_[index()].first; }
+  // The least period kept (+inf when empty).
+  double least_period() const { return items_.empty() ? kInf : least_; }
+  T take() { return std::move(items_[index()].second); }
+
+ private:
+  size_t index() const {
+    size_t b = 0;
+    for (size_t i = 1; i < items_.size(); ++i) {
+      const StreamRank &x = items_[i].first, &y = items_[b].first;
+      if (x.latency < y.latency || (x.latency == y.latency && x.period < y.period)) b = i;
+    }
+    return b;
+  }
+  bool any_ = false, fits_ = false;
+  double least_ = kInf;
+  std::vector<std::pair<StreamRank, T>> items_;
+};
+
+// The best replayed decision for a device choice, by the ranking rule above. Tried in the order:
+// step 0 (no delays: the least latency), a packed schedule at the busiest load, reservation
+// tables at the load and within the tolerance above it, steps 1 and 2; then, only when none of
+// those is within the tolerance of the busiest load per input (no decision can be below it),
+// packed schedules at 1.02 and 1.1 x and reservation tables at 1.05, 1.15 and 1.3 x. Nothing when
+// none replays (the first error in `why`) or every one breaks --max-latency-us.
+// The least pace (Mapping::pace_us, 0 when none is needed) at which decision `m` meets the
+// context's latency limit and fits every device's memory in the steady state: bisection between
+// its own period and one input at a time (paced at its latency alone), about a dozen replays.
+// Nothing when even one input at a time breaks either. Pacing helps decisions without delays
+// (a delayed task waits for later inputs, so a slower pace lengthens its wait).
+std::optional<Mapping> paced_within(const Problem& problem, const SolveContext& ctx, Mapping m);
+
 struct Realized {
   SolverOutput output;
-  double score = kInf;  // the context's score of its plan (period, or +inf above the limit)
+  StreamRank rank;
+  double score = kInf;  // the period (rank.period), kept for notes
   int step = 0;
 };
 std::optional<Realized> realize_pipeline(const Problem& problem, const SolveContext& ctx,

@@ -195,11 +195,11 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   }
   // The start is realised first (the fallback, and how long a realisation takes); the MILP
   // gets what is left but twice that.
-  std::optional<Realized> out;
-  std::string note, why;
+  StreamBest<std::pair<Realized, std::string>> out;  // (realised decision, note)
+  std::string why;
   auto consider = [&](const std::vector<int>& choice, const std::string& what) {
     auto r = realize_pipeline(pr, ctx, choice, &why);
-    if (r && (!out || r->score < out->score * (1 - 1e-9))) out = std::move(r), note = what;
+    if (r) out.offer(r->rank, {std::move(*r), what});
   };
   const auto t0 = SolveContext::Clock::now();
   consider(initial, "split: the " + from + " start (the module combination replayed no better)");
@@ -207,7 +207,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
   std::string combined = "not solved";
   double combined_load = kInf;
   const double milp_s = ctx.seconds_left() - 2 * realize_s;
-  if (!unpriceable && (milp_s > 0.02 || !out)) {
+  if (!unpriceable && (milp_s > 0.02 || out.empty())) {
     MilpOptions mo;
     mo.time_limit_s = std::max(0.01, 0.8 * milp_s);
     mo.threads = ctx.options.threads;
@@ -234,9 +234,10 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
                          " places it, combined by MILP (" + combined + ", busiest load " +
                          std::to_string(combined_load) + " us); " + std::to_string(changed) +
                          " node(s) moved from the start");
-  if (!out) return infeasible("split: no module combination gives a plan (" + why + ")");
-  SolverOutput o = std::move(out->output);
-  o.notes.push_back(note + (out->step != 0 ? "; delays" : ""));
+  if (out.empty()) return infeasible("split: no module combination gives a plan (" + why + ")");
+  auto [realized, note] = out.take();
+  SolverOutput o = std::move(realized.output);
+  o.notes.push_back(note + (realized.step != 0 ? "; delays" : ""));
   return o;
 }
 

@@ -313,20 +313,21 @@ TEST(Throughput, PeriodBoundIsBelowEveryDecisionTried) {
 }
 
 TEST(Throughput, PipeliningEmergesOnAChainTooBigForOneDevice) {
-  // Four 10 us ops of one weight unit each; each device holds two: no device runs the whole
-  // model, so neither fastest nor replicas has a plan. Two stages of two ops, a fast link:
-  // a new input every 20 us, each 10 + 10 + 1 + 10 + 10 = 41 us long.
+  // Four 10 us ops of 100 bytes of weights each; each device holds two and room for the 8-byte
+  // tensors of the inputs in flight: no device runs the whole model, so neither fastest nor
+  // replicas has a plan. Two stages of two ops, a fast link: a new input every 20 us, each
+  // 10 + 10 + 1 + 10 + 10 = 41 us long.
   std::string nodes, edges;
   for (int i = 0; i < 4; ++i) {
     nodes += std::string(i ? ", " : "") + R"({"id": "n)" + std::to_string(i) +
-             R"(", "param_bytes": 1, "cost_us": {"A": 10, "B": 10}})";
+             R"(", "param_bytes": 100, "cost_us": {"A": 10, "B": 10}})";
     if (i)
       edges += std::string(i > 1 ? ", " : "") + R"({"src": "n)" + std::to_string(i - 1) + R"(", "dst": "n)" +
                std::to_string(i) + R"(", "bytes": 8})";
   }
   Problem pr = inline_problem(R"({"nodes": [)" + nodes + R"(], "edges": [)" + edges + "]}",
-                              R"({"host": "A", "devices": [{"name": "A", "kind": "gpu", "memory_bytes": 2},
-                                  {"name": "B", "kind": "gpu", "memory_bytes": 2}],
+                              R"({"host": "A", "devices": [{"name": "A", "kind": "gpu", "memory_bytes": 264},
+                                  {"name": "B", "kind": "gpu", "memory_bytes": 264}],
                                   "links": [{"a": "A", "b": "B", "latency_us": 1, "bandwidth_gbps": 1e9}]})");
   SolveHooks hooks;
   hooks.objective = &throughput_objective();
@@ -455,4 +456,81 @@ TEST(PipelineReplay, PackedModuloSchedulesReachTheBusiestLoadOfNearlyAnyChoice) 
   EXPECT_GT(checked, 1000);
   EXPECT_GE(at_load, checked * 0.98) << at_load << " of " << checked;
   EXPECT_LE(worst, 1.15);
+}
+
+// The validator checks a throughput plan's tensor moves and host transfers against its replay as
+// strictly as a latency plan's transfers: a move on a lane the plan lacks, one listed twice, one
+// missing and one at other times are each refused, naming the transfer.
+TEST(Throughput, TheValidatorChecksEveryMoveOfTheRound) {
+  Problem pr = inline_problem(
+      R"({"nodes": [{"id": "a", "input_bytes": 8, "cost_us": {"A": 3, "B": 3}},
+                    {"id": "b", "output_bytes": 8, "cost_us": {"A": 5, "B": 5}}],
+          "edges": [{"src": "a", "dst": "b", "bytes": 8}]})",
+      two_devices(2));
+  // Three lanes: a on A and b on B in each.
+  Mapping m = pipelined_mapping(pr, {0, 1, 0, 1, 0, 1}, 0);
+  auto plan = pipeline_replay(pr, m);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->transfers.size(), 3u);
+  ASSERT_TRUE(throughput_objective().validate(pr, *plan));
+  auto refused = [&](Plan p, const std::string& what) {
+    Status s = throughput_objective().validate(pr, p);
+    ASSERT_FALSE(s) << what;
+    EXPECT_NE(s.error().message.find(what), std::string::npos) << s.error().message;
+  };
+  Plan p = *plan;
+  p.transfers[1].lane = 99;
+  refused(p, "transfer a -> b of lane 99 from 'A' to 'B' is not a move the plan makes");
+  p = *plan;
+  p.transfers.push_back(p.transfers[0]);
+  refused(p, "is listed twice");
+  p = *plan;
+  p.transfers.pop_back();
+  refused(p, "transfer a -> b of lane 2 from 'A' to 'B' is missing");
+  p = *plan;
+  p.transfers[0].end_us += 1;
+  refused(p, "differ from the steady state's");
+  p = *plan;
+  p.host_transfers.erase(p.host_transfers.begin());
+  refused(p, "output transfer of 'b' of lane 0 from 'B' to 'A' is missing");
+}
+
+// Memory in the steady state is a constraint of the validator: the same plan on devices that
+// hold its weights but not the tensors of its inputs in flight is refused, naming the device and
+// the bytes; and every solver's plan there fits.
+TEST(Throughput, TheValidatorHoldsTheSteadyStateToMemory) {
+  const std::string graph =
+      R"({"nodes": [{"id": "a", "param_bytes": 100, "output_bytes": 400, "cost_us": {"A": 10, "B": 10}},
+                    {"id": "b", "param_bytes": 100, "output_bytes": 8, "cost_us": {"A": 10, "B": 10}}],
+          "edges": [{"src": "a", "dst": "b", "bytes": 400}]})";
+  auto devices = [](double bytes) {
+    return R"({"host": "A", "devices": [{"name": "A", "kind": "gpu", "memory_bytes": )" + std::to_string(bytes) +
+           R"(}, {"name": "B", "kind": "gpu", "memory_bytes": )" + std::to_string(bytes) +
+           R"(}], "links": [{"a": "A", "b": "B", "latency_us": 30, "bandwidth_gbps": 1e9}]})";
+  };
+  // a on A, b on B: each input's 400-byte tensor waits 30 us on the link, and a new input comes
+  // every 10 us: A holds three or four of them at once.
+  Problem roomy = inline_problem(graph, devices(1e6));
+  auto plan = pipeline_replay(roomy, split_pair());
+  ASSERT_TRUE(plan);
+  ASSERT_TRUE(throughput_objective().validate(roomy, *plan));
+  Problem tight = inline_problem(graph, devices(800));
+  Status s = throughput_objective().validate(tight, *plan);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("device 'A': "), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("bytes held in the steady state"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("exceed memory_bytes 800"), std::string::npos) << s.error().message;
+  SolveHooks hooks;
+  hooks.objective = &throughput_objective();
+  for (const std::string& name : solver_names()) {
+    if (!make_solver(name)->supports(throughput_objective())) continue;
+    SolveOptions o;
+    o.time_limit_s = 2;
+    auto p = solve(name, tight, o, hooks);
+    if (!p) {
+      EXPECT_EQ(p.error().kind, ErrorKind::kInfeasible) << name << ": " << p.error().message;
+      continue;
+    }
+    EXPECT_TRUE(throughput_objective().validate(tight, *p)) << name;
+  }
 }
