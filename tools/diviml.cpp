@@ -27,6 +27,7 @@
 #include "diviml/simulate/rebalance.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
+#include "diviml/solve/tradeoff.hpp"
 
 namespace {
 
@@ -289,6 +290,13 @@ int run_plan(const PlanArgs& a) {
   return 0;
 }
 
+// "1.5x" for a factor of 1.5 (file names of the trade-off's points).
+std::string fmt_factor(double factor) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gx", factor);
+  return buf;
+}
+
 int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::string& out_dir, bool as_json) {
   if (as_json && a.html == "-") return usage("--json and --html - would both write standard output");
   auto objective = objective_of(a.objective);
@@ -345,6 +353,53 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
   if (best)
     std::fprintf(info, "report of the best plan (%s) written to %s\n", best->solver.c_str(), shown(a.html).c_str());
   return any ? 0 : 1;
+}
+
+// `compare --tradeoff`: the latency plan, then the best throughput plan under each latency limit
+// (solve/tradeoff.hpp), as a table, JSON, plan files per point and the HTML report of the least
+// period with the trade-off drawn.
+int run_tradeoff(const PlanArgs& a, const std::string& out_dir, bool as_json) {
+  if (as_json && a.html == "-") return usage("--json and --html - would both write standard output");
+  auto problem = load_problem(a.graph, a.platform);
+  if (!problem) return die(problem.error());
+  SolveHooks hooks;
+  std::mutex progress_mutex;
+  std::unique_ptr<StatusLine> status = status_line_for(a);
+  hooks.progress = progress_sink(a, status.get(), progress_mutex, std::chrono::steady_clock::now());
+  if (status) status->begin("trade-off: latency, then " + std::to_string(kTradeoffFactors.size()) + " limits");
+  auto t = latency_tradeoff(*problem, a.options, kTradeoffFactors, hooks);
+  if (status) status->stop();
+  if (!t) return die(t.error());
+  const Plan* best = nullptr;  // the least period found: the report's plan
+  for (const TradeoffPoint& p : t->points) {
+    if (!p.plan) continue;
+    if (!best || p.plan->period_us < best->period_us) best = &*p.plan;
+    if (!out_dir.empty()) {
+      const std::string name = p.factor > 0 ? fmt_factor(p.factor) : std::string("none");
+      const std::string base = out_dir + "/" + problem->graph().name + ".tradeoff-" + name;
+      if (Status s = write_text_file(base + ".plan.json", plan_to_json(*problem, *p.plan)); !s) return die(s.error());
+      if (Status s = write_text_file(base + ".svg", gantt_svg(*problem, *p.plan)); !s) return die(s.error());
+    }
+  }
+  const std::string json = tradeoff_json(*problem, *t);
+  if (best && !a.html.empty()) {
+    HtmlComparison with;
+    with.tradeoff_json = json;
+    if (Status s = write_output(a.html, html_report(*problem, *best, with)); !s) return die(s.error());
+  }
+  if (as_json) {
+    std::fputs(json.c_str(), stdout);
+    return best ? 0 : 4;
+  }
+  FILE* info = info_stream({a.html});
+  std::fprintf(info, "graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
+               problem->num_nodes(), problem->graph().num_edges(), problem->platform().name.c_str(),
+               problem->num_devices());
+  std::fputs(tradeoff_table(*t).c_str(), info);
+  if (best && !a.html.empty())
+    std::fprintf(info, "report of the least period (%g us) with the trade-off written to %s\n", best->period_us,
+                 shown(a.html).c_str());
+  return best ? 0 : 4;
 }
 
 int run_validate(const std::string& graph, const std::string& platform, const std::string& plan_path,
@@ -552,12 +607,17 @@ int run(int argc, char** argv) {
       ->excludes(compare_quiet);
   bool compare_json = false;
   compare->add_flag("--json", compare_json, "print the comparison as JSON (one object per solver) instead of a table");
+  bool tradeoff = false;
+  compare->add_flag("--tradeoff", tradeoff,
+                    "throughput: the latency plan, then auto's best period within 1, 1.5, 2 and 4 times its makespan "
+                    "and without a limit (each solve within --time-limit), instead of the solvers");
   compare->footer(
       "Examples:\n"
       "  diviml compare -g models/resnet18.json\n"
       "  diviml compare -g models/googlenet.json --solvers heft,split,milp --time-limit 20 --json\n"
       "  diviml compare -g models/resnet18.json --objective throughput --out-dir runs/\n"
-      "  diviml compare -g models/googlenet.json --solvers heft,split --html compare.html");
+      "  diviml compare -g models/googlenet.json --solvers heft,split --html compare.html\n"
+      "  diviml compare -g models/googlenet.json --tradeoff --time-limit 10 --html tradeoff.html");
 
   std::string vgraph, vplatform, vplan, vobjective;
   auto* val = app.add_subcommand("validate", "check a plan: precedence + transfers, no overlap, memory");
@@ -689,6 +749,14 @@ int run(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
   if (plan->parsed()) return run_plan(a);
+  if (compare->parsed() && tradeoff) {
+    if (!solvers.empty()) return usage("--tradeoff runs auto at every point; it takes no --solvers");
+    if (compare->get_option("--objective")->count() > 0 && a.objective != "throughput")
+      return usage("--tradeoff is about throughput plans; leave --objective out or make it throughput");
+    if (a.options.max_latency_us > 0)
+      return usage("--tradeoff sets its own latency limits; leave --max-latency-us out");
+    return run_tradeoff(a, out_dir, compare_json);
+  }
   if (compare->parsed()) return run_compare(a, solvers, out_dir, compare_json);
   if (val->parsed()) return run_validate(vgraph, vplatform, vplan, vobjective);
   if (reb->parsed()) {

@@ -4,7 +4,10 @@
     model = torchvision.models.resnet18()
     plan = diviml.plan(model, "cpu-2gpu", objective="latency", time_limit=10,
                        example_inputs=torch.randn(1, 3, 224, 224))
-    print(plan.makespan, plan.bound, plan.status)      # microseconds
+    print(plan.makespan, plan.bound, plan.status)      # microseconds: the objective's value and bound
+    stream = diviml.plan(model, "cpu-2gpu", objective="throughput", example_inputs=torch.randn(1, 3, 224, 224))
+    print(stream.period, stream.bound, stream.latency, stream.throughput)   # bound: on the period
+    diviml.tradeoff(model, "cpu-2gpu", example_inputs=torch.randn(1, 3, 224, 224))  # period per latency limit
     plan.placements[0]                                 # Placement(node=..., device=..., ...)
     plan.gantt("plan.svg"); plan.html("plan.html"); plan.trace("plan.trace.json")
     open("plan.json", "w").write(plan.to_json())       # the CLI's plan file (diviml.plan/1)
@@ -26,7 +29,7 @@ except ImportError as e:  # python/diviml is the source; the package is built in
 from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
                       default_platform, objectives, platforms, solvers)
 
-__all__ = ["plan", "Plan", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
+__all__ = ["plan", "tradeoff", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
            "Error", "InputError", "UsageError", "InfeasibleError", "InternalError", "__version__"]
 
 Placement = collections.namedtuple("Placement", "node device start_us end_us lane")
@@ -57,27 +60,47 @@ class Plan:
         self.transfers = [Transfer(t["src"], t["dst"], t["from"], t["to"], t["start_us"], t["end_us"],
                                    t.get("lane", 0)) for t in doc.get("transfers", [])]
 
-    # The names the issue's users reach for first.
-    @property
-    def makespan(self):
-        """One input's time from start to end (latency plans: the objective), microseconds."""
-        return self.makespan_us
-
-    @property
-    def bound(self):
-        """A proven lower bound on the objective's value (makespan, or period), microseconds."""
-        return self.lower_bound_us
-
+    # The objective's figures: `value`, `bound` and `gap` are the objective's own (a latency
+    # plan's makespan, a throughput plan's period); `latency` and `period` say which is which.
     @property
     def value(self):
-        """The objective's value: the period for throughput plans, else the makespan."""
+        """The objective's value, microseconds: the period for throughput plans, else the makespan."""
         return self.period_us if self.objective == "throughput" else self.makespan_us
 
     @property
+    def bound(self):
+        """A proven lower bound on the objective's value (the makespan, or the period), microseconds."""
+        return self.lower_bound_us
+
+    @property
     def gap(self):
-        """(value - bound) / value, in [0, 1]."""
+        """(value - bound) / value, in [0, 1]: how far the objective's value can be from its optimum."""
         v = self.value
         return max(0.0, (v - self.lower_bound_us) / v) if v else 0.0
+
+    @property
+    def latency(self):
+        """One input's time from injection to its last output, microseconds (a latency plan's
+        makespan; a throughput plan's latency at its period)."""
+        return self.latency_us
+
+    @property
+    def period(self):
+        """Time between consecutive inputs in the steady state, microseconds (throughput plans; a
+        latency plan runs one input at a time, so its makespan)."""
+        return self.period_us if self.objective == "throughput" else self.makespan_us
+
+    @property
+    def throughput(self):
+        """Inputs per second: 1e6 / period."""
+        p = self.period
+        return 1e6 / p if p else 0.0
+
+    @property
+    def makespan(self):
+        """One input's time from start to end, microseconds (the latency objective's value; for a
+        throughput plan its latency)."""
+        return self.makespan_us
 
     @property
     def device_of(self):
@@ -183,6 +206,59 @@ def _platform_text(platform):
     return os.fspath(platform)
 
 
+TradeoffPoint = collections.namedtuple("TradeoffPoint", "factor max_latency_us plan error")
+
+
+class Tradeoff:
+    """The latency-period trade-off of a model on a platform: `latency_plan` (the latency
+    objective's plan, makespan L), then `points`: per latency limit (`factor` x L, 0: none) the
+    best throughput plan found (`plan`, a Plan) or why there is none (`error`)."""
+
+    def __init__(self, doc, graph_json, platform):
+        self.doc = doc["tradeoff"]
+        self.latency_plan = Plan(json.dumps(doc["latency_plan"]), graph_json, platform)
+        self.points = []
+        for p, plan_doc in zip(self.doc["points"], doc["plans"]):
+            plan = Plan(json.dumps(plan_doc), graph_json, platform) if plan_doc is not None else None
+            self.points.append(TradeoffPoint(p["factor"], p["max_latency_us"], plan, p.get("error")))
+
+    def to_json(self):
+        """As `diviml compare --tradeoff --json` prints it."""
+        return json.dumps(self.doc, indent=1)
+
+    def __repr__(self):
+        cells = []
+        for p in self.points:
+            limit = f"{p.factor:g}x" if p.factor else "none"
+            cells.append(f"{limit}: " + (f"{p.plan.period:.1f} us" if p.plan else "no plan"))
+        return f"<diviml.Tradeoff latency {self.latency_plan.makespan:.1f} us; periods " + ", ".join(cells) + ">"
+
+
+def _options(time_limit, options, who):
+    opts = {"time-limit": repr(float(time_limit))}
+    known = _native.option_names()
+    for key, value in options.items():
+        if key.replace("_", "-") not in known:
+            names = ", ".join(n.replace("-", "_") for n in known if n != "time-limit")
+            raise UsageError(f"{who}: unknown option '{key}' (options: time_limit, {names})")
+        if isinstance(value, bool):
+            value = int(value)
+        opts[key.replace("_", "-")] = str(value)
+    return opts
+
+
+def tradeoff(model_or_graph, platform=None, time_limit=10, example_inputs=None, fold_batchnorm=True, **options):
+    """The latency-period trade-off (a Tradeoff): the latency plan, then the best throughput plan
+    within 1, 1.5, 2 and 4 times its makespan and without a limit, each solve within
+    `time_limit` seconds. Arguments as for plan()."""
+    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
+    platform_text = _platform_text(platform)
+    if "max_latency_us" in options:
+        raise UsageError("tradeoff: it sets its own latency limits; leave max_latency_us out")
+    doc = json.loads(_native.tradeoff(graph_json, platform_text, _options(time_limit, options, "tradeoff")))
+    return Tradeoff(doc, graph_json, platform_text)
+
+
 def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solver="auto", example_inputs=None,
          fold_batchnorm=True, **options):
     """Plans `model_or_graph` on `platform` and returns a Plan.
@@ -198,13 +274,5 @@ def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solv
     """
     graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
     platform_text = _platform_text(platform)
-    opts = {"time-limit": repr(float(time_limit))}
-    known = _native.option_names()
-    for key, value in options.items():
-        if key.replace("_", "-") not in known:
-            names = ", ".join(n.replace("-", "_") for n in known if n != "time-limit")
-            raise UsageError(f"plan: unknown option '{key}' (options: time_limit, {names})")
-        if isinstance(value, bool):
-            value = int(value)
-        opts[key.replace("_", "-")] = str(value)
+    opts = _options(time_limit, options, "plan")
     return Plan(_native.solve(graph_json, platform_text, solver, objective, opts), graph_json, platform_text)

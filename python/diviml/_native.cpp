@@ -19,6 +19,7 @@
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
 #include "diviml/solve/solver.hpp"
+#include "diviml/solve/tradeoff.hpp"
 
 namespace py = pybind11;
 using namespace diviml;
@@ -87,6 +88,28 @@ std::string solve_text(const std::string& graph_json, const std::string& platfor
   return plan_to_json(problem, *plan);
 }
 
+// The latency-period trade-off (solve/tradeoff.hpp) as JSON text: {"tradeoff": what
+// tradeoff_json writes, "latency_plan": the latency plan file, "plans": per point its plan file or
+// null}.
+std::string tradeoff_text(const std::string& graph_json, const std::string& platform,
+                          const std::map<std::string, std::string>& options) {
+  Problem problem = problem_of(graph_json, platform);
+  SolveOptions opts;
+  for (const auto& [name, text] : options)
+    if (Status s = set_option(opts, name, text); !s) raise(s.error());
+  Result<Tradeoff> t = fail("not solved");
+  {
+    py::gil_scoped_release release;
+    t = latency_tradeoff(problem, opts);
+  }
+  if (!t) raise(t.error());
+  std::string out = "{\"tradeoff\": " + tradeoff_json(problem, *t) +
+                    ", \"latency_plan\": " + plan_to_json(problem, t->latency) + ", \"plans\": [";
+  for (size_t i = 0; i < t->points.size(); ++i)
+    out += (i ? ", " : "") + (t->points[i].plan ? plan_to_json(problem, *t->points[i].plan) : std::string("null"));
+  return out + "]}";
+}
+
 std::string render(const std::string& graph_json, const std::string& platform, const std::string& plan_json,
                    const std::string& kind) {
   Problem problem = problem_of(graph_json, platform);
@@ -145,6 +168,9 @@ PYBIND11_MODULE(_native, m) {
       "the solve options' names, as the CLI spells them (time-limit, threads, ...)");
   m.def("solve", &solve_text, py::arg("graph_json"), py::arg("platform"), py::arg("solver"), py::arg("objective"),
         py::arg("options"), "plan a graph (JSON text) on a platform: the plan as JSON text");
+  m.def("tradeoff", &tradeoff_text, py::arg("graph_json"), py::arg("platform"), py::arg("options"),
+        "the latency plan, then the best throughput plan within 1, 1.5, 2 and 4 times its makespan and "
+        "without a limit: JSON text");
   m.def("render", &render, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"), py::arg("kind"),
         "a plan as an SVG Gantt chart ('gantt'), a Chrome trace ('trace') or an HTML report ('html')");
   m.def("validate", &validate_plan, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"),

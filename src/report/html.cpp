@@ -1,6 +1,7 @@
 #include "diviml/report/html.hpp"
 
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -72,16 +73,26 @@ json report_data(const Problem& pr, const Plan& plan, const HtmlComparison& comp
     nodes.push_back(std::move(n));
   }
   doc["nodes"] = std::move(nodes);
-  // Ops and copies as short arrays: [node, device, start, end, lane] and
-  // [from, to, start, end, bytes, name, producer, lane].
+  // Ops and copies as short arrays: [node, device, start, end, lane, delay] and
+  // [from, to, start, end, bytes, name, producer, lane, delay]. A throughput plan's times are one
+  // steady-state round; an op (or copy) with delay d works on the input injected d rounds before
+  // the round's: its time in that input's own life is its time plus d rounds, less its lane's
+  // injection (lane x period).
   json ops = json::array();
-  for (const Placement& p : plan.placements)
-    ops.push_back({p.node, p.device, p.start_us, p.end_us, stream ? p.lane : 0});
+  std::map<std::pair<int, int>, int> delay_of;  // (lane, node)
+  for (const Placement& p : plan.placements) {
+    ops.push_back({p.node, p.device, p.start_us, p.end_us, stream ? p.lane : 0, stream ? p.delay : 0});
+    delay_of[{stream ? p.lane : 0, p.node}] = stream ? p.delay : 0;
+  }
   doc["ops"] = std::move(ops);
   json copies = json::array();
   for (const report::Copy& c : report::plan_copies(pr, plan)) {
     if (c.from < 0 || c.to < 0 || c.from >= k || c.to >= k) continue;
-    copies.push_back({c.from, c.to, c.start, c.end, c.bytes, c.name, c.producer, c.lane});
+    // Its times are those of its owner's input: the producer's, or (a host input) its reader's.
+    const int owner = c.producer >= 0 ? c.producer : (c.readers.empty() ? -1 : c.readers.front());
+    auto it = delay_of.find({c.lane, owner});
+    copies.push_back(
+        {c.from, c.to, c.start, c.end, c.bytes, c.name, c.producer, c.lane, it == delay_of.end() ? 0 : it->second});
   }
   doc["copies"] = std::move(copies);
   const MemoryProfile mem = memory_profile(pr, plan);
@@ -97,6 +108,8 @@ json report_data(const Problem& pr, const Plan& plan, const HtmlComparison& comp
   doc["memory"] = std::move(memory);
   // A throughput plan's memory is one steady-state round of R x period.
   doc["memory_span_us"] = stream ? plan.lanes * plan.period_us : plan.makespan_us;
+  if (stream) doc["round_us"] = plan.lanes * plan.period_us;
+  if (!comparison.tradeoff_json.empty()) doc["tradeoff"] = json::parse(comparison.tradeoff_json);
   if (!comparison.rows.empty())
     doc["comparison"] =
         json::parse(summary_json(comparison.rows, comparison.fastest_value, plan.objective, g.name, pf.name));

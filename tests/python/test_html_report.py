@@ -104,6 +104,31 @@ def test_a_split_plan_with_modules_and_comparison(diviml_bin, root, chromium, tm
     check_page(chromium, page, json.loads(g.read_text()), tmp_path)
 
 
+class Texts(html.parser.HTMLParser):
+    """The text of every element with an id of interest, and every table cell's text."""
+
+    def __init__(self, ids):
+        super().__init__()
+        self.ids, self.stack, self.text, self.cells, self.paths = ids, [], {}, [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.stack.append(a.get("id") if a.get("id") in self.ids else (tag == "td" and "td"))
+        if a.get("class") == "path-op":
+            self.paths += 1
+
+    def handle_endtag(self, tag):
+        if self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        for key in self.stack:
+            if key == "td":
+                self.cells.append(data)
+            elif key:
+                self.text[key] = self.text.get(key, "") + data
+
+
 def test_a_throughput_plan_shows_its_period_and_lanes(diviml_bin, root, chromium, tmp_path):
     g = root / "models" / "resnet18.json"
     page = tmp_path / "stream.html"
@@ -116,6 +141,47 @@ def test_a_throughput_plan_shows_its_period_and_lanes(diviml_bin, root, chromium
     assert data["memory_span_us"] == pytest.approx(plan["lanes"] * plan["period_us"])
     dom = check_page(chromium, page, json.loads(g.read_text()), tmp_path)
     assert len(dom.nodes) == plan["lanes"] * len(json.loads(g.read_text())["nodes"])
+
+
+def test_a_throughput_page_speaks_periods(diviml_bin, root, chromium, tmp_path):
+    """A pipelined plan with delays: the title says period (bound) and latency, the chart marks the
+    period, one input's path is drawn end to end up to its latency, and no time shown is negative."""
+    g = root / "models" / "googlenet.json"
+    page = tmp_path / "pipe.html"
+    run(diviml_bin, "plan", "-g", g, "--objective", "throughput", "-s", "balance", "--time-limit", "3",
+        "-o", tmp_path / "t.json", "--html", page, "-q")
+    plan = json.loads((tmp_path / "t.json").read_text())
+    assert any(p.get("delay", 0) > 0 for p in plan["placements"])  # ops of older inputs in the round
+    check_page(chromium, page, json.loads(g.read_text()), tmp_path)
+    r = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom",
+                        page.as_uri()], capture_output=True, text=True, timeout=120)
+    texts = Texts({"subtitle", "gantt", "path", "ops"})
+    texts.feed(r.stdout)
+    sub = texts.text["subtitle"]
+    assert sub.startswith("period ") and "(bound " in sub and "latency " in sub, sub
+    assert texts.paths == len(json.loads(g.read_text())["nodes"])  # every op of lane 0 on the path
+    assert 'class="period' in r.stdout
+    path_end = float(re.search(r'data-path-end="([0-9.e+]+)"', r.stdout).group(1))
+    assert path_end == pytest.approx(plan["latency_us"], rel=0.05)
+    times = [c for c in texts.cells if re.match(r"^-?[0-9.]+ (\u00b5s|ms|s)$", c)]
+    assert times and not any(c.startswith("-") for c in times), [c for c in times if c.startswith("-")][:5]
+
+
+def test_the_tradeoff_page_draws_period_against_latency(diviml_bin, root, chromium, tmp_path):
+    g = root / "models" / "resnet18.json"
+    page = tmp_path / "tradeoff.html"
+    r = run(diviml_bin, "compare", "-g", g, "--tradeoff", "--time-limit", "2", "--html", page)
+    assert "latency plan: makespan" in r.stdout and "none" in r.stdout
+    data = embedded(page)
+    points = data["tradeoff"]["points"]
+    assert [p["factor"] for p in points] == [1, 1.5, 2, 4, 0]
+    planned = [p for p in points if "period_us" in p]
+    assert planned and all(p["latency_us"] <= p["max_latency_us"] * (1 + 1e-9) for p in planned if p["max_latency_us"])
+    assert all(p["lower_bound_us"] <= p["period_us"] * (1 + 1e-9) for p in planned)
+    check_page(chromium, page, json.loads(g.read_text()), tmp_path)
+    r = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom",
+                        page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert 'id="tradeoff"' in r.stdout and r.stdout.count('class="point"') == len(planned)
 
 
 def test_compare_reports_the_best_plan_with_the_whole_table(diviml_bin, root, chromium, tmp_path):

@@ -85,6 +85,25 @@ def test_throughput_onnx_and_platform_dicts(diviml, root):
     assert same.makespan == pytest.approx(diviml.plan(graph, "cpu-2gpu", solver="heft").makespan)
 
 
+def test_a_throughput_plan_speaks_periods_and_the_tradeoff_has_them_all(diviml, root):
+    g = root / "models" / "resnet18.json"
+    plan = diviml.plan(g, objective="throughput", solver="stages", time_limit=2)
+    assert plan.period == plan.value == plan.period_us and plan.latency == plan.latency_us
+    assert plan.throughput == pytest.approx(1e6 / plan.period_us)
+    assert plan.bound <= plan.period and plan.gap == pytest.approx((plan.period - plan.bound) / plan.period)
+    lat = diviml.plan(g, solver="heft", time_limit=2)
+    assert lat.period == lat.value == lat.makespan == lat.latency
+    with pytest.raises(diviml.InfeasibleError, match="the least latency found is"):
+        diviml.plan(g, objective="throughput", time_limit=2, max_latency_us=1)
+    t = diviml.tradeoff(g, time_limit=1)
+    assert t.latency_plan.objective == "latency" and [p.factor for p in t.points] == [1, 1.5, 2, 4, 0]
+    for p in t.points:
+        assert (p.plan is None) != (p.error is None)
+        if p.plan is not None and p.max_latency_us:
+            assert p.plan.objective == "throughput" and p.plan.latency <= p.max_latency_us * (1 + 1e-9)
+    assert t.points[-1].plan is not None and json.loads(t.to_json())["points"][-1]["factor"] == 0
+
+
 def test_errors_are_exceptions_by_class(diviml, root):
     g = str(root / "models" / "resnet18.json")
     with pytest.raises(diviml.UsageError, match="unknown solver 'nope'"):

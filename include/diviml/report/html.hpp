@@ -20,6 +20,9 @@ namespace diviml {
 struct HtmlComparison {
   std::vector<SummaryRow> rows;  // empty: no comparison section
   double fastest_value = 0;      // the `fastest` baseline's value, for the speed-up column (0: unknown)
+  // The latency-period trade-off of a throughput plan, as tradeoff_json() writes it (empty: no
+  // such section).
+  std::string tradeoff_json = {};
 };
 
 std::string html_report(const Problem& problem, const Plan& plan, const HtmlComparison& comparison = {});

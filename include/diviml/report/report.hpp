@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "diviml/objective/plan.hpp"
+#include "diviml/solve/tradeoff.hpp"
 
 namespace diviml {
 
@@ -34,6 +35,17 @@ std::string summary_table(const std::vector<SummaryRow>& rows, double fastest_ma
 std::string summary_json(const std::vector<SummaryRow>& rows, double fastest_value, const std::string& objective,
                          const std::string& graph, const std::string& platform);
 SummaryRow summary_row(const Plan& plan);
+
+// The latency-period trade-off (solve/tradeoff.hpp) for people: the latency plan's makespan L,
+// then per limit (a factor of L, or none) the best period found, its bound, one input's latency,
+// inputs per second, lanes and status, or why there is none.
+std::string tradeoff_table(const Tradeoff& tradeoff);
+// The same for machines (`compare --tradeoff --json`, the HTML report, Python): {"graph",
+// "platform", "latency_plan": {"solver", "status", "makespan_us", "lower_bound_us"}, "points":
+// [{"factor" (0: no limit), "max_latency_us" (null: none), "period_us", "lower_bound_us",
+// "latency_us", "throughput_per_s", "lanes", "status", "gap"} or {"factor", "max_latency_us",
+// "error"}]}.
+std::string tradeoff_json(const Problem& problem, const Tradeoff& tradeoff);
 
 // Measured against modelled: per op kind, the sum of the profiled costs on `device` and the
 // sum of the roofline's estimates for the same nodes, and their ratio. Nodes without a

@@ -66,8 +66,19 @@
   // --- header and key figures ------------------------------------------------------------
   document.title = 'DiviML: ' + D.graph + ' on ' + D.platform + ' (' + D.solver + ')';
   root.appendChild(el('h1', {text: D.graph + ' on ' + D.platform}));
-  root.appendChild(el('div', {cls: 'sub', text: 'plan by ' + D.solver + ', objective ' + D.objective + ', ' + nodes.length +
+  root.appendChild(el('div', {cls: 'sub', id: 'subtitle', text: (stream ? 'period ' + us(D.period_us) + ' (bound ' +
+    (D.lower_bound_us > 0 ? us(D.lower_bound_us) : 'none') + '), latency ' + us(D.latency_us) + '; ' : '') +
+    'plan by ' + D.solver + ', objective ' + D.objective + ', ' + nodes.length +
     ' ops on ' + k + ' devices, ' + D.copies.length + ' copies'}));
+  // A throughput plan's ops and copies are one steady-state round of `round` (lanes x period),
+  // given relative to the injection of the round's first input. Drawn over WINDOW rounds at their
+  // place in the round (t mod round: nothing negative); an op with delay d belongs to the input
+  // injected d rounds earlier, so in its input's own life it runs at t + d x round - lane x period.
+  const round = stream ? D.round_us : 0, WINDOW = 2;
+  function phase(t) { return stream && round > 0 ? t - Math.floor(t / round) * round : t; }
+  function inInput(t, lane, delay) { return t + delay * round - lane * D.period_us; }
+  const LANE_COLOURS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#999999'];
+  function laneColour(l) { return LANE_COLOURS[l % LANE_COLOURS.length]; }
   function card(key, value, extra) {
     return el('div', {cls: 'card'}, [el('div', {cls: 'k', text: key}), el('div', {cls: 'v', text: value}),
       extra ? el('div', {cls: 'x', text: extra}) : null]);
@@ -117,9 +128,61 @@
     root.appendChild(t);
   }
 
+  // --- latency-period trade-off (compare --tradeoff) ------------------------------------------
+  if (D.tradeoff) {
+    const T = D.tradeoff, L = T.latency_plan.makespan_us;
+    root.appendChild(el('h2', {text: 'Throughput against latency (latency plan: ' + us(L) + ')'}));
+    const pts = T.points.filter(function (p) { return p.period_us !== undefined; });
+    const TW = 560, TH = 300, PAD = 60;
+    let maxLat = L, maxPer = 0;
+    for (const p of pts) { maxLat = Math.max(maxLat, p.latency_us); maxPer = Math.max(maxPer, p.period_us); }
+    const chart = sv('svg', {width: TW + 2 * PAD, height: TH + 2 * PAD, id: 'tradeoff', role: 'img'});
+    // Log scales: latencies and periods span decades.
+    const lx = function (v) { return PAD + (Math.log(v / (0.8 * L)) / Math.log(1.25 * maxLat / (0.8 * L))) * TW; };
+    const minPer = Math.min.apply(null, pts.map(function (p) { return p.lower_bound_us > 0 ? p.lower_bound_us : p.period_us; }).concat([maxPer]));
+    const ly = function (v) { return PAD + TH - (Math.log(v / (0.8 * minPer)) / Math.log(1.25 * maxPer / (0.8 * minPer))) * TH; };
+    chart.appendChild(sv('line', {x1: PAD, x2: PAD + TW, y1: PAD + TH, y2: PAD + TH, stroke: '#333'}));
+    chart.appendChild(sv('line', {x1: PAD, x2: PAD, y1: PAD, y2: PAD + TH, stroke: '#333'}));
+    chart.appendChild(sv('text', {x: PAD + TW / 2, y: PAD + TH + 40, 'text-anchor': 'middle'}, 'one input\'s latency'));
+    chart.appendChild(sv('text', {x: 14, y: PAD - 14}, 'period (lower: more inputs/s)'));
+    for (const p of T.points) {
+      if (p.max_latency_us === null) continue;
+      const xv = lx(p.max_latency_us);
+      chart.appendChild(sv('line', {x1: xv, x2: xv, y1: PAD, y2: PAD + TH, class: 'cap'}));
+      chart.appendChild(sv('text', {x: xv + 3, y: PAD + 10, class: 'tick'}, p.factor + 'x'));
+    }
+    let line = '';
+    pts.slice().sort(function (a, b) { return a.latency_us - b.latency_us; }).forEach(function (p, i) {
+      line += (i ? 'L' : 'M') + lx(p.latency_us) + ',' + ly(p.period_us);
+    });
+    if (line) chart.appendChild(sv('path', {d: line, fill: 'none', stroke: '#2f6fd6'}));
+    for (const p of pts) {
+      const c = sv('circle', {cx: lx(p.latency_us), cy: ly(p.period_us), r: 5, fill: '#2f6fd6', class: 'point'});
+      c.appendChild(sv('title', null, (p.factor ? p.factor + 'x' : 'no limit') + ': period ' + us(p.period_us) +
+        ' (bound ' + us(p.lower_bound_us) + '), latency ' + us(p.latency_us)));
+      chart.appendChild(c);
+      chart.appendChild(sv('text', {x: lx(p.latency_us) + 7, y: ly(p.period_us) - 6, class: 'tick'}, us(p.period_us)));
+    }
+    root.appendChild(chart);
+    const t = el('table', {id: 'tradeoff-table'});
+    t.appendChild(el('tr', null, ['latency limit', 'period', 'bound', 'latency', 'inputs/s', 'lanes'].map(
+      function (h, i) { return el('th', {cls: i === 0 ? 't' : '', text: h}); })));
+    for (const p of T.points) {
+      const limit = p.max_latency_us === null ? 'none' : p.factor + 'x (' + us(p.max_latency_us) + ')';
+      if (p.period_us === undefined) {
+        t.appendChild(el('tr', null, [el('td', {cls: 't', text: limit}), el('td', {cls: 'err', colspan: '5', text: p.error})]));
+        continue;
+      }
+      t.appendChild(el('tr', null, [el('td', {cls: 't', text: limit}), el('td', {text: us(p.period_us)}),
+        el('td', {text: us(p.lower_bound_us)}), el('td', {text: us(p.latency_us)}),
+        el('td', {text: p.throughput_per_s.toFixed(1)}), el('td', {text: String(p.lanes)})]));
+    }
+    root.appendChild(t);
+  }
+
   // --- Gantt chart -------------------------------------------------------------------------
-  root.appendChild(el('h2', {text: stream ? 'One steady-state round (' + D.lanes + ' lane(s), period ' + us(D.period_us) + ')'
-                                          : 'Timeline'}));
+  root.appendChild(el('h2', {text: stream ? 'Steady state: ' + WINDOW + ' rounds of ' + D.lanes + ' lane(s) (' +
+    us(round) + ' each), period ' + us(D.period_us) + ' marked' : 'Timeline'}));
   const tip = el('div', {id: 'tip'});
   document.body.appendChild(tip);
   function showTip(ev, title, lines, costs) {
@@ -173,10 +236,27 @@
     });
   }
 
-  let span = Math.max(D.makespan_us, stream ? D.lanes * D.period_us : 0);
-  for (const o of D.ops) span = Math.max(span, o[3]);
-  for (const c of D.copies) span = Math.max(span, c[3]);
+  let span = D.makespan_us;
+  if (stream) {
+    span = WINDOW * round;
+  } else {
+    for (const o of D.ops) span = Math.max(span, o[3]);
+    for (const c of D.copies) span = Math.max(span, c[3]);
+  }
   if (!(span > 0)) span = 1;
+  // Where an interval of the round shows in the window: its place in the round, and the same
+  // one round later, and so on (the round before too when it spills over the round's end);
+  // clipped to the window.
+  function showings(start, end) {
+    if (!stream || !(round > 0)) return [[start, end, true]];
+    const s0 = phase(start), len = end - start, out = [];
+    for (let j = -1; j < WINDOW; ++j) {
+      const a = s0 + j * round, b = a + len;
+      if (b <= 0 || a >= span) continue;
+      out.push([Math.max(0, a), Math.min(span, b), j === 0]);
+    }
+    return out;
+  }
 
   const kinds = new Map();
   for (const n of nodes) kinds.set(n.op || 'op', (kinds.get(n.op || 'op') || 0) + 1);
@@ -192,9 +272,17 @@
   const scroll = el('div', {cls: 'scroll', id: 'gantt'});
   root.appendChild(scroll);
   const legend = el('div', {cls: 'legend'});
-  Array.from(kinds.keys()).sort().forEach(function (op) {
-    legend.appendChild(el('span', null, [el('span', {cls: 'sw', style: 'background:' + hue(op)}), op + ' (' + kinds.get(op) + ')']));
-  });
+  if (stream) {
+    for (let l = 0; l < D.lanes; ++l)
+      legend.appendChild(el('span', null, [el('span', {cls: 'sw', style: 'background:' + laneColour(l)}),
+        'lane ' + l + ' (inputs ' + l + ', ' + (l + D.lanes) + ', ...)']));
+    legend.appendChild(el('span', null, [el('span', {cls: 'sw', style: 'background:#fff;border-style:dashed'}),
+      'dashed: every period']));
+  } else {
+    Array.from(kinds.keys()).sort().forEach(function (op) {
+      legend.appendChild(el('span', null, [el('span', {cls: 'sw', style: 'background:' + hue(op)}), op + ' (' + kinds.get(op) + ')']));
+    });
+  }
   root.appendChild(legend);
 
   const LABEL = 170, ROW = 22, AXIS = 22;
@@ -213,7 +301,8 @@
     }
     if (stream && D.period_us > 0)
       for (let t = D.period_us; t < span - 1e-9; t += D.period_us)
-        g.appendChild(sv('line', {x1: x(t), x2: x(t), y1: AXIS - 4, y2: H, class: 'period'}));
+        g.appendChild(sv('line', {x1: x(t), x2: x(t), y1: AXIS - 4, y2: H,
+          class: Math.abs(t / round - Math.round(t / round)) < 1e-9 ? 'period round' : 'period'}));
     rowsOf.forEach(function (r, i) {
       const y = AXIS + i * ROW;
       if (i % 2 === 0) g.appendChild(sv('rect', {x: 0, y: y, width: LABEL + W + 10, height: ROW, fill: '#fafbfc'}));
@@ -223,36 +312,52 @@
     for (const o of D.ops) {
       const n = nodes[o[0]];
       const y = AXIS + o[1] * ROW + 2;
-      const w = Math.max(0.6, x(o[3]) - x(o[2]));
-      const r = sv('rect', {x: x(o[2]), y: y, width: w, height: ROW - 4, class: 'op', fill: hue(n.op || 'op'),
-        'data-node': n.id, 'data-device': devices[o[1]].name});
-      if (stream) r.setAttribute('data-lane', o[4]);
-      r.addEventListener('mousemove', function (ev) {
-        const lines = [(n.op || 'op') + ' on ' + devices[o[1]].name + (stream ? ', lane ' + o[4] : ''),
-          'start ' + us(o[2]) + ', end ' + us(o[3]) + ' (' + us(o[3] - o[2]) + ')'];
-        if (n.flops !== undefined) lines.push((n.flops / 1e9).toFixed(3) + ' GFLOP');
-        showTip(ev, n.id, lines, costTable(o[0], o[1]));
-      });
-      r.addEventListener('mouseleave', hideTip);
-      g.appendChild(r);
-      opRects.push(r);
-      if (w > 40) {
-        const label = sv('text', {x: x(o[2]) + 3, y: y + 13, 'pointer-events': 'none'}, n.id);
-        label.setAttribute('textLength', Math.min(w - 6, n.id.length * 6.2));
-        label.setAttribute('lengthAdjust', 'spacingAndGlyphs');
-        g.appendChild(label);
+      for (const [a, b, first] of showings(o[2], o[3])) {
+        const w = Math.max(0.6, x(b) - x(a));
+        // One element per op (the first showing) carries its id; the repeats are drawn alike.
+        const r = sv('rect', {x: x(a), y: y, width: w, height: ROW - 4, class: first ? 'op' : 'op rep',
+          fill: stream ? laneColour(o[4]) : hue(n.op || 'op')});
+        if (first) {
+          r.setAttribute('data-node', n.id);
+          r.setAttribute('data-device', devices[o[1]].name);
+          if (stream) r.setAttribute('data-lane', o[4]);
+          opRects.push(r);
+        }
+        r.addEventListener('mousemove', function (ev) {
+          const lines = [(n.op || 'op') + ' on ' + devices[o[1]].name + (stream ? ', lane ' + o[4] : '')];
+          if (stream) {
+            lines.push('in the round: ' + us(phase(o[2])) + ' - ' + us(phase(o[2]) + o[3] - o[2]) + ' (' + us(o[3] - o[2]) + ')');
+            lines.push('in its input\'s life: ' + us(inInput(o[2], o[4], o[5])) + ' (delay ' + o[5] + ' round(s))');
+          } else {
+            lines.push('start ' + us(o[2]) + ', end ' + us(o[3]) + ' (' + us(o[3] - o[2]) + ')');
+          }
+          if (n.flops !== undefined) lines.push((n.flops / 1e9).toFixed(3) + ' GFLOP');
+          showTip(ev, n.id, lines, costTable(o[0], o[1]));
+        });
+        r.addEventListener('mouseleave', hideTip);
+        g.appendChild(r);
+        if (w > 40) {
+          const label = sv('text', {x: x(a) + 3, y: y + 13, 'pointer-events': 'none'}, n.id);
+          label.setAttribute('textLength', Math.min(w - 6, n.id.length * 6.2));
+          label.setAttribute('lengthAdjust', 'spacingAndGlyphs');
+          g.appendChild(label);
+        }
       }
     }
     D.copies.forEach(function (c, i) {
       const row = linkRows.get(copyRow[i].key)[copyRow[i].sub].row;
       const y = AXIS + row * ROW + 5;
-      const r = sv('rect', {x: x(c[2]), y: y, width: Math.max(0.6, x(c[3]) - x(c[2])), height: ROW - 10, class: 'copy'});
-      r.addEventListener('mousemove', function (ev) {
-        showTip(ev, c[5], [devices[c[0]].name + ' \u2192 ' + devices[c[1]].name + (stream ? ', lane ' + c[7] : ''),
-          bytes(c[4]) + ', start ' + us(c[2]) + ', end ' + us(c[3]) + ' (' + us(c[3] - c[2]) + ')']);
-      });
-      r.addEventListener('mouseleave', hideTip);
-      g.appendChild(r);
+      for (const [a, b] of showings(c[2], c[3])) {
+        const r = sv('rect', {x: x(a), y: y, width: Math.max(0.6, x(b) - x(a)), height: ROW - 10, class: 'copy'});
+        if (stream) r.setAttribute('fill', laneColour(c[7]));
+        r.addEventListener('mousemove', function (ev) {
+          showTip(ev, c[5], [devices[c[0]].name + ' \u2192 ' + devices[c[1]].name + (stream ? ', lane ' + c[7] : ''),
+            bytes(c[4]) + ', ' + (stream ? 'in the round ' + us(phase(c[2])) : 'start ' + us(c[2]) + ', end ' + us(c[3])) +
+            ' (' + us(c[3] - c[2]) + ')']);
+        });
+        r.addEventListener('mouseleave', hideTip);
+        g.appendChild(r);
+      }
     });
     scroll.replaceChildren(g);
     highlight();
@@ -272,6 +377,50 @@
   zfit.addEventListener('click', function () { zoom = 1; drawGantt(); });
   find.addEventListener('input', highlight);
   drawGantt();
+
+  // --- one input end to end (throughput) -----------------------------------------------------
+  if (stream) {
+    root.appendChild(el('h2', {text: 'One input end to end (lane 0): latency ' + us(D.latency_us)}));
+    const pathDiv = el('div', {cls: 'scroll', id: 'path'});
+    root.appendChild(pathDiv);
+    const mine = D.ops.filter(function (o) { return o[4] === 0; });
+    const moves = D.copies.filter(function (c) { return c[7] === 0; });
+    const used = Array.from(new Set(mine.map(function (o) { return o[1]; }))).sort(function (a, b) { return a - b; });
+    const PW = baseWidth(), PH = AXIS + (used.length + 1) * ROW + 4;
+    let end = D.latency_us;
+    for (const o of mine) end = Math.max(end, inInput(o[3], 0, o[5]));
+    for (const c of moves) end = Math.max(end, inInput(c[3], 0, c[8]));
+    if (!(end > 0)) end = 1;
+    const g = sv('svg', {width: LABEL + PW + 10, height: PH, role: 'img'});
+    const x = function (t) { return LABEL + (t / end) * PW; };
+    const step = niceStep(end, PW / 110);
+    for (let t = 0; t <= end + 1e-9; t += step) {
+      g.appendChild(sv('line', {x1: x(t), x2: x(t), y1: AXIS - 4, y2: PH, class: 'grid'}));
+      g.appendChild(sv('text', {x: x(t) + 2, y: 12, class: 'tick'}, us(t)));
+    }
+    for (let t = round; t < end - 1e-9; t += round)
+      g.appendChild(sv('line', {x1: x(t), x2: x(t), y1: AXIS - 4, y2: PH, class: 'period round'}));
+    used.forEach(function (d, i) {
+      g.appendChild(sv('text', {x: 6, y: AXIS + i * ROW + 15, class: 'row-label'}, devices[d].name));
+    });
+    g.appendChild(sv('text', {x: 6, y: AXIS + used.length * ROW + 15, class: 'row-label'}, 'copies'));
+    for (const o of mine) {
+      const a = inInput(o[2], 0, o[5]), b = inInput(o[3], 0, o[5]);
+      const r = sv('rect', {x: x(a), y: AXIS + used.indexOf(o[1]) * ROW + 2, width: Math.max(0.6, x(b) - x(a)),
+        height: ROW - 4, class: 'path-op', fill: laneColour(0), 'data-path-node': nodes[o[0]].id});
+      r.appendChild(sv('title', null, nodes[o[0]].id + ' on ' + devices[o[1]].name + ': ' + us(a) + ' - ' + us(b)));
+      g.appendChild(r);
+    }
+    for (const c of moves) {
+      const a = inInput(c[2], 0, c[8]), b = inInput(c[3], 0, c[8]);
+      const r = sv('rect', {x: x(a), y: AXIS + used.length * ROW + 5, width: Math.max(0.6, x(b) - x(a)), height: ROW - 10,
+        class: 'copy'});
+      r.appendChild(sv('title', null, c[5] + ': ' + us(a) + ' - ' + us(b)));
+      g.appendChild(r);
+    }
+    pathDiv.appendChild(g);
+    body.dataset.pathEnd = String(end);
+  }
 
   // --- memory over time --------------------------------------------------------------------
   root.appendChild(el('h2', {text: stream ? 'Memory over one steady-state round (' + us(D.memory_span_us) + ')'
@@ -339,12 +488,12 @@
   const wrap = el('div', {cls: 'tablewrap'});
   root.appendChild(wrap);
   const LIMIT = 2000;  // rows drawn at once; the filter searches all
-  const order = D.ops.slice().sort(function (a, b) { return a[2] - b[2] || a[1] - b[1]; });
+  const order = D.ops.slice().sort(function (a, b) { return phase(a[2]) - phase(b[2]) || a[1] - b[1]; });
   function drawTable() {
     const q = filter.value.trim();
     const t = el('table', {id: 'ops'});
-    const head = ['op', 'kind', 'device'].concat(stream ? ['lane'] : [], ['start', 'end', 'time'],
-      devices.map(function (d) { return 'on ' + d.name; }));
+    const head = ['op', 'kind', 'device'].concat(stream ? ['lane', 'delay', 'start in round', 'end in round', 'time',
+      'start in its input'] : ['start', 'end', 'time'], devices.map(function (d) { return 'on ' + d.name; }));
     t.appendChild(el('tr', null, head.map(function (h, i) { return el('th', {cls: i < 3 ? 't' : '', text: h}); })));
     let matched = 0;
     for (const o of order) {
@@ -352,8 +501,14 @@
       if (q !== '' && n.id.indexOf(q) < 0 && (n.op || '').indexOf(q) < 0) continue;
       if (++matched > LIMIT) continue;
       const cells = [el('td', {cls: 't', text: n.id}), el('td', {cls: 't', text: n.op}), el('td', {cls: 't', text: devices[o[1]].name})];
-      if (stream) cells.push(el('td', {text: String(o[4])}));
-      cells.push(el('td', {text: us(o[2])}), el('td', {text: us(o[3])}), el('td', {text: us(o[3] - o[2])}));
+      if (stream) {
+        const a = phase(o[2]);
+        cells.push(el('td', {text: String(o[4])}), el('td', {text: String(o[5])}), el('td', {text: us(a)}),
+          el('td', {text: us(a + o[3] - o[2])}), el('td', {text: us(o[3] - o[2])}),
+          el('td', {text: us(inInput(o[2], o[4], o[5]))}));
+      } else {
+        cells.push(el('td', {text: us(o[2])}), el('td', {text: us(o[3])}), el('td', {text: us(o[3] - o[2])}));
+      }
       for (const c of n.cost) cells.push(el('td', {text: c === null ? 'cannot run' : us(c)}));
       t.appendChild(el('tr', null, cells));
     }
