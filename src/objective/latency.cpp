@@ -27,11 +27,15 @@ class LatencyObjective final : public Objective {
   // schedules them on it (replay.hpp).
   Status accepts(const Problem&) const override { return {}; }
   // The exact searches (milp, bnb, split's pinned solves) let copies overlap; where a device's
-  // copies occupy it, a value they prove is a replayed schedule, not a bound, so only the
-  // static bounds (critical path, work), which stay valid, are kept.
+  // copies occupy it and it runs something, a value they prove is a replayed schedule, not a
+  // bound, so only the static bounds (critical path, work), which stay valid, are kept.
   bool solver_bounds_hold(const Problem& problem) const override {
-    for (const Device& d : problem.platform().devices)
-      if (!d.overlap_comm) return false;
+    // A device that runs nothing moves no copies (host I/O does not occupy): it changes no plan.
+    for (int d = 0; d < problem.num_devices(); ++d) {
+      if (problem.platform().devices[d].overlap_comm) continue;
+      for (int v = 0; v < problem.num_nodes(); ++v)
+        if (problem.can_run(v, d)) return false;
+    }
     return true;
   }
   bool memory_over_time() const override { return true; }

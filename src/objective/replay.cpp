@@ -19,9 +19,11 @@ struct Copy {
 // The replay where some devices' copies occupy them (overlap_comm false): a list schedule in
 // time. At each step the earliest thing that can start goes: a device's next task once its
 // inputs are there and the device is free, or a copy once its producer has ended and the
-// devices it occupies are free; at equal times a copy goes first. Copies are per producer and
-// destination device (as the executor sends them) and do not contend for links; host I/O does
-// not occupy devices. Fills `start`/`end` per node and returns the copies, or fails.
+// devices it occupies are free; at equal times a copy goes first. Where an end occupies, copies
+// are per producer and destination device (as the executor sends them); between two devices
+// that overlap copies with compute, per edge, at the producer's end (as without any such
+// device: an idle device elsewhere changes nothing). Copies do not contend for links; host I/O
+// does not occupy devices. Fills `start`/`end` per node and returns the copies, or fails.
 Result<std::vector<Copy>> schedule_occupied(const Problem& pr, const Mapping& m, std::vector<double>& start,
                                             std::vector<double>& end) {
   const Graph& g = pr.graph();
@@ -40,9 +42,12 @@ Result<std::vector<Copy>> schedule_occupied(const Problem& pr, const Mapping& m,
       if (!std::isfinite(c))
         return fail("replay: no link from '" + pf.devices[a].name + "' to '" + pf.devices[b].name + "' for edge " +
                     g.nodes[u].id + " -> " + g.nodes[v].id);
+      // One copy per producer and destination where an end's copies occupy it (the executor
+      // sends the tensor once); between devices whose copies overlap compute, each edge its own.
       int id = -1;
-      for (int x : copies_of[u])
-        if (copies[x].to == b) id = x;
+      if (occupies[a] || occupies[b])
+        for (int x : copies_of[u])
+          if (copies[x].to == b) id = x;
       if (id < 0) {
         id = static_cast<int>(copies.size());
         copies.push_back(Copy{u, b, 0, {}});

@@ -105,9 +105,10 @@ Status validate(const Problem& pr, const Plan& plan) {
       return fail("edge " + g.nodes[g.edges[e].src].id + " -> " + g.nodes[g.edges[e].dst].id + " crosses from '" +
                   pf.devices[at[g.edges[e].src]->device].name + "' to '" + pf.devices[at[g.edges[e].dst]->device].name +
                   "' but the plan lists no transfer for it");
-  // Devices whose copies occupy them (overlap_comm false): a producer's tensor moves once per
-  // destination device, so the transfers of one producer to one device are one copy (equal
-  // times), and that copy may overlap no task and no other copy on either end that it occupies.
+  // Devices whose copies occupy them (overlap_comm false): where an end of a copy is such a
+  // device, a producer's tensor moves once per destination device, so the transfers of one
+  // producer to one device are one copy (equal times), and that copy may overlap no task and no
+  // other copy on either end that it occupies. Copies between other devices are unaffected.
   bool occupied = false;
   for (const Device& dev : pf.devices) occupied |= !dev.overlap_comm;
   if (occupied) {
@@ -115,6 +116,7 @@ Status validate(const Problem& pr, const Plan& plan) {
     std::vector<std::vector<std::tuple<double, double, std::string>>> busy(k);
     for (const Transfer& t : plan.transfers) {
       const Edge& e = g.edges[t.edge];
+      if (pf.devices[t.from].overlap_comm && pf.devices[t.to].overlap_comm) continue;  // neither end occupied
       auto [it, fresh] = copy_of.emplace(std::pair<int, int>{e.src, t.to}, &t);
       const std::string name = "copy of '" + g.nodes[e.src].id + "' to '" + pf.devices[t.to].name + "'";
       if (!fresh) {

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <tuple>
 
 #include "diviml/objective/throughput.hpp"
+#include "diviml/solvers/baselines.hpp"
 
 namespace diviml {
 namespace {
@@ -24,6 +26,42 @@ void order_by(const Problem& pr, Mapping& m, const std::vector<double>& start) {
       const int da = m.delay.empty() ? 0 : m.delay[a], db = m.delay.empty() ? 0 : m.delay[b];
       return std::make_tuple(da, start[a], rank[a % n], a / n) < std::make_tuple(db, start[b], rank[b % n], b / n);
     });
+}
+
+// Whether group c on device d can exchange every tensor with its members' neighbours outside the
+// group where they run now (in every lane), and its members reach the host where they must.
+bool links_reach(const Problem& pr, const Mapping& m, int c, int d) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), lanes = static_cast<int>(m.device.size()) / n;
+  for (int v : pr.group_members(c)) {
+    if (!std::isfinite(pr.input_us(v, d)) || !std::isfinite(pr.output_us(v, d))) return false;
+    for (int l = 0; l < lanes; ++l) {
+      for (int e : g.in_edges(v)) {
+        const int u = g.edges[e].src;
+        if (pr.group_of(u) != c && !std::isfinite(pr.comm_us(e, m.device[l * n + u], d))) return false;
+      }
+      for (int e : g.out_edges(v)) {
+        const int w = g.edges[e].dst;
+        if (pr.group_of(w) != c && !std::isfinite(pr.comm_us(e, d, m.device[l * n + w]))) return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Whether every edge of every lane has a link and every node reaches the host where it must.
+bool linked(const Problem& pr, const Mapping& m) {
+  const Graph& g = pr.graph();
+  const int n = pr.num_nodes(), lanes = static_cast<int>(m.device.size()) / n;
+  for (int l = 0; l < lanes; ++l) {
+    for (int v = 0; v < n; ++v)
+      if (!std::isfinite(pr.input_us(v, m.device[l * n + v])) || !std::isfinite(pr.output_us(v, m.device[l * n + v])))
+        return false;
+    for (int e = 0; e < g.num_edges(); ++e)
+      if (!std::isfinite(pr.comm_us(e, m.device[l * n + g.edges[e].src], m.device[l * n + g.edges[e].dst])))
+        return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -60,15 +98,18 @@ bool colocate(const Problem& pr, const Objective& objective, Mapping& m) {
     const double bytes = pr.group_resident_bytes(c);
     for (int lane = 0; lane < lanes; ++lane)
       for (int v : members) work[m.device[lane * n + v]] -= pr.cost_us(v, m.device[lane * n + v]);
-    // The device that runs every member with the least work after; one where the group's
-    // weights fit first. (Resident bytes are approximate here: fit_memory checks the plan.)
+    // The device that runs every member with the least work after: first one whose links reach
+    // every neighbour outside the group where it runs now (and the host, where a member talks to
+    // it), then one where the group's weights fit. (Resident bytes are approximate here:
+    // fit_memory checks the plan.)
     int best = -1;
-    std::tuple<bool, double> best_key{true, kInf};
+    std::tuple<bool, bool, double> best_key{true, true, kInf};
     for (int d = 0; d < k; ++d) {
       if (!pr.group_runs(c, d)) continue;
       double own = 0;
       for (int v : members) own += lanes * pr.cost_us(v, d);
-      std::tuple<bool, double> key{resident[d] + bytes > pr.capacity_bytes(d), work[d] + own};
+      std::tuple<bool, bool, double> key{!links_reach(pr, m, c, d), resident[d] + bytes > pr.capacity_bytes(d),
+                                         work[d] + own};
       if (best < 0 || key < best_key) best = d, best_key = key;
     }
     // Problem::build guarantees a device runs the whole group.
@@ -79,6 +120,15 @@ bool colocate(const Problem& pr, const Objective& objective, Mapping& m) {
       }
     resident[best] += bytes;
   }
+  // Where no device of some group reached all its neighbours, the groups moved leave an edge
+  // without a link: any assignment that keeps groups and links (a bounded search), in every lane,
+  // in topological order.
+  if (!linked(pr, m))
+    if (std::optional<std::vector<int>> fit = feasible_assignment(pr, kFeasibleSearchSteps)) {
+      for (int t = 0; t < tasks; ++t) m.device[t] = (*fit)[t % n];
+      m.delay.clear();
+      std::fill(start.begin(), start.end(), 0.0);
+    }
   order_by(pr, m, start);
   return true;
 }

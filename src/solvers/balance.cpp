@@ -104,7 +104,6 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     starts.insert(starts.begin(), rounded.begin(), rounded.end());
   }
   for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
-    if (solver == &stages_ && k > StagesSolver::kMaxDevices) continue;
     auto o = solver->run(pr, ctx.within(ctx.seconds_left() / 4));
     if (o) starts.emplace_back(solver->name(), o->mapping.device);
   }

@@ -30,22 +30,32 @@ std::optional<std::vector<int>> feasible_assignment(const Problem& pr, long max_
   }
   std::vector<int> dev(n, -1);
   std::vector<double> mem(k, 0.0);
+  // Colocation groups: the first member placed decides the group's device (one that runs every
+  // member) and reserves all its weights there; the others follow it.
+  std::vector<int> group_device(pr.num_groups(), -1);
   long steps = 0;
   // Depth-first in topological order; a device is allowed when memory and every link from an
   // already placed predecessor allow it. Exhaustive within the step budget.
   std::function<bool(int)> place = [&](int t) {
     if (t == n) return true;
     const int v = topo[t];
+    const int c = pr.group_of(v);
     for (int d : cand[v]) {
       if (++steps > max_steps) return false;
-      if (mem[d] + pr.resident_bytes(v) > pr.capacity_bytes(d)) continue;
+      const bool opens = c >= 0 && group_device[c] < 0;
+      if (c >= 0 && !opens && group_device[c] != d) continue;
+      if (opens && !pr.group_runs(c, d)) continue;
+      const double bytes = c < 0 ? pr.resident_bytes(v) : opens ? pr.group_resident_bytes(c) : 0.0;
+      if (mem[d] + bytes > pr.capacity_bytes(d)) continue;
       bool linked = true;
       for (int e : g.in_edges(v)) linked = linked && std::isfinite(pr.comm_us(e, dev[g.edges[e].src], d));
       if (!linked) continue;
       dev[v] = d;
-      mem[d] += pr.resident_bytes(v);
+      mem[d] += bytes;
+      if (opens) group_device[c] = d;
       if (place(t + 1)) return true;
-      mem[d] -= pr.resident_bytes(v);
+      if (opens) group_device[c] = -1;
+      mem[d] -= bytes;
       dev[v] = -1;
       if (steps > max_steps) return false;
     }

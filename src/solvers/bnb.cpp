@@ -94,6 +94,8 @@ class Search {
     avail_.assign(k_, 0.0);
     mem_.assign(k_, 0.0);
     order_.assign(k_, {});
+    group_device_.assign(pr.num_groups(), -1);
+    group_placed_.assign(pr.num_groups(), 0);
     // Load weightings: uniform, and the LP work bound's (a slow device weighs little).
     weights_.assign(k_, 1.0 / k_);
     if (static_cast<int>(weights.size()) == k_) weights_.insert(weights_.end(), weights.begin(), weights.end());
@@ -297,6 +299,15 @@ class Search {
     return false;
   }
 
+  // The weights a node adds where it goes: its own, or for the first member of a colocation
+  // group the whole group's (the others then add none).
+  double resident(int v, int d) const {
+    (void)d;
+    const int group = pr_.group_of(v);
+    if (group < 0) return pr_.resident_bytes(v);
+    return group_device_[group] >= 0 ? 0.0 : pr_.group_resident_bytes(group);
+  }
+
   // Appends follow the order (start, end, topological position): every semi-active schedule
   // lists its nodes in that order without breaking a device order or precedence (a node that
   // starts with another on its device and ends no later is zero-length, so it may go first),
@@ -334,8 +345,11 @@ class Search {
     for (int v = 0; v < n_; ++v) {
       if (dev_[v] >= 0 || waiting_[v] > 0) continue;
       if (twin_before_[v] >= 0 && dev_[twin_before_[v]] < 0) continue;  // twins start in index order
+      const int group = pr_.group_of(v);
       for (int d = 0; d < k_; ++d) {
-        if (!std::isfinite(cost_[v * k_ + d]) || mem_[d] + pr_.resident_bytes(v) > pr_.capacity_bytes(d)) continue;
+        if (!std::isfinite(cost_[v * k_ + d]) || mem_[d] + resident(v, d) > pr_.capacity_bytes(d)) continue;
+        // Colocation: a group goes where its first member went, to a device that runs it whole.
+        if (group >= 0 && (group_device_[group] >= 0 ? group_device_[group] != d : !pr_.group_runs(group, d))) continue;
         // Identical devices: of those still unused, only the first (the rest give mirror images).
         if (twin_device_[d] >= 0 && order_[d].empty() && order_[twin_device_[d]].empty()) continue;
         const double s = start_on(v, d), e = s + cost_[v * k_ + d];
@@ -352,7 +366,10 @@ class Search {
       dev_[v] = d;
       fin_[v] = c.start + cost_[v * k_ + d];
       avail_[d] = fin_[v];
-      mem_[d] += pr_.resident_bytes(v);
+      const double bytes = resident(v, d);
+      mem_[d] += bytes;
+      const int group = pr_.group_of(v);
+      if (group >= 0 && group_placed_[group]++ == 0) group_device_[group] = d;
       order_[d].push_back(v);
       for (size_t j = 0; j < rest_.size(); ++j) rest_[j] -= share_[j * n_ + v];
       for (int e : g_.out_edges(v)) --waiting_[g_.edges[e].dst];
@@ -360,7 +377,8 @@ class Search {
       for (int e : g_.out_edges(v)) ++waiting_[g_.edges[e].dst];
       for (size_t j = 0; j < rest_.size(); ++j) rest_[j] += share_[j * n_ + v];
       order_[d].pop_back();
-      mem_[d] -= pr_.resident_bytes(v);
+      if (group >= 0 && --group_placed_[group] == 0) group_device_[group] = -1;
+      mem_[d] -= bytes;
       avail_[d] = saved_avail;
       dev_[v] = -1;
       if (stopped_) return;
@@ -398,6 +416,10 @@ class Search {
       for (size_t i = 0; i < region.size(); ++i) local[region[i]] = static_cast<int>(i);
       std::vector<double> sig{static_cast<double>(p), g_.edges[g_.in_edges(v)[0]].bytes,
                               static_cast<double>(region.size())};
+      // Colocation groups tie nodes across regions: only regions outside every group are twins.
+      bool grouped = false;
+      for (int z : region) grouped = grouped || pr_.group_of(z) >= 0;
+      if (grouped) continue;
       for (int z : region) {
         for (int d = 0; d < k_; ++d)
           sig.insert(sig.end(), {pr_.can_run(z, d) ? pr_.cost_us(z, d) : -1.0, pr_.input_us(z, d), pr_.output_us(z, d),
@@ -447,9 +469,10 @@ class Search {
   std::vector<int> waiting_;
   std::vector<double> avail_, mem_;
   std::vector<std::vector<int>> order_;
-  std::vector<double> weights_;  // load weightings, k per set
-  std::vector<double> share_;    // per set and node: min_d w_d p_vd
-  std::vector<double> rest_;     // per set: the unplaced nodes' shares
+  std::vector<int> group_device_, group_placed_;  // per colocation group: its device (-1: none yet), members placed
+  std::vector<double> weights_;                   // load weightings, k per set
+  std::vector<double> share_;                     // per set and node: min_d w_d p_vd
+  std::vector<double> rest_;                      // per set: the unplaced nodes' shares
   double best_ = kInf;
   Mapping best_map_;
   long expansions_ = 0;

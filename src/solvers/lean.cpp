@@ -133,7 +133,8 @@ std::vector<Realized> lean_choices(const Problem& pr, const SolveContext& ctx, c
   if (crossings > 0 && std::isfinite(load_cap)) {
     const double cap = std::max(load_cap, load) * (1 + 1e-12);
     const Key within = [&](const LoadSearch& s) {
-      return Value{std::max(0.0, s.max_load() - cap), s.latency_estimate() + 1e-3 * s.max_load()};
+      const double load = s.max_load();
+      return Value{std::max(0.0, load - cap), s.latency_estimate(0.5 * load) + 1e-3 * load};
     };
     realise(search(pr, ctx, device, within), "a lower latency within the period's tolerance");
   }
@@ -150,11 +151,13 @@ std::vector<Realized> lean_choices(const Problem& pr, const SolveContext& ctx, c
     int searches_left = static_cast<int>(starts.size()) * kTries;
     for (size_t si = 0; si < starts.size() && !ctx.stopped(); ++si) {
       const double realised = realise(*starts[si], "");
-      double target = LoadSearch(pr, *starts[si]).latency_estimate() * limit / std::max(realised, 1e-9);
+      const LoadSearch at_start(pr, *starts[si]);
+      double target = at_start.latency_estimate(0.5 * at_start.max_load()) * limit / std::max(realised, 1e-9);
       if (!std::isfinite(target) || target <= 0) target = 0.5 * limit;
       for (int attempt = 0; attempt < kTries && !ctx.stopped(); ++attempt, --searches_left) {
         const Key fitted = [target](const LoadSearch& s) {
-          return Value{0.0, s.max_load() + 3 * std::max(0.0, s.latency_estimate() - target)};
+          const double load = s.max_load();
+          return Value{0.0, load + 3 * std::max(0.0, s.latency_estimate(0.5 * load) - target)};
         };
         const SolveContext slice = ctx.within(ctx.seconds_left() / std::max(1, searches_left));
         std::vector<int> choice = search(pr, slice, *starts[si], fitted);

@@ -63,12 +63,12 @@ class LoadSearch {
   // Tensor moves between devices per round (a producer's tensor once per destination device):
   // each is a hop one input waits for, which is what latency pays.
   long crossings() const { return crossings_; }
-  // One input's time through its lane with nothing else in the way, the most over the lanes: the
-  // longest path of costs where it runs and copies where devices change (host input first,
-  // output back last), and at least the lane's own work on any one device (its tasks there run
-  // one at a time). What a pipeline's latency is made of before any waiting for a busy device
-  // or link; a realisation adds the waits. O(lanes x (nodes + edges + devices)).
-  double latency_estimate() const {
+  // One input's time through its lane, the most over the lanes: the longest path of costs where
+  // it runs and copies where devices change (host input first, output back last), each change of
+  // device also charged `wait_us` (a busy device's slot for the input comes round once a round:
+  // half a round on average), and at least the lane's own work on any one device (its tasks there
+  // run one at a time). O(lanes x (nodes + edges + devices)).
+  double latency_estimate(double wait_us = 0) const {
     finish_.assign(n_, 0.0);
     work_.assign(k_, 0.0);
     double worst = 0;
@@ -79,7 +79,7 @@ class LoadSearch {
         double start = pr_.input_us(v, d);
         for (int e : g_.in_edges(v)) {
           const int u = g_.edges[e].src, du = dev_[l * n_ + u];
-          start = std::max(start, finish_[u] + (du == d ? 0.0 : pr_.comm_us(e, du, d)));
+          start = std::max(start, finish_[u] + (du == d ? 0.0 : pr_.comm_us(e, du, d) + wait_us));
         }
         const double c = pr_.can_run(v, d) ? pr_.cost_us(v, d) : kInf;
         finish_[v] = start + c;

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/fastest.hpp"
@@ -19,14 +21,169 @@ constexpr int kMaxGroups = 4;  // most pipelines on disjoint device groups
 constexpr int kMaxLanes = 8;   // most lanes dealt over them
 constexpr int kReplayed = 3;   // replicated candidates replayed besides the single pipeline
 
+// Many devices: the devices in one fixed sequence (the host's server first, then servers by
+// their compute, each server's devices by speed, so that consecutive stages share a server where
+// they can), and a DP over (cut position, position in the sequence) choosing each stage's device
+// from the devices after the previous stage's (devices may be skipped): O(cuts^2 x devices^2).
+// The tensors entering a stage cost the producers' count times the link's latency plus their
+// bytes over its bandwidth (transfers are linear in bytes). The device per node and the DP's
+// bottleneck estimate; nothing when no split fits.
+std::optional<std::pair<std::vector<int>, double>> ordered_split(const Problem& pr, const SolveContext& ctx) {
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  const int n = pr.num_nodes(), k = pr.num_devices();
+  const std::vector<int>& topo = g.topo_order();
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[topo[t]] = t;
+  std::vector<double> alone(k, 0.0);  // whole-model compute per device (for the order)
+  for (int d = 0; d < k; ++d)
+    for (int v = 0; v < n; ++v) alone[d] += std::isfinite(pr.cost_us(v, d)) ? pr.cost_us(v, d) : 1e12;
+  std::map<std::string, double> server_rate;
+  for (int d = 0; d < k; ++d) server_rate[pf.devices[d].server] += 1.0 / std::max(alone[d], 1e-12);
+  const std::string host_server = pf.devices[pf.host].server;
+  std::vector<int> seq(k);
+  for (int d = 0; d < k; ++d) seq[d] = d;
+  std::stable_sort(seq.begin(), seq.end(), [&](int a, int b) {
+    const std::string &sa = pf.devices[a].server, &sb = pf.devices[b].server;
+    if (sa != sb) {
+      if ((sa == host_server) != (sb == host_server)) return sa == host_server;
+      return server_rate[sa] != server_rate[sb] ? server_rate[sa] > server_rate[sb] : sa < sb;
+    }
+    return alone[a] < alone[b];
+  });
+  // Cut positions: about 120, evenly spaced by cumulative work on the fastest device.
+  std::vector<double> work_min(n + 1, 0.0);
+  for (int t = 0; t < n; ++t) {
+    double best = kInf;
+    for (int d = 0; d < k; ++d) best = std::min(best, pr.cost_us(topo[t], d));
+    work_min[t + 1] = work_min[t] + (std::isfinite(best) ? best : 0.0);
+  }
+  std::vector<int> cut{0};
+  constexpr int kWant = 120;
+  for (int t = 1; t < n; ++t)
+    if (n <= kWant || work_min[t] * kWant / std::max(work_min[n], 1e-12) >= static_cast<double>(cut.size()))
+      cut.push_back(t);
+  cut.push_back(n);
+  const int c = static_cast<int>(cut.size());
+  // Per device prefix sums over the order: compute, host transfers, blocked nodes; weights.
+  std::vector<std::vector<double>> work(k, std::vector<double>(n + 1, 0.0)), in(k, std::vector<double>(n + 1, 0.0)),
+      out(k, std::vector<double>(n + 1, 0.0)), blocked(k, std::vector<double>(n + 1, 0.0));
+  std::vector<double> mem(n + 1, 0.0);
+  for (int t = 0; t < n; ++t) {
+    const int v = topo[t];
+    for (int d = 0; d < k; ++d) {
+      const double cost = pr.cost_us(v, d), i = pr.input_us(v, d), o = pr.output_us(v, d);
+      const bool ok = std::isfinite(cost) && std::isfinite(i) && std::isfinite(o);
+      work[d][t + 1] = work[d][t] + (ok ? cost : 0.0);
+      in[d][t + 1] = in[d][t] + (ok ? i : 0.0);
+      out[d][t + 1] = out[d][t] + (ok ? o : 0.0);
+      blocked[d][t + 1] = blocked[d][t] + (ok ? 0.0 : 1.0);
+    }
+    mem[t + 1] = mem[t] + pr.resident_bytes(v);
+  }
+  // Tensors entering stage [cut[a], cut[b]): producers before it, and the sum of their largest
+  // edges into it, extended one cut at a time.
+  std::vector<double> producers(static_cast<size_t>(c) * c, 0.0), bytes(static_cast<size_t>(c) * c, 0.0);
+  std::vector<double> largest(n, -1.0);
+  for (int a = 0; a + 1 < c; ++a) {
+    std::vector<int> seen;
+    double count = 0, sum = 0;
+    for (int b = a + 1; b < c; ++b) {
+      for (int t = cut[b - 1]; t < cut[b]; ++t)
+        for (int e : g.in_edges(topo[t])) {
+          const int u = g.edges[e].src;
+          if (pos[u] >= cut[a]) continue;
+          const double x = g.edges[e].bytes;
+          if (largest[u] < 0) {
+            seen.push_back(u), largest[u] = x, count += 1, sum += x;
+          } else if (x > largest[u]) {
+            sum += x - largest[u], largest[u] = x;
+          }
+        }
+      producers[static_cast<size_t>(a) * c + b] = count;
+      bytes[static_cast<size_t>(a) * c + b] = sum;
+    }
+    for (int u : seen) largest[u] = -1.0;
+  }
+  auto stage_cost = [&](int a, int b, int d, int prev) {
+    if (blocked[d][cut[b]] > blocked[d][cut[a]]) return kInf;
+    if (mem[cut[b]] - mem[cut[a]] > pr.capacity_bytes(d)) return kInf;
+    double x =
+        std::max({work[d][cut[b]] - work[d][cut[a]], in[d][cut[b]] - in[d][cut[a]], out[d][cut[b]] - out[d][cut[a]]});
+    if (prev >= 0 && producers[static_cast<size_t>(a) * c + b] > 0) {
+      const double lat = pf.transfer_us(prev, d, 0);
+      if (!std::isfinite(lat)) return kInf;
+      const double per_byte = (pf.transfer_us(prev, d, 1e6) - lat) / 1e6;
+      x = std::max(x,
+                   producers[static_cast<size_t>(a) * c + b] * lat + bytes[static_cast<size_t>(a) * c + b] * per_byte);
+    }
+    return x;
+  };
+  // f[b * k + j]: least bottleneck of splits of cut[0..b) whose last stage ends at cut[b] on seq[j].
+  std::vector<double> f(static_cast<size_t>(c) * k, kInf);
+  std::vector<int> from_a(f.size(), -1), from_j(f.size(), -1);
+  for (int b = 1; b < c; ++b) {
+    if (ctx.stopped()) return std::nullopt;
+    for (int j = 0; j < k; ++j) {
+      double best = stage_cost(0, b, seq[j], -1);
+      int ba = -1, bj = -1;
+      for (int a = 1; a < b; ++a)
+        for (int i = 0; i < j; ++i) {
+          const double before = f[static_cast<size_t>(a) * k + i];
+          if (!std::isfinite(before) || before >= best) continue;
+          const double x = std::max(before, stage_cost(a, b, seq[j], seq[i]));
+          if (x < best) best = x, ba = a, bj = i;
+        }
+      f[static_cast<size_t>(b) * k + j] = best;
+      from_a[static_cast<size_t>(b) * k + j] = ba;
+      from_j[static_cast<size_t>(b) * k + j] = bj;
+    }
+  }
+  int last = -1;
+  for (int j = 0; j < k; ++j)
+    if (last < 0 || f[static_cast<size_t>(c - 1) * k + j] < f[static_cast<size_t>(c - 1) * k + last]) last = j;
+  if (last < 0 || !std::isfinite(f[static_cast<size_t>(c - 1) * k + last])) return std::nullopt;
+  std::vector<int> device(n, -1);
+  for (int b = c - 1, j = last;;) {
+    const size_t cell = static_cast<size_t>(b) * k + j;
+    const int a = from_a[cell] < 0 ? 0 : from_a[cell];
+    for (int t = cut[a]; t < cut[b]; ++t) device[topo[t]] = seq[j];
+    if (from_a[cell] < 0) break;
+    j = from_j[cell];
+    b = a;
+  }
+  return std::make_pair(std::move(device), f[static_cast<size_t>(c - 1) * k + last]);
+}
+
+// The many-device form of stages: one pipeline over the ordered devices, realised.
+Result<SolverOutput> ordered_stages(const Problem& pr, const SolveContext& ctx) {
+  auto split = ordered_split(pr, ctx);
+  if (!split)
+    return infeasible(ctx.stopped() ? "stages: the time limit came before the DP over " +
+                                          std::to_string(pr.num_devices()) + " ordered devices finished"
+                                    : "stages: no split into stages over the ordered devices fits them (memory, "
+                                      "can-run and link rules leave none)");
+  std::string why;
+  auto realized = realize_pipeline(pr, ctx, split->first, &why);
+  if (!realized) return infeasible("stages: the split over the ordered devices gives no plan (" + why + ")");
+  int stages = 0;
+  std::vector<int> seen;
+  for (int d : split->first)
+    if (std::find(seen.begin(), seen.end(), d) == seen.end()) seen.push_back(d), ++stages;
+  SolverOutput out = std::move(realized->output);
+  out.notes.push_back("stages: " + std::to_string(stages) + " stage(s) over " + std::to_string(pr.num_devices()) +
+                      " devices in one fixed order (servers together; the exponential DP takes at most " +
+                      std::to_string(StagesSolver::kMaxDevices) + "), DP estimate " + std::to_string(split->second) +
+                      " us");
+  return out;
+}
+
 }  // namespace
 
 Result<SolverOutput> StagesSolver::run(const Problem& pr, const SolveContext& ctx) const {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
-  if (k > StagesSolver::kMaxDevices)
-    return usage_error("stages: more than " + std::to_string(StagesSolver::kMaxDevices) +
-                       " devices (the DP is exponential in them)");
+  if (k > StagesSolver::kMaxDevices) return ordered_stages(pr, ctx);
   const std::vector<int>& topo = g.topo_order();
   std::vector<int> pos(n);
   for (int t = 0; t < n; ++t) pos[topo[t]] = t;

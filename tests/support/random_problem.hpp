@@ -21,6 +21,8 @@ struct RandomSpec {
   double tensor_share = 1.0;
   // Colocation groups: nodes 0 and 2 in one, 1 and 3 in another (where the graph has them).
   bool groups = false;
+  // Some device pairs without a link (each pair but the host's first with a chance of 0.35).
+  bool sparse_links = false;
 };
 
 inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
@@ -38,7 +40,11 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
   p.host = 0;
   (void)p.finalize();
   for (int a = 0; a < spec.devices; ++a)
-    for (int b = a + 1; b < spec.devices; ++b) p.set_link(a, b, Link{1 + 5 * u(rng), 0.5 + 2 * u(rng)});
+    for (int b = a + 1; b < spec.devices; ++b) {
+      const Link link{1 + 5 * u(rng), 0.5 + 2 * u(rng)};
+      if (spec.sparse_links && !(a == 0 && b == 1) && u(rng) < 0.35) continue;
+      p.set_link(a, b, link);
+    }
   Graph g;
   g.name = "rand" + std::to_string(seed);
   for (int i = 0; i < spec.nodes; ++i) {

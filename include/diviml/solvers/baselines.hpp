@@ -24,9 +24,10 @@ std::vector<int> deal_lanes(const std::vector<double>& rate, int lanes);
 // consumers that still have some, so that consecutive inputs go to different consumers.
 std::vector<int> lane_order(const std::vector<int>& count);
 
-// Any device assignment that respects can-run, host links, memory capacities and the links
-// every edge needs: a depth-first search in topological order, fastest devices first, at most
-// `max_steps` device tries (exhaustive within them). nullopt when none was found.
+// Any device assignment that respects can-run, host links, memory capacities, colocation groups
+// (every member where the first placed one is) and the links every edge needs: a depth-first
+// search in topological order, fastest devices first, at most `max_steps` device tries
+// (exhaustive within them). nullopt when none was found.
 std::optional<std::vector<int>> feasible_assignment(const Problem& problem, long max_steps);
 inline constexpr long kFeasibleSearchSteps = 1000000;
 

@@ -15,8 +15,10 @@
 // start plus its tail ends below it, so nodes confined to one device queue there (heads,
 // costs, tails), and, on up to 4 devices, nodes confined to a set of devices share the
 // devices of that set they use; when neither fits, no completion beats the incumbent.
-// Finishing the search proves the incumbent optimal; the search stops at --time-limit or after
-// `max_expansions` partial schedules with the best plan so far.
+// Colocation groups are kept as the search appends (a group's members go where its first one
+// went, a device that runs the group whole, its weights reserved at once), so the search is
+// exact with them. Finishing the search proves the incumbent optimal; the search stops at
+// --time-limit or after `max_expansions` partial schedules with the best plan so far.
 #pragma once
 
 #include "diviml/solve/solver.hpp"

@@ -430,7 +430,33 @@ class SplitRun {
     std::vector<int> cells(q_count);
     for (int q = 0; q < q_count; ++q) cells[q] = layers.arcs[q][arcs[q]].cell;
     proven = lay_out(out, cells);
+    // A module after the first is solved as if its nodes' host inputs left the host when the
+    // module starts; they leave at time 0. Where one could still be on its way when the module
+    // starts at the earliest any schedule lets it (the DP's bound to reach it), the module's
+    // solve overstates what it costs there: its value bounds nothing, nor does the stitch.
+    if (std::string late = late_host_input(fb); !late.empty()) {
+      best_bound = 0;
+      proven = false;
+      out.notes.push_back(
+          "split: " + late +
+          "; the stitched value is not a bound (the static bounds stand) and no module proof is claimed");
+    }
     return true;
+  }
+
+  // The first node of a module after the first whose host input may arrive after the module can
+  // start (`fb`: the bound DP to reach each module), named; "" when none.
+  std::string late_host_input(const std::vector<std::vector<double>>& fb) const {
+    for (size_t q = 1; q < modules_.size(); ++q) {
+      const double earliest = *std::min_element(fb[q].begin(), fb[q].end());
+      for (int v : modules_[q].nodes)
+        for (int d = 0; d < k_; ++d)
+          if (pr_.can_run(v, d) && pr_.input_us(v, d) > earliest * (1 + 1e-9) + 1e-9)
+            return "the host input of '" + pr_.graph().nodes[v].id + "' (module " + std::to_string(q) + ") takes " +
+                   std::to_string(pr_.input_us(v, d)) + " us to '" + pr_.platform().devices[d].name + "', past the " +
+                   std::to_string(earliest) + " us at which the module may start";
+    }
+    return {};
   }
 
   // The stitched mapping of the module solves `cells` (one per module, a cell of its group's

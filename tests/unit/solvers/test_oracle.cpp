@@ -32,15 +32,27 @@ constexpr int kPerShard = 250;  // 2000 instances in all
 
 struct Tally {
   int instances = 0, infeasible = 0, plans = 0, optimal_claims = 0, memory_binds = 0, repaired = 0;
+  int groups = 0, groups_sparse = 0, groups_memory = 0, host_inputs = 0, idle_device = 0;
 };
 
 void check_instance(std::uint64_t seed, Tally& tally) {
-  std::optional<Problem> made = tricky_problem(seed);
+  diviml::testing::TrickyFeatures f;
+  std::optional<Problem> made = tricky_problem(seed, 7, 3, true, &f);
   if (!made) return;
   const Problem& pr = *made;
   const Oracle oracle(pr);
   const double opt = oracle.optimum(), relaxed = oracle.relaxed_optimum();
   ++tally.instances;
+  bool sparse = false, limited = false;
+  for (int a = 0; a < pr.num_devices(); ++a) {
+    limited |= std::isfinite(pr.capacity_bytes(a));
+    for (int b = 0; b < pr.num_devices(); ++b) sparse |= a != b && !std::isfinite(pr.platform().transfer_us(a, b, 0));
+  }
+  tally.groups += pr.num_groups() > 0;
+  tally.groups_sparse += pr.num_groups() > 0 && sparse;
+  tally.groups_memory += pr.num_groups() > 0 && limited;
+  tally.host_inputs += f.host_inputs;
+  tally.idle_device += f.idle_device;
   if (!std::isfinite(opt)) ++tally.infeasible;
   if (std::isfinite(opt) && opt > relaxed * (1 + 1e-9)) ++tally.memory_binds;
   const double tol = 1e-6 * std::max(1.0, opt);
@@ -117,8 +129,16 @@ TEST_P(OracleShard, EverySolverAgainstTheExhaustiveOptimum) {
   RecordProperty("infeasible", tally.infeasible);
   RecordProperty("memory_binds", tally.memory_binds);
   RecordProperty("repaired", tally.repaired);
-  std::printf("shard %d: %d instances, %d infeasible, memory binds on %d, %d plans repaired for memory\n", shard,
-              tally.instances, tally.infeasible, tally.memory_binds, tally.repaired);
+  std::printf(
+      "shard %d: %d instances, %d infeasible, memory binds on %d, %d plans repaired for memory; groups on %d (sparse "
+      "links %d, memory limits %d), host inputs on most nodes %d, an idle overlap_comm-false device %d\n",
+      shard, tally.instances, tally.infeasible, tally.memory_binds, tally.repaired, tally.groups, tally.groups_sparse,
+      tally.groups_memory, tally.host_inputs, tally.idle_device);
+  // The second wave's features must be there in numbers that find their bugs.
+  EXPECT_GE(tally.groups_sparse, 5);
+  EXPECT_GT(tally.groups_memory, 10);
+  EXPECT_GT(tally.host_inputs, 20);
+  EXPECT_GT(tally.idle_device, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, OracleShard, ::testing::Range(0, kShards));
