@@ -28,9 +28,10 @@ Every figure comes from the executor's own setting: a process pinned to one core
 import argparse
 import json
 import os
-import socket
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import timedelta
 
@@ -38,6 +39,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tool_errors  # noqa: E402
 import execute_plan  # noqa: E402
 import export_fx  # noqa: E402
 import profile_ops  # noqa: E402
@@ -74,9 +76,10 @@ def measure_on_core(index, core, args, graph, queue):
 def pingpong(rank, core, port, args, queue):
     try:
         pin(core, args.threads)
-        os.environ["MASTER_ADDR"] = "127.0.0.1"
-        os.environ["MASTER_PORT"] = str(port)
-        dist.init_process_group("gloo", rank=rank, world_size=2, timeout=timedelta(seconds=120))
+        # A file store and loopback sockets only: nothing listens beyond this machine.
+        os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+        dist.init_process_group("gloo", store=dist.FileStore(port, 2), rank=rank, world_size=2,
+                                timeout=timedelta(seconds=120))
         points, busy = [], []
         for size in SIZES:
             t = torch.zeros(size // 4, dtype=torch.float32)
@@ -134,7 +137,7 @@ fit = profile_ops.fit_latency_bandwidth
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = tool_errors.ArgumentParser(prog="calibrate", description=__doc__.split("\n\n")[0])
     export_fx.add_model_arguments(ap)
     ap.add_argument("--graph", required=True, help="graph file exported from the same model")
     ap.add_argument("--graph-out", required=True, help="the graph with measured cost_us per process")
@@ -155,7 +158,7 @@ def main(argv=None):
                          "overlap: either, whatever was measured")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--timeout", type=tool_errors.positive_finite, default=1800)
     args = ap.parse_args(argv)
     if args.processes < 2 or args.threads < 1 or args.repeats < 1 or args.warmup < 0:
         raise SystemExit("calibrate: error: --processes must be at least 2, --threads and --repeats at least 1")
@@ -177,11 +180,13 @@ def main(argv=None):
         got = run_children(ctx, [(measure_on_core, (i, core_of[i], args, graph)) for i in range(len(names))],
                            args.timeout)
         measured = {names[o["index"]]: o for o in got}
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    link = [o for o in run_children(ctx, [(pingpong, (r, core_of[r], port, args)) for r in range(2)], args.timeout)
-            if "points" in o][0]
+    folder = tempfile.mkdtemp(prefix="diviml-calibrate-")
+    port = os.path.join(folder, "store")  # the rendezvous file of the ping-pong pair
+    try:
+        link = [o for o in run_children(ctx, [(pingpong, (r, core_of[r], port, args)) for r in range(2)], args.timeout)
+                if "points" in o][0]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     points = link["points"]
     latency, bandwidth = fit(points)
     # The share of a message's time its sender spends in isend itself, over the sizes of 256 KiB
@@ -222,4 +227,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    tool_errors.run(main, "calibrate")

@@ -21,11 +21,12 @@ over torch.distributed's point-to-point sends into buffers of known shape.
 import argparse
 import json
 import os
-import socket
 import queue as queue_module
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -37,6 +38,7 @@ import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tool_errors  # noqa: E402
 from export_fx import add_model_arguments, model_from_args, patch_fx_for_python311, representative  # noqa: E402
 
 
@@ -99,6 +101,9 @@ class Layout:
             if p.get("device") not in devices:
                 raise PlanError(f"plan: node '{p.get('node')}' is on device '{p.get('device')}', "
                                 f"which platform '{platform.get('name')}' lacks")
+            if p["node"] in placed:
+                raise PlanError(f"plan: node '{p['node']}' is placed twice (on '{placed[p['node']]}' and "
+                                f"'{p['device']}')")
             placed[p["node"]], start[p["node"]] = p["device"], float(p.get("start_us", 0))
         ids = [n["id"] for n in graph.get("nodes", [])]
         missing = [i for i in ids if i not in placed]
@@ -596,9 +601,7 @@ def start_process(rank, world, port, devices, args, cores, with_nccl):
     if cores:
         os.sched_setaffinity(0, {cores[rank % len(cores)]})
     torch.set_num_threads(args.threads)
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
-    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=args.timeout))
+    dist.init_process_group("gloo", **rendezvous(rank, world, port, args.timeout))
     device = devices[rank]
     if device.type == "cuda":
         torch.cuda.set_device(device)
@@ -673,10 +676,19 @@ def worker(rank, world, port, lay, example, reference, args, cores, queue):
         raise SystemExit(1)
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def rendezvous(rank, world, store_path, timeout_s):
+    """How the device processes of one machine meet, listening on nothing beyond loopback: the
+    rendezvous is a file store in a private folder of the parent's (no socket at all; the TCP
+    store of env:// rendezvous listens on every interface in torch 1.13), and gloo's pair sockets
+    bind to the loopback interface."""
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+    return {"store": dist.FileStore(store_path, world), "rank": rank, "world_size": world,
+            "timeout": timedelta(seconds=timeout_s)}
+
+
+def store_folder():
+    """A private folder for one run's rendezvous file (removed when the run ends)."""
+    return tempfile.mkdtemp(prefix="diviml-rendezvous-")
 
 
 def trace(model, example):
@@ -729,7 +741,8 @@ def run_processes(target, world, payload, example, reference, args):
     cores = sorted(os.sched_getaffinity(0))
     ctx = torch.multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    port = free_port()
+    folder = store_folder()
+    port = os.path.join(folder, "store")  # the rendezvous file (each worker's `port` argument)
     procs = [ctx.Process(target=target, args=(r, world, port, payload, example, reference, args, cores, queue))
              for r in range(world)]
     for p in procs:
@@ -761,6 +774,7 @@ def run_processes(target, world, payload, example, reference, args):
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
+        shutil.rmtree(folder, ignore_errors=True)
     return results
 
 
@@ -939,7 +953,7 @@ def measured_timeline(lay, graph, plan, results, run, span_us):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = tool_errors.ArgumentParser(prog="execute_plan", description=__doc__.split("\n\n")[0])
     add_model_arguments(ap)
     ap.add_argument("--input-shape", help="comma-separated input shape (as given to export_fx.py)")
     ap.add_argument("-g", "--graph", required=True, help="the graph file export_fx.py wrote for the model")
@@ -1003,4 +1017,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    tool_errors.run(main, "execute_plan")

@@ -15,7 +15,9 @@ and bookkeeping ops (flatten, view, reshape, getitem, size, dropout in eval, ide
 are removed and their readers connected to the node that produced the data.
 """
 import argparse
+import contextlib
 import importlib
+import io
 import json
 import math
 import operator
@@ -438,11 +440,14 @@ def model_from_args(args, tool):
             shape = [int(x) for x in args.input_shape.split(",")]
         except ValueError:
             raise SystemExit(f"{tool}: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
+        if any(d < 1 for d in shape):
+            raise SystemExit(f"{tool}: error: --input-shape '{args.input_shape}': every dimension must be at least 1")
     return model, name, shape
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    import tool_errors  # beside this script (the package copy of this file has no main)
+    ap = tool_errors.ArgumentParser(prog="export_fx", description=__doc__.split("\n\n")[0])
     add_model_arguments(ap)
     ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
     ap.add_argument("--batch-size", type=int, help="samples per input: the first dimension of the input shape "
@@ -468,24 +473,39 @@ def main(argv=None):
             raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
         shape[0] = args.batch_size
     fold = not args.no_fold_batchnorm
+    # torch.fx prints the tracebacks of a model that fails on the input before it raises: kept
+    # aside, and shown only if the export goes on.
+    said = io.StringIO()
     try:
-        try:
-            graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold, meta=True)
-        except torch.fx.proxy.TraceError:
-            raise
-        except Exception:  # an op without a meta kernel: run it for real, on every core
-            torch.set_num_threads(os.cpu_count() or 1)
-            model, _, _ = model_from_args(args, "export_fx")
-            graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold)
+        with contextlib.redirect_stderr(said):
+            try:
+                graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold, meta=True)
+            except torch.fx.proxy.TraceError:
+                raise
+            except Exception:  # an op without a meta kernel: run it for real, on every core
+                torch.set_num_threads(os.cpu_count() or 1)
+                model, _, _ = model_from_args(args, "export_fx")
+                graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold)
     except torch.fx.proxy.TraceError as e:
         raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
+    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
+        root = e  # the model's own error, under what torch.fx wrapped it in
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ if root.__cause__ is not None else root.__context__
+        raise SystemExit(f"export_fx: error: {name} does not run on an input of shape {shape}: "
+                         f"{type(root).__name__}: {root}")
+    sys.stderr.write(said.getvalue())
     if shape[0] != 1:
         graph["batch"] = shape[0]
-    with open(args.output, "w") as f:
-        json.dump(graph, f, indent=1)
-        f.write("\n")
+    try:
+        with open(args.output, "w") as f:
+            json.dump(graph, f, indent=1)
+            f.write("\n")
+    except OSError as e:
+        raise SystemExit(f"export_fx: error: {args.output}: cannot write: {e.strerror}")
     print(f"{args.output}: {len(graph['nodes'])} nodes, {len(graph['edges'])} edges")
 
 
 if __name__ == "__main__":
-    main()
+    import tool_errors
+    tool_errors.run(main, "export_fx")

@@ -38,6 +38,7 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tool_errors  # noqa: E402
 import export_fx  # noqa: E402
 
 # Ops that only reinterpret a tensor (no arithmetic, no copy): folded into their producer.
@@ -271,7 +272,7 @@ def export_training(module, example, name, optimizer="adam"):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = tool_errors.ArgumentParser(prog="export_training", description=__doc__.split("\n\n")[0])
     export_fx.add_model_arguments(ap)
     ap.add_argument("--input-shape", help="comma-separated input shape (default: the model's, batch 1)")
     ap.add_argument("--batch-size", type=int, help="samples per step: the first dimension of the input shape")
@@ -296,4 +297,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    tool_errors.run(main, "export_training")

@@ -30,6 +30,7 @@ import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tool_errors  # noqa: E402
 import export_fx  # noqa: E402
 
 
@@ -245,7 +246,7 @@ def measure_device(device, warmup, repeats):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = tool_errors.ArgumentParser(prog="profile_ops", description=__doc__.split("\n\n")[0])
     export_fx.add_model_arguments(ap)
     ap.add_argument("--graph", required=True, help="graph file exported from the same model")
     ap.add_argument("-o", "--output", required=True, help="graph file to write with measured cost_us")
@@ -314,4 +315,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    tool_errors.run(main, "profile_ops")

@@ -27,6 +27,7 @@ import torchvision.models as tvm
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import tool_errors  # noqa: E402
 import export_fx  # noqa: E402
 
 EXPORTER = HERE / "export_fx.py"
@@ -202,7 +203,7 @@ def paths_table(diviml):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = tool_errors.ArgumentParser(prog="torchvision_coverage", description=__doc__.split("\n\n")[0])
     ap.add_argument("--all", action="store_true", help="every model torchvision lists, not one per family")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per FX export")
     ap.add_argument("--diviml", default=str(DEFAULT_DIVIML), help="the diviml binary (for part 2)")
@@ -227,4 +228,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    tool_errors.run(main, "torchvision_coverage")

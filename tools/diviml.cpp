@@ -44,7 +44,7 @@ int die(const std::string& message) { return die(fail(message)); }
 int usage(const std::string& message) { return die(usage_error(message + " (see diviml --help)")); }
 
 // Documented upper limit of `import --dim` (README): beyond it a value is a typo.
-constexpr long long kMaxDim = 1LL << 40;
+constexpr long long kMaxDim = kMaxOnnxDim;
 
 // "-" is standard input where a file is read and standard output where one is written. Standard
 // input is read once: two inputs cannot both come from it.
@@ -54,9 +54,7 @@ Result<std::string> read_stdin_once() {
   static bool taken = false;
   if (taken) return usage_error("only one input can come from standard input ('-') (see diviml --help)");
   taken = true;
-  std::ostringstream text;
-  text << std::cin.rdbuf();
-  return text.str();
+  return read_text_stream(std::cin, kStdinName);
 }
 
 Result<Graph> read_graph_arg(const std::string& path) {
@@ -318,12 +316,14 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
   std::unique_ptr<StatusLine> status = status_line_for(a);
   hooks.progress = progress_sink(a, status.get(), progress_mutex, std::chrono::steady_clock::now());
   std::optional<Plan> best;  // the report's plan: the least value (the first of equals)
+  std::vector<Error> failures;
   for (size_t i = 0; i < solvers.size(); ++i) {
     const std::string& name = solvers[i];
     if (status) status->begin("compare " + std::to_string(i + 1) + "/" + std::to_string(solvers.size()));
     auto plan = solve(name, *problem, a.options, hooks);
     if (!plan) {
       rows.push_back(SummaryRow{name, "error", 0, 0, 0, plan.error().message});
+      failures.push_back(plan.error());
       continue;
     }
     any = true;
@@ -337,13 +337,27 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
     }
   }
   if (status) status->stop();
+  // No solver found a plan: one line on stderr and the exit of their errors' class (usage when
+  // every one was a usage error, internal when one broke, else infeasible or input), after the
+  // table or JSON that names each.
+  auto none = [&]() -> int {
+    bool internal = false, same = true;
+    for (const Error& e : failures) {
+      internal = internal || e.kind == ErrorKind::kInternal;
+      same = same && e.kind == failures.front().kind;
+    }
+    const ErrorKind kind = internal ? ErrorKind::kInternal : same ? failures.front().kind : ErrorKind::kInfeasible;
+    return die(Error{"compare: no solver found a plan (" + std::to_string(failures.size()) +
+                         " failed; the first: " + failures.front().message + ")",
+                     kind});
+  };
   if (best)
     if (Status s = write_output(a.html, html_report(*problem, *best, {rows, fastest_us})); !s) return die(s.error());
   if (as_json) {
     std::fputs(
         summary_json(rows, fastest_us, (*objective)->name(), problem->graph().name, problem->platform().name).c_str(),
         stdout);
-    return any ? 0 : 1;
+    return any ? 0 : none();
   }
   FILE* info = info_stream({a.html});
   std::fprintf(info, "graph %s (%d nodes, %d edges) on platform %s (%d devices)\n", problem->graph().name.c_str(),
@@ -352,7 +366,7 @@ int run_compare(const PlanArgs& a, std::vector<std::string> solvers, const std::
   std::fputs(summary_table(rows, fastest_us, value_name(**objective)).c_str(), info);
   if (best)
     std::fprintf(info, "report of the best plan (%s) written to %s\n", best->solver.c_str(), shown(a.html).c_str());
-  return any ? 0 : 1;
+  return any ? 0 : none();
 }
 
 // `compare --tradeoff`: the latency plan, then the best throughput plan under each latency limit
@@ -439,6 +453,8 @@ struct RebalanceArgs {
 };
 
 int run_rebalance(const RebalanceArgs& a) {
+  if (!std::isfinite(a.time_limit_s) || !std::isfinite(a.noise))
+    return usage("--time-limit and --noise must be finite numbers");
   auto problem = load_problem(a.graph, a.platform);
   if (!problem) return die(problem.error());
   auto plan = read_plan_arg(a.plan, *problem);
@@ -454,8 +470,9 @@ int run_rebalance(const RebalanceArgs& a) {
     const int d = eq == std::string::npos ? -1 : problem->platform().find(item.substr(0, eq));
     char* end = nullptr;
     const double f = eq == std::string::npos ? 0 : std::strtod(item.c_str() + eq + 1, &end);
-    if (d < 0 || !end || *end != '\0' || !std::isfinite(f) || f <= 0)
-      return usage("--slow '" + item + "' must look like DEVICE=FACTOR with a device of the platform and a factor > 0");
+    if (d < 0 || !end || *end != '\0' || !std::isfinite(f) || f <= 0 || f > 1e6)
+      return usage("--slow '" + item +
+                   "' must look like DEVICE=FACTOR with a device of the platform and a factor above 0, at most 1e6");
     p.slowdown[d] = f;
   }
   auto truth = perturbed(*problem, p);
@@ -493,6 +510,7 @@ int run_rebalance(const RebalanceArgs& a) {
     kept->solver = "rebalance";
     kept->notes.push_back("rebalanced on true costs: " + std::to_string(r->moves) + " moves over " +
                           std::to_string(r->epochs) + " epochs");
+    if (Status s = plan_fits_files(*kept); !s) return die(prefixed("rebalance: ", s.error()));
     if (Status s = write_output(a.output, plan_to_json(*truth, *kept)); !s) return die(s.error());
   }
   return 0;
@@ -560,7 +578,7 @@ int run(int argc, char** argv) {
       "  diviml COMMAND --help   (every command has its own examples)");
   // Usage errors read like every other error: one line on stderr, non-zero exit.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
-    return std::string("diviml: error: ") + e.what() + " (see diviml --help)\n";
+    return std::string("diviml: error: ") + one_line(e.what()) + " (see diviml --help)\n";
   });
   PlanArgs a;
   std::string solver_help = "solver: ";

@@ -139,6 +139,40 @@ class Plan:
                 f"gap {100 * self.gap:.1f}%, {len(self.placements)} placements>")
 
 
+def _one_line(text):
+    """`text` on one line, control characters escaped (as the CLI's messages are)."""
+    out = []
+    for c in str(text):
+        if c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == "\r":
+            out.append("\\r")
+        elif ord(c) < 0x20 or ord(c) == 0x7F:
+            out.append(f"\\x{ord(c):02X}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+_UNSET = object()
+
+
+def _check_types(who, time_limit=None, solver=_UNSET, objective=_UNSET, platform=None):
+    """Wrong types are usage errors (diviml.UsageError), not TypeError or ValueError."""
+    import math
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not math.isfinite(time_limit) \
+            or time_limit <= 0:
+        raise UsageError(f"{who}: time_limit must be a finite number of seconds above 0, not {_one_line(repr(time_limit))}")
+    for name, value in (("solver", solver), ("objective", objective)):
+        if value is not _UNSET and not isinstance(value, str):
+            raise UsageError(f"{who}: {name} must be a string, not {type(value).__name__}")
+    if platform is not None and not isinstance(platform, (str, os.PathLike, dict)):
+        raise UsageError(f"{who}: platform must be a bundled platform's name, a file path or a dict, "
+                         f"not {type(platform).__name__}")
+
+
 def _render(plan, kind, path):
     text = _native.render(plan._graph, plan._platform, plan._json, kind)
     if path is None:
@@ -163,15 +197,38 @@ def export(module, example_inputs, name=None, fold_batchnorm=True):
         example_inputs = example_inputs[0]
     if not isinstance(example_inputs, torch.Tensor):
         raise UsageError("example_inputs must be a torch.Tensor")
-    return export_fx.export(module, example_inputs, name or type(module).__name__.lower(),
-                            fold_batchnorm=fold_batchnorm)
+    if not isinstance(module, torch.nn.Module):
+        raise UsageError(f"export: module must be a torch.nn.Module, not {type(module).__name__}")
+    import contextlib
+    import io
+    try:
+        # torch.fx prints a failing model's tracebacks before it raises: the error says it once.
+        with contextlib.redirect_stderr(io.StringIO()):
+            return export_fx.export(module, example_inputs, name or type(module).__name__.lower(),
+                                    fold_batchnorm=fold_batchnorm)
+    except Error:
+        raise
+    except Exception as e:  # the model's own error (or torch.fx's), as an input error of one line
+        root = e
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ if root.__cause__ is not None else root.__context__
+        raise InputError(_one_line(f"the model does not run on example_inputs of shape {list(example_inputs.shape)} "
+                                   f"or torch.fx cannot trace it: {type(root).__name__}: {root}")) from None
 
 
 def import_onnx(path, dims=None, fold_batchnorm=True):
     """An ONNX model file's graph (a dict), as `diviml import` writes it; `dims` sets symbolic
-    dimensions ({"batch": 1})."""
-    return json.loads(_native.import_onnx(os.fspath(path), {k: int(v) for k, v in (dims or {}).items()},
-                                          bool(fold_batchnorm)))
+    dimensions ({"batch": 1}: whole numbers from 1 to 2^40, as `diviml import --dim`)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"import_onnx: path must be a file path, not {type(path).__name__}")
+    if dims is not None and not isinstance(dims, dict):
+        raise UsageError(f"import_onnx: dims must be a dict of names to whole numbers, not {type(dims).__name__}")
+    checked = {}
+    for k, v in (dims or {}).items():
+        if not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 2 ** 40:
+            raise UsageError(_one_line(f"import_onnx: dims[{k!r}] = {v!r}: dims map names to whole numbers from 1 to 2^40"))
+        checked[k] = v
+    return json.loads(_native.import_onnx(os.fspath(path), checked, bool(fold_batchnorm)))
 
 
 def _graph_json(model_or_graph, example_inputs, fold_batchnorm):
@@ -185,7 +242,9 @@ def _graph_json(model_or_graph, example_inputs, fold_batchnorm):
             with open(path, encoding="utf-8") as f:
                 return f.read()
         except OSError as e:
-            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+            raise InputError(_one_line(f"{path}: cannot read: {e.strerror}")) from None
+        except UnicodeDecodeError:
+            raise InputError(_one_line(f"{path}: not a graph file (not UTF-8 text)")) from None
     try:
         import torch
     except ImportError:
@@ -240,9 +299,11 @@ def _options(time_limit, options, who):
     for key, value in options.items():
         if key.replace("_", "-") not in known:
             names = ", ".join(n.replace("-", "_") for n in known if n != "time-limit")
-            raise UsageError(f"{who}: unknown option '{key}' (options: time_limit, {names})")
+            raise UsageError(_one_line(f"{who}: unknown option '{key}' (options: time_limit, {names})"))
         if isinstance(value, bool):
             value = int(value)
+        if not isinstance(value, (int, float, str)):
+            raise UsageError(f"{who}: option {key} must be a number, not {type(value).__name__}")
         opts[key.replace("_", "-")] = str(value)
     return opts
 
@@ -251,6 +312,7 @@ def tradeoff(model_or_graph, platform=None, time_limit=10, example_inputs=None, 
     """The latency-period trade-off (a Tradeoff): the latency plan, then the best throughput plan
     within 1, 1.5, 2 and 4 times its makespan and without a limit, each solve within
     `time_limit` seconds. Arguments as for plan()."""
+    _check_types("tradeoff", time_limit=time_limit, platform=platform)
     graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
     platform_text = _platform_text(platform)
     if "max_latency_us" in options:
@@ -272,6 +334,7 @@ def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solv
     options: any other solve option of `diviml options`, with underscores (threads=2,
         max_latency_us=5000, exact_module_nodes=40, ...).
     """
+    _check_types("plan", time_limit=time_limit, solver=solver, objective=objective, platform=platform)
     graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
     platform_text = _platform_text(platform)
     opts = _options(time_limit, options, "plan")

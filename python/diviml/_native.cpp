@@ -44,7 +44,8 @@ py::object error_type(ErrorKind kind) {
 
 [[noreturn]] void raise(const Error& e) {
   py::object type = error_type(e.kind);
-  PyErr_SetString(type.ptr(), e.message.c_str());
+  // One line, as the CLI prints it: ids in files are arbitrary bytes (a newline, a NUL).
+  PyErr_SetString(type.ptr(), one_line(e.message).c_str());
   throw py::error_already_set();
 }
 

@@ -221,6 +221,10 @@ Result<Platform> parse_platform(const std::string& text, const std::string& sour
   p.name = *name;
   auto devices = array_field(*doc, "devices", source, true);
   if (!devices) return devices.error();
+  // Per device pair the problem keeps link tables (devices^2): the count is checked first.
+  if ((*devices)->size() > static_cast<size_t>(kMaxPlatformDevices))
+    return fail(source + ": field 'devices' holds " + std::to_string((*devices)->size()) + " devices; at most " +
+                std::to_string(kMaxPlatformDevices) + " are planned for");
   for (size_t i = 0; i < (*devices)->size(); ++i) {
     const json& jd = (**devices)[i];
     std::string where = "device #" + std::to_string(i);
@@ -351,6 +355,14 @@ Result<Plan> parse_plan(const std::string& text, const std::string& source, cons
     auto lanes = lane_of(top, "lanes", 1);
     if (!lanes) return lanes.error();
     if (*lanes < 1) return fail(source + ": field 'lanes' must be at least 1");
+    // Every lane places every node: more lanes than placements is refused before anything of
+    // the lanes' size is allocated (a file may claim any number).
+    const json* placed = doc->contains("placements") ? &(*doc)["placements"] : nullptr;
+    if (placed && placed->is_array() &&
+        static_cast<size_t>(*lanes) * static_cast<size_t>(g.num_nodes()) != placed->size())
+      return fail(source + ": field 'lanes' is " + std::to_string(*lanes) + " but the plan places " +
+                  std::to_string(placed->size()) + " (lane, node) pairs for " + std::to_string(g.num_nodes()) +
+                  " nodes");
     plan.lanes = *lanes;
   }
   auto placements = array_field(*doc, "placements", source, true);
@@ -650,15 +662,49 @@ std::string plan_to_json(const Problem& pr, const Plan& plan) {
   return to_text(doc, 1);
 }
 
+Status plan_fits_files(const Plan& plan) {
+  double most = std::max({plan.makespan_us, plan.period_us, plan.latency_us, plan.lower_bound_us});
+  for (const Placement& p : plan.placements) most = std::max({most, std::abs(p.start_us), std::abs(p.end_us)});
+  for (const Transfer& t : plan.transfers) most = std::max({most, std::abs(t.start_us), std::abs(t.end_us)});
+  for (const HostTransfer& t : plan.host_transfers) most = std::max({most, std::abs(t.start_us), std::abs(t.end_us)});
+  if (most <= kMaxValue) return {};
+  char text[64];
+  std::snprintf(text, sizeof text, "%.3g", most);
+  return fail(std::string("the plan's times reach ") + text +
+              " us, beyond the 1e18 that plan files hold (a cost or transfer of the graph and platform is that "
+              "large: check peak_gflops, mem_bandwidth_gbps, bandwidths, launch_overhead_us and slowdowns)");
+}
+
+Result<std::string> read_text_stream(std::istream& in, const std::string& name) {
+  std::string text;
+  char buf[1 << 16];
+  while (in) {
+    in.read(buf, sizeof buf);
+    const std::streamsize got = in.gcount();
+    if (got <= 0) break;
+    if (text.size() + static_cast<size_t>(got) > kMaxInputFileBytes)
+      return fail(name + ": larger than " + std::to_string(kMaxInputFileBytes >> 20) +
+                  " MiB, the limit of input files (not a graph, platform or plan file?)");
+    text.append(buf, static_cast<size_t>(got));
+  }
+  if (in.bad()) return fail(name + ": read error");
+  return text;
+}
+
 Result<std::string> read_text_file(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return fail(path + ": is a directory, not a file");
+  // A regular file says its size before anything is read; anything else (a pipe, a device such
+  // as /dev/zero) is read up to the limit and refused past it.
+  if (std::filesystem::is_regular_file(path, ec)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > kMaxInputFileBytes)
+      return fail(path + ": " + std::to_string(size >> 20) + " MiB, larger than the " +
+                  std::to_string(kMaxInputFileBytes >> 20) + " MiB limit of input files");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(path + ": cannot open file");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return fail(path + ": read error");
-  return s.str();
+  return read_text_stream(in, path);
 }
 
 Status write_text_file(const std::string& path, const std::string& text) {

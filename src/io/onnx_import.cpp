@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -278,11 +279,85 @@ double einsum_flops(const onnx::NodeProto& n, const std::vector<std::string>& in
   return product;
 }
 
+// Bytes per element of a fixed-width tensor type read from raw_data (0: a type of its own
+// encoding, strings, or unknown: not checked).
+size_t raw_width(int type) {
+  using T = onnx::TensorProto;
+  switch (type) {
+    case T::INT64:
+    case T::UINT64:
+    case T::DOUBLE:
+    case T::COMPLEX64:
+      return 8;
+    case T::INT32:
+    case T::UINT32:
+    case T::FLOAT:
+      return 4;
+    case T::INT16:
+    case T::UINT16:
+    case T::FLOAT16:
+    case T::BFLOAT16:
+      return 2;
+    case T::INT8:
+    case T::UINT8:
+    case T::BOOL:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+// What the file declares, checked before anything is inferred from it: every graph input that is
+// not an initializer has a tensor type with a shape (a rank of 0 is a scalar; no shape at all
+// is no shape, not a scalar); an initializer's stored data holds exactly its shape's elements;
+// the --dim values are whole numbers from 1 to 2^40 (the library checks them for every caller).
+Status check_declarations(const onnx::GraphProto& gp, const std::string& path, const OnnxImportOptions& options) {
+  for (const auto& [name, value] : options.dims)
+    if (value > kMaxOnnxDim)
+      return fail(path + ": --dim " + name + "=" + std::to_string(value) + " is out of range (1 to 2^40)");
+  std::set<std::string> initialized;
+  for (const auto& t : gp.initializer()) {
+    initialized.insert(t.name());
+    double elements = 1;
+    for (auto d : t.dims()) {
+      if (d < 0) return fail(path + ": initializer '" + t.name() + "' has a negative dimension");
+      elements *= static_cast<double>(d);
+    }
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) continue;
+    const size_t width = raw_width(t.data_type());
+    if (t.has_raw_data() && width > 0 &&
+        static_cast<double>(t.raw_data().size()) != elements * static_cast<double>(width))
+      return fail(path + ": initializer '" + t.name() + "': raw_data holds " + std::to_string(t.raw_data().size()) +
+                  " bytes, its shape needs " +
+                  std::to_string(static_cast<long long>(elements * static_cast<double>(width))));
+    const int typed = t.float_data_size() + t.int32_data_size() + t.int64_data_size() + t.double_data_size() +
+                      t.uint64_data_size() + t.string_data_size();
+    const bool complex =
+        t.data_type() == onnx::TensorProto::COMPLEX64 || t.data_type() == onnx::TensorProto::COMPLEX128;
+    if (!t.has_raw_data() && typed > 0 && !complex && static_cast<double>(typed) != elements)
+      return fail(path + ": initializer '" + t.name() + "' stores " + std::to_string(typed) +
+                  " values, its shape holds " + std::to_string(static_cast<long long>(elements)));
+  }
+  for (const auto& input : gp.input()) {
+    if (initialized.count(input.name())) continue;
+    if (!input.type().has_tensor_type() || !input.type().tensor_type().has_shape())
+      return fail(path + ": input '" + input.name() +
+                  "' has no shape (re-export the model with its input shapes, e.g. torch.onnx.export with an example "
+                  "input)");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<Graph> import_onnx(const std::string& path, const OnnxImportOptions& options) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return fail(path + ": cannot open file");
+  if (!std::filesystem::exists(path, ec)) return fail(path + ": cannot open file");
+  if (!std::filesystem::is_regular_file(path, ec)) return fail(path + ": cannot open file (not a regular file)");
+  // Protocol buffers read at most 2 GiB: a larger model keeps its weights in external data.
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size >= (std::uintmax_t{2} << 30))
+    return fail(path + ": " + std::to_string(size >> 20) +
+                " MiB, beyond the 2 GiB an ONNX model file can hold (save its weights as external data)");
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(path + ": cannot open file");
   std::ostringstream bytes;
@@ -298,6 +373,7 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
   // node reads its own output; no cycle) and put the nodes in topological order before shape
   // inference, which needs them sorted: never an edge dropped in silence.
   if (Status s = sort_nodes(*model.mutable_graph(), path); !s) return s.error();
+  if (Status s = check_declarations(model.graph(), path, options); !s) return s.error();
   // torch.einsum equations keep their spaces ("b h i d, b h j d -> b h i j"); ONNX 1.12's shape
   // inference rejects them. Spaces mean nothing in an equation: drop them.
   for (auto& node : *model.mutable_graph()->mutable_node())
@@ -444,6 +520,16 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
         continue;
       }
     }
+    if (op == "Reshape" && !data_inputs.empty() && n.output_size() > 0) {
+      // A view keeps every element: a target shape of another size (an empty shape of a tensor
+      // of more than one element, say) is a broken model, not a view.
+      auto from = info.find(data_inputs[0]), to = info.find(n.output(0));
+      if (from != info.end() && to != info.end() && from->second.known && to->second.known &&
+          from->second.numel() != to->second.numel())
+        return fail(path + ": node '" + id + "': Reshape of " +
+                    std::to_string(static_cast<long long>(from->second.numel())) + " elements into a shape of " +
+                    std::to_string(static_cast<long long>(to->second.numel())));
+    }
     if (kFold.count(op) && !embedding) {
       Rep r{Kind::kParam};
       if (!data_inputs.empty() && rep.count(data_inputs[0])) r = rep[data_inputs[0]];
@@ -501,6 +587,11 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       const TensorInfo& w = info[data_inputs.at(1)];
       if (attr_int(n, "group", 1) < 1) return fail(path + ": node '" + id + "': attribute 'group' must be at least 1");
       long long group = attr_int(n, "group", 1);
+      // The groups split the input channels evenly.
+      const long long channels = x.dims.size() > 1 ? x.dims[1] : 0;
+      if (channels > 0 && (group > channels || channels % group != 0))
+        return fail(path + ": node '" + id + "': attribute 'group' " + std::to_string(group) + " does not divide its " +
+                    std::to_string(channels) + " input channels");
       // Weight [C_out, C_in/group, k...] for Conv; [C_in, C_out/group, k...] for ConvTranspose.
       double per_out =
           op == "Conv" ? product(w.dims, 1) : product(w.dims, 2) * (w.dims.empty() ? 1 : w.dims[0]) / group;
@@ -515,12 +606,25 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
     } else if (op == "ScatterND") {
       flops = data_inputs.size() >= 3 ? info[data_inputs[2]].numel() : out_numel;
     } else if (op == "MaxPool" || op == "AveragePool") {
+      for (long long kdim : attr_ints(n, "kernel_shape"))
+        if (kdim < 1)
+          return fail(path + ": node '" + id + "': kernel_shape holds " + std::to_string(kdim) +
+                      " (pool kernels are at least 1)");
       flops = out_numel * product(attr_ints(n, "kernel_shape"));
     } else {
       double per = kElementwise.at(op);
       bool reduces = op.rfind("Reduce", 0) == 0 || op.rfind("Global", 0) == 0;
       flops = per * (reduces ? x.numel() : out_numel);
     }
+    // Graph files hold numbers up to 1e18 (json_io): a node beyond it (inputs of 2^40 along a
+    // dimension) would be written but never read back.
+    for (const auto& [what, x] : {std::pair<const char*, double>{"FLOPs", flops},
+                                  {"bytes of weights", params},
+                                  {"output bytes", out_bytes},
+                                  {"bytes accessed", in_bytes + out_bytes + params}})
+      if (!std::isfinite(x) || x > 1e18)
+        return fail(path + ": node '" + id + "': " + std::to_string(x) + " " + what +
+                    ", beyond the 1e18 graph files hold (use smaller input dimensions)");
     v.flops = flops;
     v.param_bytes = params;
     v.output_bytes = out_bytes;
@@ -532,7 +636,13 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
   }
   onnx_passes::fuse_attention(g.nodes, edge_bytes);
   if (g.num_nodes() == 0) return fail(path + ": the model has no compute node");
-  for (const auto& [pair, b] : edge_bytes) g.edges.push_back(Edge{pair.first, pair.second, b});
+  for (const auto& [pair, b] : edge_bytes) {
+    if (b > 1e18)
+      return fail(path + ": the tensor from '" + g.nodes[pair.first].id + "' to '" + g.nodes[pair.second].id +
+                  "' holds " + std::to_string(b) +
+                  " bytes, beyond the 1e18 graph files hold (use smaller input dimensions)");
+    g.edges.push_back(Edge{pair.first, pair.second, b});
+  }
   if (Status s = g.finalize(); !s) return fail(path + ": " + s.error().message);
   return g;
 }

@@ -217,12 +217,22 @@ Status check_placements(const Problem& pr, Plan& plan) {
   std::sort(plan.placements.begin(), plan.placements.end(), [stream](const Placement& a, const Placement& b) {
     return std::make_tuple(stream ? a.lane : 0, a.node) < std::make_tuple(stream ? b.lane : 0, b.node);
   });
-  for (const Transfer& t : plan.transfers)
+  for (const Transfer& t : plan.transfers) {
     if (t.edge < 0 || t.edge >= g.num_edges() || t.from < 0 || t.from >= k || t.to < 0 || t.to >= k)
       return fail("a transfer names an unknown edge or device");
-  for (const HostTransfer& h : plan.host_transfers)
+    if (stream && (t.lane < 0 || t.lane >= lanes))
+      return fail("a transfer is in lane " + std::to_string(t.lane) + ", outside the plan's " + std::to_string(lanes) +
+                  " lane(s)");
+    if (!std::isfinite(t.start_us) || !std::isfinite(t.end_us)) return fail("a transfer's times must be finite");
+  }
+  for (const HostTransfer& h : plan.host_transfers) {
     if (h.node < 0 || h.node >= n || h.from < 0 || h.from >= k || h.to < 0 || h.to >= k)
       return fail("a host transfer names an unknown node or device");
+    if (stream && (h.lane < 0 || h.lane >= lanes))
+      return fail("a host transfer is in lane " + std::to_string(h.lane) + ", outside the plan's " +
+                  std::to_string(lanes) + " lane(s)");
+    if (!std::isfinite(h.start_us) || !std::isfinite(h.end_us)) return fail("a host transfer's times must be finite");
+  }
   return {};
 }
 

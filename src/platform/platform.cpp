@@ -32,6 +32,9 @@ double Platform::transfer_us(int a, int b, double bytes) const {
 
 Status Platform::finalize() {
   if (devices.empty()) return fail("platform '" + name + "': no devices");
+  if (devices.size() > static_cast<size_t>(kMaxPlatformDevices))
+    return fail("platform '" + name + "': " + std::to_string(devices.size()) + " devices; at most " +
+                std::to_string(kMaxPlatformDevices) + " are planned for");
   std::set<std::string> names;
   for (const Device& d : devices) {
     if (d.name.empty()) return fail("platform '" + name + "': a device has an empty name");

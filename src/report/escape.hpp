@@ -5,7 +5,8 @@
 
 namespace diviml::report {
 
-// `<`, `>`, `&` and `"` as entities.
+// `<`, `>`, `&` and `"` as entities; control bytes and bytes that are not UTF-8 as \xNN text
+// (newlines as \n), which XML cannot hold at all.
 std::string esc(const std::string& s);
 
 }  // namespace diviml::report

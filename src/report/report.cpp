@@ -13,7 +13,10 @@
 
 namespace diviml {
 
-std::string report::esc(const std::string& s) {
+std::string report::esc(const std::string& raw) {
+  // XML 1.0 holds no control byte but tab, newline and return, and no byte that is not UTF-8,
+  // even as a character reference: they are written as \xNN text (one_line), as in messages.
+  const std::string s = one_line(raw);
   std::string out;
   for (char c : s) {
     switch (c) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 
+#include "diviml/io/json_io.hpp"
 #include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
 #include "diviml/simulate/rebalance.hpp"
@@ -152,7 +153,13 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   // The latency limit is honoured or answered: a plan above it is not returned.
   if (options.max_latency_us > 0 && plan->makespan_us > options.max_latency_us * (1 + 1e-9))
     return above_latency_limit(name, ctx);
-  const double bound = objective.solver_bounds_hold(problem) ? std::max(static_bound, out->bound_us) : static_bound;
+  const bool own_bound_holds = objective.solver_bounds_hold(problem);
+  const double bound = own_bound_holds ? std::max(static_bound, out->bound_us) : static_bound;
+  if (!own_bound_holds && out->bound_us > 0)
+    plan->notes.push_back(name +
+                          ": a device that runs ops has overlap_comm false: the exact searches let its copies "
+                          "overlap compute, so their plans are replayed with the copies occupying it, may be above "
+                          "the optimum, and only the static bounds are kept");
   // A bound above a real plan is a bug, not noise: report it instead of hiding it.
   if (bound > value * (1 + 1e-9) + 1e-9)
     return internal_error(name + ": lower bound " + std::to_string(bound) + " exceeds the plan's " + objective.name() +
@@ -170,6 +177,7 @@ Result<Plan> solve(const std::string& name, const Problem& problem, const SolveO
   }
   if (Status s = objective.validate(problem, *plan); !s)
     return internal_error(name + " produced a plan that fails validation: " + s.error().message);
+  if (Status s = plan_fits_files(*plan); !s) return prefixed(name + ": ", s.error());
   // Everything the solve did, bounds, evaluation and validation included, is in solve_time_s.
   plan->solve_time_s = std::chrono::duration<double>(SolveContext::Clock::now() - t0).count();
   ctx.report(name, "done", value, plan->lower_bound_us);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "diviml/io/json_io.hpp"
+#include "diviml/objective/memory.hpp"
 #include "diviml/objective/replay.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
@@ -51,6 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   if (plan->objective == "throughput") {
     if (!diviml::throughput_objective().validate(problem(), *plan)) return 0;
+    // Accepted: its steady state fits memory (the gpu holds 15 bytes).
+    if (!diviml::fits_memory(problem(), *plan)) std::abort();
     auto mapping = diviml::pipeline_mapping_of(problem(), *plan);
     auto again = mapping ? diviml::pipeline_replay(problem(), *mapping) : diviml::Result<diviml::Plan>(mapping.error());
     if (!again || std::abs(again->period_us - plan->period_us) > 1e-6 * std::max(1.0, plan->period_us)) std::abort();

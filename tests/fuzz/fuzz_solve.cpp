@@ -1,6 +1,7 @@
 // libFuzzer: a tiny problem decoded from the bytes (up to 6 ops, 3 devices: zero costs,
 // forbidden devices, zero-byte and huge edges, host I/O, memory, missing links, colocation
-// groups) is planned by
+// groups; by a hash of the input, an idle overlap_comm-false device and host inputs on most
+// nodes) is planned by
 // every solver and checked against the exhaustive Oracle: a valid plan exactly when one exists,
 // no bound above the optimum, `optimal` only at the optimum, the exact solvers at it.
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "../support/oracle.hpp"
+#include "../support/steady_memory.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
@@ -38,6 +40,12 @@ void check(bool ok, const char* what, const std::string& solver) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace diviml;
   Bytes b(data, size);
+  // The second wave's features, from a hash of the whole input (the decoding below is unchanged):
+  // an idle device whose copies occupy it (overlap_comm false; it runs nothing, so it may change
+  // no plan), and host inputs on most nodes (weights read from the host).
+  unsigned hash = static_cast<unsigned>(size);
+  for (std::size_t i = 0; i < size; ++i) hash = hash * 31 + data[i];
+  const bool idle = hash % 5 == 0, host_most = (hash / 5) % 4 == 0;
   const int n = 1 + static_cast<int>(b.next() % 5),
             k = 1 +
                 static_cast<int>(
@@ -51,7 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (b.next() % 4 == 0) dev.memory_bytes = b.next();
     p.devices.push_back(dev);
   }
+  if (idle) {
+    Device dev;
+    dev.name = "idle";
+    dev.kind = "cpu";
+    dev.overlap_comm = false;
+    p.devices.push_back(dev);
+  }
   if (!p.finalize()) return 0;
+  if (idle) p.set_link(0, k, Link{1, 1});
   if (b.next() % 2) p.set_default_link(Link{static_cast<double>(b.next() % 8), 0.5 + (b.next() % 8)});
   for (int a = 0; a < k; ++a)
     for (int c = 0; c < k; ++c)
@@ -73,6 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     v.output_bytes = b.next() % 3 == 0 ? 0.0 : 100.0 * b.next();
     v.input_bytes = b.next() % 4 == 0 ? 50.0 * b.next() : 0;
     if (b.next() % 3 == 0) v.colocate = "group" + std::to_string(b.next() % 2);  // one device per group
+    if (idle) v.cost_us["idle"] = std::nullopt;
+    if (host_most && (hash >> (i % 16)) % 5 != 0) v.input_bytes = 100.0 + 37.0 * ((hash >> i) % 64);
     g.add_node(v);
   }
   for (int i = 0; i < n; ++i)
@@ -118,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(plan->makespan_us <= opt + tol, "exact solver misses the optimum", name);
   }
   // The throughput objective on the same instance: every plan validates, its bound stays
-  // below its period; only "no plan" may stop a solver.
+  // below its period, its steady state fits memory; only "no plan" may stop a solver.
   SolveHooks hooks;
   hooks.objective = &throughput_objective();
   for (const std::string& name : solver_names()) {
@@ -130,6 +148,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(static_cast<bool>(throughput_objective().validate(pr, *plan)), "throughput validator rejects the plan", name);
     check(plan->lower_bound_us <= plan->period_us * (1 + 1e-9) + 1e-9, "period bound above the period", name);
+    // Memory in the steady state, by the independent sweep of the definition.
+    const std::vector<double> peak = testing::brute_force_peaks(pr, *plan);
+    for (int d = 0; d < pr.num_devices(); ++d)
+      check(peak[d] <= pr.capacity_bytes(d) * (1 + 1e-9) + 1e-9, "the steady state overflows a device", name);
   }
   return 0;
 }

@@ -202,3 +202,26 @@ def test_compare_json_is_one_object_per_solver(diviml_bin, root):
         assert s["status"] in ("optimal", "feasible", "heuristic") and s["makespan_us"] >= s["lower_bound_us"] - 1e-6
         assert 0 <= s["gap"] <= 1
     assert doc["solvers"][0]["speedup"] == 1.0
+
+
+@pytest.mark.parametrize("flag", ["--time-limit", "--threads", "--solver", "--objective", "--platform", "--bogus"])
+def test_a_newline_in_an_option_value_is_one_line(diviml_bin, root, tmp_path, flag):
+    r = subprocess.run([str(diviml_bin), "plan", "-g", str(root / "models" / "resnet18.json"), flag, "1\n2\x00x"[:3] + "\n",
+                        "-o", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=60)
+    assert r.returncode in (1, 2), r.stderr
+    assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("diviml: error: "), r.stderr
+
+
+def test_a_throughput_plan_claiming_a_million_lanes_is_refused_before_it_allocates(diviml_bin, root, tmp_path):
+    plan = tmp_path / "p.json"
+    r = subprocess.run([str(diviml_bin), "plan", "-g", str(root / "models" / "resnet18.json"), "--objective",
+                        "throughput", "-s", "fastest", "-o", str(plan), "-q"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(plan.read_text())
+    doc["lanes"] = 1000000
+    plan.write_text(json.dumps(doc))
+    for cmd in (["validate"], ["gantt", "-o", str(tmp_path / "g.svg")]):
+        r = subprocess.run(["prlimit", "--as=1000000000", str(diviml_bin), *cmd, "-g", str(root / "models" / "resnet18.json"),
+                            str(plan)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, (cmd, r.stderr)
+        assert "field 'lanes' is 1000000 but the plan places" in r.stderr, r.stderr

@@ -135,6 +135,8 @@ def test_bad_input_gets_one_line_and_status_2(diviml_bin, root, tmp_path):
     cases["unknown device"] = (foreign, "which platform 'local-2cpu' lacks")
     extra = dict(p, placements=p["placements"] + [dict(p["placements"][0], node="ghost")])
     cases["extra node"] = (extra, "node 'ghost' is not in the graph")
+    twice = dict(p, placements=p["placements"] + [dict(p["placements"][0], device="cpu1")])
+    cases["a node placed twice"] = (twice, f"node '{p['placements'][0]['node']}' is placed twice")
     for name, (doc, message) in cases.items():
         bad = tmp_path / "bad.plan.json"
         bad.write_text(json.dumps(doc))
@@ -281,3 +283,62 @@ def test_a_two_lane_stream_with_delays_and_transfers_both_ways_stays_exact(divim
     path.write_text(json.dumps(bad))
     r, _ = stream(root, src, graph, platform, path, tmp_path)
     assert r.returncode == 2 and "lane 5" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_nothing_listens_beyond_loopback(diviml_bin, root, tmp_path):
+    """While the executor runs, every socket of its processes is on loopback: any it listens on
+    (gloo's pair sockets, briefly, while they meet; the rendezvous is a file store, not a TCP store
+    on every interface) and every connection it holds. `ss` lists them (issue 35)."""
+    import re
+    import shutil
+    import time
+    if shutil.which("ss") is None:
+        pytest.fail("ss (iproute2) is needed to list the sockets")
+    src, graph = export(root, tmp_path, "resnet18")
+    platform = root / "platforms" / "local-2cpu.json"
+    p = plan(diviml_bin, graph, platform, tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(HERE))
+    proc = subprocess.Popen([PY, str(root / "python" / "execute_plan.py"), *src, "-g", str(graph), "-p", str(platform),
+                             "--plan", str(p), "--runs", "100", "--warmup", "1"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+
+    def family():  # the executor and every process under it
+        pids, grew = {proc.pid}, True
+        while grew:
+            grew = False
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit() or int(entry) in pids:
+                    continue
+                try:
+                    ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid in pids:
+                    pids.add(int(entry))
+                    grew = True
+        return pids
+
+    try:
+        listening, connected = set(), set()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and len(connected) < 2:
+            pids = family()
+            out = subprocess.run(["ss", "-H", "-tanp"], capture_output=True, text=True).stdout
+            for line in out.splitlines():
+                owner = re.search(r"pid=(\d+)", line)
+                if not owner or int(owner.group(1)) not in pids:
+                    continue
+                state, local = line.split()[0], line.split()[3].rsplit(":", 1)[0]
+                (listening if state == "LISTEN" else connected).add(local)
+            time.sleep(0.02)
+        assert connected, "the executor's processes never connected"
+        loopback = {"127.0.0.1", "[::1]", "::1", "[::ffff:127.0.0.1]"}
+        assert listening <= loopback, listening
+        assert connected <= loopback, connected
+    finally:
+        for pid in family():  # the device processes too: killing the parent leaves them running
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        proc.wait()

@@ -126,3 +126,61 @@ def test_symbolic_dims_without_dim(diviml_bin, tmp_path):
 def test_non_integer_dim_is_a_usage_error(diviml_bin, tmp_path):
     expect_error(run_import(diviml_bin, tmp_path, model(relu_chain()), extra=["--dim", "batch=2.5"]),
                  "must look like NAME=N", code=2)
+
+
+# Garbage a model file may declare, refused before anything is inferred from it (issue 35).
+
+def test_an_input_without_a_shape_is_not_a_scalar(diviml_bin, tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, None)
+    expect_error(run_import(diviml_bin, tmp_path, model(relu_chain(), inputs=[x])), "input 'x' has no shape")
+
+
+@pytest.mark.parametrize("delta", [-4, 4])
+def test_raw_data_that_does_not_hold_its_shape(diviml_bin, tmp_path, delta):
+    w = numpy_helper.from_array(np.zeros((4, 4), dtype=np.float32), "w")
+    w.raw_data = w.raw_data[:delta] if delta < 0 else w.raw_data + b"\0" * delta
+    m = model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], inits=[w])
+    expect_error(run_import(diviml_bin, tmp_path, m), "initializer 'w': raw_data holds")
+
+
+@pytest.mark.parametrize("kernel", [0, -3])
+def test_pool_kernels_below_one(diviml_bin, tmp_path, kernel):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 8, 8])
+    pool = helper.make_node("MaxPool", ["x"], ["y"], name="pool", kernel_shape=[kernel, kernel])
+    r = run_import(diviml_bin, tmp_path, model([pool], inputs=[x], outputs=[y]))
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "pool" in r.stderr and "internal error" not in r.stderr
+
+
+def test_conv_groups_that_do_not_divide_the_channels(diviml_bin, tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=2 ** 62, kernel_shape=[1, 1])
+    r = run_import(diviml_bin, tmp_path, model([conv], inputs=[x], outputs=[y], inits=[init("w", (4, 1, 1, 1))]))
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "conv" in r.stderr and "internal error" not in r.stderr
+
+
+def test_an_empty_reshape_of_many_elements(diviml_bin, tmp_path):
+    shape = numpy_helper.from_array(np.array([], dtype=np.int64), "shape")
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="r1"), helper.make_node("Reshape", ["a", "shape"], ["b"], name="rs"),
+             helper.make_node("Relu", ["b"], ["y"], name="r2")]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    r = run_import(diviml_bin, tmp_path, model(nodes, outputs=[y], inits=[shape]))
+    assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_dims_that_make_more_than_graph_files_hold(diviml_bin, tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "N"])
+    z = helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", "N"])
+    m = model([helper.make_node("MatMul", ["x", "z"], ["y"], name="mm")], inputs=[x, z],
+              outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "N"])])
+    r = run_import(diviml_bin, tmp_path, m, extra=("--dim", f"N={2 ** 20}"))  # 2 N^3 = 2.3e18 FLOPs
+    expect_error(r, "beyond the 1e18 graph files hold")
+    r = run_import(diviml_bin, tmp_path, m, extra=("--dim", f"N={2 ** 10}"))
+    assert r.returncode == 0, r.stderr  # within the limits: written, and plan reads it back
+    p = subprocess.run([diviml_bin, "plan", "-g", str(tmp_path / "g.json"), "-s", "fastest", "-o", str(tmp_path / "p.json"),
+                        "-q"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr

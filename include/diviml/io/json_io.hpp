@@ -3,6 +3,8 @@
 // node, edge, device or field at fault. Unknown fields are ignored (forward compatible).
 #pragma once
 
+#include <cstddef>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -26,8 +28,17 @@ Result<Plan> read_plan_file(const std::string& path, const Problem& problem);
 std::string graph_to_json(const Graph& graph);
 std::string platform_to_json(const Platform& platform);
 std::string plan_to_json(const Problem& problem, const Plan& plan);
+// Whether every time of a plan fits what plan files hold (1e18 in magnitude, as every number the
+// readers take): a plan beyond it would be written and never read back (an input error: the
+// graph's or platform's figures make it so).
+Status plan_fits_files(const Plan& plan);
 
+// Input files (and standard input) are read up to kMaxInputFileBytes (a 100,000-op graph is about
+// 30 MB): a larger one is an input error, refused before it is read where the file has a size
+// (a regular file), at the limit otherwise (a pipe, /dev/zero).
+inline constexpr std::size_t kMaxInputFileBytes = std::size_t{256} << 20;
 Result<std::string> read_text_file(const std::string& path);
+Result<std::string> read_text_stream(std::istream& in, const std::string& name);
 Status write_text_file(const std::string& path, const std::string& text);
 
 // Bundled platforms live in platforms/*.json. The folder is $DIVIML_PLATFORMS_DIR when set,

@@ -17,10 +17,13 @@
 
 namespace diviml {
 
+// Largest value of a symbolic dimension (`dims`, `diviml import --dim`): beyond it a value is a typo.
+inline constexpr long long kMaxOnnxDim = 1LL << 40;
+
 struct OnnxImportOptions {
   // Values for symbolic dimensions (dim_param), e.g. {"batch_size": 1}: ONNX exports often
   // leave the batch dynamic, and the cost model needs static shapes.
-  // Names that match no symbolic dimension of an input, and values below 1, are errors.
+  // Names that match no symbolic dimension of an input, and values outside 1..2^40, are errors.
   std::map<std::string, long long> dims;
   // Fold BatchNormalization into the convolution that feeds it (as torch.onnx does in eval
   // mode, and as the FX exporter does by default): one rule for both paths.

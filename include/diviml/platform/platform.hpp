@@ -14,6 +14,10 @@
 
 namespace diviml {
 
+// Most devices a platform may have: the problem keeps tables per device pair (devices^2), so a
+// file with more is refused before they are built (a 10,000-device file took 5.5 GB).
+inline constexpr int kMaxPlatformDevices = 1024;
+
 struct Device {
   std::string name;
   std::string kind;                          // "cpu", "gpu", ... (free text; identical kind+specs = symmetric)

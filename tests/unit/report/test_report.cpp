@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "diviml/objective/throughput.hpp"
 #include "diviml/report/report.hpp"
 #include "diviml/solve/solve.hpp"
 #include "support/random_problem.hpp"
@@ -54,6 +55,44 @@ TEST(Gantt, EscapesNames) {
   std::string svg = gantt_svg(*pr, *plan);
   EXPECT_EQ(svg.find("n<1>"), std::string::npos);
   EXPECT_NE(svg.find("n&lt;1&gt;"), std::string::npos);
+}
+
+// XML holds no control byte but tab, newline and return, and no byte that is not UTF-8, even as
+// a reference: an id with them is written as \xNN text, so the chart stays well-formed (browsers
+// drop a whole chart that is not), for latency and throughput plans alike.
+TEST(Gantt, ControlAndNonUtf8BytesInIdsStayWellFormed) {
+  Graph g;
+  g.name = std::string("g\x01");
+  for (const std::string& id : {std::string("a\x01"
+                                            "b\x07"),
+                                std::string("c\xff\x1f")}) {
+    Node node;
+    node.id = id;
+    node.op = std::string("op\x02");
+    node.cost_us["d"] = 1.0;
+    g.add_node(std::move(node));
+  }
+  g.edges.push_back(Edge{0, 1, 8});
+  ASSERT_TRUE(g.finalize());
+  Platform p;
+  p.name = "p";
+  Device device;
+  device.name = "d";
+  device.kind = "cpu";
+  p.devices.push_back(device);
+  ASSERT_TRUE(p.finalize());
+  auto pr = Problem::build(g, p);
+  ASSERT_TRUE(pr);
+  SolveHooks stream;
+  stream.objective = &throughput_objective();
+  for (const SolveHooks& hooks : {SolveHooks{}, stream}) {
+    auto plan = solve("fastest", *pr, {}, hooks);
+    ASSERT_TRUE(plan);
+    const std::string svg = gantt_svg(*pr, *plan);
+    for (unsigned char c : svg) EXPECT_TRUE(c >= 0x20 || c == '\n' || c == '\t' || c == '\r') << int(c);
+    EXPECT_EQ(svg.find('\xff'), std::string::npos);
+    EXPECT_NE(svg.find("a\\x01b\\x07"), std::string::npos);
+  }
 }
 
 TEST(Summary, TableShowsGapAndSpeedup) {
