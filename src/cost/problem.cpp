@@ -131,6 +131,11 @@ Result<Problem> Problem::build(Graph graph, Platform platform) {
   const int n = g.num_nodes(), k = pf.num_devices();
   pr.k_ = k;
   if (n == 0) return fail("graph '" + g.name + "': no nodes");
+  // Costs are tables of nodes x devices (several of them): checked before they are allocated.
+  if (static_cast<double>(n) * k > kMaxCostEntries)
+    return fail("graph '" + g.name + "' (" + std::to_string(n) + " nodes) on platform '" + pf.name + "' (" +
+                std::to_string(k) + " devices): " + std::to_string(static_cast<long long>(static_cast<double>(n) * k)) +
+                " node-device pairs, more than the 1e8 planned for");
   pr.cost_.assign(static_cast<size_t>(n) * k, kInf);
   pr.in_.assign(static_cast<size_t>(n) * k, 0.0);
   pr.out_.assign(static_cast<size_t>(n) * k, 0.0);

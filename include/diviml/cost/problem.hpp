@@ -21,6 +21,10 @@
 
 namespace diviml {
 
+// Most node-device pairs a problem holds (its cost tables are nodes x devices): a 100,000-op graph
+// on 1,000 devices. Problem::build refuses more before it allocates.
+inline constexpr double kMaxCostEntries = 1e8;
+
 // A restricted, pinned part of a problem (what split solves per module and boundary pair).
 struct Restriction {
   // (node, device): finished at time 0 on that device at no cost, with no inputs and no return
