@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
@@ -28,20 +29,15 @@
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
 #include "diviml/solve/tradeoff.hpp"
+#include "serve_command.hpp"
 
 namespace {
 
 using namespace diviml;
 
-constexpr int kExitUsage = static_cast<int>(ErrorKind::kUsage);
-
-// The exit code of an error is its kind (core/result.hpp): 1 input, 2 usage, 3 internal, 4 no plan.
-int die(const Error& e) {
-  std::fprintf(stderr, "diviml: error: %s\n", one_line(e.message).c_str());
-  return static_cast<int>(e.kind);
-}
-int die(const std::string& message) { return die(fail(message)); }
-int usage(const std::string& message) { return die(usage_error(message + " (see diviml --help)")); }
+using cli::die;
+using cli::kExitUsage;
+using cli::usage;
 
 // Documented upper limit of `import --dim` (README): beyond it a value is a typo.
 constexpr long long kMaxDim = kMaxOnnxDim;
@@ -711,12 +707,16 @@ int run(int argc, char** argv) {
       "  diviml import bert.onnx -o bert.json --dim batch_size=1 --dim sequence=128\n"
       "  diviml import - -o - < model.onnx > graph.json");
 
+  cli::ServeArgs serve_args;
+  auto* serve = cli::add_serve_command(app, serve_args);
+
   auto* gen = app.add_subcommand("gen", "generate a synthetic graph file");
   gen->require_subcommand(1);
   gen->footer(
       "Examples:\n"
       "  diviml gen rwnn --nodes 32 --stages 3 -o rwnn.json\n"
       "  diviml gen transformer --layers 96 --d-model 12288 --heads 96 --seq 2048 -o gpt3.json\n"
+      "  diviml gen transformer --preset llama2-70b --seq 1 --context 2048 --batch 16 -o decode.json\n"
       "  diviml gen random --nodes 100 --edge-prob 0.03 --seed 2 -o - | diviml plan -g - -o plan.json");
   int gen_nodes = 30, gen_modules = 4, gen_width = 3, gen_skip = 0;
   double gen_p = 0.08;
@@ -741,18 +741,27 @@ int run(int argc, char** argv) {
   gen_rwnn->add_option("--m", rw.m, "BA: edges per new node (default 5)");
   gen_rwnn->add_option("--channels", rw.channels, "channels of the first stage (default 78)");
   gen_rwnn->add_option("--resolution", rw.resolution, "input image side (default 224)");
-  TransformerSpec tf;
-  auto* gen_tf = gen->add_subcommand("transformer", "GPT-style decoder, one forward pass");
-  gen_tf->add_option("--layers", tf.layers, "decoder blocks (default 12)");
-  gen_tf->add_option("--d-model", tf.d_model, "model width (default 768)");
-  gen_tf->add_option("--heads", tf.heads, "attention heads (default 12)");
-  gen_tf->add_option("--seq", tf.seq, "sequence length (default 128)");
-  gen_tf->add_option("--batch", tf.batch, "sequences (default 1)");
-  gen_tf->add_option("--vocab", tf.vocab, "vocabulary (default 50257)");
-  gen_tf->add_option("--bytes-per-value", tf.bytes_per_value, "2 = fp16 (default), 4 = fp32");
-  gen_tf->add_flag("--split-heads", tf.split_heads, "one branch per attention head");
-  gen_tf->add_option("--context", tf.context,
-                     "decode step: positions already in the KV cache (default 0 = a prefill of --seq tokens)");
+  cli::ModelFlags tf_flags;
+  int tf_seq = 128, tf_batch = 1, tf_context = 0, tf_cache = 0;
+  bool tf_split_heads = false, tf_last_logits = false;
+  auto* gen_tf =
+      gen->add_subcommand("transformer", "decoder-only transformer (GPT, LLaMA), one prefill or decode pass");
+  cli::add_model_flags(gen_tf, tf_flags);
+  gen_tf->add_option("--seq", tf_seq, "tokens of each sequence in the pass (default 128; a decode step: 1)")
+      ->check(CLI::Range(1, 1 << 24));
+  gen_tf->add_option("--batch", tf_batch, "sequences (default 1)")->check(CLI::Range(1, 1 << 20));
+  gen_tf->add_flag("--split-heads", tf_split_heads, "one branch per attention head");
+  gen_tf
+      ->add_option("--context", tf_context,
+                   "decode step: positions already in the KV cache (default 0 = a prefill of --seq tokens)")
+      ->check(CLI::Range(0, 1 << 24));
+  gen_tf
+      ->add_option("--cache", tf_cache,
+                   "room in each sequence's KV cache, positions (default: what the pass holds, context + seq; a "
+                   "server keeps prompt + output)")
+      ->check(CLI::Range(0, 1 << 24));
+  gen_tf->add_flag("--last-logits-only", tf_last_logits,
+                   "the LM head computes the last position's logits only and returns the sampled token (serving)");
   for (auto* g : {gen_random, gen_chain, gen_rwnn, gen_tf}) {
     g->add_option("--seed", gen_seed, "random seed");
     g->add_option("--output,-o", gen_out, "graph file to write ('-': standard output)")->required();
@@ -767,6 +776,7 @@ int run(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
   if (plan->parsed()) return run_plan(a);
+  if (serve->parsed()) return cli::run_serve(serve_args);
   if (compare->parsed() && tradeoff) {
     if (!solvers.empty()) return usage("--tradeoff runs auto at every point; it takes no --solvers");
     if (compare->get_option("--objective")->count() > 0 && a.objective != "throughput")
@@ -848,6 +858,14 @@ int run(int argc, char** argv) {
     if (gen_chain->parsed()) g = module_chain(gen_modules, gen_width, gen_seed, gen_skip);
     if (gen_rwnn->parsed() || gen_tf->parsed()) {
       rw.seed = gen_seed;
+      TransformerSpec tf;
+      if (gen_tf->parsed()) {
+        auto spec = cli::model_from_flags(tf_flags);
+        if (!spec) return die(spec.error());
+        tf = *spec;
+        tf.seq = tf_seq, tf.batch = tf_batch, tf.context = tf_context, tf.cache_positions = tf_cache;
+        tf.split_heads = tf_split_heads, tf.last_logits_only = tf_last_logits;
+      }
       auto r = gen_rwnn->parsed() ? rwnn(rw) : transformer(tf);
       if (!r) return die(r.error());
       g = std::move(*r);

@@ -266,20 +266,31 @@ Result<Graph> transformer(const TransformerSpec& s) {
   if (s.layers < 1 || s.d_model < 1 || s.heads < 1 || s.seq < 1 || s.batch < 1 || s.vocab < 1)
     return fail("transformer: --layers, --d-model, --heads, --seq, --batch and --vocab must be positive");
   if (s.d_model % s.heads != 0) return fail("transformer: --d-model must be a multiple of --heads");
+  const int kv_heads = s.kv_heads > 0 ? s.kv_heads : s.heads;
+  if (s.kv_heads < 0 || kv_heads > s.heads || s.heads % kv_heads != 0)
+    return fail("transformer: --kv-heads must divide --heads (grouped-query attention), at most --heads");
+  if (s.ffn < 0) return fail("transformer: --ffn must be positive (0: GPT's MLP of 4 x d-model)");
   if (s.bytes_per_value < 1) return fail("transformer: --bytes-per-value must be positive");
   if (s.context < 0 || s.context > 10000000) return fail("transformer: --context must be in [0, 1e7]");
+  if (s.cache_positions < 0 || s.cache_positions > 20000000)
+    return fail("transformer: the cache's positions must be in [0, 2e7]");
+  if (s.cache_batch < 0 || s.cache_batch > 100000000)
+    return fail("transformer: the cache's sequences must be in [0, 1e8]");
   if (s.layers > 10000 || s.heads > 4096 || s.d_model > 1000000 || s.seq > 10000000 || s.batch > 1000000 ||
-      s.vocab > 100000000 || s.bytes_per_value > 8)
+      s.vocab > 100000000 || s.bytes_per_value > 8 || s.ffn > 10000000)
     return fail(
-        "transformer: beyond the documented limits (layers <= 10000, heads <= 4096, d-model <= 1e6, "
+        "transformer: beyond the documented limits (layers <= 10000, heads <= 4096, d-model <= 1e6, ffn <= 1e7, "
         "seq <= 1e7, batch <= 1e6, vocab <= 1e8, bytes-per-value <= 8)");
   const double B = s.bytes_per_value, T = static_cast<double>(s.batch) * s.seq, D = s.d_model;
   const int H = s.heads;
-  const double dh = D / H;
+  const double dh = D / H, Dkv = dh * kv_heads;
   const double L = static_cast<double>(s.context) + s.seq;  // keys each new token attends to
+  const double cached_positions = std::max(L, static_cast<double>(s.cache_positions));
+  const double cache_batch = s.cache_batch > 0 ? s.cache_batch : s.batch;
   Graph g;
-  g.name = "gpt-l" + std::to_string(s.layers) + "-d" + std::to_string(s.d_model) + "-h" + std::to_string(H) + "-s" +
-           std::to_string(s.seq) + "-b" + std::to_string(s.batch) +
+  g.name = "gpt-l" + std::to_string(s.layers) + "-d" + std::to_string(s.d_model) + "-h" + std::to_string(H) +
+           (kv_heads != H ? "-kv" + std::to_string(kv_heads) : "") + (s.ffn > 0 ? "-f" + std::to_string(s.ffn) : "") +
+           "-s" + std::to_string(s.seq) + "-b" + std::to_string(s.batch) +
            (s.context > 0 ? "-c" + std::to_string(s.context) : "");
   auto op = [&](const std::string& id, const std::string& kind, double flops, double params, double in_vals,
                 double out_vals) {
@@ -296,7 +307,22 @@ Result<Graph> transformer(const TransformerSpec& s) {
   auto linear = [&](const std::string& id, double in, double out) {
     return op(id, "linear", 2.0 * T * in * out, in * out + out, T * in, T * out);
   };
-  int x = op("embed", "embedding", T * D, (static_cast<double>(s.vocab) + L) * D, T, T * D);
+  // Tensor parallelism: an all-reduce of the block's activation, costed per device (a group's).
+  auto allreduce = [&](const std::string& id, int after) {
+    if (s.allreduce_us.empty()) return after;
+    Node v;
+    v.id = id;
+    v.op = "allreduce";
+    v.output_bytes = T * D * B;
+    for (const auto& [device, us] : s.allreduce_us) v.cost_us[device] = us;
+    const int ar = g.add_node(v);
+    connect(after, ar);
+    return ar;
+  };
+  const double positions = s.learned_positions ? cached_positions : 0.0;
+  int x = op("embed", "embedding", T * D, (static_cast<double>(s.vocab) + positions) * D, T, T * D);
+  // A lookup reads the rows of its tokens (and positions), not the whole table.
+  g.nodes[x].bytes_accessed = T * 8 + (s.learned_positions ? 3.0 : 2.0) * T * D * B;
   g.nodes[x].input_bytes = T * 8;  // int64 token ids from the host
   for (int l = 0; l < s.layers; ++l) {
     std::string p = "l" + std::to_string(l) + ".";
@@ -304,55 +330,101 @@ Result<Graph> transformer(const TransformerSpec& s) {
     connect(x, ln1);
     int proj = -1;
     std::vector<int> heads_out;
-    auto attention = [&](const std::string& q, double width, double nheads) {
-      int qkv = linear(q + "qkv", D, 3 * width);
+    // `qw`: query width of this branch, `kvw`: its key and value width, `nheads`: its heads.
+    auto attention = [&](const std::string& q, double qw, double kvw, double nheads) {
+      int qkv = linear(q + "qkv", D, qw + 2 * kvw);
       // The keys and values of every position (the prompt's, or the cache and the new tokens'
       // in a decode step) stay for the steps that follow: the KV cache, resident where this
       // projection runs.
-      const double cached = static_cast<double>(s.batch) * L * width;
-      g.nodes[qkv].state_bytes = 2 * cached * B;
+      const double read = static_cast<double>(s.batch) * L * kvw;
+      g.nodes[qkv].state_bytes = 2 * cache_batch * cached_positions * kvw * B;
       connect(ln1, qkv);
       double scores = static_cast<double>(s.batch) * nheads * s.seq * L;
-      int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, T * width + cached, scores);
+      int sc = op(q + "scores", "matmul", 2.0 * scores * dh, 0, T * qw + read, scores);
       connect(qkv, sc);
       int sm = op(q + "softmax", "softmax", 5.0 * scores, 0, scores, scores);
       connect(sc, sm);
-      int av = op(q + "attn_v", "matmul", 2.0 * scores * dh, 0, scores + cached, T * width);
+      int av = op(q + "attn_v", "matmul", 2.0 * scores * dh, 0, scores + read, T * qw);
       connect(sm, av);
       connect(qkv, av);
       return av;
     };
     if (s.split_heads) {
-      for (int h = 0; h < H; ++h) heads_out.push_back(attention(p + "h" + std::to_string(h) + ".", dh, 1));
+      const int per_kv = H / kv_heads;  // query heads sharing one KV head
+      for (int h = 0; h < H; ++h)
+        heads_out.push_back(attention(p + "h" + std::to_string(h) + ".", dh, h % per_kv == 0 ? dh : 0.0, 1));
     } else {
-      heads_out.push_back(attention(p, D, H));
+      heads_out.push_back(attention(p, D, Dkv, H));
     }
     proj = linear(p + "proj", D, D);
     for (int h : heads_out) connect(h, proj);
     if (s.split_heads)  // each head's slice is 1/H of the attention output
       for (size_t e = g.edges.size() - heads_out.size(); e < g.edges.size(); ++e) g.edges[e].bytes = T * dh * B;
+    const int attn_out = allreduce(p + "allreduce_attn", proj);
     int add1 = op(p + "add1", "add", T * D, 0, 2 * T * D, T * D);
-    connect(proj, add1);
+    connect(attn_out, add1);
     connect(x, add1);
     int ln2 = op(p + "ln2", "layer_norm", 5 * T * D, 2 * D, T * D, T * D);
     connect(add1, ln2);
-    int fc1 = linear(p + "mlp_up", D, 4 * D);
-    connect(ln2, fc1);
-    int act = op(p + "gelu", "gelu", 8 * T * 4 * D, 0, T * 4 * D, T * 4 * D);
-    connect(fc1, act);
-    int fc2 = linear(p + "mlp_down", 4 * D, D);
-    connect(act, fc2);
+    int mlp = -1;
+    if (s.ffn > 0) {  // SwiGLU: silu(x W_gate) * (x W_up), then W_down
+      const double F = s.ffn;
+      int gate = linear(p + "mlp_gate", D, F);
+      connect(ln2, gate);
+      int up = linear(p + "mlp_up", D, F);
+      connect(ln2, up);
+      int act = op(p + "swiglu", "silu_mul", 6 * T * F, 0, 2 * T * F, T * F);
+      connect(gate, act);
+      connect(up, act);
+      mlp = linear(p + "mlp_down", F, D);
+      connect(act, mlp);
+    } else {
+      int fc1 = linear(p + "mlp_up", D, 4 * D);
+      connect(ln2, fc1);
+      int act = op(p + "gelu", "gelu", 8 * T * 4 * D, 0, T * 4 * D, T * 4 * D);
+      connect(fc1, act);
+      mlp = linear(p + "mlp_down", 4 * D, D);
+      connect(act, mlp);
+    }
+    const int mlp_out = allreduce(p + "allreduce_mlp", mlp);
     int add2 = op(p + "add2", "add", T * D, 0, 2 * T * D, T * D);
-    connect(fc2, add2);
+    connect(mlp_out, add2);
     connect(add1, add2);
     x = add2;
   }
   int lnf = op("ln_f", "layer_norm", 5 * T * D, 2 * D, T * D, T * D);
   connect(x, lnf);
-  int lm = linear("lm_head", D, s.vocab);
+  // Serving computes the logits of each sequence's last position and sends back the sampled
+  // token; a plain pass computes and returns every position's logits.
+  const double logit_rows = s.last_logits_only ? static_cast<double>(s.batch) : T;
+  int lm = op("lm_head", "linear", 2.0 * logit_rows * D * s.vocab, D * static_cast<double>(s.vocab) + s.vocab,
+              logit_rows * D, logit_rows * s.vocab);
+  if (s.last_logits_only) g.nodes[lm].output_bytes = static_cast<double>(s.batch) * 8;
   connect(lnf, lm);
   if (Status st = g.finalize(); !st) return st.error();
   return g;
 }
+
+Result<TransformerSpec> transformer_preset(const std::string& name) {
+  TransformerSpec s;
+  if (name == "gpt3-175b") {
+    s.layers = 96, s.d_model = 12288, s.heads = 96, s.kv_heads = 96, s.ffn = 0, s.vocab = 50257;
+    s.learned_positions = true;
+  } else if (name == "llama2-70b") {
+    s.layers = 80, s.d_model = 8192, s.heads = 64, s.kv_heads = 8, s.ffn = 28672, s.vocab = 32000;
+    s.learned_positions = false;
+  } else if (name == "llama3-8b") {
+    s.layers = 32, s.d_model = 4096, s.heads = 32, s.kv_heads = 8, s.ffn = 14336, s.vocab = 128256;
+    s.learned_positions = false;
+  } else {
+    std::string known;
+    for (const std::string& n : transformer_preset_names()) known += (known.empty() ? "" : ", ") + n;
+    return usage_error("unknown preset '" + name + "' (known: " + known + ")");
+  }
+  s.bytes_per_value = 2;
+  return s;
+}
+
+std::vector<std::string> transformer_preset_names() { return {"gpt3-175b", "llama2-70b", "llama3-8b"}; }
 
 }  // namespace diviml
