@@ -8,6 +8,8 @@
     stream = diviml.plan(model, "cpu-2gpu", objective="throughput", example_inputs=torch.randn(1, 3, 224, 224))
     print(stream.period, stream.bound, stream.latency, stream.throughput)   # bound: on the period
     diviml.tradeoff(model, "cpu-2gpu", example_inputs=torch.randn(1, 3, 224, 224))  # period per latency limit
+    s = diviml.serve("llama2-70b", "six-srv", prompt=2048, output=256, ttft_ms=5000, tpot_ms=100)
+    print(s.tokens_per_s, s.bound_tokens_per_s, s.batch, s.baselines)   # an LLM's serving layout
     plan.placements[0]                                 # Placement(node=..., device=..., ...)
     plan.gantt("plan.svg"); plan.html("plan.html"); plan.trace("plan.trace.json")
     open("plan.json", "w").write(plan.to_json())       # the CLI's plan file (diviml.plan/1)
@@ -29,7 +31,7 @@ except ImportError as e:  # python/diviml is the source; the package is built in
 from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
                       default_platform, objectives, platforms, solvers)
 
-__all__ = ["plan", "tradeoff", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
+__all__ = ["plan", "tradeoff", "serve", "Serving", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
            "Error", "InputError", "UsageError", "InfeasibleError", "InternalError", "__version__"]
 
 Placement = collections.namedtuple("Placement", "node device start_us end_us lane")
@@ -339,3 +341,112 @@ def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solv
     platform_text = _platform_text(platform)
     opts = _options(time_limit, options, "plan")
     return Plan(_native.solve(graph_json, platform_text, solver, objective, opts), graph_json, platform_text)
+
+
+class Serving:
+    """An LLM serving layout (diviml serve, docs/serving.md): `doc` is the diviml.serve/1 file;
+    `tokens_per_s`, `bound_tokens_per_s`, `ttft_ms`, `tpot_ms`, `batch`, `mode` its figures;
+    `baselines` the baselines' tokens/s by name (None: no layout meets the objectives); `passes`
+    per pipeline and phase a Plan (its graph and the serving platform beside it)."""
+
+    def __init__(self, doc):
+        self.doc = doc["serve"]
+        self.table = doc["table"]
+        self._html = doc["html"]
+        self.platform = doc["platform"]
+        platform_text = json.dumps(self.platform)
+        for key in ("tokens_per_s", "bound_tokens_per_s", "ttft_ms", "tpot_ms", "batch", "mode", "gap",
+                    "solve_time_s"):
+            setattr(self, key, self.doc[key])
+        self.baselines = {b["name"]: (b["tokens_per_s"] if b["tokens_per_s"] > 0 else None)
+                          for b in self.doc["baselines"]}
+        self.pipelines = self.doc["pipelines"]
+        self.passes = [(p["phase"], p["pipeline"], Plan(json.dumps(p["plan"]), json.dumps(p["graph"]), platform_text))
+                       for p in doc["passes"]]
+        self._graphs = [p["graph"] for p in doc["passes"]]
+
+    def to_json(self):
+        """The diviml.serve/1 file, as `diviml serve -o` writes it."""
+        return json.dumps(self.doc, indent=1)
+
+    def html(self, path):
+        """Writes the HTML report."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self._html)
+
+    def save(self, path):
+        """Writes what `diviml serve -o PATH` writes: PATH, and beside it STEM.platform.json and
+        STEM.pI.PHASE.graph.json / .plan.json for each pass."""
+        stem = path[:-5] if path.endswith(".json") and len(path) > 5 else path
+        base = os.path.basename(stem)
+        doc = json.loads(json.dumps(self.doc))
+        doc["plans"]["platform"] = base + ".platform.json"
+        with open(stem + ".platform.json", "w", encoding="utf-8") as f:
+            json.dump(self.platform, f, indent=1)
+        for (phase, pipeline, plan), graph, entry in zip(self.passes, self._graphs, doc["plans"]["passes"]):
+            side = f"{stem}.p{pipeline}.{phase}"
+            with open(side + ".graph.json", "w", encoding="utf-8") as f:
+                json.dump(graph, f, indent=1)
+            with open(side + ".plan.json", "w", encoding="utf-8") as f:
+                f.write(plan.to_json())
+            entry["graph"] = os.path.basename(side) + ".graph.json"
+            entry["plan"] = os.path.basename(side) + ".plan.json"
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+
+    def __repr__(self):
+        return (f"<diviml.Serving {self.tokens_per_s:.1f} tokens/s (bound {self.bound_tokens_per_s:.1f}), "
+                f"TTFT {self.ttft_ms:.1f} ms, TPOT {self.tpot_ms:.2f} ms, batch {self.batch}, {self.mode}>")
+
+
+_SHAPE_FIELDS = ("layers", "d_model", "heads", "kv_heads", "ffn", "vocab", "bytes_per_value")
+
+
+def serve(model="llama2-70b", platform="six-srv", prompt=2048, output=256, ttft_ms=5000, tpot_ms=100, time_limit=20,
+          mode="auto", memory_fraction=0.9, seed=1):
+    """The serving layout of a decoder LLM with the most output tokens/s that meets the TTFT and
+    TPOT objectives (a Serving), as `diviml serve` plans it.
+
+    model: a preset's name ("gpt3-175b", "llama2-70b", "llama3-8b") or a dict of the shape
+        (layers, d_model, heads, kv_heads, ffn, vocab, bytes_per_value, positions: "learned" or
+        "rotary"; "preset": the preset its other fields change).
+    platform: a bundled platform's name, a platform file's path, or a dict.
+    mode: "auto", "colocated" or "disaggregated". Times in milliseconds, time_limit in seconds.
+    """
+    for name, value in (("prompt", prompt), ("output", output)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"serve: {name} must be a whole number of tokens, not {type(value).__name__}")
+    for name, value in (("ttft_ms", ttft_ms), ("tpot_ms", tpot_ms), ("time_limit", time_limit),
+                        ("memory_fraction", memory_fraction)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"serve: {name} must be a number, not {type(value).__name__}")
+    if not isinstance(mode, str):
+        raise UsageError(f"serve: mode must be a string, not {type(mode).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError("serve: seed must be a whole number >= 0")
+    preset, shape = "", {}
+    if isinstance(model, str):
+        preset = model
+    elif isinstance(model, dict):
+        for key, value in model.items():
+            if key == "preset":
+                if not isinstance(value, str):
+                    raise UsageError("serve: model['preset'] must be a preset's name")
+                preset = value
+            elif key == "positions":
+                if value not in ("learned", "rotary"):
+                    raise UsageError("serve: model['positions'] must be 'learned' or 'rotary'")
+                shape["learned_positions"] = int(value == "learned")
+            elif key in _SHAPE_FIELDS:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise UsageError(f"serve: model['{key}'] must be a whole number")
+                shape[key] = value
+            else:
+                raise UsageError(_one_line(f"serve: unknown model field '{key}' (fields: preset, positions, "
+                                           + ", ".join(_SHAPE_FIELDS) + ")"))
+    else:
+        raise UsageError(f"serve: model must be a preset's name or a dict, not {type(model).__name__}")
+    numbers = {"prompt": float(prompt), "output": float(output), "ttft_ms": float(ttft_ms),
+               "tpot_ms": float(tpot_ms), "time_limit": float(time_limit), "memory_fraction": float(memory_fraction)}
+    doc = json.loads(_native.serve(preset, shape, _platform_text(platform), numbers, mode, seed))
+    return Serving(doc)

@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,7 +17,9 @@
 #include "diviml/objective/validate.hpp"
 #include "diviml/report/html.hpp"
 #include "diviml/report/report.hpp"
+#include "diviml/report/serve_report.hpp"
 #include "diviml/report/trace.hpp"
+#include "diviml/serve/serve.hpp"
 #include "diviml/solve/options.hpp"
 #include "diviml/solve/solve.hpp"
 #include "diviml/solve/solver.hpp"
@@ -111,6 +115,91 @@ std::string tradeoff_text(const std::string& graph_json, const std::string& plat
   return out + "]}";
 }
 
+// Serving (serve/serve.hpp): a preset's shape (or GPT-2 small's) with `shape`'s fields over it, on
+// a platform, as JSON text {"serve": the diviml.serve/1 file, "table": the CLI's table, "html": the
+// report, "platform": the serving platform, "passes": [{"phase", "pipeline", "graph", "plan"}]}.
+std::string serve_text(const std::string& preset, const std::map<std::string, long long>& shape,
+                       const std::string& platform, const std::map<std::string, double>& numbers,
+                       const std::string& mode, std::uint64_t seed) {
+  ServeRequest r;
+  if (!preset.empty()) r.model = value_or_raise(transformer_preset(preset));
+  r.model_name = preset.empty() ? "custom" : preset;
+  const std::map<std::string, int TransformerSpec::*> fields = {{"layers", &TransformerSpec::layers},
+                                                                {"d_model", &TransformerSpec::d_model},
+                                                                {"heads", &TransformerSpec::heads},
+                                                                {"kv_heads", &TransformerSpec::kv_heads},
+                                                                {"ffn", &TransformerSpec::ffn},
+                                                                {"vocab", &TransformerSpec::vocab},
+                                                                {"bytes_per_value", &TransformerSpec::bytes_per_value}};
+  for (const auto& [name, value] : shape) {
+    if (name == "learned_positions") {
+      r.model.learned_positions = value != 0;
+      continue;
+    }
+    auto f = fields.find(name);
+    if (f == fields.end()) raise(usage_error("serve: unknown model field '" + name + "'"));
+    if (value < 1 || value > (1LL << 24)) raise(usage_error("serve: model field " + name + " must be from 1 to 2^24"));
+    r.model.*(f->second) = static_cast<int>(value);
+    if (!preset.empty()) r.model_name = preset + " (changed)";
+  }
+  if (r.model.kv_heads > 0 && r.model.heads % r.model.kv_heads != 0)
+    raise(usage_error("serve: kv_heads must divide heads"));
+  if (r.model.d_model % r.model.heads != 0) raise(usage_error("serve: heads must divide d_model"));
+  for (const auto& [name, value] : numbers) {
+    if (name == "prompt" || name == "output") {
+      if (!(value >= 1 && value <= (1 << 24)) || value != std::floor(value))
+        raise(usage_error("serve: " + name + " must be a whole number of tokens from 1 to 2^24"));
+      (name == "prompt" ? r.prompt : r.output) = static_cast<int>(value);
+    } else if (name == "ttft_ms") {
+      r.ttft_ms = value;
+    } else if (name == "tpot_ms") {
+      r.tpot_ms = value;
+    } else if (name == "memory_fraction") {
+      r.memory_fraction = value;
+    } else if (name == "time_limit") {
+      r.time_limit_s = value;
+    } else {
+      raise(usage_error("serve: unknown argument '" + name + "'"));
+    }
+  }
+  r.mode = mode;
+  r.seed = seed;
+  const Platform fleet = platform_of(platform.empty() ? std::string("six-srv") : platform);
+  Result<ServeResult> res = fail("not solved");
+  {
+    py::gil_scoped_release release;
+    res = plan_serving(fleet, r);
+  }
+  if (!res) raise(res.error());
+  ServeFileNames names;
+  std::string passes;
+  for (const ServePass& pass : res->passes) {
+    Problem problem = value_or_raise(Problem::build(pass.graph, res->serving));
+    passes += std::string(passes.empty() ? "" : ", ") + "{\"phase\": \"" + pass.phase +
+              "\", \"pipeline\": " + std::to_string(pass.pipeline) + ", \"graph\": " + graph_to_json(pass.graph) +
+              ", \"plan\": " + plan_to_json(problem, pass.plan) + "}";
+  }
+  auto quoted = [](const std::string& text) {
+    std::string out = "\"";
+    for (const unsigned char c : text) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c < 0x20) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\u%04x", c);
+        out += b;
+      } else {
+        out += static_cast<char>(c);
+      }
+    }
+    return out + "\"";
+  };
+  return "{\"serve\": " + serve_json(fleet, r, *res, names) + ", \"table\": " + quoted(serve_table(fleet, r, *res)) +
+         ", \"html\": " + quoted(serve_html(fleet, r, *res, names)) +
+         ", \"platform\": " + platform_to_json(res->serving) + ", \"passes\": [" + passes + "]}";
+}
+
 std::string render(const std::string& graph_json, const std::string& platform, const std::string& plan_json,
                    const std::string& kind) {
   Problem problem = problem_of(graph_json, platform);
@@ -172,6 +261,9 @@ PYBIND11_MODULE(_native, m) {
   m.def("tradeoff", &tradeoff_text, py::arg("graph_json"), py::arg("platform"), py::arg("options"),
         "the latency plan, then the best throughput plan within 1, 1.5, 2 and 4 times its makespan and "
         "without a limit: JSON text");
+  m.def("serve", &serve_text, py::arg("preset"), py::arg("shape"), py::arg("platform"), py::arg("numbers"),
+        py::arg("mode"), py::arg("seed"),
+        "serve a decoder LLM on a platform's GPUs: the layout, its baselines and bound, and its plans (JSON text)");
   m.def("render", &render, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"), py::arg("kind"),
         "a plan as an SVG Gantt chart ('gantt'), a Chrome trace ('trace') or an HTML report ('html')");
   m.def("validate", &validate_plan, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"),

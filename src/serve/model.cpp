@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 
 #include "serve_model.hpp"
 
@@ -223,10 +224,14 @@ Result<Model> Model::build(const Platform& platform, const ServeRequest& r) {
   double memory = 0;
   for (size_t c = 0; c < m.classes.size(); ++c)
     memory += m.capacity_bytes(static_cast<int>(c)) * m.classes[c].gpus.size();
-  if (memory < m.weights_bytes())
-    return infeasible("the model's weights (" + std::to_string(m.weights_bytes() / 1e9) + " GB) do not fit in the " +
-                      std::to_string(memory / 1e9) + " GB that platform '" + platform.name +
-                      "' GPUs offer at --memory-fraction " + std::to_string(r.memory_fraction));
+  if (memory < m.weights_bytes()) {
+    char b[256];
+    std::snprintf(b, sizeof b, "the model's weights (%.1f GB) do not fit in the %.1f GB that the GPUs of platform '",
+                  m.weights_bytes() / 1e9, memory / 1e9);
+    char f[64];
+    std::snprintf(f, sizeof f, "' offer at --memory-fraction %g", r.memory_fraction);
+    return infeasible(b + platform.name + f);
+  }
   return m;
 }
 

@@ -61,6 +61,9 @@ class Search {
     return combine(m_, std::move(pipes), "diviml");
   }
   double value(const State& s) { return layout(s).tokens_per_s; }
+  // The least TPOT and TTFT of any pipeline evaluated (met or not), for the message when none meets
+  // the objectives.
+  double least_tpot_ = kInf, least_ttft_ = kInf;
 
   State from_layout(const ServeLayout& l) {
     State s = empty_state();
@@ -255,7 +258,12 @@ class Search {
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
     ++*evaluations_;
-    return cache_.emplace(key, evaluate_pipeline(m_, spec)).first->second;
+    const PipelineOutcome& o = cache_.emplace(key, evaluate_pipeline(m_, spec)).first->second;
+    least_tpot_ = std::min(least_tpot_, o.least_tpot_us);
+    least_ttft_ = std::min(least_ttft_, o.least_ttft_us);
+    if (o.pipeline && o.pipeline->role != ServeRole::kPrefill) least_tpot_ = std::min(least_tpot_, o.pipeline->tpot_us);
+    if (o.pipeline && o.pipeline->role != ServeRole::kDecode) least_ttft_ = std::min(least_ttft_, o.pipeline->ttft_us);
+    return o;
   }
 
   // A class at another degree: its new groups join the pipeline of their first GPU's old group.
@@ -354,7 +362,7 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
     if (next < starts.size()) {
       cur = starts[next++];
     } else {
-      if (kicks_without_gain >= 12) break;  // converged: the result no longer depends on the time left
+      if (kicks_without_gain >= 80) break;  // converged: the result no longer depends on the time left
       cur = best;
       for (int k = 0; k < 3; ++k) cur = search.mutate(cur);
       ++kicks_without_gain;
@@ -385,6 +393,8 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
       }
     }
   }
+  *least_tpot_us = std::min(*least_tpot_us, search.least_tpot_);
+  *least_ttft_us = std::min(*least_ttft_us, search.least_ttft_);
   return search.layout(best);
 }
 

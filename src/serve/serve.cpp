@@ -89,8 +89,9 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
   // The plans' replays take the last part of the time.
   const double budget = std::max(0.05, 0.85 * request.time_limit_s - elapsed());
   ServeLayout best = serve_detail::search_layout(m, res.baselines, budget, &res.evaluations, &least_tpot, &least_ttft);
+  // The baselines serve colocated: under --mode disaggregated they are yardsticks only.
   for (const ServeLayout& b : res.baselines)
-    if (b.tokens_per_s > best.tokens_per_s * (1 + 1e-12)) {
+    if (request.mode != "disaggregated" && b.tokens_per_s > best.tokens_per_s * (1 + 1e-12)) {
       best = b;
       best.name = "diviml";
       best.note = "the " + b.name + " layout (" + b.note + ") is the best found";
@@ -106,6 +107,10 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
     return infeasible(why);
   }
   if (Status s = realize(m, best, res); !s) return s.error();
+  // The replays (transfers on the serving platform's links) must keep what the search promised.
+  if (best.tpot_us > request.tpot_ms * 1e3 * (1 + 1e-9) || best.ttft_us > request.ttft_ms * 1e3 * (1 + 1e-9))
+    return internal_error("serve: the plans of the layout found miss the objectives (TPOT " + ms(best.tpot_us) +
+                          ", TTFT " + ms(best.ttft_us) + ")");
   res.layout = std::move(best);
   res.bound_tokens_per_s = serve_detail::tokens_bound(m);
   // A proof is a promise: nothing found may beat it.

@@ -147,3 +147,42 @@ def test_a_solve_releases_the_interpreter(diviml, diviml_bin, tmp_path):
     # The other thread kept running Python while the planner worked (the GIL was released).
     assert time.monotonic() - start > 0.3 and ticks >= 10
     assert done["plan"].solve_time_s <= 2 + 2.0
+
+
+def test_serve_matches_the_cli_and_its_files_validate(diviml, diviml_bin, tmp_path):
+    # The same request in process and through `diviml serve`: the same layout (the search is seeded
+    # and stops when it converges, well before the time limit on this small fleet).
+    args = dict(prompt=512, output=64, ttft_ms=2000, tpot_ms=60, time_limit=5)
+    s = diviml.serve("llama3-8b", "cluster-3srv", **args)
+    out = tmp_path / "cli.json"
+    cli(diviml_bin, "serve", "--preset", "llama3-8b", "-p", "cluster-3srv", "--prompt", "512", "--output", "64",
+        "--ttft-ms", "2000", "--tpot-ms", "60", "--time-limit", "5", "-o", out)
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "diviml.serve/1"
+    assert s.tokens_per_s == pytest.approx(doc["tokens_per_s"], rel=1e-9)
+    assert s.batch == doc["batch"] and s.mode == doc["mode"]
+    assert 0 < s.tokens_per_s <= s.bound_tokens_per_s
+    assert s.ttft_ms <= 2000 and s.tpot_ms <= 60
+    assert set(s.baselines) == {"homogeneous", "uniform-pipeline", "helix-like"}
+    # Memory per GPU within its capacity, in the file a user deploys from.
+    for d in s.doc["devices"]:
+        assert d["used_bytes"] <= d["capacity_bytes"] * (1 + 1e-9), d
+    # Saved as the CLI saves it; every plan passes `diviml validate`.
+    s.save(str(tmp_path / "py.json"))
+    s.html(str(tmp_path / "py.html"))
+    assert "<svg" in (tmp_path / "py.html").read_text()
+    saved = json.loads((tmp_path / "py.json").read_text())
+    assert saved["plans"]["passes"], saved["plans"]
+    for entry in saved["plans"]["passes"]:
+        r = cli(diviml_bin, "validate", "-g", tmp_path / entry["graph"], "-p", tmp_path / saved["plans"]["platform"],
+                tmp_path / entry["plan"])
+        assert "valid plan" in r.stdout
+    # Bad input: one line, by class.
+    with pytest.raises(diviml.UsageError, match="llama9"):
+        diviml.serve("llama9", "cluster-3srv")
+    with pytest.raises(diviml.UsageError, match="tpot"):
+        diviml.serve("llama3-8b", "cluster-3srv", tpot_ms=0)
+    with pytest.raises(diviml.InputError, match="no GPUs"):
+        diviml.serve("llama3-8b", "local-2cpu")
+    with pytest.raises(diviml.InfeasibleError, match="least TPOT"):
+        diviml.serve("llama3-8b", "cluster-3srv", tpot_ms=1, time_limit=2)
