@@ -37,9 +37,10 @@ double layer_floor_us(const Graph& g, const Device& d, double weight_share) {
 
 // Every decoding sequence keeps, for each layer, its KV cache (kv bytes, room for prompt + output)
 // on the GPU group that runs the layer for it, and one decode step of it takes at least
-// tau_g = w / (tp x bandwidth) per layer on group g (the layer's weights w, split tp ways, read once
-// per step whatever the batch). With N sequences decoding and s_g of their sequence-layers on
-// class g (largest TP, the least tau): sum s_g = L x N; a GPU's memory holds the weights of the
+// tau_g per layer on group g: the cost model's time of one layer for a micro-batch of one sequence
+// (a larger micro-batch only takes longer), at the group's best TP degree; the step also runs the
+// embedding and the head once (the least any group takes for them). With N sequences decoding and s_g of their
+// sequence-layers on class g (largest TP, the least tau): sum s_g = L x N; a GPU's memory holds the weights of the
 // layers it runs (at least s_g / N of them, none serving more than N sequences) and their caches,
 // s_g (w / N + kv) <= M_g; each sequence's step T = sum of its layers' tau is at most the TPOT, so
 // sum s_g tau_g <= N x TPOT. Tokens per second are output / (output - 1) x sum over sequences of
@@ -49,16 +50,26 @@ double layer_floor_us(const Graph& g, const Device& d, double weight_share) {
 double tpot_memory_bound(Model& m) {
   const ServeRequest& r = *m.request;
   const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
-  const double tpot = r.tpot_ms * 1e3;
+  // A step's embedding and head run once per step wherever they are: the least of any group.
+  double ends = kInf, embed = kInf, head = kInf;
   struct Cls {
     double tau, memory;
   };
   std::vector<Cls> cls;
   for (size_t c = 0; c < m.classes.size(); ++c) {
     const GpuClass& g = m.classes[c];
-    cls.push_back(Cls{w / (g.tps.back() * *g.spec.mem_bandwidth_gbps * 1e3),
-                      m.capacity_bytes(static_cast<int>(c)) * static_cast<double>(g.gpus.size())});
+    double tau = kInf;
+    for (int tp : g.tps) {
+      const PassCost& one = m.cost(static_cast<int>(c), tp, m.decode_pass(1));
+      tau = std::min(tau, one.layer_us);
+      embed = std::min(embed, one.embed_us);
+      head = std::min(head, one.head_us);
+    }
+    cls.push_back(Cls{tau, m.capacity_bytes(static_cast<int>(c)) * static_cast<double>(g.gpus.size())});
   }
+  ends = embed + head;
+  const double tpot = r.tpot_ms * 1e3 - ends;
+  if (tpot <= 0) return 0;
   std::sort(cls.begin(), cls.end(), [](const Cls& a, const Cls& b) { return a.tau < b.tau; });
   const double t_min = L * cls.front().tau;
   if (t_min > tpot) return 0;  // no sequence meets the TPOT
@@ -95,12 +106,18 @@ double tokens_bound(Model& m) {
       std::max(1.0, std::floor((memory - m.weights_bytes()) / (m.kv_sequence_layer_bytes() * m.layers)));
   const Graph& prefill = m.layer_graph(m.prefill_pass(1));
   const Graph& decode = m.layer_graph(m.decode_pass(1));
+  const int B = static_cast<int>(std::min(most_batch, 1e6));
   struct Gpu {
     double a, c;  // microseconds per layer: one prompt's prefill, one token's decode step
   };
   std::vector<Gpu> gpus;
-  for (const GpuClass& cls : m.classes) {
-    const Gpu g{layer_floor_us(prefill, cls.spec, 0.0), layer_floor_us(decode, cls.spec, 1.0 / most_batch)};
+  for (size_t k = 0; k < m.classes.size(); ++k) {
+    const GpuClass& cls = m.classes[k];
+    // Decode: one GPU's time for a layer of a micro-batch of B over B (per token, it only grows
+    // for smaller micro-batches; a group of tp GPUs spends at least as much GPU time).
+    const double c = std::max(layer_floor_us(decode, cls.spec, 1.0 / most_batch),
+                              m.cost(static_cast<int>(k), 1, m.decode_pass(B)).layer_us / B);
+    const Gpu g{layer_floor_us(prefill, cls.spec, 0.0), c};
     for (size_t i = 0; i < cls.gpus.size(); ++i) gpus.push_back(g);
   }
   // Prefill first on the GPUs relatively best at it.

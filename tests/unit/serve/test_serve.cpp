@@ -99,7 +99,9 @@ TEST(TensorParallel, TwoGpuLayerByHand) {
   EXPECT_NEAR(total, total_by_hand, 1e-9 * total);
   // A group of one pays no all-reduce; on one GPU the matmuls read all of their weights.
   for (const Node& n : g->nodes)
-    if (n.op == "allreduce") EXPECT_EQ(tensor_parallel_op_us(n, T * D * B, 1, gpu, link), 0.0);
+    if (n.op == "allreduce") {
+      EXPECT_EQ(tensor_parallel_op_us(n, T * D * B, 1, gpu, link), 0.0);
+    }
 }
 
 TEST(Serve, KvCacheByHand) {
@@ -117,7 +119,9 @@ TEST(Serve, KvCacheByHand) {
     for (const ServeStage& st : p.stages) {
       const double expected =
           p.role == ServeRole::kPrefill ? 0.0 : p.batch * (200.0 + 56) * st.layers * per_token_layer / st.tp;
-      if (p.role != ServeRole::kPrefill) EXPECT_NEAR(st.kv_bytes, expected, 1e-9 * expected) << st.server;
+      if (p.role != ServeRole::kPrefill) {
+        EXPECT_NEAR(st.kv_bytes, expected, 1e-9 * expected) << st.server;
+      }
       EXPECT_LE(st.weights_bytes + st.kv_bytes + st.activation_bytes, st.capacity_bytes * (1 + 1e-12));
     }
   // The graph generator's cache: the same count as state where each QKV projection runs.
@@ -126,7 +130,9 @@ TEST(Serve, KvCacheByHand) {
   Result<Graph> g = transformer(s);
   ASSERT_TRUE(g.has_value());
   for (const Node& n : g->nodes)
-    if (n.id == "l0.qkv") EXPECT_DOUBLE_EQ(n.state_bytes, 3.0 * 300 * 2 * 8 * 128 * 2);
+    if (n.id == "l0.qkv") {
+      EXPECT_DOUBLE_EQ(n.state_bytes, 3.0 * 300 * 2 * 8 * 128 * 2);
+    }
 }
 
 // Every layout of the tiny fleet: each class's TP degree, each group in a pipeline or unused, each

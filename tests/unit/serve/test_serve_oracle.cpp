@@ -1,0 +1,175 @@
+// The serving bound and search against enumeration on random tiny fleets (the serving oracle):
+// every layout of a fleet of at most four GPUs in two or three servers is evaluated, and the
+// proven bound must not fall below the best of them, nor the search's layout (or plan_serving's,
+// after its plans' replays) rise above the bound or miss the objectives.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <random>
+
+#include "diviml/io/json_io.hpp"
+#include "diviml/serve/serve.hpp"
+#include "serve/serve_model.hpp"
+
+namespace diviml {
+namespace {
+
+using serve_detail::Group;
+using serve_detail::Model;
+using serve_detail::PipelineSpec;
+
+// GPUs hold `memory_scale` times 1e9 bytes at most (the model's weights are 0.1 to 0.6 GB).
+Platform random_fleet(std::mt19937_64& rng, double memory_scale) {
+  std::uniform_int_distribution<int> servers_d(1, 3), gpus_d(1, 2);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::string devices =
+      R"({"name": "cpu", "kind": "cpu", "peak_gflops": 1000, "mem_bandwidth_gbps": 100, "server": "s0"})";
+  std::vector<std::pair<std::string, int>> gpus;  // name, server
+  const int servers = servers_d(rng);
+  int total = 0;
+  for (int s = 0; s < servers && total < 4; ++s) {
+    const int n = std::min(gpus_d(rng) * (u(rng) < 0.3 ? 2 : 1), 4 - total);
+    const double peak = 20000 + 180000 * u(rng), bw = 200 + 1800 * u(rng),
+                 mem = memory_scale * (0.15e9 + 0.85e9 * u(rng));
+    for (int i = 0; i < n; ++i) {
+      const std::string name = "s" + std::to_string(s) + ".g" + std::to_string(i);
+      char b[400];
+      std::snprintf(b, sizeof b,
+                    R"(, {"name": "%s", "kind": "gpu-%d", "peak_gflops": %.0f, "mem_bandwidth_gbps": %.0f,
+                      "memory_bytes": %.0f, "launch_overhead_us": 5, "server": "s%d"})",
+                    name.c_str(), s, peak, bw, mem, s);
+      devices += b;
+      gpus.emplace_back(name, s);
+      ++total;
+    }
+  }
+  std::string links;
+  auto link = [&](const std::string& a, const std::string& b, double lat, double bw) {
+    char t[200];
+    std::snprintf(t, sizeof t, R"(%s{"a": "%s", "b": "%s", "latency_us": %.1f, "bandwidth_gbps": %.1f})",
+                  links.empty() ? "" : ", ", a.c_str(), b.c_str(), lat, bw);
+    links += t;
+  };
+  for (size_t i = 0; i < gpus.size(); ++i) {
+    link("cpu", gpus[i].first, 10, 5 + 20 * u(rng));
+    for (size_t j = i + 1; j < gpus.size(); ++j) {
+      const bool same = gpus[i].second == gpus[j].second;
+      link(gpus[i].first, gpus[j].first, same ? 3 : 20, same ? 50 + 250 * u(rng) : 2 + 20 * u(rng));
+    }
+  }
+  const std::string text = R"({"format": "diviml.platform/1", "name": "random-fleet", "host": "cpu", "devices": [)" +
+                           devices + R"(], "links": [)" + links + "]}";
+  Result<Platform> p = parse_platform(text, "random-fleet");
+  EXPECT_TRUE(p.has_value()) << (p ? "" : p.error().message);
+  return *p;
+}
+
+double best_by_enumeration(Model& m) {
+  double best = 0;
+  std::vector<int> tps;
+  std::function<void(size_t)> over_tps = [&](size_t c) {
+    if (c < m.classes.size()) {
+      for (int t : m.classes[c].tps) {
+        tps.push_back(t);
+        over_tps(c + 1);
+        tps.pop_back();
+      }
+      return;
+    }
+    std::vector<Group> groups;
+    for (size_t k = 0; k < tps.size(); ++k)
+      for (int i = 0; i < m.groups_of(static_cast<int>(k), tps[k]); ++i)
+        groups.push_back(Group{static_cast<int>(k), tps[k], i});
+    const int G = static_cast<int>(groups.size());
+    std::vector<int> owner(G, -1), role;
+    std::function<void(int, int)> assign = [&](int g, int used) {
+      if (g < G) {
+        for (int o = -1; o <= used; ++o) {
+          owner[g] = o;
+          assign(g + 1, std::max(used, o + 1));
+        }
+        return;
+      }
+      if (used == 0) return;
+      role.assign(used, 0);
+      std::function<void(int)> roles = [&](int p) {
+        if (p < used) {
+          for (int r = 0; r < 3; ++r) role[p] = r, roles(p + 1);
+          return;
+        }
+        std::vector<ServePipeline> pipes;
+        for (int q = 0; q < used; ++q) {
+          PipelineSpec spec;
+          spec.role = static_cast<ServeRole>(role[q]);
+          for (int k = 0; k < G; ++k)
+            if (owner[k] == q) spec.groups.push_back(groups[k]);
+          auto o = serve_detail::evaluate_pipeline(m, spec);
+          if (o.pipeline) pipes.push_back(*o.pipeline);
+        }
+        best = std::max(best, serve_detail::combine(m, pipes, "enum").tokens_per_s);
+      };
+      roles(0);
+    };
+    assign(0, 0);
+  };
+  over_tps(0);
+  return best;
+}
+
+TEST(ServeOracle, RandomTinyFleets) {
+  std::mt19937_64 rng(20261207);
+  std::uniform_real_distribution<double> u(0, 1);
+  int met = 0, found_best = 0, instances = 0;
+  for (int it = 0; it < 100; ++it) {
+    const Platform fleet = random_fleet(rng, u(rng) < 0.5 ? 0.5 : 2.0);
+    ServeRequest r;
+    r.model.layers = 2 + static_cast<int>(u(rng) * 5);
+    r.model.d_model = u(rng) < 0.5 ? 1024 : 2048;
+    r.model.heads = 16;
+    r.model.kv_heads = u(rng) < 0.5 ? 16 : 4;
+    r.model.ffn = u(rng) < 0.5 ? 0 : 2 * r.model.d_model + 512;
+    r.model.vocab = 32000;
+    r.model.learned_positions = u(rng) < 0.5;
+    r.prompt = 128 + static_cast<int>(u(rng) * 1024);
+    r.output = 2 + static_cast<int>(u(rng) * 200);
+    r.tpot_ms = 0.5 * std::pow(100.0, u(rng));  // 0.5 to 50 ms
+    r.ttft_ms = 5 * std::pow(400.0, u(rng));    // 5 ms to 2 s
+    r.time_limit_s = 1;
+    r.mode = u(rng) < 0.8 ? "auto" : (u(rng) < 0.5 ? "colocated" : "disaggregated");
+    Result<Model> m = Model::build(fleet, r);
+    if (!m) continue;  // the weights do not fit
+    ++instances;
+    const std::string what = "instance " + std::to_string(it) + ": " + std::to_string(fleet.num_devices() - 1) +
+                             " GPUs, " + std::to_string(r.model.layers) + " layers, TPOT " + std::to_string(r.tpot_ms) +
+                             ", TTFT " + std::to_string(r.ttft_ms) + ", " + r.mode;
+    const double bound = serve_detail::tokens_bound(*m);
+    // Enumeration over every role, then the search restricted by the mode for its comparison.
+    const double best_any = best_by_enumeration(*m);
+    EXPECT_GE(bound * (1 + 1e-9), best_any) << what;
+    Result<ServeResult> res = plan_serving(fleet, r);
+    if (!res) {
+      EXPECT_EQ(res.error().kind, ErrorKind::kInfeasible) << what << ": " << res.error().message;
+      if (r.mode == "auto") {
+        EXPECT_EQ(best_any, 0.0) << what;
+      }
+      continue;
+    }
+    ++met;
+    EXPECT_LE(res->layout.tokens_per_s, bound * (1 + 1e-9)) << what;
+    EXPECT_LE(res->layout.tpot_us, r.tpot_ms * 1e3 * (1 + 1e-9)) << what;
+    EXPECT_LE(res->layout.ttft_us, r.ttft_ms * 1e3 * (1 + 1e-9)) << what;
+    if (r.mode == "auto" && res->layout.tokens_per_s >= best_any * (1 - 0.02)) ++found_best;
+    if (std::getenv("DIVIML_ORACLE_VERBOSE"))
+      std::printf("%s: found/enumerated %.4f, bound/enumerated %.3f\n", what.c_str(),
+                  res->layout.tokens_per_s / best_any, bound / best_any);
+  }
+  EXPECT_GE(instances, 60);
+  EXPECT_GE(met, 30);
+  std::printf("serve oracle: %d instances, %d with a layout, the search within 2%% of enumeration on %d\n", instances,
+              met, found_best);
+}
+
+}  // namespace
+}  // namespace diviml
