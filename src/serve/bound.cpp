@@ -51,47 +51,59 @@ double tpot_memory_bound(Model& m) {
   const ServeRequest& r = *m.request;
   const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
   // A step's embedding and head run once per step wherever they are: the least of any group.
-  double ends = kInf, embed = kInf, head = kInf;
+  double embed = kInf, head = kInf;
   struct Cls {
     double tau, memory;
   };
   std::vector<Cls> cls;
   for (size_t c = 0; c < m.classes.size(); ++c) {
     const GpuClass& g = m.classes[c];
-    double tau = kInf;
+    double tau = kInf, live = kInf;
     for (int tp : g.tps) {
       const PassCost& one = m.cost(static_cast<int>(c), tp, m.decode_pass(1));
       tau = std::min(tau, one.layer_us);
+      live = std::min(live, one.live_bytes);
       embed = std::min(embed, one.embed_us);
       head = std::min(head, one.head_us);
     }
-    cls.push_back(Cls{tau, m.capacity_bytes(static_cast<int>(c)) * static_cast<double>(g.gpus.size())});
+    // A GPU in use holds at least one micro-batch's activations; one not in use holds nothing,
+    // and counting its memory less those activations only overstates what the class holds.
+    const double per_gpu = std::max(0.0, m.capacity_bytes(static_cast<int>(c)) - live);
+    cls.push_back(Cls{tau, per_gpu * static_cast<double>(g.gpus.size())});
   }
-  ends = embed + head;
-  const double tpot = r.tpot_ms * 1e3 - ends;
+  const double tpot = r.tpot_ms * 1e3 - embed - head;
   if (tpot <= 0) return 0;
   std::sort(cls.begin(), cls.end(), [](const Cls& a, const Cls& b) { return a.tau < b.tau; });
   const double t_min = L * cls.front().tau;
   if (t_min > tpot) return 0;  // no sequence meets the TPOT
   // 1 / T <= 1 / t_min + slope x (T - t_min) on [t_min, tpot].
   const double slope = tpot > t_min ? (1 / tpot - 1 / t_min) / (tpot - t_min) : 0;
+  // The embedding's and the head's weights sit in some class each: the bound is the most over
+  // where (each choice leaves the others' memory whole).
+  const int K = static_cast<int>(cls.size());
   double best = 0;
-  int misses = 0;
-  for (double n = 1;; n += 1) {
-    double need = L * n, time = 0;
-    for (const Cls& c : cls) {
-      const double s = std::min(need, c.memory / (w / n + kv));
-      need -= s, time += s * c.tau;
-      if (need <= 0) break;
+  for (int ce = 0; ce < K; ++ce)
+    for (int ch = 0; ch < K; ++ch) {
+      std::vector<Cls> room = cls;
+      room[ce].memory -= m.embed_weight_bytes;
+      room[ch].memory -= m.head_weight_bytes;
+      if (room[ce].memory < 0 || room[ch].memory < 0) continue;
+      int misses = 0;
+      for (double n = 1; n <= 1e7; n += 1) {
+        double need = L * n, time = 0;
+        for (const Cls& c : room) {
+          const double s = std::min(need, c.memory / (w / n + kv));
+          need -= s, time += s * c.tau;
+          if (need <= 0) break;
+        }
+        if (need > 1e-9 * L * n || time > n * tpot * (1 + 1e-12)) {
+          if (++misses > 64) break;  // memory or TPOT rules out every larger N
+          continue;
+        }
+        misses = 0;
+        best = std::max(best, n / t_min + slope * (time - n * t_min));
+      }
     }
-    if (need > 1e-9 * L * n || time > n * tpot * (1 + 1e-12)) {
-      if (++misses > 64) break;  // memory or TPOT rules out every larger N
-      continue;
-    }
-    misses = 0;
-    best = std::max(best, n / t_min + slope * (time - n * t_min));
-    if (n > 1e7) break;
-  }
   return best * 1e6 * r.output / std::max(1, r.output - 1);
 }
 

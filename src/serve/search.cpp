@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -17,6 +18,9 @@ struct State {
   std::vector<std::vector<int>> owner;  // per class, per group: pipeline slot, -1 unused
   std::vector<ServeRole> role;          // per slot
 };
+
+// Fleets with at most this many layouts are searched exhaustively.
+constexpr double kExhaustiveLayouts = 20000;
 
 class Search {
  public:
@@ -252,6 +256,90 @@ class Search {
     return s;
   }
 
+  // Every layout (each class's degree, each group in a pipeline or none, each pipeline's role)
+  // when there are at most `cap` of them: the best is then proven within the model. False,
+  // without evaluating anything, when there are more.
+  bool exhaustive(double cap, State* best, double* best_value) {
+    const int C = static_cast<int>(m_.classes.size());
+    const double R = static_cast<double>(roles_.size());
+    // Layouts of G groups: sum over k of (ways to put them in k labelled-by-first-use pipelines or
+    // none) x R^k, by a recurrence over the groups (ways[k]: assignments so far using k pipelines).
+    auto layouts_of = [&](int G) {
+      std::vector<double> ways(G + 2, 0.0);
+      ways[0] = 1;
+      for (int g = 0; g < G; ++g) {
+        std::vector<double> next(G + 2, 0.0);
+        for (int k = 0; k <= g; ++k) {
+          next[k] += ways[k] * (k + 1);  // none, or one of the k pipelines
+          next[k + 1] += ways[k];        // a new one
+        }
+        ways = std::move(next);
+      }
+      double total = 0, r = 1;
+      for (int k = 0; k <= G; ++k, r *= R) total += ways[k] * r;
+      return total;
+    };
+    double total = 0;
+    std::vector<int> tps;
+    std::function<void(int)> count = [&](int c) {
+      if (total > cap) return;
+      if (c == C) {
+        int G = 0;
+        for (int k = 0; k < C; ++k) G += m_.groups_of(k, tps[k]);
+        total += layouts_of(G);
+        return;
+      }
+      for (int t : m_.classes[c].tps) {
+        tps.push_back(t);
+        count(c + 1);
+        tps.pop_back();
+      }
+    };
+    count(0);
+    if (total > cap) return false;
+    std::function<void(int)> over_tps = [&](int c) {
+      if (c < C) {
+        for (int t : m_.classes[c].tps) {
+          tps.push_back(t);
+          over_tps(c + 1);
+          tps.pop_back();
+        }
+        return;
+      }
+      State s;
+      s.tp = tps;
+      std::vector<std::pair<int, int>> where;  // (class, group)
+      for (int k = 0; k < C; ++k) {
+        s.owner.emplace_back(m_.groups_of(k, tps[k]), -1);
+        for (int i = 0; i < m_.groups_of(k, tps[k]); ++i) where.emplace_back(k, i);
+      }
+      const int G = static_cast<int>(where.size());
+      std::function<void(int, int)> assign = [&](int g, int used) {
+        if (g < G) {
+          for (int o = -1; o <= used; ++o) {
+            s.owner[where[g].first][where[g].second] = o;
+            assign(g + 1, std::max(used, o + 1));
+          }
+          return;
+        }
+        if (used == 0) return;
+        s.role.assign(used, roles_.front());
+        std::function<void(int)> roles = [&](int p) {
+          if (p < used) {
+            for (ServeRole r : roles_) s.role[p] = r, roles(p + 1);
+            return;
+          }
+          const double v = value(s);
+          if (v > *best_value * (1 + 1e-12)) *best_value = v, *best = s;
+        };
+        roles(0);
+      };
+      assign(0, 0);
+    };
+    over_tps(0);
+    return true;
+  }
+
  private:
   const PipelineOutcome& outcome(const PipelineSpec& spec) {
     auto key = std::make_pair(static_cast<int>(spec.role), spec.groups);
@@ -333,6 +421,12 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
   for (const State& s : starts) {
     const double v = search.value(s);
     if (v > best_value) best_value = v, best = s;
+  }
+  // Small fleets: every layout.
+  if (search.exhaustive(kExhaustiveLayouts, &best, &best_value)) {
+    *least_tpot_us = std::min(*least_tpot_us, search.least_tpot_);
+    *least_ttft_us = std::min(*least_ttft_us, search.least_ttft_);
+    return search.layout(best);
   }
   // The least TPOT and TTFT any single pipeline reaches, for the message when none meets the SLOs.
   {
