@@ -10,7 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-20}"
 shift || true
 harnesses=("$@")
-((${#harnesses[@]})) || harnesses=(fuzz_graph fuzz_platform fuzz_plan fuzz_onnx fuzz_solve)
+((${#harnesses[@]})) || harnesses=(fuzz_graph fuzz_platform fuzz_plan fuzz_onnx fuzz_solve fuzz_serve)
 build="$root/build-fuzz"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
   -DDIVIML_FUZZ=ON -DDIVIML_SANITIZE=address,undefined -DDIVIML_BUILD_TESTS=OFF -DDIVIML_BUILD_BENCH=OFF >/dev/null
