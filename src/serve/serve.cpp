@@ -88,8 +88,7 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
   double least_tpot = kInf, least_ttft = kInf;
   // The plans' replays take the last part of the time (0.1 to 0.8 s on the bundled fleets, about
   // 40 ms a pipeline).
-  const double budget =
-      std::max(0.05, std::min(0.75 * request.time_limit_s, request.time_limit_s - 0.6) - elapsed());
+  const double budget = std::max(0.05, std::min(0.75 * request.time_limit_s, request.time_limit_s - 0.6) - elapsed());
   ServeLayout best = serve_detail::search_layout(m, res.baselines, budget, &res.evaluations, &least_tpot, &least_ttft);
   // The baselines serve colocated: under --mode disaggregated they are yardsticks only.
   for (const ServeLayout& b : res.baselines)

@@ -49,9 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     d.name = "g" + std::to_string(i);
     d.kind = b.next() % 2 ? "gpu-a" : "gpu-b";
     d.server = "s" + std::to_string(b.next() % 3);
-    d.peak_gflops = std::pow(10.0, 1 + b.next() % 7);          // 10 GFLOP/s to 10 PFLOP/s
-    d.mem_bandwidth_gbps = std::pow(10.0, b.next() % 5);       // 1 GB/s to 10 TB/s
-    d.memory_bytes = std::pow(2.0, 20 + b.next() % 20);        // 1 MiB to 512 GiB
+    d.peak_gflops = std::pow(10.0, 1 + b.next() % 7);     // 10 GFLOP/s to 10 PFLOP/s
+    d.mem_bandwidth_gbps = std::pow(10.0, b.next() % 5);  // 1 GB/s to 10 TB/s
+    d.memory_bytes = std::pow(2.0, 20 + b.next() % 20);   // 1 MiB to 512 GiB
     d.launch_overhead_us = b.next() % 10;
     p.devices.push_back(d);
   }
