@@ -12,8 +12,8 @@
 // (output - 1) x R; the most R over all f is found exactly (the fractional problem is solved by
 // giving prefill to the GPUs in order of c_d / a_d). The bound is output x R.
 //
-// A second bound comes from the TPOT objective and the KV cache (tpot_memory_bound below); the
-// result is the lesser of the two.
+// A second bound comes from the TPOT objective and the KV cache (tpot_memory_bound below), a third
+// from pipelines as units (pipeline_bound); the result is the least of the three.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -107,9 +107,180 @@ double tpot_memory_bound(Model& m) {
   return best * 1e6 * r.output / std::max(1, r.output - 1);
 }
 
+// --- Pipelines as units (the third bound) ---------------------------------------------------
+//
+// Every pipeline that decodes holds all L layers: n_d of them on GPU model d (sum n_d = L), each
+// with its weights w and the KV cache of the pipeline's N sequences, n_d (w + N kv) bytes of the
+// model's memory M_d; its tokens per second are at most output / (output - 1) x N / T with
+// T >= sum n_d tau_d + embedding + head, and T within the TPOT. A fleet holds at most
+// P = floor(total memory / (L w)) such pipelines. For prices lambda_d >= 0 on each model's bytes,
+//   tokens <= sum_d lambda_d M_d + P x max(0, V(lambda)),
+//   V(lambda) = max over one pipeline (n, N) of its tokens - sum_d lambda_d n_d (w + N kv),
+// whatever the prices (the memory the pipelines use is at most M). For N within [N_lo, N_hi]
+// the pipeline's value is at most N_hi / T(n) - lambda . n (w + N_lo kv) with n_d <= M_d / (w +
+// N_lo kv): convex in n (one over a positive linear function, less a linear one), so its most
+// over the polytope {sum n = L, 0 <= n <= cap, tau . n <= TPOT - ends} is at a vertex, where at
+// most two coordinates lie strictly inside their bounds. V is the most over every vertex of every
+// interval: exact, so the bound holds for any prices. The prices are the duals of the packing LP
+// (at most P fractional pipelines of those vertex types within each model's memory), solved by a
+// small simplex; numerical error there can only loosen the bound, never break it.
+struct Column {
+  double value;                // tokens per second of one such pipeline (N_hi / T)
+  std::vector<double> memory;  // bytes per GPU model (n_d (w + N_lo kv))
+};
+
+// Maximises a . mu subject to rows . mu <= rhs, mu >= 0 (rhs >= 0): the row prices at the end.
+std::vector<double> packing_duals(const std::vector<Column>& cols, const std::vector<double>& rhs, int rows) {
+  const int n = static_cast<int>(cols.size()), R = rows, W = n + R;
+  // Row 0 counts pipelines; rows 1.. are the models' memory, in GB (for the numbers' sake).
+  std::vector<std::vector<double>> t(R, std::vector<double>(W + 1, 0.0));
+  std::vector<double> z(W + 1, 0.0);  // reduced costs (negated objective row) and the value
+  for (int j = 0; j < n; ++j) {
+    t[0][j] = 1;
+    for (int r = 1; r < R; ++r) t[r][j] = cols[j].memory[r - 1] / 1e9;
+    z[j] = -cols[j].value;
+  }
+  for (int r = 0; r < R; ++r) {
+    t[r][n + r] = 1;
+    t[r][W] = r == 0 ? rhs[0] : rhs[r] / 1e9;
+  }
+  for (int iter = 0; iter < 50 * (R + 10); ++iter) {
+    int enter = -1;
+    double most = -1e-9;
+    for (int j = 0; j < W; ++j)
+      if (z[j] < most) most = z[j], enter = j;
+    if (enter < 0) break;
+    int leave = -1;
+    double ratio = kInf;
+    for (int r = 0; r < R; ++r)
+      if (t[r][enter] > 1e-12 && t[r][W] / t[r][enter] < ratio) ratio = t[r][W] / t[r][enter], leave = r;
+    if (leave < 0) break;  // unbounded: cannot happen with the pipeline row
+    const double pv = t[leave][enter];
+    for (double& x : t[leave]) x /= pv;
+    for (int r = 0; r < R; ++r) {
+      if (r == leave || t[r][enter] == 0) continue;
+      const double f = t[r][enter];
+      for (int j = 0; j <= W; ++j) t[r][j] -= f * t[leave][j];
+    }
+    const double f = z[enter];
+    for (int j = 0; j <= W; ++j) z[j] -= f * t[leave][j];
+  }
+  std::vector<double> y(R);
+  for (int r = 0; r < R; ++r) y[r] = std::max(0.0, z[n + r]) * (r == 0 ? 1.0 : 1e-9);  // per pipeline, per byte
+  return y;
+}
+
+double pipeline_bound(Model& m) {
+  const ServeRequest& r = *m.request;
+  const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
+  // GPU models: classes alike in their step time and memory per GPU pooled.
+  struct Kind {
+    double tau, memory;
+  };
+  std::vector<Kind> kinds;
+  double embed = kInf, head = kInf, total = 0;
+  for (size_t c = 0; c < m.classes.size(); ++c) {
+    const GpuClass& g = m.classes[c];
+    double tau = kInf, live = kInf;
+    for (int tp : g.tps) {
+      const PassCost& one = m.cost(static_cast<int>(c), tp, m.decode_pass(1));
+      tau = std::min(tau, one.layer_us), live = std::min(live, one.live_bytes);
+      embed = std::min(embed, one.embed_us), head = std::min(head, one.head_us);
+    }
+    const double memory = std::max(0.0, m.capacity_bytes(static_cast<int>(c)) - live) * g.gpus.size();
+    total += m.capacity_bytes(static_cast<int>(c)) * g.gpus.size();
+    bool pooled = false;
+    for (Kind& k : kinds)
+      if (k.tau == tau) k.memory += memory, pooled = true;
+    if (!pooled) kinds.push_back(Kind{tau, memory});
+  }
+  const int K = static_cast<int>(kinds.size());
+  if (K > 6) return kInf;  // too many vertices to list: the other bounds stand
+  const double pipelines = std::floor(total / (L * w));
+  const double t_max = r.tpot_ms * 1e3 - embed - head;
+  if (pipelines < 1 || t_max <= 0) return 0;
+  double most_n = 0;
+  for (const Kind& k : kinds) most_n += k.memory;
+  most_n = std::floor((most_n - L * w) / (L * kv));
+  if (most_n < 1) return 0;
+  const double gain = static_cast<double>(r.output) / std::max(1, r.output - 1) * 1e6;
+  std::vector<Column> cols;
+  auto add_vertex = [&](const std::vector<double>& n, double n_lo, double n_hi, const std::vector<double>& cap) {
+    double sum = 0, t = 0;
+    for (int d = 0; d < K; ++d) {
+      if (n[d] < -1e-9 || n[d] > cap[d] * (1 + 1e-12) + 1e-9) return;
+      sum += n[d], t += n[d] * kinds[d].tau;
+    }
+    if (std::abs(sum - L) > 1e-6 * L || t > t_max * (1 + 1e-12) || t + embed + head <= 0) return;
+    Column c{gain * n_hi / (t + embed + head), std::vector<double>(K)};
+    for (int d = 0; d < K; ++d) c.memory[d] = std::max(0.0, n[d]) * (w + n_lo * kv);
+    cols.push_back(std::move(c));
+  };
+  for (double n_lo = 1; n_lo <= most_n;) {
+    const double n_hi = std::min(most_n, n_lo < 128 ? n_lo : std::ceil(n_lo * 1.02));
+    std::vector<double> cap(K);
+    for (int d = 0; d < K; ++d) cap[d] = kinds[d].memory / (w + n_lo * kv);
+    // Vertices: every coordinate but one or two at a bound (0 or its cap).
+    for (int i = 0; i < K; ++i)
+      for (int j = i; j < K; ++j) {
+        std::vector<int> others;
+        for (int d = 0; d < K; ++d)
+          if (d != i && d != j) others.push_back(d);
+        for (long mask = 0; mask < (1L << others.size()); ++mask) {
+          std::vector<double> n(K, 0.0);
+          double rest = L, time = t_max;
+          for (size_t o = 0; o < others.size(); ++o)
+            if (mask >> o & 1)
+              n[others[o]] = cap[others[o]], rest -= cap[others[o]], time -= cap[others[o]] * kinds[others[o]].tau;
+          if (i == j) {
+            n[i] = rest;
+            add_vertex(n, n_lo, n_hi, cap);
+            continue;
+          }
+          // i free, j at a bound; and both free on the TPOT face.
+          for (const double nj : {0.0, cap[j]}) {
+            n[j] = nj, n[i] = rest - nj;
+            add_vertex(n, n_lo, n_hi, cap);
+            n[i] = 0, n[j] = rest;
+            add_vertex(n, n_lo, n_hi, cap);
+            n[i] = cap[i], n[j] = rest - cap[i];
+            add_vertex(n, n_lo, n_hi, cap);
+          }
+          if (kinds[i].tau != kinds[j].tau) {
+            // n_i + n_j = rest, tau_i n_i + tau_j n_j = time.
+            const double ni = (time - kinds[j].tau * rest) / (kinds[i].tau - kinds[j].tau);
+            n[i] = ni, n[j] = rest - ni;
+            add_vertex(n, n_lo, n_hi, cap);
+          }
+        }
+      }
+    n_lo = n_hi + 1;
+  }
+  if (cols.empty()) return 0;
+  std::vector<double> rhs(K + 1);
+  rhs[0] = pipelines;
+  for (int d = 0; d < K; ++d) rhs[d + 1] = kinds[d].memory;
+  const std::vector<double> y = packing_duals(cols, rhs, K + 1);
+  // The bound at these prices, from every vertex: valid whatever the simplex did.
+  double v = 0;
+  for (const Column& c : cols) {
+    double x = c.value;
+    for (int d = 0; d < K; ++d) x -= y[d + 1] * c.memory[d];
+    v = std::max(v, x);
+  }
+  double bound = pipelines * v;
+  for (int d = 0; d < K; ++d) bound += y[d + 1] * kinds[d].memory;
+  return bound;
+}
+
 }  // namespace
 
 double tokens_bound(Model& m) {
+  const BoundParts b = bound_parts(m);
+  return std::min({b.fluid, b.tpot_memory, b.pipelines});
+}
+
+BoundParts bound_parts(Model& m) {
   const ServeRequest& r = *m.request;
   double memory = 0;
   for (size_t c = 0; c < m.classes.size(); ++c)
@@ -156,7 +327,10 @@ double tokens_bound(Model& m) {
     (feasible(mid) ? lo : hi) = mid;
   }
   // hi is feasible-or-above: never below the optimum.
-  return std::min(hi * 1e6 * r.output, r.output > 1 ? tpot_memory_bound(m) : kInf);
+  BoundParts b;
+  b.fluid = hi * 1e6 * r.output;
+  if (r.output > 1) b.tpot_memory = tpot_memory_bound(m), b.pipelines = pipeline_bound(m);
+  return b;
 }
 
 }  // namespace diviml::serve_detail
