@@ -258,8 +258,8 @@ std::string serve_html(const Platform& pf, const ServeRequest& r, const ServeRes
   // Pipelines.
   o << "<h2>Layout</h2>\n<table id=\"pipelines\"><tr><th>pipeline</th><th class=\"l\">role</th><th "
        "class=\"l\">GPUs</th>"
-       "<th>TP</th><th>layers</th><th>batch</th><th>micro-batches</th><th>TTFT ms</th><th>TPOT "
-       "ms</th><th>tokens/s</th></tr>\n";
+       "<th>TP</th><th>layers</th><th>batch (prefill: prompts per pass)</th><th>micro-batches</th><th>TTFT "
+       "ms</th><th>TPOT ms</th><th>tokens/s</th></tr>\n";
   for (size_t i = 0; i < l.pipelines.size(); ++i) {
     const ServePipeline& p = l.pipelines[i];
     for (size_t s = 0; s < p.stages.size(); ++s) {
@@ -271,11 +271,14 @@ std::string serve_html(const Platform& pf, const ServeRequest& r, const ServeRes
       o << "<td class=\"l\">" << esc(devices_text(pf, st)) << " (" << esc(st.kind) << ")</td><td>" << st.tp
         << "</td><td>" << st.first_layer << "-" << st.first_layer + st.layers - 1 << "</td>";
       if (s == 0)
-        o << "<td rowspan=\"" << p.stages.size() << "\">" << p.batch << "</td><td rowspan=\"" << p.stages.size()
-          << "\">" << p.micro_batches << "</td><td rowspan=\"" << p.stages.size() << "\">"
-          << (p.role == ServeRole::kDecode ? "" : fmt("%.1f", p.ttft_us / 1e3)) << "</td><td rowspan=\""
-          << p.stages.size() << "\">" << (p.role == ServeRole::kPrefill ? "" : fmt("%.2f", p.tpot_us / 1e3))
-          << "</td><td rowspan=\"" << p.stages.size() << "\">" << fmt("%.1f", p.tokens_per_s) << "</td>";
+        o << "<td rowspan=\"" << p.stages.size() << "\">"
+          << (p.role == ServeRole::kPrefill ? std::to_string(p.prefill_batch) : std::to_string(p.batch))
+          << "</td><td rowspan=\"" << p.stages.size() << "\">"
+          << (p.role == ServeRole::kPrefill ? std::string() : std::to_string(p.micro_batches)) << "</td><td rowspan=\""
+          << p.stages.size() << "\">" << (p.role == ServeRole::kDecode ? "" : fmt("%.1f", p.ttft_us / 1e3))
+          << "</td><td rowspan=\"" << p.stages.size() << "\">"
+          << (p.role == ServeRole::kPrefill ? "" : fmt("%.2f", p.tpot_us / 1e3)) << "</td><td rowspan=\""
+          << p.stages.size() << "\">" << fmt("%.1f", p.tokens_per_s) << "</td>";
       o << "</tr>\n";
     }
   }
