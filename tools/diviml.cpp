@@ -571,6 +571,7 @@ int run(int argc, char** argv) {
       "Examples:\n"
       "  diviml plan -g models/resnet18.json -o plan.json --gantt plan.svg\n"
       "  diviml compare -g models/googlenet.json -p cluster-3srv --json\n"
+      "  diviml serve --preset llama2-70b -p six-srv --tpot-ms 100 -o serve.json --html serve.html\n"
       "  diviml COMMAND --help   (every command has its own examples)");
   // Usage errors read like every other error: one line on stderr, non-zero exit.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {

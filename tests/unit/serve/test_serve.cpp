@@ -11,13 +11,12 @@
 #include "diviml/objective/objective.hpp"
 #include "diviml/serve/serve.hpp"
 #include "serve/serve_model.hpp"
+#include "support/serve_layouts.hpp"
 
 namespace diviml {
 namespace {
 
-using serve_detail::Group;
 using serve_detail::Model;
-using serve_detail::PipelineSpec;
 
 // Two servers: a pair of identical GPUs on a fast link, and one slower GPU; a host CPU.
 Platform tiny_fleet() {
@@ -135,61 +134,6 @@ TEST(Serve, KvCacheByHand) {
     }
 }
 
-// Every layout of the tiny fleet: each class's TP degree, each group in a pipeline or unused, each
-// pipeline's role; pipelines take their groups in class order, as the search forms them.
-double best_by_enumeration(Model& m) {
-  std::vector<std::vector<int>> tp_choices(m.classes.size());
-  double best = 0;
-  std::function<void(size_t, std::vector<int>&)> over_tps = [&](size_t c, std::vector<int>& tps) {
-    if (c == m.classes.size()) {
-      std::vector<Group> groups;
-      for (size_t k = 0; k < tps.size(); ++k)
-        for (int i = 0; i < m.groups_of(static_cast<int>(k), tps[k]); ++i)
-          groups.push_back(Group{static_cast<int>(k), tps[k], i});
-      const int G = static_cast<int>(groups.size());
-      std::vector<int> owner(G, -1);
-      std::function<void(int, int)> assign = [&](int g, int used) {
-        if (g == G) {
-          if (used == 0) return;
-          std::vector<int> role(used, 0);
-          std::function<void(int)> roles = [&](int p) {
-            if (p == used) {
-              std::vector<ServePipeline> pipes;
-              for (int q = 0; q < used; ++q) {
-                PipelineSpec spec;
-                spec.role = static_cast<ServeRole>(role[q]);
-                for (int k = 0; k < G; ++k)
-                  if (owner[k] == q) spec.groups.push_back(groups[k]);
-                auto o = serve_detail::evaluate_pipeline(m, spec);
-                if (o.pipeline) pipes.push_back(*o.pipeline);
-              }
-              best = std::max(best, serve_detail::combine(m, pipes, "enum").tokens_per_s);
-              return;
-            }
-            for (int r = 0; r < 3; ++r) role[p] = r, roles(p + 1);
-          };
-          roles(0);
-          return;
-        }
-        for (int o = -1; o <= used; ++o) {  // unused, an existing pipeline, or a new one
-          owner[g] = o;
-          assign(g + 1, std::max(used, o + 1));
-        }
-      };
-      assign(0, 0);
-      return;
-    }
-    for (int t : m.classes[c].tps) {
-      tps.push_back(t);
-      over_tps(c + 1, tps);
-      tps.pop_back();
-    }
-  };
-  std::vector<int> tps;
-  over_tps(0, tps);
-  return best;
-}
-
 TEST(Serve, TinyFleetSearchMatchesEnumerationAndBound) {
   const Platform fleet = tiny_fleet();
   int met = 0;
@@ -200,7 +144,7 @@ TEST(Serve, TinyFleetSearchMatchesEnumerationAndBound) {
       r.prompt = 512, r.output = 64, r.ttft_ms = ttft, r.tpot_ms = tpot, r.time_limit_s = 2;
       Result<Model> m = Model::build(fleet, r);
       ASSERT_TRUE(m.has_value()) << m.error().message;
-      const double best = best_by_enumeration(*m);
+      const double best = test::best_by_enumeration(*m, {0, 1, 2});
       const double bound = serve_detail::tokens_bound(*m);
       EXPECT_GE(bound * (1 + 1e-9), best) << "TPOT " << tpot << " TTFT " << ttft;
       std::vector<ServeLayout> seeds = serve_detail::baselines(*m);

@@ -14,13 +14,12 @@
 #include "diviml/io/json_io.hpp"
 #include "diviml/serve/serve.hpp"
 #include "serve/serve_model.hpp"
+#include "support/serve_layouts.hpp"
 
 namespace diviml {
 namespace {
 
-using serve_detail::Group;
 using serve_detail::Model;
-using serve_detail::PipelineSpec;
 
 // GPUs hold `memory_scale` times 1e9 bytes at most (the model's weights are 0.1 to 0.6 GB).
 Platform random_fleet(std::mt19937_64& rng, double memory_scale) {
@@ -68,59 +67,6 @@ Platform random_fleet(std::mt19937_64& rng, double memory_scale) {
   return *p;
 }
 
-// `roles`: the roles a pipeline may take (0 colocated, 1 prefill, 2 decode).
-double best_by_enumeration(Model& m, const std::vector<int>& allowed) {
-  double best = 0;
-  std::vector<int> tps;
-  std::function<void(size_t)> over_tps = [&](size_t c) {
-    if (c < m.classes.size()) {
-      for (int t : m.classes[c].tps) {
-        tps.push_back(t);
-        over_tps(c + 1);
-        tps.pop_back();
-      }
-      return;
-    }
-    std::vector<Group> groups;
-    for (size_t k = 0; k < tps.size(); ++k)
-      for (int i = 0; i < m.groups_of(static_cast<int>(k), tps[k]); ++i)
-        groups.push_back(Group{static_cast<int>(k), tps[k], i});
-    const int G = static_cast<int>(groups.size());
-    std::vector<int> owner(G, -1), role;
-    std::function<void(int, int)> assign = [&](int g, int used) {
-      if (g < G) {
-        for (int o = -1; o <= used; ++o) {
-          owner[g] = o;
-          assign(g + 1, std::max(used, o + 1));
-        }
-        return;
-      }
-      if (used == 0) return;
-      role.assign(used, 0);
-      std::function<void(int)> roles = [&](int p) {
-        if (p < used) {
-          for (int r : allowed) role[p] = r, roles(p + 1);
-          return;
-        }
-        std::vector<ServePipeline> pipes;
-        for (int q = 0; q < used; ++q) {
-          PipelineSpec spec;
-          spec.role = static_cast<ServeRole>(role[q]);
-          for (int k = 0; k < G; ++k)
-            if (owner[k] == q) spec.groups.push_back(groups[k]);
-          auto o = serve_detail::evaluate_pipeline(m, spec);
-          if (o.pipeline) pipes.push_back(*o.pipeline);
-        }
-        best = std::max(best, serve_detail::combine(m, pipes, "enum").tokens_per_s);
-      };
-      roles(0);
-    };
-    assign(0, 0);
-  };
-  over_tps(0);
-  return best;
-}
-
 TEST(ServeOracle, RandomTinyFleets) {
   std::mt19937_64 rng(20261207);
   std::uniform_real_distribution<double> u(0, 1);
@@ -152,7 +98,7 @@ TEST(ServeOracle, RandomTinyFleets) {
     const double bound = serve_detail::tokens_bound(*m);
     const serve_detail::BoundParts parts = serve_detail::bound_parts(*m);
     // Enumeration over every role, then the search restricted by the mode for its comparison.
-    const double best_any = best_by_enumeration(*m, {0, 1, 2});
+    const double best_any = test::best_by_enumeration(*m, {0, 1, 2});
     EXPECT_GE(bound * (1 + 1e-9), best_any) << what;
     // Each of the bound's three parts on its own.
     EXPECT_GE(parts.fluid * (1 + 1e-9), best_any) << what;
@@ -165,7 +111,7 @@ TEST(ServeOracle, RandomTinyFleets) {
     const std::vector<int> allowed = r.mode == "colocated"       ? std::vector<int>{0}
                                      : r.mode == "disaggregated" ? std::vector<int>{1, 2}
                                                                  : std::vector<int>{0, 1, 2};
-    const double best = r.mode == "auto" ? best_any : best_by_enumeration(*m, allowed);
+    const double best = r.mode == "auto" ? best_any : test::best_by_enumeration(*m, allowed);
     // Fleets this small are searched exhaustively: the search's layout is the enumeration's best.
     {
       std::vector<ServeLayout> seeds = serve_detail::baselines(*m);
