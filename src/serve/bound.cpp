@@ -277,7 +277,96 @@ double pipeline_bound(Model& m) {
 
 double tokens_bound(Model& m) {
   const BoundParts b = bound_parts(m);
-  return std::min({b.fluid, b.tpot_memory, b.pipelines});
+  return std::min({b.fluid, b.fluid_tpot, b.tpot_memory, b.pipelines});
+}
+
+// The fluid bound with the TPOT: every decoded token's step takes at least the sum over its
+// layers of tau_d (the class's layer time for a micro-batch of one, at its best TP) plus the
+// least embedding and head, and at most the TPOT; summed over the decoded layer-tokens x_d of
+// each class, sum_d x_d (tau_d - tbar) <= 0 with tbar = (TPOT - embedding - head) / L. For R
+// requests per second the decode needs sum x_d = L (output - 1) R within each class's GPU time
+// (x_d c_d <= G_d, the rest prefilling at a_d per layer-prompt), and the prefill L R. The most
+// prefill the classes leave, max sum (G_d - x_d c_d) / a_d under those constraints, is at most
+// L(mu) = sum G_d / a_d - min_x sum x_d (c_d / a_d + mu (tau_d - tbar)) for every mu >= 0 (the
+// Lagrangian of the TPOT row; the min is a greedy over the keys); L is convex and piecewise linear
+// in mu, so its least is at 0 or where two keys cross, or it falls without end (no allocation
+// keeps the TPOT). R passes when that least reaches L R: a relaxation, so the bisection's R is
+// never below the optimum.
+double fluid_tpot_bound(Model& m, double most_batch) {
+  const ServeRequest& r = *m.request;
+  const double L = m.layers, steps = r.output - 1;
+  const Graph& prefill = m.layer_graph(m.prefill_pass(1));
+  const Graph& decode = m.layer_graph(m.decode_pass(1));
+  const int B = static_cast<int>(std::min(most_batch, 1e6));
+  struct Kind {
+    double G, a, c, tau;
+  };
+  std::vector<Kind> kinds;
+  double embed = kInf, head = kInf;
+  for (size_t k = 0; k < m.classes.size(); ++k) {
+    const GpuClass& cls = m.classes[k];
+    double tau = kInf;
+    for (int tp : cls.tps) {
+      const PassCost& one = m.cost(static_cast<int>(k), tp, m.decode_pass(1));
+      tau = std::min(tau, one.layer_us);
+      embed = std::min(embed, one.embed_us), head = std::min(head, one.head_us);
+    }
+    const double a = layer_floor_us(prefill, cls.spec, 0.0);
+    const double c = std::max(layer_floor_us(decode, cls.spec, 1.0 / most_batch),
+                              m.cost(static_cast<int>(k), 1, m.decode_pass(B)).layer_us / B);
+    bool pooled = false;
+    for (Kind& q : kinds)
+      if (q.a == a && q.c == c && q.tau == tau) q.G += static_cast<double>(cls.gpus.size()), pooled = true;
+    if (!pooled) kinds.push_back(Kind{static_cast<double>(cls.gpus.size()), a, c, tau});
+  }
+  const int K = static_cast<int>(kinds.size());
+  if (K > 40) return kInf;  // the other bounds stand
+  const double tbar = (r.tpot_ms * 1e3 - embed - head) / L;
+  if (tbar <= 0) return 0;
+  double all_prefill = 0, all_decode = 0;
+  for (const Kind& q : kinds) all_prefill += q.G / q.a, all_decode += q.G / q.c;
+  // The mu where two keys cross.
+  std::vector<double> mus = {0.0};
+  for (int i = 0; i < K; ++i)
+    for (int j = 0; j < K; ++j)
+      if (kinds[j].tau != kinds[i].tau) {
+        const double mu = (kinds[i].c / kinds[i].a - kinds[j].c / kinds[j].a) / (kinds[j].tau - kinds[i].tau);
+        if (mu > 0 && std::isfinite(mu)) mus.push_back(mu);
+      }
+  // L(mu) and its slope for decode X (layer-tokens per microsecond).
+  auto lagrangian = [&](double mu, double X, double* slope) {
+    std::vector<int> order(K);
+    std::iota(order.begin(), order.end(), 0);
+    auto key = [&](int d) { return kinds[d].c / kinds[d].a + mu * (kinds[d].tau - tbar); };
+    std::sort(order.begin(), order.end(),
+              [&](int x, int y) { return key(x) != key(y) ? key(x) < key(y) : kinds[x].tau < kinds[y].tau; });
+    double left = X, cost = 0, tpot_row = 0;
+    for (int d : order) {
+      const double x = std::min(left, kinds[d].G / kinds[d].c);
+      cost += x * key(d), tpot_row += x * (kinds[d].tau - tbar), left -= x;
+      if (left <= 0) break;
+    }
+    *slope = -tpot_row;
+    return all_prefill - cost;
+  };
+  auto feasible = [&](double R) {
+    const double X = L * steps * R;
+    if (X > all_decode) return false;
+    double least = kInf, slope = 0;
+    for (double mu : mus) least = std::min(least, lagrangian(mu, X, &slope));
+    // Beyond every crossing the order is by tau: if L still falls there, it falls without end.
+    double far = 0;
+    for (double mu : mus) far = std::max(far, mu);
+    lagrangian(2 * far + 1, X, &slope);
+    if (slope < 0) return false;
+    return least >= L * R * (1 - 1e-12);
+  };
+  double hi = all_prefill / L, lo = 0;
+  for (int it = 0; it < 100 && hi - lo > 1e-12 * hi; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (feasible(mid) ? lo : hi) = mid;
+  }
+  return hi * 1e6 * r.output;
 }
 
 BoundParts bound_parts(Model& m) {
@@ -329,6 +418,7 @@ BoundParts bound_parts(Model& m) {
   // hi is feasible-or-above: never below the optimum.
   BoundParts b;
   b.fluid = hi * 1e6 * r.output;
+  if (r.output > 1) b.fluid_tpot = fluid_tpot_bound(m, most_batch);
   if (r.output > 1) b.tpot_memory = tpot_memory_bound(m), b.pipelines = pipeline_bound(m);
   return b;
 }

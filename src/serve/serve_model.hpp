@@ -111,10 +111,10 @@ ServeLayout search_layout(Model& model, const std::vector<ServeLayout>& seeds, d
                           double* least_tpot_us, double* least_ttft_us);
 // The proven upper bound on output tokens per second (docs/serving.md, "The bound").
 double tokens_bound(Model& model);
-// Its three parts (each a bound on its own; tokens_bound is the least): the fluid prefill/decode
-// bound, the TPOT-and-KV bound, and pipelines as units.
+// Its four parts (each a bound on its own; tokens_bound is the least): the fluid prefill/decode
+// bound, the same with the TPOT, the TPOT-and-KV bound, and pipelines as units.
 struct BoundParts {
-  double fluid = kInf, tpot_memory = kInf, pipelines = kInf;
+  double fluid = kInf, fluid_tpot = kInf, tpot_memory = kInf, pipelines = kInf;
 };
 BoundParts bound_parts(Model& model);
 

@@ -71,7 +71,7 @@ TEST(ServeOracle, RandomTinyFleets) {
   std::mt19937_64 rng(20261207);
   std::uniform_real_distribution<double> u(0, 1);
   int met = 0, found_best = 0, instances = 0;
-  int binds[3] = {0, 0, 0};  // which part of the bound is the least
+  int binds[4] = {0, 0, 0, 0};  // which part of the bound is the least
   for (int it = 0; it < 150; ++it) {
     const double scale = u(rng);
     const Platform fleet = random_fleet(rng, scale < 0.3 ? 0.25 : scale < 0.6 ? 0.5 : 2.0);
@@ -102,11 +102,12 @@ TEST(ServeOracle, RandomTinyFleets) {
     EXPECT_GE(bound * (1 + 1e-9), best_any) << what;
     // Each of the bound's three parts on its own.
     EXPECT_GE(parts.fluid * (1 + 1e-9), best_any) << what;
+    EXPECT_GE(parts.fluid_tpot * (1 + 1e-9), best_any) << what;
     EXPECT_GE(parts.tpot_memory * (1 + 1e-9), best_any) << what;
     EXPECT_GE(parts.pipelines * (1 + 1e-9), best_any) << what;
     if (best_any > 0) {
-      const double least = std::min({parts.fluid, parts.tpot_memory, parts.pipelines});
-      binds[least == parts.fluid ? 0 : least == parts.tpot_memory ? 1 : 2] += 1;
+      const double least = std::min({parts.fluid, parts.fluid_tpot, parts.tpot_memory, parts.pipelines});
+      binds[least == parts.fluid ? 0 : least == parts.fluid_tpot ? 1 : least == parts.tpot_memory ? 2 : 3] += 1;
     }
     const std::vector<int> allowed = r.mode == "colocated"       ? std::vector<int>{0}
                                      : r.mode == "disaggregated" ? std::vector<int>{1, 2}
@@ -139,8 +140,10 @@ TEST(ServeOracle, RandomTinyFleets) {
   EXPECT_GE(instances, 80);
   EXPECT_GE(met, 30);
   EXPECT_GE(found_best, met * 9 / 10);
-  std::printf("serve oracle: the least part of the bound: fluid %d, TPOT and KV %d, pipelines %d\n", binds[0], binds[1],
-              binds[2]);
+  std::printf(
+      "serve oracle: the least part of the bound: fluid %d, fluid with the TPOT %d, TPOT and KV %d, "
+      "pipelines %d\n",
+      binds[0], binds[1], binds[2], binds[3]);
   std::printf("serve oracle: %d instances, %d with a layout, the replayed layout within 2%% of the enumeration on %d\n",
               instances, met, found_best);
 }
