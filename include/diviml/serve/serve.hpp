@@ -125,7 +125,7 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
 // --- What `diviml serve` writes (docs/serving.md, "Files") -------------------------------------
 
 // The platform a layout's plans run on: the host, then one device per tensor-parallel group
-// (named server.tpT.gI; peak, bandwidth and memory of its tp GPUs together, memory times
+// (named LEADER.tpT after its first GPU; peak, bandwidth and memory of its tp GPUs together, memory times
 // memory_fraction), linked as their first GPUs are.
 Platform serving_platform(const Platform& platform, const ServeRequest& request, const ServeLayout& layout);
 
