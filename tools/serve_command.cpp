@@ -139,11 +139,11 @@ CLI::App* add_serve_command(CLI::App& app, ServeArgs& a) {
   cmd->footer(
       "Examples:\n"
       "  diviml serve --preset llama2-70b -p six-srv --prompt 2048 --output 256 --ttft-ms 5000 --tpot-ms 100 \\\n"
-      "      -o serve/llama.json --html serve/llama.html\n"
+      "      -o llama.json --html llama.html\n"
       "  diviml serve --layers 32 --d-model 4096 --heads 32 --kv-heads 8 --ffn 14336 --vocab 128256 \\\n"
-      "      --positions rotary -p platforms/helix-24.json -o llama3.json\n"
-      "  diviml validate -g serve/llama.p0.decode.graph.json -p serve/llama.platform.json "
-      "serve/llama.p0.decode.plan.json");
+      "      --positions rotary -p helix-24 -o llama3.json\n"
+      "  for p in llama.p*.plan.json; do diviml validate -g ${p%.plan.json}.graph.json -p llama.platform.json $p; "
+      "done");
   return cmd;
 }
 
