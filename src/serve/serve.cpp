@@ -124,6 +124,7 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
     if (b.tokens_per_s > res.bound_tokens_per_s * (1 + 1e-9))
       return internal_error("serve: baseline " + b.name + " beats the bound");
   res.solve_time_s = elapsed();
+  for (ServePass& pass : res.passes) pass.plan.solve_time_s = res.solve_time_s;  // the plans came out of this solve
   return res;
 }
 
