@@ -12,8 +12,9 @@
 // (output - 1) x R; the most R over all f is found exactly (the fractional problem is solved by
 // giving prefill to the GPUs in order of c_d / a_d). The bound is output x R.
 //
-// A second bound comes from the TPOT objective and the KV cache (tpot_memory_bound below), a third
-// from pipelines as units (pipeline_bound); the result is the least of the three.
+// The same with the TPOT (fluid_tpot_bound), the TPOT objective and the KV cache
+// (tpot_memory_bound) and pipelines as units (pipeline_bound) give three more; the result is the
+// least of the four.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -35,6 +36,51 @@ double layer_floor_us(const Graph& g, const Device& d, double weight_share) {
   return us;
 }
 
+// What the parts of the bound read of each GPU class, computed once.
+struct ClassFigures {
+  double gpus = 0;      // in the class
+  double a = 0, c = 0;  // fluid: one GPU's layer of one prompt's prefill, of one token's decode
+  double tau = 0;       // a layer of a one-sequence decode step, at the class's best TP degree
+  double capacity = 0;  // the class's memory (memory_fraction applied)
+  double memory = 0;    // the same less one micro-batch's activations per GPU (the least of any TP)
+};
+struct Figures {
+  std::vector<ClassFigures> cls;
+  double ends = kInf;  // the least embedding and the least head of a one-sequence step, summed
+};
+
+Figures figures_of(Model& m, double most_batch) {
+  const Graph& prefill = m.layer_graph(m.prefill_pass(1));
+  const Graph& decode = m.layer_graph(m.decode_pass(1));
+  const int B = static_cast<int>(std::min(most_batch, 1e6));
+  Figures f;
+  double embed = kInf, head = kInf;
+  for (size_t k = 0; k < m.classes.size(); ++k) {
+    const GpuClass& g = m.classes[k];
+    const int cls = static_cast<int>(k);
+    ClassFigures x;
+    x.gpus = static_cast<double>(g.gpus.size());
+    x.a = layer_floor_us(prefill, g.spec, 0.0);
+    // Decode: one GPU's time for a layer of a micro-batch of B over B (per token, it only grows
+    // for smaller micro-batches; a group of tp GPUs spends at least as much GPU time).
+    x.c = std::max(layer_floor_us(decode, g.spec, 1.0 / most_batch), m.cost(cls, 1, m.decode_pass(B)).layer_us / B);
+    double tau = kInf, live = kInf;
+    for (int tp : g.tps) {
+      const PassCost& one = m.cost(cls, tp, m.decode_pass(1));
+      tau = std::min(tau, one.layer_us), live = std::min(live, one.live_bytes);
+      embed = std::min(embed, one.embed_us), head = std::min(head, one.head_us);
+    }
+    x.tau = tau;
+    x.capacity = m.capacity_bytes(cls) * x.gpus;
+    // A GPU in use holds at least one micro-batch's activations; one not in use holds nothing,
+    // and counting its memory less those activations only overstates what the class holds.
+    x.memory = std::max(0.0, m.capacity_bytes(cls) - live) * x.gpus;
+    f.cls.push_back(x);
+  }
+  f.ends = embed + head;
+  return f;
+}
+
 // Every decoding sequence keeps, for each layer, its KV cache (kv bytes, room for prompt + output)
 // on the GPU group that runs the layer for it, and one decode step of it takes at least
 // tau_g per layer on group g: the cost model's time of one layer for a micro-batch of one sequence
@@ -47,31 +93,16 @@ double layer_floor_us(const Graph& g, const Device& d, double weight_share) {
 // 1 / T, and on [T_min, TPOT] 1 / T lies below its chord, linear in T: so for each N the bound is
 // N x chord(T_min) + slope x (the least sum s_g tau_g, filling the fastest classes first), and the
 // bound is its most over N. (No sequence decodes faster than T_min = L x the least tau.)
-double tpot_memory_bound(Model& m) {
+double tpot_memory_bound(Model& m, const Figures& f) {
   const ServeRequest& r = *m.request;
   const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
-  // A step's embedding and head run once per step wherever they are: the least of any group.
-  double embed = kInf, head = kInf;
   struct Cls {
     double tau, memory;
   };
   std::vector<Cls> cls;
-  for (size_t c = 0; c < m.classes.size(); ++c) {
-    const GpuClass& g = m.classes[c];
-    double tau = kInf, live = kInf;
-    for (int tp : g.tps) {
-      const PassCost& one = m.cost(static_cast<int>(c), tp, m.decode_pass(1));
-      tau = std::min(tau, one.layer_us);
-      live = std::min(live, one.live_bytes);
-      embed = std::min(embed, one.embed_us);
-      head = std::min(head, one.head_us);
-    }
-    // A GPU in use holds at least one micro-batch's activations; one not in use holds nothing,
-    // and counting its memory less those activations only overstates what the class holds.
-    const double per_gpu = std::max(0.0, m.capacity_bytes(static_cast<int>(c)) - live);
-    cls.push_back(Cls{tau, per_gpu * static_cast<double>(g.gpus.size())});
-  }
-  const double tpot = r.tpot_ms * 1e3 - embed - head;
+  for (const ClassFigures& x : f.cls) cls.push_back(Cls{x.tau, x.memory});
+  // A step's embedding and head run once per step wherever they are: the least of any group.
+  const double tpot = r.tpot_ms * 1e3 - f.ends;
   if (tpot <= 0) return 0;
   std::sort(cls.begin(), cls.end(), [](const Cls& a, const Cls& b) { return a.tau < b.tau; });
   const double t_min = L * cls.front().tau;
@@ -170,34 +201,26 @@ std::vector<double> packing_duals(const std::vector<Column>& cols, const std::ve
   return y;
 }
 
-double pipeline_bound(Model& m) {
+double pipeline_bound(Model& m, const Figures& f) {
   const ServeRequest& r = *m.request;
   const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
-  // GPU models: classes alike in their step time and memory per GPU pooled.
+  // GPU models: classes alike in their step time pooled.
   struct Kind {
     double tau, memory;
   };
   std::vector<Kind> kinds;
-  double embed = kInf, head = kInf, total = 0;
-  for (size_t c = 0; c < m.classes.size(); ++c) {
-    const GpuClass& g = m.classes[c];
-    double tau = kInf, live = kInf;
-    for (int tp : g.tps) {
-      const PassCost& one = m.cost(static_cast<int>(c), tp, m.decode_pass(1));
-      tau = std::min(tau, one.layer_us), live = std::min(live, one.live_bytes);
-      embed = std::min(embed, one.embed_us), head = std::min(head, one.head_us);
-    }
-    const double memory = std::max(0.0, m.capacity_bytes(static_cast<int>(c)) - live) * g.gpus.size();
-    total += m.capacity_bytes(static_cast<int>(c)) * g.gpus.size();
+  double total = 0;
+  for (const ClassFigures& x : f.cls) {
+    total += x.capacity;
     bool pooled = false;
     for (Kind& k : kinds)
-      if (k.tau == tau) k.memory += memory, pooled = true;
-    if (!pooled) kinds.push_back(Kind{tau, memory});
+      if (k.tau == x.tau) k.memory += x.memory, pooled = true;
+    if (!pooled) kinds.push_back(Kind{x.tau, x.memory});
   }
   const int K = static_cast<int>(kinds.size());
   if (K > 6) return kInf;  // too many vertices to list: the other bounds stand
   const double pipelines = std::floor(total / (L * w));
-  const double t_max = r.tpot_ms * 1e3 - embed - head;
+  const double ends = f.ends, t_max = r.tpot_ms * 1e3 - ends;
   if (pipelines < 1 || t_max <= 0) return 0;
   double most_n = 0;
   for (const Kind& k : kinds) most_n += k.memory;
@@ -211,8 +234,8 @@ double pipeline_bound(Model& m) {
       if (n[d] < -1e-9 || n[d] > cap[d] * (1 + 1e-12) + 1e-9) return;
       sum += n[d], t += n[d] * kinds[d].tau;
     }
-    if (std::abs(sum - L) > 1e-6 * L || t > t_max * (1 + 1e-12) || t + embed + head <= 0) return;
-    Column c{gain * n_hi / (t + embed + head), std::vector<double>(K)};
+    if (std::abs(sum - L) > 1e-6 * L || t > t_max * (1 + 1e-12) || t + ends <= 0) return;
+    Column c{gain * n_hi / (t + ends), std::vector<double>(K)};
     for (int d = 0; d < K; ++d) c.memory[d] = std::max(0.0, n[d]) * (w + n_lo * kv);
     cols.push_back(std::move(c));
   };
@@ -232,22 +255,11 @@ double pipeline_bound(Model& m) {
           for (size_t o = 0; o < others.size(); ++o)
             if (mask >> o & 1)
               n[others[o]] = cap[others[o]], rest -= cap[others[o]], time -= cap[others[o]] * kinds[others[o]].tau;
-          if (i == j) {
+          if (i == j) {  // one coordinate free, the TPOT face not reached
             n[i] = rest;
             add_vertex(n, n_lo, n_hi, cap);
-            continue;
-          }
-          // i free, j at a bound; and both free on the TPOT face.
-          for (const double nj : {0.0, cap[j]}) {
-            n[j] = nj, n[i] = rest - nj;
-            add_vertex(n, n_lo, n_hi, cap);
-            n[i] = 0, n[j] = rest;
-            add_vertex(n, n_lo, n_hi, cap);
-            n[i] = cap[i], n[j] = rest - cap[i];
-            add_vertex(n, n_lo, n_hi, cap);
-          }
-          if (kinds[i].tau != kinds[j].tau) {
-            // n_i + n_j = rest, tau_i n_i + tau_j n_j = time.
+          } else if (kinds[i].tau != kinds[j].tau) {
+            // Two free on the TPOT face: n_i + n_j = rest, tau_i n_i + tau_j n_j = time.
             const double ni = (time - kinds[j].tau * rest) / (kinds[i].tau - kinds[j].tau);
             n[i] = ni, n[j] = rest - ni;
             add_vertex(n, n_lo, n_hi, cap);
@@ -273,13 +285,6 @@ double pipeline_bound(Model& m) {
   return bound;
 }
 
-}  // namespace
-
-double tokens_bound(Model& m) {
-  const BoundParts b = bound_parts(m);
-  return std::min({b.fluid, b.fluid_tpot, b.tpot_memory, b.pipelines});
-}
-
 // The fluid bound with the TPOT: every decoded token's step takes at least the sum over its
 // layers of tau_d (the class's layer time for a micro-batch of one, at its best TP) plus the
 // least embedding and head, and at most the TPOT; summed over the decoded layer-tokens x_d of
@@ -292,36 +297,22 @@ double tokens_bound(Model& m) {
 // in mu, so its least is at 0 or where two keys cross, or it falls without end (no allocation
 // keeps the TPOT). R passes when that least reaches L R: a relaxation, so the bisection's R is
 // never below the optimum.
-double fluid_tpot_bound(Model& m, double most_batch) {
+double fluid_tpot_bound(Model& m, const Figures& f) {
   const ServeRequest& r = *m.request;
   const double L = m.layers, steps = r.output - 1;
-  const Graph& prefill = m.layer_graph(m.prefill_pass(1));
-  const Graph& decode = m.layer_graph(m.decode_pass(1));
-  const int B = static_cast<int>(std::min(most_batch, 1e6));
   struct Kind {
     double G, a, c, tau;
   };
   std::vector<Kind> kinds;
-  double embed = kInf, head = kInf;
-  for (size_t k = 0; k < m.classes.size(); ++k) {
-    const GpuClass& cls = m.classes[k];
-    double tau = kInf;
-    for (int tp : cls.tps) {
-      const PassCost& one = m.cost(static_cast<int>(k), tp, m.decode_pass(1));
-      tau = std::min(tau, one.layer_us);
-      embed = std::min(embed, one.embed_us), head = std::min(head, one.head_us);
-    }
-    const double a = layer_floor_us(prefill, cls.spec, 0.0);
-    const double c = std::max(layer_floor_us(decode, cls.spec, 1.0 / most_batch),
-                              m.cost(static_cast<int>(k), 1, m.decode_pass(B)).layer_us / B);
+  for (const ClassFigures& x : f.cls) {
     bool pooled = false;
     for (Kind& q : kinds)
-      if (q.a == a && q.c == c && q.tau == tau) q.G += static_cast<double>(cls.gpus.size()), pooled = true;
-    if (!pooled) kinds.push_back(Kind{static_cast<double>(cls.gpus.size()), a, c, tau});
+      if (q.a == x.a && q.c == x.c && q.tau == x.tau) q.G += x.gpus, pooled = true;
+    if (!pooled) kinds.push_back(Kind{x.gpus, x.a, x.c, x.tau});
   }
   const int K = static_cast<int>(kinds.size());
   if (K > 40) return kInf;  // the other bounds stand
-  const double tbar = (r.tpot_ms * 1e3 - embed - head) / L;
+  const double tbar = (r.tpot_ms * 1e3 - f.ends) / L;
   if (tbar <= 0) return 0;
   double all_prefill = 0, all_decode = 0;
   for (const Kind& q : kinds) all_prefill += q.G / q.a, all_decode += q.G / q.c;
@@ -369,6 +360,13 @@ double fluid_tpot_bound(Model& m, double most_batch) {
   return hi * 1e6 * r.output;
 }
 
+}  // namespace
+
+double tokens_bound(Model& m) {
+  const BoundParts b = bound_parts(m);
+  return std::min({b.fluid, b.fluid_tpot, b.tpot_memory, b.pipelines});
+}
+
 BoundParts bound_parts(Model& m) {
   const ServeRequest& r = *m.request;
   double memory = 0;
@@ -376,22 +374,13 @@ BoundParts bound_parts(Model& m) {
     memory += m.capacity_bytes(static_cast<int>(c)) * m.classes[c].gpus.size();
   const double most_batch =
       std::max(1.0, std::floor((memory - m.weights_bytes()) / (m.kv_sequence_layer_bytes() * m.layers)));
-  const Graph& prefill = m.layer_graph(m.prefill_pass(1));
-  const Graph& decode = m.layer_graph(m.decode_pass(1));
-  const int B = static_cast<int>(std::min(most_batch, 1e6));
+  const Figures f = figures_of(m, most_batch);
   struct Gpu {
     double a, c;  // microseconds per layer: one prompt's prefill, one token's decode step
   };
   std::vector<Gpu> gpus;
-  for (size_t k = 0; k < m.classes.size(); ++k) {
-    const GpuClass& cls = m.classes[k];
-    // Decode: one GPU's time for a layer of a micro-batch of B over B (per token, it only grows
-    // for smaller micro-batches; a group of tp GPUs spends at least as much GPU time).
-    const double c = std::max(layer_floor_us(decode, cls.spec, 1.0 / most_batch),
-                              m.cost(static_cast<int>(k), 1, m.decode_pass(B)).layer_us / B);
-    const Gpu g{layer_floor_us(prefill, cls.spec, 0.0), c};
-    for (size_t i = 0; i < cls.gpus.size(); ++i) gpus.push_back(g);
-  }
+  for (const ClassFigures& x : f.cls)
+    for (int i = 0; i < static_cast<int>(x.gpus); ++i) gpus.push_back(Gpu{x.a, x.c});
   // Prefill first on the GPUs relatively best at it.
   std::sort(gpus.begin(), gpus.end(), [](const Gpu& x, const Gpu& y) { return x.c / x.a > y.c / y.a; });
   const double L = m.layers, steps = r.output - 1;
@@ -418,8 +407,8 @@ BoundParts bound_parts(Model& m) {
   // hi is feasible-or-above: never below the optimum.
   BoundParts b;
   b.fluid = hi * 1e6 * r.output;
-  if (r.output > 1) b.fluid_tpot = fluid_tpot_bound(m, most_batch);
-  if (r.output > 1) b.tpot_memory = tpot_memory_bound(m), b.pipelines = pipeline_bound(m);
+  if (r.output > 1) b.fluid_tpot = fluid_tpot_bound(m, f);
+  if (r.output > 1) b.tpot_memory = tpot_memory_bound(m, f), b.pipelines = pipeline_bound(m, f);
   return b;
 }
 
