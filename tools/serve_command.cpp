@@ -183,10 +183,9 @@ int run_serve(const ServeArgs& a) {
   if (Status s = write_text_file(stem + ".platform.json", platform_to_json(r->serving)); !s) return die(s.error());
   for (const ServePass& pass : r->passes) {
     const std::string side = ".p" + std::to_string(pass.pipeline) + "." + pass.phase;
-    Result<Problem> problem = Problem::build(pass.graph, r->serving);
-    if (!problem) return die(internal_error("serve: " + problem.error().message));
-    if (Status s = write_text_file(stem + side + ".graph.json", graph_to_json(pass.graph)); !s) return die(s.error());
-    if (Status s = write_text_file(stem + side + ".plan.json", plan_to_json(*problem, pass.plan)); !s)
+    if (Status s = write_text_file(stem + side + ".graph.json", graph_to_json(pass.problem.graph())); !s)
+      return die(s.error());
+    if (Status s = write_text_file(stem + side + ".plan.json", plan_to_json(pass.problem, pass.plan)); !s)
       return die(s.error());
     names.graphs.push_back(base_name(stem) + side + ".graph.json");
     names.plans.push_back(base_name(stem) + side + ".plan.json");

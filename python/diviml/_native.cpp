@@ -174,10 +174,10 @@ std::string serve_text(const std::string& preset, const std::map<std::string, lo
   ServeFileNames names;
   std::string passes;
   for (const ServePass& pass : res->passes) {
-    Problem problem = value_or_raise(Problem::build(pass.graph, res->serving));
     passes += std::string(passes.empty() ? "" : ", ") + "{\"phase\": \"" + pass.phase +
-              "\", \"pipeline\": " + std::to_string(pass.pipeline) + ", \"graph\": " + graph_to_json(pass.graph) +
-              ", \"plan\": " + plan_to_json(problem, pass.plan) + "}";
+              "\", \"pipeline\": " + std::to_string(pass.pipeline) +
+              ", \"graph\": " + graph_to_json(pass.problem.graph()) +
+              ", \"plan\": " + plan_to_json(pass.problem, pass.plan) + "}";
   }
   auto quoted = [](const std::string& text) {
     std::string out = "\"";

@@ -135,7 +135,7 @@ std::string serve_json(const Platform& pf, const ServeRequest& r, const ServeRes
   doc["pipelines"] = layout["pipelines"];
   if (!l.note.empty()) doc["note"] = l.note;
   json mem = json::array();
-  for (const ServeDeviceMemory& d : serving_memory(pf, l))
+  for (const ServeDeviceMemory& d : serving_memory(l))
     mem.push_back({{"device", pf.devices[d.device].name},
                    {"pipeline", d.pipeline},
                    {"stage", d.stage},
@@ -284,7 +284,7 @@ std::string serve_html(const Platform& pf, const ServeRequest& r, const ServeRes
   }
   o << "</table>\n";
   // Memory per GPU.
-  const std::vector<ServeDeviceMemory> mem = serving_memory(pf, l);
+  const std::vector<ServeDeviceMemory> mem = serving_memory(l);
   double most = 1;
   for (const ServeDeviceMemory& d : mem)
     most = std::max({most, d.capacity_bytes, d.weights_bytes + d.kv_bytes + d.activation_bytes});

@@ -50,7 +50,7 @@ Platform serving_platform(const Platform& platform, const ServeRequest& request,
   return out;
 }
 
-std::vector<ServeDeviceMemory> serving_memory(const Platform& platform, const ServeLayout& layout) {
+std::vector<ServeDeviceMemory> serving_memory(const ServeLayout& layout) {
   std::vector<ServeDeviceMemory> out;
   for (size_t p = 0; p < layout.pipelines.size(); ++p)
     for (size_t s = 0; s < layout.pipelines[p].stages.size(); ++s) {
@@ -60,7 +60,6 @@ std::vector<ServeDeviceMemory> serving_memory(const Platform& platform, const Se
                                         st.activation_bytes, st.capacity_bytes});
     }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.device < b.device; });
-  (void)platform;
   return out;
 }
 
@@ -119,7 +118,7 @@ Result<Graph> pass_graph(Model& m, const Platform& serving, const ServePipeline&
   return g;
 }
 
-Mapping pass_mapping(const Problem& problem, const std::vector<int>& devices, const ServePipeline& p) {
+Mapping pass_mapping(const Problem& problem, const std::vector<int>& devices) {
   const Graph& g = problem.graph();
   Mapping mp;
   mp.device.assign(g.num_nodes(), -1);
@@ -128,7 +127,6 @@ Mapping pass_mapping(const Problem& problem, const std::vector<int>& devices, co
     for (int d : devices)
       if (problem.can_run(v, d)) mp.device[v] = d;
   for (int v : g.topo_order()) mp.order[mp.device[v]].push_back(v);
-  (void)p;
   return mp;
 }
 

@@ -65,6 +65,8 @@ class Search {
     return combine(m_, std::move(pipes), "diviml");
   }
   double value(const State& s) { return layout(s).tokens_per_s; }
+  // One pipeline evaluated (and cached) for its least TPOT and TTFT alone.
+  void probe(const PipelineSpec& spec) { outcome(spec); }
   // The least TPOT and TTFT of any pipeline evaluated (met or not), for the message when none meets
   // the objectives.
   double least_tpot_ = kInf, least_ttft_ = kInf;
@@ -422,12 +424,13 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
     const double v = search.value(s);
     if (v > best_value) best_value = v, best = s;
   }
-  // Small fleets: every layout.
-  if (search.exhaustive(kExhaustiveLayouts, &best, &best_value)) {
+  auto finish = [&] {
     *least_tpot_us = std::min(*least_tpot_us, search.least_tpot_);
     *least_ttft_us = std::min(*least_ttft_us, search.least_ttft_);
     return search.layout(best);
-  }
+  };
+  // Small fleets: every layout.
+  if (search.exhaustive(kExhaustiveLayouts, &best, &best_value)) return finish();
   // The least TPOT and TTFT any single pipeline reaches, for the message when none meets the SLOs.
   {
     const int C = static_cast<int>(m.classes.size());
@@ -440,11 +443,8 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
         }
         for (const PipelineSpec& spec :
              {PipelineSpec{ServeRole::kColocated, {Group{c, tp, 0}}}, all,
-              PipelineSpec{ServeRole::kPrefill, {Group{c, tp, 0}}}, PipelineSpec{ServeRole::kPrefill, all.groups}}) {
-          const PipelineOutcome o = evaluate_pipeline(m, spec);
-          *least_tpot_us = std::min(*least_tpot_us, o.least_tpot_us);
-          *least_ttft_us = std::min(*least_ttft_us, o.least_ttft_us);
-        }
+              PipelineSpec{ServeRole::kPrefill, {Group{c, tp, 0}}}, PipelineSpec{ServeRole::kPrefill, all.groups}})
+          search.probe(spec);
       }
   }
   size_t next = 0;
@@ -487,9 +487,7 @@ ServeLayout search_layout(Model& m, const std::vector<ServeLayout>& seeds, doubl
       }
     }
   }
-  *least_tpot_us = std::min(*least_tpot_us, search.least_tpot_);
-  *least_ttft_us = std::min(*least_ttft_us, search.least_ttft_);
-  return search.layout(best);
+  return finish();
 }
 
 }  // namespace diviml::serve_detail

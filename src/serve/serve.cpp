@@ -33,9 +33,9 @@ Status realize(Model& m, ServeLayout& layout, ServeResult& res) {
       if (!decode && p.role == ServeRole::kDecode) continue;
       Result<Graph> g = serve_detail::pass_graph(m, res.serving, p, devices[i], decode);
       if (!g) return internal_error("serve: pipeline " + std::to_string(i) + ": " + g.error().message);
-      Result<Problem> pr = Problem::build(*g, res.serving);
+      Result<Problem> pr = Problem::build(std::move(*g), res.serving);
       if (!pr) return internal_error("serve: pipeline " + std::to_string(i) + ": " + pr.error().message);
-      Mapping mp = serve_detail::pass_mapping(*pr, devices[i], p);
+      Mapping mp = serve_detail::pass_mapping(*pr, devices[i]);
       const bool stream = decode || p.role == ServeRole::kPrefill;
       if (decode) mp.pace_us = std::max(p.decode_step_us, p.micro_batches * p.decode_period_us) / p.micro_batches;
       const Objective& obj = stream ? throughput : latency;
@@ -63,7 +63,7 @@ Status realize(Model& m, ServeLayout& layout, ServeResult& res) {
         p.prefill_latency_us = plan->makespan_us;
       }
       res.passes.push_back(
-          ServePass{decode ? "decode" : "prefill", static_cast<int>(i), std::move(*g), std::move(*plan)});
+          ServePass{decode ? "decode" : "prefill", static_cast<int>(i), std::move(*pr), std::move(*plan)});
     }
     serve_detail::settle(r, p);
   }

@@ -130,6 +130,6 @@ void settle(const ServeRequest& request, ServePipeline& p);
 std::vector<std::vector<int>> stage_devices(const ServeLayout& layout);
 Result<Graph> pass_graph(Model& model, const Platform& serving, const ServePipeline& p, const std::vector<int>& devices,
                          bool decode);
-Mapping pass_mapping(const Problem& problem, const std::vector<int>& devices, const ServePipeline& p);
+Mapping pass_mapping(const Problem& problem, const std::vector<int>& devices);
 
 }  // namespace diviml::serve_detail

@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(l.tpot_us <= r.tpot_ms * 1e3 * (1 + 1e-9), "TPOT missed");
   check(l.ttft_us <= r.ttft_ms * 1e3 * (1 + 1e-9), "TTFT missed");
   for (const ServePass& pass : res->passes) {
-    Result<Problem> problem = Problem::build(pass.graph, res->serving);
+    Result<Problem> problem = Problem::build(pass.problem.graph(), res->serving);
     check(problem.has_value(), "a pass's problem does not build");
     check(static_cast<bool>(find_objective(pass.plan.objective)->validate(*problem, pass.plan)),
           "a pass's plan does not validate");

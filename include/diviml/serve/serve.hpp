@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "diviml/cost/problem.hpp"
 #include "diviml/graph/generators.hpp"
 #include "diviml/objective/plan.hpp"
 #include "diviml/platform/platform.hpp"
@@ -90,7 +91,7 @@ struct ServeLayout {
   std::string note;                 // why a baseline has no layout, or what it is
 };
 
-// One pass of a pipeline as a graph and plan on the serving platform: `decode` (one micro-batch's
+// One pass of a pipeline as a problem (its graph on the serving platform) and plan: `decode` (one micro-batch's
 // step, a throughput plan paced at the decode iteration over the micro-batches: its period times
 // micro_batches is the iteration, its latency one step) or `prefill` (one prefill batch: a
 // throughput plan for a prefill pipeline, a latency plan for a colocated one). Every node carries
@@ -99,7 +100,7 @@ struct ServeLayout {
 struct ServePass {
   std::string phase;  // "decode" or "prefill"
   int pipeline = 0;
-  Graph graph;
+  Problem problem;  // problem.graph() is the pass's graph
   Plan plan;
 };
 
@@ -135,7 +136,7 @@ struct ServeDeviceMemory {
   int pipeline = -1, stage = -1;  // -1: unused
   double weights_bytes = 0, kv_bytes = 0, activation_bytes = 0, capacity_bytes = 0;
 };
-std::vector<ServeDeviceMemory> serving_memory(const Platform& platform, const ServeLayout& layout);
+std::vector<ServeDeviceMemory> serving_memory(const ServeLayout& layout);
 
 // The cost of one op of a pass on one GPU of a tensor-parallel group of `tp` (docs/serving.md),
 // `input_bytes` being the activations it reads (its in-edges' bytes; the op's weights and its

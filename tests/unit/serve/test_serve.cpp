@@ -180,7 +180,7 @@ TEST(Serve, WrittenPlansValidate) {
     ASSERT_FALSE(res->passes.empty());
     for (const ServePass& pass : res->passes) {
       // Through the files, as a user would run `diviml validate`.
-      Result<Graph> g = parse_graph(graph_to_json(pass.graph), "graph");
+      Result<Graph> g = parse_graph(graph_to_json(pass.problem.graph()), "graph");
       ASSERT_TRUE(g.has_value());
       Result<Platform> p = parse_platform(platform_to_json(res->serving), "platform");
       ASSERT_TRUE(p.has_value());
