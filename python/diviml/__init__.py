@@ -28,6 +28,7 @@ try:
 except ImportError as e:  # python/diviml is the source; the package is built into build/python/diviml
     raise ImportError("diviml: the C++ module is not built here: run scripts/build.sh and put build/python on "
                       f"PYTHONPATH ({e})") from None
+from .tool_errors import one_line as _one_line  # the tools' one-line messages, copied beside this file
 from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
                       default_platform, objectives, platforms, solvers)
 
@@ -139,23 +140,6 @@ class Plan:
             what = f"makespan {self.makespan_us:.3f} us"
         return (f"<diviml.Plan {self.solver} {self.status}: {what}, bound {self.lower_bound_us:.3f} us, "
                 f"gap {100 * self.gap:.1f}%, {len(self.placements)} placements>")
-
-
-def _one_line(text):
-    """`text` on one line, control characters escaped (as the CLI's messages are)."""
-    out = []
-    for c in str(text):
-        if c == "\n":
-            out.append("\\n")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == "\r":
-            out.append("\\r")
-        elif ord(c) < 0x20 or ord(c) == 0x7F:
-            out.append(f"\\x{ord(c):02X}")
-        else:
-            out.append(c)
-    return "".join(out)
 
 
 _UNSET = object()

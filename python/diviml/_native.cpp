@@ -5,8 +5,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
-#include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -180,20 +180,7 @@ std::string serve_text(const std::string& preset, const std::map<std::string, lo
               ", \"plan\": " + plan_to_json(pass.problem, pass.plan) + "}";
   }
   auto quoted = [](const std::string& text) {
-    std::string out = "\"";
-    for (const unsigned char c : text) {
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20) {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\u%04x", c);
-        out += b;
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
-    return out + "\"";
+    return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
   return "{\"serve\": " + serve_json(fleet, r, *res, names) + ", \"table\": " + quoted(serve_table(fleet, r, *res)) +
          ", \"html\": " + quoted(serve_html(fleet, r, *res, names)) +
