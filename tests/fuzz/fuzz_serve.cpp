@@ -9,20 +9,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "bytes.hpp"
 #include "diviml/objective/objective.hpp"
 #include "diviml/serve/serve.hpp"
 
 namespace {
 
-class Bytes {
- public:
-  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
-  unsigned next() { return i_ < n_ ? d_[i_++] : 0; }
-
- private:
-  const std::uint8_t* d_;
-  std::size_t n_, i_ = 0;
-};
+using diviml::fuzz::Bytes;
 
 void check(bool ok, const std::string& what) {
   if (ok) return;

@@ -12,6 +12,7 @@
 
 #include "../support/oracle.hpp"
 #include "../support/steady_memory.hpp"
+#include "bytes.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/objective/validate.hpp"
@@ -19,15 +20,7 @@
 
 namespace {
 
-class Bytes {
- public:
-  Bytes(const std::uint8_t* d, std::size_t n) : d_(d), n_(n) {}
-  unsigned next() { return i_ < n_ ? d_[i_++] : 0; }
-
- private:
-  const std::uint8_t* d_;
-  std::size_t n_, i_ = 0;
-};
+using diviml::fuzz::Bytes;
 
 void check(bool ok, const char* what, const std::string& solver) {
   if (ok) return;
