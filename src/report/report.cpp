@@ -39,15 +39,16 @@ std::string report::esc(const std::string& raw) {
   return out;
 }
 
-namespace {
-
-using report::esc;
-
-std::string fmt(const char* f, double x) {
+std::string report::fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
 }
+
+namespace {
+
+using report::esc;
+using report::fmt;
 
 // A readable, colour-blind-friendly palette (Okabe-Ito plus a few), cycled by op kind.
 const char* kPalette[] = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",

@@ -15,11 +15,7 @@ using nlohmann::json;
 
 json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
-std::string fmt(const char* f, double x) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, x);
-  return b;
-}
+using report::fmt;
 
 std::string devices_text(const Platform& pf, const ServeStage& st) {
   const std::string& first = pf.devices[st.devices.front()].name;

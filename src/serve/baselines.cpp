@@ -112,23 +112,8 @@ std::vector<ServeLayout> baselines(Model& m) {
     ServeLayout best;
     best.name = "homogeneous";
     best.note = "no single GPU type holds the model within the SLOs";
-    for (int c0 = 0; c0 < C; ++c0) {
-      const Device& d0 = m.classes[c0].spec;
-      bool first = true;
-      for (int c = 0; c < c0; ++c) {
-        const Device& d = m.classes[c].spec;
-        if (m.classes[c].kind == m.classes[c0].kind && d.peak_gflops == d0.peak_gflops &&
-            d.mem_bandwidth_gbps == d0.mem_bandwidth_gbps && d.memory_bytes == d0.memory_bytes)
-          first = false;
-      }
-      if (!first) continue;
-      std::vector<int> same;
-      for (int c = 0; c < C; ++c) {
-        const Device& d = m.classes[c].spec;
-        if (m.classes[c].kind == m.classes[c0].kind && d.peak_gflops == d0.peak_gflops &&
-            d.mem_bandwidth_gbps == d0.mem_bandwidth_gbps && d.memory_bytes == d0.memory_bytes)
-          same.push_back(c);
-      }
+    for (const std::vector<int>& same : m.models) {
+      const int c0 = same.front();
       for (int tp : m.classes[c0].tps) {
         std::vector<Group> groups;
         for (int c : same) {

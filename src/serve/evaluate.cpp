@@ -251,15 +251,20 @@ PipelineOutcome decode_pipeline(Model& m, const PipelineSpec& spec) {
       pre = chain_of(m, spec.groups, m.prefill_pass(bp));
       if (!pre->linked) return out;
     }
+    // Per GPU of each stage: the activations of a decode micro-batch or of a prefill pass.
+    auto live_of = [&](const Chain& dec) {
+      std::vector<double> live = dec.live;
+      if (pre)
+        for (int s = 0; s < S; ++s) live[s] = std::max(live[s], pre->live[s]);
+      return live;
+    };
     const int most_micro = std::min(S + 2, 32);
     for (int micro = 1; micro <= most_micro; ++micro) {
       auto attempt = [&](int b) {
         Try t;
         const Chain dec = chain_of(m, spec.groups, m.decode_pass(b));
         if (!dec.linked) return t;
-        std::vector<double> live = dec.live;
-        if (pre)
-          for (int s = 0; s < S; ++s) live[s] = std::max(live[s], pre->live[s]);
+        const std::vector<double> live = live_of(dec);
         const double batch = static_cast<double>(b) * micro;
         const std::vector<int> cap = layer_caps(m, spec.groups, batch * m.kv_sequence_layer_bytes(), live);
         t.l = spec.fixed_layers.empty() ? best_split(dec, cap, m.layers, micro) : spec.fixed_layers;
@@ -316,10 +321,8 @@ PipelineOutcome decode_pipeline(Model& m, const PipelineSpec& spec) {
       p.tokens_per_s = best.tokens;
       p.requests_per_s = best.tokens / r.output;
       const Chain dec = chain_of(m, spec.groups, m.decode_pass(a));
-      std::vector<double> live = dec.live;
-      if (pre)
-        for (int s = 0; s < S; ++s) live[s] = std::max(live[s], pre->live[s]);
-      fill_stages(m, p, spec.groups, best.l, p.batch * m.kv_sequence_layer_bytes(), live, &dec, pre ? &*pre : nullptr);
+      fill_stages(m, p, spec.groups, best.l, p.batch * m.kv_sequence_layer_bytes(), live_of(dec), &dec,
+                  pre ? &*pre : nullptr);
       out.pipeline = std::move(p);
     }
   }

@@ -209,6 +209,19 @@ Result<Model> Model::build(const Platform& platform, const ServeRequest& r) {
       c.tps.push_back(t);
     }
   }
+  for (int c = 0; c < static_cast<int>(m.classes.size()); ++c) {
+    const GpuClass& x = m.classes[c];
+    auto same = [&](const std::vector<int>& model) {
+      const GpuClass& y = m.classes[model.front()];
+      return y.kind == x.kind && y.spec.peak_gflops == x.spec.peak_gflops &&
+             y.spec.mem_bandwidth_gbps == x.spec.mem_bandwidth_gbps && y.spec.memory_bytes == x.spec.memory_bytes;
+    };
+    auto it = std::find_if(m.models.begin(), m.models.end(), same);
+    if (it == m.models.end())
+      m.models.push_back({c});
+    else
+      it->push_back(c);
+  }
   // Weights and the KV cache per token, from the ops themselves.
   const Graph& g = m.layer_graph(m.decode_pass(1));
   for (const Node& v : g.nodes) {

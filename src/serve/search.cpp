@@ -31,22 +31,6 @@ class Search {
       roles_ = {ServeRole::kPrefill, ServeRole::kDecode};
     else
       roles_ = {ServeRole::kColocated, ServeRole::kPrefill, ServeRole::kDecode};
-    // Classes of one GPU model (kind, peak, bandwidth, memory): on a cluster of one GPU per
-    // machine every machine is a class, and a pipeline that holds the model takes many of them.
-    for (int c = 0; c < static_cast<int>(m.classes.size()); ++c) {
-      const Device& d = m.classes[c].spec;
-      bool placed = false;
-      for (auto& k : kinds_) {
-        const Device& e = m.classes[k.front()].spec;
-        if (m.classes[k.front()].kind == m.classes[c].kind && e.peak_gflops == d.peak_gflops &&
-            e.mem_bandwidth_gbps == d.mem_bandwidth_gbps && e.memory_bytes == d.memory_bytes) {
-          k.push_back(c);
-          placed = true;
-          break;
-        }
-      }
-      if (!placed) kinds_.push_back({c});
-    }
   }
 
   ServeLayout layout(const State& s) {
@@ -147,7 +131,7 @@ class Search {
   // (in a fixed order) where the models are many.
   std::vector<State> kind_starts(size_t cap) {
     std::vector<State> out;
-    const int K = static_cast<int>(kinds_.size());
+    const int K = static_cast<int>(m_.models.size());
     const int choices = static_cast<int>(roles_.size()) + 1;  // a role, or unused
     double total = 1;
     for (int k = 0; k < K; ++k) total *= choices;
@@ -170,7 +154,7 @@ class Search {
           } else {
             slot = slot_of_role[choice];
           }
-          for (int c : kinds_[k])
+          for (int c : m_.models[k])
             for (auto& o : s.owner[c]) o = slot;
         }
         if (!s.role.empty()) out.push_back(std::move(s));
@@ -226,14 +210,14 @@ class Search {
         break;
       }
       case 7: {  // every class of one GPU model to one pipeline
-        const auto& k = kinds_[std::uniform_int_distribution<size_t>(0, kinds_.size() - 1)(rng_)];
+        const auto& k = m_.models[std::uniform_int_distribution<size_t>(0, m_.models.size() - 1)(rng_)];
         const int p = slot_or_new(any_role());
         for (int cc : k)
           for (auto& o : s.owner[cc]) o = p;
         break;
       }
       case 8: {  // one GPU model's groups in n pipelines of (nearly) equal size
-        const auto& k = kinds_[std::uniform_int_distribution<size_t>(0, kinds_.size() - 1)(rng_)];
+        const auto& k = m_.models[std::uniform_int_distribution<size_t>(0, m_.models.size() - 1)(rng_)];
         int groups = 0;
         for (int cc : k) groups += static_cast<int>(s.owner[cc].size());
         const int n = std::uniform_int_distribution<int>(1, std::max(1, groups))(rng_);
@@ -392,7 +376,6 @@ class Search {
   long* evaluations_;
   std::mt19937_64 rng_;
   std::vector<ServeRole> roles_;
-  std::vector<std::vector<int>> kinds_;  // classes of one GPU model
   std::map<std::pair<int, std::vector<Group>>, PipelineOutcome> cache_;
 };
 

@@ -52,6 +52,9 @@ class Model {
   const Platform* platform = nullptr;
   const ServeRequest* request = nullptr;
   std::vector<GpuClass> classes;
+  // Classes of one GPU model (kind, peak, bandwidth, memory), in the order of their first class:
+  // on a cluster of one GPU per machine every machine is a class of its own.
+  std::vector<std::vector<int>> models;
   int layers = 0;
   int context = 0;  // decode steps are costed at the mean cached context
   double layer_weight_bytes = 0, embed_weight_bytes = 0, head_weight_bytes = 0;
