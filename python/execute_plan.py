@@ -40,6 +40,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tool_errors  # noqa: E402
 from export_fx import add_model_arguments, model_from_args, patch_fx_for_python311, representative  # noqa: E402
+import nodes  # noqa: E402
 
 
 class PlanError(Exception):
@@ -336,7 +337,8 @@ class Wire:
     logic, tested where there is no GPU."""
 
     def __init__(self, rank, devices, nccl=None, ordered=(), order=None):
-        self.rank, self.devices, self.nccl = rank, devices, nccl
+        self.nccl, self.nccl_ranks = nccl if isinstance(nccl, tuple) else (nccl, set(range(len(devices))))
+        self.rank, self.devices = rank, devices
         self.device = devices[rank]
         self.ordered = set(ordered)
         if nccl is not None:
@@ -351,7 +353,8 @@ class Wire:
         self.arrived = {}
 
     def nccl_pair(self, other):
-        return self.nccl is not None and self.device.type == "cuda" and self.devices[other].type == "cuda"
+        return (self.nccl is not None and other in self.nccl_ranks and self.device.type == "cuda"
+                and self.devices[other].type == "cuda")
 
     def isend(self, t, dst, tag):
         if self.nccl_pair(dst):
@@ -595,30 +598,36 @@ def stream(sl, me, example, reference, rounds, pace, wire):
     return {n: (injected[n], done[n]) for n in done}, diff[0], spent
 
 
-def start_process(rank, world, port, devices, args, cores, with_nccl):
-    """Pins this device process, joins the process group (gloo over loopback) and, where two or
-    more GPU processes run, their NCCL group. Returns the Wire of this rank."""
+def start_process(rank, world, meet, devices, args, cores, with_nccl):
+    """Pins this device process (to the core of its rank, round robin over the node's cores),
+    joins the process group (gloo) and, where two or more GPU processes of one node run, their
+    NCCL group. Returns (the NCCL group or None, the ranks in it)."""
     if cores:
         os.sched_setaffinity(0, {cores[rank % len(cores)]})
     torch.set_num_threads(args.threads)
-    dist.init_process_group("gloo", **rendezvous(rank, world, port, args.timeout))
+    dist.init_process_group("gloo", **rendezvous(rank, world, meet, args.timeout))
     device = devices[rank]
     if device.type == "cuda":
         torch.cuda.set_device(device)
         # Full fp32 for the comparison with the CPU reference (TF32 would round to 10 bits).
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    gpus = [r for r, d in enumerate(devices) if d.type == "cuda"]
-    nccl = None
-    if with_nccl and len(gpus) >= 2:
-        nccl = dist.new_group(ranks=gpus, backend="nccl")  # every rank takes part in making it
-    return nccl
+    nccl, members = None, set()
+    if with_nccl:
+        node_of = args.node_of_rank
+        for node in sorted(set(node_of)):  # one group per node; every rank takes part in making each
+            gpus = [r for r, d in enumerate(devices) if d.type == "cuda" and node_of[r] == node]
+            if len(gpus) >= 2:
+                group = dist.new_group(ranks=gpus, backend="nccl")
+                if rank in gpus:
+                    nccl, members = group, set(gpus)
+    return nccl, members
 
 
-def stream_worker(rank, world, port, sl, example, reference, args, cores, queue):
+def stream_worker(rank, world, meet, sl, example, reference, args, cores, queue):
     try:
         devices = [torch.device(x) for x in args.rank_devices]
-        start_process(rank, world, port, devices, args, cores, with_nccl=False)
+        start_process(rank, world, meet, devices, args, cores, with_nccl=False)
         wire = Wire(rank, devices)
         if devices[rank].type != "cpu":
             sl.gm.to(devices[rank])
@@ -640,10 +649,10 @@ def max_abs_diff(a, b):
     return max((float((x - y).abs().max()) for x, y in zip(ta, tb)), default=0.0)
 
 
-def worker(rank, world, port, lay, example, reference, args, cores, queue):
+def worker(rank, world, meet, lay, example, reference, args, cores, queue):
     try:
         devices = [torch.device(x) for x in args.rank_devices]
-        nccl = start_process(rank, world, port, devices, args, cores, with_nccl=args.transport == "auto")
+        nccl = start_process(rank, world, meet, devices, args, cores, with_nccl=args.transport == "auto")
         ordered = range(world) if args.transport == "ordered" else ()
         me = lay.devices[rank]
         order = {r: send_order(lay, d, me) for r, d in enumerate(lay.devices) if d != me}
@@ -676,11 +685,14 @@ def worker(rank, world, port, lay, example, reference, args, cores, queue):
         raise SystemExit(1)
 
 
-def rendezvous(rank, world, store_path, timeout_s):
-    """How the device processes of one machine meet, listening on nothing beyond loopback: the
-    rendezvous is a file store in a private folder of the parent's (no socket at all; the TCP
-    store of env:// rendezvous listens on every interface in torch 1.13), and gloo's pair sockets
-    bind to the loopback interface."""
+def rendezvous(rank, world, meet, timeout_s):
+    """How the device processes meet. Across nodes: through the run's store (nodes.Cluster),
+    gloo's sockets bound to --listen's interface. On one machine, listening on nothing beyond
+    loopback: a file store in a private folder of the parent's (no socket at all; the TCP store of
+    env:// rendezvous listens on every interface in torch 1.13), gloo's sockets on loopback."""
+    if isinstance(meet, nodes.Cluster):
+        return meet.rendezvous(rank, world, timeout_s)
+    store_path = meet
     os.environ["GLOO_SOCKET_IFNAME"] = "lo"
     return {"store": dist.FileStore(store_path, world), "rank": rank, "world_size": world,
             "timeout": timedelta(seconds=timeout_s)}
@@ -734,35 +746,46 @@ def op_costs_in_executor_loop(model, example, graph, warmup, repeats):
     return {op: round(statistics.median(ts), 3) for op, ts in charged.items()}
 
 
-def run_processes(target, world, payload, example, reference, args):
-    """Forks one process per device (rank 0: the host) running target(rank, world, port,
-    payload, ...), and gathers one result per rank. A process that reports an error or dies, or
-    a run past --timeout, ends every process and raises PlanError."""
+def run_processes(target, world, payload, example, reference, args, cluster=None):
+    """Forks one process per device (rank 0: the host; across nodes, the devices of this node's
+    server) running target(rank, world, meet, payload, ...), and gathers one result per rank. A
+    process that reports an error or dies, or a run past --timeout, ends every process and raises
+    PlanError (across nodes: NodeLost, and every other node ends with the same line). Across
+    nodes, the host's node returns every rank's result; the others return None."""
     cores = sorted(os.sched_getaffinity(0))
     ctx = torch.multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    folder = store_folder()
-    port = os.path.join(folder, "store")  # the rendezvous file (each worker's `port` argument)
-    procs = [ctx.Process(target=target, args=(r, world, port, payload, example, reference, args, cores, queue))
-             for r in range(world)]
+    folder = store_folder() if cluster is None else None
+    meet = os.path.join(folder, "store") if cluster is None else cluster  # each worker's `meet` argument
+    ranks = range(world) if cluster is None else cluster.local_ranks
+    procs = [ctx.Process(target=target, args=(r, world, meet, payload, example, reference, args, cores, queue))
+             for r in ranks]
     for p in procs:
         p.start()
     results, deadline = {}, time.monotonic() + args.timeout
     try:
-        while len(results) < world:
+        while len(results) < len(procs):
             try:
                 got = queue.get(timeout=0.2)
             except Exception:
                 got = None
+            failed = None
             if got is not None:
                 if "error" in got:
-                    raise PlanError(got["error"])
-                results[got["rank"]] = got
-                continue
+                    failed = got["error"]
+                else:
+                    results[got["rank"]] = got
+                    continue
             dead = [p for p in procs if p.exitcode not in (None, 0)]
-            if dead:
-                raise PlanError(f"a device process died (exit status {dead[0].exitcode})")
-            if time.monotonic() > deadline:
+            if dead and failed is None:
+                failed = f"a device process died (exit status {dead[0].exitcode})"
+            if failed is not None:
+                if cluster is None:
+                    raise PlanError(failed)
+                cluster.lost_locally(f"{cluster.name(cluster.node)}: {failed}")
+            if cluster is not None:
+                cluster.check()
+            elif time.monotonic() > deadline:
                 raise PlanError(f"the run did not finish within --timeout {args.timeout} s")
         for p in procs:
             p.join(timeout=max(1.0, deadline - time.monotonic()))
@@ -774,7 +797,17 @@ def run_processes(target, world, payload, example, reference, args):
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+    if cluster is None:
+        return results
+    # Across nodes: each node hands its ranks' results (JSON) to the host's node.
+    for r, got in results.items():
+        if cluster.node != cluster.report_node:
+            cluster.put(r, got)
+    if cluster.node != cluster.report_node:
+        return None
+    results.update({r: got for r, got in cluster.gather([r for r in range(world) if r not in results]).items()})
     return results
 
 
@@ -789,24 +822,49 @@ def cuda_devices_here():
         return 0
 
 
-def torch_devices(used, platform, all_cpu):
+def torch_devices(used, platform, all_cpu, cluster=None):
     """The torch device of each rank's process: "cpu" for a CPU device; for a GPU device of the
-    platform, cuda:i with i its index among the platform's GPU devices (in file order), or "cpu"
-    with --all-cpu."""
+    platform, cuda:i with i its index among the platform's GPU devices (in file order; across
+    nodes, among its server's), or "cpu" with --all-cpu."""
     kind = {d.get("name"): d.get("kind", "cpu") for d in platform.get("devices", [])}
+    server = {d.get("name"): d.get("server", "node0") for d in platform.get("devices", [])}
     gpus = [d.get("name") for d in platform.get("devices", []) if d.get("kind", "cpu") != "cpu"]
+    if cluster is not None:  # cuda:i of its node
+        gpus = {g: [h for h in gpus if server[h] == server[g]] for g in gpus}
+        index = {g: gpus[g].index(g) for g in gpus}
+    else:
+        index = {g: i for i, g in enumerate(gpus)}
     if kind.get(platform.get("host"), "cpu") != "cpu" and not all_cpu:
         raise PlanError(f"platform: the host '{platform.get('host')}' is a '{kind[platform.get('host')]}'; the "
                         "executor's host is a CPU process (--all-cpu runs every device as one)")
     wanted = [d for d in used if kind.get(d, "cpu") != "cpu"]
     if not wanted or all_cpu:
         return ["cpu"] * len(used)
-    have = cuda_devices_here()
-    for d in wanted:
-        if gpus.index(d) >= have:
-            raise PlanError(f"platform: device '{d}' is a '{kind[d]}' and runs on CUDA device {gpus.index(d)}; this "
+    here = [d for r, d in enumerate(used) if d in wanted and (cluster is None or r in cluster.local_ranks)]
+    have = cuda_devices_here() if here else 0
+    for d in here:
+        if index[d] >= have:
+            raise PlanError(f"platform: device '{d}' is a '{kind[d]}' and runs on CUDA device {index[d]}; this "
                             f"machine has {have} CUDA device(s) (--all-cpu runs every device as a CPU process)")
-    return [f"cuda:{gpus.index(d)}" if d in wanted else "cpu" for d in used]
+    return [f"cuda:{index[d]}" if d in wanted else "cpu" for d in used]
+
+
+def join_nodes(args, graph, platform, plan, model, devices):
+    """Across servers (--nnodes, or under torchrun): this node's nodes.Cluster, after meeting every
+    other node and comparing their jobs; None for a run of every server on this machine."""
+    launch = nodes.launch_of(args)
+    args.node_of_rank = [0] * len(devices)
+    if launch is None:
+        return None
+    cluster = nodes.Cluster(launch, platform, devices, args)
+    try:
+        args.node_of_rank = cluster.node_of_rank
+        cluster.join({"graph": nodes.digest_of(graph), "platform": nodes.digest_of(platform),
+                      "plan": nodes.digest_of(plan), "model": nodes.model_digest(model)})
+    except BaseException:
+        cluster.close()
+        raise
+    return cluster
 
 
 def output_check(diff, reference, devices):
@@ -830,10 +888,17 @@ def execute(args):
     model, example = build_model(args)
     gm, values, reference = trace(model, example)
     if objective == "throughput":
-        return execute_stream(args, graph, platform, plan, gm, values, example, reference)
+        return execute_stream(args, graph, platform, plan, model, gm, values, example, reference)
     lay = Layout(gm, graph, platform, plan, values)
-    args.rank_devices = torch_devices(lay.devices, platform, args.all_cpu)
-    results = run_processes(worker, len(lay.devices), lay, example, reference, args)
+    cluster = join_nodes(args, graph, platform, plan, model, lay.devices)
+    try:
+        args.rank_devices = torch_devices(lay.devices, platform, args.all_cpu, cluster)
+        results = run_processes(worker, len(lay.devices), lay, example, reference, args, cluster)
+    finally:
+        if cluster is not None:
+            cluster.finish() if sys.exc_info()[0] is None else cluster.close()
+    if results is None:
+        return node_done(cluster, lay.devices), None
     times = results[0]["times_us"]
     report = {
         "graph": graph.get("name"), "platform": platform.get("name"), "solver": plan.get("solver"),
@@ -847,12 +912,29 @@ def execute(args):
         **output_check(results[0]["max_abs_diff"], reference, args.rank_devices),
         "torch_devices": dict(zip(lay.devices, args.rank_devices)), "transport": args.transport,
         "messages_taken_ahead": sum(r["kept"] for r in results.values()),
+        **nodes_part(cluster, lay.devices),
     }
     median_run = sorted(range(len(times)), key=lambda i: times[i])[len(times) // 2]
-    return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run])
+    return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run], cluster is not None)
 
 
-def execute_stream(args, graph, platform, plan, gm, values, example, reference):
+def nodes_part(cluster, devices):
+    """The report's `nodes`: per node, its server and its device processes."""
+    if cluster is None:
+        return {}
+    return {"nodes": [{"node": j, "server": s, "devices": [d for r, d in enumerate(devices) if cluster.node_of_rank[r] == j]}
+                      for j, s in enumerate(cluster.servers)]}
+
+
+def node_done(cluster, devices):
+    """What a node that does not report says: its part ran."""
+    mine = [devices[r] for r in cluster.local_ranks]
+    return {"node_only": True, "line": f"{cluster.name(cluster.node)}: {len(mine)} device process(es)"
+                                       f"{' (' + ', '.join(mine) + ')' if mine else ''} ran their part; the report is on "
+                                       f"{cluster.name(cluster.report_node)}"}
+
+
+def execute_stream(args, graph, platform, plan, model, gm, values, example, reference):
     """A throughput plan: a stream of --rounds rounds (Q) of `lanes` inputs. The host collects
     the outputs of input round q in its device round q + D (D: the largest delay). Measured
     inputs/s: over the rounds whose outputs are collected while inputs still come in (q from 1
@@ -862,14 +944,21 @@ def execute_stream(args, graph, platform, plan, gm, values, example, reference):
         raise PlanError("--timeline and --transport ordered are for latency plans (a stream runs over gloo, "
                         "GPU tensors staged through host memory)")
     sl = StreamLayout(gm, graph, platform, plan, values)
-    args.rank_devices = torch_devices(sl.devices, platform, args.all_cpu)
     D = sl.max_delay
     if args.rounds is None:
         args.rounds = D + 12
     if args.rounds < D + 4:
         raise PlanError(f"--rounds {args.rounds}: the plan delays tasks by up to {D} rounds; a stream needs at "
                         f"least {D + 4} rounds to be measured in steady state")
-    results = run_processes(stream_worker, len(sl.devices), sl, example, reference, args)
+    cluster = join_nodes(args, graph, platform, plan, model, sl.devices)
+    try:
+        args.rank_devices = torch_devices(sl.devices, platform, args.all_cpu, cluster)
+        results = run_processes(stream_worker, len(sl.devices), sl, example, reference, args, cluster)
+    finally:
+        if cluster is not None:
+            cluster.finish() if sys.exc_info()[0] is None else cluster.close()
+    if results is None:
+        return node_done(cluster, sl.devices), None
     times = results[0]["times"]
     Q, R = args.rounds, sl.lanes
     first, last = 1, Q - D - 1  # round 0 warms up; after round Q - D - 1 the pipeline drains
@@ -889,6 +978,7 @@ def execute_stream(args, graph, platform, plan, gm, values, example, reference):
         "per_device": {d: results[sl.rank[d]]["spent"] for d in sl.devices},
         **output_check(results[0]["max_abs_diff"], reference, args.rank_devices),
         "torch_devices": dict(zip(sl.devices, args.rank_devices)), "transport": "gloo",
+        **nodes_part(cluster, sl.devices),
     }
     return report, None
 
@@ -910,13 +1000,15 @@ def breakdown(lay, results):
     return out
 
 
-def measured_timeline(lay, graph, plan, results, run, span_us):
+def measured_timeline(lay, graph, plan, results, run, span_us, per_process_clock=False):
     """One run (the one of median latency) as a plan file: per graph op, when it ran (the nodes
     folded into it included); per edge between devices, from the send of its tensor to the end of
-    its receive. Times in us from the host's start; `diviml gantt` draws it like a plan."""
-    t_zero = results[0]["records"][run][0]
+    its receive. Times in us from the host's start; `diviml gantt` draws it like a plan. Across
+    nodes (per_process_clock), whose clocks are not one, each process's times count from its own
+    start of the run, when it left the barrier that starts every run."""
     placements, sent, received = {}, {}, {}
     for d in lay.devices:
+        t_zero = results[lay.rank[d] if per_process_clock else 0]["records"][run][0]
         for rec in results[lay.rank[d]]["records"][run][2]:
             if rec[0] == "run":
                 op = lay.owner.get(rec[1])
@@ -975,15 +1067,22 @@ def main(argv=None):
     ap.add_argument("--report", help="write the summary as JSON here")
     ap.add_argument("--timeline", help="write the run of median latency as a plan file here (per-op measured "
                                         "times; draw it with diviml gantt)")
+    nodes.add_node_arguments(ap)
     args = ap.parse_args(argv)
     if args.runs < 1 or args.warmup < 0 or args.threads < 1 or args.timeout <= 0:
         raise SystemExit("execute_plan: error: --runs and --threads must be at least 1, --warmup at least 0, "
                          "--timeout positive")
     try:
         report, timeline = execute(args)
-    except PlanError as e:
+    except (PlanError, nodes.NodeError) as e:
         print(f"execute_plan: error: {e}", file=sys.stderr)
         return 2
+    except nodes.NodeLost as e:
+        print(f"execute_plan: error: {e}", file=sys.stderr)
+        return 4
+    if report.get("node_only"):
+        print(report["line"])
+        return 0
     devices = f"{len(report['devices'])} process(es) ({', '.join(report['devices'])})"
     if report["objective"] == "throughput":
         print(f"{report['graph']} stream on {devices}, {report['lanes']} lane(s), {report['inputs']} inputs"
