@@ -401,7 +401,8 @@ class Cluster:
             first = json.loads(self.wait_for("node/0", f"{self.name(0)} never joined the rendezvous at "
                                                        f"{self.host}:{self.port} within --timeout {self.timeout_s:g} s"))
             self.compare(self.node, mine, first)
-            self.wait_for("go", f"{self.name(0)} did not start the run within --timeout {self.timeout_s:g} s")
+            # Node 0 knows which node is missing: it speaks first, and this node later.
+            self.wait_for("go", f"{self.name(0)} did not start the run within --timeout {self.timeout_s:g} s", 3.0)
         self.beater = threading.Thread(target=self._beat, daemon=True)
         self.beater.start()
 
@@ -417,8 +418,9 @@ class Cluster:
             self.fail(message)
             raise NodeError(message)
 
-    def wait_for(self, key, why):
-        """The value of `key` once some node sets it; NodeLost on a failure or at the deadline."""
+    def wait_for(self, key, why, grace=0.0):
+        """The value of `key` once some node sets it; NodeLost on a failure or at the deadline
+        (+ grace)."""
         while True:
             got = self._poll(key)
             if got is not None:
@@ -426,7 +428,7 @@ class Cluster:
             failed = self.failure()
             if failed is not None:
                 raise NodeLost(failed)
-            if time.monotonic() > self.deadline:
+            if time.monotonic() > self.deadline + grace:
                 self.fail(why)
                 raise NodeLost(why)
             time.sleep(0.05)

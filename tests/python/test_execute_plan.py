@@ -33,13 +33,13 @@ def plan(diviml_bin, graph, platform, tmp_path, solver="auto"):
     return out
 
 
-def alternate(plan_path, devices, tmp_path):
+def alternate(plan_path, devices, tmp_path, name="alternating.plan.json"):
     """The plan with its ops dealt to `devices` in turn, in start order (a valid order: starts
     of a one-device plan are a topological order): a transfer on nearly every edge."""
     p = json.loads(plan_path.read_text())
     for i, x in enumerate(sorted(p["placements"], key=lambda x: x["start_us"])):
         x["device"] = devices[i % len(devices)]
-    out = tmp_path / "alternating.plan.json"
+    out = tmp_path / name
     out.write_text(json.dumps(p))
     return out
 
@@ -285,11 +285,43 @@ def test_a_two_lane_stream_with_delays_and_transfers_both_ways_stays_exact(divim
     assert r.returncode == 2 and "lane 5" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
+def family(root_pids):
+    """The processes under `root_pids` (and themselves)."""
+    pids, grew = set(root_pids), True
+    while grew:
+        grew = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) in pids:
+                continue
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid in pids:
+                pids.add(int(entry))
+                grew = True
+    return pids
+
+
+def sockets_of(pids, listening, connected):
+    """Adds the local addresses of the TCP sockets of `pids` that `ss` lists, by state."""
+    import re
+    out = subprocess.run(["ss", "-H", "-tanp"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        owner = re.search(r"pid=(\d+)", line)
+        if not owner or int(owner.group(1)) not in pids:
+            continue
+        state, local = line.split()[0], line.split()[3].rsplit(":", 1)[0]
+        (listening if state == "LISTEN" else connected).add(local)
+
+
+LOOPBACK = {"127.0.0.1", "[::1]", "::1", "[::ffff:127.0.0.1]"}
+
+
 def test_nothing_listens_beyond_loopback(diviml_bin, root, tmp_path):
     """While the executor runs, every socket of its processes is on loopback: any it listens on
     (gloo's pair sockets, briefly, while they meet; the rendezvous is a file store, not a TCP store
     on every interface) and every connection it holds. `ss` lists them (issue 35)."""
-    import re
     import shutil
     import time
     if shutil.which("ss") is None:
@@ -301,44 +333,181 @@ def test_nothing_listens_beyond_loopback(diviml_bin, root, tmp_path):
     proc = subprocess.Popen([PY, str(root / "python" / "execute_plan.py"), *src, "-g", str(graph), "-p", str(platform),
                              "--plan", str(p), "--runs", "100", "--warmup", "1"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
-
-    def family():  # the executor and every process under it
-        pids, grew = {proc.pid}, True
-        while grew:
-            grew = False
-            for entry in os.listdir("/proc"):
-                if not entry.isdigit() or int(entry) in pids:
-                    continue
-                try:
-                    ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                if ppid in pids:
-                    pids.add(int(entry))
-                    grew = True
-        return pids
-
     try:
         listening, connected = set(), set()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None and len(connected) < 2:
-            pids = family()
-            out = subprocess.run(["ss", "-H", "-tanp"], capture_output=True, text=True).stdout
-            for line in out.splitlines():
-                owner = re.search(r"pid=(\d+)", line)
-                if not owner or int(owner.group(1)) not in pids:
-                    continue
-                state, local = line.split()[0], line.split()[3].rsplit(":", 1)[0]
-                (listening if state == "LISTEN" else connected).add(local)
+            sockets_of(family({proc.pid}), listening, connected)
             time.sleep(0.02)
         assert connected, "the executor's processes never connected"
-        loopback = {"127.0.0.1", "[::1]", "::1", "[::ffff:127.0.0.1]"}
-        assert listening <= loopback, listening
-        assert connected <= loopback, connected
+        assert listening <= LOOPBACK, listening
+        assert connected <= LOOPBACK, connected
     finally:
-        for pid in family():  # the device processes too: killing the parent leaves them running
+        for pid in family({proc.pid}):  # the device processes too: killing the parent leaves them running
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
         proc.wait()
+
+
+# --- Across servers: one node per server (issue 44). Three nodes of cluster-3srv on this
+# machine, each a separate launch on 127.0.0.1 (ours, or torchrun's), every device a CPU process.
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def across_servers(plan_path, tmp_path, name="across.plan.json"):
+    """The plan with its ops dealt in start order to a device of each server in turn: nearly every
+    edge crosses servers, the skip connections included."""
+    return alternate(plan_path, ["s0.cpu", "s1.gpu0", "s2.cpu", "s0.gpu1", "s1.cpu", "s2.gpu1"], tmp_path, name)
+
+
+def start_nodes(root, src, graph, plans, tmp_path, *extra, torchrun=False, timeout=60):
+    """One launch per node (plans[i] for node i; None: that node never starts)."""
+    import time
+    port, procs = free_port(), []
+    platform = root / "platforms" / "cluster-3srv.json"
+    for i, p in enumerate(plans):
+        if p is None:
+            continue
+        args = [root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+                "--timeout", timeout, "--report", tmp_path / f"node{i}.json", *extra]
+        if torchrun:  # Debian's torchrun on Python 3.11 needs --redirects/--tee of 1 or 2 (docs/executor.md)
+            cmd = ["torchrun", "--nnodes", len(plans), "--node_rank", i, "--nproc_per_node", 1, "--redirects", 2,
+                   "--tee", 2, "--log_dir", tmp_path / f"torchrun{i}", "--rdzv_endpoint", f"127.0.0.1:{port}", *args]
+        else:
+            cmd = [PY, *args, "--nnodes", len(plans), "--node-rank", i, "--rdzv-endpoint", f"127.0.0.1:{port}"]
+        procs.append((i, subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True, env=dict(os.environ, PYTHONPATH=str(HERE)))))
+    return procs, time.monotonic()
+
+
+def finish_nodes(procs):
+    import time
+    out = {}
+    for i, p in procs:
+        o, e = p.communicate(timeout=300)
+        out[i] = (p.returncode, o, e, time.monotonic())
+    return out
+
+
+def crossing(plan_path, platform, graph):
+    """Edges of the graph whose ends the plan puts on different servers."""
+    server = {d["name"]: d["server"] for d in json.loads(platform.read_text())["devices"]}
+    where = {x["node"]: x["device"] for x in json.loads(plan_path.read_text())["placements"]}
+    edges = json.loads(graph.read_text())["edges"]
+    return [e for e in edges if server[where[e["src"]]] != server[where[e["dst"]]]]
+
+
+@pytest.mark.parametrize("model,shape,launcher", [("resnet18", None, "ours"), ("googlenet", None, "torchrun"),
+                                                  ("tiny_models:gpt2_tiny", "1,16,64", "ours")])
+def test_three_nodes_run_a_plan_across_servers_bit_exact(diviml_bin, root, tmp_path, model, shape, launcher):
+    import shutil
+    import time
+    src, graph = export(root, tmp_path, model, shape)
+    platform = root / "platforms" / "cluster-3srv.json"
+    p = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
+    procs, t0 = start_nodes(root, src, graph, [p, p, p], tmp_path, "--runs", "3", "--warmup", "1",
+                            torchrun=launcher == "torchrun")
+    listening, connected = set(), set()
+    if launcher == "ours" and shutil.which("ss"):  # every socket of every node on loopback, while they run
+        while any(q.poll() is None for _, q in procs) and time.monotonic() < t0 + 120:
+            sockets_of(family({q.pid for _, q in procs}), listening, connected)
+            time.sleep(0.02)
+    res = finish_nodes(procs)
+    for i, (rc, out, err, _) in res.items():
+        assert rc == 0, (i, err)
+    assert "ran their part; the report is on node 0 (server 's0')" in res[1][1]
+    rep = json.loads((tmp_path / "node0.json").read_text())
+    assert rep["max_abs_diff"] == 0.0 and rep["outputs_match"] and rep["runs"] == 3
+    assert [n["server"] for n in rep["nodes"]] == ["s0", "s1", "s2"]
+    assert {d for n in rep["nodes"] for d in n["devices"]} == set(rep["devices"])
+    assert set(rep["per_device"]) == set(rep["devices"])
+    assert len(crossing(p, platform, graph)) >= 5
+    if launcher == "ours" and shutil.which("ss"):
+        assert connected, "the nodes never connected"
+        assert listening <= LOOPBACK and connected <= LOOPBACK, (listening, connected)
+
+
+def test_a_throughput_plan_streams_across_three_nodes_bit_exact(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:gpt2_tiny", "1,16,64")
+    platform = root / "platforms" / "cluster-3srv.json"
+    out = tmp_path / "tp.plan.json"
+    r = run([diviml_bin, "plan", "-g", graph, "-p", platform, "--objective", "throughput", "--time-limit", "5",
+             "-o", out, "-q"])
+    assert r.returncode == 0, r.stderr
+    servers = {d["name"]: d["server"] for d in json.loads(platform.read_text())["devices"]}
+    used = {servers[x["device"]] for x in json.loads(out.read_text())["placements"]}
+    assert len(used) >= 2, used  # the stream crosses servers
+    procs, _ = start_nodes(root, src, graph, [out, out, out], tmp_path, "--no-pace")
+    res = finish_nodes(procs)
+    assert all(rc == 0 for rc, *_ in res.values()), res
+    rep = json.loads((tmp_path / "node0.json").read_text())
+    assert rep["objective"] == "throughput" and rep["max_abs_diff"] == 0.0 and rep["outputs_match"]
+    assert rep["measured_per_s"] > 0 and len(rep["nodes"]) == 3
+
+
+def test_a_node_with_another_plan_is_refused_by_name_before_anything_runs(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    platform = root / "platforms" / "cluster-3srv.json"
+    good = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
+    other = json.loads(good.read_text())
+    other["placements"][0]["start_us"] += 1.0
+    bad = tmp_path / "other.plan.json"
+    bad.write_text(json.dumps(other))
+    res = finish_nodes(start_nodes(root, src, graph, [good, good, bad], tmp_path, "--runs", "3")[0])
+    line = "node 2 (server 's2') was refused: its plan differs from node 0's"
+    assert res[2][0] == 2 and res[0][0] == 2 and res[1][0] == 4, res
+    for rc, out, err, _ in res.values():
+        assert line in err and len(err.strip().splitlines()) == 1, err
+        assert "max_abs_diff" not in out  # nothing ran
+
+
+def test_a_node_killed_mid_run_ends_every_other_node_naming_it(diviml_bin, root, tmp_path):
+    import signal
+    import time
+    src, graph = export(root, tmp_path, "tiny_models:gpt2_tiny", "1,16,64")
+    platform = root / "platforms" / "cluster-3srv.json"
+    p = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
+    procs, _ = start_nodes(root, src, graph, [p, p, p], tmp_path, "--runs", "100000", timeout=120)
+    victim = dict(procs)[1]
+    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(family({victim.pid})) < 3:  # its device processes run
+        time.sleep(0.1)
+    time.sleep(2)
+    everyone = family({q.pid for _, q in procs})
+    victim.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    res = finish_nodes(procs)
+    for i in (0, 2):
+        rc, out, err, ended = res[i]
+        assert rc == 4, (i, err)
+        assert "node 1 (server 's1') stopped: no heartbeat" in err and len(err.strip().splitlines()) == 1, err
+        assert ended - killed < 30
+    time.sleep(1)
+    alive = [pid for pid in everyone if os.path.exists(f"/proc/{pid}") and
+             open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert not alive, alive  # no process left behind, the killed node's device processes included
+
+
+def test_a_rendezvous_that_never_completes_ends_within_the_timeout(diviml_bin, root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    platform = root / "platforms" / "cluster-3srv.json"
+    p = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
+    procs, t0 = start_nodes(root, src, graph, [p, p, None], tmp_path, timeout=8)
+    res = finish_nodes(procs)
+    for i in (0, 1):
+        rc, out, err, ended = res[i]
+        assert rc == 4, (i, err)
+        assert "node 2 (server 's2') never joined the rendezvous at 127.0.0.1:" in err, err
+        assert len(err.strip().splitlines()) == 1 and ended - t0 < 8 + 3 + 10
+    # A launch that does not fit the platform: one line, status 2.
+    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+             "--nnodes", "2", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"])
+    assert r.returncode == 2 and "has 3 server(s) (s0, s1, s2); start one node per server" in r.stderr
