@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Does the predicted latency happen? (docs/results.md, "Running plans: fidelity")
 
-    /usr/bin/python3 bench/fidelity.py [--out DIR] [--rounds 3] [--runs 30] [--time-limit 10] [MODEL ...]
+    /usr/bin/python3 bench/fidelity.py [--out DIR] [--rounds 3] [--runs 30] [--time-limit 10] [--nodes N] [MODEL ...]
 
-Per model, on this machine as the executor runs it (two processes of one core and one thread):
-1. export the model (python/export_fx.py), or take its bundled graph file;
-2. calibrate (python/calibrate.py): per-op costs from the executor's own passes, the loopback
-   link fitted from a ping-pong;
+Per model, on this machine as the executor runs it (two processes of one core and one thread),
+the flow of docs/executor.md's quick start:
+1. export the model (python/export_fx.py, its defaults: BatchNorm folded);
+2. calibrate (python/calibrate.py, its defaults): per-op costs from the executor's own passes,
+   the loopback link fitted from a ping-pong;
 3. plan it with `auto` on the calibrated platform;
 4. run the plan with python/execute_plan.py, --rounds times, interleaved over the models (round
    1 of every model, then round 2, ...), each round --runs timed runs after 3 warm-up runs.
@@ -21,10 +22,21 @@ calibration as a stream runs, every process measured at once (calibrate.py --loa
 caches and memory bandwidth), `auto`'s throughput plan on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
 as fast as the host gets to them). A second table: predicted and measured inputs/s, the error
 of the unpaced rate (what the plan can reach) and where each device's time went.
+
+With --nodes N (issue 44): the platform is N servers of one core each (calibrate.py --processes
+1 --servers N), the link between them measured between two nodes (calibrate.py --between-nodes,
+two launches on 127.0.0.1), and each plan runs as N nodes, one launch per server
+(execute_plan.py --nnodes N --node-rank I --rdzv-endpoint 127.0.0.1:PORT). No streams then.
+
+Each round's report says how widely its runs spread ((p90 - p10) / median), how far the speed
+of a busy device moved since calibration (`drift`, from a probe workload calibrate.py timed and
+the executor times again), and whether either is too wide to judge a prediction at 10%
+(`noisy`); the table shows all three.
 """
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,15 +45,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 DIVIML = os.path.join(ROOT, "build", "diviml")
 
-# name -> (model arguments, input shape or None, bundled graph or None)
+# name -> (model arguments, input shape or None)
 MODELS = {
-    "resnet18": (["--torchvision", "resnet18"], None, "models/resnet18.json"),
-    "googlenet": (["--torchvision", "googlenet"], None, "models/googlenet.json"),
-    "mobilenet_v2": (["--torchvision", "mobilenet_v2"], None, "models/mobilenet_v2.json"),
-    "resnet50": (["--torchvision", "resnet50"], None, "models/resnet50.json"),
-    "inception_v3": (["--torchvision", "inception_v3"], None, "models/inception_v3.json"),
-    "rwnn": (["--module", "rwnn:rwnn"], None, None),
-    "gpt2_mini": (["--module", "decoder:gpt2_mini"], "1,64,256", None),
+    "resnet18": (["--torchvision", "resnet18"], None),
+    "googlenet": (["--torchvision", "googlenet"], None),
+    "mobilenet_v2": (["--torchvision", "mobilenet_v2"], None),
+    "resnet50": (["--torchvision", "resnet50"], None),
+    "inception_v3": (["--torchvision", "inception_v3"], None),
+    "rwnn": (["--module", "rwnn:rwnn"], None),
+    "gpt2_mini": (["--module", "decoder:gpt2_mini"], "1,64,256"),
 }
 
 
@@ -50,6 +62,30 @@ def run(cmd):
     if p.returncode != 0:
         raise SystemExit(f"fidelity: {' '.join(cmd)} failed:\n{p.stdout}{p.stderr}")
     return p.stdout
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_nodes(cmd, nodes):
+    """cmd as `nodes` launches on 127.0.0.1, one per node (ranks 0 .. nodes-1), all at once."""
+    port = free_port()
+    procs = [subprocess.Popen(cmd + ["--nnodes", str(nodes), "--node-rank", str(i), "--rdzv-endpoint",
+                                     f"127.0.0.1:{port}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(nodes)]
+    outs = [p.communicate() for p in procs]
+    for p, (o, e) in zip(procs, outs):
+        if p.returncode != 0:
+            raise SystemExit(f"fidelity: {' '.join(cmd)} (as {nodes} nodes) failed:\n{o}{e}")
+
+
+def spread_cell(report):
+    """The round's spread, and the largest change of a busy device's speed since calibration;
+    * where either is past the 10% a prediction is judged at (the report's `noisy`)."""
+    return f"{report['spread']:.0%} / {report.get('drift', 0):.0%}" + ("*" if report["noisy"] else "")
 
 
 def main():
@@ -62,18 +98,27 @@ def main():
     ap.add_argument("--no-stream", dest="stream", action="store_false",
                     help="skip the throughput plans (by default each round also streams the model's throughput "
                          "plan, paced at its period and unpaced)")
+    ap.add_argument("--nodes", type=int, default=1, help="run each plan as this many nodes, one server of one "
+                                                          "core each (default 1: one machine, two processes)")
     args = ap.parse_args()
+    if args.nodes > 1:
+        args.stream = False
     os.makedirs(args.out, exist_ok=True)
     prepared = {}
     for m in args.models:
-        margs, shape, bundled = MODELS[m]
+        margs, shape = MODELS[m]
         shape_args = ["--input-shape", shape] if shape else []
         base = os.path.join(args.out, m)
-        graph = os.path.join(ROOT, bundled) if bundled else base + ".json"
-        if not bundled:
-            run([PY, "python/export_fx.py", *margs, *shape_args, "-o", graph])
-        run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
-             "--platform-out", base + ".platform.json"])
+        graph = base + ".json"
+        run([PY, "python/export_fx.py", *margs, *shape_args, "-o", graph])
+        if args.nodes > 1:
+            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
+                 "--platform-out", base + ".servers.json", "--processes", "1", "--servers", str(args.nodes)])
+            run_nodes([PY, "python/calibrate.py", "--between-nodes", "--platform", base + ".servers.json",
+                       "--platform-out", base + ".platform.json"], 2)
+        else:
+            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
+                 "--platform-out", base + ".platform.json"])
         run([DIVIML, "plan", "-g", base + ".local.json", "-p", base + ".platform.json", "-o", base + ".plan.json",
              "--gantt", base + ".plan.svg", "--time-limit", args.time_limit, "-q"])
         prepared[m] = (margs, shape_args, base)
@@ -81,7 +126,7 @@ def main():
     streams = {}
     if args.stream:
         for m, (margs, shape_args, base) in prepared.items():
-            graph = os.path.join(ROOT, MODELS[m][2]) if MODELS[m][2] else base + ".json"
+            graph = base + ".json"
             run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".stream-local.json",
                  "--platform-out", base + ".stream-platform.json", "--load", "all"])
             run([DIVIML, "plan", "-g", base + ".stream-local.json", "-p", base + ".stream-platform.json", "--objective",
@@ -90,9 +135,10 @@ def main():
     measured = {m: [] for m in prepared}
     for r in range(args.rounds):
         for m, (margs, shape_args, base) in prepared.items():
-            run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
-                 "-p", base + ".platform.json", "--plan", base + ".plan.json", "--runs", str(args.runs),
-                 "--report", base + ".report.json", "--timeline", base + ".timeline.json"])
+            cmd = [PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
+                   "-p", base + ".platform.json", "--plan", base + ".plan.json", "--runs", str(args.runs),
+                   "--report", base + ".report.json", "--timeline", base + ".timeline.json"]
+            run(cmd) if args.nodes == 1 else run_nodes(cmd, args.nodes)
             with open(base + ".report.json") as f:
                 measured[m].append(json.load(f))
             if m in streams:
@@ -104,8 +150,9 @@ def main():
                         streams[m].append(json.load(f))
             print(f"{m}: round {r + 1} done", file=sys.stderr)
     print("| model | ops | devices used | transfers | predicted ms | measured median ms (per round) | "
-          "error per round | median error | per device (last round): planned busy / ops + other / waiting ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "error per round | median error | spread / drift per round (noisy: *) | per device (last round): planned busy / "
+          "ops + other / waiting ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m, reports in measured.items():
         base = prepared[m][2]
         run([DIVIML, "gantt", "-g", base + ".local.json", "-p", base + ".platform.json", base + ".timeline.json",
@@ -120,7 +167,7 @@ def main():
                         f"{b['wait_us'] / 1e3:.1f}" for d, b in reports[-1]["per_device"].items())
         print(f"| {m} | {ops} | {len(reports[0]['devices'])} | {reports[0]['transfers_per_run']} | {pred / 1e3:.2f} | "
               f"{', '.join(f'{x / 1e3:.2f}' for x in meds)} | {', '.join(f'{e:.1%}' for e in errs)} | "
-              f"{statistics.median(errs):.1%} | {dev} |")
+              f"{statistics.median(errs):.1%} | {', '.join(spread_cell(r) for r in reports)} | {dev} |")
     if streams:
         stream_table(streams)
 

@@ -24,6 +24,19 @@ Every figure comes from the executor's own setting: a process pinned to one core
   sender's core. With --copies measured (the default) a share of half or more writes
   overlap_comm: false on every device, which both objectives model (docs/cost-model.md);
   --copies occupy / overlap force either.
+- Several servers (--servers K): the platform holds K servers of --processes devices each
+  (s0.cpu0, ..., as many identical copies of this machine), every device of server j measured
+  on the core of its index. Links inside a server are the loopback figure; links between servers
+  start as it too, until --between-nodes measures them.
+
+Between nodes (--between-nodes, run on two servers as a two-node job, like the executor's
+nodes: --nnodes 2 --node-rank I --rdzv-endpoint HOST:PORT --listen ADDR, or under torchrun):
+the same ping-pong between a process of node 0 and one of node 1, over the address each node
+listens on. Node 0 writes --platform with every link between two servers set to the measured
+figure, to --platform-out.
+
+    calibrate.py --between-nodes --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29500 \
+        --listen 10.0.0.1 --platform local.json --platform-out local.nodes.json
 """
 import argparse
 import json
@@ -42,6 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tool_errors  # noqa: E402
 import execute_plan  # noqa: E402
 import export_fx  # noqa: E402
+import nodes  # noqa: E402
 import profile_ops  # noqa: E402
 
 SIZES = [4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]
@@ -68,18 +82,21 @@ def measure_on_core(index, core, args, graph, queue):
                                           [(torch.device("cpu"), "cpu")], args.warmup, args.repeats)
             costs = {n["id"]: n["cost_us"]["cpu"] for n in g["nodes"]}
         spec = profile_ops.measure_device(torch.device("cpu"), args.warmup, args.repeats)
+        spec["measured"]["probe_us"] = profile_ops.probe_us(torch.device("cpu"))
         queue.put({"index": index, "costs": costs, "spec": spec})
     except BaseException as e:  # the parent reports it
         queue.put({"error": f"{type(e).__name__}: {e}"})
 
 
-def pingpong(rank, core, port, args, queue):
+def pingpong(rank, core, meet, args, queue):
     try:
         pin(core, args.threads)
-        # A file store and loopback sockets only: nothing listens beyond this machine.
-        os.environ["GLOO_SOCKET_IFNAME"] = "lo"
-        dist.init_process_group("gloo", store=dist.FileStore(port, 2), rank=rank, world_size=2,
-                                timeout=timedelta(seconds=120))
+        if isinstance(meet, nodes.Cluster):  # between nodes: the run's store, --listen's interface
+            dist.init_process_group("gloo", **meet.rendezvous(rank, 2, 120))
+        else:  # a file store and loopback sockets only: nothing listens beyond this machine
+            os.environ["GLOO_SOCKET_IFNAME"] = "lo"
+            dist.init_process_group("gloo", store=dist.FileStore(meet, 2), rank=rank, world_size=2,
+                                    timeout=timedelta(seconds=120))
         points, busy = [], []
         for size in SIZES:
             t = torch.zeros(size // 4, dtype=torch.float32)
@@ -103,13 +120,15 @@ def pingpong(rank, core, port, args, queue):
             points.append((size, statistics.median(times)))
             if rank == 0:
                 busy.append((size, statistics.median(calls[args.warmup:])))
-        queue.put({"points": points, "busy": busy} if rank == 0 else {"done": rank})
+        queue.put({"rank": rank, **({"points": points, "busy": busy} if rank == 0 else {})})
         dist.destroy_process_group()
     except BaseException as e:
         queue.put({"error": f"{type(e).__name__}: {e}"})
 
 
-def run_children(ctx, targets, timeout):
+def run_children(ctx, targets, timeout, cluster=None):
+    """Runs each (function, arguments) in a forked process and gathers what each puts on the
+    queue; across nodes (cluster), ends when any node fails (nodes.NodeLost)."""
     queue = ctx.Queue()
     procs = [ctx.Process(target=f, args=(*a, queue)) for f, a in targets]
     for p in procs:
@@ -121,7 +140,13 @@ def run_children(ctx, targets, timeout):
                 out.append(queue.get(timeout=0.5))
             except Exception:
                 if any(p.exitcode not in (None, 0) for p in procs) and queue.empty():
+                    if cluster is not None:
+                        cluster.lost_locally(f"{cluster.name(cluster.node)}: its ping-pong process died")
                     break
+            if out and "error" in out[-1] and cluster is not None:
+                cluster.lost_locally(f"{cluster.name(cluster.node)}: {out[-1]['error']}")
+            if cluster is not None:
+                cluster.check()
     finally:
         for p in procs:
             p.join(timeout=5)
@@ -136,13 +161,77 @@ def run_children(ctx, targets, timeout):
 fit = profile_ops.fit_latency_bandwidth
 
 
+def link_figures(link, args, medium):
+    """The fitted link of a ping-pong's points, and whether copies overlap compute."""
+    points = link["points"]
+    latency, bandwidth = fit(points)
+    # The share of a message's time its sender spends in isend itself, over the sizes of 256 KiB
+    # and up: gloo writes to the socket from the calling thread, so the copy occupies the
+    # sender's core (measured here 2026-11-29: most of it).
+    busy_share = statistics.median(c / y for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10)
+    overlap = args.copies == "overlap" or (args.copies == "measured" and busy_share < 0.5)
+    return {"latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3), "medium": medium,
+            "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points],
+            "sender_busy_points_bytes_us": [[x, round(y, 3)] for x, y in link["busy"]],
+            "sender_busy_share": round(busy_share, 3)}, overlap
+
+
+def between_nodes(args):
+    """The ping-pong between a process of node 0 and one of node 1 (two nodes of a run, met as
+    the executor's nodes meet); node 0 writes --platform with every link between two servers set
+    to what it measured."""
+    if not args.platform or not args.platform_out:
+        raise SystemExit("calibrate: error: --between-nodes needs --platform IN and --platform-out OUT")
+    launch = nodes.launch_of(args)
+    if launch is None or launch[1] != 2:
+        raise SystemExit("calibrate: error: --between-nodes runs as two nodes: --nnodes 2 --node-rank I "
+                         "--rdzv-endpoint HOST:PORT (or torchrun --nnodes 2 --nproc_per_node 1)")
+    platform = execute_plan.load_json(args.platform, "platform") if launch[0] == 0 else None
+    pair = {"name": "ping-pong", "devices": [{"name": "a", "server": "node 0"}, {"name": "b", "server": "node 1"}]}
+    cluster = nodes.Cluster(launch, pair, ["a", "b"], args)
+    try:
+        cluster.join({"job": nodes.digest_of({"repeats": args.repeats, "warmup": args.warmup, "threads": args.threads})})
+        ctx = torch.multiprocessing.get_context("fork")
+        core = sorted(os.sched_getaffinity(0))[launch[0] % len(os.sched_getaffinity(0))]
+        got = run_children(ctx, [(pingpong, (launch[0], core, cluster, args))], args.timeout, cluster)
+        if launch[0] == 1:
+            cluster.finish()
+            print(f"calibrate: node 1 took its part in the ping-pong with node 0 ({cluster.host}:{cluster.port})")
+            return 0
+        cluster.finish()
+    except BaseException:
+        cluster.close()
+        raise
+    server = {d.get("name"): d.get("server", "node0") for d in platform.get("devices", [])}
+    figures, _ = link_figures(got[0], args, "gloo between two nodes (TCP), measured by calibrate.py --between-nodes")
+    names = [d.get("name") for d in platform.get("devices", [])]
+    links = [x for x in platform.get("links", []) if server.get(x.get("a")) == server.get(x.get("b"))]
+    links += [{"a": a, "b": b, **figures} for i, a in enumerate(names) for b in names[i + 1:] if server[a] != server[b]]
+    platform["links"] = links
+    platform["description"] = (platform.get("description", "") + " Links between servers measured between two "
+                               "nodes by calibrate.py --between-nodes.").strip()
+    with open(args.platform_out, "w") as f:
+        json.dump(platform, f, indent=2)
+        f.write("\n")
+    print(f"{args.platform_out}: between servers {figures['latency_us']:.1f} us + bytes / "
+          f"{figures['bandwidth_gbps']:.2f} GB/s (node 0 to node 1, {cluster.listen} to {cluster.host}:{cluster.port})")
+    return 0
+
+
 def main(argv=None):
     ap = tool_errors.ArgumentParser(prog="calibrate", description=__doc__.split("\n\n")[0])
-    export_fx.add_model_arguments(ap)
-    ap.add_argument("--graph", required=True, help="graph file exported from the same model")
-    ap.add_argument("--graph-out", required=True, help="the graph with measured cost_us per process")
+    export_fx.add_model_arguments(ap, required=False)
+    ap.add_argument("--graph", help="graph file exported from the same model")
+    ap.add_argument("--graph-out", help="the graph with measured cost_us per process")
     ap.add_argument("--platform-out", required=True, help="the platform of the processes and their link")
-    ap.add_argument("--processes", type=int, default=2, help="devices (one process each; default 2)")
+    ap.add_argument("--processes", type=int, default=2, help="devices per server (one process each; default 2)")
+    ap.add_argument("--servers", type=int, default=1, help="servers of --processes devices each, copies of this "
+                                                           "machine (default 1)")
+    ap.add_argument("--between-nodes", action="store_true",
+                    help="measure the link between two nodes (a two-node job: --nnodes 2 --node-rank I "
+                         "--rdzv-endpoint HOST:PORT) and write it into --platform's links between servers")
+    ap.add_argument("--platform", help="--between-nodes: the platform whose links between servers it sets")
+    nodes.add_node_arguments(ap)
     ap.add_argument("--threads", type=int, default=1, help="threads per process (default 1)")
     ap.add_argument("--method", choices=["executor", "sequence", "isolated"], default="executor",
                     help="executor (default): each op timed in the executor's own passes, its per-node work "
@@ -160,26 +249,42 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--timeout", type=tool_errors.positive_finite, default=1800)
     args = ap.parse_args(argv)
-    if args.processes < 2 or args.threads < 1 or args.repeats < 1 or args.warmup < 0:
-        raise SystemExit("calibrate: error: --processes must be at least 2, --threads and --repeats at least 1")
+    if args.threads < 1 or args.repeats < 1 or args.warmup < 0:
+        raise SystemExit("calibrate: error: --threads and --repeats must be at least 1, --warmup at least 0")
+    if args.between_nodes:
+        try:
+            return between_nodes(args)
+        except (nodes.NodeError, execute_plan.PlanError) as e:
+            raise SystemExit(f"calibrate: error: {e}")
+        except nodes.NodeLost as e:
+            print(f"calibrate: error: {e}", file=sys.stderr)
+            return 4
+    if not (args.torchvision or args.module) or not args.graph or not args.graph_out:
+        raise SystemExit("calibrate: error: --torchvision or --module, --graph and --graph-out are needed "
+                         "(or --between-nodes)")
+    if args.processes < 1 or args.servers < 1 or args.processes * args.servers < 2:
+        raise SystemExit("calibrate: error: --processes and --servers must be at least 1, with 2 devices or more in all")
     try:
         with open(args.graph) as f:
             graph = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         raise SystemExit(f"calibrate: error: {args.graph}: {e}")
     cores = sorted(os.sched_getaffinity(0))
-    core_of = [cores[i % len(cores)] for i in range(args.processes)]  # process i's core
+    K, P = args.servers, args.processes
+    names = [f"cpu{i}" for i in range(P)] if K == 1 else [f"s{j}.cpu{i}" for j in range(K) for i in range(P)]
+    # Device g (in file order) is the executor's rank g, pinned to core g modulo the cores (each
+    # node pins its processes by their rank, so on K servers too): it is measured on that core.
+    core_of = [cores[g % len(cores)] for g in range(len(names))]
     ctx = torch.multiprocessing.get_context("fork")
     t0 = time.time()
-    names = [f"cpu{i}" for i in range(args.processes)]
-    measured = {}
+    on_core, measured = sorted(set(core_of), key=core_of.index), {}
     if args.load == "alone":
-        for i, name in enumerate(names):  # one core at a time: nothing else runs beside it
-            measured[name] = run_children(ctx, [(measure_on_core, (i, core_of[i], args, graph))], args.timeout)[0]
+        for i, core in enumerate(on_core):  # one core at a time: nothing else runs beside it
+            measured[core] = run_children(ctx, [(measure_on_core, (i, core, args, graph))], args.timeout)[0]
     else:  # every process at once, as in a stream where all devices are busy
-        got = run_children(ctx, [(measure_on_core, (i, core_of[i], args, graph)) for i in range(len(names))],
+        got = run_children(ctx, [(measure_on_core, (i, core, args, graph)) for i, core in enumerate(on_core)],
                            args.timeout)
-        measured = {names[o["index"]]: o for o in got}
+        measured = {on_core[o["index"]]: o for o in got}
     folder = tempfile.mkdtemp(prefix="diviml-calibrate-")
     port = os.path.join(folder, "store")  # the rendezvous file of the ping-pong pair
     try:
@@ -187,39 +292,31 @@ def main(argv=None):
                 if "points" in o][0]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    points = link["points"]
-    latency, bandwidth = fit(points)
-    # The share of a message's time its sender spends in isend itself, over the sizes of 256 KiB
-    # and up: gloo writes to the socket from the calling thread, so the copy occupies the
-    # sender's core (measured here 2026-11-29: most of it).
-    busy_share = statistics.median(c / y for (b, y), (_, c) in zip(points, link["busy"]) if b >= 256 << 10)
-    overlap = args.copies == "overlap" or (args.copies == "measured" and busy_share < 0.5)
+    figures, overlap = link_figures(link, args, "loopback TCP (gloo), measured")
     for n in graph["nodes"]:
-        n["cost_us"] = {name: measured[name]["costs"][n["id"]] for name in names}
+        n["cost_us"] = {name: measured[core_of[g]]["costs"][n["id"]] for g, name in enumerate(names)}
     graph.setdefault("source", {})["profile"] = {
         "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
-        "processes": args.processes, "method": args.method, "load": args.load, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
+        "processes": len(names), "method": args.method, "load": args.load, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
         "pinned_cores": core_of}
     with open(args.graph_out, "w") as f:
         json.dump(graph, f, indent=1)
         f.write("\n")
-    plat = {"format": "diviml.platform/1", "name": f"local-{args.processes}cpu-measured",
-            "description": f"Measured by python/calibrate.py with torch {torch.__version__}: {args.processes} "
+    where = f"{K} servers of {P}" if K > 1 else f"{P}"
+    plat = {"format": "diviml.platform/1", "name": f"local-{K}x{P}cpu-measured" if K > 1 else f"local-{P}cpu-measured",
+            "description": f"Measured by python/calibrate.py with torch {torch.__version__}: {where} "
                            f"processes of {args.threads} thread(s), each pinned to one core, gloo over loopback.",
             "host": names[0],
-            "devices": [{"name": nm, "kind": "cpu", "server": "local", **measured[nm]["spec"],
-                         **({} if overlap else {"overlap_comm": False})} for nm in names],
-            "links": [{"a": a, "b": b, "latency_us": round(latency, 3), "bandwidth_gbps": round(bandwidth, 3),
-                       "medium": "loopback TCP (gloo), measured",
-                       "measured_points_bytes_us": [[x, round(y, 3)] for x, y in points],
-                       "sender_busy_points_bytes_us": [[x, round(y, 3)] for x, y in link["busy"]],
-                       "sender_busy_share": round(busy_share, 3)}
-                      for i, a in enumerate(names) for b in names[i + 1:]]}
+            "devices": [{"name": nm, "kind": "cpu", "server": "local" if K == 1 else nm.split(".")[0],
+                         **measured[core_of[g]]["spec"], **({} if overlap else {"overlap_comm": False})}
+                        for g, nm in enumerate(names)],
+            "links": [{"a": a, "b": b, **figures} for i, a in enumerate(names) for b in names[i + 1:]]}
     with open(args.platform_out, "w") as f:
         json.dump(plat, f, indent=2)
         f.write("\n")
-    total = {nm: sum(measured[nm]["costs"].values()) for nm in names}
-    print(f"{args.graph_out}: {len(graph['nodes'])} nodes measured on {args.processes} core(s) in "
+    latency, bandwidth, busy_share = figures["latency_us"], figures["bandwidth_gbps"], figures["sender_busy_share"]
+    total = {nm: sum(measured[core_of[g]]["costs"].values()) for g, nm in enumerate(names)}
+    print(f"{args.graph_out}: {len(graph['nodes'])} nodes measured on {len(on_core)} core(s) in "
           f"{time.time() - t0:.1f} s (" + ", ".join(f"{k}: sum {v:.0f} us" for k, v in total.items()) + "); "
           f"{args.platform_out}: link {latency:.1f} us + bytes / {bandwidth:.2f} GB/s, the sender busy for "
           f"{busy_share:.0%} of it: copies {'overlap compute' if overlap else 'occupy the devices (overlap_comm false)'}")

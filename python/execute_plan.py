@@ -17,6 +17,10 @@ destination device, sent as soon as it is made (non-blocking) and received where
 
 Nothing listens beyond loopback (127.0.0.1) and nothing is unpickled from the peers: tensors go
 over torch.distributed's point-to-point sends into buffers of known shape.
+
+Across servers (--nnodes N --node-rank I --rdzv-endpoint HOST:PORT, or under torchrun with
+--nproc_per_node 1): one launch per server of the platform, each forking its server's device
+processes; sockets bind to --listen (default 127.0.0.1). See nodes.py and docs/executor.md.
 """
 import argparse
 import json
@@ -41,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tool_errors  # noqa: E402
 from export_fx import add_model_arguments, model_from_args, patch_fx_for_python311, representative  # noqa: E402
 import nodes  # noqa: E402
+from profile_ops import probe_us  # noqa: E402
 
 
 class PlanError(Exception):
@@ -659,9 +664,15 @@ def worker(rank, world, meet, lay, example, reference, args, cores, queue):
         if devices[rank].type != "cpu":
             lay.gm.to(devices[rank])
         example = example.to(devices[rank])
-        times, diff, records = [], 0.0, []
+        times, diff, records, probes = [], 0.0, [], []
         wire = Wire(rank, devices, nccl, ordered)
         for it in range(args.warmup + args.runs):
+            if it in (args.warmup, args.warmup + args.runs - 1):  # before the first timed run and the last
+                for r in range(world):  # one process at a time, as calibrate.py timed it: the others idle
+                    dist.barrier()
+                    if r == rank:
+                        probes.append(probe_us(devices[rank]))
+                dist.barrier()
             wire.begin(order)  # a pass's messages, in their senders' order
             posted = post_receives(lay, me, wire)
             dist.barrier()
@@ -676,7 +687,7 @@ def worker(rank, world, meet, lay, example, reference, args, cores, queue):
                 if it >= args.warmup:
                     times.append((t1 - t0) * 1e6)
         dist.barrier()
-        queue.put({"rank": rank, "records": records, "kept": wire.kept,
+        queue.put({"rank": rank, "records": records, "kept": wire.kept, "probe_us": probes,
                    **({"max_abs_diff": diff, "times_us": times} if rank == 0 else {})})
         dist.destroy_process_group()
     except Exception as e:  # reported by the parent, which ends every process
@@ -907,15 +918,31 @@ def execute(args):
         "predicted_us": float(plan.get("makespan_us", 0.0)),
         "measured_median_us": statistics.median(times),
         "measured_min_us": min(times),
+        **spread_of(times),
         "runs": len(times), "threads_per_process": args.threads,
-        "per_device": breakdown(lay, results),
+        "per_device": breakdown(lay, results, platform),
         **output_check(results[0]["max_abs_diff"], reference, args.rank_devices),
         "torch_devices": dict(zip(lay.devices, args.rank_devices)), "transport": args.transport,
         "messages_taken_ahead": sum(r["kept"] for r in results.values()),
         **nodes_part(cluster, lay.devices),
     }
+    report.update(drift_of(report["per_device"]))
+    report["noisy"] = report["noisy"] or report["drifted"]
     median_run = sorted(range(len(times)), key=lambda i: times[i])[len(times) // 2]
     return report, measured_timeline(lay, graph, plan, results, median_run, times[median_run], cluster is not None)
+
+
+NOISY_SPREAD = 0.10  # the error target a prediction is judged at (docs/results.md, fidelity)
+
+
+def spread_of(times):
+    """The runs' spread: p10 and p90, (p90 - p10) / median, and whether it is too wide to judge a
+    prediction at the 10% its error is held to (then the report says so: `noisy`; a device whose
+    speed moved by more than that since calibration, `drifted`, makes it noisy too)."""
+    q = statistics.quantiles(times, n=10, method="inclusive") if len(times) > 1 else [times[0]] * 9
+    spread = (q[8] - q[0]) / statistics.median(times)
+    return {"measured_p10_us": q[0], "measured_p90_us": q[8], "spread": round(spread, 4),
+            "noisy": spread > NOISY_SPREAD}
 
 
 def nodes_part(cluster, devices):
@@ -983,10 +1010,13 @@ def execute_stream(args, graph, platform, plan, model, gm, values, example, refe
     return report, None
 
 
-def breakdown(lay, results):
+def breakdown(lay, results, platform):
     """Per device, medians over the runs: the plan's busy time, and the measured time spent
     running ops (compute_us), waiting in receives (wait_us), and the rest of the pass (Python
-    dispatch, posting sends, freeing values: other_us)."""
+    dispatch, posting sends, freeing values: other_us). Where calibrate.py measured the device,
+    also its speed now against then (`slowdown`: the probe's mean time now, before the first
+    timed run and before the last, over its time at calibration; 1.3 is 30% slower)."""
+    calibrated = {d.get("name"): d.get("measured", {}).get("probe_us") for d in platform.get("devices", [])}
     out = {}
     for d in lay.devices:
         runs = results[lay.rank[d]]["records"]
@@ -997,7 +1027,19 @@ def breakdown(lay, results):
         out[d] = {"planned_busy_us": round(planned, 1), "compute_us": round(statistics.median(comp), 1),
                   "wait_us": round(statistics.median(wait), 1),
                   "other_us": round(statistics.median(t - c - w for t, c, w in zip(total, comp, wait)), 1)}
+        now = results[lay.rank[d]].get("probe_us") or []
+        if calibrated.get(d) and now:
+            out[d].update({"probe_us": now, "calibrated_probe_us": calibrated[d],
+                           "slowdown": round(statistics.mean(now) / calibrated[d], 3)})
     return out
+
+
+def drift_of(per_device):
+    """The largest change of speed since calibration among the devices the plan keeps busy
+    (|slowdown - 1|), and whether it is more than a prediction is judged at."""
+    moved = [abs(b["slowdown"] - 1) for b in per_device.values() if "slowdown" in b and b["planned_busy_us"] > 0]
+    drift = max(moved, default=0.0)
+    return {"drift": round(drift, 3), "drifted": drift > NOISY_SPREAD}
 
 
 def measured_timeline(lay, graph, plan, results, run, span_us, per_process_clock=False):
@@ -1103,6 +1145,17 @@ def main(argv=None):
         for d, b in report["per_device"].items():
             print(f"  {d}: planned busy {b['planned_busy_us']:.0f} us; measured ops {b['compute_us']:.0f} us, "
                   f"waiting {b['wait_us']:.0f} us, other {b['other_us']:.0f} us")
+        if report["spread"] > NOISY_SPREAD:
+            print(f"  noisy: the runs spread {report['spread']:.0%} of their median (p10 "
+                  f"{report['measured_p10_us']:.1f} us, p90 {report['measured_p90_us']:.1f} us), more than the "
+                  f"{NOISY_SPREAD:.0%} a prediction is judged at: this machine is too busy to judge the plan; rerun "
+                  "it when the machine is quiet")
+        for d, b in report["per_device"].items():
+            if report["drifted"] and b.get("planned_busy_us", 0) > 0 and abs(b.get("slowdown", 1) - 1) > NOISY_SPREAD:
+                print(f"  drifted: {d} runs {b['slowdown']:.2f}x the time it took when calibrated (probe "
+                      f"{statistics.mean(b['probe_us']):.0f} us against {b['calibrated_probe_us']:.0f}): the machine changed since "
+                      "calibrate.py measured it, so the prediction cannot be judged; calibrate again, or run when it "
+                      "is quiet")
     for path, doc in ((args.timeline, timeline), (args.report, report)):
         if path:
             with open(path, "w") as f:

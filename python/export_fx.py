@@ -417,9 +417,9 @@ def load_module(spec):
     return factory()
 
 
-def add_model_arguments(ap):
+def add_model_arguments(ap, required=True):
     """The model options every tool that takes a model shares: --torchvision or --module."""
-    src = ap.add_mutually_exclusive_group(required=True)
+    src = ap.add_mutually_exclusive_group(required=required)
     src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME / video.NAME (e.g. "
                      "segmentation.lraspp_mobilenet_v3_large, video.r3d_18)")
     src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")

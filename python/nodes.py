@@ -498,6 +498,8 @@ class Cluster:
             while self._poll("done") is None:
                 self.check()
                 time.sleep(0.05)
+        else:
+            self.store.set("done", "1")
         self.close()
 
     def close(self):

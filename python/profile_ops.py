@@ -217,6 +217,24 @@ def fit_link(device, warmup, repeats):
             "measured_points_bytes_us": [[x, round(y, 3)] for x, y in pts]}
 
 
+def probe_us(device, repeats=9):
+    """A fixed small workload (a 3x3 convolution of 64 channels at 56x56, then an 8 MiB copy),
+    its median time in us: calibrate.py keeps it per device (`measured.probe_us`), and the
+    executor runs it again beside its runs, to tell a device that has become slower or faster
+    since it was calibrated (another tenant on the core, a clock that changed)."""
+    with torch.no_grad():
+        conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device).eval()
+        x = torch.randn(1, 64, 56, 56, device=device)
+        src = torch.empty(2 << 20, dtype=torch.float32, device=device)
+        dst = torch.empty_like(src)
+
+        def work():
+            conv(x)
+            dst.copy_(src)
+
+        return round(median_us(work, device, 2, repeats), 1)
+
+
 def measure_device(device, warmup, repeats):
     """Peak FLOP rate, memory bandwidth and launch overhead of one device, as PyTorch sees it.
 

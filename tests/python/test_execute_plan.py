@@ -511,3 +511,72 @@ def test_a_rendezvous_that_never_completes_ends_within_the_timeout(diviml_bin, r
     r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
              "--nnodes", "2", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"])
     assert r.returncode == 2 and "has 3 server(s) (s0, s1, s2); start one node per server" in r.stderr
+
+
+def test_the_rendezvous_store_survives_malformed_messages():
+    """The store node 0 serves reads bytes from the network: a malformed or oversized message
+    closes that connection and nothing else; a well-formed client is served before and after."""
+    import socket
+    import struct
+    import time
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python"))
+    import nodes
+    port = free_port()
+    server = nodes.StoreServer("127.0.0.1", port)
+    try:
+        client = nodes.StoreClient("127.0.0.1", port, 5, time.monotonic() + 5)
+        client.set("k", b"v")
+        bad = [b"Z" + struct.pack("!I", 0),  # an unknown request
+               b"S" + struct.pack("!I", 1 << 30),  # a field count past the limit
+               b"S" + struct.pack("!I", 2) + struct.pack("!I", 0xFFFFFFFF),  # a field past the limit
+               b"A" + struct.pack("!I", 2) + struct.pack("!I", 1) + b"k" + struct.pack("!I", 1) + b"x",  # not a number
+               b"S" + struct.pack("!I", 1) + struct.pack("!I", 5000) + b"k" * 5000,  # a key too long
+               b"G" + struct.pack("!I", 0),  # fields missing
+               bytes(range(256)) * 4]
+        for msg in bad:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                try:
+                    s.sendall(msg)
+                    s.shutdown(socket.SHUT_WR)
+                    assert s.recv(1 << 16) == b""  # closed, no reply
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # closed with bytes unread: a reset
+        assert client.get("k") == b"v" and client.add("n", 2) == 2 and client.compare_set("k", "v", "w") == b"w"
+        other = nodes.StoreClient("127.0.0.1", port, 5, time.monotonic() + 5)
+        assert other.get("k") == b"w" and other.num_keys() == 2
+    finally:
+        server.close()
+
+
+def test_a_run_whose_runs_spread_widely_says_the_machine_is_too_noisy():
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python"))
+    import execute_plan
+    quiet = execute_plan.spread_of([100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.0, 99.9, 100.3])
+    assert not quiet["noisy"] and quiet["spread"] < 0.03
+    noisy = execute_plan.spread_of([100.0, 130.0, 100.0, 160.0, 101.0, 100.0, 150.0, 100.0, 120.0, 100.0])
+    assert noisy["noisy"] and noisy["spread"] > 0.10
+    assert noisy["measured_p10_us"] == pytest.approx(100.0) and noisy["measured_p90_us"] > 150.0
+
+
+def test_calibrate_writes_servers_and_measures_the_link_between_two_nodes(root, tmp_path):
+    src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
+    servers = tmp_path / "servers.json"
+    r = run([PY, root / "python" / "calibrate.py", *src[:2], "--graph", graph, "--graph-out", tmp_path / "g.local.json",
+             "--platform-out", servers, "--processes", "1", "--servers", "3", "--repeats", "3"])
+    assert r.returncode == 0, r.stderr
+    plat = json.loads(servers.read_text())
+    assert [(d["name"], d["server"]) for d in plat["devices"]] == [("s0.cpu0", "s0"), ("s1.cpu0", "s1"),
+                                                                  ("s2.cpu0", "s2")]
+    costs = json.loads((tmp_path / "g.local.json").read_text())["nodes"][0]["cost_us"]
+    assert set(costs) == {"s0.cpu0", "s1.cpu0", "s2.cpu0"}
+    port, out = free_port(), tmp_path / "nodes.json"
+    procs = [subprocess.Popen([PY, str(root / "python" / "calibrate.py"), "--between-nodes", "--platform", str(servers),
+                               "--platform-out", str(out), "--repeats", "3", "--nnodes", "2", "--node-rank", str(i),
+                               "--rdzv-endpoint", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for i in range(2)]
+    res = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
+    assert all(rc == 0 for _, _, rc in res), res
+    assert "between servers" in res[0][0] and "took its part" in res[1][0]
+    links = json.loads(out.read_text())["links"]
+    assert len(links) == 3 and all("between two nodes" in x["medium"] and x["bandwidth_gbps"] > 0 and
+                                   x["latency_us"] > 0 for x in links)
