@@ -580,3 +580,64 @@ def test_calibrate_writes_servers_and_measures_the_link_between_two_nodes(root, 
     links = json.loads(out.read_text())["links"]
     assert len(links) == 3 and all("between two nodes" in x["medium"] and x["bandwidth_gbps"] > 0 and
                                    x["latency_us"] > 0 for x in links)
+
+
+def test_nodes_in_separate_network_namespaces_bind_only_their_address(diviml_bin, root, tmp_path):
+    """Two network namespaces joined by a veth pair (10.244.N.1 and .2): node 0 in the first,
+    nodes 1 and 2 in the second, each told its address with --listen. The run is bit-exact, and
+    every socket the nodes hold is on their own address: nothing on all interfaces."""
+    import re
+    import shutil
+    import time
+    if shutil.which("ip") is None or shutil.which("ss") is None:
+        pytest.skip("ip and ss (iproute2) are needed to make network namespaces")
+    tag = os.getpid() % 200 + 20
+    a, b = f"dvA{tag}", f"dvB{tag}"
+    ip_a, ip_b = f"10.244.{tag}.1", f"10.244.{tag}.2"
+    made = subprocess.run(["ip", "netns", "add", a], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"this machine cannot make network namespaces here ({made.stderr.strip()})")
+    try:
+        setup = [["ip", "netns", "add", b],
+                 ["ip", "link", "add", f"va{tag}", "netns", a, "type", "veth", "peer", "name", f"vb{tag}", "netns", b],
+                 ["ip", "-n", a, "addr", "add", f"{ip_a}/24", "dev", f"va{tag}"],
+                 ["ip", "-n", b, "addr", "add", f"{ip_b}/24", "dev", f"vb{tag}"],
+                 ["ip", "-n", a, "link", "set", f"va{tag}", "up"], ["ip", "-n", b, "link", "set", f"vb{tag}", "up"],
+                 ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"]]
+        for cmd in setup:
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            assert r.returncode == 0, (cmd, r.stderr)
+        src, graph = export(root, tmp_path, "tiny_models:gpt2_tiny", "1,16,64")
+        platform = root / "platforms" / "cluster-3srv.json"
+        p = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
+        port = free_port()
+        procs = []
+        for i, (ns, addr) in enumerate([(a, ip_a), (b, ip_b), (b, ip_b)]):
+            cmd = ["ip", "netns", "exec", ns, PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p",
+                   platform, "--plan", p, "--all-cpu", "--runs", "3", "--warmup", "1", "--timeout", "60",
+                   "--report", tmp_path / f"ns{i}.json", "--nnodes", "3", "--node-rank", i,
+                   "--rdzv-endpoint", f"{ip_a}:{port}", "--listen", addr]
+            procs.append((i, subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                              text=True, env=dict(os.environ, PYTHONPATH=str(HERE)))))
+        seen = {a: (set(), set()), b: (set(), set())}
+        deadline = time.monotonic() + 120
+        while any(q.poll() is None for _, q in procs) and time.monotonic() < deadline:
+            pids = family({q.pid for _, q in procs})
+            for ns in (a, b):
+                out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-H", "-tanp"], capture_output=True,
+                                     text=True).stdout
+                for line in out.splitlines():
+                    owner = [int(x) for x in re.findall(r"pid=(\d+)", line)]
+                    if owner and owner[0] in pids:
+                        state, local = line.split()[0], line.split()[3].rsplit(":", 1)[0]
+                        seen[ns][0 if state == "LISTEN" else 1].add(local)
+            time.sleep(0.05)
+        res = finish_nodes(procs)
+        assert all(rc == 0 for rc, *_ in res.values()), res
+        rep = json.loads((tmp_path / "ns0.json").read_text())
+        assert rep["max_abs_diff"] == 0.0 and rep["outputs_match"]
+        assert seen[a][0] and seen[a][0] <= {ip_a}, seen  # node 0: the store and gloo, on its address only
+        assert seen[b][1] and seen[b][0] | seen[b][1] <= {ip_b}, seen
+    finally:
+        subprocess.run(["ip", "netns", "del", a], capture_output=True)
+        subprocess.run(["ip", "netns", "del", b], capture_output=True)
