@@ -901,13 +901,7 @@ def execute(args):
     if objective == "throughput":
         return execute_stream(args, graph, platform, plan, model, gm, values, example, reference)
     lay = Layout(gm, graph, platform, plan, values)
-    cluster = join_nodes(args, graph, platform, plan, model, lay.devices)
-    try:
-        args.rank_devices = torch_devices(lay.devices, platform, args.all_cpu, cluster)
-        results = run_processes(worker, len(lay.devices), lay, example, reference, args, cluster)
-    finally:
-        if cluster is not None:
-            cluster.finish() if sys.exc_info()[0] is None else cluster.close()
+    cluster, results = run_here(worker, lay, args, graph, platform, plan, model, example, reference)
     if results is None:
         return node_done(cluster, lay.devices), None
     times = results[0]["times_us"]
@@ -945,6 +939,23 @@ def spread_of(times):
             "noisy": spread > NOISY_SPREAD}
 
 
+def run_here(target, layout, args, graph, platform, plan, model, example, reference):
+    """Meets the other nodes (if the run spans servers) and runs `target` in this node's device
+    processes: (the node's Cluster or None, every rank's result, or None at a node that does
+    not report)."""
+    cluster = join_nodes(args, graph, platform, plan, model, layout.devices)
+    try:
+        args.rank_devices = torch_devices(layout.devices, platform, args.all_cpu, cluster)
+        results = run_processes(target, len(layout.devices), layout, example, reference, args, cluster)
+    except BaseException:
+        if cluster is not None:
+            cluster.close()
+        raise
+    if cluster is not None:
+        cluster.finish()
+    return cluster, results
+
+
 def nodes_part(cluster, devices):
     """The report's `nodes`: per node, its server and its device processes."""
     if cluster is None:
@@ -977,13 +988,7 @@ def execute_stream(args, graph, platform, plan, model, gm, values, example, refe
     if args.rounds < D + 4:
         raise PlanError(f"--rounds {args.rounds}: the plan delays tasks by up to {D} rounds; a stream needs at "
                         f"least {D + 4} rounds to be measured in steady state")
-    cluster = join_nodes(args, graph, platform, plan, model, sl.devices)
-    try:
-        args.rank_devices = torch_devices(sl.devices, platform, args.all_cpu, cluster)
-        results = run_processes(stream_worker, len(sl.devices), sl, example, reference, args, cluster)
-    finally:
-        if cluster is not None:
-            cluster.finish() if sys.exc_info()[0] is None else cluster.close()
+    cluster, results = run_here(stream_worker, sl, args, graph, platform, plan, model, example, reference)
     if results is None:
         return node_done(cluster, sl.devices), None
     times = results[0]["times"]

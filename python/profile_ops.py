@@ -218,21 +218,22 @@ def fit_link(device, warmup, repeats):
 
 
 def probe_us(device, repeats=9):
-    """A fixed small workload (a 3x3 convolution of 64 channels at 56x56, then an 8 MiB copy),
-    its median time in us: calibrate.py keeps it per device (`measured.probe_us`), and the
-    executor runs it again beside its runs, to tell a device that has become slower or faster
-    since it was calibrated (another tenant on the core, a clock that changed)."""
-    with torch.no_grad():
-        conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device).eval()
-        x = torch.randn(1, 64, 56, 56, device=device)
-        src = torch.empty(2 << 20, dtype=torch.float32, device=device)
-        dst = torch.empty_like(src)
+    """A fixed small workload (a 192x192 fp32 matmul, then an 8 MiB copy), its median time in us
+    after 3 warm-up runs: calibrate.py keeps it per device (`measured.probe_us`), and the executor
+    runs it again beside its runs, to tell a device that has become slower or faster since it was
+    calibrated (another tenant on the core, a clock that changed). Not a convolution: on this
+    machine a small convolution ran 3x faster in a process that had run a large one before
+    (oneDNN's state), so its time said more about the process than about the core."""
+    a = torch.randn(192, 192, device=device)
+    b = torch.randn(192, 192, device=device)
+    src = torch.ones(2 << 20, dtype=torch.float32, device=device)
+    dst = torch.empty_like(src)
 
-        def work():
-            conv(x)
-            dst.copy_(src)
+    def work():
+        torch.mm(a, b)
+        dst.copy_(src)
 
-        return round(median_us(work, device, 2, repeats), 1)
+    return round(median_us(work, device, 3, repeats), 1)
 
 
 def measure_device(device, warmup, repeats):

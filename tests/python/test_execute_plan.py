@@ -226,6 +226,14 @@ def test_messages_taken_in_their_senders_order_as_nccl_needs_stay_exact(diviml_b
     assert rep["messages_taken_ahead"] > 0
 
 
+def throughput_plan(diviml_bin, graph, platform, tmp_path):
+    out = tmp_path / "tp.plan.json"
+    r = run([diviml_bin, "plan", "-g", graph, "-p", platform, "--objective", "throughput", "--time-limit", "5",
+             "-o", out, "-q"])
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 def stream(root, src, graph, platform, plan_path, tmp_path, *extra):
     report = tmp_path / "stream.json"
     r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", plan_path,
@@ -236,10 +244,7 @@ def stream(root, src, graph, platform, plan_path, tmp_path, *extra):
 def test_a_throughput_plan_streams_exact_outputs_paced_and_unpaced(diviml_bin, root, tmp_path):
     src, graph = export(root, tmp_path, "rwnn:rwnn_small", "1,3,64,64")
     platform = root / "platforms" / "local-2cpu.json"
-    out = tmp_path / "tp.plan.json"
-    r = run([diviml_bin, "plan", "-g", graph, "-p", platform, "--objective", "throughput", "--time-limit", "5",
-             "-o", out, "-q"])
-    assert r.returncode == 0, r.stderr
+    out = throughput_plan(diviml_bin, graph, platform, tmp_path)
     planned = json.loads(out.read_text())
     for pace in ([], ["--no-pace"]):
         r, rep = stream(root, src, graph, platform, out, tmp_path, *pace)
@@ -412,8 +417,9 @@ def test_three_nodes_run_a_plan_across_servers_bit_exact(diviml_bin, root, tmp_p
     src, graph = export(root, tmp_path, model, shape)
     platform = root / "platforms" / "cluster-3srv.json"
     p = across_servers(plan(diviml_bin, graph, platform, tmp_path, "fastest"), tmp_path)
-    procs, t0 = start_nodes(root, src, graph, [p, p, p], tmp_path, "--runs", "3", "--warmup", "1",
-                            torchrun=launcher == "torchrun")
+    timeline = tmp_path / "timeline.json"
+    procs, t0 = start_nodes(root, src, graph, [p, p, p], tmp_path, "--runs", "3", "--warmup", "1", "--timeline",
+                            timeline, torchrun=launcher == "torchrun")
     listening, connected = set(), set()
     if launcher == "ours" and shutil.which("ss"):  # every socket of every node on loopback, while they run
         while any(q.poll() is None for _, q in procs) and time.monotonic() < t0 + 120:
@@ -429,6 +435,11 @@ def test_three_nodes_run_a_plan_across_servers_bit_exact(diviml_bin, root, tmp_p
     assert {d for n in rep["nodes"] for d in n["devices"]} == set(rep["devices"])
     assert set(rep["per_device"]) == set(rep["devices"])
     assert len(crossing(p, platform, graph)) >= 5
+    # The measured timeline, gathered at node 0: every op on the plan's device, in the run.
+    t = json.loads(timeline.read_text())
+    planned = {x["node"]: x["device"] for x in json.loads(p.read_text())["placements"]}
+    assert {x["node"]: x["device"] for x in t["placements"]} == planned
+    assert all(x["start_us"] <= x["end_us"] for x in t["placements"]) and t["transfers"]
     if launcher == "ours" and shutil.which("ss"):
         assert connected, "the nodes never connected"
         assert listening <= LOOPBACK and connected <= LOOPBACK, (listening, connected)
@@ -437,10 +448,7 @@ def test_three_nodes_run_a_plan_across_servers_bit_exact(diviml_bin, root, tmp_p
 def test_a_throughput_plan_streams_across_three_nodes_bit_exact(diviml_bin, root, tmp_path):
     src, graph = export(root, tmp_path, "tiny_models:gpt2_tiny", "1,16,64")
     platform = root / "platforms" / "cluster-3srv.json"
-    out = tmp_path / "tp.plan.json"
-    r = run([diviml_bin, "plan", "-g", graph, "-p", platform, "--objective", "throughput", "--time-limit", "5",
-             "-o", out, "-q"])
-    assert r.returncode == 0, r.stderr
+    out = throughput_plan(diviml_bin, graph, platform, tmp_path)
     servers = {d["name"]: d["server"] for d in json.loads(platform.read_text())["devices"]}
     used = {servers[x["device"]] for x in json.loads(out.read_text())["placements"]}
     assert len(used) >= 2, used  # the stream crosses servers
