@@ -336,6 +336,13 @@ class Cluster:
         self.ifname = interface_of(self.listen)
         self.serving = None
         if self.node == 0 and not self.agent_store:
+            try:
+                same = socket.gethostbyname(self.host) == socket.gethostbyname(self.listen)
+            except OSError as e:
+                raise NodeError(f"--rdzv-endpoint {self.host}:{self.port}: cannot resolve it ({e})")
+            if not same:
+                raise NodeError(f"node 0 serves the rendezvous on its --listen address {self.listen}, but "
+                                f"--rdzv-endpoint names {self.host}: give node 0 --listen {self.host}")
             self.serving = StoreServer(self.listen, self.port)
         self.store = self.connect()
         self.beats, self.stop = {}, threading.Event()

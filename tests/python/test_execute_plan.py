@@ -519,6 +519,9 @@ def test_a_rendezvous_that_never_completes_ends_within_the_timeout(diviml_bin, r
     r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
              "--nnodes", "2", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"])
     assert r.returncode == 2 and "has 3 server(s) (s0, s1, s2); start one node per server" in r.stderr
+    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+             "--nnodes", "3", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.2:{free_port()}"])
+    assert r.returncode == 2 and "give node 0 --listen 127.0.0.2" in r.stderr, r.stderr
 
 
 def test_the_rendezvous_store_survives_malformed_messages():
