@@ -1173,5 +1173,17 @@ def main(argv=None):
     return 0
 
 
+def main_as_launched(argv=None):
+    """main; under torchrun, the process then ends at once (os._exit, its output flushed): torch
+    1.13's TCPStore clients destroyed at interpreter exit aborted a node once ("terminate called
+    without an active exception") after a run that had passed."""
+    code = main(argv)
+    if os.environ.get("TORCHELASTIC_RUN_ID"):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    return code
+
+
 if __name__ == "__main__":
-    tool_errors.run(main, "execute_plan")
+    tool_errors.run(main_as_launched, "execute_plan")

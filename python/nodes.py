@@ -441,6 +441,7 @@ class Cluster:
             time.sleep(0.05)
 
     def _beat(self):
+        store = None
         try:
             store = self.connect()
             while not self.stop.is_set():
@@ -448,6 +449,8 @@ class Cluster:
                 self.stop.wait(BEAT_EVERY_S)
         except Exception:  # the store is gone: check() says so in the main thread
             pass
+        finally:
+            del store  # released in this thread, before the interpreter ends
 
     def check(self):
         """Raises NodeLost if the run has failed anywhere, a node stopped beating, or the deadline
@@ -511,8 +514,15 @@ class Cluster:
 
     def close(self):
         """Stops beating and says goodbye; node 0 serves the store a little longer, so that the
-        others read the outcome (until every node's goodbye, or two seconds)."""
+        others read the outcome (until every node's goodbye, or two seconds). Once."""
+        if self.store is None:
+            return
         self.stop.set()
+        if self.beater is not None:
+            # Joined, and the stores dropped here: a torch TCPStore client still alive in a
+            # daemon thread at interpreter exit aborted the process once under torchrun
+            # ("terminate called without an active exception").
+            self.beater.join(timeout=2 * BEAT_EVERY_S + 1)
         try:
             self.store.set(f"bye/{self.node}", "1")
         except (RuntimeError, OSError, ConnectionError):
@@ -527,3 +537,4 @@ class Cluster:
                     break
                 time.sleep(0.05)
             self.serving.close()
+        self.store = None
