@@ -380,15 +380,21 @@ class Cluster:
         except (RuntimeError, OSError, ConnectionError) as e:
             raise NodeLost(f"{self.name(0)} is gone: the rendezvous at {self.host}:{self.port} closed ({e})")
 
-    def fail(self, message):
+    def fail(self, message, refused=False):
+        """Says why the run failed, once for every node: a refused node is bad input (every node
+        exits 2), anything else a lost run (4)."""
         try:
-            self.store.compare_set("failed", "", message)
+            self.store.compare_set("failed", "", ("refused\t" if refused else "lost\t") + message)
         except (RuntimeError, OSError, ConnectionError):
             pass
 
     def failure(self):
+        """The run's failure as the exception every node raises, or None."""
         got = self._poll("failed")
-        return got.decode(errors="replace") if got is not None else None
+        if got is None:
+            return None
+        kind, _, message = got.decode(errors="replace").partition("\t")
+        return NodeError(message) if kind == "refused" else NodeLost(message)
 
     def join(self, digests):
         """Meet every node and compare its job with node 0's; raises NodeError for a node refused,
@@ -422,7 +428,7 @@ class Cluster:
             message = (f"{self.name(j)} was refused: its {' and '.join(differ)} differ{'s' if len(differ) == 1 else ''} "
                        f"from node 0's ({k} digest {theirs['digests'].get(k, '?')[:12]} against "
                        f"{first['digests'][k][:12]})")
-            self.fail(message)
+            self.fail(message, refused=True)
             raise NodeError(message)
 
     def wait_for(self, key, why, grace=0.0):
@@ -434,7 +440,7 @@ class Cluster:
                 return got
             failed = self.failure()
             if failed is not None:
-                raise NodeLost(failed)
+                raise failed
             if time.monotonic() > self.deadline + grace:
                 self.fail(why)
                 raise NodeLost(why)
@@ -457,7 +463,7 @@ class Cluster:
         passed. Called by the node's supervising loop."""
         failed = self.failure()
         if failed is not None:
-            raise NodeLost(failed)
+            raise failed
         now = time.monotonic()
         silent = min(HEARTBEAT_S, max(1.0, self.timeout_s / 2))
         for j in range(self.nnodes):
