@@ -18,12 +18,16 @@ SLACK = 1.10
 IO_S = 1.0
 
 
+def generated(diviml_bin, tmp_path_factory, name, *gen):
+    path = tmp_path_factory.mktemp("tl") / name
+    subprocess.run([diviml_bin, "gen", *gen, "-o", str(path)], check=True, capture_output=True)
+    return path
+
+
 @pytest.fixture(scope="module")
 def big_graph(diviml_bin, tmp_path_factory):
-    path = tmp_path_factory.mktemp("tl") / "r300.json"
-    subprocess.run([diviml_bin, "gen", "random", "--nodes", "300", "--edge-prob", "0.02", "--seed", "3", "-o", str(path)],
-                   check=True, capture_output=True)
-    return path
+    return generated(diviml_bin, tmp_path_factory, "r300.json", "random", "--nodes", "300", "--edge-prob", "0.02",
+                     "--seed", "3")
 
 
 @pytest.mark.parametrize("platform", ["cpu-2gpu", "wide64"])
@@ -45,10 +49,7 @@ def test_solver_keeps_its_time_limit(diviml_bin, root, big_graph, tmp_path, solv
 
 @pytest.fixture(scope="module")
 def rwnn_graph(diviml_bin, tmp_path_factory):
-    path = tmp_path_factory.mktemp("tl") / "rwnn4.json"
-    subprocess.run([diviml_bin, "gen", "rwnn", "--nodes", "32", "--stages", "4", "--seed", "1", "-o", str(path)],
-                   check=True, capture_output=True)
-    return path
+    return generated(diviml_bin, tmp_path_factory, "rwnn4.json", "rwnn", "--nodes", "32", "--stages", "4", "--seed", "1")
 
 
 @pytest.mark.parametrize("solver", ["auto", "split", "milp"])
