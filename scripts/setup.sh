@@ -8,6 +8,7 @@ packages=(
   python3 python3-pytest python3-torch python3-torchvision python3-onnx
   clang-14 libclang-rt-14-dev clang-format-14
   chromium pybind11-dev python3-pybind11 libmetis-dev
+  iproute2
 )
 missing=()
 for p in "${packages[@]}"; do
