@@ -252,8 +252,8 @@ class StreamLayout:
         # Per device: its tasks (lane, node, delay) in cyclic order (by start within the round).
         self.tasks = {d: [] for d in self.devices}
         for lane, lay in enumerate(self.lay):
-            for d, nodes in lay.local.items():
-                for node in nodes:
+            for d, members in lay.local.items():
+                for node in members:
                     self.tasks[d].append((lay.key[node.name], lane, node, delay_of(lane, node.name)))
         for d in self.devices:
             self.tasks[d].sort(key=lambda t: (t[0], t[1]))
@@ -813,12 +813,11 @@ def run_processes(target, world, payload, example, reference, args, cluster=None
     if cluster is None:
         return results
     # Across nodes: each node hands its ranks' results (JSON) to the host's node.
-    for r, got in results.items():
-        if cluster.node != cluster.report_node:
-            cluster.put(r, got)
     if cluster.node != cluster.report_node:
+        for r, got in results.items():
+            cluster.put(r, got)
         return None
-    results.update({r: got for r, got in cluster.gather([r for r in range(world) if r not in results]).items()})
+    results.update(cluster.gather([r for r in range(world) if r not in results]))
     return results
 
 
