@@ -13,46 +13,52 @@ namespace {
 using Events = std::vector<std::vector<std::pair<double, double>>>;  // per device: (time, +bytes / -bytes)
 
 // The intervals of one lane's tasks (one inference), as documented in memory.hpp. `at` holds the
-// lane's placements by node; `transfers` its copies.
+// lane's placements by node; `transfers` its copies. A stream's task of delay q works, in the
+// recorded round, on the input injected q rounds before: on that input's clock its times, and
+// those of the moves it makes (a host input: its consumer's), are q rounds (`round` us) later.
 void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
                     const std::vector<const Transfer*>& transfers, const std::vector<const HostTransfer*>& host,
-                    const std::function<void(int, double, double, double)>& hold) {
+                    double round, const std::function<void(int, double, double, double)>& hold) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes();
+  auto shift = [&](int v) { return at[v] ? at[v]->delay * round : 0.0; };
+  auto start_of = [&](int v) { return at[v]->start_us + shift(v); };
+  auto end_of = [&](int v) { return at[v]->end_us + shift(v); };
   // Copies: (producer, destination) -> (end, the largest edge they serve).
   std::map<std::pair<int, int>, std::pair<double, double>> copy_end;
   std::vector<double> out_until(n, 0.0);
   for (const Transfer* t : transfers) {
     const Edge& e = g.edges[t->edge];
     auto& c = copy_end[{e.src, t->to}];
-    c.first = std::max(c.first, t->end_us);
+    c.first = std::max(c.first, t->end_us + shift(e.src));
     c.second = std::max(c.second, e.bytes);
-    out_until[e.src] = std::max(out_until[e.src], t->end_us);
+    out_until[e.src] = std::max(out_until[e.src], t->end_us + shift(e.src));
   }
   // Host transfers' ends, where the plan lists them (a stream queues them on the host's links);
   // else the input arrives at input_us (one inference starts at 0) and the output leaves at once.
   std::vector<double> input_end(n, -1), output_end(n, -1);
   for (const HostTransfer* h : host)
-    if (h->node >= 0 && h->node < n) (h->to_host ? output_end : input_end)[h->node] = h->end_us;
+    if (h->node >= 0 && h->node < n) (h->to_host ? output_end : input_end)[h->node] = h->end_us + shift(h->node);
   for (int v = 0; v < n; ++v) {
     if (!at[v]) continue;
     const Placement& p = *at[v];
-    hold(p.device, p.start_us, p.end_us, g.nodes[v].workspace_bytes);
+    const double start = start_of(v), end = end_of(v);
+    hold(p.device, start, end, g.nodes[v].workspace_bytes);
     if (g.nodes[v].input_bytes > 0) {
       const double arrival = input_end[v] >= 0 ? input_end[v] : pr.input_us(v, p.device);
-      hold(p.device, std::min(p.start_us, arrival), p.end_us, g.nodes[v].input_bytes);
+      hold(p.device, std::min(start, arrival), end, g.nodes[v].input_bytes);
     }
     // The output: until its local consumers, its copies and its return to the host are done.
     double size = g.nodes[v].output_bytes.value_or(0.0);
-    double until = std::max(p.end_us, out_until[v]);
+    double until = std::max(end, out_until[v]);
     if (g.out_edges(v).empty())
-      until = std::max(until, output_end[v] >= 0 ? output_end[v] : p.end_us + pr.output_us(v, p.device));
+      until = std::max(until, output_end[v] >= 0 ? output_end[v] : end + pr.output_us(v, p.device));
     for (int e : g.out_edges(v)) {
       if (!g.nodes[v].output_bytes) size = std::max(size, g.edges[e].bytes);
       const int w = g.edges[e].dst;
-      if (at[w] && at[w]->device == p.device) until = std::max(until, at[w]->end_us);
+      if (at[w] && at[w]->device == p.device) until = std::max(until, end_of(w));
     }
-    hold(p.device, p.start_us, until, size);
+    hold(p.device, start, until, size);
   }
   // Received tensors: from the copy's end until the last consumer there ends; the largest edge
   // to a consumer there is what travelled (a stream lists one move per producer and device).
@@ -61,8 +67,7 @@ void lane_intervals(const Problem& pr, const std::vector<const Placement*>& at,
     double until = c.first, bytes = c.second;
     for (int e : g.out_edges(u)) {
       const int w = g.edges[e].dst;
-      if (at[w] && at[w]->device == b)
-        until = std::max(until, at[w]->end_us), bytes = std::max(bytes, g.edges[e].bytes);
+      if (at[w] && at[w]->device == b) until = std::max(until, end_of(w)), bytes = std::max(bytes, g.edges[e].bytes);
     }
     hold(b, c.first, until, bytes);
   }
@@ -135,7 +140,7 @@ MemoryProfile memory_profile(const Problem& pr, const Plan& plan) {
       always[d] += bytes;  // a whole round but for a rounding error
     }
   };
-  for (int lane = 0; lane < lanes; ++lane) lane_intervals(pr, at[lane], copies[lane], host[lane], hold);
+  for (int lane = 0; lane < lanes; ++lane) lane_intervals(pr, at[lane], copies[lane], host[lane], round, hold);
   for (int d = 0; d < k; ++d) {
     auto& ev = events[d];
     // A stream's phases come from different sums and a modulo: times a rounding error apart are

@@ -34,18 +34,22 @@ inline std::vector<double> brute_force_peaks(const Problem& pr, const Plan& plan
     std::vector<const Placement*> at(n, nullptr);
     for (const Placement& p : plan.placements)
       if ((stream ? p.lane : 0) == l) at[p.node] = &p;
-    auto end = [&](int v) { return at[v]->end_us; };
+    // A task with delay q works, in the recorded round, on the input injected q rounds before:
+    // on its own input's clock its times (and those of the moves it makes) are q rounds later.
+    auto shift = [&](int v) { return stream && at[v] ? at[v]->delay * round : 0.0; };
+    auto end = [&](int v) { return at[v]->end_us + shift(v); };
     for (int v = 0; v < n; ++v) {
       if (!at[v]) continue;
       const Node& node = g.nodes[v];
       const int d = at[v]->device;
       if (!runs[d][v]) runs[d][v] = 1, resident[d] += node.param_bytes + node.state_bytes;
-      held[d].push_back({at[v]->start_us, end(v), node.workspace_bytes});
+      const double start = at[v]->start_us + shift(v);
+      held[d].push_back({start, end(v), node.workspace_bytes});
       double input_end = pr.input_us(v, d), output_end = end(v) + pr.output_us(v, d);
       for (const HostTransfer& h : plan.host_transfers)
-        if ((stream ? h.lane : 0) == l && h.node == v) (h.to_host ? output_end : input_end) = h.end_us;
+        if ((stream ? h.lane : 0) == l && h.node == v) (h.to_host ? output_end : input_end) = h.end_us + shift(v);
       if (!stream) input_end = pr.input_us(v, d), output_end = end(v) + pr.output_us(v, d);
-      if (node.input_bytes > 0) held[d].push_back({std::min(at[v]->start_us, input_end), end(v), node.input_bytes});
+      if (node.input_bytes > 0) held[d].push_back({std::min(start, input_end), end(v), node.input_bytes});
       double size = node.output_bytes ? *node.output_bytes : 0.0;
       double until = end(v);
       if (g.out_edges(v).empty()) until = std::max(until, output_end);
@@ -60,7 +64,7 @@ inline std::vector<double> brute_force_peaks(const Problem& pr, const Plan& plan
         double copy_end = -1, bytes = 0, last = -1;
         for (const Transfer& t : plan.transfers)
           if ((stream ? t.lane : 0) == l && g.edges[t.edge].src == v && t.to == b)
-            copy_end = std::max(copy_end, t.end_us);
+            copy_end = std::max(copy_end, t.end_us + shift(v));
         for (int e : g.out_edges(v))
           if (at[g.edges[e].dst] && at[g.edges[e].dst]->device == b)
             bytes = std::max(bytes, g.edges[e].bytes), last = std::max(last, end(g.edges[e].dst));
@@ -68,7 +72,7 @@ inline std::vector<double> brute_force_peaks(const Problem& pr, const Plan& plan
         until = std::max(until, copy_end);
         held[b].push_back({copy_end, std::max(last, copy_end), bytes});
       }
-      held[d].push_back({at[v]->start_us, until, size});
+      held[d].push_back({start, until, size});
     }
   }
   std::vector<double> peak(k, 0.0);

@@ -35,8 +35,11 @@ struct MemoryProfile {
 // (one per lane), which repeats every R x period_us: every interval above is taken per lane
 // (a tensor, its copies and its consumers in the same lane) and laid over one round modulo
 // R x period_us, so an interval longer than the round counts once per round it spans (the
-// inputs in flight). Resident bytes there are the weights of every node once per device that
-// runs it in any lane; times in `steps` and `peak_at_us` are within [0, R x period_us).
+// inputs in flight). A task of delay q (modulo scheduling) works on the input injected q rounds
+// before the round recorded: its times, and those of the moves it makes, are taken q rounds
+// later on its input's clock (a tensor waits for a delayed consumer across rounds). Resident bytes there are the
+// weights of every node once per device that runs it in any lane; times in `steps` and `peak_at_us` are within [0, R x
+// period_us).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 
 // Why no plan can fit the devices' memory, by four necessary conditions:

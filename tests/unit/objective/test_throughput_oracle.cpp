@@ -194,7 +194,7 @@ TEST(ThroughputOracle, EverySolverKeepsTheSteadyStateWithinMemory) {
 // definition (support/steady_memory.hpp) on random decisions of random problems with copies,
 // host transfers, colocation groups and up to three lanes: the same peak on every device.
 TEST(ThroughputOracle, MemoryProfileMatchesABruteForceSweepOfTheDefinition) {
-  int compared = 0;
+  int compared = 0, delayed = 0;
   for (std::uint64_t seed = 1; seed <= 60; ++seed) {
     RandomSpec spec{5, 3, 0.5, 0.0, true, true};
     spec.groups = seed % 2 == 0;
@@ -212,8 +212,20 @@ TEST(ThroughputOracle, MemoryProfileMatchesABruteForceSweepOfTheDefinition) {
       Mapping m{device, std::vector<std::vector<int>>(k)};
       for (int l = 0; l < lanes; ++l)
         for (int v : pr.graph().topo_order()) m.order[device[l * n + v]].push_back(l * n + v);
+      // Delays (modulo scheduling: a task works on an input some rounds older) on every other
+      // seed, never decreasing along an edge: the held intervals then span rounds.
+      std::vector<int> delay(device.size(), 0);
+      if (seed % 2 == 1)
+        for (int l = 0; l < lanes; ++l)
+          for (int v : pr.graph().topo_order()) {
+            int& q = delay[static_cast<size_t>(l) * n + v];
+            for (int e : pr.graph().in_edges(v))
+              q = std::max(q, delay[static_cast<size_t>(l) * n + pr.graph().edges[e].src]);
+            q += rng() % 3 == 0;
+          }
       for (const Objective* obj : {&latency_objective(), &throughput_objective()}) {
         if (obj == &latency_objective() && lanes > 1) continue;
+        m.delay = obj == &throughput_objective() ? delay : std::vector<int>{};
         auto plan = obj->evaluate(pr, m);
         if (!plan) continue;
         const MemoryProfile mine = memory_profile(pr, *plan);
@@ -222,8 +234,11 @@ TEST(ThroughputOracle, MemoryProfileMatchesABruteForceSweepOfTheDefinition) {
           EXPECT_NEAR(mine.peak_bytes[d], truth[d], 1e-6 * std::max(1.0, truth[d]))
               << "seed " << seed << " lanes " << lanes << " " << obj->name() << " device " << d;
         ++compared;
+        delayed += std::any_of(plan->placements.begin(), plan->placements.end(),
+                               [](const Placement& p) { return p.delay > 0; });
       }
     }
   }
   EXPECT_GT(compared, 150);
+  EXPECT_GT(delayed, 30);
 }
