@@ -20,6 +20,12 @@
 
 namespace diviml {
 
+Result<SolverOutput> shared_run(const Solver& solver, const Problem& pr, const SolveContext& ctx) {
+  auto make = [&] { return solver.run(pr, ctx); };
+  if (!ctx.cache) return make();
+  return ctx.cache->get<Result<SolverOutput>>(pr, solver.name() + "/" + ctx.objective->name(), make);
+}
+
 std::vector<std::string> solver_names() {
   return {"auto",  "fastest", "heft",    "milp",     "split",  "bnb",     "m-topo", "m-etf",
           "m-sct", "m-crit",  "uniform", "replicas", "stages", "balance", "metis",  "comm-greedy"};

@@ -94,7 +94,8 @@ Result<SolverOutput> AutoSolver::run(const Problem& problem, const SolveContext&
       tried.push_back(name + " not run (the best plan is proven optimal)");
       continue;
     }
-    Result<SolverOutput> out = solver == &balance ? shared_balance(problem, sub) : solver->run(problem, sub);
+    const bool shared = solver == &balance || solver == &replicas || solver == &stages;
+    Result<SolverOutput> out = shared ? shared_run(*solver, problem, sub) : solver->run(problem, sub);
     if (!out) {
       errors.push_back(out.error().message);
       if (out.error().kind != ErrorKind::kInfeasible) kind = ErrorKind::kInternal;

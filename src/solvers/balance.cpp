@@ -22,14 +22,20 @@ constexpr int kMaxLanes = 4;
 constexpr int kMaxPasses = 50;
 
 // Each node's shares of the period LP dealt into `lanes` lanes: per node, devices get their
-// share times lanes, rounded by largest remainder, and take the lanes in device order (nodes
-// with equal shares share lanes, so rounding adds no copies between them).
+// share times lanes, rounded by largest remainder. Which lane gets which device is then chosen
+// lane by lane in topological order: a node stays on the device its heaviest input comes from
+// in that lane while that device has lanes of it left, else takes the device with the most left.
+// Dealt in device order instead, nodes whose shares differ land on unrelated devices in every
+// lane: GPT-2 small on six-srv (29 devices) started at a round load of 38,728 us of copies,
+// against 1,568 us after the search.
 std::vector<int> round_shares(const Problem& pr, const std::vector<double>& share, int lanes) {
+  const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
   std::vector<int> device(static_cast<size_t>(lanes) * n);
-  std::vector<int> count(k);
+  std::vector<int> left(static_cast<size_t>(n) * k);  // lanes of node v still to deal to device d
   std::vector<std::pair<double, int>> rest;
   for (int v = 0; v < n; ++v) {
+    int* count = &left[static_cast<size_t>(v) * k];
     int dealt = 0;
     rest.clear();
     for (int d = 0; d < k; ++d) {
@@ -40,9 +46,20 @@ std::vector<int> round_shares(const Problem& pr, const std::vector<double>& shar
     }
     std::sort(rest.begin(), rest.end());
     for (int i = 0; dealt < lanes; i = (i + 1) % k, ++dealt) ++count[rest[i].second];
-    int l = 0;
-    for (int d = 0; d < k; ++d)
-      for (int c = 0; c < count[d] && l < lanes; ++c) device[static_cast<size_t>(l++) * n + v] = d;
+  }
+  for (int l = 0; l < lanes; ++l) {
+    int* lane = &device[static_cast<size_t>(l) * n];
+    for (int v : g.topo_order()) {
+      int* count = &left[static_cast<size_t>(v) * k];
+      int pick = -1;
+      double heaviest = -1;
+      for (int e : g.in_edges(v))
+        if (g.edges[e].bytes > heaviest && count[lane[g.edges[e].src]] > 0)
+          heaviest = g.edges[e].bytes, pick = lane[g.edges[e].src];
+      if (pick < 0) pick = static_cast<int>(std::max_element(count, count + k) - count);
+      --count[pick];
+      lane[v] = pick;
+    }
   }
   return device;
 }
@@ -104,7 +121,7 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     starts.insert(starts.begin(), rounded.begin(), rounded.end());
   }
   for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
-    auto o = solver->run(pr, ctx.within(ctx.seconds_left() / 4));
+    auto o = shared_run(*solver, pr, ctx.within(ctx.seconds_left() / 4));
     if (o) starts.emplace_back(solver->name(), o->mapping.device);
   }
   std::vector<std::pair<double, int>> speed;
@@ -226,12 +243,6 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   SolverOutput out = std::move(realized.output);
   out.notes.push_back(note + (realized.step > 0 ? "; delays step " + std::to_string(realized.step) : ""));
   return out;
-}
-
-Result<SolverOutput> shared_balance(const Problem& pr, const SolveContext& ctx) {
-  auto make = [&] { return BalanceSolver().run(pr, ctx); };
-  if (!ctx.cache) return make();
-  return ctx.cache->get<Result<SolverOutput>>(pr, "balance/" + ctx.objective->name(), make);
 }
 
 }  // namespace diviml

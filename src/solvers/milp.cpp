@@ -202,7 +202,7 @@ Result<SolverOutput> MilpSolver::run_throughput(const Problem& pr, const SolveCo
   constexpr double kMaxColumns = 2e5;  // larger models are not built
   const int n = pr.num_nodes(), k = pr.num_devices();
   const double total = ctx.seconds_left();
-  auto start = shared_balance(pr, ctx.within(0.25 * total));
+  auto start = shared_run(BalanceSolver(), pr, ctx.within(0.25 * total));
   StreamBest<Realized> best;
   std::vector<std::string> notes;
   std::string why;

@@ -14,7 +14,12 @@ namespace diviml {
 
 namespace {
 
+// Lanes dealt: up to 16, or up to four per device used (many devices of unequal speeds need
+// lanes in proportion to speed: on six-srv's 25 devices one lane each holds every device to the
+// slowest one's pace) while the round has at most kMaxTasks tasks.
 constexpr int kMaxLanes = 16;
+constexpr int kLanesPerDevice = 4;
+constexpr int kMaxTasks = 10000;
 constexpr int kReplayed = 3;
 
 }  // namespace
@@ -47,7 +52,8 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   for (int used = 1; used <= static_cast<int>(fit.size()); ++used) {
     std::vector<double> speed;
     for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
-    for (int lanes = used; lanes <= std::max(used, kMaxLanes); ++lanes) {
+    const int most = std::max({used, kMaxLanes, std::min(kLanesPerDevice * used, kMaxTasks / std::max(n, 1))});
+    for (int lanes = used; lanes <= most; ++lanes) {
       const std::vector<int> count = deal_lanes(speed, lanes);
       double period = 0;
       for (int i = 0; i < used; ++i) period = std::max(period, count[i] * fit[i].first / lanes);

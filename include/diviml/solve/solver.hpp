@@ -36,6 +36,13 @@ class Solver {
   virtual Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const = 0;
 };
 
+// `solver`'s result for this solve, run once within `ctx` and shared through the solve's cache
+// (keyed by the solver's name and the objective): `auto` runs replicas, stages and balance, and
+// the searches that start from their plans (balance from replicas and stages; split and milp
+// from balance) take them from the cache instead of running them again. Without a cache (a
+// sub-problem) it runs every time.
+Result<SolverOutput> shared_run(const Solver& solver, const Problem& problem, const SolveContext& ctx);
+
 // Registered solver names, in the order `diviml plan --help` lists them.
 std::vector<std::string> solver_names();
 // nullptr for an unknown name.

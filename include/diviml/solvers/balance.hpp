@@ -25,9 +25,4 @@ class BalanceSolver : public Solver {
   Result<SolverOutput> run(const Problem& problem, const SolveContext& ctx) const override;
 };
 
-// balance's plan for this solve, run once within `ctx` and shared through the solve's cache:
-// `auto` runs it, and `split` and `milp` start from the same plan instead of running it again.
-// Without a cache (a sub-problem) it runs every time.
-Result<SolverOutput> shared_balance(const Problem& problem, const SolveContext& ctx);
-
 }  // namespace diviml

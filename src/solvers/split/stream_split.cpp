@@ -60,7 +60,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
     if (sc < start_score) start_score = sc, start = o->mapping.device, from = name;
   };
   offer("stages", StagesSolver().run(pr, ctx.within(0.3 * ctx.seconds_left())));
-  offer("balance", shared_balance(pr, ctx.within(0.3 * ctx.seconds_left())));
+  offer("balance", shared_run(BalanceSolver(), pr, ctx.within(0.3 * ctx.seconds_left())));
   // The latency baseline (HEFT or fastest, one lane) when the others dealt lanes.
   if (!start)
     if (std::optional<BaselinePlan> base = best_baseline(pr, ctx))
