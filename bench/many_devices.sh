@@ -4,6 +4,9 @@
 # for latency (makespan / lower bound) and throughput (period / lower bound), and the
 # contiguous-split DP (`stages`, PipeDream/Tarnawski) where it runs (at most 10 devices).
 #   bash bench/many_devices.sh [LIMIT (default 10)] [PLATFORMS (default "cluster-3srv six-srv")] [MODEL...]
+# MODEL: a bundled model's name, `zoo` (every bundled model, the default), `rwnn-set` (the RWNN
+# set of bench/branchy.sh: WS with N in {16, 32} nodes per stage, S in {1, 2, 4} stages, seeds
+# 1-2, generated here) or one of its graphs (`rwnn-ws_N32_S4_s1`).
 # Prints a markdown table per platform and, under it, the geometric means of plan/bound.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,12 +14,27 @@ exe="$root/build/diviml"
 limit="${1:-10}"
 platforms="${2:-cluster-3srv six-srv}"
 shift $(( $# > 2 ? 2 : $# ))
-models=("$@")
-if [ ${#models[@]} -eq 0 ]; then
-  for f in "$root"/models/*.json; do models+=("$(basename "$f" .json)"); done
-fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(zoo)
+models=()
+for m in "${names[@]}"; do
+  case "$m" in
+    zoo) for f in "$root"/models/*.json; do models+=("$(basename "$f" .json)"); done ;;
+    rwnn-set) for st in 1 2 4; do for n in 16 32; do for s in 1 2; do models+=("rwnn-ws_N${n}_S${st}_s${s}"); done; done; done ;;
+    *) models+=("$m") ;;
+  esac
+done
+graph_of() {  # the graph file of a model name (an RWNN of the set is generated once)
+  if [[ "$1" =~ ^rwnn-ws_N([0-9]+)_S([0-9]+)_s([0-9]+)$ ]]; then
+    [ -f "$work/$1.json" ] || "$exe" gen rwnn --nodes "${BASH_REMATCH[1]}" --stages "${BASH_REMATCH[2]}" \
+      --seed "${BASH_REMATCH[3]}" -o "$work/$1.json" >/dev/null
+    echo "$work/$1.json"
+  else
+    echo "$root/models/$1.json"
+  fi
+}
 field() { /usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
 for p in $platforms; do
   echo
@@ -26,7 +44,7 @@ for p in $platforms; do
   echo "|---|---|---|---|---|---|---|---|---|---|"
   lat_ratios=() thr_ratios=()
   for m in "${models[@]}"; do
-    g="$root/models/$m.json"
+    g="$(graph_of "$m")"
     ops=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$g")
     "$exe" plan -g "$g" -p "$p" --time-limit "$limit" --threads 1 -q -o "$work/lat.json" 2>/dev/null || { echo "| $m | $ops | failed |"; continue; }
     "$exe" plan -g "$g" -p "$p" --objective throughput --time-limit "$limit" --threads 1 -q -o "$work/thr.json" 2>/dev/null || { echo "| $m | $ops | | | | failed |"; continue; }

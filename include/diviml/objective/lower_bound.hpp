@@ -82,7 +82,25 @@ std::vector<double> work_bound_weights(const Problem& problem, int iterations, d
 // would be too large (a few hundred nodes).
 double energetic_bound_us(const Problem& problem, double at_least, double at_most, double time_limit_s);
 
-// Max of the bounds above but the energetic one; the LP gets at most `lp_time_limit_s` (0:
+// Path bound with memory: the ops of one path P of the graph run one after another, so a plan's
+// makespan is at least the sum over P of each op's cost where the plan puts it, the first op's
+// input and the last op's output, and a transfer wherever consecutive ops of P sit apart; and
+// the same plan keeps every device's resident bytes (weights and state of its nodes, on P or
+// not) within its capacity. LP over every node's device shares x_vd (sum_d x_vd = 1, x >= 0):
+// min sum_{v in P} sum_d c(v, d) x_vd + sum_{e = (u, w) in P} t_e y_e subject to
+// sum_v m_v x_vd <= cap_d and y_e >= x_ud - x_wd for every d (y_e in [0, 1]; t_e the edge's
+// cheapest transfer). Every plan's assignment is a point of it (y_e = 1 where u and w sit
+// apart), so its value bounds the makespan; proven by the Lagrangian at the LP's prices,
+// evaluated exactly (lagrangian_bound). P: the longest path by each op's least cost. Nodes off
+// P that may run on the same devices are one commodity of their summed bytes (the LP splits a
+// sum as freely as its parts), so the LP has |P| x devices columns and a few more. Where memory
+// does not bind (every device holds every node's resident bytes) it is at most the critical
+// path bound and is not computed (returns 0). It sees what
+// the path and work bounds miss apart on memory-bound models: GPT-3 does not fit the H100s,
+// so some of its layers run on slower GPUs.
+double memory_path_bound_us(const Problem& problem, double time_limit_s);
+
+// Max of the bounds above but the energetic one; the LPs get at most `lp_time_limit_s` (0:
 // skipped).
 double lower_bound_us(const Problem& problem, double lp_time_limit_s = 10.0);
 

@@ -141,6 +141,45 @@ TEST(LowerBound, MemoryAwareWorkBoundMeetsTheFullLpAndNeverPassesTheOptimum) {
   EXPECT_GT(tight, 5) << "memory never raised the bound on the enumerated instances";
 }
 
+TEST(LowerBound, MemoryPathBoundNeverPassesTheOptimum) {
+  // The path bound with memory (issue 43) against exhaustive enumeration of the weights-only
+  // relaxation (tests/support/oracle.hpp): random instances whose capacities hold a third to
+  // four fifths of all weights, and tricky ones (zero costs, huge transfers, sparse links,
+  // forbidden devices, host I/O, groups). Counted: how often it is above every other bound (it
+  // must be, where memory pushes a path's ops onto slower devices).
+  int checked = 0, above = 0, binds = 0;
+  for (std::uint64_t seed = 1; seed <= 400; ++seed) {
+    std::optional<Problem> made;
+    if (seed % 2) {
+      Problem base = random_problem(seed, RandomSpec{5 + static_cast<int>(seed % 3), 2 + static_cast<int>(seed % 2),
+                                                     0.4, seed % 3 == 0 ? 0.3 : 0.0, true, true});
+      double weights = 0;
+      for (int v = 0; v < base.num_nodes(); ++v) weights += base.resident_bytes(v);
+      std::vector<double> capacity(base.num_devices());
+      for (int d = 0; d < base.num_devices(); ++d) capacity[d] = weights * (0.34 + 0.15 * ((seed + d) % 4));
+      made = base.with_memory(capacity, {});
+    } else {
+      made = tricky_problem(seed, 7, 3, true);
+    }
+    if (!made) continue;
+    const Problem& pr = *made;
+    const double opt = Oracle(pr).relaxed_optimum();
+    if (!std::isfinite(opt)) continue;
+    ++checked;
+    const double path = memory_path_bound_us(pr, 10);
+    binds += path > 0;
+    EXPECT_LE(path, opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
+    EXPECT_LE(lower_bound_us(pr, 10), opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
+    const double others =
+        std::max({critical_path_bound_us(pr), average_work_bound_us(pr), lp_work_bound_us(pr, 10, true)});
+    above += path > others * (1 + 1e-6) ? 1 : 0;
+  }
+  std::printf("memory path: %d instances, memory binds on %d, above the other bounds on %d\n", checked, binds, above);
+  EXPECT_GT(checked, 300);
+  EXPECT_GT(binds, 100);
+  EXPECT_GT(above, 20);
+}
+
 TEST(LowerBound, HeadsAndTailsHoldInEveryReplayedPlan) {
   // The heads and tails (with the load of a node's ancestors and descendants, issue 17) are
   // lower bounds on a node's start and on the time from its start to the end, in every plan
