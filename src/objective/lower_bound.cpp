@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <map>
 #include <vector>
 
 #include "diviml/milp/milp.hpp"
@@ -446,116 +445,13 @@ double lp_work_bound_us(const Problem& pr, double time_limit_s, bool memory) {
   return std::max(bound, WorkColumns(pr, memory).solve(1000, time_limit_s, 0));
 }
 
-double memory_path_bound_us(const Problem& pr, double time_limit_s) {
-  const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices();
-  if (time_limit_s <= 0 || n == 0) return 0;
-  double total = 0;
-  for (int v = 0; v < n; ++v) total += pr.resident_bytes(v);
-  bool binds = false;
-  for (int d = 0; d < k; ++d) binds |= pr.capacity_bytes(d) < total;
-  if (!binds) return 0;
-  // P: the longest path by least cost (the first op's least input and the last's least output
-  // in its length).
-  auto least = [&](int v, auto&& f) {
-    double c = kInf;
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(v, d)) c = std::min(c, f(d));
-    return c;
-  };
-  std::vector<double> length(n, 0.0), tail(n, 0.0);
-  std::vector<int> prev(n, -1);
-  int last = -1;
-  for (int v : g.topo_order()) {
-    for (int e : g.in_edges(v))
-      if (prev[v] < 0 || length[g.edges[e].src] > length[v]) length[v] = length[g.edges[e].src], prev[v] = e;
-    if (prev[v] < 0) length[v] = least(v, [&](int d) { return pr.input_us(v, d); });
-    length[v] += least(v, [&](int d) { return pr.cost_us(v, d); });
-    tail[v] = least(v, [&](int d) { return pr.output_us(v, d); });
-    if (!std::isfinite(length[v]) || !std::isfinite(tail[v])) return 0;  // runs nowhere: the solvers say so
-    if (last < 0 || length[v] + tail[v] > length[last] + tail[last]) last = v;
-  }
-  std::vector<int> path_edges;
-  int first = last;
-  while (prev[first] >= 0) path_edges.push_back(prev[first]), first = g.edges[prev[first]].src;
-  std::vector<char> on_path(n, 0);
-  on_path[last] = 1;
-  for (int e : path_edges) on_path[g.edges[e].src] = 1;
-  MilpModel m;
-  std::vector<int> x(static_cast<size_t>(n) * k, -1);
-  std::vector<std::vector<std::pair<int, double>>> held(k);
-  // Nodes off P count only by their resident bytes: those that may run on the same devices are
-  // one commodity of their summed bytes (the LP splits a sum as freely as its parts).
-  std::map<std::vector<char>, double> off_path;
-  for (int v = 0; v < n; ++v) {
-    if (on_path[v]) continue;
-    if (pr.resident_bytes(v) <= 0) continue;
-    std::vector<char> where(k);
-    for (int d = 0; d < k; ++d) where[d] = pr.can_run(v, d);
-    off_path[where] += pr.resident_bytes(v);
-  }
-  for (const auto& [where, bytes] : off_path) {
-    std::vector<std::pair<int, double>> one;
-    for (int d = 0; d < k; ++d) {
-      if (!where[d]) continue;
-      const int col = m.add_var(0, 1, 0, false);
-      one.push_back({col, 1.0});
-      if (std::isfinite(pr.capacity_bytes(d))) held[d].push_back({col, bytes});
-    }
-    if (one.empty()) return 0;
-    m.add_row(std::move(one), 1, 1);
-  }
-  for (int v = 0; v < n; ++v) {
-    if (!on_path[v]) continue;
-    std::vector<std::pair<int, double>> one;
-    for (int d = 0; d < k; ++d) {
-      if (!pr.can_run(v, d)) continue;
-      double c = pr.cost_us(v, d);
-      if (v == first) c += pr.input_us(v, d);
-      if (v == last) c += pr.output_us(v, d);
-      if (!std::isfinite(c)) continue;
-      const int col = x[static_cast<size_t>(v) * k + d] = m.add_var(0, 1, c, false);
-      one.push_back({col, 1.0});
-      if (std::isfinite(pr.capacity_bytes(d)) && pr.resident_bytes(v) > 0)
-        held[d].push_back({col, pr.resident_bytes(v)});
-    }
-    if (one.empty()) return 0;
-    m.add_row(std::move(one), 1, 1);
-  }
-  for (int d = 0; d < k; ++d)
-    if (!held[d].empty()) m.add_row(std::move(held[d]), -kInf, pr.capacity_bytes(d));
-  for (int e : path_edges) {
-    const int u = g.edges[e].src, w = g.edges[e].dst;
-    double t = kInf;
-    for (int a = 0; a < k; ++a)
-      for (int b = 0; b < k; ++b)
-        if (a != b && pr.can_run(u, a) && pr.can_run(w, b)) t = std::min(t, pr.comm_us(e, a, b));
-    if (!(t > 0) || !std::isfinite(t)) continue;
-    const int y = m.add_var(0, 1, t, false);
-    for (int d = 0; d < k; ++d) {
-      const int xu = x[static_cast<size_t>(u) * k + d], xw = x[static_cast<size_t>(w) * k + d];
-      if (xu < 0) continue;  // y >= x_ud - x_wd holds at x_ud = 0
-      std::vector<std::pair<int, double>> row{{y, 1.0}, {xu, -1.0}};
-      if (xw >= 0) row.push_back({xw, 1.0});
-      m.add_row(std::move(row), 0, kInf);
-    }
-  }
-  MilpOptions opt;
-  opt.relax = true;
-  opt.time_limit_s = time_limit_s;
-  auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->row_duals.empty()) return 0;
-  const double bound = lagrangian_bound(m, r->row_duals);
-  return std::isfinite(bound) ? std::max(0.0, bound) : 0.0;
-}
-
 double lower_bound_us(const Problem& pr, double lp_time_limit_s) {
   // One budget for both LPs: the path's gets what the work LP left.
   const auto t0 = std::chrono::steady_clock::now();
   const double bound =
       std::max({critical_path_bound_us(pr), average_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s, true)});
   const double left = lp_time_limit_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return std::max(bound, memory_path_bound_us(pr, left));
+  return std::max(bound, module_memory_bound_us(pr, left));
 }
 
 }  // namespace diviml

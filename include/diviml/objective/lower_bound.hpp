@@ -82,23 +82,26 @@ std::vector<double> work_bound_weights(const Problem& problem, int iterations, d
 // would be too large (a few hundred nodes).
 double energetic_bound_us(const Problem& problem, double at_least, double at_most, double time_limit_s);
 
-// Path bound with memory: the ops of one path P of the graph run one after another, so a plan's
-// makespan is at least the sum over P of each op's cost where the plan puts it, the first op's
-// input and the last op's output, and a transfer wherever consecutive ops of P sit apart; and
-// the same plan keeps every device's resident bytes (weights and state of its nodes, on P or
-// not) within its capacity. LP over every node's device shares x_vd (sum_d x_vd = 1, x >= 0):
-// min sum_{v in P} sum_d c(v, d) x_vd + sum_{e = (u, w) in P} t_e y_e subject to
-// sum_v m_v x_vd <= cap_d and y_e >= x_ud - x_wd for every d (y_e in [0, 1]; t_e the edge's
-// cheapest transfer). Every plan's assignment is a point of it (y_e = 1 where u and w sit
-// apart), so its value bounds the makespan; proven by the Lagrangian at the LP's prices,
-// evaluated exactly (lagrangian_bound). P: the longest path by each op's least cost. Nodes off
-// P that may run on the same devices are one commodity of their summed bytes (the LP splits a
-// sum as freely as its parts), so the LP has |P| x devices columns and a few more. Where memory
-// does not bind (every device holds every node's resident bytes) it is at most the critical
-// path bound and is not computed (returns 0). It sees what
-// the path and work bounds miss apart on memory-bound models: GPT-3 does not fit the H100s,
-// so some of its layers run on slower GPUs.
-double memory_path_bound_us(const Problem& problem, double time_limit_s);
+// Module bound with memory (src/objective/memory_bound.cpp): the graph's cut nodes (every
+// node before one in topological order is its ancestor, every node after it its descendant)
+// split it into modules that every plan runs one after another, so the makespan is at least
+// the sum of the modules' times. A module's time is at least each device's load in it (the
+// costs of its nodes there) and its longest path (costs where its ops run, a transfer where
+// consecutive ops sit apart; the first module's path from its source's input, the last's to
+// its end's output); and the same plan keeps every device's resident bytes (weights and state
+// of its nodes) within its capacity. LP over every node's device shares x_vd (sum_d x_vd = 1,
+// x >= 0): min sum_m T_m subject to T_m >= sum_{v in m} c(v, d) x_vd per device, T_m >= the
+// path's sum_v sum_d c'(v, d) x_vd + sum_e t_e y_e with y_e >= x_ud - x_wd per device,
+// sum_v m_v x_vd <= cap_d. Every plan's assignment is a point of it, so its value bounds the
+// makespan; proven by the Lagrangian at the LP's prices, evaluated exactly (lagrangian_bound).
+// Paths: each module's longest by least cost. Nodes off the paths that are alike within a
+// module (devices, costs, bytes: a layer's heads) are one commodity of their count, so the LP
+// stays small on graphs of 40,000 ops. Where memory does not bind (every device holds every
+// node's resident bytes) it is not computed (returns 0): the critical path and work bounds see
+// nearly as much there. It sees what they miss apart on memory-bound models: GPT-3 does not fit
+// the H100s, so some of its layers run on slower GPUs, and where its heads run in parallel the
+// devices that may hold them are few.
+double module_memory_bound_us(const Problem& problem, double time_limit_s);
 
 // Max of the bounds above but the energetic one; the LPs get at most `lp_time_limit_s` (0:
 // skipped).

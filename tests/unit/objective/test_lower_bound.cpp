@@ -141,8 +141,8 @@ TEST(LowerBound, MemoryAwareWorkBoundMeetsTheFullLpAndNeverPassesTheOptimum) {
   EXPECT_GT(tight, 5) << "memory never raised the bound on the enumerated instances";
 }
 
-TEST(LowerBound, MemoryPathBoundNeverPassesTheOptimum) {
-  // The path bound with memory (issue 43) against exhaustive enumeration of the weights-only
+TEST(LowerBound, ModuleMemoryBoundNeverPassesTheOptimum) {
+  // The module bound with memory (issue 43) against exhaustive enumeration of the weights-only
   // relaxation (tests/support/oracle.hpp): random instances whose capacities hold a third to
   // four fifths of all weights, and tricky ones (zero costs, huge transfers, sparse links,
   // forbidden devices, host I/O, groups). Counted: how often it is above every other bound (it
@@ -166,7 +166,7 @@ TEST(LowerBound, MemoryPathBoundNeverPassesTheOptimum) {
     const double opt = Oracle(pr).relaxed_optimum();
     if (!std::isfinite(opt)) continue;
     ++checked;
-    const double path = memory_path_bound_us(pr, 10);
+    const double path = module_memory_bound_us(pr, 10);
     binds += path > 0;
     EXPECT_LE(path, opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
     EXPECT_LE(lower_bound_us(pr, 10), opt * (1 + 1e-9) + 1e-9) << "seed " << seed;
@@ -174,7 +174,7 @@ TEST(LowerBound, MemoryPathBoundNeverPassesTheOptimum) {
         std::max({critical_path_bound_us(pr), average_work_bound_us(pr), lp_work_bound_us(pr, 10, true)});
     above += path > others * (1 + 1e-6) ? 1 : 0;
   }
-  std::printf("memory path: %d instances, memory binds on %d, above the other bounds on %d\n", checked, binds, above);
+  std::printf("module memory: %d instances, memory binds on %d, above the other bounds on %d\n", checked, binds, above);
   EXPECT_GT(checked, 300);
   EXPECT_GT(binds, 100);
   EXPECT_GT(above, 20);
