@@ -44,7 +44,10 @@ Result<Mapping> pipeline_mapping_of(const Problem& problem, const Plan& plan);
 //        outgoing links; they work in parallel, so the period is at least the sum over such
 //        nodes of their cheapest input transfer over the number of links, and the same for
 //        outputs back to the host.
-//  copies: the LP below, in what the work LP left of `lp_time_limit_s`.
+//  loads: the LP below without its copies (every device's and host link's load together, each
+//        node's shares fractional), a relaxation of the next that holds where it is too large to
+//        build;
+//  copies: the LP below, in what the others left of `lp_time_limit_s`.
 double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
 
 // The period's LP bound with copies: per node its shares of inputs per device (the average of

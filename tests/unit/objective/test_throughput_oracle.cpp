@@ -122,6 +122,10 @@ TEST(ThroughputOracle, CopyBoundNeverAboveTheBestPeriodAndTighterWhereLinksLimit
     ASSERT_TRUE(std::isfinite(best)) << "seed " << seed;
     const double copies = copy_lp_bound_us(pr, 10);
     EXPECT_LE(copies, best * (1 + 1e-6) + 1e-9) << "seed " << seed;
+    // Its relaxation without copies (the bound where the copies' LP is too large to build).
+    const double loads = period_lp(pr, 10, false).bound_us;
+    EXPECT_LE(loads, best * (1 + 1e-6) + 1e-9) << "seed " << seed;
+    EXPECT_LE(loads, copies * (1 + 1e-6) + 1e-9) << "seed " << seed;
     const double without = std::max(ascent_work_bound_us(pr), lp_work_bound_us(pr, 10));
     if (copies > without * (1 + 1e-6)) ++tighter;
   }
