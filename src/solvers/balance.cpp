@@ -7,6 +7,7 @@
 #include <numeric>
 #include <random>
 
+#include "diviml/cost/symmetry.hpp"
 #include "diviml/objective/throughput.hpp"
 #include "diviml/solvers/baselines.hpp"
 #include "diviml/solvers/replicas.hpp"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr int kMaxLanes = 4;
 constexpr int kMaxPasses = 50;
+constexpr long kMaxClassTasks = 4000;
 
 // Each node's shares of the period LP dealt into `lanes` lanes: per node, devices get their
 // share times lanes, rounded by largest remainder. Which lane gets which device is then chosen
@@ -28,24 +30,37 @@ constexpr int kMaxPasses = 50;
 // Dealt in device order instead, nodes whose shares differ land on unrelated devices in every
 // lane: GPT-2 small on six-srv (29 devices) started at a round load of 38,728 us of copies,
 // against 1,568 us after the search.
-std::vector<int> round_shares(const Problem& pr, const std::vector<double>& share, int lanes) {
+//
+// With `by_class`, the shares of identical devices (cost/symmetry.hpp) are summed and dealt to
+// their class as above; then each node's lanes in a class take its devices in turn, in lane
+// order. Consecutive nodes dealt the same lanes of a class keep each lane on one device (no
+// copy), and a lane that moves between two classes of several devices each does so over
+// different links in different lanes: the LP's plans specialise ops by GPU type, and their
+// copies between servers must spread over many links to fit (VGG-16 on six-srv).
+std::vector<int> round_shares(const Problem& pr, const std::vector<double>& share, int lanes, bool by_class) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
+  std::vector<int> of(k);
+  std::iota(of.begin(), of.end(), 0);
+  if (by_class) of = device_classes(pr);
   std::vector<int> device(static_cast<size_t>(lanes) * n);
-  std::vector<int> left(static_cast<size_t>(n) * k);  // lanes of node v still to deal to device d
+  std::vector<int> left(static_cast<size_t>(n) * k);  // lanes of node v still to deal to device (class) d
+  std::vector<double> want(k);
   std::vector<std::pair<double, int>> rest;
   for (int v = 0; v < n; ++v) {
     int* count = &left[static_cast<size_t>(v) * k];
+    std::fill(want.begin(), want.end(), 0.0);
+    for (int d = 0; d < k; ++d) want[of[d]] += share[static_cast<size_t>(v) * k + d] * lanes;
     int dealt = 0;
     rest.clear();
     for (int d = 0; d < k; ++d) {
-      const double want = share[static_cast<size_t>(v) * k + d] * lanes;
-      count[d] = std::min(lanes, static_cast<int>(std::floor(want + 1e-9)));
+      if (of[d] != d) continue;
+      count[d] = std::min(lanes, static_cast<int>(std::floor(want[d] + 1e-9)));
       dealt += count[d];
-      rest.emplace_back(-(want - count[d]), d);
+      rest.emplace_back(-(want[d] - count[d]), d);
     }
     std::sort(rest.begin(), rest.end());
-    for (int i = 0; dealt < lanes; i = (i + 1) % k, ++dealt) ++count[rest[i].second];
+    for (size_t i = 0; dealt < lanes; i = (i + 1) % rest.size(), ++dealt) ++count[rest[i].second];
   }
   for (int l = 0; l < lanes; ++l) {
     int* lane = &device[static_cast<size_t>(l) * n];
@@ -59,6 +74,18 @@ std::vector<int> round_shares(const Problem& pr, const std::vector<double>& shar
       if (pick < 0) pick = static_cast<int>(std::max_element(count, count + k) - count);
       --count[pick];
       lane[v] = pick;
+    }
+  }
+  if (!by_class) return device;
+  std::vector<std::vector<int>> members(k);
+  for (int d = 0; d < k; ++d) members[of[d]].push_back(d);
+  std::vector<int> turn(k);
+  for (int v = 0; v < n; ++v) {
+    std::fill(turn.begin(), turn.end(), 0);
+    for (int l = 0; l < lanes; ++l) {
+      int& d = device[static_cast<size_t>(l) * n + v];
+      const auto& m = members[d];
+      d = m[turn[d]++ % m.size()];
     }
   }
   return device;
@@ -117,7 +144,15 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     std::vector<std::pair<std::string, std::vector<int>>> rounded;
     for (int lanes : counts)
       rounded.emplace_back("period LP rounded into " + std::to_string(lanes) + " lane(s)",
-                           round_shares(pr, lp.share, lanes));
+                           round_shares(pr, lp.share, lanes, false));
+    // By classes of identical devices, where there are some: as many lanes as devices, and
+    // twice, up to kMaxClassTasks tasks (the descents from them are long: on DenseNet-121 on
+    // six-srv, 29 x 430 tasks, they left the other starts no time).
+    if (!identical_groups(pr).empty())
+      for (int lanes : {k, 2 * k})
+        if (static_cast<long>(lanes) * n <= kMaxClassTasks)
+          rounded.emplace_back("period LP rounded by device class into " + std::to_string(lanes) + " lane(s)",
+                               round_shares(pr, lp.share, lanes, true));
     starts.insert(starts.begin(), rounded.begin(), rounded.end());
   }
   for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
