@@ -23,6 +23,9 @@ struct RandomSpec {
   bool groups = false;
   // Some device pairs without a link (each pair but the host's first with a chance of 0.35).
   bool sparse_links = false;
+  // Devices 1 and 2 identical (cost/symmetry.hpp): device 2 takes device 1's costs, capacity
+  // and links (drawn as without it, then copied; needs three devices or more).
+  bool twins = false;
 };
 
 inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
@@ -82,6 +85,15 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
     const double scale = 1 + tensors / 50;
     for (Node& v : g.nodes) v.param_bytes *= scale;
     for (Device& dev : p.devices) *dev.memory_bytes = *dev.memory_bytes * scale + spec.tensor_share * tensors;
+  }
+  if (spec.twins && spec.devices >= 3) {
+    const std::string one = p.devices[1].name, two = p.devices[2].name;
+    for (Node& v : g.nodes) v.cost_us[two] = v.cost_us[one];
+    p.devices[2].memory_bytes = p.devices[1].memory_bytes;
+    for (int c = 0; c < spec.devices; ++c) {
+      if (c == 1 || c == 2) continue;
+      if (const std::optional<Link> link = p.link(c, 1)) p.set_link(c, 2, *link);
+    }
   }
   auto pr = Problem::build(std::move(g), std::move(p));
   return std::move(*pr);
