@@ -24,6 +24,35 @@ std::vector<int> Graph::consumers(int node) const {
   return out;
 }
 
+std::vector<int> find_split_nodes(const Graph& g) {
+  const int n = g.num_nodes();
+  const auto& topo = g.topo_order();
+  std::vector<int> pos(n);
+  for (int t = 0; t < n; ++t) pos[topo[t]] = t;
+  // Coverage count of positions jumped over by an edge (difference array), plus the virtual
+  // edges from a super-source to every source and from every sink to a super-sink.
+  std::vector<int> diff(n + 1, 0);
+  int last_source = 0, first_sink = n - 1;
+  for (const Edge& e : g.edges) {
+    int a = pos[e.src], b = pos[e.dst];
+    if (b - a > 1) {
+      diff[a + 1] += 1;
+      diff[b] -= 1;
+    }
+  }
+  for (int v = 0; v < n; ++v) {
+    if (g.is_source(v)) last_source = std::max(last_source, pos[v]);
+    if (g.is_sink(v)) first_sink = std::min(first_sink, pos[v]);
+  }
+  std::vector<int> splits;
+  int cover = 0;
+  for (int t = 0; t < n; ++t) {
+    cover += diff[t];
+    if (cover == 0 && t >= last_source && t <= first_sink) splits.push_back(topo[t]);
+  }
+  return splits;
+}
+
 int Graph::add_node(Node node) {
   nodes.push_back(std::move(node));
   int idx = num_nodes() - 1;

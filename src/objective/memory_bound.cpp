@@ -1,5 +1,5 @@
 // The module bound with memory (lower_bound.hpp, module_memory_bound_us): per module between
-// the graph's cut nodes, the module's time is at least each device's load in it and its
+// the graph's split nodes, the module's time is at least each device's load in it and its
 // longest path, with every node's device shares keeping the devices' resident bytes within
 // their capacities; the modules' times add up.
 #include <algorithm>
@@ -13,37 +13,6 @@
 
 namespace diviml {
 
-namespace {
-
-// Cut nodes of a topological order: v at position i is one when no edge jumps over i, no node
-// before i is a sink and none after it is a source; then every node before v is its ancestor
-// and every node after it its descendant, so every plan runs the nodes before v, v, and the
-// nodes after v in three windows one after the other.
-std::vector<char> cut_nodes(const Graph& g) {
-  const int n = g.num_nodes();
-  const auto& topo = g.topo_order();
-  std::vector<int> pos(n);
-  for (int i = 0; i < n; ++i) pos[topo[i]] = i;
-  // jump[i]: edges (a, b) with pos a < i < pos b, by a difference array.
-  std::vector<int> jump(n + 1, 0);
-  for (const Edge& e : g.edges)
-    if (pos[e.dst] - pos[e.src] > 1) ++jump[pos[e.src] + 1], --jump[pos[e.dst]];
-  int first_sink = n, last_source = -1;
-  for (int i = 0; i < n; ++i) {
-    if (g.out_edges(topo[i]).empty()) first_sink = std::min(first_sink, i);
-    if (g.in_edges(topo[i]).empty()) last_source = i;
-  }
-  std::vector<char> cut(n, 0);
-  int over = 0;
-  for (int i = 0; i < n; ++i) {
-    over += jump[i];
-    cut[topo[i]] = over == 0 && i <= first_sink && i >= last_source;
-  }
-  return cut;
-}
-
-}  // namespace
-
 double module_memory_bound_us(const Problem& pr, double time_limit_s) {
   const Graph& g = pr.graph();
   const int n = pr.num_nodes(), k = pr.num_devices();
@@ -53,14 +22,18 @@ double module_memory_bound_us(const Problem& pr, double time_limit_s) {
   bool binds = false;
   for (int d = 0; d < k; ++d) binds |= pr.capacity_bytes(d) < total;
   if (!binds) return 0;
+  // Each node's least cost (the longest paths and the befores and afters below are by it).
+  std::vector<double> cheapest(n, kInf);
   for (int v = 0; v < n; ++v) {
-    bool runs = false;
-    for (int d = 0; d < k; ++d) runs |= pr.can_run(v, d) && std::isfinite(pr.cost_us(v, d));
-    if (!runs) return 0;  // runs nowhere: the solvers say so
+    for (int d = 0; d < k; ++d)
+      if (pr.can_run(v, d)) cheapest[v] = std::min(cheapest[v], pr.cost_us(v, d));
+    if (!std::isfinite(cheapest[v])) return 0;  // runs nowhere: the solvers say so
   }
-  // Modules in topological order: each cut node alone, the nodes between two cuts together.
+  // Modules in topological order: each split node (graph.hpp) alone, the nodes between two
+  // together.
   const auto& topo = g.topo_order();
-  const std::vector<char> cut = cut_nodes(g);
+  std::vector<char> cut(n, 0);
+  for (int v : find_split_nodes(g)) cut[v] = 1;
   std::vector<int> module(n);
   int modules = 0;
   for (int i = 0; i < n; ++i) {
@@ -69,12 +42,6 @@ double module_memory_bound_us(const Problem& pr, double time_limit_s) {
     module[v] = modules;
   }
   ++modules;
-  auto least = [&](int v, auto&& f) {
-    double c = kInf;
-    for (int d = 0; d < k; ++d)
-      if (pr.can_run(v, d)) c = std::min(c, f(d));
-    return c;
-  };
   // Per module, its longest path by least cost (edges inside the module); the first module's
   // path counts its source's input (its window is measured from time 0) and the last's its end's
   // output (measured to the makespan).
@@ -85,7 +52,7 @@ double module_memory_bound_us(const Problem& pr, double time_limit_s) {
       const int u = g.edges[e].src;
       if (module[u] == module[v] && (prev[v] < 0 || length[u] > length[v])) length[v] = length[u], prev[v] = e;
     }
-    length[v] += least(v, [&](int d) { return pr.cost_us(v, d); });
+    length[v] += cheapest[v];
     int& end = path_end[module[v]];
     if (end < 0 || length[v] > length[end]) end = v;
   }
@@ -135,14 +102,12 @@ double module_memory_bound_us(const Problem& pr, double time_limit_s) {
   for (int v : topo)
     for (int e : g.in_edges(v)) {
       const int u = g.edges[e].src;
-      if (module[u] == module[v])
-        before[v] = std::max(before[v], before[u] + least(u, [&](int d) { return pr.cost_us(u, d); }));
+      if (module[u] == module[v]) before[v] = std::max(before[v], before[u] + cheapest[u]);
     }
   for (auto it = topo.rbegin(); it != topo.rend(); ++it)
     for (int e : g.out_edges(*it)) {
       const int w = g.edges[e].dst;
-      if (module[w] == module[*it])
-        after[*it] = std::max(after[*it], after[w] + least(w, [&](int d) { return pr.cost_us(w, d); }));
+      if (module[w] == module[*it]) after[*it] = std::max(after[*it], after[w] + cheapest[w]);
     }
   struct Alike {
     int count = 0;

@@ -71,4 +71,11 @@ class Graph {
   std::vector<int> topo_;
 };
 
+// Split nodes (every source-to-sink path passes them), in topological order: every node before
+// one is its ancestor and every node after it its descendant, so every plan runs them and the
+// parts between them one after another (module splitting; the latency bound's modules). Linear
+// time: in a topological order, the node at position t is a split node iff no edge jumps over
+// t, no source comes after t and no sink before t.
+std::vector<int> find_split_nodes(const Graph& graph);
+
 }  // namespace diviml

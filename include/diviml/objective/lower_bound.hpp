@@ -82,9 +82,9 @@ std::vector<double> work_bound_weights(const Problem& problem, int iterations, d
 // would be too large (a few hundred nodes).
 double energetic_bound_us(const Problem& problem, double at_least, double at_most, double time_limit_s);
 
-// Module bound with memory (src/objective/memory_bound.cpp): the graph's cut nodes (every
-// node before one in topological order is its ancestor, every node after it its descendant)
-// split it into modules that every plan runs one after another, so the makespan is at least
+// Module bound with memory (src/objective/memory_bound.cpp): the graph's split nodes
+// (find_split_nodes, graph.hpp: every node before one is its ancestor, every node after it its
+// descendant) split it into modules that every plan runs one after another, so the makespan is at least
 // the sum of the modules' times. A module's time is at least each device's load in it (the
 // costs of its nodes there) and its longest path (costs where its ops run, a transfer where
 // consecutive ops sit apart; the first module's path from its source's input, the last's to

@@ -37,9 +37,9 @@ struct MemoryProfile {
 // R x period_us, so an interval longer than the round counts once per round it spans (the
 // inputs in flight). A task of delay q (modulo scheduling) works on the input injected q rounds
 // before the round recorded: its times, and those of the moves it makes, are taken q rounds
-// later on its input's clock (a tensor waits for a delayed consumer across rounds). Resident bytes there are the
-// weights of every node once per device that runs it in any lane; times in `steps` and `peak_at_us` are within [0, R x
-// period_us).
+// later on its input's clock (a tensor waits for a delayed consumer across rounds). Resident
+// bytes there are the weights of every node once per device that runs it in any lane; times in
+// `steps` and `peak_at_us` are within [0, R x period_us).
 MemoryProfile memory_profile(const Problem& problem, const Plan& plan);
 
 // Why no plan can fit the devices' memory, by four necessary conditions:

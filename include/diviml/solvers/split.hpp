@@ -16,10 +16,6 @@
 
 namespace diviml {
 
-// Split nodes in topological order. Linear time: in a topological order, the node at position
-// t is a split node iff no edge jumps over t, no source comes after t and no sink before t.
-std::vector<int> find_split_nodes(const Graph& graph);
-
 struct Module {
   int entry = -1;          // split node finished before the module starts (-1: graph start)
   int exit = -1;           // split node that ends it (-1: graph end)

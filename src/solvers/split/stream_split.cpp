@@ -59,7 +59,7 @@ Result<SolverOutput> split_for_throughput(const Problem& pr, const SolveContext&
     const auto sc = score_of(pr, o->mapping.device);
     if (sc < start_score) start_score = sc, start = o->mapping.device, from = name;
   };
-  offer("stages", StagesSolver().run(pr, ctx.within(0.3 * ctx.seconds_left())));
+  offer("stages", shared_run(StagesSolver(), pr, ctx.within(0.3 * ctx.seconds_left())));
   offer("balance", shared_run(BalanceSolver(), pr, ctx.within(0.3 * ctx.seconds_left())));
   // The latency baseline (HEFT or fastest, one lane) when the others dealt lanes.
   if (!start)
