@@ -25,6 +25,8 @@ bool swappable(const Problem& pr, int a, int b) {
   for (int c = 0; c < k; ++c) {
     if (c == a || c == b) continue;
     if (!same_link(pf.link(a, c), pf.link(b, c)) || !same_link(pf.link(c, a), pf.link(c, b))) return false;
+    // Copies between servers share each end's NIC: a and b must cross to the same devices.
+    if (pf.crosses_servers(a, c) != pf.crosses_servers(b, c)) return false;
   }
   for (int v = 0; v < n; ++v)
     if (!same(pr.cost_us(v, a), pr.cost_us(v, b)) || !same(pr.input_us(v, a), pr.input_us(v, b)) ||

@@ -299,6 +299,11 @@ Result<Platform> parse_platform(const std::string& text, const std::string& sour
     if (!l) return l.error();
     p.set_default_link(*l);
   }
+  auto server_links = top.str_or("server_links", "shared");
+  if (!server_links) return server_links.error();
+  if (*server_links != "shared" && *server_links != "dedicated")
+    return fail(source + ": field 'server_links' must be \"shared\" or \"dedicated\", not \"" + *server_links + "\"");
+  p.shared_server_links = *server_links == "shared";
   if (Status s = p.finalize(); !s) return fail(source + ": " + s.error().message);
   // Undirected entries first, so a directed entry overrides its direction only.
   std::stable_partition(pending.begin(), pending.end(), [](const auto& x) { return !x.second.second; });
@@ -542,6 +547,7 @@ std::string platform_to_json(const Platform& p) {
   doc["format"] = "diviml.platform/1";
   doc["name"] = p.name;
   doc["host"] = p.devices[p.host].name;
+  if (!p.shared_server_links) doc["server_links"] = "dedicated";
   json devs = json::array();
   for (const Device& d : p.devices) {
     json jd{{"name", d.name}, {"kind", d.kind}, {"server", d.server}, {"launch_overhead_us", d.launch_overhead_us}};

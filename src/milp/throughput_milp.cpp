@@ -79,6 +79,7 @@ ThroughputMilp build_throughput_milp(const Problem& pr, int lanes, const std::ve
       }
     }
   add_copy_occupancy(pr, device_load, link_load);
+  add_nic_loads(pr, link_load);
   for (auto& row : device_load) {
     if (row.empty()) continue;
     row.push_back({T.period, -static_cast<double>(lanes)});
@@ -144,6 +145,19 @@ void add_copy_occupancy(const Problem& pr, std::vector<std::vector<std::pair<int
       for (int d : {a, b})
         if (a != b && !pr.platform().devices[d].overlap_comm)
           for (const auto& term : link_load[static_cast<size_t>(a) * k + b]) device_load[d].push_back(term);
+}
+
+void add_nic_loads(const Problem& pr, std::vector<std::vector<std::pair<int, double>>>& link_load) {
+  const int k = pr.num_devices();
+  const size_t pairs = static_cast<size_t>(k) * k;
+  link_load.resize(pairs + 2 * static_cast<size_t>(k));
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b) {
+      if (!pr.platform().crosses_servers(a, b)) continue;
+      const auto& terms = link_load[static_cast<size_t>(a) * k + b];
+      for (size_t to : {pairs + a, pairs + k + b})
+        link_load[to].insert(link_load[to].end(), terms.begin(), terms.end());
+    }
 }
 
 std::vector<int> devices_from_solution(const Problem& pr, const ThroughputMilp& T, const std::vector<double>& x) {

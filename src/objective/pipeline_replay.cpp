@@ -26,6 +26,7 @@ struct Round {
   std::vector<int> device;     // per task
   std::vector<int> delay;      // per task: rounds (modulo scheduling)
   std::vector<char> occupies;  // per device: its copies occupy it (overlap_comm false)
+  std::vector<char> nic;       // per ordered device pair: its copies cross servers (NIC shares)
   int max_delay = 0;
   std::vector<double> cost;                  // per task
   std::vector<int> need;                     // per task: distinct dependencies
@@ -65,6 +66,9 @@ Result<Round> build_round(const Problem& pr, const Mapping& m) {
   };
   r.device = m.device;
   for (const Device& d : pr.platform().devices) r.occupies.push_back(d.overlap_comm ? 0 : 1);
+  r.nic.assign(static_cast<size_t>(k) * k, 0);
+  for (int a = 0; a < k; ++a)
+    for (int b = 0; b < k; ++b) r.nic[static_cast<size_t>(a) * k + b] = pr.platform().crosses_servers(a, b) ? 1 : 0;
   r.delay.assign(tasks, 0);
   if (!m.delay.empty() && m.delay.size() != m.device.size())
     return fail("pipeline: the mapping's delays do not cover every task");
@@ -198,9 +202,13 @@ Run simulate(const Round& r, int rounds, double period) {
   // Devices: position in their infinite sequence (round, index), busy or not.
   std::vector<long> at(k, 0);
   std::vector<char> busy(k, 0);
-  // Links: FIFO queue of move instances per ordered device pair.
-  std::vector<std::queue<long>> link(static_cast<size_t>(k) * k);
+  // Links: FIFO queue of move instances (with the order they were queued in) per ordered device
+  // pair. A copy between servers also holds its sender's way out and its receiver's way in (each
+  // device's NIC share): one such copy at a time out of and into each device.
+  std::vector<std::queue<std::pair<long, long>>> link(static_cast<size_t>(k) * k);
   std::vector<char> link_busy(static_cast<size_t>(k) * k, 0);
+  std::vector<char> nic_out(k, 0), nic_in(k, 0);
+  long queued = 0;
   enum Kind { kTaskEnd = 0, kMoveEnd = 1, kInject = 2 };
   using Event = std::tuple<double, long, int, long>;  // time, sequence, kind, instance
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events;
@@ -233,9 +241,11 @@ Run simulate(const Round& r, int rounds, double period) {
     if (link_busy[pair] || link[pair].empty()) return;
     const int a = pair / k, b = pair % k;
     if ((r.occupies[a] && busy[a]) || (r.occupies[b] && busy[b])) return;
-    const long y = link[pair].front();
+    if (r.nic[pair] && (nic_out[a] || nic_in[b])) return;
+    const long y = link[pair].front().second;
     link[pair].pop();
     link_busy[pair] = 1;
+    if (r.nic[pair]) nic_out[a] = nic_in[b] = 1;
     if (r.occupies[a]) busy[a] = 1;
     if (r.occupies[b]) busy[b] = 1;
     run.move_start[y] = now;
@@ -245,8 +255,19 @@ Run simulate(const Round& r, int rounds, double period) {
   auto enqueue = [&](long q, int mv) {
     const Round::Move& m = r.moves[mv];
     const int pair = m.from * k + m.to;
-    link[pair].push(q * moves + mv);
+    link[pair].push({queued++, q * moves + mv});
     start_link(pair);
+  };
+  // Once a copy between servers ends, a's way out and b's way in serve the copies waiting for
+  // either, the earliest queued first.
+  std::vector<std::pair<long, int>> waiting;
+  auto serve_nics = [&](int a, int b) {
+    waiting.clear();
+    for (int x = 0; x < k; ++x)
+      for (int pair : {a * k + x, x * k + b})
+        if (r.nic[pair] && !link_busy[pair] && !link[pair].empty()) waiting.push_back({link[pair].front().first, pair});
+    std::sort(waiting.begin(), waiting.end());
+    for (const auto& [when, pair] : waiting) start_link(pair);
   };
   // A device whose copies occupy it (overlap_comm false), once idle, serves waiting copies
   // before its next task.
@@ -289,14 +310,20 @@ Run simulate(const Round& r, int rounds, double period) {
     } else {
       const long q = id / moves;
       const Round::Move& m = r.moves[id % moves];
-      link_busy[m.from * k + m.to] = 0;
+      const int pair = m.from * k + m.to;
+      link_busy[pair] = 0;
       for (int d : {m.from, m.to})
         if (r.occupies[d]) busy[d] = 0;
       if (m.to_host) {
         const long input = q * r.lanes + m.task / r.n;
         run.done[input] = std::max(run.done[input], now);
       }
-      start_link(m.from * k + m.to);
+      if (r.nic[pair]) {
+        nic_out[m.from] = nic_in[m.to] = 0;
+        serve_nics(m.from, m.to);
+      } else {
+        start_link(pair);
+      }
       for (int d : {m.from, m.to}) copies_of(d);
       for (int w : m.consumers) satisfy(q * tasks + w);
       for (int d : {m.from, m.to})
@@ -405,10 +432,16 @@ Result<Plan> replay_stream(const Problem& pr, const Mapping& mapping) {
   // No period is below the busiest resource's time per input (a device's tasks, a link's
   // moves, over a round of R inputs). The saturated run's rate can be: with every input there
   // at once, a link queues all host inputs before any tensor (fuzz_solve found a period 33% low).
-  std::vector<double> busy(static_cast<size_t>(r.k) * (r.k + 1), 0.0);
+  // Resources: devices, then pairs' links, then each device's ways out and in between servers.
+  std::vector<double> busy(static_cast<size_t>(r.k) * (r.k + 3), 0.0);
+  const size_t out_at = static_cast<size_t>(r.k) * (r.k + 1), in_at = out_at + r.k;
   for (int t = 0; t < tasks; ++t) busy[r.device[t]] += r.cost[t];
   for (const Round::Move& m : r.moves) {
     busy[r.k + static_cast<size_t>(m.from) * r.k + m.to] += m.duration;
+    if (r.nic[static_cast<size_t>(m.from) * r.k + m.to]) {
+      busy[out_at + m.from] += m.duration;
+      busy[in_at + m.to] += m.duration;
+    }
     for (int d : {m.from, m.to})
       if (r.occupies[d]) busy[d] += m.duration;  // its copies occupy it
   }

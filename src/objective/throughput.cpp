@@ -30,14 +30,21 @@ std::string num(double x) {
 }
 
 // Host links: nodes that cannot run on the host must move their input over one of the host's
-// outgoing links (their sinks' outputs over an incoming one), which work in parallel.
+// outgoing links (their sinks' outputs over an incoming one), which work in parallel; those to
+// other servers all pass the host's one way out (in), so together they count as one.
 double host_link_bound_us(const Problem& pr) {
   const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
   int out_links = 0, in_links = 0;
+  bool out_nic = false, in_nic = false;
   for (int d = 0; d < k; ++d) {
     if (d == host) continue;
-    out_links += std::isfinite(pr.platform().transfer_us(host, d, 0)) ? 1 : 0;
-    in_links += std::isfinite(pr.platform().transfer_us(d, host, 0)) ? 1 : 0;
+    const bool nic = pr.platform().crosses_servers(host, d);
+    const bool out = std::isfinite(pr.platform().transfer_us(host, d, 0));
+    const bool in = std::isfinite(pr.platform().transfer_us(d, host, 0));
+    out_links += out && !(nic && out_nic) ? 1 : 0;
+    in_links += in && !(nic && in_nic) ? 1 : 0;
+    out_nic = out_nic || (nic && out);
+    in_nic = in_nic || (nic && in);
   }
   double in = 0, out = 0;
   for (int v = 0; v < n; ++v) {
@@ -127,6 +134,109 @@ Status steady_memory_fits(const Problem& pr, const Plan& plan) {
 
 double copy_lp_bound_us(const Problem& pr, double time_limit_s) { return period_lp(pr, time_limit_s).bound_us; }
 
+double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
+  if (time_limit_s <= 0 || !pr.platform().has_shared_server_links()) return 0.0;
+  const Graph& g = pr.graph();
+  const Platform& pf = pr.platform();
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pf.host;
+  // Servers: the classes of "does not cross" (Platform::crosses_servers).
+  std::vector<int> server(k, -1);
+  int servers = 0;
+  for (int d = 0; d < k; ++d) {
+    for (int r = 0; r < d && server[d] < 0; ++r)
+      if (!pf.crosses_servers(r, d)) server[d] = server[r];
+    if (server[d] < 0) server[d] = servers++;
+  }
+  std::vector<int> size(servers, 0);
+  for (int d = 0; d < k; ++d) ++size[server[d]];
+  std::vector<std::vector<int>> consumers(n);
+  double columns = static_cast<double>(n) * k, rows = 0;
+  for (int u = 0; u < n; ++u) {
+    consumers[u] = g.consumers(u);
+    if (!consumers[u].empty()) columns += static_cast<double>(servers) * (servers - 1);
+    rows += 2.0 * servers * consumers[u].size();
+  }
+  if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return 0.0;
+  MilpModel m;
+  const int period = m.add_var(0, kInf, 1.0, false, "P");
+  std::vector<int> x(static_cast<size_t>(n) * k, -1);
+  std::vector<std::vector<std::pair<int, double>>> device_load(k), link_load(static_cast<size_t>(k) * k);
+  for (int v = 0; v < n; ++v) {
+    std::vector<std::pair<int, double>> one;
+    for (int d = 0; d < k; ++d) {
+      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
+      if (!pr.can_run(v, d) || !std::isfinite(in) || !std::isfinite(out)) continue;
+      const int c = x[static_cast<size_t>(v) * k + d] = m.add_var(0, 1, 0, false);
+      one.push_back({c, 1.0});
+      device_load[d].push_back({c, pr.cost_us(v, d)});
+      if (in > 0) link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
+      if (out > 0) link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
+    }
+    if (one.empty()) return 0.0;
+    m.add_row(std::move(one), 1, 1);
+  }
+  add_copy_occupancy(pr, device_load, link_load);
+  add_nic_loads(pr, link_load);
+  // Per server, the ways out and in of all its devices together: at most size x P per round.
+  std::vector<std::vector<std::pair<int, double>>> way_out(servers), way_in(servers);
+  std::vector<int> mv(static_cast<size_t>(servers) * servers);
+  for (int u = 0; u < n; ++u) {
+    if (consumers[u].empty()) continue;
+    // mv[s][t]: the share of inputs whose tensor u leaves server s for server t, at its least
+    // price between any of their devices (-1: no pair of theirs has a link).
+    std::fill(mv.begin(), mv.end(), -1);
+    for (int s = 0; s < servers; ++s)
+      for (int t = 0; t < servers; ++t) {
+        if (s == t) continue;
+        double price = kInf;
+        for (int a = 0; a < k; ++a)
+          for (int b = 0; b < k; ++b)
+            if (server[a] == s && server[b] == t)
+              for (int e : g.out_edges(u)) price = std::min(price, pr.comm_us(e, a, b));
+        if (!std::isfinite(price)) continue;
+        const int c = mv[static_cast<size_t>(s) * servers + t] = m.add_var(0, 1, 0, false);
+        if (price > 0) way_out[s].push_back({c, price}), way_in[t].push_back({c, price});
+      }
+    // Per consumer w and server s: the share of u in s whose w is elsewhere leaves s, the share
+    // of w in s whose u is elsewhere arrives in s (a relaxation of the per-device rows).
+    for (int w : consumers[u])
+      for (int s = 0; s < servers; ++s) {
+        std::vector<std::pair<int, double>> out, in;
+        for (int d = 0; d < k; ++d) {
+          if (server[d] != s) continue;
+          if (const int c = x[static_cast<size_t>(u) * k + d]; c >= 0) out.push_back({c, -1.0}), in.push_back({c, 1.0});
+          if (const int c = x[static_cast<size_t>(w) * k + d]; c >= 0) out.push_back({c, 1.0}), in.push_back({c, -1.0});
+        }
+        for (int t = 0; t < servers; ++t) {
+          if (t == s) continue;
+          if (const int c = mv[static_cast<size_t>(s) * servers + t]; c >= 0) out.push_back({c, 1.0});
+          if (const int c = mv[static_cast<size_t>(t) * servers + s]; c >= 0) in.push_back({c, 1.0});
+        }
+        m.add_row(std::move(out), 0, kInf);
+        m.add_row(std::move(in), 0, kInf);
+      }
+  }
+  for (auto* loads : {&device_load, &link_load})
+    for (auto& row : *loads) {
+      if (row.empty()) continue;
+      row.push_back({period, -1.0});
+      m.add_row(std::move(row), -kInf, 0);
+    }
+  for (int s = 0; s < servers; ++s)
+    for (auto* ways : {&way_out, &way_in}) {
+      auto& row = (*ways)[s];
+      if (row.empty()) continue;
+      row.push_back({period, -static_cast<double>(size[s])});
+      m.add_row(std::move(row), -kInf, 0);
+    }
+  MilpOptions opt;
+  opt.relax = true;
+  opt.time_limit_s = time_limit_s;
+  auto r = make_cbc_backend()->solve(m, opt);
+  if (!r || r->row_duals.empty()) return 0.0;
+  return std::max(0.0, lagrangian_bound(m, r->row_duals));
+}
+
 PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
   PeriodLp lp;
   if (time_limit_s <= 0) return lp;
@@ -208,6 +318,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
       }
   }
   add_copy_occupancy(pr, device_load, link_load);
+  add_nic_loads(pr, link_load);
   for (auto* rows : {&device_load, &link_load})
     for (auto& row : *rows) {
       if (row.empty()) continue;
@@ -322,6 +433,7 @@ double period_lower_bound_us(const Problem& pr, double lp_time_limit_s) {
   };
   double bound = std::max({ascent_work_bound_us(pr), lp_work_bound_us(pr, lp_time_limit_s), host_link_bound_us(pr)});
   bound = std::max(bound, period_lp(pr, left(), false).bound_us);
+  bound = std::max(bound, server_copy_lp_bound_us(pr, left()));
   return std::max(bound, copy_lp_bound_us(pr, left()));
 }
 

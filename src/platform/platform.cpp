@@ -1,6 +1,7 @@
 #include "diviml/platform/platform.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 namespace diviml {
@@ -54,7 +55,17 @@ Status Platform::finalize() {
   if (host < 0 || host >= num_devices()) return fail("platform '" + name + "': host out of range");
   const int k = num_devices();
   if (static_cast<int>(links_.size()) != k * k) links_.resize(static_cast<size_t>(k) * k);
+  std::map<std::string, int> servers;
+  server_index_.clear();
+  for (const Device& d : devices)
+    server_index_.push_back(servers.emplace(d.server, static_cast<int>(servers.size())).first->second);
   return {};
+}
+
+bool Platform::has_shared_server_links() const {
+  for (int d = 1; d < num_devices(); ++d)
+    if (crosses_servers(0, d)) return true;
+  return false;
 }
 
 }  // namespace diviml

@@ -21,6 +21,7 @@ std::string group_name(const Platform& platform, const ServeStage& st) {
 Platform serving_platform(const Platform& platform, const ServeRequest& request, const ServeLayout& layout) {
   Platform out;
   out.name = platform.name + "-serve";
+  out.shared_server_links = platform.shared_server_links;
   out.devices.push_back(platform.devices[platform.host]);
   out.host = 0;
   std::vector<int> leader = {platform.host};

@@ -23,7 +23,7 @@ class LoadSearch {
         host_(pr.platform().host),
         dev_(std::move(device)) {
     lanes_ = static_cast<int>(dev_.size()) / n_;
-    load_.assign(k_ + static_cast<size_t>(k_) * k_, 0.0);
+    load_.assign(k_ + static_cast<size_t>(k_) * k_ + 2 * static_cast<size_t>(k_), 0.0);
     held_.assign(static_cast<size_t>(k_) * n_, 0);
     mem_.assign(k_, 0.0);
     for (size_t t = 0; t < dev_.size(); ++t) {
@@ -95,6 +95,8 @@ class LoadSearch {
  private:
   int res_device(int d) const { return d; }
   int res_link(int a, int b) const { return k_ + a * k_ + b; }
+  int res_nic_out(int d) const { return k_ + k_ * k_ + d; }
+  int res_nic_in(int d) const { return k_ + k_ * k_ + k_ + d; }
   void change(int r, double delta) {
     if (delta == 0) return;
     ranked_.erase(ranked_.find({load_[r], r}));
@@ -111,9 +113,14 @@ class LoadSearch {
     else
       load_[r] += delta;
   }
-  // A copy occupies its link, and each end whose copies do not overlap compute.
+  // A copy occupies its link, and each end whose copies do not overlap compute; between servers
+  // also the sender's way out and the receiver's way in.
   void copy(int a, int b, double delta) {
     add(res_link(a, b), delta);
+    if (pr_.platform().crosses_servers(a, b)) {
+      add(res_nic_out(a), delta);
+      add(res_nic_in(b), delta);
+    }
     for (int d : {a, b})
       if (!pr_.platform().devices[d].overlap_comm) add(res_device(d), delta);
   }

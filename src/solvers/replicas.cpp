@@ -47,17 +47,43 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   if (fit.empty())
     return infeasible("replicas: no device can run and hold the whole model" + (why.empty() ? "" : " (" + why + ")"));
   std::sort(fit.begin(), fit.end());
-  // Candidates (analytic period, lanes, devices used, lanes per device), the best few replayed.
-  std::vector<std::tuple<double, int, int, std::vector<int>>> candidates;
-  for (int used = 1; used <= static_cast<int>(fit.size()); ++used) {
-    std::vector<double> speed;
-    for (int i = 0; i < used; ++i) speed.push_back(1.0 / fit[i].first);
-    const int most = std::max({used, kMaxLanes, std::min(kLanesPerDevice * used, kMaxTasks / std::max(n, 1))});
-    for (int lanes = used; lanes <= most; ++lanes) {
-      const std::vector<int> count = deal_lanes(speed, lanes);
-      double period = 0;
-      for (int i = 0; i < used; ++i) period = std::max(period, count[i] * fit[i].first / lanes);
-      candidates.emplace_back(period, lanes, used, count);
+  // A lane on a device of another server than the host's moves its input out of the host's
+  // server and its output back in, through the host's NIC share one copy at a time (Platform::
+  // crosses_servers): per device, the time a lane there takes of the host's way out and in.
+  const int host = pr.platform().host;
+  std::vector<double> nic_out(k, 0.0), nic_in(k, 0.0);
+  for (int d = 0; d < k; ++d)
+    if (pr.platform().crosses_servers(host, d))
+      for (int v = 0; v < n; ++v) nic_out[d] += pr.input_us(v, d), nic_in[d] += pr.output_us(v, d);
+  // Devices in two orders: by speed, and the host's server first (by speed within each part);
+  // the fastest `used` of an order get the lanes.
+  std::vector<std::vector<std::pair<double, int>>> orders = {fit};
+  if (pr.platform().has_shared_server_links()) {
+    std::vector<std::pair<double, int>> near = fit;
+    std::stable_partition(near.begin(), near.end(),
+                          [&](const auto& f) { return !pr.platform().crosses_servers(host, f.second); });
+    if (near != fit) orders.push_back(std::move(near));
+  }
+  // Candidates (analytic period, lanes, devices used, lanes per device, order), the best few
+  // replayed.
+  std::vector<std::tuple<double, int, int, std::vector<int>, int>> candidates;
+  for (int o = 0; o < static_cast<int>(orders.size()); ++o) {
+    const auto& by = orders[o];
+    for (int used = 1; used <= static_cast<int>(by.size()); ++used) {
+      std::vector<double> speed;
+      for (int i = 0; i < used; ++i) speed.push_back(1.0 / by[i].first);
+      const int most = std::max({used, kMaxLanes, std::min(kLanesPerDevice * used, kMaxTasks / std::max(n, 1))});
+      for (int lanes = used; lanes <= most; ++lanes) {
+        const std::vector<int> count = deal_lanes(speed, lanes);
+        double period = 0, out = 0, in = 0;
+        for (int i = 0; i < used; ++i) {
+          period = std::max(period, count[i] * by[i].first / lanes);
+          out += count[i] * nic_out[by[i].second];
+          in += count[i] * nic_in[by[i].second];
+        }
+        period = std::max({period, out / lanes, in / lanes});
+        candidates.emplace_back(period, lanes, used, count, o);
+      }
     }
   }
   std::sort(candidates.begin(), candidates.end());
@@ -68,9 +94,9 @@ Result<SolverOutput> ReplicasSolver::run(const Problem& pr, const SolveContext& 
   int replayed = 0;
   for (size_t c = 0; c < candidates.size() && replayed < kReplayed; ++c) {
     if (!best.empty() && ctx.stopped()) break;
-    const auto& [estimate, lanes, used, count] = candidates[c];
+    const auto& [estimate, lanes, used, count, o] = candidates[c];
     std::vector<int> lane_device = lane_order(count);
-    for (int& d : lane_device) d = fit[d].second;
+    for (int& d : lane_device) d = orders[o][d].second;
     SolverOutput out;
     out.mapping.device.assign(static_cast<size_t>(lanes) * n, -1);
     out.mapping.order.assign(k, {});

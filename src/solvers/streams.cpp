@@ -15,11 +15,16 @@ double StreamLoads::max_load() const {
   double m = 0;
   for (double x : device) m = std::max(m, x);
   for (double x : link) m = std::max(m, x);
+  for (double x : nic) m = std::max(m, x);
   return m;
 }
 
 void StreamLoads::add_copy(const Platform& platform, int from, int to, double x) {
   link[static_cast<size_t>(from) * device.size() + to] += x;
+  if (platform.crosses_servers(from, to)) {
+    nic[from] += x;
+    nic[device.size() + to] += x;
+  }
   for (int d : {from, to})
     if (!platform.devices[d].overlap_comm) device[d] += x;
 }
@@ -159,6 +164,33 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
   if (!(round_us > 0) || !std::isfinite(round_us)) return std::nullopt;
   std::vector<Reservations> dev(k, Reservations(round_us));
   std::vector<Reservations> link(static_cast<size_t>(k) * k, Reservations(round_us));
+  std::vector<Reservations> nic(2 * static_cast<size_t>(k), Reservations(round_us));  // ways out, then in
+  // A copy from a to b: the earliest start >= ready free on its link (and between servers on a's
+  // way out and b's way in) in every round, reserved there; -1 when none.
+  auto place_copy = [&](int a, int b, double ready, double duration) {
+    Reservations& lk = link[static_cast<size_t>(a) * k + b];
+    if (!pr.platform().crosses_servers(a, b)) {
+      const double s = lk.earliest(ready, duration);
+      if (s >= 0) lk.reserve(s, duration);
+      return s;
+    }
+    Reservations* all[] = {&lk, &nic[a], &nic[static_cast<size_t>(k) + b]};
+    double s = ready;
+    for (int guard = 0; guard < 64; ++guard) {
+      double latest = s;
+      for (Reservations* res : all) {
+        const double t = res->earliest(latest, duration);
+        if (t < 0) return -1.0;
+        latest = std::max(latest, t);
+      }
+      if (latest <= s + 1e-9) {
+        for (Reservations* res : all) res->reserve(s, duration);
+        return s;
+      }
+      s = latest;
+    }
+    return -1.0;
+  };
   std::vector<double> start(device.size(), 0.0), end(device.size(), 0.0), ready(device.size(), 0.0);
   // Arrival of each task's inputs per (producer task, destination device): the move's end.
   std::vector<double> arrive(k, 0.0);
@@ -172,10 +204,8 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
       double r = ready[t];
       const double in = pr.input_us(v, d);
       if (in > 0) {
-        Reservations& lk = link[static_cast<size_t>(host) * k + d];
-        const double s = lk.earliest(r, in);
+        const double s = place_copy(host, d, r, in);
         if (s < 0) return std::nullopt;
-        lk.reserve(s, in);
         r = s + in;
       }
       const double c = pr.cost_us(v, d);
@@ -189,10 +219,8 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
           pr, v, d, [&](int w) { return device[l * n + w]; }, arrive);
       for (int b = 0; b < k; ++b) {
         if (arrive[b] < 0) continue;
-        Reservations& lk = link[static_cast<size_t>(d) * k + b];
-        const double ms = lk.earliest(end[t], arrive[b]);
+        const double ms = place_copy(d, b, end[t], arrive[b]);
         if (ms < 0) return std::nullopt;
-        lk.reserve(ms, arrive[b]);
         arrive[b] = ms + arrive[b];
       }
       for (int e : g.out_edges(v)) {
@@ -200,12 +228,7 @@ std::optional<Mapping> modulo_mapping(const Problem& pr, const std::vector<int>&
         ready[w] = std::max(ready[w], b == d ? end[t] : arrive[b]);
       }
       const double out = pr.output_us(v, d);
-      if (out > 0) {
-        Reservations& lk = link[static_cast<size_t>(d) * k + host];
-        const double ms = lk.earliest(end[t], out);
-        if (ms < 0) return std::nullopt;
-        lk.reserve(ms, out);
-      }
+      if (out > 0 && place_copy(d, host, end[t], out) < 0) return std::nullopt;
     }
   return mapping_of_starts(pr, device, start, round_us);
 }
@@ -258,9 +281,20 @@ std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vecto
     if (!d.overlap_comm) return std::nullopt;
   const StreamLoads loads = stream_loads(pr, device);
   if (loads.max_load() > round_us * (1 + 1e-9)) return std::nullopt;
-  std::vector<Packed> dev, link;
+  std::vector<Packed> dev, link, nic;
   for (int d = 0; d < k; ++d) dev.emplace_back(round_us, loads.device[d]);
   for (double x : loads.link) link.emplace_back(round_us, x);
+  for (double x : loads.nic) nic.emplace_back(round_us, x);
+  // A copy's start: on its link, then between servers on a's way out and b's way in (each from
+  // the last one's start: the three are not searched together, the replay decides the times).
+  auto place_copy = [&](int a, int b, double ready, double duration) {
+    double s = link[static_cast<size_t>(a) * k + b].place(ready, duration);
+    if (pr.platform().crosses_servers(a, b)) {
+      s = nic[a].place(s, duration);
+      s = nic[static_cast<size_t>(k) + b].place(s, duration);
+    }
+    return s;
+  };
   std::vector<double> start(tasks, 0.0), ready(tasks, 0.0), arrive;
   std::vector<int> need(tasks, 0);
   for (int t = 0; t < tasks; ++t) {
@@ -270,7 +304,7 @@ std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vecto
   // Host inputs leave at their lane's injection, in node order (as the replay queues them).
   for (int t = 0; t < tasks; ++t) {
     const double in = pr.input_us(t % n, device[t]);
-    if (in > 0) ready[t] = link[static_cast<size_t>(host) * k + device[t]].place(ready[t], in) + in;
+    if (in > 0) ready[t] = place_copy(host, device[t], ready[t], in) + in;
   }
   const std::vector<int> pos = topo_positions(g);
   // List scheduling: the task whose inputs arrive first (then lane, then topological position).
@@ -288,9 +322,9 @@ std::optional<Mapping> packed_modulo_mapping(const Problem& pr, const std::vecto
     tensor_moves(
         pr, v, d, [&](int w) { return device[l * n + w]; }, arrive);
     for (int b = 0; b < k; ++b)
-      if (arrive[b] >= 0) arrive[b] += link[static_cast<size_t>(d) * k + b].place(end, arrive[b]);
+      if (arrive[b] >= 0) arrive[b] += place_copy(d, b, end, arrive[b]);
     const double out = pr.output_us(v, d);
-    if (out > 0) link[static_cast<size_t>(d) * k + host].place(end, out);
+    if (out > 0) place_copy(d, host, end, out);
     for (int e : g.out_edges(v)) {
       const int w = l * n + g.edges[e].dst, b = device[w];
       ready[w] = std::max(ready[w], b == d ? end : arrive[b]);

@@ -1,7 +1,7 @@
 // libFuzzer: a tiny problem decoded from the bytes (up to 6 ops, 3 devices: zero costs,
 // forbidden devices, zero-byte and huge edges, host I/O, memory, missing links, colocation
-// groups; by a hash of the input, an idle overlap_comm-false device and host inputs on most
-// nodes) is planned by
+// groups; by a hash of the input, an idle overlap_comm-false device, host inputs on most
+// nodes, and devices spread over two or three servers whose copies share NICs) is planned by
 // every solver and checked against the exhaustive Oracle: a valid plan exactly when one exists,
 // no bound above the optimum, `optimal` only at the optimum, the exact solvers at it.
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "../support/nic_loads.hpp"
 #include "../support/oracle.hpp"
 #include "../support/steady_memory.hpp"
 #include "bytes.hpp"
@@ -39,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   unsigned hash = static_cast<unsigned>(size);
   for (std::size_t i = 0; i < size; ++i) hash = hash * 31 + data[i];
   const bool idle = hash % 5 == 0, host_most = (hash / 5) % 4 == 0;
+  const int servers = 1 + static_cast<int>((hash / 20) % 3);  // one, two or three servers
   const int n = 1 + static_cast<int>(b.next() % 5),
             k = 1 +
                 static_cast<int>(
@@ -49,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Device dev;
     dev.name = "d" + std::to_string(d);
     dev.kind = "gpu";
+    dev.server = "s" + std::to_string(d % servers);
     if (b.next() % 4 == 0) dev.memory_bytes = b.next();
     p.devices.push_back(dev);
   }
@@ -56,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Device dev;
     dev.name = "idle";
     dev.kind = "cpu";
+    dev.server = "s0";
     dev.overlap_comm = false;
     p.devices.push_back(dev);
   }
@@ -141,6 +145,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     check(static_cast<bool>(throughput_objective().validate(pr, *plan)), "throughput validator rejects the plan", name);
     check(plan->lower_bound_us <= plan->period_us * (1 + 1e-9) + 1e-9, "period bound above the period", name);
+    check(plan->period_us >= testing::nic_period_floor_us(pr, *plan) * (1 - 1e-9),
+          "period below the busiest NIC share's copies", name);
     // Memory in the steady state, by the independent sweep of the definition.
     const std::vector<double> peak = testing::brute_force_peaks(pr, *plan);
     for (int d = 0; d < pr.num_devices(); ++d)

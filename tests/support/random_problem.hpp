@@ -26,6 +26,9 @@ struct RandomSpec {
   // Devices 1 and 2 identical (cost/symmetry.hpp): device 2 takes device 1's costs, capacity
   // and links (drawn as without it, then copied; needs three devices or more).
   bool twins = false;
+  // Device d sits in server "s<d % servers>": copies between servers share each end's NIC
+  // (Platform::crosses_servers) in the throughput objective's steady state.
+  int servers = 1;
 };
 
 inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
@@ -38,6 +41,7 @@ inline Problem random_problem(std::uint64_t seed, const RandomSpec& spec = {}) {
     dev.name = "d" + std::to_string(d);
     dev.kind = d == 0 ? "cpu" : "gpu";
     if (spec.memory) dev.memory_bytes = 100 + 200 * u(rng);
+    dev.server = "s" + std::to_string(d % std::max(1, spec.servers));
     p.devices.push_back(dev);
   }
   p.host = 0;

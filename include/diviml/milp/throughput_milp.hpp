@@ -31,6 +31,10 @@ ThroughputMilp build_throughput_milp(const Problem& problem, int lanes, const st
 // period LP bound.
 void add_copy_occupancy(const Problem& problem, std::vector<std::vector<std::pair<int, double>>>& device_load,
                         const std::vector<std::vector<std::pair<int, double>>>& link_load);
+// Appends 2k rows to the pair rows (a * k + b): each device's way out of its server (k * k + a)
+// and way in (k * k + k + b), holding the terms of every pair that crosses servers
+// (Platform::crosses_servers; docs/cost-model.md). Call after add_copy_occupancy.
+void add_nic_loads(const Problem& problem, std::vector<std::vector<std::pair<int, double>>>& link_load);
 // The lane-by-node devices of a solution.
 std::vector<int> devices_from_solution(const Problem& problem, const ThroughputMilp& milp,
                                        const std::vector<double>& x);

@@ -60,6 +60,16 @@ double period_lower_bound_us(const Problem& problem, double lp_time_limit_s);
 // 0 (no bound) when the model would exceed 100,000 columns or rows (tens of devices).
 double copy_lp_bound_us(const Problem& problem, double time_limit_s);
 
+// The copies' LP with devices gathered by server (where a platform has servers with shared
+// links between them, docs/cost-model.md): per node and device a share, as above; per producer
+// and ordered pair of servers the share of inputs whose tensor crosses, priced at the least
+// copy between their devices; every server's copies out (in) at most its device count x the
+// period (each copy between servers holds one of its devices' ways out and in), with the
+// devices' compute, host links and ways of the LP above. Small where the device-level LP is too
+// large to build (six-srv's 29 devices: 6 servers). 0 without shared server links, or beyond
+// 100,000 columns or rows.
+double server_copy_lp_bound_us(const Problem& problem, double time_limit_s);
+
 // That LP: its bound and, when it was solved to optimality, its shares (node * k + device;
 // empty otherwise), which heuristics round into lanes.
 struct PeriodLp {

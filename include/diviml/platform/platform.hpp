@@ -42,6 +42,11 @@ class Platform {
   std::string name;
   std::vector<Device> devices;
   int host = 0;  // index of the host device
+  // Copies between devices of different servers go through each device's share of its server's
+  // NICs (docs/cost-model.md, "Links between servers"): in the throughput objective's steady
+  // state a device sends one such copy at a time and receives one at a time, whatever the
+  // peers. false ("server_links": "dedicated"): every pair of devices is its own link.
+  bool shared_server_links = true;
 
   int num_devices() const { return static_cast<int>(devices.size()); }
   int find(const std::string& device_name) const;  // -1 when absent
@@ -54,10 +59,21 @@ class Platform {
   // Transfer time in microseconds; +inf when the pair cannot communicate; 0 when a == b.
   double transfer_us(int a, int b, double bytes) const;
 
+  // Whether a copy from a to b passes through both ends' NIC shares (different servers, and
+  // the platform's server links are shared).
+  bool crosses_servers(int a, int b) const {
+    if (!shared_server_links || a == b) return false;
+    if (server_index_.size() == devices.size()) return server_index_[a] != server_index_[b];
+    return devices[a].server != devices[b].server;
+  }
+  // Whether any two devices sit in different servers with shared links between them.
+  bool has_shared_server_links() const;
+
   // Checks names, host, specs; sizes the link table. Call after editing devices.
   Status finalize();
 
  private:
+  std::vector<int> server_index_;           // per device: its server's index (set by finalize)
   std::vector<std::optional<Link>> links_;  // row-major num_devices^2
   std::optional<Link> default_link_;
 };

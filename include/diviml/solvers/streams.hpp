@@ -16,18 +16,25 @@ namespace diviml {
 
 // Busy time per round of R inputs of every resource a mapping uses: each device's compute,
 // each ordered device pair's link (a producer's tensor counted once per destination device,
-// its largest edge there; host inputs and outputs on the host's links). The pipeline cannot
-// run faster than the busiest resource: period >= max load / R.
+// its largest edge there; host inputs and outputs on the host's links), and each device's way
+// out of and into its server (its NIC share: copies between servers, whatever the peer). The
+// pipeline cannot run faster than the busiest resource: period >= max load / R.
 struct StreamLoads {
   std::vector<double> device;  // per device
   std::vector<double> link;    // per ordered pair from * k + to
-  explicit StreamLoads(int devices = 0) : device(devices, 0.0), link(static_cast<size_t>(devices) * devices, 0.0) {}
+  std::vector<double> nic;     // per device: its way out (d), then its way in (k + d)
+  explicit StreamLoads(int devices = 0)
+      : device(devices, 0.0), link(static_cast<size_t>(devices) * devices, 0.0), nic(2 * devices, 0.0) {}
   double max_load() const;
-  // Resource r: devices first, then links (size() of them in all).
-  size_t size() const { return device.size() + link.size(); }
-  double at(size_t r) const { return r < device.size() ? device[r] : link[r - device.size()]; }
-  // A copy of x us from `from` to `to` occupies its link, and each end whose copies do not
-  // overlap compute (overlap_comm false).
+  // Resource r: devices first, then links, then NIC shares (size() of them in all).
+  size_t size() const { return device.size() + link.size() + nic.size(); }
+  double at(size_t r) const {
+    if (r < device.size()) return device[r];
+    r -= device.size();
+    return r < link.size() ? link[r] : nic[r - link.size()];
+  }
+  // A copy of x us from `from` to `to` occupies its link, each end whose copies do not overlap
+  // compute (overlap_comm false), and between servers the sender's way out and receiver's way in.
   void add_copy(const Platform& platform, int from, int to, double x);
 };
 // The tensor moves of producer `node` on device `from`, into `to` (resized to the devices): per

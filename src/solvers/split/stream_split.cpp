@@ -24,6 +24,7 @@ std::pair<double, double> score_of(const Problem& pr, const std::vector<int>& de
   double sq = 0;
   for (double x : s.device) sq += x * x;
   for (double x : s.link) sq += x * x;
+  for (double x : s.nic) sq += x * x;
   return {s.max_load(), sq};
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
 
 #include "diviml/io/json_io.hpp"
 #include "diviml/objective/throughput.hpp"
@@ -533,4 +534,102 @@ TEST(Throughput, TheValidatorHoldsTheSteadyStateToMemory) {
     }
     EXPECT_TRUE(throughput_objective().validate(tight, *p)) << name;
   }
+}
+
+namespace {
+
+// x on A feeds y on B and z on C (each only runs there), 4 us over every link; A is the host.
+// `servers`: A's, B's and C's servers; `extra`: more platform fields.
+Problem fan_out(const std::string& a, const std::string& b, const std::string& c, const std::string& extra = "") {
+  return inline_problem(
+      R"({"nodes": [{"id": "x", "cost_us": {"A": 1, "B": null, "C": null}},
+          {"id": "y", "cost_us": {"A": null, "B": 1, "C": null}}, {"id": "z", "cost_us": {"A": null, "B": null, "C": 1}}],
+        "edges": [{"src": "x", "dst": "y", "bytes": 8}, {"src": "x", "dst": "z", "bytes": 8}]})",
+      R"({"host": "A", )" + extra + R"("devices": [{"name": "A", "kind": "gpu", "server": ")" + a +
+          R"("}, {"name": "B", "kind": "gpu", "server": ")" + b + R"("}, {"name": "C", "kind": "gpu", "server": ")" +
+          c + R"("}], "default_link": {"latency_us": 4, "bandwidth_gbps": 1e9}})");
+}
+
+Mapping fan_out_mapping() { return Mapping{{0, 1, 2}, {{0}, {1}, {2}}}; }
+
+}  // namespace
+
+// Copies between servers pass each device's share of its server's NICs (docs/cost-model.md): A
+// sends x's tensor to B and to C, 4 us each. Within one server, or with dedicated links between
+// servers, the two links work at once: a period of 4 us, one input 1 + 4 + 1 = 6 us. With B and
+// C on other servers, A's way out carries both copies one after the other: 8 us per round, and
+// the second copy waits for the first (latency 1 + 4 + 4 + 1 = 10 us). With only C away, A's
+// way out carries one copy: 4 us.
+TEST(PipelineReplay, CopiesBetweenServersShareTheSendersWayOut) {
+  struct Case {
+    Problem pr;
+    double period, latency;
+  } cases[] = {
+      {fan_out("s0", "s0", "s0"), 4, 6},
+      {fan_out("s0", "s1", "s2"), 8, 10},
+      {fan_out("s0", "s1", "s1"), 8, 10},
+      {fan_out("s0", "s0", "s1"), 4, 6},
+      {fan_out("s0", "s1", "s2", R"("server_links": "dedicated", )"), 4, 6},
+  };
+  for (const Case& c : cases) {
+    auto plan = pipeline_replay(c.pr, fan_out_mapping());
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_NEAR(plan->period_us, c.period, 1e-5);
+    EXPECT_NEAR(plan->latency_us, c.latency, 1e-5);
+    EXPECT_TRUE(throughput_objective().validate(c.pr, *plan));
+    // The bound sees the way out too: every placement is forced, so it is the period.
+    EXPECT_NEAR(period_lower_bound_us(c.pr, 10), c.period, 1e-5);
+  }
+}
+
+// The receiver's way in likewise: y on B and z on C both send to w on A.
+TEST(PipelineReplay, CopiesBetweenServersShareTheReceiversWayIn) {
+  auto problem = [](const std::string& b, const std::string& c) {
+    return inline_problem(
+        R"({"nodes": [{"id": "y", "cost_us": {"A": null, "B": 1, "C": null}},
+            {"id": "z", "cost_us": {"A": null, "B": null, "C": 1}}, {"id": "w", "cost_us": {"A": 1, "B": null, "C": null}}],
+          "edges": [{"src": "y", "dst": "w", "bytes": 8}, {"src": "z", "dst": "w", "bytes": 8}]})",
+        R"({"host": "A", "devices": [{"name": "A", "kind": "gpu", "server": "s0"}, {"name": "B", "kind": "gpu",
+          "server": ")" +
+            b + R"("}, {"name": "C", "kind": "gpu", "server": ")" + c +
+            R"("}], "default_link": {"latency_us": 4, "bandwidth_gbps": 1e9}})");
+  };
+  const Mapping m{{1, 2, 0}, {{2}, {0}, {1}}};
+  for (const auto& [b, c, period] :
+       {std::tuple<std::string, std::string, double>{"s0", "s0", 4.0}, {"s1", "s2", 8.0}, {"s0", "s2", 4.0}}) {
+    const Problem pr = problem(b, c);
+    auto plan = pipeline_replay(pr, m);
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_NEAR(plan->period_us, period, 1e-5) << b << " " << c;
+    EXPECT_NEAR(period_lower_bound_us(pr, 10), period, 1e-5) << b << " " << c;
+    // Every throughput solver finds the one decision there is, and proves it.
+    SolveHooks hooks;
+    hooks.objective = &throughput_objective();
+    auto best = solve("auto", pr, {}, hooks);
+    ASSERT_TRUE(best) << best.error().message;
+    EXPECT_NEAR(best->period_us, period, 1e-4);
+    EXPECT_EQ(best->status, PlanStatus::kOptimal);
+  }
+}
+
+TEST(PlatformFile, ServerLinksAreSharedOrDedicatedAndNothingElse) {
+  auto bad = parse_platform(R"({"format": "diviml.platform/1", "server_links": "fast",
+      "devices": [{"name": "A", "kind": "cpu"}]})",
+                            "p.json");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("server_links"), std::string::npos) << bad.error().message;
+  auto dedicated = parse_platform(R"({"format": "diviml.platform/1", "server_links": "dedicated",
+      "devices": [{"name": "A", "kind": "cpu", "server": "s0"}, {"name": "B", "kind": "gpu", "server": "s1"}]})",
+                                  "p.json");
+  ASSERT_TRUE(dedicated) << dedicated.error().message;
+  EXPECT_FALSE(dedicated->crosses_servers(0, 1));
+  auto again = parse_platform(platform_to_json(*dedicated), "q.json");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->shared_server_links);
+  auto shared = parse_platform(R"({"format": "diviml.platform/1",
+      "devices": [{"name": "A", "kind": "cpu", "server": "s0"}, {"name": "B", "kind": "gpu", "server": "s1"}]})",
+                               "p.json");
+  ASSERT_TRUE(shared) << shared.error().message;
+  EXPECT_TRUE(shared->crosses_servers(0, 1));
+  EXPECT_FALSE(shared->crosses_servers(0, 0));
 }
