@@ -135,7 +135,12 @@ Status steady_memory_fits(const Problem& pr, const Plan& plan) {
 double copy_lp_bound_us(const Problem& pr, double time_limit_s) { return period_lp(pr, time_limit_s).bound_us; }
 
 double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
-  if (time_limit_s <= 0 || !pr.platform().has_shared_server_links()) return 0.0;
+  return server_period_lp(pr, time_limit_s).bound_us;
+}
+
+PeriodLp server_period_lp(const Problem& pr, double time_limit_s) {
+  PeriodLp lp;
+  if (time_limit_s <= 0 || !pr.platform().has_shared_server_links()) return lp;
   const Graph& g = pr.graph();
   const Platform& pf = pr.platform();
   const int n = pr.num_nodes(), k = pr.num_devices(), host = pf.host;
@@ -156,7 +161,7 @@ double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
     if (!consumers[u].empty()) columns += static_cast<double>(servers) * (servers - 1);
     rows += 2.0 * servers * consumers[u].size();
   }
-  if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return 0.0;
+  if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return lp;
   MilpModel m;
   const int period = m.add_var(0, kInf, 1.0, false, "P");
   std::vector<int> x(static_cast<size_t>(n) * k, -1);
@@ -172,7 +177,7 @@ double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
       if (in > 0) link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
       if (out > 0) link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
     }
-    if (one.empty()) return 0.0;
+    if (one.empty()) return lp;
     m.add_row(std::move(one), 1, 1);
   }
   add_copy_occupancy(pr, device_load, link_load);
@@ -233,8 +238,14 @@ double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
   opt.relax = true;
   opt.time_limit_s = time_limit_s;
   auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->row_duals.empty()) return 0.0;
-  return std::max(0.0, lagrangian_bound(m, r->row_duals));
+  if (!r || r->row_duals.empty()) return lp;
+  lp.bound_us = std::max(0.0, lagrangian_bound(m, r->row_duals));
+  if (static_cast<int>(r->x.size()) == m.num_vars()) {
+    lp.share.assign(static_cast<size_t>(n) * k, 0.0);
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i] >= 0) lp.share[i] = std::clamp(r->x[x[i]], 0.0, 1.0);
+  }
+  return lp;
 }
 
 PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {

@@ -136,14 +136,20 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   // baseline's plans; replicas by speed over 1..4 lanes (devices ranked by their whole-model
   // compute; a device that cannot run a node still starts with it, the search moves it away
   // when it can).
-  const PeriodLp lp = period_lp(pr, std::min(ctx.seconds_left() / 10, ctx.options.bound_lp_time_s), false);
-  if (!lp.share.empty()) {
+  // Where copies between servers share NICs, the LP by server sees them (the LP without copies
+  // spreads ops over every server as if tensors crossed for free): its shares start first.
+  const double lp_s = std::min(ctx.seconds_left() / 10, ctx.options.bound_lp_time_s);
+  std::vector<std::pair<std::string, PeriodLp>> lps;
+  if (pr.platform().has_shared_server_links()) lps.emplace_back("period LP by server", server_period_lp(pr, lp_s));
+  lps.emplace_back("period LP", period_lp(pr, lp_s, false));
+  std::vector<std::pair<std::string, std::vector<int>>> rounded;
+  for (const auto& [what, lp] : lps) {
+    if (lp.share.empty()) continue;
     std::vector<int> counts{1, 2, 4, k};
     std::sort(counts.begin(), counts.end());
     counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
-    std::vector<std::pair<std::string, std::vector<int>>> rounded;
     for (int lanes : counts)
-      rounded.emplace_back("period LP rounded into " + std::to_string(lanes) + " lane(s)",
+      rounded.emplace_back(what + " rounded into " + std::to_string(lanes) + " lane(s)",
                            round_shares(pr, lp.share, lanes, false));
     // By classes of identical devices, where there are some: as many lanes as devices, and
     // twice, up to kMaxClassTasks tasks (the descents from them are long: on DenseNet-121 on
@@ -151,10 +157,10 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
     if (!identical_groups(pr).empty())
       for (int lanes : {k, 2 * k})
         if (static_cast<long>(lanes) * n <= kMaxClassTasks)
-          rounded.emplace_back("period LP rounded by device class into " + std::to_string(lanes) + " lane(s)",
+          rounded.emplace_back(what + " rounded by device class into " + std::to_string(lanes) + " lane(s)",
                                round_shares(pr, lp.share, lanes, true));
-    starts.insert(starts.begin(), rounded.begin(), rounded.end());
   }
+  starts.insert(starts.begin(), rounded.begin(), rounded.end());
   for (const Solver* solver : {static_cast<const Solver*>(&stages_), static_cast<const Solver*>(&replicas_)}) {
     auto o = shared_run(*solver, pr, ctx.within(ctx.seconds_left() / 4));
     if (o) starts.emplace_back(solver->name(), o->mapping.device);

@@ -77,6 +77,8 @@ struct PeriodLp {
   std::vector<double> share;
 };
 PeriodLp period_lp(const Problem& problem, double time_limit_s, bool copies = true);
+// The copies' LP by server (server_copy_lp_bound_us), with its shares likewise.
+PeriodLp server_period_lp(const Problem& problem, double time_limit_s);
 
 // Weights resident per device for a lane-by-node device choice (task = lane * n + node): a
 // node's weights once per device that runs it in any lane.
