@@ -1,10 +1,11 @@
 """How much a throughput plan asks of each device's links to other servers (issue 43).
 
-The steady-state model gives every pair of devices on different servers a link of its own (at
-the fair share of the servers' NICs, docs/platforms.md), so a device may send to many remote
-devices at once, each at its full share. This prints, per device, the time its transfers to
-(and from) other servers take per round of the plan (lanes x period), over the round: above 1,
-the device's share of a NIC, taken as one resource, could not carry them at the plan's period.
+This prints, per device, the time its transfers to (and from) other servers take per round of
+the plan (lanes x period), over the round: above 1, the device's share of a NIC, taken as one
+resource, could not carry them at the plan's period. Plans made with the platform's
+`"server_links": "shared"` (the default, docs/cost-model.md) are at most 1 by construction; it
+was written to measure plans of the model before that rule (or of `"dedicated"`), where every
+pair of devices on different servers had a link of its own.
 
     python3 bench/nic_load.py PLAN.json PLATFORM.json [--top N]
 """
