@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -132,6 +133,74 @@ Status steady_memory_fits(const Problem& pr, const Plan& plan) {
   return {};
 }
 
+namespace {
+
+using LoadRows = std::vector<std::vector<std::pair<int, double>>>;
+
+// What the period LPs share: the period column P, a share column per node and device it can
+// run on (x[v * k + d], -1 elsewhere) with every node's shares summing to 1, and the load rows
+// of each device's compute and of the host's links' transfers (pairs a * k + b), which the LP
+// may add to before solve_share_model closes them. nullopt when some node runs nowhere.
+struct ShareModel {
+  MilpModel m;
+  int period = -1;
+  std::vector<int> x;
+  LoadRows device_load, link_load;
+};
+
+std::optional<ShareModel> share_model(const Problem& pr) {
+  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  ShareModel s;
+  s.period = s.m.add_var(0, kInf, 1.0, false, "P");
+  s.x.assign(static_cast<size_t>(n) * k, -1);
+  s.device_load.resize(k);
+  s.link_load.resize(static_cast<size_t>(k) * k);
+  for (int v = 0; v < n; ++v) {
+    std::vector<std::pair<int, double>> one;
+    for (int d = 0; d < k; ++d) {
+      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
+      if (!pr.can_run(v, d) || !std::isfinite(in) || !std::isfinite(out)) continue;
+      const int c = s.x[static_cast<size_t>(v) * k + d] = s.m.add_var(0, 1, 0, false);
+      one.push_back({c, 1.0});
+      s.device_load[d].push_back({c, pr.cost_us(v, d)});
+      if (in > 0) s.link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
+      if (out > 0) s.link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
+    }
+    if (one.empty()) return std::nullopt;
+    s.m.add_row(std::move(one), 1, 1);
+  }
+  return s;
+}
+
+// Closes the load rows (copies occupying their ends, the ways between servers, each row at
+// most the period) and solves the relaxation: the Lagrangian bound at its row prices (sound at
+// any time limit), and the shares when the LP has a solution.
+PeriodLp solve_share_model(const Problem& pr, ShareModel& s, double time_limit_s) {
+  PeriodLp lp;
+  add_copy_occupancy(pr, s.device_load, s.link_load);
+  add_nic_loads(pr, s.link_load);
+  for (LoadRows* rows : {&s.device_load, &s.link_load})
+    for (auto& row : *rows) {
+      if (row.empty()) continue;
+      row.push_back({s.period, -1.0});
+      s.m.add_row(std::move(row), -kInf, 0);
+    }
+  MilpOptions opt;
+  opt.relax = true;
+  opt.time_limit_s = time_limit_s;
+  auto r = make_cbc_backend()->solve(s.m, opt);
+  if (!r || r->row_duals.empty()) return lp;
+  lp.bound_us = std::max(0.0, lagrangian_bound(s.m, r->row_duals));
+  if (static_cast<int>(r->x.size()) == s.m.num_vars()) {
+    lp.share.assign(s.x.size(), 0.0);
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (s.x[i] >= 0) lp.share[i] = std::clamp(r->x[s.x[i]], 0.0, 1.0);
+  }
+  return lp;
+}
+
+}  // namespace
+
 double copy_lp_bound_us(const Problem& pr, double time_limit_s) { return period_lp(pr, time_limit_s).bound_us; }
 
 double server_copy_lp_bound_us(const Problem& pr, double time_limit_s) {
@@ -143,7 +212,7 @@ PeriodLp server_period_lp(const Problem& pr, double time_limit_s) {
   if (time_limit_s <= 0 || !pr.platform().has_shared_server_links()) return lp;
   const Graph& g = pr.graph();
   const Platform& pf = pr.platform();
-  const int n = pr.num_nodes(), k = pr.num_devices(), host = pf.host;
+  const int n = pr.num_nodes(), k = pr.num_devices();
   // Servers: the classes of "does not cross" (Platform::crosses_servers).
   std::vector<int> server(k, -1);
   int servers = 0;
@@ -162,26 +231,11 @@ PeriodLp server_period_lp(const Problem& pr, double time_limit_s) {
     rows += 2.0 * servers * consumers[u].size();
   }
   if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return lp;
-  MilpModel m;
-  const int period = m.add_var(0, kInf, 1.0, false, "P");
-  std::vector<int> x(static_cast<size_t>(n) * k, -1);
-  std::vector<std::vector<std::pair<int, double>>> device_load(k), link_load(static_cast<size_t>(k) * k);
-  for (int v = 0; v < n; ++v) {
-    std::vector<std::pair<int, double>> one;
-    for (int d = 0; d < k; ++d) {
-      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
-      if (!pr.can_run(v, d) || !std::isfinite(in) || !std::isfinite(out)) continue;
-      const int c = x[static_cast<size_t>(v) * k + d] = m.add_var(0, 1, 0, false);
-      one.push_back({c, 1.0});
-      device_load[d].push_back({c, pr.cost_us(v, d)});
-      if (in > 0) link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
-      if (out > 0) link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
-    }
-    if (one.empty()) return lp;
-    m.add_row(std::move(one), 1, 1);
-  }
-  add_copy_occupancy(pr, device_load, link_load);
-  add_nic_loads(pr, link_load);
+  std::optional<ShareModel> built = share_model(pr);
+  if (!built) return lp;
+  ShareModel& sm = *built;
+  MilpModel& m = sm.m;
+  const std::vector<int>& x = sm.x;
   // Per server, the ways out and in of all its devices together: at most size x P per round.
   std::vector<std::vector<std::pair<int, double>>> way_out(servers), way_in(servers);
   std::vector<int> mv(static_cast<size_t>(servers) * servers);
@@ -221,38 +275,21 @@ PeriodLp server_period_lp(const Problem& pr, double time_limit_s) {
         m.add_row(std::move(in), 0, kInf);
       }
   }
-  for (auto* loads : {&device_load, &link_load})
-    for (auto& row : *loads) {
-      if (row.empty()) continue;
-      row.push_back({period, -1.0});
-      m.add_row(std::move(row), -kInf, 0);
-    }
   for (int s = 0; s < servers; ++s)
     for (auto* ways : {&way_out, &way_in}) {
       auto& row = (*ways)[s];
       if (row.empty()) continue;
-      row.push_back({period, -static_cast<double>(size[s])});
+      row.push_back({sm.period, -static_cast<double>(size[s])});
       m.add_row(std::move(row), -kInf, 0);
     }
-  MilpOptions opt;
-  opt.relax = true;
-  opt.time_limit_s = time_limit_s;
-  auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->row_duals.empty()) return lp;
-  lp.bound_us = std::max(0.0, lagrangian_bound(m, r->row_duals));
-  if (static_cast<int>(r->x.size()) == m.num_vars()) {
-    lp.share.assign(static_cast<size_t>(n) * k, 0.0);
-    for (size_t i = 0; i < x.size(); ++i)
-      if (x[i] >= 0) lp.share[i] = std::clamp(r->x[x[i]], 0.0, 1.0);
-  }
-  return lp;
+  return solve_share_model(pr, sm, time_limit_s);
 }
 
 PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
   PeriodLp lp;
   if (time_limit_s <= 0) return lp;
   const Graph& g = pr.graph();
-  const int n = pr.num_nodes(), k = pr.num_devices(), host = pr.platform().host;
+  const int n = pr.num_nodes(), k = pr.num_devices();
   std::vector<std::vector<int>> consumers(copies ? n : 0);
   if (copies) {
     // Size first: a move column per producer and device pair, two rows per (producer,
@@ -266,24 +303,11 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
     }
     if (columns > kMaxCopyLpColumns || rows > kMaxCopyLpRows) return lp;
   }
-  MilpModel m;
-  const int period = m.add_var(0, kInf, 1.0, false, "P");
-  std::vector<int> x(static_cast<size_t>(n) * k, -1);
-  std::vector<std::vector<std::pair<int, double>>> device_load(k), link_load(static_cast<size_t>(k) * k);
-  for (int v = 0; v < n; ++v) {
-    std::vector<std::pair<int, double>> one;
-    for (int d = 0; d < k; ++d) {
-      const double in = pr.input_us(v, d), out = pr.output_us(v, d);
-      if (!pr.can_run(v, d) || !std::isfinite(in) || !std::isfinite(out)) continue;
-      const int c = x[static_cast<size_t>(v) * k + d] = m.add_var(0, 1, 0, false);
-      one.push_back({c, 1.0});
-      device_load[d].push_back({c, pr.cost_us(v, d)});
-      if (in > 0) link_load[static_cast<size_t>(host) * k + d].push_back({c, in});
-      if (out > 0) link_load[static_cast<size_t>(d) * k + host].push_back({c, out});
-    }
-    if (one.empty()) return lp;  // nowhere to run: the other bounds and the solvers say so
-    m.add_row(std::move(one), 1, 1);
-  }
+  std::optional<ShareModel> built = share_model(pr);
+  if (!built) return lp;  // nowhere to run: the other bounds and the solvers say so
+  ShareModel& sm = *built;
+  MilpModel& m = sm.m;
+  const std::vector<int>& x = sm.x;
   auto at = [&](int v, int d) { return x[static_cast<size_t>(v) * k + d]; };
   std::vector<int> mv(static_cast<size_t>(k) * k);
   for (int u = 0; copies && u < n; ++u) {
@@ -302,7 +326,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
           continue;
         }
         const int c = mv[static_cast<size_t>(a) * k + b] = m.add_var(0, 1, 0, false);
-        if (price > 0) link_load[static_cast<size_t>(a) * k + b].push_back({c, price});
+        if (price > 0) sm.link_load[static_cast<size_t>(a) * k + b].push_back({c, price});
       }
     }
     // Per consumer w: the share of u on a whose w is elsewhere leaves a; the share of w on b
@@ -328,26 +352,7 @@ PeriodLp period_lp(const Problem& pr, double time_limit_s, bool copies) {
         }
       }
   }
-  add_copy_occupancy(pr, device_load, link_load);
-  add_nic_loads(pr, link_load);
-  for (auto* rows : {&device_load, &link_load})
-    for (auto& row : *rows) {
-      if (row.empty()) continue;
-      row.push_back({period, -1.0});
-      m.add_row(std::move(row), -kInf, 0);
-    }
-  MilpOptions opt;
-  opt.relax = true;
-  opt.time_limit_s = time_limit_s;
-  auto r = make_cbc_backend()->solve(m, opt);
-  if (!r || r->row_duals.empty()) return lp;
-  lp.bound_us = std::max(0.0, lagrangian_bound(m, r->row_duals));
-  if (static_cast<int>(r->x.size()) == m.num_vars()) {
-    lp.share.assign(static_cast<size_t>(n) * k, 0.0);
-    for (size_t i = 0; i < x.size(); ++i)
-      if (x[i] >= 0) lp.share[i] = std::clamp(r->x[x[i]], 0.0, 1.0);
-  }
-  return lp;
+  return solve_share_model(pr, sm, time_limit_s);
 }
 
 namespace {
