@@ -239,22 +239,25 @@ PeriodLp server_period_lp(const Problem& pr, double time_limit_s) {
   // Per server, the ways out and in of all its devices together: at most size x P per round.
   std::vector<std::vector<std::pair<int, double>>> way_out(servers), way_in(servers);
   std::vector<int> mv(static_cast<size_t>(servers) * servers);
+  std::vector<double> price(static_cast<size_t>(servers) * servers);
   for (int u = 0; u < n; ++u) {
     if (consumers[u].empty()) continue;
     // mv[s][t]: the share of inputs whose tensor u leaves server s for server t, at its least
     // price between any of their devices (-1: no pair of theirs has a link).
     std::fill(mv.begin(), mv.end(), -1);
+    std::fill(price.begin(), price.end(), kInf);
+    for (int a = 0; a < k; ++a)
+      for (int b = 0; b < k; ++b) {
+        if (server[a] == server[b]) continue;
+        double& p = price[static_cast<size_t>(server[a]) * servers + server[b]];
+        for (int e : g.out_edges(u)) p = std::min(p, pr.comm_us(e, a, b));
+      }
     for (int s = 0; s < servers; ++s)
       for (int t = 0; t < servers; ++t) {
-        if (s == t) continue;
-        double price = kInf;
-        for (int a = 0; a < k; ++a)
-          for (int b = 0; b < k; ++b)
-            if (server[a] == s && server[b] == t)
-              for (int e : g.out_edges(u)) price = std::min(price, pr.comm_us(e, a, b));
-        if (!std::isfinite(price)) continue;
+        const double p = price[static_cast<size_t>(s) * servers + t];
+        if (s == t || !std::isfinite(p)) continue;
         const int c = mv[static_cast<size_t>(s) * servers + t] = m.add_var(0, 1, 0, false);
-        if (price > 0) way_out[s].push_back({c, price}), way_in[t].push_back({c, price});
+        if (p > 0) way_out[s].push_back({c, p}), way_in[t].push_back({c, p});
       }
     // Per consumer w and server s: the share of u in s whose w is elsewhere leaves s, the share
     // of w in s whose u is elsewhere arrives in s (a relaxation of the per-device rows).

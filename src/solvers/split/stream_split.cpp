@@ -22,9 +22,7 @@ namespace {
 std::pair<double, double> score_of(const Problem& pr, const std::vector<int>& device) {
   const StreamLoads s = stream_loads(pr, device);
   double sq = 0;
-  for (double x : s.device) sq += x * x;
-  for (double x : s.link) sq += x * x;
-  for (double x : s.nic) sq += x * x;
+  for (size_t r = 0; r < s.size(); ++r) sq += s.at(r) * s.at(r);
   return {s.max_load(), sq};
 }
 
