@@ -170,8 +170,6 @@ void fill_stages(Model& m, ServePipeline& p, const std::vector<Group>& groups, c
   }
 }
 
-constexpr int kPrefillBatches[] = {1, 2, 4, 8};
-
 // Prefill pipelines: the most prompts per second whose one batch's time meets the TTFT.
 PipelineOutcome prefill_pipeline(Model& m, const PipelineSpec& spec) {
   PipelineOutcome out;
@@ -244,7 +242,9 @@ PipelineOutcome decode_pipeline(Model& m, const PipelineSpec& spec) {
     Timing dec, pre;
   };
   double best_tokens = 0;
-  const std::vector<int> bps = colocated ? std::vector<int>{1, 2, 4} : std::vector<int>{0};
+  const std::vector<int> bps =
+      colocated ? std::vector<int>(std::begin(kColocatedPrefillBatches), std::end(kColocatedPrefillBatches))
+                : std::vector<int>{0};
   for (int bp : bps) {
     std::optional<Chain> pre;
     if (colocated) {

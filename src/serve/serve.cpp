@@ -85,6 +85,8 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
   res.weights_bytes = m.weights_bytes();
   res.kv_bytes_per_token = m.kv_token_layer_bytes * m.layers;
   res.baselines = serve_detail::baselines(m);
+  // The bound first (up to a second on the bundled fleets): the search gets what time is left.
+  res.bound_tokens_per_s = serve_detail::tokens_bound(m);
   double least_tpot = kInf, least_ttft = kInf;
   // The plans' replays take the last part of the time (0.1 to 0.8 s on the bundled fleets, about
   // 40 ms a pipeline).
@@ -113,7 +115,6 @@ Result<ServeResult> plan_serving(const Platform& platform, const ServeRequest& r
     return internal_error("serve: the plans of the layout found miss the objectives (TPOT " + ms(best.tpot_us) +
                           ", TTFT " + ms(best.ttft_us) + ")");
   res.layout = std::move(best);
-  res.bound_tokens_per_s = serve_detail::tokens_bound(m);
   // A proof is a promise: nothing found may beat it.
   for (const ServeLayout* l : {&res.layout}) {
     if (l->tokens_per_s > res.bound_tokens_per_s * (1 + 1e-9))

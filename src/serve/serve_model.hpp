@@ -85,6 +85,11 @@ class Model {
 // The per-GPU cost of each node of `graph` on a group (tensor_parallel_op_us with its in-edges).
 double node_us(const Graph& graph, int node, int tp, const GpuClass& cls);
 
+// The prompts a prefill pipeline, and a colocated one (each pass pauses its decode steps),
+// prefills at once: the bound (bound.cpp) takes the least time per prompt over them.
+inline constexpr int kPrefillBatches[] = {1, 2, 4, 8};
+inline constexpr int kColocatedPrefillBatches[] = {1, 2, 4};
+
 // A pipeline to evaluate: its role, its groups in order, and (baselines) fixed layers per group.
 struct PipelineSpec {
   ServeRole role = ServeRole::kColocated;

@@ -140,6 +140,10 @@ TEST(ServeOracle, RandomTinyFleets) {
   EXPECT_GE(instances, 80);
   EXPECT_GE(met, 30);
   EXPECT_GE(found_best, met * 9 / 10);
+  // Pipelines as units (micro-batches reading their caches, whole GPUs, prefill pipelines that
+  // hold the weights) is the least part on a third of these fleets or more (62 of 87 when
+  // written; 1 before it knew micro-batches and prefill).
+  EXPECT_GE(binds[3] * 3, met) << "the pipelines part of the bound has loosened";
   std::printf(
       "serve oracle: the least part of the bound: fluid %d, fluid with the TPOT %d, TPOT and KV %d, "
       "pipelines %d\n",
