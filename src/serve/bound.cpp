@@ -16,6 +16,7 @@
 // (tpot_memory_bound) and pipelines as units (pipeline_bound) give three more; the result is the
 // least of the four.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -211,10 +212,17 @@ std::vector<double> packing_duals(const std::vector<Column>& cols, const std::ve
 // One cell of (N, m, T): what a pipeline in it yields at most, and per layer on each model its GPU
 // use and its least chain time.
 struct Cell {
-  double value = 0, budget = 0;     // tokens per second; chain time for the layers
-  std::vector<double> r, tau, cap;  // per layer on each model: GPUs (memory or time), chain time
+  double value = 0, budget = 0;        // tokens per second; chain time for the layers
+  std::vector<double> r, tau, cap;     // per layer on each model, the least over its TP degrees: GPUs
+                                       // (memory or time) and chain time; and the GPUs that hold them
+  std::vector<double> sub_r, sub_tau;  // the same per TP degree of each model (Sub)
   enum Role { kDecode, kColocated, kPrefill } role = kDecode;
   double supply = 0;  // prefill: layer-prompts per second it gives at most
+};
+
+// A TP degree of a GPU model: its groups' layers cost what they cost at that degree.
+struct Sub {
+  int model = 0, tp = 1;
 };
 
 // The least sum_d c_d n_d over {sum n = L, 0 <= n <= cap, tau . n <= budget} (a feasible cell):
@@ -222,10 +230,10 @@ struct Cell {
 // the LP's value (and any of which is at most it).
 double least_use(const Cell& cell, const std::vector<double>& c, double L) {
   const int K = static_cast<int>(c.size());
+  std::vector<int> order(K);
   auto dual = [&](double mu) {
-    int order[16];
-    for (int d = 0; d < K; ++d) order[d] = d;
-    std::sort(order, order + K, [&](int a, int b) {
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
       const double ka = c[a] + mu * cell.tau[a], kb = c[b] + mu * cell.tau[b];
       return ka != kb ? ka < kb : cell.tau[a] < cell.tau[b];
     });
@@ -301,18 +309,57 @@ std::vector<double> least_vertex(const Cell& cell, const std::vector<double>& c,
   return best;
 }
 
-// Whether GPUs G_d of each model hold the cell's layers: n_d <= G_d / r_d, the fastest first.
-bool holds(const Cell& cell, const std::vector<double>& G, double L) {
+// Whether GPUs G_d of each model hold the cell's layers at some TP degrees: with n_s layers on
+// groups of degree s (of model d(s)), sum n = L, sum_{s of d} n_s r_s <= G_d and tau . n <= budget.
+// The least tau . n is a linear program; in u_s = n_s r_s (GPUs) its dual is the most over lambda
+// of lambda L + sum_d G_d min(0, min_{s of d} (tau_s - lambda) / r_s), concave and piecewise
+// linear, its breakpoints where a term crosses 0 or two degrees of one model cross: exact there.
+bool holds(const Cell& cell, const std::vector<Sub>& subs, const std::vector<double>& G, double L) {
+  const int S = static_cast<int>(subs.size());
+  double most = 0;
+  for (size_t d = 0; d < G.size(); ++d) {
+    double per = 0;  // layers per GPU at its best degree
+    for (int s = 0; s < S; ++s)
+      if (subs[s].model == static_cast<int>(d)) per = std::max(per, 1 / cell.sub_r[s]);
+    most += G[d] * per;
+  }
+  if (most < L * (1 - 1e-12)) return false;
+  auto dual = [&](double lambda) {
+    std::vector<double> best(G.size(), 0.0);
+    for (int s = 0; s < S; ++s)
+      best[subs[s].model] = std::min(best[subs[s].model], (cell.sub_tau[s] - lambda) / cell.sub_r[s]);
+    double v = lambda * L;
+    for (size_t d = 0; d < G.size(); ++d) v += G[d] * best[d];
+    return v;
+  };
+  double least = -kInf;
+  for (int s = 0; s < S; ++s) {
+    least = std::max(least, dual(cell.sub_tau[s]));
+    for (int t = s + 1; t < S; ++t)
+      if (subs[t].model == subs[s].model && cell.sub_r[t] != cell.sub_r[s]) {
+        const double lambda =
+            (cell.sub_tau[s] * cell.sub_r[t] - cell.sub_tau[t] * cell.sub_r[s]) / (cell.sub_r[t] - cell.sub_r[s]);
+        if (std::isfinite(lambda)) least = std::max(least, dual(lambda));
+      }
+    if (least > cell.budget * (1 + 1e-12)) return false;
+  }
+  return least <= cell.budget * (1 + 1e-12);
+}
+
+// The cell with each TP degree of each model as a model of its own, holding up to all the
+// model's GPUs: a relaxation (the degrees of a model share them) that knows each degree's figures.
+Cell by_degree(const Cell& cell, const std::vector<Sub>& subs, const std::vector<double>& gpus) {
   Cell c = cell;
-  for (size_t d = 0; d < G.size(); ++d) c.cap[d] = G[d] / c.r[d];
-  return fits(c, L);
+  c.r = cell.sub_r, c.tau = cell.sub_tau, c.cap.resize(subs.size());
+  for (size_t s = 0; s < subs.size(); ++s) c.cap[s] = gpus[subs[s].model] / c.r[s];
+  return c;
 }
 
 // The least sum p_d G_d over whole GPUs (G_d in 0..gpus_d) that hold the cell's layers (a
 // pipeline's GPUs are whole, whatever its layers need), by a search with pruning; kInf when
 // none. `G` gets the GPUs.
-double least_gpus(const Cell& cell, const std::vector<double>& p, const std::vector<double>& gpus, double L,
-                  std::vector<double>* G) {
+double least_gpus(const Cell& cell, const std::vector<Sub>& subs, const std::vector<double>& p,
+                  const std::vector<double>& gpus, double L, std::vector<double>* G, long* budget) {
   const int K = static_cast<int>(p.size());
   std::vector<int> order(K);
   std::iota(order.begin(), order.end(), 0);
@@ -321,8 +368,8 @@ double least_gpus(const Cell& cell, const std::vector<double>& p, const std::vec
   double best = kInf;
   long nodes = 0;
   std::function<void(int, double)> dfs = [&](int i, double cost) {
-    if (cost >= best || ++nodes > 200000) return;
-    if (!holds(cell, g, L)) return;  // the models not yet chosen at their most: none holds
+    if (cost >= best || ++nodes > std::min(20000L, *budget)) return;
+    if (!holds(cell, subs, g, L)) return;  // the models not yet chosen at their most: none holds
     if (i == K) {
       best = cost, best_g = g;
       return;
@@ -336,7 +383,9 @@ double least_gpus(const Cell& cell, const std::vector<double>& p, const std::vec
     g[d] = gpus[d];
   };
   dfs(0, 0.0);
-  if (nodes > 200000) {  // too many to search: fractional GPUs (a lower bound on whole ones)
+  const bool cut = nodes > std::min(20000L, *budget);
+  *budget -= nodes;
+  if (cut) {  // too many to search: fractional GPUs (a lower bound on whole ones)
     std::vector<double> c(K);
     for (int d = 0; d < K; ++d) c[d] = p[d] * cell.r[d];
     if (G) {
@@ -351,19 +400,27 @@ double least_gpus(const Cell& cell, const std::vector<double>& p, const std::vec
 
 double pipeline_bound(Model& m, const Figures& f) {
   const ServeRequest& r = *m.request;
+  // A share of the time limit: past it, the column generation stops and the last pass takes
+  // fractional GPUs (a weaker bound, as valid).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(0.25 * r.time_limit_s);
+  auto late = [&] { return std::chrono::steady_clock::now() > deadline; };
   const double w = m.layer_weight_bytes, kv = m.kv_sequence_layer_bytes(), L = m.layers;
-  // GPU models: their GPUs, the memory of one in use (less its least activations), its spec.
+  // GPU models: their GPUs and the memory of one in use (less its least activations); and each
+  // model's TP degrees (Sub), with what a layer costs at that degree.
   struct Kind {
     double gpus = 0, mem = 0;
-    std::vector<int> classes;
-    // By micro-batch: a layer's least time on a group of the model, and its least GPU time (the
-    // group's time times its GPUs).
-    std::map<int, std::pair<double, double>> decode;
-    // A layer of one prompt's prefill: the least GPU time per prompt on a group of the model in a
-    // prefill pipeline, and in a colocated one (its time, and its GPU time).
-    double prefill = kInf, rho = kInf, coloc = kInf;
+  };
+  struct Degree {
+    std::vector<int> classes;  // of the model, allowing the degree
+    // By micro-batch: a layer's least time on a group of this degree (its GPU time: tp times it).
+    std::map<int, double> decode;
+    // A layer of one prompt: in a prefill pipeline, the least GPU time per prompt and the least
+    // time of one prompt alone (the TTFT's chain); in a colocated one, the least time per prompt.
+    double prefill = kInf, prefill_one = kInf, rho = kInf;
   };
   std::vector<Kind> kinds;
+  std::vector<Sub> subs;
+  std::vector<Degree> deg;
   double total = 0;
   for (const std::vector<int>& model : m.models) {
     Kind k;
@@ -373,30 +430,30 @@ double pipeline_bound(Model& m, const Figures& f) {
       k.gpus += x.gpus;
       k.mem = std::max(k.mem, x.memory / x.gpus);
     }
-    k.classes = model;
+    if (k.mem <= 0) continue;
+    const int d = static_cast<int>(kinds.size());
+    kinds.push_back(k);
     for (int c : model)
       for (int tp : m.classes[c].tps) {
+        int s = 0;
+        while (s < static_cast<int>(subs.size()) && !(subs[s].model == d && subs[s].tp == tp)) ++s;
+        if (s == static_cast<int>(subs.size())) subs.push_back(Sub{d, tp}), deg.emplace_back();
+        Degree& g = deg[s];
+        g.classes.push_back(c);
         for (int bp : kPrefillBatches)
-          k.prefill = std::min(k.prefill, tp * m.cost(c, tp, m.prefill_pass(bp)).layer_us / bp);
-        for (int bp : kColocatedPrefillBatches) {
-          const double us = m.cost(c, tp, m.prefill_pass(bp)).layer_us / bp;
-          k.rho = std::min(k.rho, us), k.coloc = std::min(k.coloc, tp * us);
-        }
+          g.prefill = std::min(g.prefill, tp * m.cost(c, tp, m.prefill_pass(bp)).layer_us / bp);
+        g.prefill_one = std::min(g.prefill_one, m.cost(c, tp, m.prefill_pass(1)).layer_us);
+        for (int bp : kColocatedPrefillBatches)
+          g.rho = std::min(g.rho, m.cost(c, tp, m.prefill_pass(bp)).layer_us / bp);
       }
-    if (k.mem > 0) kinds.push_back(std::move(k));
   }
-  const int K = static_cast<int>(kinds.size());
+  const int K = static_cast<int>(kinds.size()), S = static_cast<int>(subs.size());
   if (K == 0) return 0;
-  if (K > 8) return kInf;  // too many vertices to list: the other bounds stand
-  auto decode = [&](Kind& k, int b) {
-    auto [it, fresh] = k.decode.try_emplace(b, kInf, kInf);
+  if (K > 8) return kInf;  // too many to search: the other bounds stand
+  auto decode = [&](int s, int b) {
+    auto [it, fresh] = deg[s].decode.try_emplace(b, kInf);
     if (fresh)
-      for (int c : k.classes)
-        for (int tp : m.classes[c].tps) {
-          const double us = m.cost(c, tp, m.decode_pass(b)).layer_us;
-          it->second.first = std::min(it->second.first, us);
-          it->second.second = std::min(it->second.second, tp * us);
-        }
+      for (int c : deg[s].classes) it->second = std::min(it->second, m.cost(c, subs[s].tp, m.decode_pass(b)).layer_us);
     return it->second;
   };
   const double pipelines = std::floor(total / (L * w));
@@ -409,43 +466,57 @@ double pipeline_bound(Model& m, const Figures& f) {
   const double gain = static_cast<double>(r.output) / std::max(1, r.output - 1) * 1e6;
   const double steps = std::max(1, r.output - 1);  // decode steps per request
   double fastest = kInf;
-  for (Kind& k : kinds) fastest = std::min(fastest, decode(k, 1).first);
+  for (int s = 0; s < S; ++s) fastest = std::min(fastest, decode(s, 1));
   const double t_min = ends + L * fastest;
   if (t_min > t_max) return 0;
+  // A cell's figures per model: the least over its degrees (for the cheap relaxation).
+  auto per_model = [&](Cell& c) {
+    c.r.assign(K, kInf), c.tau.assign(K, kInf), c.cap.resize(K);
+    for (int s = 0; s < S; ++s) {
+      const int d = subs[s].model;
+      c.r[d] = std::min(c.r[d], c.sub_r[s]), c.tau[d] = std::min(c.tau[d], c.sub_tau[s]);
+    }
+    for (int d = 0; d < K; ++d) c.cap[d] = kinds[d].gpus / c.r[d];
+  };
 
+  // Cells: N exact to 32, then in steps of 3% (or wider: at most 64 more), T in steps of 2% (or
+  // wider: at most 96); a cell's looseness is its width. Time limits under 2 s get a coarser
+  // grid (6% and 5% steps, at most 24 each).
+  const bool fine = r.time_limit_s >= 2;
+  const double n_step = std::max(fine ? 1.03 : 1.06, std::pow(most_n / 32, 1.0 / (fine ? 64 : 24)));
+  const double t_step = std::max(fine ? 1.02 : 1.05, std::pow(t_max / t_min, 1.0 / (fine ? 96 : 24)));
   std::vector<Cell> cells;
   const int micro[][2] = {{1, 1}, {2, 2}, {3, 4}, {5, 8}, {9, 16}, {17, 32}};
   for (double n_lo = 1; n_lo <= most_n;) {
-    const double n_hi = std::min(most_n, n_lo < 32 ? n_lo : std::ceil(n_lo * 1.03));
+    const double n_hi = std::min(most_n, n_lo < 32 ? n_lo : std::ceil(n_lo * n_step));
     for (const auto& mm : micro) {
       if (mm[0] > n_hi) break;
       const double lo = std::max(n_lo, static_cast<double>(mm[0]));
       const int b_chain = static_cast<int>(std::max(1.0, std::ceil(lo / mm[1])));
       const int b_busy = static_cast<int>(std::floor(lo / mm[0]));
-      std::vector<double> chain(K), busy(K), held(K);
-      for (int d = 0; d < K; ++d) {
-        chain[d] = decode(kinds[d], b_chain).first;
-        busy[d] = mm[0] * decode(kinds[d], b_busy).second;
-        held[d] = (w + lo * kv) / kinds[d].mem;
+      std::vector<double> chain(S), busy(S);
+      for (int s = 0; s < S; ++s) {
+        chain[s] = decode(s, b_chain);
+        busy[s] = mm[0] * subs[s].tp * decode(s, b_busy);
       }
       for (double t_lo = t_min; t_lo < t_max;) {
-        const double t_hi = std::min(t_max, t_lo * 1.03);
+        const double t_hi = std::min(t_max, t_lo * t_step);
         for (const bool colocated : {false, true}) {
           Cell c;
           c.role = colocated ? Cell::kColocated : Cell::kDecode;
           c.value = gain * n_hi / t_lo, c.budget = t_hi - ends;
-          c.r.resize(K), c.cap.resize(K);
-          c.tau = chain;
-          for (int d = 0; d < K; ++d) {
-            c.r[d] = std::max(held[d], busy[d] / t_hi);
+          c.sub_r.resize(S), c.sub_tau = chain;
+          for (int s = 0; s < S; ++s) {
+            const double held = (w + lo * kv) / kinds[subs[s].model].mem;
+            c.sub_r[s] = std::max(held, busy[s] / t_hi);
             if (colocated) {
               // Its prefill passes pause its steps (N / steps prompts per step) and take its
               // GPUs' time (N / (steps T) prompts per microsecond).
-              c.tau[d] += lo / steps * kinds[d].rho;
-              c.r[d] = std::max(held[d], busy[d] / t_hi + lo / (steps * t_hi) * kinds[d].coloc);
+              c.sub_tau[s] += lo / steps * deg[s].rho;
+              c.sub_r[s] = std::max(held, busy[s] / t_hi + lo / (steps * t_hi) * subs[s].tp * deg[s].rho);
             }
-            c.cap[d] = kinds[d].gpus / c.r[d];
           }
+          per_model(c);
           if (fits(c, L)) cells.push_back(std::move(c));
         }
         t_lo = t_hi;
@@ -453,22 +524,29 @@ double pipeline_bound(Model& m, const Figures& f) {
     }
     n_lo = n_hi + 1;
   }
-  // Prefill pipelines (they feed decode-only ones): each holds every layer's weights too, n_d
-  // of them on model d, and prefills x prompts per second in [x_lo, x_hi]: its GPUs of model d
-  // number at least n_d max(w / mem_d, x_lo a_d) (a_d: a GPU's least time for a layer of a prompt).
+  // Prefill pipelines (they feed decode-only ones): each holds every layer's weights too, n_s of
+  // them on groups of degree s, and prefills x prompts per second in [x_lo, x_hi] within the
+  // TTFT (one prompt's chain): its GPUs of degree s number at least n_s max(w / mem, x_lo p_s)
+  // (p_s: the least GPU time of a layer per prompt at that degree).
   double most_x = 0;
-  for (const Kind& k : kinds) most_x += k.gpus / (k.prefill * 1e-6);
+  for (int d = 0; d < K; ++d) {
+    double least = kInf;
+    for (int s = 0; s < S; ++s)
+      if (subs[s].model == d) least = std::min(least, deg[s].prefill);
+    most_x += kinds[d].gpus / (least * 1e-6);
+  }
   most_x /= L;
   for (double x_lo = 0; x_lo < most_x;) {
     const double x_hi = x_lo == 0 ? most_x * 1e-3 : std::min(most_x, x_lo * 1.03);
     Cell c;
     c.role = Cell::kPrefill;
-    c.supply = x_hi * L, c.budget = 1;
-    c.r.resize(K), c.cap.resize(K), c.tau.assign(K, 0.0);
-    for (int d = 0; d < K; ++d) {
-      c.r[d] = std::max(w / kinds[d].mem, x_lo * kinds[d].prefill * 1e-6);
-      c.cap[d] = kinds[d].gpus / c.r[d];
+    c.supply = x_hi * L, c.budget = r.ttft_ms * 1e3;
+    c.sub_r.resize(S), c.sub_tau.resize(S);
+    for (int s = 0; s < S; ++s) {
+      c.sub_r[s] = std::max(w / kinds[subs[s].model].mem, x_lo * deg[s].prefill * 1e-6);
+      c.sub_tau[s] = deg[s].prefill_one;
     }
+    per_model(c);
     if (fits(c, L)) cells.push_back(std::move(c));
     x_lo = x_hi;
   }
@@ -501,20 +579,25 @@ double pipeline_bound(Model& m, const Figures& f) {
   };
   // The cells in order of what they could gain at the current prices with fractional GPUs (at
   // least what they gain with whole ones); then whole GPUs for as many as may still matter.
-  auto ranked = [&](std::vector<std::pair<double, int>>* out) {
+  // (Less the pipelines row's price for the column generation; not for the bound, which counts
+  // P pipelines at their own gain.)
+  auto ranked = [&](std::vector<std::pair<double, int>>* out, double row_price) {
     out->clear();
     for (int i = 0; i < static_cast<int>(cells.size()); ++i) {
       const Cell& c = cells[i];
-      const double top = worth(c) - y[0];
+      const double top = worth(c) - row_price;
       if (top <= 0) continue;
       const double g = top - least_use(c, layer_cost(c), L);
       if (g > 0) out->emplace_back(g, i);
     }
     std::sort(out->begin(), out->end(), std::greater<>());
   };
-  // Column generation: the cells most worth adding at the current prices, then new prices.
+  // Column generation: the cells most worth adding at the current prices, then new prices. The
+  // searches for whole GPUs share a budget of nodes (about half a second on 2 cores); past it,
+  // fractional GPUs stand in (a weaker bound, as valid).
+  long budget = 3000000;
   std::vector<std::pair<double, int>> order;
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < 40 && (round == 0 || !late()); ++round) {
     if (round == 0) {  // every cell worth its tokens (prefill: as much as it would serve), fewest GPUs
       order.clear();
       for (int i = 0; i < static_cast<int>(cells.size()); ++i)
@@ -522,15 +605,15 @@ double pipeline_bound(Model& m, const Figures& f) {
       std::sort(order.begin(), order.end(), std::greater<>());
       std::fill(gpu_price.begin(), gpu_price.end(), 1.0);
     } else {
-      ranked(&order);
+      ranked(&order, y[0]);
     }
     int added = 0, tried = 0;
     for (const auto& [up, i] : order) {
-      if (added >= (round == 0 ? 256 : 64) || tried >= 4000) break;
+      if (added >= (round == 0 ? 256 : 64) || tried >= 1000 || (tried % 16 == 0 && late())) break;
       const Cell& c = cells[i];
       std::vector<double> G;
       ++tried;
-      const double cost = least_gpus(c, gpu_price, gpus, L, &G);
+      const double cost = least_gpus(c, subs, gpu_price, gpus, L, &G, &budget);
       if (G.empty() || (round > 0 && worth(c) - y[0] - cost <= 1e-9 * std::max(1.0, worth(c)))) continue;
       Column col{c.value, 1.0, G};
       col.use.push_back(c.role == Cell::kDecode    ? c.value * prompts_per_token
@@ -545,11 +628,20 @@ double pipeline_bound(Model& m, const Figures& f) {
   }
   // The bound at these prices, over every cell: valid whatever the simplex did. A cell gains at
   // most its worth less the least fractional GPUs' price, and exactly that less its whole GPUs'.
-  ranked(&order);
+  // The cells by what they could gain with fractional GPUs of any degree; then with fractional
+  // GPUs of each degree; then with whole GPUs (a budget of its own).
+  ranked(&order, 0.0);
+  budget = 3000000;
   double v = 0;
+  std::vector<double> degree_cost(S);
   for (const auto& [up, i] : order) {
     if (up <= v) break;
-    v = std::max(v, worth(cells[i]) - least_gpus(cells[i], gpu_price, gpus, L, nullptr));
+    const Cell& c = cells[i];
+    for (int s = 0; s < S; ++s) degree_cost[s] = gpu_price[subs[s].model] * c.sub_r[s];
+    const double fractional = least_use(by_degree(c, subs, gpus), degree_cost, L);
+    if (worth(c) - fractional <= v) continue;
+    if (late()) budget = 0;  // fractional from here on
+    v = std::max(v, worth(c) - std::max(fractional, least_gpus(c, subs, gpu_price, gpus, L, nullptr, &budget)));
   }
   double bound = pipelines * v;
   for (int d = 0; d < K; ++d) bound += y[1 + d] * kinds[d].gpus;

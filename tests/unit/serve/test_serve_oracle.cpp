@@ -87,7 +87,7 @@ TEST(ServeOracle, RandomTinyFleets) {
     r.output = 2 + static_cast<int>(u(rng) * 200);
     r.tpot_ms = 0.5 * std::pow(100.0, u(rng));  // 0.5 to 50 ms
     r.ttft_ms = 5 * std::pow(400.0, u(rng));    // 5 ms to 2 s
-    r.time_limit_s = 1;
+    r.time_limit_s = 2;  // the bound's fine grid (docs/serving.md); the fuzzer covers the coarse one
     r.mode = u(rng) < 0.8 ? "auto" : (u(rng) < 0.5 ? "colocated" : "disaggregated");
     Result<Model> m = Model::build(fleet, r);
     if (!m) continue;  // the weights do not fit
@@ -140,10 +140,10 @@ TEST(ServeOracle, RandomTinyFleets) {
   EXPECT_GE(instances, 80);
   EXPECT_GE(met, 30);
   EXPECT_GE(found_best, met * 9 / 10);
-  // Pipelines as units (micro-batches reading their caches, whole GPUs, prefill pipelines that
-  // hold the weights) is the least part on a third of these fleets or more (62 of 87 when
-  // written; 1 before it knew micro-batches and prefill).
-  EXPECT_GE(binds[3] * 3, met) << "the pipelines part of the bound has loosened";
+  // Pipelines as units (micro-batches reading their caches, TP degrees, whole GPUs, prefill
+  // pipelines that hold the weights) is the least part on half of these fleets or more (75 of 87
+  // when written; 1 before it knew micro-batches and prefill).
+  EXPECT_GE(binds[3] * 2, met) << "the pipelines part of the bound has loosened";
   std::printf(
       "serve oracle: the least part of the bound: fluid %d, fluid with the TPOT %d, TPOT and KV %d, "
       "pipelines %d\n",
