@@ -203,7 +203,14 @@ def fit_latency_bandwidth(points):
     sxy = sum(wi * x * y for wi, (x, y) in zip(w, points))
     slope = (sw * sxy - sx * sy) / (sw * sxx - sx * sx)
     latency = (sy - slope * sx) / sw
-    return max(0.0, latency), 1.0 / (slope * 1e3)
+    if latency <= 0 or slope <= 0:
+        # Noise (a loaded machine) can tilt the fit below the origin; no link sends in no time.
+        # Then the bandwidth is the large messages' (the two largest sizes), and the latency what
+        # is left of the smallest message's time: the least of each point's time less its bytes.
+        (x1, y1), (x2, y2) = sorted(points)[-2:]
+        slope = max((y2 - y1) / (x2 - x1), 1e-12) if x2 > x1 else max(y2 / x2, 1e-12)
+        latency = max(min(y - x * slope for x, y in points), 1e-3 * min(y for _, y in points))
+    return latency, 1.0 / (slope * 1e3)
 
 
 def fit_link(device, warmup, repeats):

@@ -189,10 +189,18 @@ void add_registry_flags(CLI::App* cmd, SolveOptions& options) {
           return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
         },
         "");
+    // What --help shows after the flag: its kind of number, or its named values.
+    std::string type = std::holds_alternative<double SolveOptions::*>(info.field) ? "FLOAT" : "INT";
+    if (!info.choices.empty()) {
+      type.clear();
+      for (const std::string& c : info.choices) type += (type.empty() ? "{" : ",") + c;
+      type += "}";
+    }
     cmd->add_option_function<std::string>(
            "--" + name, [&options, name](const std::string& text) { (void)set_option(options, name, text); },
            info.help + " (default " + option_value_text(defaults, info) + ")")
-        ->check(check);
+        ->check(check)
+        ->type_name(type);
   }
   cmd->add_flag("--verbose,-v", options.verbose, "solver details (notes, modules; CBC's log on stderr)");
 }

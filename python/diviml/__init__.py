@@ -32,7 +32,7 @@ from .tool_errors import one_line as _one_line  # the tools' one-line messages, 
 from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
                       default_platform, objectives, platforms, solvers)
 
-__all__ = ["plan", "tradeoff", "serve", "Serving", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms",
+__all__ = ["plan", "tradeoff", "serve", "Serving", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms", "default_time_limit",
            "Error", "InputError", "UsageError", "InfeasibleError", "InternalError", "__version__"]
 
 Placement = collections.namedtuple("Placement", "node device start_us end_us lane")
@@ -145,12 +145,21 @@ class Plan:
 _UNSET = object()
 
 
-def _check_types(who, time_limit=None, solver=_UNSET, objective=_UNSET, platform=None):
+def default_time_limit():
+    """The solve's default time limit in seconds: the CLI's `--time-limit` default (`diviml
+    options`), which plan() and tradeoff() use when given none."""
+    return float(_native.option_defaults()["time-limit"])
+
+
+def _check_types(who, time_limit=None, solver=_UNSET, objective=_UNSET, platform=None, name=None):
     """Wrong types are usage errors (diviml.UsageError), not TypeError or ValueError."""
     import math
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not math.isfinite(time_limit) \
-            or time_limit <= 0:
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, (int, float))
+                                   or not math.isfinite(time_limit) or time_limit <= 0):
         raise UsageError(f"{who}: time_limit must be a finite number of seconds above 0, not {_one_line(repr(time_limit))}")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
+        raise UsageError(f"{who}: name must be a non-empty string of at most 200 characters, not "
+                         f"{_one_line(repr(name))[:80]}")
     for name, value in (("solver", solver), ("objective", objective)):
         if value is not _UNSET and not isinstance(value, str):
             raise UsageError(f"{who}: {name} must be a string, not {type(value).__name__}")
@@ -217,7 +226,21 @@ def import_onnx(path, dims=None, fold_batchnorm=True):
     return json.loads(_native.import_onnx(os.fspath(path), checked, bool(fold_batchnorm)))
 
 
-def _graph_json(model_or_graph, example_inputs, fold_batchnorm):
+def _graph_json(model_or_graph, example_inputs, fold_batchnorm, name=None):
+    text = _graph_text(model_or_graph, example_inputs, fold_batchnorm, name)
+    if name is None:
+        return text
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text  # not JSON: the planner reports it, naming the file
+    if isinstance(doc, dict):
+        doc["name"] = name  # the reports' title
+        return json.dumps(doc)
+    return text
+
+
+def _graph_text(model_or_graph, example_inputs, fold_batchnorm, name):
     if isinstance(model_or_graph, dict):
         return json.dumps(model_or_graph)
     if isinstance(model_or_graph, (str, os.PathLike)):
@@ -238,7 +261,7 @@ def _graph_json(model_or_graph, example_inputs, fold_batchnorm):
     if torch is not None and isinstance(model_or_graph, torch.nn.Module):
         if example_inputs is None:
             raise UsageError("a PyTorch module needs example_inputs (e.g. torch.randn(1, 3, 224, 224))")
-        return json.dumps(export(model_or_graph, example_inputs, fold_batchnorm=fold_batchnorm))
+        return json.dumps(export(model_or_graph, example_inputs, name=name, fold_batchnorm=fold_batchnorm))
     raise UsageError("model_or_graph must be a torch.nn.Module, a graph dict, or a path to a graph "
                      f"(.json) or ONNX (.onnx) file, not {type(model_or_graph).__name__}")
 
@@ -280,7 +303,7 @@ class Tradeoff:
 
 
 def _options(time_limit, options, who):
-    opts = {"time-limit": repr(float(time_limit))}
+    opts = {} if time_limit is None else {"time-limit": repr(float(time_limit))}
     known = _native.option_names()
     for key, value in options.items():
         if key.replace("_", "-") not in known:
@@ -294,12 +317,13 @@ def _options(time_limit, options, who):
     return opts
 
 
-def tradeoff(model_or_graph, platform=None, time_limit=10, example_inputs=None, fold_batchnorm=True, **options):
+def tradeoff(model_or_graph, platform=None, time_limit=None, example_inputs=None, fold_batchnorm=True, name=None,
+             **options):
     """The latency-period trade-off (a Tradeoff): the latency plan, then the best throughput plan
     within 1, 1.5, 2 and 4 times its makespan and without a limit, each solve within
     `time_limit` seconds. Arguments as for plan()."""
-    _check_types("tradeoff", time_limit=time_limit, platform=platform)
-    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
+    _check_types("tradeoff", time_limit=time_limit, platform=platform, name=name)
+    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm, name)
     platform_text = _platform_text(platform)
     if "max_latency_us" in options:
         raise UsageError("tradeoff: it sets its own latency limits; leave max_latency_us out")
@@ -307,8 +331,8 @@ def tradeoff(model_or_graph, platform=None, time_limit=10, example_inputs=None, 
     return Tradeoff(doc, graph_json, platform_text)
 
 
-def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solver="auto", example_inputs=None,
-         fold_batchnorm=True, **options):
+def plan(model_or_graph, platform=None, objective="latency", time_limit=None, solver="auto", example_inputs=None,
+         fold_batchnorm=True, name=None, **options):
     """Plans `model_or_graph` on `platform` and returns a Plan.
 
     model_or_graph: a torch.nn.Module (give example_inputs), a graph dict, or a path to a graph
@@ -316,12 +340,16 @@ def plan(model_or_graph, platform=None, objective="latency", time_limit=10, solv
     platform: a bundled platform's name (diviml.platforms()), a platform file's path, or a dict;
         default cpu-2gpu.
     objective: "latency" (one input as early as possible) or "throughput" (the least period).
-    time_limit: seconds for the whole solve. solver: one of diviml.solvers(), default "auto".
+    time_limit: seconds for the whole solve; default the CLI's (diviml.default_time_limit(), 60 s;
+        `auto` stops earlier when it proves its plan optimal). solver: one of diviml.solvers(),
+        default "auto".
+    name: the graph's name in the plan and its reports (default: the module's class, the ONNX
+        or graph file's own name).
     options: any other solve option of `diviml options`, with underscores (threads=2,
         max_latency_us=5000, exact_module_nodes=40, ...).
     """
-    _check_types("plan", time_limit=time_limit, solver=solver, objective=objective, platform=platform)
-    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm)
+    _check_types("plan", time_limit=time_limit, solver=solver, objective=objective, platform=platform, name=name)
+    graph_json = _graph_json(model_or_graph, example_inputs, fold_batchnorm, name)
     platform_text = _platform_text(platform)
     opts = _options(time_limit, options, "plan")
     return Plan(_native.solve(graph_json, platform_text, solver, objective, opts), graph_json, platform_text)

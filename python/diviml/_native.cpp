@@ -243,6 +243,15 @@ PYBIND11_MODULE(_native, m) {
         return names;
       },
       "the solve options' names, as the CLI spells them (time-limit, threads, ...)");
+  m.def(
+      "option_defaults",
+      [] {
+        std::map<std::string, std::string> defaults;
+        const SolveOptions none;
+        for (const OptionInfo& info : option_registry()) defaults[info.name] = option_value_text(none, info);
+        return defaults;
+      },
+      "each solve option's default as text, the CLI's (one source for both)");
   m.def("solve", &solve_text, py::arg("graph_json"), py::arg("platform"), py::arg("solver"), py::arg("objective"),
         py::arg("options"), "plan a graph (JSON text) on a platform: the plan as JSON text");
   m.def("tradeoff", &tradeoff_text, py::arg("graph_json"), py::arg("platform"), py::arg("options"),

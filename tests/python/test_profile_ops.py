@@ -61,3 +61,17 @@ def test_absent_cuda_device_is_a_clear_error(root, tmp_path, exported):
            "--device", "cuda:0=gpu0")
     assert r.returncode != 0
     assert r.stderr.strip() == "profile_ops: error: --device 'cuda:0=gpu0': no such CUDA device here"
+
+
+def test_a_link_fit_tilted_below_the_origin_keeps_a_positive_latency(root):
+    """On a loaded machine the weighted fit of a ping-pong can put its intercept below zero; the
+    link then keeps the large messages' bandwidth and a positive latency (no link sends in no
+    time), and a clean fit is left as it was."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("profile_ops_fit", root / "python" / "profile_ops.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    latency, gbps = mod.fit_latency_bandwidth([(4096, 100.0), (65536, 200.0), (1 << 20, 1900.0), (8 << 20, 15000.0)])
+    assert 80 < latency < 100 and 0.5 < gbps < 0.65
+    latency, gbps = mod.fit_latency_bandwidth([(4096, 5.0), (65536, 120.0), (1 << 20, 1900.0), (8 << 20, 15000.0)])
+    assert latency > 0 and gbps == pytest.approx(((8 << 20) - (1 << 20)) / (15000.0 - 1900.0) / 1e3)

@@ -104,6 +104,22 @@ def test_a_throughput_plan_speaks_periods_and_the_tradeoff_has_them_all(diviml, 
     assert t.points[-1].plan is not None and json.loads(t.to_json())["points"][-1]["factor"] == 0
 
 
+def test_a_plan_takes_a_name_and_the_clis_default_time_limit(diviml, diviml_bin, root):
+    g = root / "models" / "resnet18.json"
+    named = diviml.plan(g, solver="heft", name="edge-camera-net")
+    assert json.loads(named.to_json())["graph"] == "edge-camera-net"
+    assert "edge-camera-net" in named.html() and "resnet18" not in named.html().split("<title>")[1].split("</title>")[0]
+    assert json.loads(diviml.plan(g, solver="heft").to_json())["graph"] == "resnet18"  # the file's own name
+    with pytest.raises(diviml.UsageError, match="name must be a non-empty string"):
+        diviml.plan(g, solver="heft", name="")
+    with pytest.raises(diviml.UsageError, match="name must be a non-empty string"):
+        diviml.plan(g, solver="heft", name=3)
+    # One default for the CLI and the package: what `diviml options` prints.
+    options = subprocess.run([diviml_bin, "options"], capture_output=True, text=True, check=True).stdout
+    line = next(x for x in options.splitlines() if x.split()[:1] == ["--time-limit"])
+    assert diviml.default_time_limit() == float(line.split("default")[1].split()[0]) == 60
+
+
 def test_errors_are_exceptions_by_class(diviml, root):
     g = str(root / "models" / "resnet18.json")
     with pytest.raises(diviml.UsageError, match="unknown solver 'nope'"):
