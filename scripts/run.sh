@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, plan the bundled default model on the bundled
-# default platform, print the comparison table, and write a plan, a Gantt chart and an HTML
-# report to out/.
+# The main job: install what is missing, build the CLI and the Python package, plan the bundled
+# default model on the bundled default platform, print the comparison table, and write a plan, a
+# Gantt chart and an HTML report to out/.
 #   bash scripts/run.sh [GRAPH.json] [PLATFORM]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
-bash "$root/scripts/build.sh" >/dev/null
+# Only what this job runs: the CLI, and the Python package beside it (tests and benchmarks are
+# the test command's; it reuses these objects).
+targets=(diviml_cli)
+cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DDIVIML_WERROR="${DIVIML_WERROR:-ON}" >/dev/null
+if cmake --build "$root/build" --target help | grep -q diviml_python_files; then
+  targets+=(diviml_python diviml_python_files)
+fi
+echo "run: building ${targets[*]} (a few minutes on 2 cores the first time)"
+bash "$root/scripts/build.sh" "${targets[@]}" >/dev/null
 graph="${1:-$root/models/googlenet.json}"
 platform="${2:-cpu-2gpu}"
 mkdir -p "$root/out"

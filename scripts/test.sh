@@ -6,6 +6,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh" || exit 1
+# The same configuration as the main job's (scripts/build.sh): what it built is reused.
 DIVIML_WERROR=ON bash "$root/scripts/build.sh" || exit 1
 status=0
 rm -f "$root/build/pytest.log"
