@@ -10,7 +10,8 @@ bash "$root/scripts/setup.sh"
 # the test command's; it reuses these objects).
 targets=(diviml_cli)
 cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DDIVIML_WERROR="${DIVIML_WERROR:-ON}" >/dev/null
-if cmake --build "$root/build" --target help | grep -q diviml_python_files; then
+available="$(cmake --build "$root/build" --target help)"  # the Python targets exist when pybind11 was found
+if [[ "$available" == *diviml_python_files* ]]; then
   targets+=(diviml_python diviml_python_files)
 fi
 echo "run: building ${targets[*]} (a few minutes on 2 cores the first time)"
