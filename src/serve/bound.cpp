@@ -143,32 +143,31 @@ double tpot_memory_bound(Model& m, const Figures& f) {
 
 // --- Pipelines as units (the fourth bound) --------------------------------------------------
 //
-// Every pipeline that decodes holds all L layers, n_d of them on GPUs of model d (sum n_d = L),
-// and decodes its N sequences in m micro-batches of b = N / m (evaluate.cpp): one iteration T (a
-// sequence's time per token, within the TPOT) is at least its chain, the embedding and head plus
-// sum n_d tau_d(b) (tau_d: the least time of a layer for a micro-batch of b on any group of model
-// d), and every GPU runs each of its layers once per micro-batch within T. A group of k GPUs
-// spends at least floor_d(b) of GPU time on a layer of a micro-batch (each op's FLOPs over peak or
-// bytes over bandwidth, weights read once: TP splits them at best evenly), so the model's GPUs
-// in the pipeline, G_d, satisfy n_d m floor_d(b) <= G_d T; they also hold the layers' weights and
-// caches, n_d (w + N kv) <= G_d mem_d. The pipeline yields output / (output - 1) x N / T tokens
-// per second; the fleet has gpus_d GPUs of model d and holds at most P = floor(memory / (L w))
-// pipelines. For prices y_d >= 0 on each model's GPUs,
-//   tokens <= sum_d y_d gpus_d + P x max(0, V(y)),
-//   V(y) = max over one pipeline of its tokens - sum_d y_d G_d.
-// V is bounded over cells of (N, m, T): for N in [N_lo, N_hi], m in [m_lo, m_hi] and T in
-// [T_lo, T_hi] a pipeline yields at most N_hi / T_lo, needs G_d >= n_d r_d with r_d = max((w +
-// N_lo kv) / mem_d, m_lo floor_d(N_lo / m_lo) / T_hi) (floor_d is convex in the batch, as every
-// op's FLOPs and bytes are affine in it, so m floor_d(N / m) grows with m and N), and its chain
-// sum n_d tau_d(ceil(N_lo / m_hi)) fits in T_hi less the ends. The least priced use over that
-// polytope is a linear program of two rows and boxes: its Lagrangian dual (the TPOT row priced,
-// a greedy fill) at every crossing of two keys is exact, and any dual value would do. The prices
-// come from a column generation over the packing LP (a small simplex): its rounding can loosen
-// the bound, never break it.
+// docs/serving.md, "The bound", part 4. The layout is a set of at most P = floor(memory / (L w))
+// pipelines, each holding all L layers and their weights on whole GPUs of its own, a layer on a
+// tensor-parallel group of some degree s of some GPU model d(s) (n_s layers there). A decode or
+// colocated pipeline decodes N sequences in m micro-batches of N / m (evaluate.cpp): its
+// iteration T (within the TPOT) is at least the embedding and head plus sum n_s tau_s(N / m),
+// and every GPU runs each of its layers once per micro-batch within T, a group of k GPUs busy k
+// times its step; so its GPUs of model d number G_d >= sum_{s of d} n_s r_s, r_s = max((w + N
+// kv) / mem_d, m k tau_s(N / m) / T) (a colocated one also pays its prefill's pauses and GPU
+// time). It yields output / (output - 1) x N / T tokens per second; a decode-only one needs L
+// layer-prompts of prefill per request from prefill pipelines (x prompts per second, one
+// prompt's chain within the TTFT, r_s = max(w / mem_d, x p_s)). For prices y_d >= 0 on each
+// model's GPUs and pi >= 0 on prefill,
+//   tokens <= sum_d y_d gpus_d + P x max(0, V),
+// V the most one pipeline gains (tokens less its prefill's price, or its prefill's price) less
+// sum_d y_d G_d. V is bounded over cells of (N, m, T) and of x, each at its best corner for the
+// value and its worst for the GPUs (a layer's time is convex in the batch, every op's FLOPs and
+// bytes affine in it, so m k tau_s(N / m) grows with m and N); in a cell, the least price of whole
+// GPUs that hold the layers is searched exactly (least_gpus), or bounded below by a fractional
+// relaxation once a node budget or a share of the time limit is spent. The prices come from a
+// column generation over the packing LP (a small simplex): its rounding can loosen the bound,
+// never break it.
 struct Column {
   double value;             // tokens per second of one such pipeline (0: a prefill column)
   double pipelines;         // 1 for a pipeline, 0 for a prefill column
-  std::vector<double> use;  // of rows 1..: GPUs of each model, their time, prefill (layer-prompts/s)
+  std::vector<double> use;  // of rows 1..: GPUs of each model, then prefill (layer-prompts per second)
 };
 
 // Maximises value . x subject to use . x <= rhs (row 0: pipelines, then `use`'s rows), x >= 0,
