@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,14 @@
 
 namespace diviml {
 namespace {
+
+// An element count for a message, whatever its size (a hostile shape's product can pass any
+// integer type's range).
+std::string count_text(double n) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.0f", n);
+  return b;
+}
 
 struct TensorInfo {
   std::vector<long long> dims;
@@ -526,9 +535,8 @@ Result<Graph> import_onnx_bytes(const std::string& bytes, const std::string& pat
       auto from = info.find(data_inputs[0]), to = info.find(n.output(0));
       if (from != info.end() && to != info.end() && from->second.known && to->second.known &&
           from->second.numel() != to->second.numel())
-        return fail(path + ": node '" + id + "': Reshape of " +
-                    std::to_string(static_cast<long long>(from->second.numel())) + " elements into a shape of " +
-                    std::to_string(static_cast<long long>(to->second.numel())));
+        return fail(path + ": node '" + id + "': Reshape of " + count_text(from->second.numel()) +
+                    " elements into a shape of " + count_text(to->second.numel()));
     }
     if (kFold.count(op) && !embedding) {
       Rep r{Kind::kParam};
