@@ -323,8 +323,9 @@ bool holds(const Cell& cell, const std::vector<Sub>& subs, const std::vector<dou
     most += G[d] * per;
   }
   if (most < L * (1 - 1e-12)) return false;
+  std::vector<double> best(G.size());  // per model, its best degree's term (reused: a hot path)
   auto dual = [&](double lambda) {
-    std::vector<double> best(G.size(), 0.0);
+    std::fill(best.begin(), best.end(), 0.0);
     for (int s = 0; s < S; ++s)
       best[subs[s].model] = std::min(best[subs[s].model], (cell.sub_tau[s] - lambda) / cell.sub_r[s]);
     double v = lambda * L;
@@ -571,11 +572,8 @@ double pipeline_bound(Model& m, const Figures& f) {
            : c.role == Cell::kDecode  ? c.value * (1 - pi * prompts_per_token)
                                       : pi * c.supply;
   };
-  std::vector<double> gpus(K), gpu_price(K);
+  std::vector<double> gpus(K), gpu_price(K);  // gpu_price: y's GPU rows (1 each at first: fewest GPUs)
   for (int d = 0; d < K; ++d) gpus[d] = kinds[d].gpus;
-  auto set_gpu_price = [&] {
-    for (int d = 0; d < K; ++d) gpu_price[d] = y[1 + d];
-  };
   // The cells in order of what they could gain at the current prices with fractional GPUs (at
   // least what they gain with whole ones); then whole GPUs for as many as may still matter.
   // (Less the pipelines row's price for the column generation; not for the bound, which counts
@@ -623,12 +621,12 @@ double pipeline_bound(Model& m, const Figures& f) {
     }
     if (added == 0) break;
     y = packing_duals(cols, rhs);
-    set_gpu_price();
+    gpu_price.assign(y.begin() + 1, y.begin() + 1 + K);
   }
-  // The bound at these prices, over every cell: valid whatever the simplex did. A cell gains at
-  // most its worth less the least fractional GPUs' price, and exactly that less its whole GPUs'.
-  // The cells by what they could gain with fractional GPUs of any degree; then with fractional
-  // GPUs of each degree; then with whole GPUs (a budget of its own).
+  // The bound at these prices, over every cell: valid whatever the simplex did. Cells in order of
+  // what they could gain with fractional GPUs of any degree; each then bounded with fractional
+  // GPUs of each degree, and, if it may still matter, exactly with whole GPUs (a budget of its
+  // own).
   ranked(&order, 0.0);
   budget = 3000000;
   double v = 0;
