@@ -8,14 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$root/scripts/setup.sh"
 # Only what this job runs: the CLI, and the Python package beside it (tests and benchmarks are
 # the test command's; it reuses these objects).
-targets=(diviml_cli)
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release -DDIVIML_WERROR="${DIVIML_WERROR:-ON}" >/dev/null
-available="$(cmake --build "$root/build" --target help)"  # the Python targets exist when pybind11 was found
-if [[ "$available" == *diviml_python_files* ]]; then
-  targets+=(diviml_python diviml_python_files)
-fi
-echo "run: building ${targets[*]} (a few minutes on 2 cores the first time)"
-bash "$root/scripts/build.sh" "${targets[@]}" >/dev/null
+bash "$root/scripts/build.sh" --main-job >/dev/null
 graph="${1:-$root/models/googlenet.json}"
 platform="${2:-cpu-2gpu}"
 mkdir -p "$root/out"
