@@ -33,7 +33,7 @@ for f in "$root"/models/*.json; do
   cp "$f" "$work/g/"
   others+=("$name")
 done
-/usr/bin/python3 - "$before" "$after" "$work" "${#branchy[@]}" "${branchy[@]}" "${others[@]}" -- "${extra[@]}" <<'PY'
+python3 - "$before" "$after" "$work" "${#branchy[@]}" "${branchy[@]}" "${others[@]}" -- "${extra[@]}" <<'PY'
 import json, math, subprocess, sys
 before, after, work, nb = sys.argv[1:5]
 rest = sys.argv[5:]

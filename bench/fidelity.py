@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Does the predicted latency happen? (docs/results.md, "Running plans: fidelity")
 
-    /usr/bin/python3 bench/fidelity.py [--out DIR] [--rounds 3] [--runs 30] [--time-limit 10] [--nodes N] [MODEL ...]
+    PYTHONPATH=build/python python3 bench/fidelity.py [--out DIR] [--rounds 3] [--runs 30] [--time-limit 10] [--nodes N] [MODEL ...]
 
 Per model, on this machine as the executor runs it (two processes of one core and one thread),
 the flow of docs/executor.md's quick start:
-1. export the model (python/export_fx.py, its defaults: BatchNorm folded);
-2. calibrate (python/calibrate.py, its defaults): per-op costs from the executor's own passes,
+1. export the model (diviml-export, its defaults: BatchNorm folded);
+2. calibrate (diviml-calibrate, its defaults): per-op costs from the executor's own passes,
    the loopback link fitted from a ping-pong;
 3. plan it with `auto` on the calibrated platform;
-4. run the plan with python/execute_plan.py, --rounds times, interleaved over the models (round
+4. run the plan with diviml-execute, --rounds times, interleaved over the models (round
    1 of every model, then round 2, ...), each round --runs timed runs after 3 warm-up runs.
 It prints a Markdown table: predicted makespan, measured median per round, the error of each
 round's median (|measured - predicted| / measured) and its median over the rounds, and the
@@ -17,19 +17,19 @@ per-device breakdown of the last round. Plans, reports, timelines and Gantt char
 measured, one beside the other) stay in --out.
 
 Both calibrations write overlap_comm: false on every device where they measure gloo's copies
-occupying the sender (calibrate.py --copies measured). Streams (unless --no-stream): a second
-calibration as a stream runs, every process measured at once (calibrate.py --load all: shared
+occupying the sender (diviml-calibrate --copies measured). Streams (unless --no-stream): a second
+calibration as a stream runs, every process measured at once (diviml-calibrate --load all: shared
 caches and memory bandwidth), `auto`'s throughput plan on it, and in each round the stream run twice: paced at the plan's period and unpaced (inputs
 as fast as the host gets to them). A second table: predicted and measured inputs/s, the error
 of the unpaced rate (what the plan can reach) and where each device's time went.
 
-With --nodes N (issue 44): the platform is N servers of one core each (calibrate.py --processes
-1 --servers N), the link between them measured between two nodes (calibrate.py --between-nodes,
+With --nodes N (issue 44): the platform is N servers of one core each (diviml-calibrate --processes
+1 --servers N), the link between them measured between two nodes (diviml-calibrate --between-nodes,
 two launches on 127.0.0.1), and each plan runs as N nodes, one launch per server
-(execute_plan.py --nnodes N --node-rank I --rdzv-endpoint 127.0.0.1:PORT). No streams then.
+(diviml-execute --nnodes N --node-rank I --rdzv-endpoint 127.0.0.1:PORT). No streams then.
 
 Each round's report says how widely its runs spread ((p90 - p10) / median), how far the speed
-of a busy device moved since calibration (`drift`, from a probe workload calibrate.py timed and
+of a busy device moved since calibration (`drift`, from a probe workload diviml-calibrate timed and
 the executor times again), and whether either is too wide to judge a prediction at 10%
 (`noisy`); the table shows all three.
 """
@@ -110,14 +110,14 @@ def main():
         shape_args = ["--input-shape", shape] if shape else []
         base = os.path.join(args.out, m)
         graph = base + ".json"
-        run([PY, "python/export_fx.py", *margs, *shape_args, "-o", graph])
+        run([PY, "-m", "diviml.export", *margs, *shape_args, "-o", graph])
         if args.nodes > 1:
-            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
+            run([PY, "-m", "diviml.calibrate", *margs, "--graph", graph, "--graph-out", base + ".local.json",
                  "--platform-out", base + ".servers.json", "--processes", "1", "--servers", str(args.nodes)])
-            run_nodes([PY, "python/calibrate.py", "--between-nodes", "--platform", base + ".servers.json",
+            run_nodes([PY, "-m", "diviml.calibrate", "--between-nodes", "--platform", base + ".servers.json",
                        "--platform-out", base + ".platform.json"], 2)
         else:
-            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".local.json",
+            run([PY, "-m", "diviml.calibrate", *margs, "--graph", graph, "--graph-out", base + ".local.json",
                  "--platform-out", base + ".platform.json"])
         run([DIVIML, "plan", "-g", base + ".local.json", "-p", base + ".platform.json", "-o", base + ".plan.json",
              "--gantt", base + ".plan.svg", "--time-limit", args.time_limit, "-q"])
@@ -127,7 +127,7 @@ def main():
     if args.stream:
         for m, (margs, shape_args, base) in prepared.items():
             graph = base + ".json"
-            run([PY, "python/calibrate.py", *margs, "--graph", graph, "--graph-out", base + ".stream-local.json",
+            run([PY, "-m", "diviml.calibrate", *margs, "--graph", graph, "--graph-out", base + ".stream-local.json",
                  "--platform-out", base + ".stream-platform.json", "--load", "all"])
             run([DIVIML, "plan", "-g", base + ".stream-local.json", "-p", base + ".stream-platform.json", "--objective",
                  "throughput", "-o", base + ".stream-plan.json", "--time-limit", args.time_limit, "-q"])
@@ -135,7 +135,7 @@ def main():
     measured = {m: [] for m in prepared}
     for r in range(args.rounds):
         for m, (margs, shape_args, base) in prepared.items():
-            cmd = [PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".local.json",
+            cmd = [PY, "-m", "diviml.execute", *margs, *shape_args, "-g", base + ".local.json",
                    "-p", base + ".platform.json", "--plan", base + ".plan.json", "--runs", str(args.runs),
                    "--report", base + ".report.json", "--timeline", base + ".timeline.json"]
             run(cmd) if args.nodes == 1 else run_nodes(cmd, args.nodes)
@@ -143,7 +143,7 @@ def main():
                 measured[m].append(json.load(f))
             if m in streams:
                 for pace in ([], ["--no-pace"]):
-                    run([PY, "python/execute_plan.py", *margs, *shape_args, "-g", base + ".stream-local.json",
+                    run([PY, "-m", "diviml.execute", *margs, *shape_args, "-g", base + ".stream-local.json",
                          "-p", base + ".stream-platform.json", "--plan", base + ".stream-plan.json", *pace,
                          "--report", base + ".stream-report.json"])
                     with open(base + ".stream-report.json") as f:

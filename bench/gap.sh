@@ -26,7 +26,7 @@ if [ ${#models[@]} -eq 0 ]; then
     "$work/rwnn_ws_n16_s2.json")
 fi
 row() {  # model label plan.json
-  /usr/bin/python3 - "$@" <<'PY'
+  python3 - "$@" <<'PY'
 import json, sys
 name, label, path = sys.argv[1:]
 p = json.load(open(path))

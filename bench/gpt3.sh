@@ -29,7 +29,7 @@ for g in prefill decode; do
       echo "| $g | $s | no plan: $(head -c 160 "$work/err" | tr '\n|' ' /') | | | | | | | | |"
       continue
     fi
-    /usr/bin/python3 - "$out" "$pf" "$g" "$s" "$(cat "$work/time")" <<'PY'
+    python3 - "$out" "$pf" "$g" "$s" "$(cat "$work/time")" <<'PY'
 import json, sys
 plan_file, pf_file, graph, solver, timing = sys.argv[1:]
 wall, rss_kb = timing.split()
@@ -59,7 +59,7 @@ echo
 echo "Decode as a stream of independent requests (--objective throughput --solver balance):"
 /usr/bin/time -f "%e %M" -o "$work/time" "$exe" plan -g "$work/decode.json" -p "$pf" --objective throughput \
   --solver balance --time-limit "$limit" -o "$work/decode.tp.json" -q
-/usr/bin/python3 - "$work/decode.tp.json" "$(cat "$work/time")" <<'PY'
+python3 - "$work/decode.tp.json" "$(cat "$work/time")" <<'PY'
 import json, sys
 plan = json.load(open(sys.argv[1]))
 wall, rss = sys.argv[2].split()

@@ -32,7 +32,7 @@ for build in ${other:+"$other"} "$exe"; do
     fi
     # This build's validator holds the steady state to memory: it names the first device over.
     "$exe" validate -g "$work/$g.json" -p "$pf" "$out" >"$work/valid" 2>&1 || true
-    /usr/bin/python3 - "$out" "$pf" "$g" "$name" "$work/valid" <<'PY'
+    python3 - "$out" "$pf" "$g" "$name" "$work/valid" <<'PY'
 import json, sys
 plan_file, pf_file, graph, name, valid = sys.argv[1:]
 plan, pf = json.load(open(plan_file)), json.load(open(pf_file))

@@ -35,7 +35,7 @@ graph_of() {  # the graph file of a model name (an RWNN of the set is generated 
     echo "$root/models/$1.json"
   fi
 }
-field() { /usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
+field() { python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
 for p in $platforms; do
   echo
   echo "### $p ($limit s, one thread)"
@@ -45,7 +45,7 @@ for p in $platforms; do
   lat_ratios=() thr_ratios=()
   for m in "${models[@]}"; do
     g="$(graph_of "$m")"
-    ops=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$g")
+    ops=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$g")
     "$exe" plan -g "$g" -p "$p" --time-limit "$limit" --threads 1 -q -o "$work/lat.json" 2>/dev/null || { echo "| $m | $ops | failed |"; continue; }
     "$exe" plan -g "$g" -p "$p" --objective throughput --time-limit "$limit" --threads 1 -q -o "$work/thr.json" 2>/dev/null || { echo "| $m | $ops | | | | failed |"; continue; }
     ms=$(field "$work/lat.json" makespan_us); lb=$(field "$work/lat.json" lower_bound_us)
@@ -53,14 +53,14 @@ for p in $platforms; do
     st="-" rs="-"
     if "$exe" plan -g "$g" -p "$p" --objective throughput -s stages --time-limit "$limit" --threads 1 -q -o "$work/st.json" 2>/dev/null; then
       st=$(field "$work/st.json" period_us)
-      rs=$(/usr/bin/python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.3f}')" "$per" "$st")
-      st=$(/usr/bin/python3 -c "import sys; print(f'{float(sys.argv[1]):.1f}')" "$st")
+      rs=$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.3f}')" "$per" "$st")
+      st=$(python3 -c "import sys; print(f'{float(sys.argv[1]):.1f}')" "$st")
     fi
-    read -r lr tr <<<"$(/usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print(f'{a[0]/a[1]:.3f} {a[2]/a[3]:.3f}')" "$ms" "$lb" "$per" "$plb")"
+    read -r lr tr <<<"$(python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print(f'{a[0]/a[1]:.3f} {a[2]/a[3]:.3f}')" "$ms" "$lb" "$per" "$plb")"
     lat_ratios+=("$lr") thr_ratios+=("$tr")
     printf '| %s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %s |\n' "$m" "$ops" "$ms" "$lb" "$lr" "$per" "$plb" "$tr" "$st" "$rs"
   done
-  /usr/bin/python3 -c "
+  python3 -c "
 import math, sys
 def gm(xs): return math.exp(sum(math.log(float(x)) for x in xs) / len(xs)) if xs else float('nan')
 n = int(sys.argv[1]); lat, thr = sys.argv[2:2 + n], sys.argv[2 + n:]

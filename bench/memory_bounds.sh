@@ -14,17 +14,17 @@ gpt3=(--layers 96 --d-model 12288 --heads 96 --vocab 50257 --bytes-per-value 2)
 "$exe" gen transformer "${gpt3[@]}" --seq 2048 -o "$work/prefill.json" >/dev/null
 "$exe" gen transformer "${gpt3[@]}" --seq 2048 --split-heads -o "$work/prefill-per-head.json" >/dev/null
 "$exe" gen transformer "${gpt3[@]}" --seq 1 --context 2048 -o "$work/decode.json" >/dev/null
-field() { /usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
+field() { python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
 echo "| graph | ops | platform | makespan ms | bound ms | gap | solve s |"
 echo "|---|---|---|---|---|---|---|"
 for g in prefill prefill-per-head decode; do
-  ops=$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$work/$g.json")
+  ops=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$work/$g.json")
   for p in six-srv cluster-3srv; do
     if ! "$exe" plan -g "$work/$g.json" -p "$p" --time-limit "$limit" -q -o "$work/plan.json" 2>"$work/err"; then
       echo "| $g | $ops | $p | no plan: $(head -c 160 "$work/err" | tr '\n|' ' /') | | | |"
       continue
     fi
-    /usr/bin/python3 -c "
+    python3 -c "
 import json, sys
 p = json.load(open(sys.argv[1]))
 m, b = p['makespan_us'], p['lower_bound_us']

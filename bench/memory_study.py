@@ -5,7 +5,7 @@ side by side in one run. Each device of cpu-2gpu gets `f` times the model's weig
 state); `f` falls from unlimited to below a third, where the weights alone no longer fit the
 three devices. Writes docs/memory/memory_study.svg and prints the table.
 
-    /usr/bin/python3 bench/memory_study.py [TIME_LIMIT_S (default 10)]
+    python3 bench/memory_study.py [TIME_LIMIT_S (default 10)]
 
 A cell is the plan's latency in ms, "none" where the solver says no plan exists (a proven
 shortfall), "not found" where it found none without a proof, "-" where the solver has no plan by

@@ -13,7 +13,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$root/build/diviml" plan -g "$graph" -p "$platform" -s milp --time-limit "$seconds" --threads 1 -v \
   -o "$work/plan.json" >"$work/log.txt" 2>"$work/err.txt" || true
-/usr/bin/python3 - "$work/log.txt" "$work/plan.json" <<'PY'
+python3 - "$work/log.txt" "$work/plan.json" <<'PY'
 import json, re, sys
 log, plan = sys.argv[1:]
 print("seconds,best_plan_us,best_bound_us,event")

@@ -19,7 +19,7 @@ models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
   for f in "$root"/models/*.json; do models+=("$(basename "$f" .json)"); done
 fi
-py=/usr/bin/python3
+py=python3
 field() { $py -c "import json,sys; p=json.load(open(sys.argv[1])); print(p.get(sys.argv[2]) or 0)" "$@"; }
 for p in $platforms; do
   $py -c "import json,sys; p=json.load(open(sys.argv[1])); p['server_links']='dedicated'; p['name']+='-dedicated'; json.dump(p, open(sys.argv[2], 'w'))" \

@@ -26,7 +26,7 @@ run_row() {  # family graph platform
       echo "| $family | - | - | $s | error: $(head -c 120 "$work/err.txt") | | | | | |"
       continue
     fi
-    /usr/bin/python3 - "$family" "$graph" "$s" "$out" "$tm" "$work/heft.txt" <<'PY'
+    python3 - "$family" "$graph" "$s" "$out" "$tm" "$work/heft.txt" <<'PY'
 import json, sys
 family, graph, solver, out, tm, heft_file = sys.argv[1:]
 g = json.load(open(graph))
@@ -53,7 +53,7 @@ has() { [[ " $families " == *" $1 "* ]]; }
 echo "| family | ops | edges | solver | wall s | solve_time_s | max RSS MB | makespan us | plan / bound | / heft | status |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 has random && for n in $sizes; do
-  p=$(/usr/bin/python3 -c "print(3 / $n)")
+  p=$(python3 -c "print(3 / $n)")
   "$exe" gen random --nodes "$n" --edge-prob "$p" --seed 1 -o "$work/random.json" >/dev/null
   run_row "random DAG" "$work/random.json" cpu-2gpu
 done

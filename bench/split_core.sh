@@ -24,7 +24,7 @@ done
 for st in 1 2 4; do for n in 8 16 32; do for s in 1 2; do
   "$after" gen rwnn --nodes "$n" --stages "$st" --seed "$s" -o "$work/g/rwnn-ws_N${n}_S${st}_s${s}.json" >/dev/null
 done; done; done
-field() { /usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| graph | ops | split us before | split us after | same plan | solve s before | solve s after | before / after |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -38,9 +38,9 @@ for g in "$work"/g/*.json; do
     bt+=("$(field "$work/b.json" solve_time_s)"); at+=("$(field "$work/a.json" solve_time_s)")
   done
   bm="$(field "$work/b.json" makespan_us)"; am="$(field "$work/a.json" makespan_us)"
-  same=no; cmp -s <(/usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p['placements'])" "$work/b.json") \
-                  <(/usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p['placements'])" "$work/a.json") && same=yes
-  ops="$(/usr/bin/python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$g")"
+  same=no; cmp -s <(python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p['placements'])" "$work/b.json") \
+                  <(python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print(p['placements'])" "$work/a.json") && same=yes
+  ops="$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['nodes']))" "$g")"
   b="$(median "${bt[@]}")"; a="$(median "${at[@]}")"
   tb="$(awk -v x="$tb" -v y="$b" 'BEGIN {print x + y}')"; ta="$(awk -v x="$ta" -v y="$a" 'BEGIN {print x + y}')"
   printf '| %s | %s | %.1f | %.1f | %s | %.3f | %.3f | %.2fx |\n' "$name" "$ops" "$bm" "$am" "$same" "$b" "$a" \

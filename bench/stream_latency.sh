@@ -26,7 +26,7 @@ for p in $platforms; do
     done
   done
 done
-/usr/bin/python3 - "$work" "$models" "$platforms" "${other:+other} this" <<'PY'
+python3 - "$work" "$models" "$platforms" "${other:+other} this" <<'PY'
 import json, math, os, sys
 work, models, platforms, builds = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4].split()
 gm = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs)) if xs else float("nan")
@@ -62,7 +62,7 @@ if [ "$tradeoff" = "--tradeoff" ]; then
     for m in $models; do
       "$exe" compare -g "$root/models/$m.json" -p "$p" --tradeoff --time-limit "$limit" --threads 1 --json -q \
         >"$work/$m.$p.tradeoff.json" || true
-      /usr/bin/python3 - "$work/$m.$p.tradeoff.json" "$p" "$m" <<'PY'
+      python3 - "$work/$m.$p.tradeoff.json" "$p" "$m" <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
 L = t["latency_plan"]["makespan_us"]

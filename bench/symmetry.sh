@@ -22,7 +22,7 @@ run() {  # graph platform solver
   for sym in none inputs ops busy; do
     if "$exe" plan -g "$1" -p "$2" --solver "$3" --symmetry "$sym" --time-limit "$limit" -o "$work/p.json" -q \
         2>"$work/err"; then
-      row+=" $(/usr/bin/python3 -c "
+      row+=" $(python3 -c "
 import json, sys
 p = json.load(open(sys.argv[1]))
 print(f\"{1e3 * p['solve_time_s']:.0f} ms, {p['makespan_us']:.1f} us, {p['status']} |\")" "$work/p.json")"

@@ -25,7 +25,7 @@ for p in $platforms; do
     rm -rf "$work/out"; mkdir -p "$work/out"
     "$exe" compare -g "$g" -p "$p" --objective throughput --solvers fastest,replicas,stages,balance,split,auto \
       --time-limit "$limit" --out-dir "$work/out" >/dev/null || true
-    /usr/bin/python3 - "$work/out" "$name" "$p" "$g" <<'PY'
+    python3 - "$work/out" "$name" "$p" "$g" <<'PY'
 import json, os, sys
 out, name, platform, graph = sys.argv[1:]
 ops = len(json.load(open(graph))["nodes"])

@@ -15,7 +15,7 @@ bin=build/diviml
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 read -r -a models <<<"${MODELS:-resnet50 bert_base gpt2 rwnn}"
-field() { /usr/bin/python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print('%.1f %.2f' % (p[sys.argv[2]], p['solve_time_s']))" "$1" "$2"; }
+field() { python3 -c "import json,sys; p=json.load(open(sys.argv[1])); print('%.1f %.2f' % (p[sys.argv[2]], p['solve_time_s']))" "$1" "$2"; }
 for pf in "${platforms[@]}"; do
   echo "### $pf (limit $limit s per run)"
   echo
@@ -47,7 +47,7 @@ for m in "${models[@]}"; do
   for drift in "--slow gpu0=1.1" "--slow gpu0=1.25" "--slow gpu0=1.5" "--noise 0.2 --seed 1"; do
     # shellcheck disable=SC2086
     $bin rebalance -g "$g" -p cpu-2gpu "$tmp/p.json" $drift --time-limit "$limit" 2>/dev/null >"$tmp/r.txt"
-    /usr/bin/python3 - "$m" "$drift" "$tmp/r.txt" <<'PY'
+    python3 - "$m" "$drift" "$tmp/r.txt" <<'PY'
 import re, sys
 m, drift, path = sys.argv[1:]
 rows = [l.rstrip("\n") for l in open(path)][1:]

@@ -54,7 +54,7 @@ Result<std::string> read_stdin_once() {
 }
 
 Result<Graph> read_graph_arg(const std::string& path) {
-  if (path != "-") return read_graph_file(path);
+  if (path != "-") return load_graph(path);
   auto text = read_stdin_once();
   if (!text) return text.error();
   return parse_graph(*text, kStdinName);

@@ -15,7 +15,7 @@
     open("plan.json", "w").write(plan.to_json())       # the CLI's plan file (diviml.plan/1)
 
 The planner is the C++ library (diviml._native, built with pybind11); a PyTorch module is
-exported in this process with torch.fx, as python/export_fx.py does. Errors raise diviml.Error:
+exported in this process with torch.fx, as `diviml-export` does (diviml.export). Errors raise diviml.Error:
 InputError (a bad graph, platform or option value), UsageError (an unknown solver, objective
 or option), InfeasibleError (no plan exists) or InternalError.
 """
@@ -26,13 +26,20 @@ import os
 try:
     from . import _native
 except ImportError as e:  # python/diviml is the source; the package is built into build/python/diviml
-    raise ImportError("diviml: the C++ module is not built here: run scripts/build.sh and put build/python on "
-                      f"PYTHONPATH ({e})") from None
-from .tool_errors import one_line as _one_line  # the tools' one-line messages, copied beside this file
+    raise ImportError("diviml: the C++ module diviml._native is not beside this file: install the package "
+                      "(pip install --no-build-isolation .) or build it (scripts/build.sh) and put build/python "
+                      f"on PYTHONPATH ({e})") from None
+from .tool_errors import one_line as _one_line  # the tools' one-line messages
+
+# An installed package carries the bundled platforms and models in diviml/data (setup.py puts
+# them there); a build tree's module reads the source tree's, compiled in.
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+if os.path.isdir(os.path.join(_DATA, "platforms")):
+    _native.set_data_dir(_DATA)
 from ._native import (Error, InfeasibleError, InputError, InternalError, UsageError, __version__,
                       default_platform, objectives, platforms, solvers)
 
-__all__ = ["plan", "tradeoff", "serve", "Serving", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms", "default_time_limit",
+__all__ = ["plan", "tradeoff", "serve", "bundled_models", "Serving", "Plan", "Tradeoff", "TradeoffPoint", "Placement", "Transfer", "export", "import_onnx", "solvers", "objectives", "platforms", "default_time_limit",
            "Error", "InputError", "UsageError", "InfeasibleError", "InternalError", "__version__"]
 
 Placement = collections.namedtuple("Placement", "node device start_us end_us lane")
@@ -181,10 +188,10 @@ def _write(path, text):
         f.write(text)
 
 
-def export(module, example_inputs, name=None, fold_batchnorm=True):
+def _export_graph(module, example_inputs, name=None, fold_batchnorm=True):
     """A PyTorch module's graph (a dict in the diviml.graph/1 format), traced in this process
     with torch.fx on `example_inputs` (a tensor, shapes and FLOPs are measured on it)."""
-    from . import export_fx  # torch is imported only when a module is exported
+    from .export import fx as export_fx  # torch is imported only when a module is exported
     import torch
     if isinstance(example_inputs, (tuple, list)):
         if len(example_inputs) != 1:
@@ -209,6 +216,12 @@ def export(module, example_inputs, name=None, fold_batchnorm=True):
             root = root.__cause__ if root.__cause__ is not None else root.__context__
         raise InputError(_one_line(f"the model does not run on example_inputs of shape {list(example_inputs.shape)} "
                                    f"or torch.fx cannot trace it: {type(root).__name__}: {root}")) from None
+
+
+# `diviml.export` is the exporter's subpackage (diviml.export.fx, diviml.export.training,
+# `python3 -m diviml.export`), and calling it calls _export_graph above: export/__init__.py makes
+# the package callable, so diviml.export(module, example_inputs) and diviml.export.fx both work.
+from . import export  # noqa: E402 (imports no torch)
 
 
 def import_onnx(path, dims=None, fold_batchnorm=True):
@@ -247,6 +260,7 @@ def _graph_text(model_or_graph, example_inputs, fold_batchnorm, name):
         path = os.fspath(model_or_graph)
         if path.endswith(".onnx"):
             return json.dumps(import_onnx(path, fold_batchnorm=fold_batchnorm))
+        path = _bundled_model_path(path)
         try:
             with open(path, encoding="utf-8") as f:
                 return f.read()
@@ -261,9 +275,25 @@ def _graph_text(model_or_graph, example_inputs, fold_batchnorm, name):
     if torch is not None and isinstance(model_or_graph, torch.nn.Module):
         if example_inputs is None:
             raise UsageError("a PyTorch module needs example_inputs (e.g. torch.randn(1, 3, 224, 224))")
-        return json.dumps(export(model_or_graph, example_inputs, name=name, fold_batchnorm=fold_batchnorm))
+        return json.dumps(_export_graph(model_or_graph, example_inputs, name=name, fold_batchnorm=fold_batchnorm))
     raise UsageError("model_or_graph must be a torch.nn.Module, a graph dict, or a path to a graph "
                      f"(.json) or ONNX (.onnx) file, not {type(model_or_graph).__name__}")
+
+
+def bundled_models():
+    """The bundled models' names: diviml.plan("resnet18") plans models/resnet18.json."""
+    return _native.models()
+
+
+def _bundled_model_path(path):
+    """`path` itself, or the bundled model of that name (no file there and no .json given)."""
+    if os.path.exists(path) or os.path.splitext(path)[1] in (".json", ".onnx") or ".." in path:
+        return path
+    bundled = os.path.join(_native.models_dir(), path + ".json")
+    if os.path.isfile(bundled):
+        return bundled
+    raise InputError(_one_line(f"{path}: no such graph file or bundled model (bundled: "
+                               f"{', '.join(_native.models())})"))
 
 
 def _platform_text(platform):

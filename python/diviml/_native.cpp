@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "diviml/cost/problem.hpp"
+#include "diviml/graph/generators.hpp"
 #include "diviml/io/json_io.hpp"
 #include "diviml/io/onnx_import.hpp"
 #include "diviml/objective/objective.hpp"
@@ -198,6 +199,33 @@ std::string render(const std::string& graph_json, const std::string& platform, c
   raise(usage_error("render: unknown kind '" + kind + "' (gantt, trace or html)"));
 }
 
+// The wiring of `diviml gen rwnn`'s random stages: per stage, the edges (i, j) between its nodes
+// n_i -> n_j, from the one generator (src/graph/generators.cpp) that the CLI's graphs come from,
+// so that a PyTorch RWNN (diviml.models.rwnn) and the generated graph of one seed agree.
+std::vector<std::vector<std::pair<int, int>>> rwnn_wiring(const std::string& model, int nodes, int stages, int k,
+                                                          double p, int m, std::uint64_t seed) {
+  RwnnSpec spec;
+  spec.model = model;
+  spec.nodes = nodes;
+  spec.stages = stages;
+  spec.k = k;
+  spec.p = p;
+  spec.m = m;
+  spec.channels = 1;  // the costs are not read here, only the wiring
+  spec.seed = seed;
+  const Graph g = value_or_raise(rwnn(spec));
+  std::map<std::string, int> id;
+  for (int st = 0; st < stages; ++st)
+    for (int v = 0; v < nodes; ++v) id["s" + std::to_string(st + 1) + ".n" + std::to_string(v)] = st * nodes + v;
+  std::vector<std::vector<std::pair<int, int>>> wiring(static_cast<std::size_t>(stages));
+  for (const Edge& e : g.edges) {
+    const auto a = id.find(g.nodes[e.src].id), b = id.find(g.nodes[e.dst].id);
+    if (a == id.end() || b == id.end()) continue;  // the stem, the stage outputs and the head
+    wiring[static_cast<std::size_t>(a->second / nodes)].push_back({a->second % nodes, b->second % nodes});
+  }
+  return wiring;
+}
+
 void validate_plan(const std::string& graph_json, const std::string& platform, const std::string& plan_json) {
   Problem problem = problem_of(graph_json, platform);
   Plan plan = value_or_raise(parse_plan(plan_json, "<plan>", problem));
@@ -235,6 +263,11 @@ PYBIND11_MODULE(_native, m) {
   m.def("solvers", &solver_names, "the solvers' names");
   m.def("objectives", &objective_names, "the objectives' names");
   m.def("platforms", &bundled_platform_names, "the bundled platforms' names");
+  m.def("models", &bundled_model_names, "the bundled models' names (graph files under models/)");
+  m.def("models_dir", &bundled_models_dir, "the folder of the bundled models");
+  m.def("data_dir", &bundled_data_dir, "the folder of the bundled platforms and models");
+  m.def("set_data_dir", &set_bundled_data_dir, py::arg("dir"),
+        "use this folder's platforms/ and models/ as the bundled ones (the installed package's own)");
   m.def(
       "option_names",
       [] {
@@ -264,6 +297,9 @@ PYBIND11_MODULE(_native, m) {
         "a plan as an SVG Gantt chart ('gantt'), a Chrome trace ('trace') or an HTML report ('html')");
   m.def("validate", &validate_plan, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"),
         "raise diviml.Error when the plan is not valid for the graph and platform");
+  m.def("rwnn_wiring", &rwnn_wiring, py::arg("model"), py::arg("nodes"), py::arg("stages"), py::arg("k"),
+        py::arg("p"), py::arg("m"), py::arg("seed"),
+        "the random stages' wiring of `diviml gen rwnn` (per stage, edges (i, j) between its nodes)");
   m.def("import_onnx", &import_onnx_text, py::arg("path"), py::arg("dims"), py::arg("fold_batchnorm"),
         "an ONNX model file as a graph (JSON text)");
 }

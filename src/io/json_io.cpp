@@ -11,8 +11,9 @@
 
 #include "diviml/objective/memory.hpp"
 
-#ifndef DIVIML_PLATFORMS_DIR
-#define DIVIML_PLATFORMS_DIR "platforms"
+// The source tree, whose platforms/ and models/ the build-tree binaries use.
+#ifndef DIVIML_SOURCE_DATA_DIR
+#define DIVIML_SOURCE_DATA_DIR "."
 #endif
 
 namespace diviml {
@@ -722,19 +723,86 @@ Status write_text_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-std::string bundled_platforms_dir() {
-  if (const char* env = std::getenv("DIVIML_PLATFORMS_DIR"); env && *env) return env;
-  return DIVIML_PLATFORMS_DIR;
+namespace {
+
+std::string& data_dir_override() {
+  static std::string dir;
+  return dir;
 }
 
-std::vector<std::string> bundled_platform_names() {
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::string();
+}
+
+// The .json files of a folder (and of its subfolders, as "sub/name"), by name without ".json".
+std::vector<std::string> json_names(const std::string& dir, bool recursive) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(bundled_platforms_dir(), ec))
-    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  const std::filesystem::path root(dir);
+  auto add = [&](const std::filesystem::directory_entry& entry) {
+    if (entry.path().extension() != ".json" || !entry.is_regular_file(ec)) return;
+    std::filesystem::path rel = entry.path().lexically_relative(root);
+    rel.replace_extension();
+    names.push_back(rel.generic_string());
+  };
+  if (recursive) {
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+      add(*it);
+  } else {
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) add(entry);
+  }
   std::sort(names.begin(), names.end());
   return names;
 }
+
+// A bundled name: no file of that name here, and no file extension given.
+bool bundled_name(const std::string& spec) {
+  std::error_code ec;
+  if (spec.empty() || std::filesystem::exists(spec, ec)) return false;
+  const std::string ext = std::filesystem::path(spec).extension().string();
+  return ext != ".json" && ext != ".onnx";
+}
+
+}  // namespace
+
+void set_bundled_data_dir(const std::string& dir) { data_dir_override() = dir; }
+
+std::string bundled_data_dir() {
+  if (std::string env = env_or_empty("DIVIML_DATA_DIR"); !env.empty()) return env;
+  if (!data_dir_override().empty()) return data_dir_override();
+  // Installed (cmake --install): PREFIX/bin/diviml finds PREFIX/share/diviml.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path share = exe.parent_path().parent_path() / "share" / "diviml";
+    if (std::filesystem::is_directory(share / "platforms", ec)) return share.string();
+  }
+  return DIVIML_SOURCE_DATA_DIR;
+}
+
+std::string bundled_platforms_dir() {
+  if (std::string env = env_or_empty("DIVIML_PLATFORMS_DIR"); !env.empty()) return env;
+  return bundled_data_dir() + "/platforms";
+}
+
+std::string bundled_models_dir() { return bundled_data_dir() + "/models"; }
+
+std::vector<std::string> bundled_model_names() { return json_names(bundled_models_dir(), true); }
+
+Result<Graph> load_graph(const std::string& spec) {
+  if (!bundled_name(spec)) return read_graph_file(spec);
+  const std::string path = bundled_models_dir() + "/" + spec + ".json";
+  std::error_code ec;
+  if (spec.find("..") == std::string::npos && std::filesystem::is_regular_file(path, ec))
+    return read_graph_file(path);
+  std::string known;
+  for (const auto& n : bundled_model_names()) known += (known.empty() ? "" : ", ") + n;
+  return fail(spec + ": no such graph file or bundled model (bundled: " + known + ")");
+}
+
+std::vector<std::string> bundled_platform_names() { return json_names(bundled_platforms_dir(), false); }
 
 Result<Platform> load_platform(const std::string& spec) {
   std::error_code ec;

@@ -6,6 +6,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+# The tools run in other folders than this one: PYTHONPATH's folders (build/python) as absolute paths.
+if os.environ.get("PYTHONPATH"):
+    os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p)
+
 
 @pytest.fixture(scope="session")
 def diviml_bin():

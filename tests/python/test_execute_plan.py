@@ -6,22 +6,24 @@ import subprocess
 import sys
 
 import pytest
+import tool_cmds
 
 torch = pytest.importorskip("torch")
 
 HERE = pathlib.Path(__file__).resolve().parent
 PY = sys.executable
+CALIBRATE, EXECUTE, EXPORT = tool_cmds.CALIBRATE, tool_cmds.EXECUTE, tool_cmds.EXPORT
 
 
 def run(cmd, **kw):
-    env = dict(os.environ, PYTHONPATH=str(HERE))
+    env = tool_cmds.env()
     return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, env=env, **kw)
 
 
 def export(root, tmp_path, model, shape=None, name="graph.json"):
     out = tmp_path / name
     src = ["--torchvision", model] if "." not in model and ":" not in model else ["--module", model]
-    r = run([PY, root / "python" / "export_fx.py", *src, *(["--input-shape", shape] if shape else []), "-o", out])
+    r = run([*EXPORT, *src, *(["--input-shape", shape] if shape else []), "-o", out])
     assert r.returncode == 0, r.stderr
     return src + (["--input-shape", shape] if shape else []), out
 
@@ -46,7 +48,7 @@ def alternate(plan_path, devices, tmp_path, name="alternating.plan.json"):
 
 def execute(root, src, graph, platform, plan_path, tmp_path, *extra):
     report = tmp_path / "report.json"
-    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", plan_path,
+    r = run([*EXECUTE, *src, "-g", graph, "-p", platform, "--plan", plan_path,
              "--runs", "3", "--warmup", "1", "--report", report, *extra])
     return r, (json.loads(report.read_text()) if r.returncode == 0 else None)
 
@@ -155,7 +157,7 @@ def test_bad_input_gets_one_line_and_status_2(diviml_bin, root, tmp_path):
 def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it(diviml_bin, root, tmp_path):
     src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
     g_out, p_out = tmp_path / "measured.json", tmp_path / "local.json"
-    r = run([PY, root / "python" / "calibrate.py", *src[:2], "--graph", graph, "--graph-out", g_out,
+    r = run([*CALIBRATE, *src[:2], "--graph", graph, "--graph-out", g_out,
              "--platform-out", p_out, "--repeats", "3", "--warmup", "1"])
     assert r.returncode == 0, r.stderr
     g, p = json.loads(g_out.read_text()), json.loads(p_out.read_text())
@@ -175,9 +177,8 @@ def test_calibrate_measures_the_processes_and_their_link_and_the_plan_runs_on_it
 
 
 def test_both_in_pass_op_timers_charge_every_op(root, tmp_path):
-    sys.path.insert(0, str(HERE.parents[1] / "python"))
-    import execute_plan
-    import profile_ops
+    from diviml.execute import measure
+    from diviml.profile import ops as profile_ops
     import tiny_models
     model = tiny_models.branchy().eval()
     x = torch.randn(1, 3, 8, 8)
@@ -185,14 +186,13 @@ def test_both_in_pass_op_timers_charge_every_op(root, tmp_path):
     g = json.loads(graph.read_text())
     ids = {n["id"] for n in g["nodes"]}
     seq = profile_ops.profile_in_sequence(model, x, g, torch.device("cpu"), 1, 5)
-    loop = execute_plan.op_costs_in_executor_loop(model, x, g, 1, 5)
+    loop = measure.op_costs_in_executor_loop(model, x, g, 1, 5)
     assert set(seq) == ids and set(loop) == ids
     assert min(seq.values()) > 0 and min(loop.values()) > 0
 
 
 def test_the_link_fit_recovers_latency_and_bandwidth():
-    sys.path.insert(0, str(HERE.parents[1] / "python"))
-    import calibrate
+    from diviml.profile import calibrate
     points = [(x, 40.0 + x / 5e3) for x in calibrate.SIZES]  # 40 us + bytes / (5 GB/s)
     latency, bandwidth = calibrate.fit(points)
     assert latency == pytest.approx(40.0) and bandwidth == pytest.approx(5.0)
@@ -236,7 +236,7 @@ def throughput_plan(diviml_bin, graph, platform, tmp_path):
 
 def stream(root, src, graph, platform, plan_path, tmp_path, *extra):
     report = tmp_path / "stream.json"
-    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", plan_path,
+    r = run([*EXECUTE, *src, "-g", graph, "-p", platform, "--plan", plan_path,
              "--report", report, *extra])
     return r, (json.loads(report.read_text()) if r.returncode == 0 else None)
 
@@ -334,8 +334,8 @@ def test_nothing_listens_beyond_loopback(diviml_bin, root, tmp_path):
     src, graph = export(root, tmp_path, "resnet18")
     platform = root / "platforms" / "local-2cpu.json"
     p = plan(diviml_bin, graph, platform, tmp_path)
-    env = dict(os.environ, PYTHONPATH=str(HERE))
-    proc = subprocess.Popen([PY, str(root / "python" / "execute_plan.py"), *src, "-g", str(graph), "-p", str(platform),
+    env = tool_cmds.env()
+    proc = subprocess.Popen([*EXECUTE, *src, "-g", str(graph), "-p", str(platform),
                              "--plan", str(p), "--runs", "100", "--warmup", "1"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env)
     try:
@@ -380,15 +380,15 @@ def start_nodes(root, src, graph, plans, tmp_path, *extra, torchrun=False, timeo
     for i, p in enumerate(plans):
         if p is None:
             continue
-        args = [root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+        args = [*src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
                 "--timeout", timeout, "--report", tmp_path / f"node{i}.json", *extra]
         if torchrun:  # Debian's torchrun on Python 3.11 needs --redirects/--tee of 1 or 2 (docs/executor.md)
             cmd = ["torchrun", "--nnodes", len(plans), "--node_rank", i, "--nproc_per_node", 1, "--redirects", 2,
-                   "--tee", 2, "--log_dir", tmp_path / f"torchrun{i}", "--rdzv_endpoint", f"127.0.0.1:{port}", *args]
+                   "--tee", 2, "--log_dir", tmp_path / f"torchrun{i}", "--rdzv_endpoint", f"127.0.0.1:{port}", "-m", "diviml.execute", *args]
         else:
-            cmd = [PY, *args, "--nnodes", len(plans), "--node-rank", i, "--rdzv-endpoint", f"127.0.0.1:{port}"]
+            cmd = [*EXECUTE, *args, "--nnodes", len(plans), "--node-rank", i, "--rdzv-endpoint", f"127.0.0.1:{port}"]
         procs.append((i, subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                          text=True, env=dict(os.environ, PYTHONPATH=str(HERE)))))
+                                          text=True, env=tool_cmds.env())))
     return procs, time.monotonic()
 
 
@@ -516,10 +516,10 @@ def test_a_rendezvous_that_never_completes_ends_within_the_timeout(diviml_bin, r
         assert "node 2 (server 's2') never joined the rendezvous at 127.0.0.1:" in err, err
         assert len(err.strip().splitlines()) == 1 and ended - t0 < 8 + 3 + 10
     # A launch that does not fit the platform: one line, status 2.
-    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+    r = run([*EXECUTE, *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
              "--nnodes", "2", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"])
     assert r.returncode == 2 and "has 3 server(s) (s0, s1, s2); start one node per server" in r.stderr
-    r = run([PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
+    r = run([*EXECUTE, *src, "-g", graph, "-p", platform, "--plan", p, "--all-cpu",
              "--nnodes", "3", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.2:{free_port()}"])
     assert r.returncode == 2 and "give node 0 --listen 127.0.0.2" in r.stderr, r.stderr
 
@@ -530,8 +530,7 @@ def test_the_rendezvous_store_survives_malformed_messages():
     import socket
     import struct
     import time
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python"))
-    import nodes
+    from diviml.execute import nodes
     port = free_port()
     server = nodes.StoreServer("127.0.0.1", port)
     try:
@@ -560,11 +559,10 @@ def test_the_rendezvous_store_survives_malformed_messages():
 
 
 def test_a_run_whose_runs_spread_widely_says_the_machine_is_too_noisy():
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python"))
-    import execute_plan
-    quiet = execute_plan.spread_of([100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.0, 99.9, 100.3])
+    from diviml.execute.measure import spread_of
+    quiet = spread_of([100.0, 101.0, 99.0, 100.5, 100.2, 99.8, 100.1, 100.0, 99.9, 100.3])
     assert not quiet["noisy"] and quiet["spread"] < 0.03
-    noisy = execute_plan.spread_of([100.0, 130.0, 100.0, 160.0, 101.0, 100.0, 150.0, 100.0, 120.0, 100.0])
+    noisy = spread_of([100.0, 130.0, 100.0, 160.0, 101.0, 100.0, 150.0, 100.0, 120.0, 100.0])
     assert noisy["noisy"] and noisy["spread"] > 0.10
     assert noisy["measured_p10_us"] == pytest.approx(100.0) and noisy["measured_p90_us"] > 150.0
 
@@ -572,7 +570,7 @@ def test_a_run_whose_runs_spread_widely_says_the_machine_is_too_noisy():
 def test_calibrate_writes_servers_and_measures_the_link_between_two_nodes(root, tmp_path):
     src, graph = export(root, tmp_path, "tiny_models:branchy", "1,3,8,8")
     servers = tmp_path / "servers.json"
-    r = run([PY, root / "python" / "calibrate.py", *src[:2], "--graph", graph, "--graph-out", tmp_path / "g.local.json",
+    r = run([*CALIBRATE, *src[:2], "--graph", graph, "--graph-out", tmp_path / "g.local.json",
              "--platform-out", servers, "--processes", "1", "--servers", "3", "--repeats", "3"])
     assert r.returncode == 0, r.stderr
     plat = json.loads(servers.read_text())
@@ -581,7 +579,7 @@ def test_calibrate_writes_servers_and_measures_the_link_between_two_nodes(root, 
     costs = json.loads((tmp_path / "g.local.json").read_text())["nodes"][0]["cost_us"]
     assert set(costs) == {"s0.cpu0", "s1.cpu0", "s2.cpu0"}
     port, out = free_port(), tmp_path / "nodes.json"
-    procs = [subprocess.Popen([PY, str(root / "python" / "calibrate.py"), "--between-nodes", "--platform", str(servers),
+    procs = [subprocess.Popen([*CALIBRATE, "--between-nodes", "--platform", str(servers),
                                "--platform-out", str(out), "--repeats", "3", "--nnodes", "2", "--node-rank", str(i),
                                "--rdzv-endpoint", f"127.0.0.1:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for i in range(2)]
@@ -624,12 +622,12 @@ def test_nodes_in_separate_network_namespaces_bind_only_their_address(diviml_bin
         port = free_port()
         procs = []
         for i, (ns, addr) in enumerate([(a, ip_a), (b, ip_b), (b, ip_b)]):
-            cmd = ["ip", "netns", "exec", ns, PY, root / "python" / "execute_plan.py", *src, "-g", graph, "-p",
+            cmd = ["ip", "netns", "exec", ns, *EXECUTE, *src, "-g", graph, "-p",
                    platform, "--plan", p, "--all-cpu", "--runs", "3", "--warmup", "1", "--timeout", "60",
                    "--report", tmp_path / f"ns{i}.json", "--nnodes", "3", "--node-rank", i,
                    "--rdzv-endpoint", f"{ip_a}:{port}", "--listen", addr]
             procs.append((i, subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                              text=True, env=dict(os.environ, PYTHONPATH=str(HERE)))))
+                                              text=True, env=tool_cmds.env())))
         seen = {a: (set(), set()), b: (set(), set())}
         deadline = time.monotonic() + 120
         while any(q.poll() is None for _, q in procs) and time.monotonic() < deadline:

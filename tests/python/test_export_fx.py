@@ -1,9 +1,7 @@
 """The FX exporter on small modules built here (skipped where torch is not installed)."""
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 
@@ -13,10 +11,10 @@ import torchvision  # noqa: E402
 
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1] / "python"))
-import export_fx  # noqa: E402
 import tiny_models  # noqa: E402
+import tool_cmds  # noqa: E402
+from diviml.export import fx as export_fx  # noqa: E402
+from tool_cmds import EXPORT  # noqa: E402
 
 
 def export(tmp_path, module):
@@ -44,7 +42,7 @@ def test_branchy_structure_and_quantities(tmp_path):
 
 def test_cli_writes_a_graph_the_planner_reads(tmp_path, diviml_bin, root):
     out = tmp_path / "resnet18.json"
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18", "-o", out],
+    r = subprocess.run([*EXPORT, "--torchvision", "resnet18", "-o", out],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
@@ -56,7 +54,7 @@ def test_cli_writes_a_graph_the_planner_reads(tmp_path, diviml_bin, root):
     r = subprocess.run([diviml_bin, "plan", "-g", out, "-o", tmp_path / "p.json", "-q"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     kept = tmp_path / "resnet18.bn.json"
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18", "-o", kept,
+    r = subprocess.run([*EXPORT, "--torchvision", "resnet18", "-o", kept,
                         "--no-fold-batchnorm"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     k = json.loads(kept.read_text())
@@ -65,33 +63,33 @@ def test_cli_writes_a_graph_the_planner_reads(tmp_path, diviml_bin, root):
 
 
 def test_unknown_torchvision_model_is_a_clear_error(tmp_path, root):
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "nosuchnet", "-o",
+    r = subprocess.run([*EXPORT, "--torchvision", "nosuchnet", "-o",
                         tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
-    assert r.stderr.strip() == "export_fx: error: torchvision has no model 'nosuchnet'"
+    assert r.stderr.strip() == "diviml-export: error: torchvision has no model 'nosuchnet'"
 
 
 def test_unknown_segmentation_model_or_family_is_a_clear_error(tmp_path, root):
     for name in ("segmentation.nosuchnet", "detection.nosuchnet", "nosuchfamily.resnet18", "get_model"):
-        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o",
+        r = subprocess.run([*EXPORT, "--torchvision", name, "-o",
                             tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
         assert r.returncode != 0
-        assert r.stderr.strip() == f"export_fx: error: torchvision has no model '{name}'"
+        assert r.stderr.strip() == f"diviml-export: error: torchvision has no model '{name}'"
 
 
 def test_detection_flow_and_quantized_models_are_unsupported_with_a_reason(tmp_path, root):
     for name, reason in (("detection.fasterrcnn_resnet50_fpn", "non-maximum suppression depend on the data"),
                          ("optical_flow.raft_small", "loop"), ("quantization.quantized_resnet18", "quantized")):
-        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o",
+        r = subprocess.run([*EXPORT, "--torchvision", name, "-o",
                             tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
         assert r.returncode != 0
         line = r.stderr.strip()
-        assert line.startswith(f"export_fx: error: unsupported: {name} (") and reason in line, line
+        assert line.startswith(f"diviml-export: error: unsupported: {name} (") and reason in line, line
 
 
 def test_video_model_exports_at_its_clip_size(tmp_path, root):
     out = tmp_path / "r3d.json"
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "video.r3d_18", "-o", out],
+    r = subprocess.run([*EXPORT, "--torchvision", "video.r3d_18", "-o", out],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
@@ -120,7 +118,7 @@ def test_tuple_unpacking_traces_on_this_python(tmp_path):
 
 def test_vit_b_16_exports(tmp_path, root):
     out = tmp_path / "vit.json"
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "vit_b_16", "-o", out],
+    r = subprocess.run([*EXPORT, "--torchvision", "vit_b_16", "-o", out],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
@@ -131,22 +129,22 @@ def test_vit_b_16_exports(tmp_path, root):
 
 def test_user_module_through_the_cli(tmp_path, root, diviml_bin):
     out = tmp_path / "b.json"
-    env = dict(os.environ, PYTHONPATH=str(HERE))
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--module", "tiny_models:branchy",
+    env = tool_cmds.env()
+    r = subprocess.run([*EXPORT, "--module", "tiny_models:branchy",
                         "--input-shape", "1,3,8,8", "-o", out], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
     assert g["name"] == "branchy" and g["source"]["input_shape"] == [1, 3, 8, 8]
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--module", "tiny_models:nothing",
+    r = subprocess.run([*EXPORT, "--module", "tiny_models:nothing",
                         "-o", out], capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode != 0 and r.stderr.strip().startswith("export_fx: error: cannot load 'tiny_models:nothing'")
+    assert r.returncode != 0 and r.stderr.strip().startswith("diviml-export: error: cannot load 'tiny_models:nothing'")
 
 
 def test_segmentation_model_with_a_long_skip_is_planned_with_multi_channel_cuts(tmp_path, root, diviml_bin):
     # LR-ASPP reads a stride-8 backbone feature in its head: a residual across ~150 nodes, so no
     # split node lies in between and split cuts that stretch where few tensors cross.
     out = tmp_path / "lraspp.json"
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision",
+    r = subprocess.run([*EXPORT, "--torchvision",
                         "segmentation.lraspp_mobilenet_v3_large", "-o", out], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
@@ -166,7 +164,7 @@ def test_batch_size_scales_the_graph_and_throughput_reports_samples(tmp_path, di
     # reports inputs/s (batches) and samples/s = 4 x inputs/s.
     one, four = tmp_path / "b1.json", tmp_path / "b4.json"
     for out, extra in ((one, []), (four, ["--batch-size", "4"])):
-        r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18",
+        r = subprocess.run([*EXPORT, "--torchvision", "resnet18",
                             "-o", out, *extra], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
     g1, g4 = json.loads(one.read_text()), json.loads(four.read_text())
@@ -180,10 +178,10 @@ def test_batch_size_scales_the_graph_and_throughput_reports_samples(tmp_path, di
     assert " samples/s at batch 4)" in r.stdout
     plan = json.loads((tmp_path / "p.json").read_text())
     assert plan["samples_per_s"] == pytest.approx(4 * plan["throughput_per_s"], rel=1e-12)
-    r = subprocess.run(["/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", "resnet18",
+    r = subprocess.run([*EXPORT, "--torchvision", "resnet18",
                         "--batch-size", "0", "-o", tmp_path / "x.json"], capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
-    assert r.stderr.strip() == "export_fx: error: --batch-size 0 must be at least 1"
+    assert r.stderr.strip() == "diviml-export: error: --batch-size 0 must be at least 1"
 
 
 class Scores(nn.Module):

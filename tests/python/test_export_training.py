@@ -1,11 +1,9 @@
-"""The training-step exporter (python/export_training.py, `export_fx.py --training`): forward,
+"""The training-step exporter (diviml.export.training, `diviml-export --training`): forward,
 backward and update ops from functorch's aot_module, saved-activation and gradient edges,
 colocation groups, optimizer state; and every partitioner keeps the groups on real graphs."""
 import collections
 import json
-import pathlib
 import subprocess
-import sys
 
 import pytest
 
@@ -13,9 +11,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("functorch")
 import torchvision  # noqa: E402
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "python"))
-import export_training  # noqa: E402
+from diviml.export import training as export_training  # noqa: E402
+from tool_cmds import EXPORT  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +76,9 @@ def test_groups_hold_an_op_its_backward_and_its_update(resnet18_step):
 @pytest.mark.parametrize("objective", ["latency", "throughput"])
 def test_every_partitioner_keeps_the_groups(tmp_path, diviml_bin, root, objective):
     path = tmp_path / "g.json"
-    subprocess.run([sys.executable, str(root / "python" / "export_fx.py"), "--training", "--module",
+    subprocess.run([*EXPORT, "--training", "--module",
                     "decoder:gpt2_mini", "--input-shape", "1,64,256", "--optimizer", "momentum", "-o", str(path)],
-                   check=True, capture_output=True, cwd=root / "python")
+                   check=True, capture_output=True, cwd=tmp_path)
     g = json.loads(path.read_text())
     group_of = {n["id"]: n.get("colocate") for n in g["nodes"]}
     assert sum(1 for v in group_of.values() if v) > 100
@@ -103,9 +100,9 @@ def test_every_partitioner_keeps_the_groups(tmp_path, diviml_bin, root, objectiv
 
 def test_export_fx_training_flag_writes_the_step(tmp_path, root):
     out = tmp_path / "s.json"
-    r = subprocess.run([sys.executable, str(root / "python" / "export_fx.py"), "--training", "--module",
+    r = subprocess.run([*EXPORT, "--training", "--module",
                         "encoder:bert_mini", "--input-shape", "2,8,256", "--optimizer", "sgd", "-o", str(out)],
-                       capture_output=True, text=True, cwd=root / "python")
+                       capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
     assert g["source"]["training"] and g["source"]["optimizer"] == "sgd" and g["batch"] == 2

@@ -1,9 +1,9 @@
 """One model, two paths: the FX export and torch.onnx's export imported by `diviml import` describe
 the same computation (docs/formats.md, "One model, one graph"): total FLOPs within 1% and the
 makespans `diviml plan` finds (solver auto, default platform) within 10%, for every model of
-python/torchvision_coverage.PATH_MODELS. The two exports share no code: torch.fx with our
+bench/torchvision_coverage.PATH_MODELS. The two exports share no code: torch.fx with our
 exporter's rules on one side, torch.onnx and the C++ importer's folding and fusion on the other."""
-import sys
+import importlib.util
 
 import pytest
 
@@ -12,8 +12,10 @@ pytest.importorskip("torchvision")
 
 from conftest import ROOT  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "python"))
-import torchvision_coverage as tc  # noqa: E402
+# The bench script (not a module of the package) loaded from its file.
+_spec = importlib.util.spec_from_file_location("torchvision_coverage", ROOT / "bench" / "torchvision_coverage.py")
+tc = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tc)
 
 
 @pytest.mark.parametrize("name", tc.PATH_MODELS)

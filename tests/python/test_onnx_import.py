@@ -1,9 +1,9 @@
 """`diviml import` on models exported by torch.onnx, cross-checked against the FX exporter."""
 import json
 import subprocess
-import sys
 
 import pytest
+from tool_cmds import EXPORT
 
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
@@ -24,7 +24,7 @@ def run(*args):
 
 def fx_graph(root, name, tmp_path):
     out = tmp_path / f"{name}.fx.json"
-    r = run("/usr/bin/python3", root / "python" / "export_fx.py", "--torchvision", name, "-o", out)
+    r = run(*EXPORT, "--torchvision", name, "-o", out)
     assert r.returncode == 0, r.stderr
     return json.loads(out.read_text())
 

@@ -1,10 +1,12 @@
 """python/profile_ops.py on a tiny module: measured costs, the whole-model time, the platform."""
 import json
-import os
 import pathlib
 import subprocess
 
 import pytest
+import tool_cmds
+
+TOOLS = {"export_fx.py": tool_cmds.EXPORT, "profile_ops.py": tool_cmds.PROFILE, "calibrate.py": tool_cmds.CALIBRATE}
 
 torch = pytest.importorskip("torch")
 
@@ -12,8 +14,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 
 def py(root, script, *args):
-    env = dict(os.environ, PYTHONPATH=str(HERE))
-    return subprocess.run(["/usr/bin/python3", str(root / "python" / script), *map(str, args)],
+    env = tool_cmds.env()
+    return subprocess.run([*TOOLS[script], *map(str, args)],
                           capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -60,17 +62,14 @@ def test_absent_cuda_device_is_a_clear_error(root, tmp_path, exported):
     r = py(root, "profile_ops.py", "--module", "tiny_models:branchy", "--graph", exported, "-o", tmp_path / "x.json",
            "--device", "cuda:0=gpu0")
     assert r.returncode != 0
-    assert r.stderr.strip() == "profile_ops: error: --device 'cuda:0=gpu0': no such CUDA device here"
+    assert r.stderr.strip() == "diviml-profile: error: --device 'cuda:0=gpu0': no such CUDA device here"
 
 
-def test_a_link_fit_tilted_below_the_origin_keeps_a_positive_latency(root):
+def test_a_link_fit_tilted_below_the_origin_keeps_a_positive_latency():
     """On a loaded machine the weighted fit of a ping-pong can put its intercept below zero; the
     link then keeps the large messages' bandwidth and a positive latency (no link sends in no
     time), and a clean fit is left as it was."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("profile_ops_fit", root / "python" / "profile_ops.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    from diviml.profile import ops as mod
     latency, gbps = mod.fit_latency_bandwidth([(4096, 100.0), (65536, 200.0), (1 << 20, 1900.0), (8 << 20, 15000.0)])
     assert 80 < latency < 100 and 0.5 < gbps < 0.65
     latency, gbps = mod.fit_latency_bandwidth([(4096, 5.0), (65536, 120.0), (1 << 20, 1900.0), (8 << 20, 15000.0)])

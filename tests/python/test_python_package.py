@@ -4,7 +4,6 @@ in-process and gets a Plan object. Its answers are checked against the CLI on th
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,20 +13,19 @@ import pytest
 import torch
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "python"))  # tiny_models reads python/decoder.py
 import tiny_models  # noqa: E402
+import tool_cmds  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def diviml(diviml_bin):
-    package_dir = os.path.join(os.path.dirname(os.path.abspath(diviml_bin)), "python")
-    if not os.path.exists(os.path.join(package_dir, "diviml", "__init__.py")):
-        pytest.fail(f"the diviml package is not built in {package_dir}: scripts/setup.sh installs pybind11, "
-                    "scripts/build.sh builds it")
-    sys.path.insert(0, package_dir)  # ahead of python/, whose diviml/ is the source without the module
-    sys.modules.pop("diviml", None)
-    import diviml as package
-    assert package.__file__.startswith(package_dir), package.__file__
+def diviml():
+    """The package as a user imports it: built (CTest puts build/python on PYTHONPATH) or installed,
+    never the source folder python/diviml (which has no native module)."""
+    try:
+        import diviml as package
+    except ImportError as e:
+        pytest.fail(f"import diviml: {e} (scripts/build.sh builds it into build/python; pip install installs it)")
+    assert os.path.exists(os.path.join(os.path.dirname(package.__file__), "export", "fx.py")), package.__file__
     return package
 
 
@@ -202,3 +200,42 @@ def test_serve_matches_the_cli_and_its_files_validate(diviml, diviml_bin, tmp_pa
         diviml.serve("llama3-8b", "local-2cpu")
     with pytest.raises(diviml.InfeasibleError, match="least TPOT"):
         diviml.serve("llama3-8b", "cluster-3srv", tpot_ms=1, time_limit=2)
+
+
+def test_a_bundled_model_is_planned_by_name_from_any_folder(diviml, tmp_path):
+    """`import diviml; diviml.plan("resnet18")` in a folder that has nothing of the project's, in a
+    fresh interpreter; a name that is no bundled model is refused with the list."""
+    code = ("import diviml; p = diviml.plan('resnet18', 'cpu-2gpu', time_limit=2, solver='heft'); "
+            "print(len(p.placements), round(p.makespan, 1))")
+    r = subprocess.run([tool_cmds.PY, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    n, makespan = r.stdout.split()
+    assert int(n) == len(json.loads((pathlib.Path(diviml._native.models_dir()) / "resnet18.json").read_text())["nodes"])
+    assert float(makespan) > 0
+    assert "resnet18" in diviml.bundled_models() and "training/gpt2.train" in diviml.bundled_models()
+    with pytest.raises(diviml.InputError, match="nosuchnet: no such graph file or bundled model .*resnet18"):
+        diviml.plan("nosuchnet")
+
+
+@pytest.mark.parametrize("tool", ["export", "execute", "calibrate", "profile"])
+def test_each_tool_runs_as_a_module(diviml, tool, tmp_path):
+    r = subprocess.run([tool_cmds.PY, "-m", f"diviml.{tool}", "--help"], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.startswith(f"usage: diviml-{tool}"), r.stdout + r.stderr
+
+
+def test_the_pytorch_rwnn_is_wired_as_the_cli_generates_it(diviml, diviml_bin, tmp_path):
+    """One Watts-Strogatz generator: the PyTorch RWNN of a seed has the wiring of `diviml gen rwnn`."""
+    from diviml.models.rwnn import RWNN
+    g = tmp_path / "rwnn.json"
+    cli(diviml_bin, "gen", "rwnn", "--nodes", "12", "--stages", "2", "--k", "4", "--p", "0.75", "--seed", "7",
+        "-o", g)
+    doc = json.loads(g.read_text())
+    model = RWNN(nodes=12, stages=2, k=4, p=0.75, channels=8, classes=10, seed=7)
+    for st, stage in enumerate(model.stages):
+        prefix = f"s{st + 1}.n"
+        cli_preds = [sorted(int(e["src"][len(prefix):]) for e in doc["edges"]
+                            if e["dst"] == f"{prefix}{v}" and e["src"].startswith(prefix))
+                     for v in range(12)]
+        assert [sorted(p) for p in stage.preds] == cli_preds
+    assert any(stage.preds != RWNN(nodes=12, stages=2, seed=8).stages[i].preds for i, stage in enumerate(model.stages))

@@ -1,7 +1,7 @@
 """Small modules for the exporter and profiler tests (importable as tiny_models:NAME)."""
 import torch
 import torch.nn as nn
-from decoder import decoder  # python/decoder.py
+from diviml.models.decoder import decoder
 
 
 class Branchy(nn.Module):

@@ -41,11 +41,20 @@ Result<std::string> read_text_file(const std::string& path);
 Result<std::string> read_text_stream(std::istream& in, const std::string& name);
 Status write_text_file(const std::string& path, const std::string& text);
 
-// Bundled platforms live in platforms/*.json. The folder is $DIVIML_PLATFORMS_DIR when set,
-// else the one compiled in (the source tree). `spec` is a path, or a bundled platform name.
+// Bundled data: platforms/*.json and models/**/*.json in one folder, the first of
+// $DIVIML_DATA_DIR; the folder set_bundled_data_dir() named (the Python package's own data);
+// PREFIX/share/diviml beside an installed PREFIX/bin/diviml; the source tree compiled in.
+// $DIVIML_PLATFORMS_DIR, when set, names the platforms' folder alone.
+void set_bundled_data_dir(const std::string& dir);
+std::string bundled_data_dir();
 std::string bundled_platforms_dir();
 std::vector<std::string> bundled_platform_names();
+// `spec` is a path, or a bundled platform name.
 Result<Platform> load_platform(const std::string& spec);
+std::string bundled_models_dir();
+std::vector<std::string> bundled_model_names();  // e.g. "resnet18", "training/gpt2.train"
+// `spec` is a graph file, or a bundled model's name (no .json: "resnet18").
+Result<Graph> load_graph(const std::string& spec);
 // Name of the platform used when --platform is omitted.
 inline constexpr const char* kDefaultPlatform = "cpu-2gpu";
 

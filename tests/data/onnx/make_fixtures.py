@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small ONNX fixtures of the C++ importer tests (needs python3-onnx).
 
-    /usr/bin/python3 tests/data/onnx/make_fixtures.py
+    python3 tests/data/onnx/make_fixtures.py
 
 small_cnn.onnx   Conv(3->8, 3x3) -> Relu -> {Conv 1x1 | identity} -> Add -> Flatten -> Gemm(512->10)
 dynamic.onnx     the same with a symbolic batch dimension "N"

@@ -1,17 +1,16 @@
-#!/usr/bin/env python3
-"""Measure this machine as python/execute_plan.py runs it: N CPU processes of one core each.
+"""Measure this machine as the executor (diviml-execute) runs it: N CPU processes of one core each.
 
-    /usr/bin/python3 python/calibrate.py --torchvision resnet18 --graph models/resnet18.json \\
+    diviml-calibrate --torchvision resnet18 --graph models/resnet18.json \\
         --graph-out r18.local.json --platform-out local.json [--processes 2] [--threads 1]
 
 Every figure comes from the executor's own setting: a process pinned to one core with
 --threads threads (per core it runs on, in turn).
 - Per-op costs, in a process pinned to each core, written to --graph-out as cost_us of device
   cpuI; the median of --repeats passes after --warmup. By default (--method executor) the
-  passes are the executor's own (execute_plan.one_pass, every op on one device): an op is
+  passes are the executor's own (diviml.execute.runners.one_pass, every op on one device): an op is
   charged from the end of the node before it to its own end, so the executor's per-node work
   and the nodes folded into the op are in its cost. --method sequence times each op alone inside
-  plain torch.fx passes; --method isolated repeats each op alone (profile_ops.py's method), which
+  plain torch.fx passes; --method isolated repeats each op alone (diviml-profile's method), which
   reads 8-16% low on ResNet-18 because an op repeated alone runs on warm caches.
   --load alone (default) measures one process at a time, the other cores idle; --load all
   measures every process at once, as in a stream where every device is busy.
@@ -35,10 +34,9 @@ the same ping-pong between a process of node 0 and one of node 1, over the addre
 listens on. Node 0 writes --platform with every link between two servers set to the measured
 figure, to --platform-out.
 
-    calibrate.py --between-nodes --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29500 \
+    diviml-calibrate --between-nodes --nnodes 2 --node-rank 0 --rdzv-endpoint 10.0.0.1:29500 \
         --listen 10.0.0.1 --platform local.json --platform-out local.nodes.json
 """
-import argparse
 import json
 import os
 import shutil
@@ -51,12 +49,14 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tool_errors  # noqa: E402
-import execute_plan  # noqa: E402
-import export_fx  # noqa: E402
-import nodes  # noqa: E402
-import profile_ops  # noqa: E402
+from .. import tool_errors
+from ..execute import nodes
+from ..execute.layout import PlanError, load_json
+from ..execute.measure import op_costs_in_executor_loop
+from ..models.loading import add_model_arguments, model_from_args
+from . import ops as profile_ops
+
+TOOL = "diviml-calibrate"
 
 SIZES = [4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20]
 
@@ -69,11 +69,11 @@ def pin(core, threads):
 def measure_on_core(index, core, args, graph, queue):
     try:
         pin(core, args.threads)
-        model, _, default = export_fx.model_from_args(args, "calibrate")
+        model, _, default = model_from_args(args, TOOL)
         shape = graph.get("source", {}).get("input_shape") or default
         example = torch.randn(*shape)
         if args.method == "executor":
-            costs = execute_plan.op_costs_in_executor_loop(model.eval(), example, graph, args.warmup, args.repeats)
+            costs = op_costs_in_executor_loop(model.eval(), example, graph, args.warmup, args.repeats)
         elif args.method == "sequence":
             costs = profile_ops.profile_in_sequence(model, example, graph, torch.device("cpu"), args.warmup,
                                                     args.repeats)
@@ -154,7 +154,7 @@ def run_children(ctx, targets, timeout, cluster=None):
                 p.kill()
     for o in out:
         if "error" in o:
-            raise SystemExit(f"calibrate: error: {o['error']}")
+            raise SystemExit(f"diviml-calibrate: error: {o['error']}")
     return out
 
 
@@ -181,12 +181,12 @@ def between_nodes(args):
     the executor's nodes meet); node 0 writes --platform with every link between two servers set
     to what it measured."""
     if not args.platform or not args.platform_out:
-        raise SystemExit("calibrate: error: --between-nodes needs --platform IN and --platform-out OUT")
+        raise SystemExit("diviml-calibrate: error: --between-nodes needs --platform IN and --platform-out OUT")
     launch = nodes.launch_of(args)
     if launch is None or launch[1] != 2:
-        raise SystemExit("calibrate: error: --between-nodes runs as two nodes: --nnodes 2 --node-rank I "
+        raise SystemExit("diviml-calibrate: error: --between-nodes runs as two nodes: --nnodes 2 --node-rank I "
                          "--rdzv-endpoint HOST:PORT (or torchrun --nnodes 2 --nproc_per_node 1)")
-    platform = execute_plan.load_json(args.platform, "platform") if launch[0] == 0 else None
+    platform = load_json(args.platform, "platform") if launch[0] == 0 else None
     pair = {"name": "ping-pong", "devices": [{"name": "a", "server": "node 0"}, {"name": "b", "server": "node 1"}]}
     cluster = nodes.Cluster(launch, pair, ["a", "b"], args)
     try:
@@ -196,20 +196,20 @@ def between_nodes(args):
         got = run_children(ctx, [(pingpong, (launch[0], core, cluster, args))], args.timeout, cluster)
         if launch[0] == 1:
             cluster.finish()
-            print(f"calibrate: node 1 took its part in the ping-pong with node 0 ({cluster.host}:{cluster.port})")
+            print(f"diviml-calibrate: node 1 took its part in the ping-pong with node 0 ({cluster.host}:{cluster.port})")
             return 0
         cluster.finish()
     except BaseException:
         cluster.close()
         raise
     server = {d.get("name"): d.get("server", "node0") for d in platform.get("devices", [])}
-    figures, _ = link_figures(got[0], args, "gloo between two nodes (TCP), measured by calibrate.py --between-nodes")
+    figures, _ = link_figures(got[0], args, "gloo between two nodes (TCP), measured by diviml-calibrate --between-nodes")
     names = [d.get("name") for d in platform.get("devices", [])]
     links = [x for x in platform.get("links", []) if server.get(x.get("a")) == server.get(x.get("b"))]
     links += [{"a": a, "b": b, **figures} for i, a in enumerate(names) for b in names[i + 1:] if server[a] != server[b]]
     platform["links"] = links
     platform["description"] = (platform.get("description", "") + " Links between servers measured between two "
-                               "nodes by calibrate.py --between-nodes.").strip()
+                               "nodes by diviml-calibrate --between-nodes.").strip()
     with open(args.platform_out, "w") as f:
         json.dump(platform, f, indent=2)
         f.write("\n")
@@ -219,8 +219,8 @@ def between_nodes(args):
 
 
 def main(argv=None):
-    ap = tool_errors.ArgumentParser(prog="calibrate", description=__doc__.split("\n\n")[0])
-    export_fx.add_model_arguments(ap, required=False)
+    ap = tool_errors.ArgumentParser(prog=TOOL, description=__doc__.split("\n\n")[0])
+    add_model_arguments(ap, required=False)
     ap.add_argument("--graph", help="graph file exported from the same model")
     ap.add_argument("--graph-out", help="the graph with measured cost_us per process")
     ap.add_argument("--platform-out", required=True, help="the platform of the processes and their link")
@@ -236,7 +236,7 @@ def main(argv=None):
     ap.add_argument("--method", choices=["executor", "sequence", "isolated"], default="executor",
                     help="executor (default): each op timed in the executor's own passes, its per-node work "
                          "included; sequence: each op alone inside plain torch.fx passes; isolated: each op "
-                         "repeated alone (profile_ops.py's method, on warm caches)")
+                         "repeated alone (diviml-profile's method, on warm caches)")
     ap.add_argument("--load", choices=["alone", "all"], default="alone",
                     help="alone (default): each process measured with the other cores idle, as in most of a "
                          "latency plan; all: every process measured at once, as in a stream where every device "
@@ -250,25 +250,25 @@ def main(argv=None):
     ap.add_argument("--timeout", type=tool_errors.positive_finite, default=1800)
     args = ap.parse_args(argv)
     if args.threads < 1 or args.repeats < 1 or args.warmup < 0:
-        raise SystemExit("calibrate: error: --threads and --repeats must be at least 1, --warmup at least 0")
+        raise SystemExit("diviml-calibrate: error: --threads and --repeats must be at least 1, --warmup at least 0")
     if args.between_nodes:
         try:
             return between_nodes(args)
-        except (nodes.NodeError, execute_plan.PlanError) as e:
-            raise SystemExit(f"calibrate: error: {e}")
+        except (nodes.NodeError, PlanError) as e:
+            raise SystemExit(f"diviml-calibrate: error: {e}")
         except nodes.NodeLost as e:
-            print(f"calibrate: error: {e}", file=sys.stderr)
+            print(f"diviml-calibrate: error: {e}", file=sys.stderr)
             return 4
     if not (args.torchvision or args.module) or not args.graph or not args.graph_out:
-        raise SystemExit("calibrate: error: --torchvision or --module, --graph and --graph-out are needed "
+        raise SystemExit("diviml-calibrate: error: --torchvision or --module, --graph and --graph-out are needed "
                          "(or --between-nodes)")
     if args.processes < 1 or args.servers < 1 or args.processes * args.servers < 2:
-        raise SystemExit("calibrate: error: --processes and --servers must be at least 1, with 2 devices or more in all")
+        raise SystemExit("diviml-calibrate: error: --processes and --servers must be at least 1, with 2 devices or more in all")
     try:
         with open(args.graph) as f:
             graph = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise SystemExit(f"calibrate: error: {args.graph}: {e}")
+        raise SystemExit(f"diviml-calibrate: error: {args.graph}: {e}")
     cores = sorted(os.sched_getaffinity(0))
     K, P = args.servers, args.processes
     names = [f"cpu{i}" for i in range(P)] if K == 1 else [f"s{j}.cpu{i}" for j in range(K) for i in range(P)]
@@ -296,7 +296,7 @@ def main(argv=None):
     for n in graph["nodes"]:
         n["cost_us"] = {name: measured[core_of[g]]["costs"][n["id"]] for g, name in enumerate(names)}
     graph.setdefault("source", {})["profile"] = {
-        "tool": "python/calibrate.py", "torch": torch.__version__, "threads": args.threads,
+        "tool": TOOL, "torch": torch.__version__, "threads": args.threads,
         "processes": len(names), "method": args.method, "load": args.load, "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
         "pinned_cores": core_of}
     with open(args.graph_out, "w") as f:
@@ -304,7 +304,7 @@ def main(argv=None):
         f.write("\n")
     where = f"{K} servers of {P}" if K > 1 else f"{P}"
     plat = {"format": "diviml.platform/1", "name": f"local-{K}x{P}cpu-measured" if K > 1 else f"local-{P}cpu-measured",
-            "description": f"Measured by python/calibrate.py with torch {torch.__version__}: {where} "
+            "description": f"Measured by diviml-calibrate with torch {torch.__version__}: {where} "
                            f"processes of {args.threads} thread(s), each pinned to one core, gloo over loopback.",
             "host": names[0],
             "devices": [{"name": nm, "kind": "cpu", "server": "local" if K == 1 else nm.split(".")[0],
@@ -323,5 +323,6 @@ def main(argv=None):
     return 0
 
 
-if __name__ == "__main__":
-    tool_errors.run(main, "calibrate")
+def console():
+    """The console command's entry point: one-line errors, exit status by class."""
+    tool_errors.run(main, TOOL)

@@ -1,8 +1,8 @@
-#!/usr/bin/env python3
 """Export a PyTorch module to a DiviML graph file (diviml.graph/1) with torch.fx.
 
-    python3 python/export_fx.py --torchvision resnet18 -o models/resnet18.json
-    python3 python/export_fx.py --module mypkg.nets:make_net --input-shape 1,3,64,64 -o g.json
+    diviml-export --torchvision resnet18 -o models/resnet18.json
+    diviml-export --module mypkg.nets:make_net --input-shape 1,3,64,64 -o g.json
+    diviml.export(module, example_inputs)          # from Python: the graph as a dict
 
 Every operator node of the FX graph becomes a graph node with its op kind, forward FLOPs,
 bytes accessed (inputs + output + weights), resident weight bytes and output bytes; every
@@ -14,19 +14,15 @@ of the nodes that read them; get_attr tensors become `param_bytes` of their read
 and bookkeeping ops (flatten, view, reshape, getitem, size, dropout in eval, identity, ...)
 are removed and their readers connected to the node that produced the data.
 """
-import argparse
-import contextlib
-import importlib
-import io
-import json
+
 import math
 import operator
-import os
 import sys
 
 import torch
 import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
+
 
 # Ops that move no data and do no arithmetic in eval mode: folded into their producer.
 FOLD_NAMES = {
@@ -36,6 +32,7 @@ FOLD_NAMES = {
     "stochasticdepth", "stochastic_depth",  # identity in eval mode (torchvision's StochasticDepth)
     "patch_merging_pad",  # Swin's 2x2 patch gather: slices of one tensor put side by side
 }
+
 
 ELEMENTWISE_FLOPS = {
     "relu": 1, "relu6": 2, "hardtanh": 2, "leakyrelu": 2, "sigmoid": 4, "hardsigmoid": 3,
@@ -227,7 +224,11 @@ def flops_of(gm, node, op, inputs):
 
 
 CONV_MODULES = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)
+
+
 BATCHNORM_MODULES = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)
+
+
 CONV_FUNCTIONS = (torch.conv1d, torch.conv2d, torch.conv3d, torch.nn.functional.conv1d, torch.nn.functional.conv2d,
                   torch.nn.functional.conv3d)
 
@@ -358,154 +359,3 @@ def export(module, example, name, fold_batchnorm=True, meta=False):
         "edges": [{"src": s, "dst": e["id"], "bytes": int(b)} for e, edges in nodes for s, b in edges.items()],
     }
     return graph
-
-
-TORCHVISION_INPUT = {"inception_v3": 299}
-# Video models take clips [batch, channels, frames, height, width] (torchvision's reference sizes).
-VIDEO_INPUT = {"r3d_18": [1, 3, 16, 112, 112], "mc3_18": [1, 3, 16, 112, 112], "r2plus1d_18": [1, 3, 16, 112, 112]}
-VIDEO_DEFAULT_INPUT = [1, 3, 16, 224, 224]
-# Families that exist in torchvision but cannot be exported, and why.
-UNSUPPORTED_FAMILIES = {
-    "detection": "region proposals, box decoding and non-maximum suppression depend on the data, which "
-                 "torch.fx cannot trace; export the backbone with --module",
-    "optical_flow": "RAFT refines the flow in a loop whose values drive the sampling, which torch.fx cannot trace",
-    "quantization": "quantized kernels have no FLOP and byte model here; export the float model",
-}
-
-
-def torchvision_family(family):
-    import torchvision.models as tvm
-    return tvm if family == "" else getattr(tvm, family, None)
-
-
-def load_torchvision(name):
-    """A classification model by name, or FAMILY.NAME for segmentation and video models;
-    detection, optical_flow and quantization models are refused with the reason."""
-    import torchvision.models as tvm
-    family, _, short = name.rpartition(".")
-    module = torchvision_family(family) if family in ("", "segmentation", "video", *UNSUPPORTED_FAMILIES) else None
-    if module is None or short not in tvm.list_models(module=module):
-        raise SystemExit(f"export_fx: error: torchvision has no model '{name}'")
-    if family in UNSUPPORTED_FAMILIES:
-        raise SystemExit(f"export_fx: error: unsupported: {name} ({UNSUPPORTED_FAMILIES[family]})")
-    ctor = getattr(module, short)
-    kwargs = {"weights": None}
-    if short in ("googlenet", "inception_v3"):
-        kwargs.update(aux_logits=False, init_weights=False)
-    if family == "segmentation":
-        # One output (no auxiliary classifier); weights_backbone=None: nothing is downloaded.
-        kwargs.update(weights_backbone=None, aux_loss=False)
-    return ctor(**kwargs)
-
-
-def torchvision_input(name):
-    family, _, short = name.rpartition(".")
-    if family == "video":
-        return list(VIDEO_INPUT.get(short, VIDEO_DEFAULT_INPUT))
-    side = TORCHVISION_INPUT.get(name, 224)
-    return [1, 3, side, side]
-
-
-def load_module(spec):
-    if ":" not in spec:
-        raise SystemExit(f"export_fx: error: --module '{spec}' must look like package.module:factory")
-    mod_name, attr = spec.split(":", 1)
-    try:
-        factory = getattr(importlib.import_module(mod_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise SystemExit(f"export_fx: error: cannot load '{spec}': {e}")
-    return factory()
-
-
-def add_model_arguments(ap, required=True):
-    """The model options every tool that takes a model shares: --torchvision or --module."""
-    src = ap.add_mutually_exclusive_group(required=required)
-    src.add_argument("--torchvision", metavar="NAME", help="a torchvision classification model, or segmentation.NAME / video.NAME (e.g. "
-                     "segmentation.lraspp_mobilenet_v3_large, video.r3d_18)")
-    src.add_argument("--module", metavar="PKG.MOD:FACTORY", help="a factory returning a torch.nn.Module")
-
-
-def model_from_args(args, tool):
-    """The model of --torchvision or --module (weights from seed 0), its name and its input shape
-    (--input-shape, else the model's default): the same for every tool that takes a model."""
-    torch.manual_seed(0)
-    if args.torchvision:
-        model, name = load_torchvision(args.torchvision), args.torchvision.rpartition(".")[2]
-        shape = torchvision_input(args.torchvision)
-    else:
-        model, name = load_module(args.module), args.module.split(":")[-1]
-        shape = [1, 3, 224, 224]
-    if getattr(args, "input_shape", None):
-        try:
-            shape = [int(x) for x in args.input_shape.split(",")]
-        except ValueError:
-            raise SystemExit(f"{tool}: error: --input-shape '{args.input_shape}' is not a comma-separated list of integers")
-        if any(d < 1 for d in shape):
-            raise SystemExit(f"{tool}: error: --input-shape '{args.input_shape}': every dimension must be at least 1")
-    return model, name, shape
-
-
-def main(argv=None):
-    import tool_errors  # beside this script (the package copy of this file has no main)
-    ap = tool_errors.ArgumentParser(prog="export_fx", description=__doc__.split("\n\n")[0])
-    add_model_arguments(ap)
-    ap.add_argument("--input-shape", help="comma-separated input shape (default 1,3,224,224)")
-    ap.add_argument("--batch-size", type=int, help="samples per input: the first dimension of the input shape "
-                    "(written to the graph as 'batch'; throughput plans report samples/s)")
-    ap.add_argument("--name", help="graph name (default: the model name)")
-    ap.add_argument("--no-fold-batchnorm", action="store_true",
-                    help="keep each BatchNorm after a convolution as its own op (default: folded into the "
-                    "convolution, as torch.onnx and inference runtimes do in eval mode)")
-    ap.add_argument("--training", action="store_true",
-                    help="export one training step instead (forward, backward, optimizer updates, colocation "
-                    "groups; python/export_training.py)")
-    ap.add_argument("--optimizer", default="adam", choices=["adam", "momentum", "sgd"],
-                    help="--training: the update each parameter gets and the state it keeps (default adam)")
-    ap.add_argument("-o", "--output", required=True)
-    args = ap.parse_args(argv)
-    if args.training:
-        import export_training
-        forwarded = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--training", "--no-fold-batchnorm")]
-        return export_training.main(forwarded)
-    model, name, shape = model_from_args(args, "export_fx")
-    if args.batch_size is not None:
-        if args.batch_size < 1:
-            raise SystemExit(f"export_fx: error: --batch-size {args.batch_size} must be at least 1")
-        shape[0] = args.batch_size
-    fold = not args.no_fold_batchnorm
-    # torch.fx prints the tracebacks of a model that fails on the input before it raises: kept
-    # aside, and shown only if the export goes on.
-    said = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(said):
-            try:
-                graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold, meta=True)
-            except torch.fx.proxy.TraceError:
-                raise
-            except Exception:  # an op without a meta kernel: run it for real, on every core
-                torch.set_num_threads(os.cpu_count() or 1)
-                model, _, _ = model_from_args(args, "export_fx")
-                graph = export(model, torch.randn(*shape), args.name or name, fold_batchnorm=fold)
-    except torch.fx.proxy.TraceError as e:
-        raise SystemExit(f"export_fx: error: torch.fx cannot trace {name}: {e}")
-    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
-        root = e  # the model's own error, under what torch.fx wrapped it in
-        while root.__cause__ is not None or root.__context__ is not None:
-            root = root.__cause__ if root.__cause__ is not None else root.__context__
-        raise SystemExit(f"export_fx: error: {name} does not run on an input of shape {shape}: "
-                         f"{type(root).__name__}: {root}")
-    sys.stderr.write(said.getvalue())
-    if shape[0] != 1:
-        graph["batch"] = shape[0]
-    try:
-        with open(args.output, "w") as f:
-            json.dump(graph, f, indent=1)
-            f.write("\n")
-    except OSError as e:
-        raise SystemExit(f"export_fx: error: {args.output}: cannot write: {e.strerror}")
-    print(f"{args.output}: {len(graph['nodes'])} nodes, {len(graph['edges'])} edges")
-
-
-if __name__ == "__main__":
-    import tool_errors
-    tool_errors.run(main, "export_fx")

@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Export one *training step* of a PyTorch module to a DiviML graph file (diviml.graph/1):
 
-    /usr/bin/python3 python/export_fx.py --training --torchvision resnet50 -o resnet50.train.json
-    /usr/bin/python3 python/export_training.py --module decoder:gpt2_mini --input-shape 1,64,256 -o g.json
+    diviml-export --training --torchvision resnet50 -o resnet50.train.json
+    diviml-export --training --module decoder:gpt2_mini --input-shape 1,64,256 -o g.json
 
 functorch's `aot_module` (Debian's torch 1.13) traces the joint forward and backward graphs of
 the module as FX graphs of aten ops; this runs one real step on a random input to get them with
@@ -21,25 +20,19 @@ Ops that touch one parameter run where it lives: the forward ops that read it, t
 that read it or make its gradient, and its update form a colocation group (`colocate`, named by
 the first such parameter); groups that share an op merge. Buffers (BatchNorm's running
 statistics) and constants are resident bytes of the op that reads them. Views (view, t,
-transpose, expand, getitem, ...) are folded into their producer, as export_fx.py does.
+transpose, expand, getitem, ...) are folded into their producer, as the forward exporter (diviml.export.fx) does.
 
 Costs are left to the platform's roofline: per op its FLOPs (convolutions and their backward,
 matrix products, normalisation, softmax, elementwise ops) and bytes accessed (its input and
 output tensors). The model input is `input_bytes` of the ops that read it (forward, and the
 backward of the first layer, which re-reads it).
 """
-import argparse
-import json
 import math
-import os
-import sys
 import warnings
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tool_errors  # noqa: E402
-import export_fx  # noqa: E402
+from . import fx
 
 # Ops that only reinterpret a tensor (no arithmetic, no copy): folded into their producer.
 VIEW_OPS = {
@@ -69,18 +62,18 @@ def aten_name(node):
 
 
 def shape_of(a):
-    ms = export_fx.tensor_metas(a.meta.get("tensor_meta")) if isinstance(a, torch.fx.Node) else []
+    ms = fx.tensor_metas(a.meta.get("tensor_meta")) if isinstance(a, torch.fx.Node) else []
     return list(ms[0].shape) if ms else []
 
 
 def flops(node, name):
-    out_n = export_fx.numel(node)
+    out_n = fx.numel(node)
     args = node.args
     if name == "convolution":
         w = shape_of(args[1])
         return 2 * out_n * math.prod(w[1:]) if w else out_n
     if name == "convolution_backward":
-        grad, w = export_fx.numel(args[0]), shape_of(args[2])
+        grad, w = fx.numel(args[0]), shape_of(args[2])
         mask = args[10] if len(args) > 10 else [True, True, True]
         per = 2 * grad * math.prod(w[1:]) if w else grad
         return per * (int(bool(mask[0])) + int(bool(mask[1]))) + grad * int(bool(mask[2]))
@@ -96,7 +89,7 @@ def flops(node, name):
     if name in ("max_pool2d_with_indices_backward", "avg_pool2d_backward", "embedding_dense_backward"):
         return out_n
     if name in ("mean", "sum", "avg_pool2d", "_adaptive_avg_pool2d", "amax"):
-        return sum(export_fx.numel(a) for a in args if isinstance(a, torch.fx.Node))
+        return sum(fx.numel(a) for a in args if isinstance(a, torch.fx.Node))
     return PER_ELEMENT.get(name, 1) * out_n
 
 
@@ -145,14 +138,13 @@ def export_training(module, example, name, optimizer="adam"):
     """The graph of one training step of `module` on `example` (a dict, diviml.graph/1)."""
     if optimizer not in OPTIMIZERS:
         raise SystemExit(f"export_training: error: unknown optimizer '{optimizer}' (known: {', '.join(OPTIMIZERS)})")
-    export_fx.patch_fx_for_python311()
+    fx.patch_fx_for_python311()
     params = [(n, p) for n, p in module.named_parameters()]
     buffers = list(module.named_buffers())
     fw, bw, n_out = trace_step(module, example)
     nodes, order = {}, []  # id -> entry; ids in creation order
     edges = {}  # (src, dst) -> bytes
     union = Union()
-    param_index = {n: i for i, (n, _) in enumerate(params)}
 
     def add_node(nid, op, fl, acc, out_bytes):
         nodes[nid] = {"id": nid, "op": op, "flops": int(fl), "bytes_accessed": int(acc), "output_bytes": int(out_bytes)}
@@ -167,14 +159,14 @@ def export_training(module, example, name, optimizer="adam"):
                 rep[node.name] = ("const", None)
                 continue
             name = aten_name(node)
-            ins = export_fx.input_nodes(node)
+            ins = fx.input_nodes(node)
             if name in VIEW_OPS and ins:
                 rep[node.name] = rep.get(ins[0].name, ("const", None))
                 continue
             nid = f"{prefix}/{node.name}"
             in_bytes, input_bytes, resident = 0, 0, 0
             for a in ins:
-                b = export_fx.nbytes(a)
+                b = fx.nbytes(a)
                 in_bytes += b
                 kind, what = rep.get(a.name, ("const", None))
                 if kind == "op":
@@ -185,7 +177,7 @@ def export_training(module, example, name, optimizer="adam"):
                     union.join("param:" + what, nid)
                 else:  # buffers and constants live with their reader
                     resident += b
-            out_bytes = export_fx.nbytes(node)
+            out_bytes = fx.nbytes(node)
             add_node(nid, name, flops(node, name), in_bytes + out_bytes, out_bytes)
             if input_bytes:
                 nodes[nid]["input_bytes"] = int(input_bytes)
@@ -207,12 +199,12 @@ def export_training(module, example, name, optimizer="adam"):
     fw_outs = list([n for n in fw.graph.nodes if n.op == "output"][0].args[0])
     user_outs, saved = fw_outs[:n_out], fw_outs[n_out:]
     # The loss: reads the outputs, gives the backward its tangents.
-    loss_in = sum(export_fx.nbytes(o) for o in user_outs)
-    add_node("loss", "loss", sum(export_fx.numel(o) for o in user_outs), 2 * loss_in, loss_in)
+    loss_in = sum(fx.nbytes(o) for o in user_outs)
+    add_node("loss", "loss", sum(fx.numel(o) for o in user_outs), 2 * loss_in, loss_in)
     for o in user_outs:
         kind, what = fw_rep.get(o.name, ("const", None))
         if kind == "op":
-            edges[(what, "loss")] = edges.get((what, "loss"), 0) + export_fx.nbytes(o)
+            edges[(what, "loss")] = edges.get((what, "loss"), 0) + fx.nbytes(o)
     # Backward: its placeholders are the saved tensors (the forward's extra outputs, in order),
     # then the tangents.
     bw_rep = {}
@@ -239,7 +231,7 @@ def export_training(module, example, name, optimizer="adam"):
         if state_per:
             nodes[uid]["state_bytes"] = int(pbytes * state_per)
         if kind == "op":
-            edges[(what, uid)] = edges.get((what, uid), 0) + export_fx.nbytes(g)
+            edges[(what, uid)] = edges.get((what, uid), 0) + fx.nbytes(g)
         union.join("param:" + pname, uid)
     # Groups: components of ops joined through parameters, named by their first parameter.
     first_param = {}
@@ -269,32 +261,3 @@ def export_training(module, example, name, optimizer="adam"):
     if example.shape[0] != 1:
         graph["batch"] = int(example.shape[0])
     return graph
-
-
-def main(argv=None):
-    ap = tool_errors.ArgumentParser(prog="export_training", description=__doc__.split("\n\n")[0])
-    export_fx.add_model_arguments(ap)
-    ap.add_argument("--input-shape", help="comma-separated input shape (default: the model's, batch 1)")
-    ap.add_argument("--batch-size", type=int, help="samples per step: the first dimension of the input shape")
-    ap.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
-                    help="the update each parameter gets, and the state it keeps (default adam: two copies)")
-    ap.add_argument("--name", help="graph name (default: MODEL.train)")
-    ap.add_argument("-o", "--output", required=True)
-    args = ap.parse_args(argv)
-    model, name, shape = export_fx.model_from_args(args, "export_training")
-    if args.batch_size is not None:
-        if args.batch_size < 1:
-            raise SystemExit(f"export_training: error: --batch-size {args.batch_size} must be at least 1")
-        shape[0] = args.batch_size
-    torch.set_num_threads(os.cpu_count() or 1)
-    graph = export_training(model, torch.randn(*shape), args.name or f"{name}.train", args.optimizer)
-    with open(args.output, "w") as f:
-        json.dump(graph, f, indent=1)
-        f.write("\n")
-    src = graph["source"]
-    print(f"{args.output}: {len(graph['nodes'])} nodes ({src['forward_ops']} forward, {src['backward_ops']} backward, "
-          f"{src['parameters']} updates), {len(graph['edges'])} edges")
-
-
-if __name__ == "__main__":
-    tool_errors.run(main, "export_training")

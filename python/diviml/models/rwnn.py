@@ -1,8 +1,8 @@
 """Randomly wired networks (Xie et al., "Exploring Randomly Wired Neural Networks for Image
 Recognition", 2019) as PyTorch modules, for the exporter, the profiler and the executor:
 
-    /usr/bin/python3 python/export_fx.py --module rwnn:rwnn -o rwnn.json
-    /usr/bin/python3 python/export_fx.py --module rwnn:rwnn_small --input-shape 1,3,64,64 -o s.json
+    diviml-export --module rwnn:rwnn -o rwnn.json
+    diviml-export --module rwnn:rwnn_small --input-shape 1,3,64,64 -o s.json
 
 Each random stage is a Watts-Strogatz graph WS(N, K, P) made a DAG by orienting every edge from
 the lower to the higher node index (as the paper does). A node sums its inputs, then runs
@@ -11,39 +11,14 @@ the stage input (stride 2), and the stage output is the mean of the nodes withou
 Choices where the paper differs or is silent: the inputs are summed with equal weights (the
 paper learns a positive weight per edge; equal weights keep the traced graph free of
 parameter-only ops), and the classifier is a 1x1 convolution to 1280 channels, global average
-pooling and a linear layer, as in the paper's small regime. The graph is made by our own
-generator (seeded), so the same seed gives the same wiring on every machine.
+pooling and a linear layer, as in the paper's small regime. The wiring comes from the C++
+generator of `diviml gen rwnn` (src/graph/generators.cpp, through diviml._native.rwnn_wiring):
+one definition, so the same seed gives the same wiring here, in `diviml gen rwnn --seed S`, and on
+every machine.
 """
-import random
-
-import torch
 import torch.nn as nn
 
-
-def watts_strogatz_dag(n, k, p, rng):
-    """Edges (i, j), i < j, of WS(n, k, p): a ring where each node links to its k/2 neighbours on
-    each side, then each edge (i, i+s) rewired with probability p to (i, m) for a random m that
-    is neither i nor already linked to i. Oriented from the lower index to the higher."""
-    if n < k + 2 or k % 2 or k < 2:
-        raise ValueError(f"rwnn: WS needs an even k >= 2 and n >= k + 2 (got n={n}, k={k})")
-    linked = {i: set() for i in range(n)}
-    for i in range(n):
-        for s in range(1, k // 2 + 1):
-            j = (i + s) % n
-            linked[i].add(j)
-            linked[j].add(i)
-    for s in range(1, k // 2 + 1):
-        for i in range(n):
-            j = (i + s) % n
-            if j in linked[i] and rng.random() < p:
-                free = [m for m in range(n) if m != i and m not in linked[i]]
-                if free:
-                    m = rng.choice(free)
-                    linked[i].discard(j)
-                    linked[j].discard(i)
-                    linked[i].add(m)
-                    linked[m].add(i)
-    return sorted({(min(i, j), max(i, j)) for i in range(n) for j in linked[i]})
+from .. import _native
 
 
 class SepConv(nn.Sequential):
@@ -57,9 +32,8 @@ class SepConv(nn.Sequential):
 
 
 class RandomStage(nn.Module):
-    def __init__(self, cin, cout, n, k, p, rng):
+    def __init__(self, cin, cout, n, edges):
         super().__init__()
-        edges = watts_strogatz_dag(n, k, p, rng)
         self.preds = [[i for i, j in edges if j == v] for v in range(n)]
         has_succ = {i for i, _ in edges}
         self.outputs = [v for v in range(n) if v not in has_succ]
@@ -85,14 +59,14 @@ class RandomStage(nn.Module):
 class RWNN(nn.Module):
     def __init__(self, nodes=32, stages=3, k=4, p=0.75, channels=78, classes=1000, seed=0):
         super().__init__()
-        rng = random.Random(seed)
+        wiring = _native.rwnn_wiring("ws", nodes, stages, k, p, 5, seed)
         c = channels
         self.stem = nn.Sequential(nn.Conv2d(3, c // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c // 2),
                                   nn.ReLU(), nn.Conv2d(c // 2, c, 3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(c))
         stages_ = []
         for s in range(stages):
-            stages_.append(RandomStage(c, 2 * c, nodes, k, p, rng))
+            stages_.append(RandomStage(c, 2 * c, nodes, wiring[s]))
             c *= 2
         self.stages = nn.Sequential(*stages_)
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU(),

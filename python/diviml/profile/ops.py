@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Measure every node of a graph file on the devices PyTorch sees, and the links between them.
 
-    /usr/bin/python3 python/profile_ops.py --torchvision resnet18 --graph models/resnet18.json \\
+    diviml-profile --torchvision resnet18 --graph models/resnet18.json \\
         -o models/measured/resnet18.json [--platform-out platforms/measured-local.json] \\
         [--device cpu=cpu] [--device cuda:0=gpu0] [--threads N] [--repeats 30] [--warmup 5]
 
-The graph must come from python/export_fx.py for the same model (node ids are FX node names).
+The graph must come from diviml-export for the same model (node ids are FX node names).
 The model is traced again, run once to capture every node's real inputs, and then each node is
 timed alone on each device: `warmup` untimed calls, then the median of `repeats` timed calls
 (CUDA synchronised). The medians go into `cost_us` under the device names given by --device
@@ -17,21 +16,21 @@ second) and launch overhead (the median of a one-element add); per CUDA device t
 link, fitted as latency + bytes / bandwidth (least squares in relative error) over copies
 from 4 KiB to 64 MiB.
 """
-import argparse
 import copy
 import json
 import os
 import statistics
-import sys
 import time
 
 import torch
 import torch.fx
 from torch.fx.passes.shape_prop import ShapeProp
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tool_errors  # noqa: E402
-import export_fx  # noqa: E402
+from .. import tool_errors
+from ..export import fx
+from ..models.loading import add_model_arguments, model_from_args
+
+TOOL = "diviml-profile"
 
 
 def parse_devices(specs):
@@ -40,14 +39,14 @@ def parse_devices(specs):
     out = []
     for s in specs:
         if "=" not in s:
-            raise SystemExit(f"profile_ops: error: --device '{s}' must look like TORCH_DEVICE=NAME")
+            raise SystemExit(f"{TOOL}: error: --device '{s}' must look like TORCH_DEVICE=NAME")
         dev, name = s.split("=", 1)
         try:
             d = torch.device(dev)
         except RuntimeError as e:
-            raise SystemExit(f"profile_ops: error: --device '{s}': {e}")
+            raise SystemExit(f"{TOOL}: error: --device '{s}': {e}")
         if d.type == "cuda" and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
-            raise SystemExit(f"profile_ops: error: --device '{s}': no such CUDA device here")
+            raise SystemExit(f"{TOOL}: error: --device '{s}': no such CUDA device here")
         out.append((d, name))
     return out
 
@@ -108,14 +107,14 @@ def node_callable(gm, node, args, kwargs, device):
 
 
 def profile_graph(model, example, graph, devices, warmup, repeats):
-    export_fx.patch_fx_for_python311()
+    fx.patch_fx_for_python311()
     model.eval()
     gm = torch.fx.symbolic_trace(model)
     ids = {n["id"] for n in graph["nodes"]}
     fx_nodes = {n.name: n for n in gm.graph.nodes}
     missing = sorted(ids - set(fx_nodes))
     if missing:
-        raise SystemExit(f"profile_ops: error: graph node '{missing[0]}' is not in the traced model "
+        raise SystemExit(f"{TOOL}: error: graph node '{missing[0]}' is not in the traced model "
                          f"({len(missing)} missing): was the graph exported from this model?")
     cap = Capture(gm, ids)
     with torch.no_grad():
@@ -156,7 +155,7 @@ def profile_in_sequence(model, example, graph, device, warmup, repeats):
     the run, plus the time of the nodes the exporter folds into it (getitem, flatten, ...), which
     run right after it wherever it is placed. Python-level bookkeeping is not counted: the
     executor takes its values from a reference run."""
-    export_fx.patch_fx_for_python311()
+    fx.patch_fx_for_python311()
     model = model.to(device).eval()
     gm = torch.fx.symbolic_trace(model)
     example = example.to(device)
@@ -167,13 +166,13 @@ def profile_in_sequence(model, example, graph, device, warmup, repeats):
     for node in gm.graph.nodes:
         if node.op == "output":
             continue
-        r = export_fx.representative(gm, node, rep, graph.get("source", {}).get("fold_batchnorm", False))
+        r = fx.representative(gm, node, rep, graph.get("source", {}).get("fold_batchnorm", False))
         rep[node.name] = ("op", node.name) if r is None else r
         if rep[node.name][0] == "op":
             owner[node.name] = rep[node.name][1]
     missing = sorted(ids - set(owner))
     if missing:
-        raise SystemExit(f"profile_ops: error: graph node '{missing[0]}' is not an op of the traced model "
+        raise SystemExit(f"{TOOL}: error: graph node '{missing[0]}' is not an op of the traced model "
                          f"({len(missing)} missing): was the graph exported from this model?")
     timer = SequenceTimer(gm, device)
     with torch.no_grad():
@@ -226,7 +225,7 @@ def fit_link(device, warmup, repeats):
 
 def probe_us(device, repeats=9):
     """A fixed small workload (a 192x192 fp32 matmul, then an 8 MiB copy), its median time in us
-    after 3 warm-up runs: calibrate.py keeps it per device (`measured.probe_us`), and the executor
+    after 3 warm-up runs: diviml-calibrate keeps it per device (`measured.probe_us`), and the executor
     runs it again beside its runs, to tell a device that has become slower or faster since it was
     calibrated (another tenant on the core, a clock that changed). Not a convolution: on this
     machine a small convolution ran 3x faster in a process that had run a large one before
@@ -272,8 +271,8 @@ def measure_device(device, warmup, repeats):
 
 
 def main(argv=None):
-    ap = tool_errors.ArgumentParser(prog="profile_ops", description=__doc__.split("\n\n")[0])
-    export_fx.add_model_arguments(ap)
+    ap = tool_errors.ArgumentParser(prog=TOOL, description=__doc__.split("\n\n")[0])
+    add_model_arguments(ap)
     ap.add_argument("--graph", required=True, help="graph file exported from the same model")
     ap.add_argument("-o", "--output", required=True, help="graph file to write with measured cost_us")
     ap.add_argument("--platform-out", help="also write a measured platform file for this machine")
@@ -283,19 +282,19 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=5)
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.threads < 1:
-        raise SystemExit("profile_ops: error: --repeats and --threads must be >= 1, --warmup >= 0")
+        raise SystemExit("diviml-profile: error: --repeats and --threads must be >= 1, --warmup >= 0")
     torch.set_num_threads(args.threads)
     devices = parse_devices(args.device)
     try:
         with open(args.graph) as f:
             graph = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
-        raise SystemExit(f"profile_ops: error: {args.graph}: {e}")
-    model, _, default = export_fx.model_from_args(args, "profile_ops")
+        raise SystemExit(f"{TOOL}: error: {args.graph}: {e}")
+    model, _, default = model_from_args(args, TOOL)
     # A module's input shape only from the graph: its default is a guess.
     shape = graph.get("source", {}).get("input_shape") or (default if args.torchvision else None)
     if not shape:
-        raise SystemExit(f"profile_ops: error: {args.graph}: no source.input_shape; re-export it with export_fx.py")
+        raise SystemExit(f"{TOOL}: error: {args.graph}: no source.input_shape; re-export it with fx.py")
     t0 = time.time()
     graph = profile_graph(model, torch.randn(*shape), graph, devices, args.warmup, args.repeats)
     # The whole model, timed the same way: what one inference on one device really takes,
@@ -307,7 +306,7 @@ def main(argv=None):
             x = torch.randn(*shape).to(d)
             whole[name] = round(median_us(lambda: m(x), d, args.warmup, args.repeats), 1)
     graph.setdefault("source", {})["profile"] = {
-        "tool": "python/profile_ops.py", "torch": torch.__version__, "threads": args.threads,
+        "tool": TOOL, "torch": torch.__version__, "threads": args.threads,
         "repeats": args.repeats, "warmup": args.warmup, "statistic": "median",
         "devices": {name: str(d) for d, name in devices}, "host_cpus": os.cpu_count(),
         "whole_model_us": whole}
@@ -319,7 +318,7 @@ def main(argv=None):
           ", ".join(f"{k}: sum of node medians {v:.0f} us, whole model {whole[k]:.0f} us" for k, v in total.items()))
     if args.platform_out:
         plat = {"format": "diviml.platform/1", "name": "measured-local",
-                "description": f"Measured by python/profile_ops.py with torch {torch.__version__}, "
+                "description": f"Measured by diviml-profile with torch {torch.__version__}, "
                                f"{args.threads} CPU threads.",
                 "host": devices[0][1], "devices": [], "links": []}
         host = None
@@ -340,5 +339,6 @@ def main(argv=None):
             for x in plat["devices"]))
 
 
-if __name__ == "__main__":
-    tool_errors.run(main, "profile_ops")
+def console():
+    """The console command's entry point: one-line errors, exit status by class."""
+    tool_errors.run(main, TOOL)

@@ -1,6 +1,6 @@
 """A GPT-2-shaped decoder as a PyTorch module, for the exporter, the profiler and the executor:
 
-    /usr/bin/python3 python/export_fx.py --module decoder:gpt2_mini --input-shape 1,64,256 -o d.json
+    diviml-export --module decoder:gpt2_mini --input-shape 1,64,256 -o d.json
 
 The input is the token embeddings (batch, positions, width); each block is pre-LayerNorm causal
 multi-head self-attention and a GELU MLP of four times the width, both with residuals, and a

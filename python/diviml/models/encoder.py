@@ -1,6 +1,6 @@
 """A BERT-shaped encoder as a PyTorch module, for the exporters, the profiler and the executor:
 
-    /usr/bin/python3 python/export_fx.py --training --module encoder:bert_base --input-shape 2,128,768 -o b.json
+    diviml-export --training --module encoder:bert_base --input-shape 2,128,768 -o b.json
 
 The input is the token embeddings (batch, positions, width); each layer is post-LayerNorm
 multi-head self-attention and a GELU feed-forward of four times the width, with residuals and

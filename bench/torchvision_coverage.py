@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """torchvision coverage of DiviML's two import paths, as Markdown tables.
 
-    /usr/bin/python3 python/torchvision_coverage.py [--all] [--onnx] [--timeout 300] > docs/torchvision-coverage.md
+    PYTHONPATH=build/python python3 bench/torchvision_coverage.py [--all] [--onnx] [--timeout 300] > docs/torchvision-coverage.md
 
 Part 1, the FX exporter: one export per model, in a fresh process each (a crash or a hang in
 one cannot hide the others), with its time; with --onnx, also torch.onnx's export of the same
@@ -25,12 +25,11 @@ import time
 import torch
 import torchvision.models as tvm
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import tool_errors  # noqa: E402
-import export_fx  # noqa: E402
+from diviml import tool_errors
+from diviml.models import loading as export_fx
 
-EXPORTER = HERE / "export_fx.py"
+HERE = pathlib.Path(__file__).resolve().parent
+EXPORTER = [sys.executable, "-m", "diviml.export"]
 DEFAULT_DIVIML = HERE.parent / "build" / "diviml"
 
 FAMILY_REPRESENTATIVES = [
@@ -63,14 +62,14 @@ def fx_export(name, out, timeout):
     """(graph or None, message, seconds) of one export in a fresh process."""
     t0 = time.time()
     try:
-        r = subprocess.run([sys.executable, str(EXPORTER), "--torchvision", name, "-o", str(out)],
+        r = subprocess.run([*EXPORTER, "--torchvision", name, "-o", str(out)],
                            capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None, f"timeout after {timeout:.0f} s", time.time() - t0
     dt = time.time() - t0
     if r.returncode == 0:
         return json.loads(pathlib.Path(out).read_text()), "ok", dt
-    msg = (r.stderr.strip().splitlines() or ["?"])[-1].replace("export_fx: error: ", "").replace("|", "/")
+    msg = (r.stderr.strip().splitlines() or ["?"])[-1].replace("diviml-export: error: ", "").replace("|", "/")
     return None, msg, dt
 
 
@@ -161,7 +160,7 @@ def both_paths(name, workdir, diviml=DEFAULT_DIVIML, time_limit=10):
                                       workdir / f"{name}.onnx.json")
     fx, msg, _ = fx_export(name, fx_path, 600)
     if fx is None:
-        raise RuntimeError(f"export_fx {name}: {msg}")
+        raise RuntimeError(f"diviml-export {name}: {msg}")
     onnx_export(name, onnx_path)
     r = subprocess.run([str(diviml), "import", str(onnx_path), "-o", str(onnx_graph)],
                        capture_output=True, text=True, timeout=300)
@@ -182,7 +181,7 @@ def relative(a, b):
 
 def paths_table(diviml):
     print("## One model, two paths\n")
-    print("The same model exported by `python/export_fx.py` and by `torch.onnx.export` (opset 14, "
+    print("The same model exported by `diviml-export` and by `torch.onnx.export` (opset 14, "
           "`diviml import`), planned by `diviml plan` (solver auto, default platform, 10 s). The rules that "
           "make the two agree are in docs/formats.md (\"One model, one graph\").\n")
     print("| model | nodes FX / ONNX | GFLOPs FX | GFLOPs ONNX | FLOPs diff | makespan FX us | makespan ONNX us "
@@ -217,7 +216,7 @@ def main():
         onnx_export(*args.export_onnx)
         return
     print("# torchvision coverage\n")
-    print("Regenerate: `/usr/bin/python3 python/torchvision_coverage.py --all --onnx > docs/torchvision-coverage.md` "
+    print("Regenerate: `PYTHONPATH=build/python python3 bench/torchvision_coverage.py --all --onnx > docs/torchvision-coverage.md` "
           f"(torch {torch.__version__}, Debian's torchvision 0.14, Python {sys.version.split()[0]}, "
           "2 cores). GFLOPs count a multiply-add as two. Export times include the process start, "
           "importing torch and building the model (shapes are propagated on the meta device).\n")
