@@ -520,7 +520,7 @@ int run_rebalance(const RebalanceArgs& a) {
   return 0;
 }
 
-// Draws any plan file, a measured timeline (python/execute_plan.py --timeline) included: it is
+// Draws any plan file, a measured timeline (diviml-execute --timeline) included: it is
 // read as a plan of this graph and platform but not validated, since measured times need not
 // match the cost model.
 int run_gantt(const std::string& graph, const std::string& platform, const std::string& plan_path,
@@ -674,7 +674,7 @@ int run(int argc, char** argv) {
   std::string ggraph, gplatform, gplan, gout;
   auto* gantt = app.add_subcommand("gantt", "draw a plan file, or a measured timeline, as an SVG Gantt chart");
   add_problem_flags(gantt, ggraph, gplatform);
-  gantt->add_option("plan", gplan, "plan file (or execute_plan.py --timeline; '-': standard input)")->required();
+  gantt->add_option("plan", gplan, "plan file (or diviml-execute --timeline; '-': standard input)")->required();
   std::string gtrace;
   gantt->add_option("--output,-o", gout, "SVG file to write ('-': standard output)");
   gantt->add_option("--trace", gtrace, "Chrome trace to write (Trace Event JSON; '-': standard output)");
@@ -683,7 +683,7 @@ int run(int argc, char** argv) {
   gantt->footer(
       "Examples:\n"
       "  diviml gantt -g models/resnet18.json plan.json -o plan.svg\n"
-      "  diviml gantt -g G.json measured.timeline.json -o measured.svg   # execute_plan.py --timeline\n"
+      "  diviml gantt -g G.json measured.timeline.json -o measured.svg   # diviml-execute --timeline\n"
       "  diviml gantt -g models/resnet18.json plan.json --html plan.html");
 
   app.add_subcommand("platforms", "list the bundled platforms")->footer("Examples:\n  diviml platforms");
@@ -709,7 +709,7 @@ int run(int argc, char** argv) {
   bool onnx_keep_bn = false;
   imp->add_flag("--no-fold-batchnorm", onnx_keep_bn,
                 "keep a BatchNormalization after a convolution as its own op (default: folded into the "
-                "convolution, as torch.onnx and export_fx.py do)");
+                "convolution, as torch.onnx and diviml-export do)");
   imp->footer(
       "Examples:\n"
       "  diviml import resnet50.onnx -o resnet50.json\n"

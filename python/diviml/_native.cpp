@@ -297,8 +297,8 @@ PYBIND11_MODULE(_native, m) {
         "a plan as an SVG Gantt chart ('gantt'), a Chrome trace ('trace') or an HTML report ('html')");
   m.def("validate", &validate_plan, py::arg("graph_json"), py::arg("platform"), py::arg("plan_json"),
         "raise diviml.Error when the plan is not valid for the graph and platform");
-  m.def("rwnn_wiring", &rwnn_wiring, py::arg("model"), py::arg("nodes"), py::arg("stages"), py::arg("k"),
-        py::arg("p"), py::arg("m"), py::arg("seed"),
+  m.def("rwnn_wiring", &rwnn_wiring, py::arg("model"), py::arg("nodes"), py::arg("stages"), py::arg("k"), py::arg("p"),
+        py::arg("m"), py::arg("seed"),
         "the random stages' wiring of `diviml gen rwnn` (per stage, edges (i, j) between its nodes)");
   m.def("import_onnx", &import_onnx_text, py::arg("path"), py::arg("dims"), py::arg("fold_batchnorm"),
         "an ONNX model file as a graph (JSON text)");

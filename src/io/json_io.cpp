@@ -795,8 +795,7 @@ Result<Graph> load_graph(const std::string& spec) {
   if (!bundled_name(spec)) return read_graph_file(spec);
   const std::string path = bundled_models_dir() + "/" + spec + ".json";
   std::error_code ec;
-  if (spec.find("..") == std::string::npos && std::filesystem::is_regular_file(path, ec))
-    return read_graph_file(path);
+  if (spec.find("..") == std::string::npos && std::filesystem::is_regular_file(path, ec)) return read_graph_file(path);
   std::string known;
   for (const auto& n : bundled_model_names()) known += (known.empty() ? "" : ", ") + n;
   return fail(spec + ": no such graph file or bundled model (bundled: " + known + ")");

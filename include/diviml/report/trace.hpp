@@ -12,7 +12,7 @@
 //  - one counter ("ph": "C") per device: the bytes it holds over time (objective/memory.hpp;
 //    for a throughput plan, one steady-state round).
 // Times ("ts", "dur") are microseconds, as the format expects, from the plan's time 0.
-// Measured timelines (python/execute_plan.py --timeline) are plan files too: `diviml gantt
+// Measured timelines (diviml-execute --timeline) are plan files too: `diviml gantt
 // --trace` writes theirs the same way, so the two open side by side.
 #pragma once
 

@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "diviml/io/json_io.hpp"
 #include "support/fixtures.hpp"
@@ -106,6 +110,40 @@ TEST(PlatformIo, Errors) {
   EXPECT_EQ(platform_error(R"({"devices": [{"name": "a", "kind": "cpu", "peak_gflops": -3}]})"),
             "p.json: device 'a': peak_gflops must be a positive number");
   EXPECT_EQ(platform_error(R"({"devices": []})"), "p.json: field 'devices' is empty");
+}
+
+TEST(Bundled, ModelsLoadByNameAndAMissingNameListsThem) {
+  auto names = bundled_model_names();
+  ASSERT_NE(std::find(names.begin(), names.end(), "resnet18"), names.end());
+  ASSERT_NE(std::find(names.begin(), names.end(), "training/gpt2.train"), names.end());
+  auto g = load_graph("resnet18");
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_GT(g->nodes.size(), 50u);
+  auto missing = load_graph("nosuchnet");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message.rfind("nosuchnet: no such graph file or bundled model (bundled: ", 0), 0u)
+      << missing.error().message;
+  EXPECT_NE(missing.error().message.find("resnet18"), std::string::npos);
+  // A path (with .json) keeps the file's own message; no climbing out of the folder by name.
+  EXPECT_EQ(load_graph("nosuchnet.json").error().message, "nosuchnet.json: cannot open file");
+  EXPECT_FALSE(load_graph("../models/resnet18"));
+}
+
+TEST(Bundled, ADataFolderNamedReplacesTheCompiledOne) {
+  const auto dir = std::filesystem::temp_directory_path() / ("diviml-data-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "platforms");
+  std::filesystem::create_directories(dir / "models");
+  std::filesystem::copy_file(bundled_platforms_dir() + "/cpu-2gpu.json", dir / "platforms" / "mine.json");
+  std::filesystem::copy_file(bundled_models_dir() + "/resnet18.json", dir / "models" / "net.json");
+  set_bundled_data_dir(dir.string());
+  EXPECT_EQ(bundled_platform_names(), std::vector<std::string>{"mine"});
+  EXPECT_EQ(bundled_model_names(), std::vector<std::string>{"net"});
+  EXPECT_TRUE(load_platform("mine"));
+  EXPECT_TRUE(load_graph("net"));
+  EXPECT_FALSE(load_graph("resnet18"));
+  set_bundled_data_dir("");
+  EXPECT_TRUE(load_graph("resnet18"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Bundled, PlatformsLoadAndDefaultExists) {
