@@ -6,6 +6,7 @@ packages=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libcli11-dev coinor-libcbc-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   python3 python3-pytest python3-torch python3-torchvision python3-onnx
+  python3-venv python3-pip python3-setuptools python3-wheel
   clang-14 libclang-rt-14-dev clang-format-14
   chromium pybind11-dev python3-pybind11 libmetis-dev
   iproute2
