@@ -214,7 +214,22 @@ Result<SolverOutput> BalanceSolver::run(const Problem& pr, const SolveContext& c
   };
   std::vector<Candidate> found;
   for (const auto& [label, start] : starts) most_tasks = std::max(most_tasks, start.size());
-  for (const auto& [label, start] : starts) {
+  // The descent from the start of least load per input first, then the others in the order
+  // built (the LP's roundings first): where one descent takes the whole limit (many devices,
+  // many lanes), it runs from the best start. ResNet-18 on six-srv: the period LP's 58-lane
+  // rounding, at 140 us per input, took the whole of 10 s and ended at 39.4 us, while the
+  // replicas start was at 41.8 and descends to 29.2.
+  size_t first = 0;
+  double least = kInf;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const double lanes = static_cast<double>(std::max<size_t>(1, starts[i].second.size() / n));
+    if (const double load = LoadSearch(pr, starts[i].second).max_load() / lanes; load < least) least = load, first = i;
+  }
+  std::vector<size_t> order{first};
+  for (size_t i = 0; i < starts.size(); ++i)
+    if (i != first) order.push_back(i);
+  for (size_t i : order) {
+    const auto& [label, start] = starts[i];
     if (out_of_time()) break;
     const int lanes = static_cast<int>(start.size()) / n;
     LoadSearch search(pr, start);
