@@ -1,4 +1,4 @@
-"""python/profile_ops.py on a tiny module: measured costs, the whole-model time, the platform."""
+"""diviml-profile on a tiny module: measured costs, the whole-model time, the platform."""
 import json
 import pathlib
 import subprocess
@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import tool_cmds
 
-TOOLS = {"export_fx.py": tool_cmds.EXPORT, "profile_ops.py": tool_cmds.PROFILE, "calibrate.py": tool_cmds.CALIBRATE}
+TOOLS = {"diviml-export": tool_cmds.EXPORT, "diviml-profile": tool_cmds.PROFILE, "diviml-calibrate": tool_cmds.CALIBRATE}
 
 torch = pytest.importorskip("torch")
 
@@ -22,14 +22,14 @@ def py(root, script, *args):
 @pytest.fixture()
 def exported(root, tmp_path):
     g = tmp_path / "b.json"
-    r = py(root, "export_fx.py", "--module", "tiny_models:branchy", "--input-shape", "1,3,8,8", "-o", g)
+    r = py(root, "diviml-export", "--module", "tiny_models:branchy", "--input-shape", "1,3,8,8", "-o", g)
     assert r.returncode == 0, r.stderr
     return g
 
 
 def test_profiles_every_node_and_writes_a_platform(root, tmp_path, exported, diviml_bin):
     out, plat = tmp_path / "m.json", tmp_path / "local.json"
-    r = py(root, "profile_ops.py", "--module", "tiny_models:branchy", "--graph", exported, "-o", out,
+    r = py(root, "diviml-profile", "--module", "tiny_models:branchy", "--graph", exported, "-o", out,
            "--repeats", "5", "--warmup", "1", "--threads", "1", "--platform-out", plat)
     assert r.returncode == 0, r.stderr
     g = json.loads(out.read_text())
@@ -51,7 +51,7 @@ def test_profiles_every_node_and_writes_a_platform(root, tmp_path, exported, div
 
 
 def test_graph_from_another_model_is_a_clear_error(root, tmp_path, exported):
-    r = py(root, "profile_ops.py", "--torchvision", "resnet18", "--graph", exported, "-o", tmp_path / "x.json",
+    r = py(root, "diviml-profile", "--torchvision", "resnet18", "--graph", exported, "-o", tmp_path / "x.json",
            "--repeats", "1", "--warmup", "0")
     assert r.returncode != 0
     assert "is not in the traced model" in r.stderr and "was the graph exported from this model?" in r.stderr
@@ -59,7 +59,7 @@ def test_graph_from_another_model_is_a_clear_error(root, tmp_path, exported):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
 def test_absent_cuda_device_is_a_clear_error(root, tmp_path, exported):
-    r = py(root, "profile_ops.py", "--module", "tiny_models:branchy", "--graph", exported, "-o", tmp_path / "x.json",
+    r = py(root, "diviml-profile", "--module", "tiny_models:branchy", "--graph", exported, "-o", tmp_path / "x.json",
            "--device", "cuda:0=gpu0")
     assert r.returncode != 0
     assert r.stderr.strip() == "diviml-profile: error: --device 'cuda:0=gpu0': no such CUDA device here"

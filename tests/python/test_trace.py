@@ -81,7 +81,7 @@ def test_a_throughput_plan_and_a_plan_file_drawn_again(diviml_bin, root, tmp_pat
     run(diviml_bin, "plan", "-g", g, "--objective", "throughput", "-s", "replicas", "-o", tmp_path / "t.json", "-q")
     assert json.loads((tmp_path / "t.json").read_text())["lanes"] > 1
     plan = json.loads((tmp_path / "t.json").read_text())
-    # gantt --trace draws any plan file (a measured timeline from execute_plan.py included).
+    # gantt --trace draws any plan file (a measured timeline from diviml-execute included).
     run(diviml_bin, "gantt", "-g", g, tmp_path / "t.json", "--trace", tmp_path / "t.trace.json")
     trace = json.loads((tmp_path / "t.trace.json").read_text())
     check_trace(trace, json.loads(g.read_text()), plan, lanes=plan["lanes"])

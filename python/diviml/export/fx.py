@@ -352,7 +352,7 @@ def export(module, example, name, fold_batchnorm=True, meta=False):
     graph = {
         "format": "diviml.graph/1",
         "name": name,
-        "source": {"exporter": "python/export_fx.py", "torch": torch.__version__,
+        "source": {"exporter": "diviml.export.fx", "torch": torch.__version__,
                    "input_shape": list(example.shape), "dtype": str(example.dtype).replace("torch.", ""),
                    "fold_batchnorm": bool(fold_batchnorm)},
         "nodes": [e for e, _ in nodes],

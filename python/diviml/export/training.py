@@ -249,7 +249,7 @@ def export_training(module, example, name, optimizer="adam"):
     graph = {
         "format": "diviml.graph/1",
         "name": name,
-        "source": {"exporter": "python/export_training.py", "torch": torch.__version__,
+        "source": {"exporter": "diviml.export.training", "torch": torch.__version__,
                    "input_shape": list(example.shape), "dtype": str(example.dtype).replace("torch.", ""),
                    "training": True, "optimizer": optimizer,
                    "forward_ops": sum(1 for i in order if i.startswith("fw/")),
