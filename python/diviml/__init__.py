@@ -29,7 +29,7 @@ except ImportError as e:  # python/diviml is the source; the package is built in
     raise ImportError("diviml: the C++ module diviml._native is not beside this file: install the package "
                       "(pip install --no-build-isolation .) or build it (scripts/build.sh) and put build/python "
                       f"on PYTHONPATH ({e})") from None
-from .tool_errors import one_line as _one_line  # the tools' one-line messages
+from .tool_errors import one_line as _one_line, root_cause as _root_cause  # shared with the tools
 
 # An installed package carries the bundled platforms and models in diviml/data (setup.py puts
 # them there); a build tree's module reads the source tree's, compiled in.
@@ -211,9 +211,7 @@ def _export_graph(module, example_inputs, name=None, fold_batchnorm=True):
     except Error:
         raise
     except Exception as e:  # the model's own error (or torch.fx's), as an input error of one line
-        root = e
-        while root.__cause__ is not None or root.__context__ is not None:
-            root = root.__cause__ if root.__cause__ is not None else root.__context__
+        root = _root_cause(e)
         raise InputError(_one_line(f"the model does not run on example_inputs of shape {list(example_inputs.shape)} "
                                    f"or torch.fx cannot trace it: {type(root).__name__}: {root}")) from None
 
@@ -260,7 +258,7 @@ def _graph_text(model_or_graph, example_inputs, fold_batchnorm, name):
         path = os.fspath(model_or_graph)
         if path.endswith(".onnx"):
             return json.dumps(import_onnx(path, fold_batchnorm=fold_batchnorm))
-        path = _bundled_model_path(path)
+        path = _native.graph_path(path)  # a bundled model's name too
         try:
             with open(path, encoding="utf-8") as f:
                 return f.read()
@@ -283,17 +281,6 @@ def _graph_text(model_or_graph, example_inputs, fold_batchnorm, name):
 def bundled_models():
     """The bundled models' names: diviml.plan("resnet18") plans models/resnet18.json."""
     return _native.models()
-
-
-def _bundled_model_path(path):
-    """`path` itself, or the bundled model of that name (no file there and no .json given)."""
-    if os.path.exists(path) or os.path.splitext(path)[1] in (".json", ".onnx") or ".." in path:
-        return path
-    bundled = os.path.join(_native.models_dir(), path + ".json")
-    if os.path.isfile(bundled):
-        return bundled
-    raise InputError(_one_line(f"{path}: no such graph file or bundled model (bundled: "
-                               f"{', '.join(_native.models())})"))
 
 
 def _platform_text(platform):

@@ -264,7 +264,9 @@ PYBIND11_MODULE(_native, m) {
   m.def("objectives", &objective_names, "the objectives' names");
   m.def("platforms", &bundled_platform_names, "the bundled platforms' names");
   m.def("models", &bundled_model_names, "the bundled models' names (graph files under models/)");
-  m.def("models_dir", &bundled_models_dir, "the folder of the bundled models");
+  m.def(
+      "graph_path", [](const std::string& spec) { return value_or_raise(graph_path(spec)); }, py::arg("spec"),
+      "a graph file's path, or the bundled model's of that name (diviml.InputError when neither)");
   m.def("data_dir", &bundled_data_dir, "the folder of the bundled platforms and models");
   m.def("set_data_dir", &set_bundled_data_dir, py::arg("dir"),
         "use this folder's platforms/ and models/ as the bundled ones (the installed package's own)");

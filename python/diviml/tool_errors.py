@@ -29,6 +29,14 @@ def one_line(text):
     return "".join(out)
 
 
+def root_cause(error):
+    """The error at the bottom of what raised it (a model's own error, under what torch.fx wrapped
+    it in)."""
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ if error.__cause__ is not None else error.__context__
+    return error
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with a one-line error and exit 2 on bad arguments."""
 

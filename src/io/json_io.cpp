@@ -757,6 +757,13 @@ std::vector<std::string> json_names(const std::string& dir, bool recursive) {
   return names;
 }
 
+// "a, b, c": the names a "no such ..." message lists.
+std::string joined(const std::vector<std::string>& names) {
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  return all;
+}
+
 // A bundled name: no file of that name here, and no file extension given.
 bool bundled_name(const std::string& spec) {
   std::error_code ec;
@@ -772,14 +779,18 @@ void set_bundled_data_dir(const std::string& dir) { data_dir_override() = dir; }
 std::string bundled_data_dir() {
   if (std::string env = env_or_empty("DIVIML_DATA_DIR"); !env.empty()) return env;
   if (!data_dir_override().empty()) return data_dir_override();
-  // Installed (cmake --install): PREFIX/bin/diviml finds PREFIX/share/diviml.
-  std::error_code ec;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const std::filesystem::path share = exe.parent_path().parent_path() / "share" / "diviml";
-    if (std::filesystem::is_directory(share / "platforms", ec)) return share.string();
-  }
-  return DIVIML_SOURCE_DATA_DIR;
+  // Installed (cmake --install): PREFIX/bin/diviml finds PREFIX/share/diviml; else the source
+  // tree. The executable does not move while it runs: looked up once.
+  static const std::string found = [] {
+    std::error_code ec;
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      const std::filesystem::path share = exe.parent_path().parent_path() / "share" / "diviml";
+      if (std::filesystem::is_directory(share / "platforms", ec)) return share.string();
+    }
+    return std::string(DIVIML_SOURCE_DATA_DIR);
+  }();
+  return found;
 }
 
 std::string bundled_platforms_dir() {
@@ -791,14 +802,18 @@ std::string bundled_models_dir() { return bundled_data_dir() + "/models"; }
 
 std::vector<std::string> bundled_model_names() { return json_names(bundled_models_dir(), true); }
 
-Result<Graph> load_graph(const std::string& spec) {
-  if (!bundled_name(spec)) return read_graph_file(spec);
+Result<std::string> graph_path(const std::string& spec) {
+  if (!bundled_name(spec)) return spec;
   const std::string path = bundled_models_dir() + "/" + spec + ".json";
   std::error_code ec;
-  if (spec.find("..") == std::string::npos && std::filesystem::is_regular_file(path, ec)) return read_graph_file(path);
-  std::string known;
-  for (const auto& n : bundled_model_names()) known += (known.empty() ? "" : ", ") + n;
-  return fail(spec + ": no such graph file or bundled model (bundled: " + known + ")");
+  if (spec.find("..") == std::string::npos && std::filesystem::is_regular_file(path, ec)) return path;
+  return fail(spec + ": no such graph file or bundled model (bundled: " + joined(bundled_model_names()) + ")");
+}
+
+Result<Graph> load_graph(const std::string& spec) {
+  auto path = graph_path(spec);
+  if (!path) return path.error();
+  return read_graph_file(*path);
 }
 
 std::vector<std::string> bundled_platform_names() { return json_names(bundled_platforms_dir(), false); }
@@ -809,9 +824,8 @@ Result<Platform> load_platform(const std::string& spec) {
   if (spec.find('/') == std::string::npos && spec.find(".json") == std::string::npos) {
     std::string path = bundled_platforms_dir() + "/" + spec + ".json";
     if (std::filesystem::is_regular_file(path, ec)) return read_platform_file(path);
-    std::string known;
-    for (const auto& n : bundled_platform_names()) known += (known.empty() ? "" : ", ") + n;
-    return fail(spec + ": no such platform file or bundled platform (bundled: " + known + ")");
+    return fail(spec + ": no such platform file or bundled platform (bundled: " + joined(bundled_platform_names()) +
+                ")");
   }
   return fail(spec + ": cannot open file");
 }

@@ -210,7 +210,7 @@ def test_a_bundled_model_is_planned_by_name_from_any_folder(diviml, tmp_path):
     r = subprocess.run([tool_cmds.PY, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     n, makespan = r.stdout.split()
-    assert int(n) == len(json.loads((pathlib.Path(diviml._native.models_dir()) / "resnet18.json").read_text())["nodes"])
+    assert int(n) == len(json.loads(pathlib.Path(diviml._native.graph_path("resnet18")).read_text())["nodes"])
     assert float(makespan) > 0
     assert "resnet18" in diviml.bundled_models() and "training/gpt2.train" in diviml.bundled_models()
     with pytest.raises(diviml.InputError, match="nosuchnet: no such graph file or bundled model .*resnet18"):

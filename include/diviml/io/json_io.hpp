@@ -53,7 +53,9 @@ std::vector<std::string> bundled_platform_names();
 Result<Platform> load_platform(const std::string& spec);
 std::string bundled_models_dir();
 std::vector<std::string> bundled_model_names();  // e.g. "resnet18", "training/gpt2.train"
-// `spec` is a graph file, or a bundled model's name (no .json: "resnet18").
+// `spec` is a graph file, or a bundled model's name (no .json: "resnet18"): the file's path
+// (graph_path), or the graph read from it (load_graph).
+Result<std::string> graph_path(const std::string& spec);
 Result<Graph> load_graph(const std::string& spec);
 // Name of the platform used when --platform is omitted.
 inline constexpr const char* kDefaultPlatform = "cpu-2gpu";

@@ -60,9 +60,7 @@ def forward_graph(args, model, name, shape):
     except torch.fx.proxy.TraceError as e:
         raise SystemExit(f"{TOOL}: error: torch.fx cannot trace {name}: {e}")
     except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
-        root = e  # the model's own error, under what torch.fx wrapped it in
-        while root.__cause__ is not None or root.__context__ is not None:
-            root = root.__cause__ if root.__cause__ is not None else root.__context__
+        root = tool_errors.root_cause(e)
         raise SystemExit(f"{TOOL}: error: {name} does not run on an input of shape {shape}: "
                          f"{type(root).__name__}: {root}")
     sys.stderr.write(said.getvalue())
